@@ -1,0 +1,28 @@
+// `sipproxy64 rewrite`: one message through the engine, offline (SPEC section 8).
+import { Action } from '../core/types.js';
+import { Engine } from '../core/engine.js';
+import { formatHostPort, HostPort, parseHostPort } from '../net/addr.js';
+
+/** The text form of the engine's answer: `send SRC DST` + the exact bytes, or `drop REASON`. */
+export function formatActions(actions: Action[]): string {
+  let out = '';
+  for (const a of actions) {
+    if (a.type === 'send') out += `send ${formatHostPort(a.from)} ${formatHostPort(a.to)}\n${a.data}`;
+    else out += `drop ${a.reason}\n`;
+  }
+  return out;
+}
+
+export function runRewrite(engine: Engine, input: Buffer, from: string, to: string): string {
+  const src = parseOrThrow(from, '--from');
+  const dst = parseOrThrow(to, '--to');
+  return formatActions(engine.handle(input, src, dst));
+}
+
+function parseOrThrow(text: string, flag: string): HostPort {
+  const hp = parseHostPort(text);
+  if (!hp) throw new UsageError(`${flag} takes ADDR:PORT (192.0.2.1:5060 or [2001:db8::1]:5060), got "${text}"`);
+  return hp;
+}
+
+export class UsageError extends Error {}

@@ -1,0 +1,22 @@
+// The mapping table as --check-config prints it.
+import { Config } from '../config/config.js';
+import { uriHost } from '../net/addr.js';
+
+export function mappingTable(cfg: Config): string {
+  const rows: string[][] = [['REAL', 'FACE', 'WHERE']];
+  for (const m of cfg.maps) {
+    const real = m.real ? uriHost(m.real) : (m.name as string);
+    rows.push([m.realPort ? `${real}:${m.realPort}` : real, m.face.addr, m.where]);
+  }
+  const w = [0, 1].map((i) => Math.max(...rows.map((r) => r[i].length)));
+  const lines = rows.map((r) => `${r[0].padEnd(w[0])}  ${r[1].padEnd(w[1])}  ${r[2]}`);
+  return [
+    `sip-port ${cfg.sipPort}`,
+    `generic4 ${cfg.generic4?.addr}  generic6 ${cfg.generic6?.addr}`,
+    `media4 ${cfg.media4?.addr}  media6 ${cfg.media6?.addr}  rtp-ports ${cfg.rtpPorts[0]}-${cfg.rtpPorts[1]}  rtp-timeout ${cfg.rtpTimeout}  rtp-latch ${cfg.rtpLatch ? 'yes' : 'no'}`,
+    `keep-user-agent ${cfg.keepUserAgent ? 'yes' : 'no'}`,
+    '',
+    ...lines,
+    '',
+  ].join('\n');
+}

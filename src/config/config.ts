@@ -1,0 +1,167 @@
+// Config file and flag parsing (SPEC section 8): one directive a line, '#' comments.
+import { Addr, Family, parseHostIp, parseIp, parsePort } from '../net/addr.js';
+
+export interface MapEntry {
+  readonly real: Addr | null; //   an IP party; null for an uplink named by host name
+  readonly name: string | null; // uplink host name (lower case)
+  readonly realPort: number | null;
+  readonly face: Addr; //         a local address of this host, in the other family
+  readonly where: string; //      "file:line" for messages
+}
+
+export interface Config {
+  sipPort: number;
+  maps: MapEntry[];
+  generic4: Addr | null;
+  generic6: Addr | null;
+  media4: Addr | null;
+  media6: Addr | null;
+  rtpPorts: [number, number];
+  rtpTimeout: number;
+  rtpLatch: boolean;
+  keepUserAgent: boolean;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly where: string, problem: string) {
+    super(`${where}: ${problem}`);
+  }
+}
+
+export function defaultConfig(): Config {
+  return {
+    sipPort: 5060,
+    maps: [],
+    generic4: null,
+    generic6: null,
+    media4: null,
+    media6: null,
+    rtpPorts: [20000, 29999],
+    rtpTimeout: 60,
+    rtpLatch: true,
+    keepUserAgent: false,
+  };
+}
+
+/** Directive names, also the long flag names (`--map REAL=FACE`, `--sip-port 5060`, ...). */
+export const DIRECTIVES = [
+  'sip-port', 'map', 'generic4', 'generic6', 'media4', 'media6',
+  'rtp-ports', 'rtp-timeout', 'rtp-latch', 'keep-user-agent',
+] as const;
+export type Directive = (typeof DIRECTIVES)[number];
+
+const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*\.?$/i;
+
+function ip(where: string, text: string, family?: Family): Addr {
+  const a = parseIp(text);
+  if (!a) throw new ConfigError(where, `"${text}" is not an IP address`);
+  if (family && a.family !== family) throw new ConfigError(where, `"${text}" is not an IPv${family} address`);
+  if (a.addr === '0.0.0.0' || a.addr === '::') throw new ConfigError(where, `"${text}" is a wildcard address; name a real local address`);
+  return a;
+}
+
+function yesNo(where: string, text: string): boolean {
+  if (text === 'yes' || text === 'on' || text === 'true') return true;
+  if (text === 'no' || text === 'off' || text === 'false') return false;
+  throw new ConfigError(where, `expected yes or no, got "${text}"`);
+}
+
+function int(where: string, text: string, lo: number, hi: number): number {
+  if (!/^\d+$/.test(text)) throw new ConfigError(where, `"${text}" is not a number`);
+  const n = Number(text);
+  if (n < lo || n > hi) throw new ConfigError(where, `${n} is out of range ${lo}-${hi}`);
+  return n;
+}
+
+/** REAL in `map REAL FACE`: 192.0.2.10, 192.0.2.10:5070, [2001:db8::5]:5070, 2001:db8::5, host.name[:port]. */
+function parseReal(where: string, text: string): { real: Addr | null; name: string | null; port: number | null } {
+  const bare = parseIp(text);
+  if (bare) return { real: bare, name: null, port: null };
+  let host = text;
+  let port: number | null = null;
+  const m = /^(\[[^\]]+\]|[^:[\]]+):([^:]+)$/.exec(text);
+  if (m) {
+    host = m[1];
+    port = parsePort(m[2]);
+    if (port === null) throw new ConfigError(where, `bad port in "${text}"`);
+  }
+  const a = parseHostIp(host);
+  if (a) return { real: a, name: null, port };
+  if (host.startsWith('[')) throw new ConfigError(where, `"${host}" is not an IPv6 address`);
+  if (/^[\d.]+$/.test(host) || !HOSTNAME.test(host)) throw new ConfigError(where, `"${host}" is neither an IP address nor a host name`);
+  return { real: null, name: host.toLowerCase().replace(/\.$/, ''), port };
+}
+
+/** Apply one directive to cfg. `args` are the words after the directive name. */
+export function applyDirective(cfg: Config, where: string, name: string, args: string[]): void {
+  const one = (): string => {
+    if (args.length !== 1) throw new ConfigError(where, `${name} takes one value`);
+    return args[0];
+  };
+  switch (name) {
+    case 'sip-port': cfg.sipPort = int(where, one(), 1, 65535); return;
+    case 'generic4': cfg.generic4 = ip(where, one(), 4); return;
+    case 'generic6': cfg.generic6 = ip(where, one(), 6); return;
+    case 'media4': cfg.media4 = ip(where, one(), 4); return;
+    case 'media6': cfg.media6 = ip(where, one(), 6); return;
+    case 'rtp-timeout': cfg.rtpTimeout = int(where, one(), 1, 86400); return;
+    case 'rtp-latch': cfg.rtpLatch = yesNo(where, one()); return;
+    case 'keep-user-agent': cfg.keepUserAgent = yesNo(where, one()); return;
+    case 'rtp-ports': {
+      const m = /^(\d+)-(\d+)$/.exec(one());
+      if (!m) throw new ConfigError(where, `rtp-ports takes LO-HI, got "${args[0]}"`);
+      const lo = int(where, m[1], 1024, 65534);
+      const hi = int(where, m[2], 1025, 65535);
+      if (hi < lo + 1) throw new ConfigError(where, `rtp-ports range ${lo}-${hi} holds no even/odd port pair`);
+      cfg.rtpPorts = [lo, hi];
+      return;
+    }
+    case 'map': {
+      if (args.length !== 2) throw new ConfigError(where, 'map takes REAL FACE');
+      const r = parseReal(where, args[0]);
+      const face = ip(where, args[1]);
+      if (r.real && r.real.family === face.family) {
+        throw new ConfigError(where, `face ${face.addr} must be in the other family than ${r.real.addr}`);
+      }
+      cfg.maps.push({ real: r.real, name: r.name, realPort: r.port, face, where });
+      return;
+    }
+    default:
+      throw new ConfigError(where, `unknown directive "${name}"`);
+  }
+}
+
+/** Parse config text; `file` names it in error messages. */
+export function parseConfig(text: string, file: string, cfg: Config = defaultConfig()): Config {
+  const lines = text.split(/\r?\n/);
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i].replace(/#.*$/, '').trim();
+    if (line === '') continue;
+    const [name, ...args] = line.split(/\s+/);
+    applyDirective(cfg, `${file}:${i + 1}`, name, args);
+  }
+  return cfg;
+}
+
+/** Checks across directives; fills media4/6 from generic4/6 when absent. */
+export function validate(cfg: Config, where = 'config'): Config {
+  if (!cfg.generic4) throw new ConfigError(where, 'generic4 is required (the proxy\'s own IPv4 address)');
+  if (!cfg.generic6) throw new ConfigError(where, 'generic6 is required (the proxy\'s own IPv6 address)');
+  cfg.media4 ??= cfg.generic4;
+  cfg.media6 ??= cfg.generic6;
+  const faces = new Map<string, string>();
+  const reals = new Map<string, string>();
+  for (const m of cfg.maps) {
+    const prev = faces.get(m.face.addr);
+    if (prev) throw new ConfigError(m.where, `face ${m.face.addr} is already used at ${prev}`);
+    if (m.face.addr === cfg.generic4.addr || m.face.addr === cfg.generic6.addr) {
+      throw new ConfigError(m.where, `face ${m.face.addr} is also the generic address; give each party its own face`);
+    }
+    faces.set(m.face.addr, m.where);
+    const key = m.real ? m.real.addr : (m.name as string) + '/' + m.face.family;
+    const prevReal = reals.get(key);
+    if (prevReal) throw new ConfigError(m.where, `${m.real?.addr ?? m.name} is already mapped at ${prevReal}`);
+    reals.set(key, m.where);
+  }
+  return cfg;
+}

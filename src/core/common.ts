@@ -1,0 +1,94 @@
+// Steps shared by requests and responses: header rewriting, bodies, Content-Length.
+import { Family, HostPort, parseIp } from '../net/addr.js';
+import { Header, SipMessage, splitList, unfold } from '../sip/message.js';
+import { Via, viaParam } from '../sip/via.js';
+import { Party } from '../media/table.js';
+import { SdpExhausted } from '../sdp/rewrite.js';
+import { rewriteBody } from './body.js';
+import type { Engine } from './engine.js';
+import { Edits } from './splice.js';
+import { rewriteHostParamHeader, rewriteHostportHeader, rewriteUriHeader, RewriteCtx } from './uris.js';
+
+export { SdpExhausted };
+
+/** Rewrite every header by its kind in the table, except those in `skip`. */
+export function rewriteHeaders(eng: Engine, c: RewriteCtx, m: SipMessage, skip: Set<Header>): void {
+  for (const h of m.headers) {
+    if (skip.has(h)) continue;
+    switch (h.def.kind) {
+      case 'uri': rewriteUriHeader(c, h, false); break; //            RFC 3261 20 (and extensions)
+      case 'route': rewriteUriHeader(c, h, true); break; //           RFC 3261 16.4: our own entries stay
+      case 'hostport': rewriteHostportHeader(c, h); break; //        RFC 3261 20.43 warn-agent
+      case 'hostparam': rewriteHostParamHeader(c, h); break; //      RFC 7315 4.5, 4.6
+      case 'agent': //                                                SPEC 4: identify ourselves
+        if (!eng.cfg.keepUserAgent) c.edits.replace(h.valueStart, h.valueEnd, eng.product);
+        break;
+      default: break; // via, maxfwd, clen: handled by their steps; opaque and digest pass unchanged
+    }
+  }
+}
+
+/** Rewrite SDP bodies towards family `out`; returns the body length change. */
+export function rewriteMessageBody(eng: Engine, m: SipMessage, edits: Edits, callId: string, side: Family, out: Family): number {
+  if (m.bodyEnd <= m.bodyStart) return 0;
+  const ct = m.headers.find((h) => h.def.kind === 'ctype');
+  if (!ct) return 0;
+  const media = eng.media;
+  return rewriteBody(m.text, m.bodyStart, m.bodyEnd, m.text.slice(ct.valueStart, ct.valueEnd), {
+    out,
+    media: eng.map.media(out),
+    stream(index: number, party: Party | null): number | null {
+      if (party === null) {
+        media.releaseStream(callId, index, 'disabled');
+        return 0;
+      }
+      return media.update(callId, index, side, party);
+    },
+  }, edits);
+}
+
+/** Content-Length follows the body (RFC 3261 20.14); compact forms stay compact. */
+export function fixContentLength(m: SipMessage, edits: Edits, delta: number): void {
+  if (delta === 0) return;
+  const cl = m.headers.find((h) => h.def.kind === 'clen');
+  if (cl) edits.replace(cl.valueStart, cl.valueEnd, String(m.bodyEnd - m.bodyStart + delta));
+}
+
+/** Delete one element of a comma-separated header, or the whole line if it is the only one. */
+export function deleteElement(m: SipMessage, edits: Edits, h: Header, s: number, e: number): void {
+  const list = splitList(m.text, h.valueStart, h.valueEnd);
+  if (list.length <= 1) {
+    edits.delete(h.start, h.end);
+    return;
+  }
+  const i = list.findIndex(([a]) => a === s);
+  if (i < 0) return;
+  if (i < list.length - 1) edits.delete(s, list[i + 1][0]);
+  else edits.delete(list[i - 1][1], e);
+}
+
+export function callIdOf(m: SipMessage): string | null {
+  const h = m.headers.find((x) => x.def.name === 'Call-ID');
+  return h ? unfold(m.text.slice(h.valueStart, h.valueEnd)) : null;
+}
+
+/** CSeq = 1*DIGIT LWS Method (RFC 3261 20.16); the number is below 2**31. */
+export function cseqOf(m: SipMessage): { num: string; method: string } | null {
+  const h = m.headers.find((x) => x.def.name === 'CSeq');
+  if (!h) return null;
+  const r = /^(\d{1,10})\s+([A-Za-z0-9\-.!%*_+`'~]+)$/.exec(unfold(m.text.slice(h.valueStart, h.valueEnd)));
+  if (!r || Number(r[1]) >= 2 ** 31) return null;
+  return { num: String(Number(r[1])), method: r[2] };
+}
+
+/** Where a response goes: the Via's received= and rport= (RFC 3261 18.2.2, RFC 3581 4). */
+export function viaDestination(v: Via): HostPort | null {
+  const rec = viaParam(v, 'received')?.value;
+  let addr = v.hostAddr;
+  if (rec) addr = parseIp(rec.replace(/^\[|\]$/g, '')) ?? addr; // IPv6 received= may come bracketed (RFC 5118 4.5)
+  if (!addr) return null;
+  const rp = viaParam(v, 'rport')?.value;
+  const port = rp && /^\d{1,5}$/.test(rp) ? Number(rp) : v.port ?? 5060;
+  if (port < 1 || port > 65535) return null;
+  return { addr: addr.addr, family: addr.family, port };
+}

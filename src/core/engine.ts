@@ -1,0 +1,59 @@
+// The pure core: one call takes a datagram and the addresses it came from and arrived on,
+// and returns what to send where. No sockets, timers or files here; time is injected.
+import { Config } from '../config/config.js';
+import { HostPort } from '../net/addr.js';
+import { SipError } from '../sip/errors.js';
+import { parseMessage } from '../sip/message.js';
+import { MediaTable } from '../media/table.js';
+import { Mapping } from './mapping.js';
+import { localReply } from './reply.js';
+import { handleRequest } from './request.js';
+import { handleResponse } from './response.js';
+import { Action, drop } from './types.js';
+
+export interface EngineDeps {
+  now?: () => number;
+  product?: string; // User-Agent / Server value, "sipproxy64/VERSION"
+}
+
+export class Engine {
+  readonly map: Mapping;
+  readonly media: MediaTable;
+  readonly product: string;
+  readonly counters = new Map<string, number>();
+
+  constructor(readonly cfg: Config, deps: EngineDeps = {}) {
+    this.map = new Mapping(cfg);
+    this.media = new MediaTable(cfg.rtpPorts, deps.now ?? Date.now);
+    this.product = deps.product ?? 'sipproxy64';
+  }
+
+  count(what: string): void {
+    this.counters.set(what, (this.counters.get(what) ?? 0) + 1);
+  }
+
+  /** Process one datagram. Never throws: every failure is a SIP answer or a counted drop. */
+  handle(data: Buffer | string, src: HostPort, local: HostPort): Action[] {
+    const text = typeof data === 'string' ? data : data.toString('latin1');
+    let out: Action[];
+    try {
+      if (!this.map.isOurs(local.addr) || local.port !== this.cfg.sipPort) {
+        out = [drop('not-our-address')];
+      } else {
+        const m = parseMessage(text);
+        out = m.isRequest ? handleRequest(this, m, src, local) : handleResponse(this, m, src);
+      }
+    } catch (err) {
+      if (err instanceof SipError) {
+        out = [err.status === 0 ? drop(err.reason) : localReply(text, err.status, err.phrase, err.reason, src, local, this.product)];
+        this.count(`error:${err.reason}`);
+      } else {
+        // A bug in a rule must not take the proxy down: count it and drop the message.
+        this.count('internal-error');
+        out = [drop('internal-error')];
+      }
+    }
+    for (const a of out) this.count(a.type === 'send' ? 'sent' : `drop:${a.reason}`);
+    return out;
+  }
+}

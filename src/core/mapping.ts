@@ -1,0 +1,131 @@
+// The address model (SPEC section 2): each party has its real address and a face in
+// the other family; unmapped (generic) parties are represented by generic4/generic6.
+import { Config, MapEntry } from '../config/config.js';
+import { Addr, Family, HostPort, other, uriHost } from '../net/addr.js';
+
+export class Mapping {
+  readonly cfg: Config;
+  private readonly faces = new Map<string, MapEntry>();
+  private readonly reals = new Map<string, MapEntry>();
+  private readonly names = new Map<string, MapEntry[]>();
+  private readonly resolved = new Map<MapEntry, Addr[]>();
+  private readonly ours = new Set<string>();
+
+  constructor(cfg: Config) {
+    this.cfg = cfg;
+    for (const m of cfg.maps) {
+      this.faces.set(m.face.addr, m);
+      this.ours.add(m.face.addr);
+      if (m.real) this.reals.set(m.real.addr, m);
+      if (m.name) {
+        const list = this.names.get(m.name) ?? [];
+        list.push(m);
+        this.names.set(m.name, list);
+      }
+    }
+    if (cfg.generic4) this.ours.add(cfg.generic4.addr);
+    if (cfg.generic6) this.ours.add(cfg.generic6.addr);
+  }
+
+  /** Uplinks named by host name, with the family they are reached in. */
+  uplinks(): Array<{ entry: MapEntry; name: string; family: Family }> {
+    return this.cfg.maps.filter((m) => m.name).map((m) => ({ entry: m, name: m.name as string, family: other(m.face.family) }));
+  }
+
+  /** Record the addresses a name resolved to (RFC 3263); replaces earlier ones. */
+  setResolved(entry: MapEntry, addrs: Addr[]): void {
+    const fam = other(entry.face.family);
+    for (const a of this.resolved.get(entry) ?? []) if (this.reals.get(a.addr) === entry) this.reals.delete(a.addr);
+    const mine = addrs.filter((a) => a.family === fam);
+    this.resolved.set(entry, mine);
+    for (const a of mine) if (!this.reals.has(a.addr)) this.reals.set(a.addr, entry);
+  }
+
+  isOurs(a: string): boolean {
+    return this.ours.has(a);
+  }
+
+  isGeneric(a: string): boolean {
+    return a === this.cfg.generic4?.addr || a === this.cfg.generic6?.addr;
+  }
+
+  byFace(a: string): MapEntry | undefined {
+    return this.faces.get(a);
+  }
+
+  byReal(a: string): MapEntry | undefined {
+    return this.reals.get(a);
+  }
+
+  generic(f: Family): Addr {
+    return (f === 4 ? this.cfg.generic4 : this.cfg.generic6) as Addr;
+  }
+
+  media(f: Family): Addr {
+    return (f === 4 ? this.cfg.media4 : this.cfg.media6) as Addr;
+  }
+
+  /** Where the party behind a mapping entry is reached: its IP, or its name's first address. */
+  realAddr(e: MapEntry): Addr | null {
+    return e.real ?? this.resolved.get(e)?.[0] ?? null;
+  }
+
+  uplinkByName(name: string, family?: Family): MapEntry | undefined {
+    const list = this.names.get(name.toLowerCase().replace(/\.$/, ''));
+    if (!list) return undefined;
+    return family ? list.find((m) => other(m.face.family) === family) ?? list[0] : list[0];
+  }
+
+  /** The local address in family f that stands for source s: its face, or the generic address. */
+  representative(s: Addr, f: Family): Addr {
+    if (s.family === f) return this.isOurs(s.addr) ? s : this.generic(f);
+    const e = this.reals.get(s.addr);
+    return e && e.face.family === f ? e.face : this.generic(f);
+  }
+
+  /**
+   * The host (URI form) and port to write for an IP literal `a` (port `port`, null when
+   * absent) in a message going out in family `out` (SPEC section 4).
+   */
+  translate(a: Addr, port: number | null, out: Family): { host: string; port: number | null } {
+    if (a.family === out) return { host: uriHost(a), port };
+    const sip = this.cfg.sipPort;
+    const f = this.faces.get(a.addr);
+    if (f) {
+      const realPort = f.realPort !== null && (port === null || port === sip) ? f.realPort : port;
+      if (f.real) return { host: uriHost(f.real), port: realPort };
+      return { host: f.name as string, port: realPort };
+    }
+    const r = this.reals.get(a.addr);
+    if (r && r.face.family === out) {
+      const facePort = r.realPort !== null && port === r.realPort ? sip : port;
+      return { host: uriHost(r.face), port: facePort };
+    }
+    return { host: uriHost(this.generic(out)), port };
+  }
+
+  /**
+   * Where a request naming `a` (an IP literal, port or null) goes, if it may go at all:
+   * a face leads to the party behind it, a mapped real address to itself.
+   */
+  targetOfIp(a: Addr, port: number | null): HostPort | null {
+    const f = this.faces.get(a.addr);
+    if (f) {
+      const real = this.realAddr(f);
+      if (!real) return null;
+      const p = f.realPort !== null && (port === null || port === this.cfg.sipPort) ? f.realPort : port ?? 5060;
+      return { addr: real.addr, family: real.family, port: p };
+    }
+    if (this.reals.has(a.addr)) return { addr: a.addr, family: a.family, port: port ?? 5060 };
+    return null;
+  }
+
+  /** Where a request naming a host name goes: a configured uplink only (not an open relay). */
+  targetOfName(name: string, port: number | null, prefer: Family): HostPort | null {
+    const e = this.uplinkByName(name, prefer);
+    if (!e) return null;
+    const real = this.realAddr(e);
+    if (!real) return null;
+    return { addr: real.addr, family: real.family, port: port ?? e.realPort ?? 5060 };
+  }
+}

@@ -1,0 +1,89 @@
+// Stateless local responses (RFC 3261 8.2.6, 16.3): Via, From, To (tag added), Call-ID
+// and CSeq copied; sent back to the source (RFC 3261 18.2.2, RFC 3581 4).
+import { createHash } from 'node:crypto';
+import { HostPort } from '../net/addr.js';
+import { defaultPhrase } from '../sip/errors.js';
+import { lookupHeader } from '../sip/headers.js';
+import { Action, drop } from './types.js';
+
+const NEEDED = ['Via', 'From', 'To', 'Call-ID', 'CSeq'];
+
+/**
+ * Build a response from the raw request text. Works on messages the full parser refused,
+ * as long as Via, From, To, Call-ID and CSeq can be read; otherwise the request is dropped.
+ */
+export function localReply(text: string, status: number, phrase: string | undefined, reason: string, src: HostPort, local: HostPort, product: string, extra = ''): Action {
+  const start = text.replace(/^[\r\n]+/, '');
+  if (start.startsWith('SIP/')) return drop(reason); // never answer a response
+  const method = /^([^ \r\n]+) /.exec(start)?.[1];
+  if (!method || method === 'ACK') return drop(reason); // ACK gets no response (RFC 3261 17.2.1)
+  const head = start.split(/\r?\n\r?\n/, 1)[0];
+  const lines = head.split(/\r?\n(?![ \t])/).slice(1); // unfolded header lines, start line dropped
+  const keep: string[] = [];
+  const seen = new Set<string>();
+  let to = '';
+  let callId = '';
+  let cseq = '';
+  let first = true;
+  for (const l of lines) {
+    const colon = l.indexOf(':');
+    if (colon <= 0) continue;
+    const def = lookupHeader(l.slice(0, colon).trim());
+    if (!NEEDED.includes(def.name)) continue;
+    let line = l;
+    if (def.name === 'Via' && first) {
+      first = false;
+      line = stampVia(l, src);
+    }
+    if (def.name === 'To') to = l;
+    if (def.name === 'Call-ID') callId = l;
+    if (def.name === 'CSeq') cseq = l;
+    if (def.name !== 'Via' && seen.has(def.name)) continue;
+    seen.add(def.name);
+    keep.push(line);
+  }
+  for (const n of NEEDED) if (!seen.has(n)) return drop(reason);
+  if (!/^[^:]+:\s*\d+\s+\S+/.test(cseq)) return drop(reason);
+  const out: string[] = [];
+  for (const line of keep) {
+    if (line === to && status > 100 && !/;\s*tag\s*=/i.test(to.replace(/"(?:[^"\\]|\\.)*"/g, ''))) {
+      const tag = createHash('md5').update(callId + '\n' + to + '\n' + cseq).digest('hex').slice(0, 16);
+      out.push(line + ';tag=' + tag);
+    } else out.push(line);
+  }
+  const data =
+    `SIP/2.0 ${status} ${phrase ?? defaultPhrase(status)}\r\n` +
+    out.join('\r\n') + '\r\n' + extra +
+    `Server: ${product}\r\nContent-Length: 0\r\n\r\n`;
+  return { type: 'send', from: local, to: src, data };
+}
+
+/** received= and rport= on the top Via of a request we answer (RFC 3261 18.2.1, RFC 3581 4). */
+function stampVia(line: string, src: HostPort): string {
+  const colon = line.indexOf(':');
+  const value = line.slice(colon + 1);
+  const comma = firstComma(value);
+  let top = comma < 0 ? value : value.slice(0, comma);
+  const rest = comma < 0 ? '' : value.slice(comma);
+  top = top.replace(/\s+$/, '');
+  const rport = /;\s*rport\s*(?=;|$)/i;
+  const hasRport = rport.test(top);
+  if (hasRport) top = top.replace(rport, `;rport=${src.port}`);
+  const host = /^\s*SIP\s*\/\s*2\.0\s*\/\s*\S+\s+(\[[^\]]+\]|[^\s:;]+)/i.exec(top)?.[1] ?? '';
+  const differs = host.replace(/^\[|\]$/g, '').toLowerCase() !== src.addr;
+  if ((hasRport || differs) && !/;\s*received\s*=/i.test(top)) top += `;received=${src.addr}`;
+  return line.slice(0, colon + 1) + top + rest;
+}
+
+function firstComma(v: string): number {
+  let q = false;
+  for (let i = 0; i < v.length; i++) {
+    const c = v[i];
+    if (q) {
+      if (c === '\\') i++;
+      else if (c === '"') q = false;
+    } else if (c === '"') q = true;
+    else if (c === ',') return i;
+  }
+  return -1;
+}

@@ -1,0 +1,229 @@
+// Requests: RFC 3261 16.3-16.6 and 16.11 (stateless proxy), SPEC section 3.
+import { createHash } from 'node:crypto';
+import { Family, HostPort, other, parseHostPort, uriHost } from '../net/addr.js';
+import { SipError, bad } from '../sip/errors.js';
+import { Header, SipMessage, splitList, unfold } from '../sip/message.js';
+import { findUri, parseUri, UriParts, param } from '../sip/uri.js';
+import { topVia, Via, viaParam } from '../sip/via.js';
+import { callIdOf, cseqOf, fixContentLength, rewriteHeaders, rewriteMessageBody, SdpExhausted } from './common.js';
+import type { Engine } from './engine.js';
+import { Mapping } from './mapping.js';
+import { Edits } from './splice.js';
+import { Action } from './types.js';
+import { hostIp, isOwnEntry, rewriteUri, rewriteUriText } from './uris.js';
+
+const DIALOG_CREATING = new Set(['INVITE', 'SUBSCRIBE', 'REFER']);
+const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*\.?$/;
+
+interface RouteEl {
+  readonly h: Header;
+  readonly s: number;
+  readonly e: number;
+  readonly us: number;
+  readonly ue: number;
+  readonly u: UriParts | null;
+}
+
+/** Validate the parts every request needs (RFC 3261 8.1.1, 8.2.2); throws 400/416. */
+function checkRequest(m: SipMessage): { via: Via; callId: string; cseq: { num: string; method: string }; ruri: UriParts | null } {
+  const via = topVia(m);
+  if (!via) throw bad('bad-via', 'Bad Request (Via)');
+  const callId = callIdOf(m);
+  if (!callId) throw bad('missing-call-id', 'Bad Request (Call-ID)');
+  const cseq = cseqOf(m);
+  if (!cseq) throw bad('bad-cseq', 'Bad Request (CSeq)');
+  if (cseq.method !== m.method) throw bad('cseq-method-mismatch', 'Bad Request (CSeq method)');
+  for (const name of ['From', 'To']) {
+    const hs = m.headers.filter((h) => h.def.name === name);
+    if (hs.length !== 1) throw bad(`bad-${name.toLowerCase()}`, `Bad Request (${name})`);
+    const list = splitList(m.text, hs[0].valueStart, hs[0].valueEnd);
+    if (list.length !== 1 || !findUri(m.text, list[0][0], list[0][1])) throw bad(`bad-${name.toLowerCase()}`, `Bad Request (${name})`);
+  }
+  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(m.text.slice(m.uriStart, m.uriEnd))?.[1].toLowerCase();
+  if (!scheme) throw bad('bad-request-uri');
+  if (scheme !== 'sip' && scheme !== 'sips' && scheme !== 'tel') throw new SipError(416, 'unsupported-uri-scheme');
+  let ruri: UriParts | null = null;
+  if (scheme !== 'tel') {
+    ruri = parseUri(m.text, m.uriStart, m.uriEnd);
+    if (!ruri) throw bad('bad-request-uri');
+    const host = m.text.slice(ruri.hostStart, ruri.hostEnd);
+    if (!hostIp(m.text, ruri.hostStart, ruri.hostEnd) && (host.startsWith('[') || /^[\d.]+$/.test(host) || !HOSTNAME.test(host))) {
+      throw bad('bad-request-uri-host', 'Bad Request (Request-URI host)');
+    }
+    const after = ruri.portStart >= 0 ? ruri.portEnd : ruri.hostEnd;
+    if ((ruri.portStart >= 0 && (ruri.portEnd === ruri.portStart || Number(m.text.slice(ruri.portStart, ruri.portEnd)) > 65535)) ||
+        (after < m.uriEnd && !';?'.includes(m.text[after]))) {
+      throw bad('bad-request-uri-port', 'Bad Request (Request-URI port)');
+    }
+  }
+  return { via, callId, cseq, ruri };
+}
+
+/** Stateless branch (RFC 3261 16.11): the same for retransmissions, CANCEL and non-2xx ACK. */
+function branchOf(m: SipMessage, via: Via, callId: string, cseqNum: string, src: HostPort): string {
+  const b = viaParam(via, 'branch')?.value;
+  const key = b && b.startsWith('z9hG4bK') ? b : m.text.slice(via.start, via.end);
+  return 'z9hG4bK64' + createHash('md5').update(`${key}\n${callId}\n${cseqNum}\n${src.addr}:${src.port}`).digest('hex').slice(0, 20);
+}
+
+/** received= and rport= on the top Via (RFC 3261 18.2.1, RFC 3581 4). */
+function stampVia(via: Via, src: HostPort, edits: Edits): void {
+  const rport = viaParam(via, 'rport');
+  if (rport && rport.value === null) edits.replace(rport.start, rport.end, `;rport=${src.port}`);
+  if ((rport || via.hostAddr?.addr !== src.addr) && !viaParam(via, 'received')) edits.insert(via.end, `;received=${src.addr}`);
+}
+
+function routeElements(m: SipMessage): RouteEl[] {
+  const out: RouteEl[] = [];
+  for (const h of m.headers) {
+    if (h.def.name !== 'Route') continue;
+    for (const [s, e] of splitList(m.text, h.valueStart, h.valueEnd)) {
+      const span = findUri(m.text, s, e);
+      if (!span) throw bad('bad-route', 'Bad Request (Route)');
+      out.push({ h, s, e, us: span.start, ue: span.end, u: parseUri(m.text, span.start, span.end) });
+    }
+  }
+  return out;
+}
+
+/** Where a URI leads: a face, a mapped real address, or a configured uplink name. */
+function targetOfUri(map: Mapping, text: string, u: UriParts, prefer: Family): HostPort | null {
+  const port = u.portStart >= 0 && u.portEnd > u.portStart ? Number(text.slice(u.portStart, u.portEnd)) : null;
+  const a = hostIp(text, u.hostStart, u.hostEnd);
+  if (a) return map.targetOfIp(a, port);
+  return map.targetOfName(text.slice(u.hostStart, u.hostEnd), port, prefer);
+}
+
+export function handleRequest(eng: Engine, m: SipMessage, src: HostPort, local: HostPort): Action[] {
+  const map = eng.map;
+  const text = m.text;
+  const { via, callId, cseq, ruri } = checkRequest(m);
+  const edits = new Edits();
+  const skip = new Set<Header>();
+
+  // RFC 3261 16.6 step 3: Max-Forwards (483 at zero; added as 70 when absent).
+  const mf = m.headers.find((h) => h.def.kind === 'maxfwd');
+  if (mf) {
+    skip.add(mf);
+    const v = unfold(text.slice(mf.valueStart, mf.valueEnd));
+    if (!/^\d{1,3}$/.test(v) || Number(v) > 255) throw bad('bad-max-forwards', 'Bad Request (Max-Forwards)');
+    if (Number(v) === 0) throw new SipError(483, 'max-forwards-zero');
+    edits.replace(mf.valueStart, mf.valueEnd, String(Number(v) - 1));
+  } else edits.insert(m.headersEnd, 'Max-Forwards: 70\r\n');
+
+  // RFC 3261 16.4: route information preprocessing.
+  const routes = routeElements(m);
+  const removed = new Set<RouteEl>();
+  let newRuri: string | null = null;
+  if (ruri && routes.length > 0 && isOwnEntry(text, ruri, map)) {
+    // Strict-routing previous hop: the last Route value becomes the Request-URI.
+    const last = routes[routes.length - 1];
+    newRuri = text.slice(last.us, last.ue);
+    removed.add(last);
+  }
+  let received: HostPort | null = null;
+  for (const r of routes) {
+    if (removed.has(r) || removed.size >= 2 + (newRuri ? 1 : 0) || !r.u || !isOwnEntry(text, r.u, map)) break;
+    removed.add(r); // ours, and the second of our double Record-Route pair (RFC 5658)
+    const rec = param(r.u, 'received');
+    if (rec && rec.valueStart >= 0) received = parseHostPort(text.slice(rec.valueStart, rec.valueEnd), 5060) ?? received;
+  }
+  for (const r of routes) skip.add(r.h);
+
+  // SPEC 3 step 4: the target: next Route, else received= of our entry, else the Request-URI.
+  const remaining = routes.filter((r) => !removed.has(r));
+  const prefer = other(src.family);
+  let target: HostPort | null = null;
+  let ruriToReceived = false;
+  if (remaining.length > 0) {
+    target = remaining[0].u ? targetOfUri(map, text, remaining[0].u, prefer) : null;
+  } else if (received) {
+    target = received;
+    ruriToReceived = true;
+  } else if (newRuri) {
+    const u = parseUri(newRuri, 0, newRuri.length);
+    target = u ? targetOfUri(map, newRuri, u, prefer) : null;
+  } else if (ruri) {
+    target = targetOfUri(map, text, ruri, prefer);
+  }
+  if (!target) {
+    // Traffic that arrives on a face is meant for the party behind it (SPEC 2).
+    const face = map.byFace(local.addr);
+    const real = face ? map.realAddr(face) : null;
+    if (face && real) target = { addr: real.addr, family: real.family, port: face.realPort ?? local.port };
+  }
+  if (!target || map.isOurs(target.addr)) throw new SipError(403, 'not-a-relay', 'Forbidden (no mapping for this destination)');
+
+  // SPEC 3 step 5: the outgoing local address O.
+  const out = target.family;
+  const O = map.representative(src, out);
+  const ctx = { text, map, out, edits };
+
+  // Request-URI (RFC 3261 16.6 step 2 leaves it; SPEC 4 maps its IP literal).
+  if (newRuri) edits.replace(m.uriStart, m.uriEnd, rewriteUriText(newRuri, map, out));
+  else if (ruri) {
+    const ra = hostIp(text, ruri.hostStart, ruri.hostEnd);
+    if (ruriToReceived && ra && map.isGeneric(ra.addr) && received) {
+      edits.replace(ruri.hostStart, ruri.hostEnd, uriHost(received)); // back to the generic party
+    } else rewriteUri(ctx, m.uriStart, m.uriEnd);
+  }
+
+  // Route: drop our own entries, map the rest.
+  for (const r of routes) if (!removed.has(r)) rewriteUri(ctx, r.us, r.ue);
+  deleteRoutes(routes, removed, edits);
+
+  stampVia(via, src, edits);
+  rewriteHeaders(eng, ctx, m, skip);
+
+  // RFC 3261 16.6 step 8 + SPEC 3 step 6: our Via on top.
+  const firstVia = m.headers.find((h) => h.def.kind === 'via') as Header;
+  const port = eng.cfg.sipPort;
+  edits.insert(firstVia.start, `Via: SIP/2.0/UDP ${uriHost(O)}:${port};branch=${branchOf(m, via, callId, cseq.num, src)};rport\r\n`);
+
+  // RFC 3261 16.6 step 4 + RFC 5658: double Record-Route on dialog-creating requests.
+  const toH = m.headers.find((h) => h.def.name === 'To') as Header;
+  const hasToTag = /;\s*tag\s*=/i.test(text.slice(toH.valueStart, toH.valueEnd).replace(/"(?:[^"\\]|\\.)*"/g, '').replace(/<[^>]*>/g, ''));
+  if (DIALOG_CREATING.has(m.method) && !hasToTag) {
+    const firstRR = m.headers.find((h) => h.def.name === 'Record-Route');
+    const generic = !map.byReal(src.addr);
+    const rec = generic ? `;received=${uriHost(src)}:${src.port}` : '';
+    edits.insert(firstRR ? firstRR.start : firstVia.start,
+      `Record-Route: <sip:${uriHost(O)}:${port};lr>\r\nRecord-Route: <sip:${uriHost(local)}:${port};lr${rec}>\r\n`);
+  }
+
+  // SDP (SPEC 5) and Content-Length.
+  let delta: number;
+  try {
+    delta = rewriteMessageBody(eng, m, edits, callId, src.family, out);
+  } catch (err) {
+    if (err instanceof SdpExhausted) throw new SipError(503, 'rtp-ports-exhausted', 'Service Unavailable (no media relay ports)');
+    throw err;
+  }
+  fixContentLength(m, edits, delta);
+
+  // SPEC 6: media life.
+  if (m.method === 'BYE' || m.method === 'CANCEL') eng.media.release(callId, m.method.toLowerCase());
+  else if (m.method === 'ACK' && delta !== 0) eng.media.markEstablished(callId);
+
+  return [{ type: 'send', from: { addr: O.addr, family: O.family, port }, to: target, data: edits.apply(text, m.bodyEnd) }];
+}
+
+/** Delete removed Route elements: runs of them per header, or the whole line if none is left. */
+function deleteRoutes(routes: RouteEl[], removed: Set<RouteEl>, edits: Edits): void {
+  const byHeader = new Map<Header, RouteEl[]>();
+  for (const r of routes) byHeader.set(r.h, [...(byHeader.get(r.h) ?? []), r]);
+  for (const [h, els] of byHeader) {
+    if (els.every((r) => removed.has(r))) {
+      edits.delete(h.start, h.end);
+      continue;
+    }
+    for (let i = 0; i < els.length; i++) {
+      if (!removed.has(els[i])) continue;
+      let j = i;
+      while (j + 1 < els.length && removed.has(els[j + 1])) j++;
+      if (j + 1 < els.length) edits.delete(els[i].s, els[j + 1].s);
+      else edits.delete(els[i - 1].e, els[j].e);
+      i = j;
+    }
+  }
+}

@@ -1,0 +1,60 @@
+// Responses: RFC 3261 16.7 steps 3-9 as a stateless proxy does them (16.11), SPEC section 3.
+import { HostPort } from '../net/addr.js';
+import { Header, SipMessage, splitList } from '../sip/message.js';
+import { parseVia, Via } from '../sip/via.js';
+import { callIdOf, cseqOf, deleteElement, fixContentLength, rewriteHeaders, rewriteMessageBody, SdpExhausted, viaDestination } from './common.js';
+import type { Engine } from './engine.js';
+import { Edits } from './splice.js';
+import { Action, drop } from './types.js';
+
+/** The first two Via values (ours and the one that says where the response goes). */
+function firstTwoVias(m: SipMessage): Via[] {
+  const out: Via[] = [];
+  for (const h of m.headers) {
+    if (h.def.kind !== 'via') continue;
+    for (const [s, e] of splitList(m.text, h.valueStart, h.valueEnd)) {
+      const v = parseVia(m.text, s, e, h);
+      if (!v) return out;
+      out.push(v);
+      if (out.length === 2) return out;
+    }
+  }
+  return out;
+}
+
+export function handleResponse(eng: Engine, m: SipMessage, src: HostPort): Action[] {
+  const map = eng.map;
+  const port = eng.cfg.sipPort;
+  const [top, next] = firstTwoVias(m);
+  // RFC 3261 16.7 step 3 / 18.1.2: a response whose top Via is not ours is not ours to send.
+  if (!top || !top.hostAddr || !map.isOurs(top.hostAddr.addr) || (top.port ?? 5060) !== port) return [drop('not-our-via')];
+  if (!next) return [drop('no-next-via')];
+  const dest = viaDestination(next);
+  if (!dest) return [drop('via-not-ip')];
+  const callId = callIdOf(m);
+  const cseq = cseqOf(m);
+  if (!callId || !cseq) return [drop('bad-response-headers')];
+
+  const out = dest.family;
+  const O = map.representative(src, out);
+  const edits = new Edits();
+  deleteElement(m, edits, top.header, top.start, top.end); // RFC 3261 16.7 step 3: pop our Via
+  const skip = new Set<Header>([top.header]);
+  rewriteHeaders(eng, { text: m.text, map, out, edits }, m, skip);
+
+  let delta: number;
+  try {
+    delta = rewriteMessageBody(eng, m, edits, callId, src.family, out);
+  } catch (err) {
+    if (err instanceof SdpExhausted) return [drop('rtp-ports-exhausted')];
+    throw err;
+  }
+  fixContentLength(m, edits, delta);
+
+  // SPEC 6: an answer in a 2xx completes the session; a final error to an unanswered INVITE releases it.
+  if (cseq.method === 'INVITE') {
+    if (m.status >= 200 && m.status < 300 && delta !== 0) eng.media.markEstablished(callId);
+    else if (m.status >= 300 && !eng.media.isEstablished(callId)) eng.media.release(callId, `status-${m.status}`);
+  }
+  return [{ type: 'send', from: { addr: O.addr, family: O.family, port }, to: dest, data: edits.apply(m.text, m.bodyEnd) }];
+}

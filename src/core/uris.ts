@@ -1,0 +1,127 @@
+// Rewrite steps for URI-carrying headers (SPEC section 4): IP-literal hosts, maddr= and
+// received= map to their counterpart in the outgoing family; names and all else are kept.
+import { Addr, Family, parseIp } from '../net/addr.js';
+import { Header, SipMessage, splitList } from '../sip/message.js';
+import { parseUri, UriParts } from '../sip/uri.js';
+import { findUri } from '../sip/uri.js';
+import { Mapping } from './mapping.js';
+import { Edits } from './splice.js';
+
+export interface RewriteCtx {
+  readonly text: string;
+  readonly map: Mapping;
+  readonly out: Family;
+  readonly edits: Edits;
+}
+
+/** An IP literal as written in a URI host: [v6] or dotted v4 (RFC 3261 25.1, RFC 5118 4.1). */
+export function hostIp(text: string, s: number, e: number): Addr | null {
+  if (text.charCodeAt(s) === 91) {
+    const a = parseIp(text.slice(s + 1, e - 1));
+    return a && a.family === 6 ? a : null;
+  }
+  const a = parseIp(text.slice(s, e));
+  return a && a.family === 4 ? a : null;
+}
+
+/** One of our own Record-Route/Route entries: our address, no user part, lr (RFC 3261 16.4). */
+export function isOwnEntry(text: string, u: UriParts, map: Mapping): boolean {
+  if (u.hasUser || !u.params.some((p) => p.name === 'lr')) return false;
+  const a = hostIp(text, u.hostStart, u.hostEnd);
+  return a !== null && map.isOurs(a.addr);
+}
+
+function portOf(text: string, u: UriParts): number | null {
+  if (u.portStart < 0 || u.portEnd === u.portStart) return null;
+  return Number(text.slice(u.portStart, u.portEnd));
+}
+
+/** Map a parameter value that holds a host (maddr=, received=, icid-generated-at=...). */
+function rewriteHostValue(c: RewriteCtx, s: number, e: number): void {
+  if (e <= s) return;
+  let a = hostIp(c.text, s, e);
+  const bracketed = c.text.charCodeAt(s) === 91;
+  if (!a && !bracketed) {
+    const v6 = parseIp(c.text.slice(s, e)); // unbracketed IPv6 is legal in Via received= (RFC 5118 4.5)
+    if (v6 && v6.family === 6) a = v6;
+  }
+  if (!a) return;
+  const t = c.map.translate(a, null, c.out);
+  const host = bracketed || t.host.charCodeAt(0) !== 91 ? t.host : t.host.slice(1, -1);
+  if (host !== c.text.slice(s, e)) c.edits.replace(s, e, host);
+}
+
+/** Rewrite the URI at [s, e): host, port, maddr= and received=. Returns the parsed URI. */
+export function rewriteUri(c: RewriteCtx, s: number, e: number): UriParts | null {
+  const u = parseUri(c.text, s, e);
+  if (!u) return null;
+  const a = hostIp(c.text, u.hostStart, u.hostEnd);
+  if (a) {
+    const port = portOf(c.text, u);
+    const t = c.map.translate(a, port, c.out);
+    if (t.host !== c.text.slice(u.hostStart, u.hostEnd)) c.edits.replace(u.hostStart, u.hostEnd, t.host);
+    if (t.port !== port) {
+      if (u.portStart >= 0) c.edits.replace(u.portStart - 1, u.portEnd, t.port === null ? '' : ':' + t.port);
+      else c.edits.insert(u.hostEnd, ':' + t.port);
+    }
+  }
+  for (const p of u.params) {
+    if ((p.name === 'maddr' || p.name === 'received') && p.valueStart >= 0) rewriteHostValue(c, p.valueStart, p.valueEnd);
+  }
+  return u;
+}
+
+/** Each element of a name-addr / addr-spec list (Contact, From, To, Route, ...). */
+export function rewriteUriHeader(c: RewriteCtx, h: Header, skipOwn: boolean): void {
+  for (const [s, e] of splitList(c.text, h.valueStart, h.valueEnd)) {
+    const span = findUri(c.text, s, e);
+    if (!span) continue;
+    if (skipOwn) {
+      const u = parseUri(c.text, span.start, span.end);
+      if (u && isOwnEntry(c.text, u, c.map)) continue;
+    }
+    rewriteUri(c, span.start, span.end);
+  }
+}
+
+/** warning-value = warn-code SP warn-agent SP warn-text (RFC 3261 20.43); Laes-sig (RFC 5503). */
+export function rewriteHostportHeader(c: RewriteCtx, h: Header): void {
+  for (const [s, e] of splitList(c.text, h.valueStart, h.valueEnd)) {
+    let hs = s;
+    if (h.def.name === 'Warning') {
+      const m = /^\d{3}[ \t]+/.exec(c.text.slice(s, e));
+      if (!m) continue;
+      hs = s + m[0].length;
+    }
+    let he = hs;
+    if (c.text.charCodeAt(hs) === 91) he = c.text.indexOf(']', hs) + 1;
+    else while (he < e && !' \t:;'.includes(c.text[he])) he++;
+    if (he <= hs) continue;
+    const a = hostIp(c.text, hs, he);
+    if (!a) continue;
+    const t = c.map.translate(a, null, c.out);
+    c.edits.replace(hs, he, t.host);
+  }
+}
+
+const HOST_PARAMS = new Set(['icid-generated-at', 'ccf', 'ecf']);
+
+/** Parameters whose value is a host (RFC 7315 4.6, 4.5). */
+export function rewriteHostParamHeader(c: RewriteCtx, h: Header): void {
+  const v = c.text.slice(h.valueStart, h.valueEnd);
+  const re = /(?:^|[;,])\s*([A-Za-z-]+)\s*=\s*("?)(\[[^\]]*\]|[^;,"\s]+)\2/g;
+  for (let m = re.exec(v); m; m = re.exec(v)) {
+    if (!HOST_PARAMS.has(m[1].toLowerCase())) continue;
+    const s = h.valueStart + m.index + m[0].length - m[2].length - m[3].length;
+    rewriteHostValue(c, s, s + m[3].length);
+  }
+}
+
+/** Rewrite a standalone URI string (used when the Request-URI is replaced). */
+export function rewriteUriText(uri: string, map: Mapping, out: Family): string {
+  const edits = new Edits();
+  rewriteUri({ text: uri, map, out, edits }, 0, uri.length);
+  return edits.apply(uri);
+}
+
+export type { SipMessage };

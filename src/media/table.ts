@@ -1,0 +1,144 @@
+// RTPproxy64's session table (SPEC section 6): keyed by Call-ID and m-line index; an
+// even RTP port and the next odd RTCP port, the same numbers on media4 and media6.
+import { Family } from '../net/addr.js';
+
+export interface Party {
+  readonly addr: string | null; // advertised media address; null if not an IP of this side
+  readonly rtp: number;
+  readonly rtcp: number;
+  readonly mux: boolean; //       rtcp-mux (RFC 5761): RTCP on the RTP port
+}
+
+export interface MediaSession {
+  readonly callId: string;
+  readonly index: number;
+  readonly port: number; // relay RTP port; RTCP is port + 1
+  party4: Party | null;
+  party6: Party | null;
+  readonly created: number;
+  updated: number;
+  established: boolean; // an answer has passed (a 2xx or an ACK carried SDP)
+}
+
+export interface MediaHooks {
+  open?(s: MediaSession): void;
+  update?(s: MediaSession): void;
+  close?(s: MediaSession, why: string): void;
+}
+
+export const MAX_STREAMS_PER_CALL = 16;
+
+export class MediaTable {
+  private readonly calls = new Map<string, Map<number, MediaSession>>();
+  private readonly used = new Set<number>();
+  private cursor: number;
+  private readonly lo: number;
+  private readonly hi: number;
+  hooks: MediaHooks = {};
+
+  constructor(range: [number, number], private readonly now: () => number = Date.now) {
+    this.lo = range[0] + (range[0] % 2); // first even port
+    this.hi = range[1] - 1; //             last port that still has an odd partner
+    this.cursor = this.lo;
+  }
+
+  get size(): number {
+    let n = 0;
+    for (const c of this.calls.values()) n += c.size;
+    return n;
+  }
+
+  get capacity(): number {
+    return this.hi < this.lo ? 0 : Math.floor((this.hi - this.lo) / 2) + 1;
+  }
+
+  get portsInUse(): number {
+    return this.used.size;
+  }
+
+  /** Lowest free even port from the cursor on, round robin (a released port rests before reuse). */
+  private allocate(): number | null {
+    const n = this.capacity;
+    for (let i = 0; i < n; i++) {
+      const p = this.cursor;
+      this.cursor = p + 2 > this.hi ? this.lo : p + 2;
+      if (!this.used.has(p)) {
+        this.used.add(p);
+        return p;
+      }
+    }
+    return null;
+  }
+
+  get(callId: string, index: number): MediaSession | undefined {
+    return this.calls.get(callId)?.get(index);
+  }
+
+  sessionsOf(callId: string): MediaSession[] {
+    return [...(this.calls.get(callId)?.values() ?? [])];
+  }
+
+  all(): MediaSession[] {
+    const out: MediaSession[] = [];
+    for (const c of this.calls.values()) out.push(...c.values());
+    return out;
+  }
+
+  /**
+   * SDP from `side` described stream `index` at `party`: create or update the session.
+   * Returns the relay port, or null when the pool is exhausted or the call has too many streams.
+   */
+  update(callId: string, index: number, side: Family, party: Party): number | null {
+    let call = this.calls.get(callId);
+    let s = call?.get(index);
+    if (!s) {
+      if (call && call.size >= MAX_STREAMS_PER_CALL) return null;
+      const port = this.allocate();
+      if (port === null) return null;
+      const t = this.now();
+      s = { callId, index, port, party4: null, party6: null, created: t, updated: t, established: false };
+      if (!call) {
+        call = new Map();
+        this.calls.set(callId, call);
+      }
+      call.set(index, s);
+      if (side === 4) s.party4 = party;
+      else s.party6 = party;
+      this.hooks.open?.(s);
+      return port;
+    }
+    if (side === 4) s.party4 = party;
+    else s.party6 = party;
+    s.updated = this.now();
+    this.hooks.update?.(s);
+    return s.port;
+  }
+
+  markEstablished(callId: string): void {
+    for (const s of this.calls.get(callId)?.values() ?? []) s.established = true;
+  }
+
+  isEstablished(callId: string): boolean {
+    for (const s of this.calls.get(callId)?.values() ?? []) if (s.established) return true;
+    return false;
+  }
+
+  releaseStream(callId: string, index: number, why: string): void {
+    const call = this.calls.get(callId);
+    const s = call?.get(index);
+    if (!call || !s) return;
+    call.delete(index);
+    if (call.size === 0) this.calls.delete(callId);
+    this.used.delete(s.port);
+    this.hooks.close?.(s, why);
+  }
+
+  /** Release every stream of a call; returns how many. */
+  release(callId: string, why: string): number {
+    const call = this.calls.get(callId);
+    if (!call) return 0;
+    const list = [...call.keys()];
+    for (const i of list) this.releaseStream(callId, i, why);
+    return list.length;
+  }
+}

@@ -1,0 +1,93 @@
+// IP address helpers: validation, RFC 5952 canonical text, host:port forms.
+import { isIP } from 'node:net';
+import ipaddr from 'ipaddr.js';
+
+export type Family = 4 | 6;
+
+export interface Addr {
+  readonly addr: string; // canonical text: dotted quad, or RFC 5952 IPv6 (no brackets)
+  readonly family: Family;
+}
+
+export interface HostPort extends Addr {
+  readonly port: number;
+}
+
+const cache = new Map<string, Addr | null>();
+
+/** Parse a bare IP literal (no brackets). net.isIP first: ipaddr.js reads 010.0.0.1 as octal. */
+export function parseIp(text: string): Addr | null {
+  let hit = cache.get(text);
+  if (hit !== undefined) return hit;
+  const kind = isIP(text);
+  if (kind === 4) hit = { addr: text, family: 4 };
+  else if (kind === 6) {
+    try {
+      hit = { addr: ipaddr.IPv6.parse(text).toRFC5952String(), family: 6 };
+    } catch {
+      hit = null;
+    }
+  } else hit = null;
+  if (cache.size > 4096) cache.clear();
+  cache.set(text, hit);
+  return hit;
+}
+
+/** Parse an IP that may be written in brackets ("[2001:db8::1]" or "192.0.2.1"). */
+export function parseHostIp(text: string): Addr | null {
+  if (text.length > 2 && text.charCodeAt(0) === 0x5b && text.charCodeAt(text.length - 1) === 0x5d) {
+    const a = parseIp(text.slice(1, -1));
+    return a && a.family === 6 ? a : null;
+  }
+  const a = parseIp(text);
+  return a && a.family === 4 ? a : null; // an IPv6 literal must be bracketed in host:port text
+}
+
+export function parsePort(text: string): number | null {
+  if (!/^[0-9]{1,5}$/.test(text)) return null;
+  const n = Number(text);
+  return n >= 1 && n <= 65535 ? n : null;
+}
+
+/** "192.0.2.1:5060", "[2001:db8::1]:5060"; the port is required unless defPort is given. */
+export function parseHostPort(text: string, defPort?: number): HostPort | null {
+  let host = text;
+  let portText: string | undefined;
+  if (text.startsWith('[')) {
+    const end = text.indexOf(']');
+    if (end < 0) return null;
+    host = text.slice(0, end + 1);
+    const rest = text.slice(end + 1);
+    if (rest !== '') {
+      if (!rest.startsWith(':')) return null;
+      portText = rest.slice(1);
+    }
+  } else {
+    const colon = text.indexOf(':');
+    if (colon >= 0) {
+      if (text.indexOf(':', colon + 1) >= 0) host = '[' + text + ']'; // bare IPv6 without port
+      else {
+        host = text.slice(0, colon);
+        portText = text.slice(colon + 1);
+      }
+    }
+  }
+  const a = parseHostIp(host);
+  if (!a) return null;
+  const port = portText === undefined ? defPort : parsePort(portText);
+  if (port === undefined || port === null) return null;
+  return { addr: a.addr, family: a.family, port };
+}
+
+/** Host as written in a URI or Via: IPv6 in brackets (RFC 3261 25.1, RFC 5118). */
+export function uriHost(a: Addr): string {
+  return a.family === 6 ? '[' + a.addr + ']' : a.addr;
+}
+
+export function formatHostPort(hp: HostPort): string {
+  return uriHost(hp) + ':' + hp.port;
+}
+
+export function other(f: Family): Family {
+  return f === 4 ? 6 : 4;
+}

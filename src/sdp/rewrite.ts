@@ -1,0 +1,129 @@
+// SDP rewriting, line by line (SPEC section 5; RFC 4566 5.2/5.7/5.14, RFC 3605, RFC 5761).
+import { Addr, Family, parseIp } from '../net/addr.js';
+import { Party } from '../media/table.js';
+
+export interface SdpTarget {
+  readonly out: Family; //   the family the SDP goes out in
+  readonly media: Addr; //   RTPproxy64's address in that family
+  /** The stream `index` of the sender is at `party` (null: disabled, port 0). Returns the relay port. */
+  stream(index: number, party: Party | null): number | null;
+}
+
+export class SdpExhausted extends Error {}
+
+interface Stream {
+  port: number;
+  c: string | null; //   media-level connection address
+  rtcp: number | null;
+  rtcpAddr: string | null;
+  mux: boolean;
+}
+
+// ICE lines that would lie once the relay is the only path (RFC 8839 5.1, 5.4).
+const ICE = /^a=(candidate|remote-candidates|ice-ufrag|ice-pwd|ice-options|ice-lite|ice-mismatch|ice-pacing|end-of-candidates)(:|\r?$)/i;
+
+/** Split keeping line ends, so untouched lines go out byte for byte. */
+function lines(sdp: string): string[] {
+  const out: string[] = [];
+  let p = 0;
+  while (p < sdp.length) {
+    const nl = sdp.indexOf('\n', p);
+    const e = nl < 0 ? sdp.length : nl + 1;
+    out.push(sdp.slice(p, e));
+    p = e;
+  }
+  return out;
+}
+
+function bodyOf(line: string): string {
+  let e = line.length;
+  if (line.charCodeAt(e - 1) === 10) e--;
+  if (line.charCodeAt(e - 1) === 13) e--;
+  return line.slice(0, e);
+}
+
+function eolOf(line: string): string {
+  return line.slice(bodyOf(line).length);
+}
+
+/** Address of a `c=`/`o=` tail "IN IP4 a[/ttl]"; null when it is not an IP we can relay to. */
+function connAddr(tail: string): string | null {
+  const m = /^IN\s+IP[46]\s+([^\s/]+)/i.exec(tail);
+  if (!m) return null;
+  return parseIp(m[1])?.addr ?? null;
+}
+
+function addrOut(t: SdpTarget, orig: string): string {
+  // A hold written as the unspecified address stays a hold (RFC 3264 8.4, RFC 2543).
+  const unspecified = /^IN\s+IP[46]\s+(0\.0\.0\.0|::)(\/|\s|$)/i.test(orig);
+  if (unspecified) return t.out === 4 ? 'IN IP4 0.0.0.0' : 'IN IP6 ::';
+  return `IN IP${t.out} ${t.media.addr}`;
+}
+
+/** Rewrite one SDP body for family t.out. Throws SdpExhausted when a port pair cannot be had. */
+export function rewriteSdp(sdp: string, t: SdpTarget): string {
+  const ls = lines(sdp);
+  // Pass 1: the streams and their connection addresses.
+  const streams: Stream[] = [];
+  let sessionC: string | null = null;
+  let cur: Stream | null = null;
+  for (const l of ls) {
+    const b = bodyOf(l);
+    if (b.startsWith('m=')) {
+      const port = /^m=\S+\s+(\d+)/.exec(b);
+      cur = { port: port ? Number(port[1]) : 0, c: null, rtcp: null, rtcpAddr: null, mux: false };
+      streams.push(cur);
+    } else if (b.startsWith('c=')) {
+      if (cur) cur.c = connAddr(b.slice(2));
+      else sessionC = connAddr(b.slice(2));
+    } else if (cur && b.startsWith('a=rtcp:')) {
+      const m = /^a=rtcp:(\d+)(?:\s+(IN\s+IP[46]\s+\S+))?/i.exec(b);
+      if (m) {
+        cur.rtcp = Number(m[1]);
+        cur.rtcpAddr = m[2] ? connAddr(m[2]) : null;
+      }
+    } else if (cur && /^a=rtcp-mux\s*$/i.test(b)) cur.mux = true;
+  }
+  // Allocate (or find) a relay port pair for each enabled stream.
+  const relay: number[] = [];
+  for (let i = 0; i < streams.length; i++) {
+    const s = streams[i];
+    if (s.port === 0) {
+      t.stream(i, null);
+      relay.push(0);
+      continue;
+    }
+    const addr = s.c ?? sessionC;
+    const party: Party = { addr, rtp: s.port, rtcp: s.mux ? s.port : s.rtcp ?? s.port + 1, mux: s.mux };
+    const p = t.stream(i, party);
+    if (p === null) throw new SdpExhausted('no relay port');
+    relay.push(p);
+  }
+  // Pass 2: write.
+  let out = '';
+  let idx = -1;
+  for (const l of ls) {
+    const b = bodyOf(l);
+    const c0 = b.charCodeAt(0);
+    if (c0 === 111 && b.startsWith('o=')) {
+      // o=<username> <sess-id> <sess-version> <nettype> <addrtype> <unicast-address>
+      const m = /^(o=\S+\s+\S+\s+\S+\s+)(IN\s+IP[46]\s+\S+)\s*$/i.exec(b);
+      out += m ? m[1] + `IN IP${t.out} ${t.media.addr}` + eolOf(l) : l;
+    } else if (c0 === 99 && b.startsWith('c=')) {
+      out += /^c=IN\s+IP[46]\s/i.test(b) ? 'c=' + addrOut(t, b.slice(2)) + eolOf(l) : l;
+    } else if (c0 === 109 && b.startsWith('m=')) {
+      idx++;
+      const m = /^(m=\S+\s+)(\d+)(\/\d+)?(\s.*)$/.exec(b);
+      out += m ? m[1] + relay[idx] + m[4] + eolOf(l) : l;
+    } else if (c0 === 97 && ICE.test(b)) {
+      continue;
+    } else if (c0 === 97 && idx >= 0 && b.startsWith('a=rtcp:')) {
+      const s = streams[idx];
+      const port = relay[idx] === 0 ? 0 : s.mux || s.rtcp === s.port ? relay[idx] : relay[idx] + 1;
+      const m = /^a=rtcp:\d+(\s+IN\s+IP[46]\s+\S+)?/i.exec(b);
+      if (!m) out += l;
+      else out += `a=rtcp:${port}` + (m[1] ? ` IN IP${t.out} ${t.media.addr}` : '') + b.slice(m[0].length) + eolOf(l);
+    } else out += l;
+  }
+  return out;
+}

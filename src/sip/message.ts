@@ -1,0 +1,176 @@
+// SIP message parser (RFC 3261 section 7): keeps the received text (latin1, one char
+// per byte) and the offsets of each header, so rewriting can splice instead of re-serialise.
+import { SipError, bad } from './errors.js';
+import { HeaderDef, lookupHeader } from './headers.js';
+
+export interface Header {
+  readonly def: HeaderDef;
+  readonly name: string; //   the name as written
+  readonly start: number; //  offset of the line start
+  readonly valueStart: number; // first char of the value (after ":" and LWS)
+  readonly valueEnd: number; //  end of the value (trailing LWS and the line end excluded)
+  readonly end: number; //    offset after the line end (CRLF or LF) of the last folded line
+}
+
+export interface SipMessage {
+  readonly text: string;
+  readonly isRequest: boolean;
+  readonly method: string; //   requests: the method; responses: ""
+  readonly uriStart: number; // requests: Request-URI span
+  readonly uriEnd: number;
+  readonly status: number; //   responses: the status code; requests: 0
+  readonly headers: readonly Header[];
+  readonly headersEnd: number; // offset of the empty line that ends the headers
+  readonly bodyStart: number;
+  readonly bodyEnd: number; //   after Content-Length framing
+}
+
+export const MAX_MESSAGE = 65535;
+export const MAX_HEADERS = 256;
+export const MAX_LINE = 8192;
+
+const TOKEN = /^[A-Za-z0-9\-.!%*_+`'~]+$/;
+
+function lineEnd(text: string, from: number): number {
+  const i = text.indexOf('\n', from);
+  return i < 0 ? text.length : i;
+}
+
+/** Parse a datagram. Throws SipError (status 400, or 0 to drop) on malformed input. */
+export function parseMessage(text: string): SipMessage {
+  if (text.length > MAX_MESSAGE) throw new SipError(513, 'too-large');
+  let pos = 0;
+  // RFC 3261 7.5: ignore CRLF before the start line.
+  while (pos < text.length && (text.charCodeAt(pos) === 13 || text.charCodeAt(pos) === 10)) pos++;
+  if (pos >= text.length) throw new SipError(0, 'keepalive');
+  const slEnd = lineEnd(text, pos);
+  if (slEnd === text.length) throw new SipError(0, 'truncated');
+  const sl = text.slice(pos, text.charCodeAt(slEnd - 1) === 13 ? slEnd - 1 : slEnd);
+  let isRequest: boolean;
+  let method = '';
+  let status = 0;
+  let uriStart = 0;
+  let uriEnd = 0;
+  if (sl.startsWith('SIP/')) {
+    // Status-Line = SIP-Version SP Status-Code SP Reason-Phrase
+    const m = /^SIP\/(\d+\.\d+) ([1-6]\d\d)(?: (.*))?$/.exec(sl);
+    if (!m) throw new SipError(0, 'bad-status-line');
+    if (m[1] !== '2.0') throw new SipError(0, 'bad-version');
+    isRequest = false;
+    status = Number(m[2]);
+  } else {
+    // Request-Line = Method SP Request-URI SP SIP-Version (exactly one SP each, RFC 3261 25.1)
+    const sp1 = sl.indexOf(' ');
+    const sp2 = sl.lastIndexOf(' ');
+    if (sp1 <= 0 || sp2 === sp1) throw bad('bad-request-line');
+    method = sl.slice(0, sp1);
+    if (!TOKEN.test(method)) throw bad('bad-method');
+    const uri = sl.slice(sp1 + 1, sp2);
+    if (uri === '' || /[ \t<>]/.test(uri)) throw bad('bad-request-uri');
+    const ver = sl.slice(sp2 + 1);
+    if (!/^SIP\/\d+\.\d+$/i.test(ver)) throw bad('bad-request-line');
+    if (ver.toUpperCase() !== 'SIP/2.0') throw new SipError(505, 'bad-version');
+    isRequest = true;
+    uriStart = pos + sp1 + 1;
+    uriEnd = pos + sp2;
+  }
+  const headers: Header[] = [];
+  pos = slEnd + 1;
+  let headersEnd = -1;
+  while (pos < text.length) {
+    const c = text.charCodeAt(pos);
+    if (c === 13 || c === 10) {
+      // empty line: CRLF (or bare LF)
+      headersEnd = pos;
+      pos += c === 13 && text.charCodeAt(pos + 1) === 10 ? 2 : 1;
+      break;
+    }
+    if (c === 32 || c === 9) throw bad('bad-folding'); // continuation without a header
+    const start = pos;
+    const colon = text.indexOf(':', pos);
+    let end = lineEnd(text, pos);
+    if (colon < 0 || colon > end) throw bad('bad-header-line');
+    const name = text.slice(pos, colon).replace(/[ \t]+$/, '');
+    if (!TOKEN.test(name)) throw bad('bad-header-name');
+    // Unfold: continuation lines start with SP or HT (RFC 3261 7.3.1).
+    while (end + 1 < text.length && (text.charCodeAt(end + 1) === 32 || text.charCodeAt(end + 1) === 9)) {
+      end = lineEnd(text, end + 1);
+    }
+    if (end === text.length) throw new SipError(0, 'truncated');
+    if (end - start > MAX_LINE) throw bad('header-too-long');
+    let vs = colon + 1;
+    let ve = end;
+    while (vs < ve && isLws(text.charCodeAt(vs))) vs++;
+    while (ve > vs && isLws(text.charCodeAt(ve - 1))) ve--;
+    if (headers.length >= MAX_HEADERS) throw bad('too-many-headers');
+    headers.push({ def: lookupHeader(name), name, start, valueStart: vs, valueEnd: ve, end: end + 1 });
+    pos = end + 1;
+  }
+  if (headersEnd < 0) throw new SipError(0, 'truncated');
+  const bodyStart = pos;
+  let bodyEnd = text.length;
+  const cl = headers.find((h) => h.def.kind === 'clen');
+  if (cl) {
+    const v = text.slice(cl.valueStart, cl.valueEnd);
+    if (!/^\d{1,9}$/.test(v)) throw bad('bad-content-length');
+    const n = Number(v);
+    // RFC 3261 18.3: bytes past Content-Length are ignored; a short body is an error.
+    if (bodyStart + n > text.length) throw bad('short-body', 'Bad Request (body shorter than Content-Length)');
+    bodyEnd = bodyStart + n;
+  }
+  return { text, isRequest, method, uriStart, uriEnd, status, headers, headersEnd, bodyStart, bodyEnd };
+}
+
+export function isLws(c: number): boolean {
+  return c === 32 || c === 9 || c === 13 || c === 10;
+}
+
+export function headerValue(m: SipMessage, h: Header): string {
+  return m.text.slice(h.valueStart, h.valueEnd);
+}
+
+export function findHeader(m: SipMessage, canonical: string): Header | undefined {
+  for (const h of m.headers) if (h.def.name === canonical) return h;
+  return undefined;
+}
+
+export function findAll(m: SipMessage, canonical: string): Header[] {
+  return m.headers.filter((h) => h.def.name === canonical);
+}
+
+/** Unfold and collapse LWS, for reading values (never for writing). */
+export function unfold(v: string): string {
+  return v.indexOf('\n') < 0 ? v : v.replace(/[ \t]*\r?\n[ \t]+/g, ' ');
+}
+
+/**
+ * Split a header value into comma-separated elements, not splitting inside quoted
+ * strings or <...> (RFC 3261 7.3.1). Returns absolute [start, end) spans, trimmed.
+ */
+export function splitList(text: string, start: number, end: number): Array<[number, number]> {
+  const out: Array<[number, number]> = [];
+  let inQuote = false;
+  let inAngle = false;
+  let elStart = start;
+  for (let i = start; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (inQuote) {
+      if (c === 92) i++; // quoted-pair
+      else if (c === 34) inQuote = false;
+    } else if (c === 34) inQuote = true;
+    else if (c === 60) inAngle = true;
+    else if (c === 62) inAngle = false;
+    else if (c === 44 && !inAngle) {
+      pushTrimmed(text, out, elStart, i);
+      elStart = i + 1;
+    }
+  }
+  pushTrimmed(text, out, elStart, end);
+  return out;
+}
+
+function pushTrimmed(text: string, out: Array<[number, number]>, s: number, e: number): void {
+  while (s < e && isLws(text.charCodeAt(s))) s++;
+  while (e > s && isLws(text.charCodeAt(e - 1))) e--;
+  if (e > s) out.push([s, e]);
+}

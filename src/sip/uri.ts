@@ -1,0 +1,128 @@
+// Locating URIs and their hosts inside header values (RFC 3261 19.1, 20.10, 25.1;
+// IPv6 references per RFC 5118 / RFC 3986 3.2.2). All offsets are absolute.
+import { isLws } from './message.js';
+
+export interface UriSpan {
+  readonly start: number;
+  readonly end: number;
+  readonly angle: boolean; // written as <URI> (name-addr)
+}
+
+export interface UriParam {
+  readonly name: string; // lower case
+  readonly valueStart: number; // -1 when the parameter has no value
+  readonly valueEnd: number;
+}
+
+export interface UriParts {
+  readonly scheme: string; // lower case
+  readonly hasUser: boolean;
+  readonly hostStart: number; // host text, brackets included
+  readonly hostEnd: number;
+  readonly portStart: number; // -1 when absent (digits only)
+  readonly portEnd: number;
+  readonly params: readonly UriParam[];
+}
+
+/** Find the URI of one name-addr or addr-spec list element [s, e). */
+export function findUri(text: string, s: number, e: number): UriSpan | null {
+  let inQuote = false;
+  for (let i = s; i < e; i++) {
+    const c = text.charCodeAt(i);
+    if (inQuote) {
+      if (c === 92) i++;
+      else if (c === 34) inQuote = false;
+    } else if (c === 34) inQuote = true;
+    else if (c === 60) {
+      const close = text.indexOf('>', i + 1);
+      if (close < 0 || close >= e) return null;
+      let us = i + 1;
+      let ue = close;
+      while (us < ue && isLws(text.charCodeAt(us))) us++;
+      while (ue > us && isLws(text.charCodeAt(ue - 1))) ue--;
+      return { start: us, end: ue, angle: true };
+    }
+  }
+  if (inQuote) return null;
+  // addr-spec: a ';' starts header parameters, not URI parameters (RFC 3261 20.10).
+  let ue = s;
+  while (ue < e) {
+    const c = text.charCodeAt(ue);
+    if (c === 59 || isLws(c)) break;
+    ue++;
+  }
+  return ue > s ? { start: s, end: ue, angle: false } : null;
+}
+
+const HOST_END = new Set([58, 59, 63, 62, 47, 35, 44, 32, 9, 13, 10]); // : ; ? > / # , SP HT CR LF
+
+/** Split a URI into scheme, host, port and parameters; null when it has no host part. */
+export function parseUri(text: string, s: number, e: number): UriParts | null {
+  const colon = text.indexOf(':', s);
+  if (colon < 0 || colon >= e) return null;
+  const scheme = text.slice(s, colon).toLowerCase();
+  if (!/^[a-z][a-z0-9+.-]*$/.test(scheme)) return null;
+  let p = colon + 1;
+  let authEnd = e;
+  if (scheme === 'sip' || scheme === 'sips') {
+    // userinfo ends at the first '@' (an '@' inside the user part must be escaped)
+    const at = text.indexOf('@', p);
+    const q = text.indexOf('?', p);
+    if (at >= 0 && at < e && (q < 0 || q > at || q >= e)) p = at + 1;
+    else if (at >= 0 && at < e && q >= 0 && q < at) {
+      // '?' is legal in the user part (user-unreserved); take '@' if no '=' follows '?' before it
+      if (text.slice(q, at).indexOf('=') < 0) p = at + 1;
+    }
+  } else if (text.startsWith('//', p)) {
+    p += 2;
+    let i = p;
+    while (i < e && !'/?#'.includes(text[i])) i++;
+    authEnd = i;
+    const at = text.lastIndexOf('@', authEnd - 1);
+    if (at >= p) p = at + 1;
+  } else return null; // tel:, urn:, cid: ... have no host
+  const hasUser = p > colon + 1 && text.charCodeAt(p - 1) === 64;
+  const hostStart = p;
+  let hostEnd: number;
+  if (text.charCodeAt(p) === 91) {
+    const close = text.indexOf(']', p);
+    if (close < 0 || close >= e) return null;
+    hostEnd = close + 1;
+  } else {
+    hostEnd = p;
+    while (hostEnd < authEnd && !HOST_END.has(text.charCodeAt(hostEnd))) hostEnd++;
+  }
+  if (hostEnd === hostStart) return null;
+  let portStart = -1;
+  let portEnd = -1;
+  let q = hostEnd;
+  if (text.charCodeAt(q) === 58 && q < e) {
+    portStart = q + 1;
+    portEnd = portStart;
+    while (portEnd < e && text.charCodeAt(portEnd) >= 48 && text.charCodeAt(portEnd) <= 57) portEnd++;
+    q = portEnd;
+  }
+  const params: UriParam[] = [];
+  if (scheme === 'sip' || scheme === 'sips') {
+    while (q < e && text.charCodeAt(q) === 59) {
+      let ne = q + 1;
+      while (ne < e && !';?='.includes(text[ne])) ne++;
+      const name = text.slice(q + 1, ne).trim().toLowerCase();
+      let vs = -1;
+      let ve = -1;
+      if (text.charCodeAt(ne) === 61 && ne < e) {
+        vs = ne + 1;
+        ve = vs;
+        while (ve < e && !';?'.includes(text[ve])) ve++;
+        q = ve;
+      } else q = ne;
+      params.push({ name, valueStart: vs, valueEnd: ve });
+    }
+  }
+  return { scheme, hasUser, hostStart, hostEnd, portStart, portEnd, params };
+}
+
+export function param(u: UriParts, name: string): UriParam | undefined {
+  for (const p of u.params) if (p.name === name) return p;
+  return undefined;
+}
