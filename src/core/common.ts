@@ -86,9 +86,16 @@ export function viaDestination(v: Via): HostPort | null {
   const rec = viaParam(v, 'received')?.value;
   let addr = v.hostAddr;
   if (rec) addr = parseIp(rec.replace(/^\[|\]$/g, '')) ?? addr; // IPv6 received= may come bracketed (RFC 5118 4.5)
-  if (!addr) return null;
+  if (!addr || !unicast(addr.addr)) return null;
   const rp = viaParam(v, 'rport')?.value;
   const port = rp && /^\d{1,5}$/.test(rp) ? Number(rp) : v.port ?? 5060;
   if (port < 1 || port > 65535) return null;
   return { addr: addr.addr, family: addr.family, port };
+}
+
+/** Never send to a broadcast, multicast or unspecified address (RFC 4475 bcast). */
+export function unicast(a: string): boolean {
+  if (a === '0.0.0.0' || a === '::' || a === '255.255.255.255') return false;
+  if (/^(22[4-9]|23\d)\./.test(a) || /^ff/i.test(a)) return false;
+  return true;
 }

@@ -45,7 +45,7 @@ export class Engine {
       }
     } catch (err) {
       if (err instanceof SipError) {
-        out = [err.status === 0 ? drop(err.reason) : localReply(text, err.status, err.phrase, err.reason, src, local, this.product)];
+        out = [err.status === 0 ? drop(err.reason) : localReply(text, err.status, err.phrase, err.reason, src, local, this.product, err.extraHeaders)];
         this.count(`error:${err.reason}`);
       } else {
         // A bug in a rule must not take the proxy down: count it and drop the message.

@@ -33,6 +33,10 @@ function checkRequest(m: SipMessage): { via: Via; callId: string; cseq: { num: s
   const cseq = cseqOf(m);
   if (!cseq) throw bad('bad-cseq', 'Bad Request (CSeq)');
   if (cseq.method !== m.method) throw bad('cseq-method-mismatch', 'Bad Request (CSeq method)');
+  // Single-value headers must appear once (RFC 3261 7.3.1; RFC 4475 multi01, mcl01).
+  for (const name of ['Call-ID', 'CSeq', 'Max-Forwards', 'Content-Length']) {
+    if (m.headers.filter((h) => h.def.name === name).length > 1) throw bad(`duplicate-${name.toLowerCase()}`, `Bad Request (more than one ${name})`);
+  }
   for (const name of ['From', 'To']) {
     const hs = m.headers.filter((h) => h.def.name === name);
     if (hs.length !== 1) throw bad(`bad-${name.toLowerCase()}`, `Bad Request (${name})`);
@@ -101,12 +105,19 @@ export function handleRequest(eng: Engine, m: SipMessage, src: HostPort, local: 
   const edits = new Edits();
   const skip = new Set<Header>();
 
+  // RFC 3261 16.3 step 4: we support no extension a Proxy-Require could name.
+  const pr = m.headers.filter((h) => h.def.name === 'Proxy-Require');
+  if (pr.length > 0 && m.method !== 'ACK' && m.method !== 'CANCEL') {
+    const tags = pr.flatMap((h) => splitList(text, h.valueStart, h.valueEnd).map(([a, b]) => unfold(text.slice(a, b))));
+    throw new SipError(420, 'proxy-require', 'Bad Extension', `Unsupported: ${tags.join(', ')}\r\n`);
+  }
+
   // RFC 3261 16.6 step 3: Max-Forwards (483 at zero; added as 70 when absent).
   const mf = m.headers.find((h) => h.def.kind === 'maxfwd');
   if (mf) {
     skip.add(mf);
     const v = unfold(text.slice(mf.valueStart, mf.valueEnd));
-    if (!/^\d{1,3}$/.test(v) || Number(v) > 255) throw bad('bad-max-forwards', 'Bad Request (Max-Forwards)');
+    if (!/^\d{1,10}$/.test(v) || Number(v) > 255) throw bad('bad-max-forwards', 'Bad Request (Max-Forwards)');
     if (Number(v) === 0) throw new SipError(483, 'max-forwards-zero');
     edits.replace(mf.valueStart, mf.valueEnd, String(Number(v) - 1));
   } else edits.insert(m.headersEnd, 'Max-Forwards: 70\r\n');
@@ -126,7 +137,10 @@ export function handleRequest(eng: Engine, m: SipMessage, src: HostPort, local: 
     if (removed.has(r) || removed.size >= 2 + (newRuri ? 1 : 0) || !r.u || !isOwnEntry(text, r.u, map)) break;
     removed.add(r); // ours, and the second of our double Record-Route pair (RFC 5658)
     const rec = param(r.u, 'received');
-    if (rec && rec.valueStart >= 0) received = parseHostPort(text.slice(rec.valueStart, rec.valueEnd), 5060) ?? received;
+    // received= names the generic party on the incoming side of the dialog's first request;
+    // it is the target only for requests that come from the other family (SPEC 4).
+    const hp = rec && rec.valueStart >= 0 ? parseHostPort(text.slice(rec.valueStart, rec.valueEnd), 5060) : null;
+    if (hp && hp.family !== src.family) received = hp;
   }
   for (const r of routes) skip.add(r.h);
 

@@ -36,19 +36,31 @@ function portOf(text: string, u: UriParts): number | null {
   return Number(text.slice(u.portStart, u.portEnd));
 }
 
-/** Map a parameter value that holds a host (maddr=, received=, icid-generated-at=...). */
+/**
+ * Map a parameter value that holds a host and maybe a port (maddr=, received=,
+ * icid-generated-at=, ccf=...). IPv6 comes out as a bracketed reference (RFC 3261 25.1).
+ */
 function rewriteHostValue(c: RewriteCtx, s: number, e: number): void {
   if (e <= s) return;
-  let a = hostIp(c.text, s, e);
-  const bracketed = c.text.charCodeAt(s) === 91;
-  if (!a && !bracketed) {
-    const v6 = parseIp(c.text.slice(s, e)); // unbracketed IPv6 is legal in Via received= (RFC 5118 4.5)
-    if (v6 && v6.family === 6) a = v6;
+  const v = c.text.slice(s, e);
+  let hostEnd = e;
+  let a: Addr | null;
+  if (v.startsWith('[')) {
+    hostEnd = s + v.indexOf(']') + 1;
+    a = hostEnd > s ? hostIp(c.text, s, hostEnd) : null;
+  } else {
+    a = parseIp(v); // a bare IPv4, or an unbracketed IPv6 some stacks write
+    if (!a) {
+      const colon = v.lastIndexOf(':');
+      if (colon > 0 && /^\d{1,5}$/.test(v.slice(colon + 1))) {
+        hostEnd = s + colon;
+        a = hostIp(c.text, s, hostEnd);
+      }
+    }
   }
   if (!a) return;
   const t = c.map.translate(a, null, c.out);
-  const host = bracketed || t.host.charCodeAt(0) !== 91 ? t.host : t.host.slice(1, -1);
-  if (host !== c.text.slice(s, e)) c.edits.replace(s, e, host);
+  if (t.host !== c.text.slice(s, hostEnd)) c.edits.replace(s, hostEnd, t.host);
 }
 
 /** Rewrite the URI at [s, e): host, port, maddr= and received=. Returns the parsed URI. */

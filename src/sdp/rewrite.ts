@@ -50,7 +50,8 @@ function eolOf(line: string): string {
 function connAddr(tail: string): string | null {
   const m = /^IN\s+IP[46]\s+([^\s/]+)/i.exec(tail);
   if (!m) return null;
-  return parseIp(m[1])?.addr ?? null;
+  const a = parseIp(m[1])?.addr ?? null;
+  return a === '0.0.0.0' || a === '::' ? null : a; // a hold names no party (RFC 3264 8.4)
 }
 
 function addrOut(t: SdpTarget, orig: string): string {

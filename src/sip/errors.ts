@@ -5,6 +5,7 @@ export class SipError extends Error {
     readonly status: number, // SIP status to answer with; 0 = drop silently (counted)
     readonly reason: string, // short code for counters and logs, e.g. "bad-via"
     readonly phrase: string = defaultPhrase(status),
+    readonly extraHeaders: string = '', // complete header lines added to the answer
   ) {
     super(reason);
   }
@@ -15,6 +16,7 @@ export function defaultPhrase(status: number): string {
     case 400: return 'Bad Request';
     case 403: return 'Forbidden';
     case 416: return 'Unsupported URI Scheme';
+    case 420: return 'Bad Extension';
     case 483: return 'Too Many Hops';
     case 500: return 'Server Internal Error';
     case 503: return 'Service Unavailable';

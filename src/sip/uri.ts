@@ -65,14 +65,9 @@ export function parseUri(text: string, s: number, e: number): UriParts | null {
   let p = colon + 1;
   let authEnd = e;
   if (scheme === 'sip' || scheme === 'sips') {
-    // userinfo ends at the first '@' (an '@' inside the user part must be escaped)
+    // userinfo ends at the first '@': neither user, password nor headers may hold a bare '@' (RFC 3261 25.1)
     const at = text.indexOf('@', p);
-    const q = text.indexOf('?', p);
-    if (at >= 0 && at < e && (q < 0 || q > at || q >= e)) p = at + 1;
-    else if (at >= 0 && at < e && q >= 0 && q < at) {
-      // '?' is legal in the user part (user-unreserved); take '@' if no '=' follows '?' before it
-      if (text.slice(q, at).indexOf('=') < 0) p = at + 1;
-    }
+    if (at >= 0 && at < e) p = at + 1;
   } else if (text.startsWith('//', p)) {
     p += 2;
     let i = p;

@@ -1,0 +1,57 @@
+// Fixture runner core: a directory of plain files is a test (SPEC section 9).
+//   config      the sipproxy64 config
+//   route       one line per message: "FROM TO" (source ADDR:PORT, local ADDR:PORT)
+//   1.sip, 2.sip, ...  the messages, exact bytes
+//   expected    what `sipproxy64 rewrite` prints for each message, in order, then a
+//               "# media" section listing the relay sessions left open
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseConfig, validate } from '../../src/config/config.js';
+import { Engine } from '../../src/core/engine.js';
+import { Action } from '../../src/core/types.js';
+import { formatActions } from '../../src/cli/rewrite.js';
+import { parseHostPort } from '../../src/net/addr.js';
+import { PRODUCT } from '../../src/version.js';
+
+export interface CaseResult {
+  output: string;
+  actions: Action[][];
+  engine: Engine;
+}
+
+export function listCases(root: string): string[] {
+  return readdirSync(root)
+    .filter((n) => statSync(join(root, n)).isDirectory())
+    .sort();
+}
+
+export function messageFiles(dir: string): string[] {
+  return readdirSync(dir)
+    .filter((n) => /^\d+\.sip$/.test(n))
+    .sort((a, b) => parseInt(a) - parseInt(b));
+}
+
+export function runCase(dir: string): CaseResult {
+  const cfg = validate(parseConfig(readFileSync(join(dir, 'config'), 'latin1'), join(dir, 'config')));
+  const engine = new Engine(cfg, { product: PRODUCT, now: () => 0 });
+  const routes = readFileSync(join(dir, 'route'), 'latin1').split('\n').filter((l) => l.trim() !== '' && !l.startsWith('#'));
+  const files = messageFiles(dir);
+  if (files.length !== routes.length) throw new Error(`${dir}: ${files.length} messages but ${routes.length} route lines`);
+  let output = '';
+  const actions: Action[][] = [];
+  files.forEach((f, i) => {
+    const [from, to] = routes[i].trim().split(/\s+/);
+    const src = parseHostPort(from);
+    const dst = parseHostPort(to);
+    if (!src || !dst) throw new Error(`${dir}/route line ${i + 1}: bad address`);
+    const a = engine.handle(readFileSync(join(dir, f)), src, dst);
+    actions.push(a);
+    output += formatActions(a);
+  });
+  output += '# media\n';
+  for (const s of engine.media.all()) {
+    const p = (x: typeof s.party4) => (x ? `${x.addr ?? '-'}:${x.rtp}/${x.rtcp}${x.mux ? ' mux' : ''}` : '-');
+    output += `${s.callId} #${s.index} port ${s.port} v4 ${p(s.party4)} v6 ${p(s.party6)}${s.established ? ' established' : ''}\n`;
+  }
+  return { output, actions, engine };
+}

@@ -1,0 +1,10 @@
+import { readFileSync } from 'node:fs';
+import { parseConfig, validate } from '../../src/config/config.js';
+import { Engine } from '../../src/core/engine.js';
+import { parseHostPort } from '../../src/net/addr.js';
+import { formatActions } from '../../src/cli/rewrite.js';
+const cfg = validate(parseConfig(readFileSync('/work/main/t/torture/config', 'latin1'), 'c'));
+const e = new Engine(cfg, { product: 'x' });
+const v6 = process.argv[2].includes('5118');
+process.stdout.write(formatActions(e.handle(readFileSync(process.argv[2]), parseHostPort(v6 ? '[2001:db8::99]:5060' : '192.0.2.99:5060')!, parseHostPort(v6 ? '[2001:db8:64::10]:5060':'192.0.2.50:5060')!)));
+process.stderr.write(JSON.stringify([...e.counters]) + '\n');
