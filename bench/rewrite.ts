@@ -1,0 +1,108 @@
+// bench/rewrite: messages per second of the offline rewrite engine (no sockets).
+//   npm run build && node dist/bench/rewrite.js [seconds-per-case]
+import { parseConfig, validate } from '../src/config/config.js';
+import { Engine } from '../src/core/engine.js';
+import { parseHostPort } from '../src/net/addr.js';
+
+const cfg = validate(parseConfig(`generic4 192.0.2.1
+generic6 2001:db8::1
+media4 192.0.2.2
+media6 2001:db8::2
+map 192.0.2.10 2001:db8:64::10
+map 2001:db8:1::5 192.0.2.105
+map 2001:db8:1::20 192.0.2.120
+rtp-ports 20000-59999
+`, 'bench'));
+
+const crlf = (s: string) => s.replace(/\n/g, '\r\n');
+const sdp = crlf(`v=0
+o=alice 2890844526 2890844526 IN IP4 192.0.2.10
+s=-
+c=IN IP4 192.0.2.10
+t=0 0
+m=audio 49170 RTP/AVP 0 8 101
+a=rtpmap:0 PCMU/8000
+a=rtpmap:8 PCMA/8000
+a=rtpmap:101 telephone-event/8000
+a=fmtp:101 0-15
+a=ptime:20
+a=sendrecv
+`);
+const invite = (callId: string) => crlf(`INVITE sip:carol@192.0.2.120 SIP/2.0
+Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK${callId};rport
+Max-Forwards: 70
+From: "Alice" <sip:alice@192.0.2.105>;tag=a1
+To: <sip:carol@192.0.2.120>
+Call-ID: ${callId}@192.0.2.10
+CSeq: 1 INVITE
+Contact: <sip:alice@192.0.2.10:5060>
+User-Agent: PhoneA/2.1
+Allow: INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE
+Supported: replaces, timer
+Content-Type: application/sdp
+Content-Length: ${sdp.length}
+
+`) + sdp;
+const ok200 = crlf(`SIP/2.0 200 OK
+Via: SIP/2.0/UDP [2001:db8:64::10]:5060;branch=z9hG4bK64abc;rport=5060
+Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bKa1;rport=5060;received=192.0.2.10
+Record-Route: <sip:[2001:db8:64::10]:5060;lr>
+Record-Route: <sip:192.0.2.120:5060;lr>
+From: "Alice" <sip:alice@[2001:db8:1::5]>;tag=a1
+To: <sip:carol@[2001:db8:1::20]>;tag=c1
+Call-ID: bench-ok@192.0.2.10
+CSeq: 1 INVITE
+Contact: <sip:carol@[2001:db8:1::20]:5060>
+Server: PhoneC/7
+Content-Type: application/sdp
+Content-Length: ${sdp.length}
+
+`) + sdp.replace(/IN IP4 192.0.2.10/g, 'IN IP6 2001:db8:1::20');
+const register = crlf(`REGISTER sip:192.0.2.105 SIP/2.0
+Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bKr1;rport
+Max-Forwards: 70
+To: <sip:alice@192.0.2.105>
+From: <sip:alice@192.0.2.105>;tag=r1
+Call-ID: reg1@192.0.2.10
+CSeq: 1 REGISTER
+Contact: <sip:alice@192.0.2.10:5060>;expires=3600
+User-Agent: PhoneA/2.1
+Content-Length: 0
+
+`);
+
+const alice = parseHostPort('192.0.2.10:5060')!;
+const carol = parseHostPort('[2001:db8:1::20]:5060')!;
+const L4 = parseHostPort('192.0.2.120:5060')!;
+const L4reg = parseHostPort('192.0.2.105:5060')!;
+const L6 = parseHostPort('[2001:db8:64::10]:5060')!;
+
+function bench(name: string, seconds: number, run: (e: Engine, i: number) => void): number {
+  const e = new Engine(cfg, { product: 'sipproxy64/bench' });
+  for (let i = 0; i < 2000; i++) run(e, i); // warm up
+  let n = 0;
+  const t0 = process.hrtime.bigint();
+  const end = t0 + BigInt(Math.round(seconds * 1e9));
+  let now = t0;
+  while (now < end) {
+    for (let k = 0; k < 500; k++) run(e, n++);
+    now = process.hrtime.bigint();
+  }
+  const rate = n / (Number(now - t0) / 1e9);
+  if ((e.counters.get('sent') ?? 0) === 0 || e.counters.get('internal-error')) throw new Error(`${name}: nothing sent`);
+  console.log(`${name.padEnd(22)} ${Math.round(rate).toString().padStart(8)} msg/s  (${(1e6 / rate).toFixed(2)} us/msg)`);
+  return rate;
+}
+
+const secs = Number(process.argv[2] ?? 3);
+const buf = (s: string) => Buffer.from(s, 'latin1');
+const invites = Array.from({ length: 1000 }, (_, i) => buf(invite(`bench${i}`)));
+const ok = buf(ok200);
+const reg = buf(register);
+console.log(`sipproxy64 rewrite engine, node ${process.version}, ${secs}s per case`);
+bench('INVITE with SDP', secs, (e, i) => {
+  e.handle(invites[i % 1000], alice, L4);
+  if (i % 1000 === 999) for (let k = 0; k < 1000; k++) e.media.release(`bench${k}@192.0.2.10`, 'bench');
+});
+bench('200 OK with SDP', secs, (e) => e.handle(ok, carol, L6));
+bench('REGISTER', secs, (e) => e.handle(reg, alice, L4reg));

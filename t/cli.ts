@@ -1,0 +1,69 @@
+// The built command line: exit codes, rewrite output, --check-config, --help, --version.
+import t from 'tap';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(fileURLToPath(new URL('.', import.meta.url)), '..');
+const bin = join(root, 'dist', 'src', 'cli', 'main.js');
+const run = (args: string[], input?: Buffer | string) => spawnSync(process.execPath, [bin, ...args], { input, cwd: root, timeout: 20000 });
+
+t.test('rewrite prints send SRC DST and the exact bytes', async (t) => {
+  const input = readFileSync(join(root, 'etc', 'examples', 'register.sip'));
+  const r = run(['rewrite', '-c', 'etc/sipproxy64.conf', '--from', '192.0.2.10:5060', '--to', '192.0.2.105:5060'], input);
+  t.equal(r.status, 0, r.stderr.toString());
+  const out = r.stdout.toString('latin1');
+  t.ok(out.startsWith('send [2001:db8:64::10]:5060 [2001:db8:1::5]:5060\nREGISTER sip:[2001:db8:1::5] SIP/2.0\r\n'));
+  t.match(out, /\r\nContact: <sip:alice@\[2001:db8:64::10\]:5060;transport=udp>;expires=3600\r\n/);
+});
+
+t.test('a fixture case gives the same output through the CLI', async (t) => {
+  const dir = join(root, 't', 'cases', 'register-v4-to-v6');
+  const [from, to] = readFileSync(join(dir, 'route'), 'latin1').split('\n')[0].split(' ');
+  const r = run(['rewrite', '-c', join(dir, 'config'), '--from', from, '--to', to], readFileSync(join(dir, '1.sip')));
+  const expected = readFileSync(join(dir, 'expected'), 'latin1');
+  t.ok(expected.startsWith(r.stdout.toString('latin1')), 'first message output matches the fixture');
+});
+
+t.test('drops print drop REASON and exit 0', async (t) => {
+  const r = run(['rewrite', '-c', 'etc/sipproxy64.conf', '--from', '192.0.2.10:5060', '--to', '192.0.2.105:5060'], '\r\n\r\n');
+  t.equal(r.status, 0);
+  t.equal(r.stdout.toString(), 'drop keepalive\n');
+});
+
+t.test('usage and config errors exit 2 with a message naming the problem', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'sp64-'));
+  const bad = join(dir, 'bad.conf');
+  writeFileSync(bad, 'generic4 192.0.2.1\ngeneric6 2001:db8::1\nmap 192.0.2.10 192.0.2.11\n');
+  const r1 = run(['--check-config', '-c', bad]);
+  t.equal(r1.status, 2);
+  t.match(r1.stderr.toString(), `${bad}:3: face 192.0.2.11 must be in the other family`);
+  const r2 = run(['rewrite', '--no-such-flag']);
+  t.equal(r2.status, 2);
+  const r3 = run(['rewrite', '-c', 'etc/sipproxy64.conf', '--from', 'nonsense', '--to', '192.0.2.105:5060'], '');
+  t.equal(r3.status, 2);
+  t.match(r3.stderr.toString(), '--from takes ADDR:PORT');
+  const r4 = run(['frobnicate', '-c', 'etc/sipproxy64.conf']);
+  t.equal(r4.status, 2);
+  const r5 = run(['--check-config', '-c', 'etc/sipproxy64.conf', '--sip-port', 'abc']);
+  t.equal(r5.status, 2);
+  t.match(r5.stderr.toString(), '--sip-port: "abc" is not a number');
+});
+
+t.test('--check-config prints the mapping table', async (t) => {
+  const r = run(['--check-config', '-c', 'etc/sipproxy64.conf', '--map', '192.0.2.12=2001:db8:64::12']);
+  t.equal(r.status, 0, r.stderr.toString());
+  t.match(r.stdout.toString(), /192\.0\.2\.10\s+2001:db8:64::10\s+etc\/sipproxy64\.conf:\d+/);
+  t.match(r.stdout.toString(), /192\.0\.2\.12\s+2001:db8:64::12\s+--map/);
+});
+
+t.test('--help and --version', async (t) => {
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
+  const v = run(['--version']);
+  t.equal(v.stdout.toString().trim(), pkg.version);
+  const h = run(['--help']);
+  t.equal(h.status, 0);
+  t.match(h.stdout.toString(), /sipproxy64 rewrite --from ADDR:PORT --to ADDR:PORT/);
+});

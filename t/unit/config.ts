@@ -1,0 +1,47 @@
+import t from 'tap';
+import { ConfigError, parseConfig, validate } from '../../src/config/config.js';
+import { loadConfig } from '../../src/config/load.js';
+
+const base = 'generic4 192.0.2.1\ngeneric6 2001:db8::1\n';
+const err = (text: string): string => {
+  try {
+    validate(parseConfig(text, 'f.conf'));
+    return 'ok';
+  } catch (e) {
+    return e instanceof ConfigError ? e.message : 'throw';
+  }
+};
+
+t.test('directives', async (t) => {
+  const c = validate(parseConfig(base + 'sip-port 5070 # comment\nmap 192.0.2.10 2001:db8:64::10\nmap [2001:db8:1::5]:5070 192.0.2.105\nmap Registrar.Example.NET 192.0.2.106\nrtp-ports 30000-30099\nrtp-latch no\nkeep-user-agent yes\n', 'f'));
+  t.equal(c.sipPort, 5070);
+  t.equal(c.maps.length, 3);
+  t.equal(c.maps[1].realPort, 5070);
+  t.equal(c.maps[2].name, 'registrar.example.net');
+  t.same(c.rtpPorts, [30000, 30099]);
+  t.equal(c.rtpLatch, false);
+  t.equal(c.keepUserAgent, true);
+  t.equal(c.media4?.addr, '192.0.2.1', 'media defaults to generic');
+});
+
+t.test('errors name the line and the problem', async (t) => {
+  t.equal(err('bogus 1'), 'f.conf:1: unknown directive "bogus"');
+  t.equal(err(base + 'map 192.0.2.10 192.0.2.11'), 'f.conf:3: face 192.0.2.11 must be in the other family than 192.0.2.10');
+  t.equal(err(base + 'map 010.0.0.1 2001:db8::5'), 'f.conf:3: "010.0.0.1" is neither an IP address nor a host name');
+  t.equal(err(base + 'sip-port 70000'), 'f.conf:3: 70000 is out of range 1-65535');
+  t.equal(err(base + 'rtp-ports 2000'), 'f.conf:3: rtp-ports takes LO-HI, got "2000"');
+  t.equal(err(base + 'rtp-latch maybe'), 'f.conf:3: expected yes or no, got "maybe"');
+  t.equal(err(base + 'generic4 2001:db8::1'), 'f.conf:3: "2001:db8::1" is not an IPv4 address');
+  t.equal(err('generic6 2001:db8::1'), "config: generic4 is required (the proxy's own IPv4 address)");
+  t.equal(err(base + 'map 192.0.2.10 2001:db8::9\nmap 192.0.2.11 2001:db8::9'), 'f.conf:4: face 2001:db8::9 is already used at f.conf:3');
+  t.equal(err(base + 'map 192.0.2.10 2001:db8::1'), 'f.conf:3: face 2001:db8::1 is also the generic address; give each party its own face');
+  t.equal(err(base + 'generic4 0.0.0.0'), 'f.conf:3: "0.0.0.0" is a wildcard address; name a real local address');
+});
+
+t.test('flags win over the file', async (t) => {
+  const c = loadConfig(undefined, { generic4: '192.0.2.1', generic6: '2001:db8::1', map: ['192.0.2.10=2001:db8:64::10'], sipPort: '5080' });
+  t.equal(c.sipPort, 5080);
+  t.equal(c.maps[0].face.addr, '2001:db8:64::10');
+  t.throws(() => loadConfig(undefined, { generic4: '192.0.2.1', generic6: '2001:db8::1', map: ['nonsense'] }), /--map: expected REAL=FACE/);
+  t.throws(() => loadConfig('/nonexistent.conf', {}), /\/nonexistent.conf: cannot read: ENOENT/);
+});
