@@ -7,6 +7,8 @@ import { flagKey, loadConfig } from '../config/load.js';
 import { Engine } from '../core/engine.js';
 import { PRODUCT, VERSION } from '../version.js';
 import { runRewrite, UsageError } from './rewrite.js';
+import { createLogger } from '../daemon/log.js';
+import { startDaemon, StartupError } from '../daemon/daemon.js';
 import { mappingTable } from './table.js';
 
 export const HELP = `
@@ -23,6 +25,8 @@ export const HELP = `
     --from ADDR:PORT          rewrite: the source the message came from
     --to ADDR:PORT            rewrite: the local address it arrived on
     --transport udp           rewrite: the transport (only udp for now)
+    --log-format plain|json   log lines on stderr (plain)
+    -v, --verbose             log each SIP message in and out (also --debug)
     -h, --help                this text
     --version                 print the version
 
@@ -45,7 +49,7 @@ const directiveFlags = Object.fromEntries(
   DIRECTIVES.map((d) => [flagKey(d), { type: 'string' as const, isMultiple: d === 'map' }]),
 );
 
-function main(argv: string[]): number {
+function main(argv: string[]): number | Promise<number> {
   const cli = meow(HELP, {
     importMeta: import.meta,
     argv,
@@ -59,6 +63,9 @@ function main(argv: string[]): number {
       from: { type: 'string' },
       to: { type: 'string' },
       transport: { type: 'string' },
+      logFormat: { type: 'string' },
+      verbose: { type: 'boolean', shortFlag: 'v' },
+      debug: { type: 'boolean' },
       version: { type: 'boolean' },
       ...directiveFlags,
     },
@@ -86,17 +93,60 @@ function main(argv: string[]): number {
     process.stdout.write(Buffer.from(runRewrite(engine, input, f.from, f.to), 'latin1'));
     return 0;
   }
-  throw new UsageError('the daemon is not built yet; use `sipproxy64 rewrite` or --check-config');
+  const format = (f.logFormat as string | undefined) ?? 'plain';
+  if (format !== 'plain' && format !== 'json') throw new UsageError(`--log-format takes plain or json, got "${format}"`);
+  const log = createLogger(format, f.verbose || f.debug ? 'debug' : 'info');
+  return runDaemon(cfg, log);
 }
 
-try {
-  process.exitCode = main(process.argv.slice(2));
-} catch (e) {
+/** Run until a signal: HUP drains (SPEC 7), TERM/INT stop now. */
+async function runDaemon(cfg: ReturnType<typeof loadConfig>, log: ReturnType<typeof createLogger>): Promise<number> {
+  let d: Awaited<ReturnType<typeof startDaemon>>;
+  try {
+    d = await startDaemon(cfg, log, PRODUCT);
+  } catch (err) {
+    if (err instanceof StartupError) {
+      log.error(err.message);
+      return 2;
+    }
+    throw err;
+  }
+  return new Promise<number>((resolve) => {
+    process.on('SIGHUP', () => {
+      log.info('SIGHUP: draining');
+      void d.drain().then(() => {
+        log.info('drained; exiting');
+        resolve(0);
+      });
+    });
+    for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+      process.on(sig, () => {
+        log.info(`${sig}: exiting`);
+        d.stop();
+        resolve(0);
+      });
+    }
+  });
+}
+
+function fail(e: unknown): number {
   if (e instanceof ConfigError || e instanceof UsageError) {
     process.stderr.write(`sipproxy64: ${e.message}\n`);
-    process.exitCode = 2;
-  } else {
-    process.stderr.write(`sipproxy64: ${(e as Error).stack ?? String(e)}\n`);
-    process.exitCode = 1;
+    return 2;
   }
+  process.stderr.write(`sipproxy64: ${(e as Error).stack ?? String(e)}\n`);
+  return 1;
+}
+
+process.on('uncaughtException', (e) => {
+  process.stderr.write(`sipproxy64: uncaught: ${(e as Error).stack ?? String(e)}\n`);
+  process.exit(1);
+});
+
+try {
+  const r = main(process.argv.slice(2));
+  if (typeof r === 'number') process.exitCode = r;
+  else r.then((code) => process.exit(code), (e) => process.exit(fail(e)));
+} catch (e) {
+  process.exitCode = fail(e);
 }

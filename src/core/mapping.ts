@@ -9,6 +9,7 @@ export class Mapping {
   private readonly reals = new Map<string, MapEntry>();
   private readonly names = new Map<string, MapEntry[]>();
   private readonly resolved = new Map<MapEntry, Addr[]>();
+  private readonly resolvedPort = new Map<MapEntry, number>();
   private readonly ours = new Set<string>();
 
   constructor(cfg: Config) {
@@ -33,8 +34,10 @@ export class Mapping {
   }
 
   /** Record the addresses a name resolved to (RFC 3263); replaces earlier ones. */
-  setResolved(entry: MapEntry, addrs: Addr[]): void {
+  setResolved(entry: MapEntry, addrs: Addr[], port?: number): void {
     const fam = other(entry.face.family);
+    if (port) this.resolvedPort.set(entry, port);
+    else this.resolvedPort.delete(entry);
     for (const a of this.resolved.get(entry) ?? []) if (this.reals.get(a.addr) === entry) this.reals.delete(a.addr);
     const mine = addrs.filter((a) => a.family === fam);
     this.resolved.set(entry, mine);
@@ -113,19 +116,27 @@ export class Mapping {
     if (f) {
       const real = this.realAddr(f);
       if (!real) return null;
-      const p = f.realPort !== null && (port === null || port === this.cfg.sipPort) ? f.realPort : port ?? 5060;
+      const p = f.realPort !== null && (port === null || port === this.cfg.sipPort) ? f.realPort : port ?? (f.name ? this.uplinkPort(f) : 5060);
       return { addr: real.addr, family: real.family, port: p };
     }
     if (this.reals.has(a.addr)) return { addr: a.addr, family: a.family, port: port ?? 5060 };
     return null;
   }
 
-  /** Where a request naming a host name goes: a configured uplink only (not an open relay). */
-  targetOfName(name: string, port: number | null, prefer: Family): HostPort | null {
+  /** The port a named uplink is reached on: the configured one, else its SRV port, else 5060. */
+  uplinkPort(e: MapEntry): number {
+    return e.realPort ?? this.resolvedPort.get(e) ?? 5060;
+  }
+
+  /**
+   * Where a request naming a host name goes: a configured uplink only (not an open relay).
+   * 'unresolved' when it is an uplink whose name has no address yet.
+   */
+  targetOfName(name: string, port: number | null, prefer: Family): HostPort | 'unresolved' | null {
     const e = this.uplinkByName(name, prefer);
     if (!e) return null;
     const real = this.realAddr(e);
-    if (!real) return null;
-    return { addr: real.addr, family: real.family, port: port ?? e.realPort ?? 5060 };
+    if (!real) return 'unresolved';
+    return { addr: real.addr, family: real.family, port: port ?? this.uplinkPort(e) };
   }
 }

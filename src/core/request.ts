@@ -10,7 +10,7 @@ import type { Engine } from './engine.js';
 import { Mapping } from './mapping.js';
 import { Edits } from './splice.js';
 import { Action } from './types.js';
-import { hostIp, isOwnEntry, rewriteUri, rewriteUriText } from './uris.js';
+import { hostIp, isOwnEntry, OWN_PARAM, rewriteUri, rewriteUriText } from './uris.js';
 
 const DIALOG_CREATING = new Set(['INVITE', 'SUBSCRIBE', 'REFER']);
 const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*\.?$/;
@@ -95,7 +95,9 @@ function targetOfUri(map: Mapping, text: string, u: UriParts, prefer: Family): H
   const port = u.portStart >= 0 && u.portEnd > u.portStart ? Number(text.slice(u.portStart, u.portEnd)) : null;
   const a = hostIp(text, u.hostStart, u.hostEnd);
   if (a) return map.targetOfIp(a, port);
-  return map.targetOfName(text.slice(u.hostStart, u.hostEnd), port, prefer);
+  const t = map.targetOfName(text.slice(u.hostStart, u.hostEnd), port, prefer);
+  if (t === 'unresolved') throw new SipError(503, 'uplink-unresolved', 'Service Unavailable (uplink not resolved)');
+  return t;
 }
 
 export function handleRequest(eng: Engine, m: SipMessage, src: HostPort, local: HostPort): Action[] {
@@ -164,7 +166,8 @@ export function handleRequest(eng: Engine, m: SipMessage, src: HostPort, local: 
     // Traffic that arrives on a face is meant for the party behind it (SPEC 2).
     const face = map.byFace(local.addr);
     const real = face ? map.realAddr(face) : null;
-    if (face && real) target = { addr: real.addr, family: real.family, port: face.realPort ?? local.port };
+    if (face && real) target = { addr: real.addr, family: real.family, port: face.realPort ?? (face.name ? map.uplinkPort(face) : local.port) };
+    else if (face) throw new SipError(503, 'uplink-unresolved', 'Service Unavailable (uplink not resolved)');
   }
   if (!target || map.isOurs(target.addr)) throw new SipError(403, 'not-a-relay', 'Forbidden (no mapping for this destination)');
 
@@ -202,7 +205,7 @@ export function handleRequest(eng: Engine, m: SipMessage, src: HostPort, local: 
     const generic = !map.byReal(src.addr);
     const rec = generic ? `;received=${uriHost(src)}:${src.port}` : '';
     edits.insert(firstRR ? firstRR.start : firstVia.start,
-      `Record-Route: <sip:${uriHost(O)}:${port};lr>\r\nRecord-Route: <sip:${uriHost(local)}:${port};lr${rec}>\r\n`);
+      `Record-Route: <sip:${uriHost(O)}:${port};lr;${OWN_PARAM}>\r\nRecord-Route: <sip:${uriHost(local)}:${port};lr;${OWN_PARAM}${rec}>\r\n`);
   }
 
   // SDP (SPEC 5) and Content-Length.

@@ -24,9 +24,15 @@ export function hostIp(text: string, s: number, e: number): Addr | null {
   return a && a.family === 4 ? a : null;
 }
 
-/** One of our own Record-Route/Route entries: our address, no user part, lr (RFC 3261 16.4). */
+/** The URI parameter that marks our own Record-Route entries. */
+export const OWN_PARAM = 'sp64';
+
+/**
+ * One of our own Record-Route/Route entries (RFC 3261 16.4): our address, no user part and
+ * our marker. A foreign entry mapped onto one of our faces has no marker, so it is mapped back.
+ */
 export function isOwnEntry(text: string, u: UriParts, map: Mapping): boolean {
-  if (u.hasUser || !u.params.some((p) => p.name === 'lr')) return false;
+  if (u.hasUser || !u.params.some((p) => p.name === OWN_PARAM)) return false;
   const a = hostIp(text, u.hostStart, u.hostEnd);
   return a !== null && map.isOurs(a.addr);
 }

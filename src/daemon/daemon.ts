@@ -1,0 +1,101 @@
+// The daemon (SPEC section 7): binds every SIP address, runs RTPproxy64, resolves uplinks,
+// and handles signals. HUP: stop SIP, keep media until the calls end, then exit.
+import dgram from 'node:dgram';
+import { Config } from '../config/config.js';
+import { Engine } from '../core/engine.js';
+import { Relay } from '../media/relay.js';
+import { Addr, uriHost } from '../net/addr.js';
+import { Logger } from './log.js';
+import { DnsApi, UplinkResolver } from './resolver.js';
+import { SipUdp } from './sip-udp.js';
+
+export class StartupError extends Error {}
+
+export interface Daemon {
+  readonly engine: Engine;
+  readonly relay: Relay;
+  /** Close SIP sockets; resolve when the last media stream has ended. */
+  drain(): Promise<void>;
+  /** Close everything now. */
+  stop(): void;
+}
+
+/** Every address the proxy answers SIP on: the faces and the generic addresses. */
+export function sipAddresses(cfg: Config): Addr[] {
+  const out: Addr[] = [];
+  for (const a of [cfg.generic4, cfg.generic6, ...cfg.maps.map((m) => m.face)]) if (a && !out.some((x) => x.addr === a.addr)) out.push(a);
+  return out;
+}
+
+/** The relay binds per stream; check once that the media addresses are local at all. */
+async function checkMedia(a: Addr): Promise<void> {
+  const sock = dgram.createSocket(a.family === 4 ? 'udp4' : 'udp6');
+  try {
+    await new Promise<void>((resolve, reject) => {
+      sock.once('error', reject);
+      sock.bind({ address: a.addr, port: 0 }, () => resolve());
+    });
+  } catch (err) {
+    throw new StartupError(`cannot bind media address ${uriHost(a)}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+  } finally {
+    try {
+      sock.close();
+    } catch {
+      /* not open */
+    }
+  }
+}
+
+export async function startDaemon(cfg: Config, log: Logger, product: string, dnsApi?: DnsApi): Promise<Daemon> {
+  const engine = new Engine(cfg, { product });
+  const relay = new Relay(engine.media, {
+    media4: cfg.media4 as Addr,
+    media6: cfg.media6 as Addr,
+    latch: cfg.rtpLatch,
+    timeoutMs: cfg.rtpTimeout * 1000,
+    onError: (what, err) => log.warn('relay socket error', { socket: what, error: err.message }),
+  });
+  await checkMedia(cfg.media4 as Addr);
+  await checkMedia(cfg.media6 as Addr);
+  const sip = new SipUdp(engine, log);
+  try {
+    await sip.start(sipAddresses(cfg), cfg.sipPort);
+  } catch (err) {
+    sip.close();
+    throw new StartupError((err as Error).message);
+  }
+  relay.start();
+  const resolver = new UplinkResolver(engine.map, log, dnsApi);
+  await resolver.start();
+  log.info('sipproxy64 started', {
+    sip: sipAddresses(cfg).map((a) => `${uriHost(a)}:${cfg.sipPort}`).join(','),
+    media4: cfg.media4?.addr,
+    media6: cfg.media6?.addr,
+    ports: `${cfg.rtpPorts[0]}-${cfg.rtpPorts[1]}`,
+  });
+  let stopped = false;
+  const stop = (): void => {
+    if (stopped) return;
+    stopped = true;
+    resolver.stop();
+    sip.close();
+    relay.closeAll();
+  };
+  const drain = (): Promise<void> => {
+    sip.close();
+    resolver.stop();
+    log.info('SIP closed; relaying media until the calls end', { streams: relay.size });
+    return new Promise((resolve) => {
+      const check = (): void => {
+        if (relay.size === 0) {
+          clearInterval(t);
+          stop();
+          resolve();
+        }
+      };
+      const t = setInterval(check, 200);
+      check();
+    });
+  };
+  return { engine, relay, drain, stop };
+}

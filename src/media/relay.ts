@@ -1,0 +1,191 @@
+// RTPproxy64 (SPEC section 6): for each stream an even RTP port and the next odd RTCP
+// port on media4 and on media6; packets go across unchanged (SRTP passes), to each
+// party's advertised address, or to the source learnt from its first packets (latching).
+import dgram from 'node:dgram';
+import { Addr, Family, parseIp } from '../net/addr.js';
+import { MediaSession, MediaTable } from './table.js';
+
+export interface RelayOptions {
+  readonly media4: Addr;
+  readonly media6: Addr;
+  readonly latch: boolean;
+  readonly timeoutMs: number;
+  readonly now?: () => number;
+  readonly onError?: (what: string, err: Error) => void;
+}
+
+interface Peer {
+  addr: string;
+  port: number;
+}
+
+interface Leg {
+  readonly rtp: dgram.Socket;
+  readonly rtcp: dgram.Socket;
+  latchedRtp: Peer | null;
+  latchedRtcp: Peer | null;
+}
+
+interface Stream {
+  readonly s: MediaSession;
+  readonly legs: Record<Family, Leg>;
+  last: number; // last packet in either direction (or creation)
+}
+
+export interface RelayStats {
+  packets4: number; // relayed out on IPv4
+  packets6: number;
+  bytes4: number;
+  bytes6: number;
+  drops: Map<string, number>;
+}
+
+export class Relay {
+  private readonly streams = new Map<number, Stream>();
+  private timer: NodeJS.Timeout | null = null;
+  private readonly now: () => number;
+  readonly stats: RelayStats = { packets4: 0, packets6: 0, bytes4: 0, bytes6: 0, drops: new Map() };
+
+  constructor(private readonly table: MediaTable, private readonly opts: RelayOptions) {
+    this.now = opts.now ?? Date.now;
+    table.hooks = {
+      open: (s) => this.open(s),
+      update: (s) => this.update(s),
+      close: (s) => this.close(s),
+    };
+  }
+
+  /** Start the timeout sweep (rtp-timeout). */
+  start(): void {
+    this.timer = setInterval(() => this.sweep(), Math.min(1000, this.opts.timeoutMs)).unref();
+  }
+
+  get size(): number {
+    return this.streams.size;
+  }
+
+  ports(): number[] {
+    return [...this.streams.keys()];
+  }
+
+  private drop(reason: string): void {
+    this.stats.drops.set(reason, (this.stats.drops.get(reason) ?? 0) + 1);
+  }
+
+  private socket(family: Family, port: number): dgram.Socket {
+    const sock = dgram.createSocket({ type: family === 4 ? 'udp4' : 'udp6', reuseAddr: false });
+    sock.on('error', (err) => {
+      // A bind failure or an ICMP error from a gone party never ends the process.
+      this.drop((err as NodeJS.ErrnoException).code === 'EADDRINUSE' ? 'rtp-port-in-use' : 'rtp-socket-error');
+      this.opts.onError?.(`relay ${family === 4 ? this.opts.media4.addr : this.opts.media6.addr}:${port}`, err);
+    });
+    sock.bind({ address: family === 4 ? this.opts.media4.addr : this.opts.media6.addr, port, exclusive: true }, () => {
+      try {
+        sock.setRecvBufferSize(1 << 20);
+        sock.setSendBufferSize(1 << 20);
+      } catch {
+        /* kernel limits: keep the defaults */
+      }
+    });
+    return sock;
+  }
+
+  private open(s: MediaSession): void {
+    const leg = (f: Family): Leg => ({ rtp: this.socket(f, s.port), rtcp: this.socket(f, s.port + 1), latchedRtp: null, latchedRtcp: null });
+    const st: Stream = { s, legs: { 4: leg(4), 6: leg(6) }, last: this.now() };
+    this.streams.set(s.port, st);
+    for (const f of [4, 6] as Family[]) {
+      st.legs[f].rtp.on('message', (msg, rinfo) => this.onPacket(st, f, false, msg, rinfo));
+      st.legs[f].rtcp.on('message', (msg, rinfo) => this.onPacket(st, f, true, msg, rinfo));
+    }
+  }
+
+  /** A re-offer may move a party: forget what was latched on its side. */
+  private update(s: MediaSession): void {
+    const st = this.streams.get(s.port);
+    if (!st) return;
+    for (const f of [4, 6] as Family[]) {
+      const p = f === 4 ? s.party4 : s.party6;
+      const l = st.legs[f];
+      if (p && l.latchedRtp && p.addr && p.addr !== l.latchedRtp.addr) {
+        l.latchedRtp = null;
+        l.latchedRtcp = null;
+      }
+    }
+  }
+
+  private close(s: MediaSession): void {
+    const st = this.streams.get(s.port);
+    if (!st) return;
+    this.streams.delete(s.port);
+    for (const f of [4, 6] as Family[]) {
+      for (const sock of [st.legs[f].rtp, st.legs[f].rtcp]) {
+        try {
+          sock.close();
+        } catch {
+          /* already closed */
+        }
+      }
+    }
+  }
+
+  private onPacket(st: Stream, from: Family, rtcp: boolean, msg: Buffer, rinfo: dgram.RemoteInfo): void {
+    const s = st.s;
+    const here = st.legs[from];
+    const src = parseIp(rinfo.address)?.addr ?? rinfo.address;
+    const party = from === 4 ? s.party4 : s.party6;
+    // Symmetric RTP: the first packet from the party's side latches its real source.
+    const latched = rtcp ? here.latchedRtcp : here.latchedRtp;
+    if (latched) {
+      if (latched.addr !== src || latched.port !== rinfo.port) {
+        this.drop('rtp-foreign-source');
+        return;
+      }
+    } else if (this.opts.latch) {
+      if (!party) {
+        this.drop('rtp-no-party');
+        return;
+      }
+      const peer = { addr: src, port: rinfo.port };
+      if (rtcp) here.latchedRtcp = peer;
+      else here.latchedRtp = peer;
+    } else if (!party || (party.addr !== null && party.addr !== src)) {
+      this.drop('rtp-foreign-source');
+      return;
+    }
+    st.last = this.now();
+    const to: Family = from === 4 ? 6 : 4;
+    const there = st.legs[to];
+    const other = to === 4 ? s.party4 : s.party6;
+    let dest: Peer | null = rtcp ? there.latchedRtcp : there.latchedRtp;
+    if (!dest) {
+      if (!other || other.addr === null) {
+        this.drop('rtp-no-peer-yet');
+        return;
+      }
+      dest = { addr: other.addr, port: rtcp && !other.mux ? other.rtcp : other.rtp };
+    }
+    const out = rtcp ? there.rtcp : there.rtp;
+    out.send(msg, dest.port, dest.addr);
+    if (to === 4) {
+      this.stats.packets4++;
+      this.stats.bytes4 += msg.length;
+    } else {
+      this.stats.packets6++;
+      this.stats.bytes6 += msg.length;
+    }
+  }
+
+  /** Release streams that saw no packet in either direction for rtp-timeout. */
+  sweep(): void {
+    const limit = this.now() - this.opts.timeoutMs;
+    for (const st of [...this.streams.values()]) {
+      if (st.last < limit) this.table.releaseStream(st.s.callId, st.s.index, 'timeout');
+    }
+  }
+
+  closeAll(): void {
+    if (this.timer) clearInterval(this.timer);
+    for (const st of [...this.streams.values()]) this.close(st.s);
+  }
+}
