@@ -10,7 +10,7 @@ import type { Engine } from './engine.js';
 import { Mapping } from './mapping.js';
 import { Edits } from './splice.js';
 import { Action } from './types.js';
-import { hostIp, isOwnEntry, OWN_PARAM, rewriteUri, rewriteUriText } from './uris.js';
+import { hostIp, isOwnEntry, KEEP_PARAM, OWN_PARAM, rewriteUri, rewriteUriText } from './uris.js';
 
 const DIALOG_CREATING = new Set(['INVITE', 'SUBSCRIBE', 'REFER']);
 const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*\.?$/;
@@ -180,13 +180,14 @@ export function handleRequest(eng: Engine, m: SipMessage, src: HostPort, local: 
   if (newRuri) edits.replace(m.uriStart, m.uriEnd, rewriteUriText(newRuri, map, out));
   else if (ruri) {
     const ra = hostIp(text, ruri.hostStart, ruri.hostEnd);
-    if (ruriToReceived && ra && map.isGeneric(ra.addr) && received) {
+    const kept = ruri.params.some((p) => p.name === KEEP_PARAM);
+    if (ruriToReceived && ra && map.isGeneric(ra.addr) && received && !kept) {
       edits.replace(ruri.hostStart, ruri.hostEnd, uriHost(received)); // back to the generic party
-    } else rewriteUri(ctx, m.uriStart, m.uriEnd);
+    } else rewriteUri(ctx, m.uriStart, m.uriEnd, true);
   }
 
   // Route: drop our own entries, map the rest.
-  for (const r of routes) if (!removed.has(r)) rewriteUri(ctx, r.us, r.ue);
+  for (const r of routes) if (!removed.has(r)) rewriteUri(ctx, r.us, r.ue, true);
   deleteRoutes(routes, removed, edits);
 
   stampVia(via, src, edits);

@@ -1,6 +1,6 @@
 // Rewrite steps for URI-carrying headers (SPEC section 4): IP-literal hosts, maddr= and
 // received= map to their counterpart in the outgoing family; names and all else are kept.
-import { Addr, Family, parseIp } from '../net/addr.js';
+import { Addr, Family, parseHostIp, parseIp, uriHost } from '../net/addr.js';
 import { Header, SipMessage, splitList } from '../sip/message.js';
 import { parseUri, UriParts } from '../sip/uri.js';
 import { findUri } from '../sip/uri.js';
@@ -69,18 +69,36 @@ function rewriteHostValue(c: RewriteCtx, s: number, e: number): void {
   if (t.host !== c.text.slice(s, hostEnd)) c.edits.replace(s, hostEnd, t.host);
 }
 
-/** Rewrite the URI at [s, e): host, port, maddr= and received=. Returns the parsed URI. */
-export function rewriteUri(c: RewriteCtx, s: number, e: number): UriParts | null {
+/** URI parameter that keeps an unmapped party's own address when the generic one replaces it. */
+export const KEEP_PARAM = 'sp64h';
+
+/**
+ * Rewrite the URI at [s, e): host, port, maddr= and received=. Returns the parsed URI.
+ * `restorable` (routing URIs: Request-URI, Contact, Route-like headers): an unmapped address
+ * replaced by the generic one is kept in ;sp64h= and put back when the URI comes back, so
+ * remote targets behind other proxies stay reachable (RFC 3261 12.1.1). It is never used
+ * to choose where a request goes.
+ */
+export function rewriteUri(c: RewriteCtx, s: number, e: number, restorable = false): UriParts | null {
   const u = parseUri(c.text, s, e);
   if (!u) return null;
   const a = hostIp(c.text, u.hostStart, u.hostEnd);
   if (a) {
     const port = portOf(c.text, u);
-    const t = c.map.translate(a, port, c.out);
-    if (t.host !== c.text.slice(u.hostStart, u.hostEnd)) c.edits.replace(u.hostStart, u.hostEnd, t.host);
-    if (t.port !== port) {
-      if (u.portStart >= 0) c.edits.replace(u.portStart - 1, u.portEnd, t.port === null ? '' : ':' + t.port);
-      else c.edits.insert(u.hostEnd, ':' + t.port);
+    const kept = u.params.find((p) => p.name === KEEP_PARAM);
+    const orig = kept && kept.valueStart >= 0 ? parseHostIp(c.text.slice(kept.valueStart, kept.valueEnd)) : null;
+    if (kept && orig && orig.family === c.out && c.map.isGeneric(a.addr)) {
+      c.edits.replace(u.hostStart, u.hostEnd, uriHost(orig)); // back to the party's own address
+      c.edits.delete(kept.start, kept.end);
+    } else {
+      const t = c.map.translate(a, port, c.out);
+      if (t.host !== c.text.slice(u.hostStart, u.hostEnd)) c.edits.replace(u.hostStart, u.hostEnd, t.host);
+      if (t.port !== port) {
+        if (u.portStart >= 0) c.edits.replace(u.portStart - 1, u.portEnd, t.port === null ? '' : ':' + t.port);
+        else c.edits.insert(u.hostEnd, ':' + t.port);
+      }
+      const lossy = a.family !== c.out && !c.map.isOurs(a.addr) && !c.map.byReal(a.addr);
+      if (restorable && lossy && !kept) c.edits.insert(u.portStart >= 0 ? u.portEnd : u.hostEnd, `;${KEEP_PARAM}=${uriHost(a)}`);
     }
   }
   for (const p of u.params) {
@@ -89,8 +107,12 @@ export function rewriteUri(c: RewriteCtx, s: number, e: number): UriParts | null
   return u;
 }
 
+/** Headers whose URIs are remote targets or routes: their unmapped hosts are kept restorable. */
+const ROUTING = new Set(['Contact', 'Route', 'Record-Route', 'Path', 'Service-Route']);
+
 /** Each element of a name-addr / addr-spec list (Contact, From, To, Route, ...). */
 export function rewriteUriHeader(c: RewriteCtx, h: Header, skipOwn: boolean): void {
+  const restorable = ROUTING.has(h.def.name);
   for (const [s, e] of splitList(c.text, h.valueStart, h.valueEnd)) {
     const span = findUri(c.text, s, e);
     if (!span) continue;
@@ -98,7 +120,8 @@ export function rewriteUriHeader(c: RewriteCtx, h: Header, skipOwn: boolean): vo
       const u = parseUri(c.text, span.start, span.end);
       if (u && isOwnEntry(c.text, u, c.map)) continue;
     }
-    rewriteUri(c, span.start, span.end);
+    // An addr-spec without <> cannot take a URI parameter (RFC 3261 20.10).
+    rewriteUri(c, span.start, span.end, restorable && span.angle);
   }
 }
 
@@ -138,7 +161,7 @@ export function rewriteHostParamHeader(c: RewriteCtx, h: Header): void {
 /** Rewrite a standalone URI string (used when the Request-URI is replaced). */
 export function rewriteUriText(uri: string, map: Mapping, out: Family): string {
   const edits = new Edits();
-  rewriteUri({ text: uri, map, out, edits }, 0, uri.length);
+  rewriteUri({ text: uri, map, out, edits }, 0, uri.length, true);
   return edits.apply(uri);
 }
 

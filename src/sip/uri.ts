@@ -9,6 +9,8 @@ export interface UriSpan {
 }
 
 export interface UriParam {
+  readonly start: number; // offset of its ';'
+  readonly end: number;
   readonly name: string; // lower case
   readonly valueStart: number; // -1 when the parameter has no value
   readonly valueEnd: number;
@@ -100,6 +102,7 @@ export function parseUri(text: string, s: number, e: number): UriParts | null {
   const params: UriParam[] = [];
   if (scheme === 'sip' || scheme === 'sips') {
     while (q < e && text.charCodeAt(q) === 59) {
+      const ps = q;
       let ne = q + 1;
       while (ne < e && !';?='.includes(text[ne])) ne++;
       const name = text.slice(q + 1, ne).trim().toLowerCase();
@@ -111,7 +114,7 @@ export function parseUri(text: string, s: number, e: number): UriParts | null {
         while (ve < e && !';?'.includes(text[ve])) ve++;
         q = ve;
       } else q = ne;
-      params.push({ name, valueStart: vs, valueEnd: ve });
+      params.push({ start: ps, end: q, name, valueStart: vs, valueEnd: ve });
     }
   }
   return { scheme, hasUser, hostStart, hostEnd, portStart, portEnd, params };

@@ -27,7 +27,7 @@ t.test('uplinks by name: resolved addresses route, names in messages stay', asyn
   const e = new Engine(cfg());
   const face = parseHostPort('192.0.2.130:5060')!;
   const r1 = e.handle(req('OPTIONS', 'z9hG4bKu1').replace('sip:carol@192.0.2.120 ', 'sip:voip.example.net '), alice, face)[0];
-  t.same(r1.type === 'send' ? r1.data.slice(0, 8) : r1, 'SIP/2.0 ', 'unresolved uplink: answered');
+  t.same(r1.type === 'send' ? r1.data.slice(0, 12) : r1, 'SIP/2.0 503 ', 'unresolved uplink: answered 503');
   const up = e.map.uplinks()[0];
   e.map.setResolved(up.entry, [{ addr: '2001:db8:2::7', family: 6 }]);
   const r2 = e.handle(req('OPTIONS', 'z9hG4bKu2').replace('sip:carol@192.0.2.120 ', 'sip:voip.example.net '), alice, face)[0];

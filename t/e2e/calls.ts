@@ -1,0 +1,89 @@
+// End to end over real UDP in a namespace: Kamailio as IPv6-only registrar, SIPp phones,
+// sipproxy64 between them, real RTP counted at both ends.
+import t from 'tap';
+import { canUseNetns } from '../lib/netns.js';
+import { World } from './proxy.js';
+import { RunResult } from '../lib/netns.js';
+
+const tail = (r: RunResult): string => (r.code === 0 ? '' : `\n${r.stdout.slice(-800)}\n${r.stderr.slice(-800)}`);
+
+const why = canUseNetns();
+if (why) {
+  t.fail(`end-to-end tests cannot run: ${why} (run the README test command as root)`);
+} else {
+  const w = new World('calls');
+  t.teardown(() => w.destroy());
+  w.setup();
+
+  t.test('calls through Kamailio and sipproxy64', async (t) => {
+    await w.kamailio();
+    const proxy = w.startProxy();
+    t.ok(await w.proxyUp(proxy), 'proxy started');
+    t.equal(proxy.child.exitCode, null, 'proxy running');
+
+    const reg = await w.sipp('register.xml', '127.0.0.10', 5060, 31000, { user: 'alice' }, '127.0.0.105:5060');
+    t.equal(reg.code, 0, 'IPv4 phone alice registers at the IPv6 registrar through its face');
+    const regC = await w.sipp('register.xml', '2001:db8:1::20', 5062, 31002, { user: 'carol' }, '[2001:db8:1::5]:5060');
+    t.equal(regC.code, 0, 'IPv6 phone carol registers directly');
+
+    // 1. IPv6 caller -> registrar -> proxy -> IPv4 phone.
+    {
+      const uas = w.sipp('uas.xml', '127.0.0.10', 5060, 31010, w.media('alice1', '127.0.0.10', 40000));
+      await new Promise((r) => setTimeout(r, 300));
+      const uac = await w.sipp('uac.xml', '2001:db8:1::21', 5060, 31012, { ...w.media('carol1', '2001:db8:1::21', 40010), callee: 'alice' }, '[2001:db8:1::5]:5060', 2500);
+      const u = await uas;
+      t.equal(uac.code, 0, `IPv6 caller completes INVITE/200/ACK/BYE${tail(uac)}`);
+      t.equal(u.code, 0, `IPv4 phone answers and gets the BYE${tail(u)}`);
+      for (const name of ['alice1', 'carol1']) {
+        const r = await w.peerResult(name);
+        t.ok(r, `${name} RTP peer ran`);
+        if (!r) continue;
+        t.ok(r.familyOk, `${name} received SDP in its own family`);
+        t.equal(r.sent, 50, `${name} sent 50 packets`);
+        t.ok(r.received >= 45, `${name} received ${r.received} of 50 packets through the relay`);
+      }
+    }
+
+    // 2. IPv4 phone -> proxy -> registrar -> IPv6 phone.
+    {
+      const uas = w.sipp('uas.xml', '2001:db8:1::20', 5062, 31020, w.media('carol2', '2001:db8:1::20', 40020));
+      await new Promise((r) => setTimeout(r, 300));
+      const uac = await w.sipp('uac.xml', '127.0.0.10', 5060, 31022, { ...w.media('alice2', '127.0.0.10', 40030), callee: 'carol' }, '127.0.0.105:5060', 2500);
+      const u = await uas;
+      t.equal(uac.code, 0, `IPv4 caller completes the call${tail(uac)}`);
+      t.equal(u.code, 0, `IPv6 phone answers${tail(u)}`);
+      for (const name of ['alice2', 'carol2']) {
+        const r = await w.peerResult(name);
+        t.ok(r && r.familyOk && r.received >= 45, `${name}: ${JSON.stringify(r)}`);
+      }
+    }
+
+    // 3. A generic IPv6 party (no map line) calls alice at her face; alice hangs up and
+    //    her in-dialog BYE finds dave through received= on our Record-Route.
+    {
+      const uas = w.sipp('uas-bye.xml', '127.0.0.10', 5060, 31030, w.media('alice3', '127.0.0.10', 40040), undefined, 2500);
+      await new Promise((r) => setTimeout(r, 300));
+      const uac = await w.sipp('uac-wait-bye.xml', '2001:db8::99', 5060, 31032, { ...w.media('dave3', '2001:db8::99', 40050), callee: 'alice' }, '[2001:db8:64::10]:5060');
+      const u = await uas;
+      t.equal(u.code, 0, `alice's BYE completes${tail(u)}`);
+      t.equal(uac.code, 0, `dave receives the BYE and answers it${tail(uac)}`);
+      for (const name of ['alice3', 'dave3']) {
+        const r = await w.peerResult(name);
+        t.ok(r && r.familyOk && r.received >= 45, `${name}: ${JSON.stringify(r)}`);
+      }
+    }
+
+    // 4. Not an open relay: a stranger asks for an unmapped destination.
+    const refused = await w.sipp('refused.xml', '127.0.0.50', 5070, 31040, { callee: 'victim@127.0.0.77' }, '127.0.0.1:5060');
+    t.equal(refused.code, 0, 'a request from an unknown source to an unmapped destination gets 403');
+
+    // After BYE, no relay port is left.
+    await new Promise((r) => setTimeout(r, 300));
+    t.same(w.relaySockets(), [], 'no relay port left after the calls');
+    t.equal(proxy.child.exitCode, null, 'proxy still running');
+    t.match(proxy.log(), /sip in .*INVITE/, '-v logs each message in');
+    t.match(proxy.log(), /sip out /, '-v logs each message out');
+    proxy.child.kill('SIGTERM');
+    t.equal(await proxy.exited, 0, 'SIGTERM exits 0');
+  });
+}

@@ -1,0 +1,99 @@
+// Shared set-up for the end-to-end tests: a namespace with Kamailio as the IPv6-only
+// registrar, sipproxy64, and SIPp phones. Addresses (all on the namespace's loopback):
+//   alice   127.0.0.10        IPv4 phone, face 2001:db8:64::10
+//   registrar 2001:db8:1::5   Kamailio, face 127.0.0.105
+//   carol   [2001:db8:1::20]:5062 (answers) and [2001:db8:1::21]:5060 (calls): IPv6 phone
+//   dave    2001:db8::99      an IPv6 party with no map line (generic)
+//   generic 127.0.0.1 / 2001:db8::1, media 127.0.0.2 / 2001:db8::2
+import { ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Netns, RunResult, waitFor } from '../lib/netns.js';
+
+export const ROOT = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
+export const E2E = join(ROOT, 't', 'e2e');
+export const V6 = ['2001:db8::1', '2001:db8::2', '2001:db8:64::10', '2001:db8:1::5', '2001:db8:1::20', '2001:db8:1::21', '2001:db8::99'];
+
+export const PROXY_CONF = `generic4 127.0.0.1
+generic6 2001:db8::1
+media4 127.0.0.2
+media6 2001:db8::2
+map 127.0.0.10 2001:db8:64::10
+map 2001:db8:1::5 127.0.0.105
+rtp-ports 30000-30099
+rtp-timeout 5
+`;
+
+export interface Proxy {
+  child: ChildProcess;
+  log: () => string;
+  exited: Promise<number | null>;
+}
+
+export class World {
+  readonly ns: Netns;
+  readonly dir: string;
+  constructor(tag: string) {
+    this.ns = new Netns(tag);
+    this.dir = mkdtempSync(join(tmpdir(), `sp64-${tag}-`));
+  }
+
+  setup(): void {
+    this.ns.setup(V6);
+  }
+
+  async kamailio(): Promise<ChildProcess> {
+    const k = this.ns.start('kamailio', ['-f', join(E2E, 'kamailio.cfg'), '-DD', '-E', '-Y', this.dir, '-P', join(this.dir, 'kamailio.pid'), '-m', '32', '-M', '4']);
+    let log = '';
+    k.stderr?.on('data', (d: Buffer) => (log += d.toString()));
+    const ok = await waitFor(() => /SO_RCVBUF is finally/.test(log) || this.ns.udpSockets().includes('[2001:db8:1::5]:5060'), 10000);
+    if (!ok) throw new Error(`kamailio did not start:\n${log}`);
+    return k;
+  }
+
+  startProxy(conf = PROXY_CONF, extra: string[] = ['-v']): Proxy {
+    const file = join(this.dir, `proxy-${Date.now()}.conf`);
+    writeFileSync(file, conf);
+    const child = this.ns.start(process.execPath, [join(ROOT, 'dist', 'src', 'cli', 'main.js'), '-c', file, ...extra]);
+    let log = '';
+    child.stderr?.on('data', (d: Buffer) => (log += d.toString()));
+    child.stdout?.on('data', (d: Buffer) => (log += d.toString()));
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    return { child, log: () => log, exited };
+  }
+
+  async proxyUp(p: Proxy): Promise<boolean> {
+    return waitFor(() => p.log().includes('sipproxy64 started') || p.child.exitCode !== null, 10000);
+  }
+
+  /** One SIPp run to its end. vars become -set NAME VALUE; `remote` is host:port. */
+  sipp(scenario: string, ip: string, port: number, mp: number, vars: Record<string, string>, remote?: string, pauseMs?: number): Promise<RunResult> {
+    const args = ['-sf', join(E2E, 'scenarios', scenario), '-i', ip, '-p', String(port), '-mp', String(mp), '-m', '1', '-timeout', '25', '-timeout_error', '-nostdin', '-trace_err', '-trace_msg'];
+    for (const [k, v] of Object.entries(vars)) args.push('-set', k, v);
+    if (pauseMs !== undefined) args.push('-d', String(pauseMs));
+    if (remote) args.push(remote);
+    return this.ns.run('sipp', args, 30000, this.dir);
+  }
+
+  /** Vars for a phone with an RTP peer that writes its counts to NAME.json. */
+  media(name: string, mediaip: string, rtpport: number, count = 50): Record<string, string> {
+    return { user: name, mediaip, rtpport: String(rtpport), peer: join(E2E, 'rtp-peer.mjs'), count: String(count), out: join(this.dir, `${name}.json`) };
+  }
+
+  async peerResult(name: string): Promise<{ sent: number; received: number; inOrder: boolean; familyOk: boolean } | null> {
+    const f = join(this.dir, `${name}.json`);
+    await waitFor(() => existsSync(f), 8000, 100);
+    return existsSync(f) ? JSON.parse(readFileSync(f, 'utf8')) : null;
+  }
+
+  /** Relay sockets (ports 30000-30099) still bound in the namespace. */
+  relaySockets(): string[] {
+    return this.ns.udpSockets().split('\n').filter((l) => /:(300\d\d)\s/.test(l) && l.includes('sipproxy64'));
+  }
+
+  destroy(): void {
+    this.ns.destroy();
+  }
+}
