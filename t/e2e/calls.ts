@@ -2,7 +2,7 @@
 // sipproxy64 between them, real RTP counted at both ends.
 import t from 'tap';
 import { canUseNetns } from '../lib/netns.js';
-import { World } from './proxy.js';
+import { World } from '../lib/world.js';
 import { RunResult } from '../lib/netns.js';
 
 const tail = (r: RunResult): string => (r.code === 0 ? '' : `\n${r.stdout.slice(-800)}\n${r.stderr.slice(-800)}`);

@@ -1,7 +1,7 @@
 // The daemon's life: start-up failures, HUP hand-over with a live call, SIGTERM, JSON logs.
 import t from 'tap';
 import { canUseNetns, RunResult, waitFor } from '../lib/netns.js';
-import { PROXY_CONF, World } from './proxy.js';
+import { PROXY_CONF, World } from '../lib/world.js';
 
 const tail = (r: RunResult): string => (r.code === 0 ? '' : `\n${r.stdout.slice(-800)}\n${r.stderr.slice(-800)}`);
 const why = canUseNetns();

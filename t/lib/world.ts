@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Netns, RunResult, waitFor } from '../lib/netns.js';
+import { Netns, RunResult, waitFor } from './netns.js';
 
 export const ROOT = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
 export const E2E = join(ROOT, 't', 'e2e');
