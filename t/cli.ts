@@ -27,6 +27,16 @@ t.test('a fixture case gives the same output through the CLI', async (t) => {
   t.ok(expected.startsWith(r.stdout.toString('latin1')), 'first message output matches the fixture');
 });
 
+t.test('rewrite resolves uplinks named by host name (here: localhost, from the host table)', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'sp64-'));
+  const conf = join(dir, 'up.conf');
+  writeFileSync(conf, 'generic4 192.0.2.1\ngeneric6 2001:db8::1\nmap localhost 2001:db8::140\n');
+  const msg = 'OPTIONS sip:localhost SIP/2.0\r\nVia: SIP/2.0/UDP [2001:db8::77]:5060;branch=z9hG4bKx\r\nFrom: <sip:a@[2001:db8::77]>;tag=1\r\nTo: <sip:localhost>\r\nCall-ID: x\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n';
+  const r = run(['rewrite', '-c', conf, '--from', '[2001:db8::77]:5060', '--to', '[2001:db8::140]:5060'], msg);
+  t.equal(r.status, 0, r.stderr.toString());
+  t.match(r.stdout.toString(), /^send 192\.0\.2\.1:5060 127\.0\.0\.1:5060\nOPTIONS sip:localhost SIP\/2\.0\r\n/);
+});
+
 t.test('drops print drop REASON and exit 0', async (t) => {
   const r = run(['rewrite', '-c', 'etc/sipproxy64.conf', '--from', '192.0.2.10:5060', '--to', '192.0.2.105:5060'], '\r\n\r\n');
   t.equal(r.status, 0);

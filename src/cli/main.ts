@@ -9,6 +9,7 @@ import { PRODUCT, VERSION } from '../version.js';
 import { runRewrite, UsageError } from './rewrite.js';
 import { createLogger } from '../daemon/log.js';
 import { startDaemon, StartupError } from '../daemon/daemon.js';
+import { UplinkResolver } from '../daemon/resolver.js';
 import { mappingTable } from './table.js';
 
 export const HELP = `
@@ -90,8 +91,19 @@ function main(argv: string[]): number | Promise<number> {
     if (typeof f.from !== 'string' || typeof f.to !== 'string') throw new UsageError('rewrite needs --from ADDR:PORT and --to ADDR:PORT');
     const input = readFileSync(0);
     const engine = new Engine(cfg, { product: PRODUCT });
-    process.stdout.write(Buffer.from(runRewrite(engine, input, f.from, f.to), 'latin1'));
-    return 0;
+    const from = f.from;
+    const to = f.to;
+    const write = (): number => {
+      process.stdout.write(Buffer.from(runRewrite(engine, input, from, to), 'latin1'));
+      return 0;
+    };
+    if (engine.map.uplinks().length === 0) return write();
+    // Uplinks named by host name are resolved as the daemon would (RFC 3263), once.
+    const resolver = new UplinkResolver(engine.map, createLogger('plain', 'warn'));
+    return resolver.start().then(() => {
+      resolver.stop();
+      return write();
+    });
   }
   const format = (f.logFormat as string | undefined) ?? 'plain';
   if (format !== 'plain' && format !== 'json') throw new UsageError(`--log-format takes plain or json, got "${format}"`);

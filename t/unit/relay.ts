@@ -1,0 +1,66 @@
+// RTPproxy64 over real UDP sockets on loopback (127.0.0.1 and ::1).
+import t from 'tap';
+import dgram from 'node:dgram';
+import { MediaTable } from '../../src/media/table.js';
+import { Relay } from '../../src/media/relay.js';
+
+const bind = (type: 'udp4' | 'udp6', addr: string): Promise<dgram.Socket> =>
+  new Promise((resolve) => {
+    const s = dgram.createSocket(type);
+    s.bind(0, addr, () => resolve(s));
+  });
+const next = (s: dgram.Socket, ms = 1000): Promise<{ msg: Buffer; port: number } | null> =>
+  new Promise((resolve) => {
+    const t = setTimeout(() => resolve(null), ms);
+    s.once('message', (msg, r) => {
+      clearTimeout(t);
+      resolve({ msg, port: r.port });
+    });
+  });
+const tick = (ms = 50) => new Promise((r) => setTimeout(r, ms));
+
+t.test('relays both ways, latches, drops strangers, RTCP on port+1, times out', async (t) => {
+  let now = 0;
+  const table = new MediaTable([46000, 46099], () => now);
+  const relay = new Relay(table, { media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: true, timeoutMs: 5000, now: () => now });
+  const p4 = await bind('udp4', '127.0.0.1');
+  const p6 = await bind('udp6', '::1');
+  const p4rtcp = await bind('udp4', '127.0.0.1');
+  const stranger = await bind('udp4', '127.0.0.1');
+  t.teardown(() => {
+    relay.closeAll();
+    for (const s of [p4, p6, p4rtcp, stranger]) s.close();
+  });
+  const port = table.update('c1', 0, 4, { addr: '127.0.0.1', rtp: p4.address().port, rtcp: p4rtcp.address().port, mux: false })!;
+  table.update('c1', 0, 6, { addr: '::1', rtp: p6.address().port, rtcp: p6.address().port + 1, mux: false });
+  await tick();
+  t.equal(relay.size, 1);
+
+  // IPv6 side -> IPv4 party, from media4:port.
+  const got4 = next(p4);
+  p6.send(Buffer.from('from six'), port, '::1');
+  const r4 = await got4;
+  t.equal(r4?.msg.toString(), 'from six');
+  t.equal(r4?.port, port, 'sent from the same port number on the other family');
+
+  // IPv4 side latches p4; then a stranger on the IPv4 side is dropped.
+  const got6 = next(p6);
+  p4.send(Buffer.from('from four'), port, '127.0.0.1');
+  t.equal((await got6)?.msg.toString(), 'from four');
+  const lost = next(p6, 300);
+  stranger.send(Buffer.from('spoof'), port, '127.0.0.1');
+  t.equal(await lost, null, 'a packet from a foreign source is not forwarded');
+  t.equal(relay.stats.drops.get('rtp-foreign-source'), 1);
+
+  // RTCP: IPv6 party's RTCP (sent to port+1) reaches the IPv4 party's RTCP port.
+  const rtcp = next(p4rtcp);
+  p6.send(Buffer.from('rtcp'), port + 1, '::1');
+  t.equal((await rtcp)?.msg.toString(), 'rtcp');
+  t.ok(relay.stats.packets4 >= 2 && relay.stats.packets6 >= 1);
+
+  // rtp-timeout: no packets for 5 s releases the stream and its sockets.
+  now += 6000;
+  relay.sweep();
+  t.equal(table.size, 0);
+  t.equal(relay.size, 0);
+});
