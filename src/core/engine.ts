@@ -1,5 +1,6 @@
 // The pure core: one call takes a datagram and the addresses it came from and arrived on,
 // and returns what to send where. No sockets, timers or files here; time is injected.
+import { createHmac } from 'node:crypto';
 import { Config } from '../config/config.js';
 import { HostPort } from '../net/addr.js';
 import { SipError } from '../sip/errors.js';
@@ -13,6 +14,7 @@ import { Action, drop } from './types.js';
 
 export interface EngineDeps {
   now?: () => number;
+  secret?: Buffer; // key for the MAC on received= in our Record-Route (default: fixed, for fixtures)
   product?: string; // User-Agent / Server value, "sipproxy64/VERSION"
 }
 
@@ -21,11 +23,18 @@ export class Engine {
   readonly media: MediaTable;
   readonly product: string;
   readonly counters = new Map<string, number>();
+  private readonly secret: Buffer;
 
   constructor(readonly cfg: Config, deps: EngineDeps = {}) {
     this.map = new Mapping(cfg);
     this.media = new MediaTable(cfg.rtpPorts, deps.now ?? Date.now);
     this.product = deps.product ?? 'sipproxy64';
+    this.secret = deps.secret ?? Buffer.from('sipproxy64 fixed test key');
+  }
+
+  /** MAC over a received= value we put in our Record-Route (12 hex digits of HMAC-SHA256). */
+  receivedMac(value: string): string {
+    return createHmac('sha256', this.secret).update(value).digest('hex').slice(0, 12);
   }
 
   count(what: string): void {

@@ -139,10 +139,15 @@ export function handleRequest(eng: Engine, m: SipMessage, src: HostPort, local: 
     if (removed.has(r) || removed.size >= 2 + (newRuri ? 1 : 0) || !r.u || !isOwnEntry(text, r.u, map)) break;
     removed.add(r); // ours, and the second of our double Record-Route pair (RFC 5658)
     const rec = param(r.u, 'received');
+    const mac = param(r.u, OWN_PARAM);
     // received= names the generic party on the incoming side of the dialog's first request;
-    // it is the target only for requests that come from the other family (SPEC 4).
-    const hp = rec && rec.valueStart >= 0 ? parseHostPort(text.slice(rec.valueStart, rec.valueEnd), 5060) : null;
-    if (hp && hp.family !== src.family) received = hp;
+    // it is the target only for requests that come from the other family (SPEC 4), and only
+    // with our MAC over it: a stranger cannot forge a Route that makes us relay (SPEC 2).
+    const recText = rec && rec.valueStart >= 0 ? text.slice(rec.valueStart, rec.valueEnd) : null;
+    const hp = recText ? parseHostPort(recText, 5060) : null;
+    const macOk = recText !== null && mac !== undefined && mac.valueStart >= 0 && text.slice(mac.valueStart, mac.valueEnd) === eng.receivedMac(recText);
+    if (hp && hp.family !== src.family && macOk) received = hp;
+    else if (hp) eng.count('forged-received');
   }
   for (const r of routes) skip.add(r.h);
 
@@ -204,9 +209,10 @@ export function handleRequest(eng: Engine, m: SipMessage, src: HostPort, local: 
   if (DIALOG_CREATING.has(m.method) && !hasToTag) {
     const firstRR = m.headers.find((h) => h.def.name === 'Record-Route');
     const generic = !map.byReal(src.addr);
-    const rec = generic ? `;received=${uriHost(src)}:${src.port}` : '';
+    const recValue = `${uriHost(src)}:${src.port}`;
+    const inSide = generic ? `${OWN_PARAM}=${eng.receivedMac(recValue)};received=${recValue}` : OWN_PARAM;
     edits.insert(firstRR ? firstRR.start : firstVia.start,
-      `Record-Route: <sip:${uriHost(O)}:${port};lr;${OWN_PARAM}>\r\nRecord-Route: <sip:${uriHost(local)}:${port};lr;${OWN_PARAM}${rec}>\r\n`);
+      `Record-Route: <sip:${uriHost(O)}:${port};lr;${OWN_PARAM}>\r\nRecord-Route: <sip:${uriHost(local)}:${port};lr;${inSide}>\r\n`);
   }
 
   // SDP (SPEC 5) and Content-Length.

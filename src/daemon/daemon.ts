@@ -1,6 +1,8 @@
 // The daemon (SPEC section 7): binds every SIP address, runs RTPproxy64, resolves uplinks,
 // and handles signals. HUP: stop SIP, keep media until the calls end, then exit.
+import { createHash, randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
+import { readFileSync } from 'node:fs';
 import { Config } from '../config/config.js';
 import { Engine } from '../core/engine.js';
 import { Relay } from '../media/relay.js';
@@ -10,6 +12,24 @@ import { DnsApi, UplinkResolver } from './resolver.js';
 import { SipUdp } from './sip-udp.js';
 
 export class StartupError extends Error {}
+
+/**
+ * The key for our Record-Route MACs: the same across restarts of this host (so dialogs
+ * survive a restart, SPEC 3) and unknown outside it: derived from /etc/machine-id.
+ */
+function hostSecret(): Buffer {
+  let id = '';
+  for (const f of ['/etc/machine-id', '/var/lib/dbus/machine-id']) {
+    try {
+      id = readFileSync(f, 'utf8').trim();
+      if (id) break;
+    } catch {
+      /* try the next */
+    }
+  }
+  if (!id) id = randomBytes(16).toString('hex'); // no machine id: dialogs do not survive a restart
+  return createHash('sha256').update('sipproxy64 record-route key\n' + id).digest();
+}
 
 export interface Daemon {
   readonly engine: Engine;
@@ -47,7 +67,7 @@ async function checkMedia(a: Addr): Promise<void> {
 }
 
 export async function startDaemon(cfg: Config, log: Logger, product: string, dnsApi?: DnsApi): Promise<Daemon> {
-  const engine = new Engine(cfg, { product });
+  const engine = new Engine(cfg, { product, secret: hostSecret() });
   const relay = new Relay(engine.media, {
     media4: cfg.media4 as Addr,
     media6: cfg.media6 as Addr,
