@@ -2,8 +2,10 @@
 // sipproxy64 command line (meow): the daemon, `rewrite`, `--check-config`.
 import { readFileSync } from 'node:fs';
 import meow from 'meow';
-import { ConfigError, DIRECTIVES } from '../config/config.js';
-import { flagKey, loadConfig } from '../config/load.js';
+import { ConfigError } from '../config/config.js';
+import { loadConfig } from '../config/load.js';
+import { FLAGS, HELP } from './flags.js';
+import { RuntimeError, runStatus } from './status.js';
 import { Engine } from '../core/engine.js';
 import { PRODUCT, VERSION } from '../version.js';
 import { runRewrite, UsageError } from './rewrite.js';
@@ -11,44 +13,6 @@ import { createLogger } from '../daemon/log.js';
 import { startDaemon, StartupError } from '../daemon/daemon.js';
 import { UplinkResolver } from '../daemon/resolver.js';
 import { mappingTable } from './table.js';
-
-export const HELP = `
-  Usage
-    sipproxy64 [options]                      run the proxy (see sipproxy64(8))
-    sipproxy64 rewrite --from ADDR:PORT --to ADDR:PORT [options] < message
-                                              run one SIP message through the rewrite
-                                              engine offline and print what would be sent
-    sipproxy64 --check-config [options]       parse, validate, print the mapping table
-
-  Options
-    -c, --config FILE         config file (default /etc/sipproxy64.conf)
-    --check-config            validate the configuration, print the mapping table, exit
-    --from ADDR:PORT          rewrite: the source the message came from
-    --to ADDR:PORT            rewrite: the local address it arrived on
-    --transport udp           rewrite: the transport (only udp for now)
-    --log-format plain|json   log lines on stderr (plain)
-    -v, --verbose             log each SIP message in and out (also --debug)
-    -h, --help                this text
-    --version                 print the version
-
-  Every config directive is also a flag; flags win over the file:
-    --sip-port N              SIP port on every face and generic address (5060)
-    --map REAL=FACE           map a party (repeatable): 192.0.2.10=2001:db8:64::10
-    --generic4 ADDR           the proxy's own IPv4 address (required)
-    --generic6 ADDR           the proxy's own IPv6 address (required)
-    --media4 ADDR             RTPproxy64 IPv4 address (default: generic4)
-    --media6 ADDR             RTPproxy64 IPv6 address (default: generic6)
-    --rtp-ports LO-HI         relay port range (20000-29999)
-    --rtp-timeout SECONDS     release media after this long without packets (60)
-    --rtp-latch yes|no        learn parties' media source from their packets (yes)
-    --keep-user-agent yes|no  keep User-Agent/Server instead of sipproxy64/VERSION (no)
-
-  Exit status: 0 normal, 2 bad command line or config, 1 runtime failure.
-`;
-
-const directiveFlags = Object.fromEntries(
-  DIRECTIVES.map((d) => [flagKey(d), { type: 'string' as const, isMultiple: d === 'map' }]),
-);
 
 function main(argv: string[]): number | Promise<number> {
   const cli = meow(HELP, {
@@ -58,18 +22,7 @@ function main(argv: string[]): number | Promise<number> {
     autoHelp: true,
     autoVersion: false,
     version: VERSION,
-    flags: {
-      config: { type: 'string', shortFlag: 'c' },
-      checkConfig: { type: 'boolean' },
-      from: { type: 'string' },
-      to: { type: 'string' },
-      transport: { type: 'string' },
-      logFormat: { type: 'string' },
-      verbose: { type: 'boolean', shortFlag: 'v' },
-      debug: { type: 'boolean' },
-      version: { type: 'boolean' },
-      ...directiveFlags,
-    },
+    flags: FLAGS,
   });
   const f = cli.flags as Record<string, unknown>;
   if (f.version) {
@@ -77,14 +30,21 @@ function main(argv: string[]): number | Promise<number> {
     return 0;
   }
   const [cmd, ...rest] = cli.input;
-  if (rest.length > 0 || (cmd !== undefined && cmd !== 'rewrite')) {
+  if (rest.length > 0 || (cmd !== undefined && cmd !== 'rewrite' && cmd !== 'status')) {
     throw new UsageError(`unknown command "${cli.input.join(' ')}" (try --help)`);
   }
-  const file = (f.config as string | undefined) ?? (cmd === 'rewrite' ? undefined : '/etc/sipproxy64.conf');
-  const cfg = loadConfig(file, f as Record<string, string | string[] | undefined>);
+  const file = (f.config as string | undefined) ?? (cmd === 'rewrite' || (cmd === 'status' && f.metrics) ? undefined : '/etc/sipproxy64.conf');
+  const cfg = loadConfig(file, f as Record<string, string | string[] | undefined>, cmd === 'status');
   if (f.checkConfig) {
     process.stdout.write(mappingTable(cfg));
     return 0;
+  }
+  if (cmd === 'status') {
+    if (!cfg.metrics) throw new UsageError('status needs the metrics address: a metrics directive in the config, or --metrics');
+    return runStatus(cfg.metrics).then((text) => {
+      process.stdout.write(text);
+      return 0;
+    });
   }
   if (cmd === 'rewrite') {
     if (f.transport !== undefined && f.transport !== 'udp') throw new UsageError(`--transport: only udp is supported, got "${String(f.transport)}"`);
@@ -145,6 +105,10 @@ function fail(e: unknown): number {
   if (e instanceof ConfigError || e instanceof UsageError) {
     process.stderr.write(`sipproxy64: ${e.message}\n`);
     return 2;
+  }
+  if (e instanceof RuntimeError) {
+    process.stderr.write(`sipproxy64: ${e.message}\n`);
+    return 1;
   }
   process.stderr.write(`sipproxy64: ${(e as Error).stack ?? String(e)}\n`);
   return 1;

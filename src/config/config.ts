@@ -1,5 +1,5 @@
 // Config file and flag parsing (SPEC section 8): one directive a line, '#' comments.
-import { Addr, Family, parseHostIp, parseIp, parsePort } from '../net/addr.js';
+import { Addr, Family, HostPort, parseHostIp, parseHostPort, parseIp, parsePort } from '../net/addr.js';
 
 export interface MapEntry {
   readonly real: Addr | null; //   an IP party; null for an uplink named by host name
@@ -20,6 +20,7 @@ export interface Config {
   rtpTimeout: number;
   rtpLatch: boolean;
   keepUserAgent: boolean;
+  metrics: HostPort | null; // status HTTP endpoint; off by default
 }
 
 export class ConfigError extends Error {
@@ -40,13 +41,14 @@ export function defaultConfig(): Config {
     rtpTimeout: 60,
     rtpLatch: true,
     keepUserAgent: false,
+    metrics: null,
   };
 }
 
 /** Directive names, also the long flag names (`--map REAL=FACE`, `--sip-port 5060`, ...). */
 export const DIRECTIVES = [
   'sip-port', 'map', 'generic4', 'generic6', 'media4', 'media6',
-  'rtp-ports', 'rtp-timeout', 'rtp-latch', 'keep-user-agent',
+  'rtp-ports', 'rtp-timeout', 'rtp-latch', 'keep-user-agent', 'metrics',
 ] as const;
 export type Directive = (typeof DIRECTIVES)[number];
 
@@ -107,6 +109,18 @@ export function applyDirective(cfg: Config, where: string, name: string, args: s
     case 'rtp-timeout': cfg.rtpTimeout = int(where, one(), 1, 86400); return;
     case 'rtp-latch': cfg.rtpLatch = yesNo(where, one()); return;
     case 'keep-user-agent': cfg.keepUserAgent = yesNo(where, one()); return;
+    case 'metrics': {
+      // "metrics PORT" listens on 127.0.0.1; "metrics ADDR:PORT" where told; "metrics off".
+      const v = one();
+      if (v === 'off' || v === 'no') cfg.metrics = null;
+      else if (/^\d+$/.test(v)) cfg.metrics = { addr: '127.0.0.1', family: 4, port: int(where, v, 1, 65535) };
+      else {
+        const hp = parseHostPort(v);
+        if (!hp) throw new ConfigError(where, `metrics takes PORT or ADDR:PORT (127.0.0.1:9064, [::1]:9064), got "${v}"`);
+        cfg.metrics = hp;
+      }
+      return;
+    }
     case 'rtp-ports': {
       const m = /^(\d+)-(\d+)$/.exec(one());
       if (!m) throw new ConfigError(where, `rtp-ports takes LO-HI, got "${args[0]}"`);

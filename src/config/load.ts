@@ -7,7 +7,7 @@ export type DirectiveFlags = Partial<Record<string, string | string[] | undefine
 /** camelCase meow flag name for a directive ("rtp-ports" -> "rtpPorts"). */
 export const flagKey = (d: string): string => d.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 
-export function loadConfig(file: string | undefined, flags: DirectiveFlags): Config {
+export function loadConfig(file: string | undefined, flags: DirectiveFlags, partial = false): Config {
   const cfg = defaultConfig();
   if (file !== undefined) {
     let text: string;
@@ -30,5 +30,5 @@ export function loadConfig(file: string | undefined, flags: DirectiveFlags): Con
       } else applyDirective(cfg, `--${d}`, d, [x]);
     }
   }
-  return validate(cfg, file ?? 'command line');
+  return partial ? cfg : validate(cfg, file ?? 'command line');
 }

@@ -12,6 +12,9 @@ import { handleRequest } from './request.js';
 import { handleResponse } from './response.js';
 import { Action, drop } from './types.js';
 
+/** Methods counted by name; others count as "other" (bounded metric labels). */
+const KNOWN_METHODS = new Set(['INVITE', 'ACK', 'BYE', 'CANCEL', 'REGISTER', 'OPTIONS', 'PRACK', 'SUBSCRIBE', 'NOTIFY', 'PUBLISH', 'INFO', 'REFER', 'MESSAGE', 'UPDATE', 'response', 'unparsed']);
+
 export interface EngineDeps {
   now?: () => number;
   secret?: Buffer; // key for the MAC on received= in our Record-Route (default: fixed, for fixtures)
@@ -23,6 +26,8 @@ export class Engine {
   readonly media: MediaTable;
   readonly product: string;
   readonly counters = new Map<string, number>();
+  readonly msgIn = new Map<string, number>(); //  "METHOD|family" ("response", "unparsed")
+  readonly msgOut = new Map<string, number>();
   private readonly secret: Buffer;
 
   constructor(readonly cfg: Config, deps: EngineDeps = {}) {
@@ -49,20 +54,42 @@ export class Engine {
       if (!this.map.isOurs(local.addr) || local.port !== this.cfg.sipPort) {
         out = [drop('not-our-address')];
       } else {
-        const m = parseMessage(text);
+        let m;
+        try {
+          m = parseMessage(text);
+        } catch (err) {
+          this.count('parse-error');
+          this.countIn('unparsed', src.family);
+          throw err;
+        }
+        this.countIn(m.isRequest ? m.method : 'response', src.family);
         out = m.isRequest ? handleRequest(this, m, src, local) : handleResponse(this, m, src);
       }
     } catch (err) {
       if (err instanceof SipError) {
         out = [err.status === 0 ? drop(err.reason) : localReply(text, err.status, err.phrase, err.reason, src, local, this.product, err.extraHeaders)];
-        this.count(`error:${err.reason}`);
+        if (err.status !== 0 && out[0].type === 'send') this.count(`refuse:${err.status} ${err.reason}`);
       } else {
         // A bug in a rule must not take the proxy down: count it and drop the message.
         this.count('internal-error');
         out = [drop('internal-error')];
       }
     }
-    for (const a of out) this.count(a.type === 'send' ? 'sent' : `drop:${a.reason}`);
+    for (const a of out) {
+      if (a.type === 'drop') this.count(`drop:${a.reason}`);
+      else {
+        this.count('sent');
+        const sp = a.data.indexOf(' ');
+        const method = a.data.startsWith('SIP/2.0 ') ? 'response' : a.data.slice(0, sp);
+        const key = `${KNOWN_METHODS.has(method) ? method : 'other'}|${a.to.family}`;
+        this.msgOut.set(key, (this.msgOut.get(key) ?? 0) + 1);
+      }
+    }
     return out;
+  }
+
+  private countIn(method: string, family: number): void {
+    const key = `${KNOWN_METHODS.has(method) ? method : 'other'}|${family}`;
+    this.msgIn.set(key, (this.msgIn.get(key) ?? 0) + 1);
   }
 }

@@ -10,6 +10,7 @@ import { Addr, uriHost } from '../net/addr.js';
 import { Logger } from './log.js';
 import { DnsApi, UplinkResolver } from './resolver.js';
 import { SipUdp } from './sip-udp.js';
+import { serveMetrics } from './metrics.js';
 
 export class StartupError extends Error {}
 
@@ -85,6 +86,15 @@ export async function startDaemon(cfg: Config, log: Logger, product: string, dns
     throw new StartupError((err as Error).message);
   }
   relay.start();
+  let status: Awaited<ReturnType<typeof serveMetrics>> | null = null;
+  if (cfg.metrics) {
+    try {
+      status = await serveMetrics(cfg.metrics, engine, relay, (e) => log.warn('metrics server error', { error: e.message }));
+    } catch (err) {
+      sip.close();
+      throw new StartupError(`cannot listen for metrics on ${uriHost(cfg.metrics)}:${cfg.metrics.port}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    }
+  }
   const resolver = new UplinkResolver(engine.map, log, dnsApi);
   await resolver.start();
   log.info('sipproxy64 started', {
@@ -92,6 +102,7 @@ export async function startDaemon(cfg: Config, log: Logger, product: string, dns
     media4: cfg.media4?.addr,
     media6: cfg.media6?.addr,
     ports: `${cfg.rtpPorts[0]}-${cfg.rtpPorts[1]}`,
+    metrics: cfg.metrics ? `${uriHost(cfg.metrics)}:${cfg.metrics.port}` : 'off',
   });
   let stopped = false;
   const stop = (): void => {
@@ -100,10 +111,13 @@ export async function startDaemon(cfg: Config, log: Logger, product: string, dns
     resolver.stop();
     sip.close();
     relay.closeAll();
+    status?.close();
   };
   const drain = (): Promise<void> => {
     sip.close();
     resolver.stop();
+    status?.close(); // the next instance takes the metrics address too
+    status = null;
     log.info('SIP closed; relaying media until the calls end', { streams: relay.size });
     return new Promise((resolve) => {
       const check = (): void => {

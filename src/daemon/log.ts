@@ -1,4 +1,5 @@
 // Logging to stderr (journald): a plain one-line form, or JSON lines (SPEC section 7).
+import { pino } from 'pino';
 
 export type Level = 'error' | 'warn' | 'info' | 'debug';
 const ORDER: Record<Level, number> = { error: 0, warn: 1, info: 2, debug: 3 };
@@ -16,17 +17,28 @@ function plainValue(v: unknown): string {
   return /[\s"=]/.test(s) ? JSON.stringify(s) : s;
 }
 
-export function createLogger(format: 'plain' | 'json', level: Level, write: (line: string) => void = (l) => process.stderr.write(l)): Logger {
+/** JSON lines through pino (the issue's choice; fast, and the format log shippers expect). */
+function jsonLogger(level: Level, write?: (line: string) => void): Logger {
+  const dest = write ? { write } : pino.destination({ fd: 2, sync: true });
+  const p = pino({ level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime, formatters: { level: (label) => ({ level: label }) } }, dest);
+  return {
+    error: (m, f) => p.error(f ?? {}, m),
+    warn: (m, f) => p.warn(f ?? {}, m),
+    info: (m, f) => p.info(f ?? {}, m),
+    debug: (m, f) => p.debug(f ?? {}, m),
+    debugEnabled: ORDER[level] >= ORDER.debug,
+  };
+}
+
+export function createLogger(format: 'plain' | 'json', level: Level, write?: (line: string) => void): Logger {
+  if (format === 'json') return jsonLogger(level, write);
+  const out = write ?? ((l: string) => process.stderr.write(l));
   const max = ORDER[level];
   const emit = (lv: Level, msg: string, fields?: Record<string, unknown>): void => {
     if (ORDER[lv] > max) return;
-    if (format === 'json') {
-      write(JSON.stringify({ time: new Date().toISOString(), level: lv, msg, ...fields }) + '\n');
-    } else {
-      let line = `${lv} ${msg}`;
-      if (fields) for (const [k, v] of Object.entries(fields)) if (v !== undefined) line += ` ${k}=${plainValue(v)}`;
-      write(line + '\n');
-    }
+    let line = `${lv} ${msg}`;
+    if (fields) for (const [k, v] of Object.entries(fields)) if (v !== undefined) line += ` ${k}=${plainValue(v)}`;
+    out(line + '\n');
   };
   return {
     error: (m, f) => emit('error', m, f),

@@ -30,6 +30,19 @@ interface Stream {
   readonly s: MediaSession;
   readonly legs: Record<Family, Leg>;
   last: number; // last packet in either direction (or creation)
+  readonly sent: Record<Family, number>; // packets relayed out on each family
+}
+
+export interface StreamInfo {
+  callId: string;
+  index: number;
+  port: number;
+  party4: string | null; // where IPv4 packets go: latched source, else advertised
+  party6: string | null;
+  packets4: number;
+  packets6: number;
+  ageSeconds: number;
+  idleSeconds: number;
 }
 
 export interface RelayStats {
@@ -92,7 +105,7 @@ export class Relay {
 
   private open(s: MediaSession): void {
     const leg = (f: Family): Leg => ({ rtp: this.socket(f, s.port), rtcp: this.socket(f, s.port + 1), latchedRtp: null, latchedRtcp: null });
-    const st: Stream = { s, legs: { 4: leg(4), 6: leg(6) }, last: this.now() };
+    const st: Stream = { s, legs: { 4: leg(4), 6: leg(6) }, last: this.now(), sent: { 4: 0, 6: 0 } };
     this.streams.set(s.port, st);
     for (const f of [4, 6] as Family[]) {
       st.legs[f].rtp.on('message', (msg, rinfo) => this.onPacket(st, f, false, msg, rinfo));
@@ -167,6 +180,7 @@ export class Relay {
     }
     const out = rtcp ? there.rtcp : there.rtp;
     out.send(msg, dest.port, dest.addr);
+    st.sent[to]++;
     if (to === 4) {
       this.stats.packets4++;
       this.stats.bytes4 += msg.length;
@@ -182,6 +196,28 @@ export class Relay {
     for (const st of [...this.streams.values()]) {
       if (st.last < limit) this.table.releaseStream(st.s.callId, st.s.index, 'timeout');
     }
+  }
+
+  /** The active streams, for the status endpoint. */
+  describe(): StreamInfo[] {
+    const now = this.now();
+    const where = (st: Stream, f: Family): string | null => {
+      const l = st.legs[f].latchedRtp;
+      const p = f === 4 ? st.s.party4 : st.s.party6;
+      const hp = l ?? (p && p.addr ? { addr: p.addr, port: p.rtp } : null);
+      return hp ? (f === 6 ? `[${hp.addr}]:${hp.port}` : `${hp.addr}:${hp.port}`) : null;
+    };
+    return [...this.streams.values()].map((st) => ({
+      callId: st.s.callId,
+      index: st.s.index,
+      port: st.s.port,
+      party4: where(st, 4),
+      party6: where(st, 6),
+      packets4: st.sent[4],
+      packets6: st.sent[6],
+      ageSeconds: Math.round((now - st.s.created) / 1000),
+      idleSeconds: Math.round((now - st.last) / 1000),
+    }));
   }
 
   closeAll(): void {

@@ -3,7 +3,7 @@
 import t from 'tap';
 import { canUseNetns } from '../lib/netns.js';
 import { World } from '../lib/world.js';
-import { RunResult } from '../lib/netns.js';
+import { RunResult, waitFor } from '../lib/netns.js';
 
 const tail = (r: RunResult): string => (r.code === 0 ? '' : `\n${r.stdout.slice(-800)}\n${r.stderr.slice(-800)}`);
 
@@ -30,7 +30,18 @@ if (why) {
     {
       const uas = w.sipp('uas.xml', '127.0.0.10', 5060, 31010, w.media('alice1', '127.0.0.10', 40000));
       await new Promise((r) => setTimeout(r, 300));
-      const uac = await w.sipp('uac.xml', '2001:db8:1::21', 5060, 31012, { ...w.media('carol1', '2001:db8:1::21', 40010), callee: 'alice' }, '[2001:db8:1::5]:5060', 2500);
+      const uacP = w.sipp('uac.xml', '2001:db8:1::21', 5060, 31012, { ...w.media('carol1', '2001:db8:1::21', 40010), callee: 'alice' }, '[2001:db8:1::5]:5060', 2500);
+      // While media flows: the status command and the sessions endpoint show the call.
+      t.ok(await waitFor(() => w.relaySockets().length > 0, 5000), 'relay bound');
+      await new Promise((r) => setTimeout(r, 900));
+      const st = await w.cli(['status', '--metrics', '127.0.0.1:9064']);
+      t.equal(st.code, 0, `sipproxy64 status ${st.stderr}`);
+      t.match(st.stdout, /CALL-ID\s+#\s+PORT\s+IPV4 PARTY\s+IPV6 PARTY\s+PKTS>V4\s+PKTS>V6\s+AGE\s+IDLE/);
+      t.match(st.stdout, /\s0\s+3000\d\s+127\.0\.0\.10:40000\s+\[2001:db8:1::21\]:40010\s+[1-9]\d*\s+[1-9]\d*/, 'the call, its parties, packets both ways');
+      t.match(st.stdout, '1 media stream');
+      const sessions = JSON.parse(await w.http('/sessions')) as Array<{ port: number }>;
+      t.equal(sessions.length, 1, '/sessions lists the stream as JSON');
+      const uac = await uacP;
       const u = await uas;
       t.equal(uac.code, 0, `IPv6 caller completes INVITE/200/ACK/BYE${tail(uac)}`);
       t.equal(u.code, 0, `IPv4 phone answers and gets the BYE${tail(u)}`);
@@ -81,6 +92,15 @@ if (why) {
     await new Promise((r) => setTimeout(r, 300));
     t.same(w.relaySockets(), [], 'no relay port left after the calls');
     t.equal(proxy.child.exitCode, null, 'proxy still running');
+    const metrics = await w.http('/metrics');
+    t.match(metrics, /sipproxy64_sip_messages_in_total\{method="INVITE",family="ipv6"\} [1-9]/, 'messages in by method and family');
+    t.match(metrics, /sipproxy64_sip_messages_out_total\{method="INVITE",family="ipv4"\} [1-9]/, 'messages out by method and family');
+    t.match(metrics, /sipproxy64_sip_refusals_total\{reason="403 not-a-relay"\} 1/, 'the refusal, by reason');
+    t.match(metrics, /sipproxy64_rtp_packets_total\{family="ipv4"\} [1-9]\d\d/, 'relayed packets by family');
+    t.match(metrics, /sipproxy64_rtp_bytes_total\{family="ipv6"\} [1-9]\d{4}/, 'relayed bytes by family');
+    t.match(metrics, /sipproxy64_media_sessions 0/, 'no session left');
+    t.match(metrics, /sipproxy64_rtp_port_pairs 50/, 'port pool size');
+    t.match(metrics, /sipproxy64_sip_parse_errors_total 0/);
     t.match(proxy.log(), /sip in .*INVITE/, '-v logs each message in');
     t.match(proxy.log(), /sip out /, '-v logs each message out');
     proxy.child.kill('SIGTERM');

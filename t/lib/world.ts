@@ -24,6 +24,7 @@ map 127.0.0.10 2001:db8:64::10
 map 2001:db8:1::5 127.0.0.105
 rtp-ports 30000-30099
 rtp-timeout 5
+metrics 127.0.0.1:9064
 `;
 
 export interface Proxy {
@@ -86,6 +87,17 @@ export class World {
     const f = join(this.dir, `${name}.json`);
     await waitFor(() => existsSync(f), 8000, 100);
     return existsSync(f) ? JSON.parse(readFileSync(f, 'utf8')) : null;
+  }
+
+  /** Run the CLI inside the namespace (status, or node -e for HTTP). */
+  cli(args: string[]): Promise<RunResult> {
+    return this.ns.run(process.execPath, [join(ROOT, 'dist', 'src', 'cli', 'main.js'), ...args], 10000);
+  }
+
+  /** GET a path of the proxy's metrics endpoint from inside the namespace. */
+  async http(path: string): Promise<string> {
+    const r = await this.ns.run(process.execPath, ['-e', `fetch('http://127.0.0.1:9064${path}').then(r => r.text()).then(t => process.stdout.write(t), e => { console.error(e); process.exit(1); })`], 10000);
+    return r.stdout;
   }
 
   /** Relay sockets (ports 30000-30099) still bound in the namespace. */

@@ -1,0 +1,60 @@
+// Every command-line flag, in one place: meow reads this table, and a test checks that
+// --help and the man page name exactly these flags.
+import { DIRECTIVES } from '../config/config.js';
+import { flagKey } from '../config/load.js';
+
+type Flag = { type: 'string' | 'boolean'; shortFlag?: string; isMultiple?: boolean };
+
+export const FLAGS: Record<string, Flag> = {
+  config: { type: 'string', shortFlag: 'c' },
+  checkConfig: { type: 'boolean' },
+  from: { type: 'string' },
+  to: { type: 'string' },
+  transport: { type: 'string' },
+  logFormat: { type: 'string' },
+  verbose: { type: 'boolean', shortFlag: 'v' },
+  debug: { type: 'boolean' },
+  version: { type: 'boolean' },
+  help: { type: 'boolean', shortFlag: 'h' },
+  ...Object.fromEntries(DIRECTIVES.map((d) => [flagKey(d), { type: 'string' as const, isMultiple: d === 'map' }])),
+};
+
+/** The long names as typed: "check-config", "rtp-ports", ... */
+export const FLAG_NAMES: string[] = Object.keys(FLAGS).map((k) => k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase()));
+
+export const HELP = `
+  Usage
+    sipproxy64 [options]                      run the proxy (see sipproxy64(8))
+    sipproxy64 rewrite --from ADDR:PORT --to ADDR:PORT [options] < message
+                                              run one SIP message through the rewrite
+                                              engine offline and print what would be sent
+    sipproxy64 status [options]               list the active media sessions of the
+                                              running daemon (needs its metrics directive)
+    sipproxy64 --check-config [options]       parse, validate, print the mapping table
+
+  Options
+    -c, --config FILE         config file (default /etc/sipproxy64.conf)
+    --check-config            validate the configuration, print the mapping table, exit
+    --from ADDR:PORT          rewrite: the source the message came from
+    --to ADDR:PORT            rewrite: the local address it arrived on
+    --transport udp           rewrite: the transport (only udp for now)
+    --log-format plain|json   log lines on stderr (plain)
+    -v, --verbose             log each SIP message in and out (also --debug)
+    -h, --help                this text
+    --version                 print the version
+
+  Every config directive is also a flag; flags win over the file:
+    --sip-port N              SIP port on every face and generic address (5060)
+    --map REAL=FACE           map a party (repeatable): 192.0.2.10=2001:db8:64::10
+    --generic4 ADDR           the proxy's own IPv4 address (required)
+    --generic6 ADDR           the proxy's own IPv6 address (required)
+    --media4 ADDR             RTPproxy64 IPv4 address (default: generic4)
+    --media6 ADDR             RTPproxy64 IPv6 address (default: generic6)
+    --rtp-ports LO-HI         relay port range (20000-29999)
+    --rtp-timeout SECONDS     release media after this long without packets (60)
+    --rtp-latch yes|no        learn parties' media source from their packets (yes)
+    --keep-user-agent yes|no  keep User-Agent/Server instead of sipproxy64/VERSION (no)
+    --metrics [ADDR:]PORT     serve /metrics (Prometheus) and /sessions (off; 127.0.0.1)
+
+  Exit status: 0 normal, 2 bad command line or config, 1 runtime failure.
+`;

@@ -1,0 +1,29 @@
+// `sipproxy64 status`: the active media sessions as a table, read from the daemon's
+// metrics endpoint (GET /sessions).
+import { HostPort } from '../net/addr.js';
+import type { StreamInfo } from '../media/relay.js';
+import { metricsUrl } from '../daemon/metrics.js';
+
+/** A failure at run time (exit status 1), reported by its message alone. */
+export class RuntimeError extends Error {}
+
+export function sessionsTable(list: StreamInfo[]): string {
+  const head = ['CALL-ID', '#', 'PORT', 'IPV4 PARTY', 'IPV6 PARTY', 'PKTS>V4', 'PKTS>V6', 'AGE', 'IDLE'];
+  const rows = list.map((s) => [s.callId, String(s.index), String(s.port), s.party4 ?? '-', s.party6 ?? '-', String(s.packets4), String(s.packets6), `${s.ageSeconds}s`, `${s.idleSeconds}s`]);
+  const all = [head, ...rows];
+  const w = head.map((_, i) => Math.max(...all.map((r) => r[i].length)));
+  const lines = all.map((r) => r.map((c, i) => c.padEnd(w[i])).join('  ').trimEnd());
+  return lines.join('\n') + `\n${list.length} media stream${list.length === 1 ? '' : 's'}\n`;
+}
+
+export async function runStatus(at: HostPort): Promise<string> {
+  const url = metricsUrl(at, '/sessions');
+  let res: Response;
+  try {
+    res = await fetch(url, { signal: AbortSignal.timeout(5000) });
+  } catch (e) {
+    throw new RuntimeError(`cannot reach ${url}: ${(e as Error).cause instanceof Error ? ((e as Error).cause as Error).message : (e as Error).message} (is the daemon running with a metrics directive?)`);
+  }
+  if (!res.ok) throw new RuntimeError(`${url}: HTTP ${res.status}`);
+  return sessionsTable((await res.json()) as StreamInfo[]);
+}

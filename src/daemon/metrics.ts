@@ -1,0 +1,73 @@
+// Status for operators: Prometheus metrics (prom-client) and the active media sessions as
+// JSON, over HTTP on the `metrics` address (off by default; loopback unless told otherwise).
+import http from 'node:http';
+import { Counter, Gauge, Registry } from 'prom-client';
+import { Engine } from '../core/engine.js';
+import { Relay } from '../media/relay.js';
+import { HostPort, uriHost } from '../net/addr.js';
+import { VERSION } from '../version.js';
+
+function fill(c: Counter<string>, entries: Iterable<[Record<string, string>, number]>): void {
+  c.reset();
+  for (const [labels, v] of entries) c.inc(labels, v);
+}
+
+export function createRegistry(engine: Engine, relay: Relay): Registry {
+  const reg = new Registry();
+  reg.setDefaultLabels({});
+  const byMethod = (m: Map<string, number>) =>
+    [...m].map(([k, v]): [Record<string, string>, number] => {
+      const [method, family] = k.split('|');
+      return [{ method, family: `ipv${family}` }, v];
+    });
+  const prefixed = (prefix: string) =>
+    [...engine.counters].filter(([k]) => k.startsWith(prefix)).map(([k, v]): [Record<string, string>, number] => [{ reason: k.slice(prefix.length) }, v]);
+  new Counter({ name: 'sipproxy64_sip_messages_in_total', help: 'SIP messages received, by method ("response" for responses) and family', labelNames: ['method', 'family'], registers: [reg], collect() { fill(this, byMethod(engine.msgIn)); } });
+  new Counter({ name: 'sipproxy64_sip_messages_out_total', help: 'SIP messages sent, by method and family', labelNames: ['method', 'family'], registers: [reg], collect() { fill(this, byMethod(engine.msgOut)); } });
+  new Counter({ name: 'sipproxy64_sip_refusals_total', help: 'Requests answered by the proxy itself with an error, by status and reason', labelNames: ['reason'], registers: [reg], collect() { fill(this, prefixed('refuse:')); } });
+  new Counter({ name: 'sipproxy64_sip_drops_total', help: 'SIP messages dropped, by reason', labelNames: ['reason'], registers: [reg], collect() { fill(this, prefixed('drop:')); } });
+  new Counter({ name: 'sipproxy64_sip_parse_errors_total', help: 'Datagrams that could not be parsed as SIP', registers: [reg], collect() { this.reset(); this.inc(engine.counters.get('parse-error') ?? 0); } });
+  new Counter({ name: 'sipproxy64_internal_errors_total', help: 'Messages dropped because a rule failed (a bug: please report)', registers: [reg], collect() { this.reset(); this.inc(engine.counters.get('internal-error') ?? 0); } });
+  new Gauge({ name: 'sipproxy64_media_sessions', help: 'Active media streams (one per m= line)', registers: [reg], collect() { this.set(engine.media.size); } });
+  new Gauge({ name: 'sipproxy64_rtp_port_pairs_in_use', help: 'Relay port pairs in use', registers: [reg], collect() { this.set(engine.media.portsInUse); } });
+  new Gauge({ name: 'sipproxy64_rtp_port_pairs', help: 'Relay port pairs in rtp-ports', registers: [reg], collect() { this.set(engine.media.capacity); } });
+  new Counter({ name: 'sipproxy64_rtp_packets_total', help: 'RTP/RTCP packets relayed, by the family they went out on', labelNames: ['family'], registers: [reg], collect() { fill(this, [[{ family: 'ipv4' }, relay.stats.packets4], [{ family: 'ipv6' }, relay.stats.packets6]]); } });
+  new Counter({ name: 'sipproxy64_rtp_bytes_total', help: 'RTP/RTCP bytes relayed, by the family they went out on', labelNames: ['family'], registers: [reg], collect() { fill(this, [[{ family: 'ipv4' }, relay.stats.bytes4], [{ family: 'ipv6' }, relay.stats.bytes6]]); } });
+  new Counter({ name: 'sipproxy64_rtp_drops_total', help: 'RTP/RTCP packets dropped, by reason', labelNames: ['reason'], registers: [reg], collect() { fill(this, [...relay.stats.drops].map(([k, v]): [Record<string, string>, number] => [{ reason: k }, v])); } });
+  new Gauge({ name: 'sipproxy64_info', help: 'Version', labelNames: ['version'], registers: [reg], collect() { this.set({ version: VERSION }, 1); } });
+  return reg;
+}
+
+/** Serve /metrics and /sessions; resolves once listening. Errors never end the process. */
+export async function serveMetrics(at: HostPort, engine: Engine, relay: Relay, onError: (e: Error) => void): Promise<http.Server> {
+  const reg = createRegistry(engine, relay);
+  const server = http.createServer((req, res) => {
+    const url = (req.url ?? '/').split('?')[0];
+    if (req.method !== 'GET') {
+      res.writeHead(405).end();
+    } else if (url === '/metrics') {
+      reg.metrics().then(
+        (text) => res.writeHead(200, { 'Content-Type': reg.contentType }).end(text),
+        (e: Error) => res.writeHead(500).end(e.message),
+      );
+    } else if (url === '/sessions') {
+      res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(relay.describe()));
+    } else {
+      res.writeHead(404, { 'Content-Type': 'text/plain' }).end('sipproxy64: /metrics, /sessions\n');
+    }
+  });
+  server.on('error', onError);
+  server.on('clientError', (_e, sock) => sock.destroy());
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(at.port, at.addr, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return server;
+}
+
+export function metricsUrl(at: HostPort, path: string): string {
+  return `http://${uriHost(at)}:${at.port}${path}`;
+}

@@ -1,0 +1,89 @@
+// etc/sipproxy64-faces in a namespace made by the test (veth, documentation addresses),
+// then the daemon starts on the faces it added; and the systemd unit passes systemd's checks.
+import t from 'tap';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { canUseNetns, Netns, waitFor } from '../lib/netns.js';
+import { ROOT } from '../lib/world.js';
+
+const helper = join(ROOT, 'etc', 'sipproxy64-faces');
+const conf = join(ROOT, 'etc', 'sipproxy64.conf');
+const why = canUseNetns();
+if (why) t.fail(`cannot test the faces helper: ${why}`);
+else {
+  const ns = new Netns('faces');
+  t.teardown(() => ns.destroy());
+  ns.setup([]);
+  const inNs = (cmd: string, args: string[]) => spawnSync('ip', ['netns', 'exec', ns.name, cmd, ...args], { encoding: 'utf8' });
+  // An "uplink" interface holding the generic and media addresses of etc/sipproxy64.conf.
+  inNs('ip', ['link', 'add', 'up0', 'type', 'veth', 'peer', 'name', 'up1']);
+  inNs('ip', ['link', 'set', 'up0', 'up']);
+  inNs('ip', ['link', 'set', 'up1', 'up']);
+  inNs('ip', ['-6', 'addr', 'add', '2001:db8::1/128', 'dev', 'up0', 'nodad']);
+  inNs('ip', ['addr', 'add', '192.0.2.1/32', 'dev', 'lo']);
+  const addrs = () => inNs('ip', ['-o', 'addr', 'show']).stdout;
+
+  t.test('add: every face as /128 or /32, on the interface of its family\'s generic address', async (t) => {
+    const r = inNs('bash', [helper, 'add', '-c', conf]);
+    t.equal(r.status, 0, r.stderr);
+    t.match(r.stdout, 'added 2001:db8:64::10/128 on up0');
+    t.match(r.stdout, 'added 192.0.2.105/32 on lo');
+    t.match(addrs(), /up0\s+inet6 2001:db8:64::10\/128/);
+    t.match(addrs(), /lo\s+inet 192\.0\.2\.105\/32/);
+  });
+
+  t.test('add again changes nothing (idempotent)', async (t) => {
+    const before = addrs();
+    const r = inNs('bash', [helper, 'add', '-c', conf]);
+    t.equal(r.status, 0);
+    t.equal(r.stdout, '');
+    t.equal(addrs(), before);
+  });
+
+  t.test('the daemon starts on the faces the helper added', async (t) => {
+    const p = ns.start(process.execPath, [join(ROOT, 'dist', 'src', 'cli', 'main.js'), '-c', conf]);
+    let log = '';
+    p.stderr?.on('data', (d: Buffer) => (log += d.toString()));
+    t.ok(await waitFor(() => log.includes('sipproxy64 started') || p.exitCode !== null, 10000), log);
+    t.match(log, 'sipproxy64 started');
+    p.kill('SIGTERM');
+  });
+
+  t.test('list, -i, del, errors', async (t) => {
+    t.match(inNs('bash', [helper, 'list', '-c', conf]).stdout, '2001:db8:64::10/128 up0 yes');
+    const d = inNs('bash', [helper, 'del', '-c', conf]);
+    t.equal(d.status, 0);
+    t.notMatch(addrs(), '2001:db8:64::10/128');
+    t.notMatch(addrs(), '192.0.2.105/32');
+    t.equal(inNs('bash', [helper, 'del', '-c', conf]).status, 0, 'removing what is not there is no error');
+    const i = inNs('bash', [helper, 'add', '-c', conf, '-i', 'up1']);
+    t.equal(i.status, 0);
+    t.match(addrs(), /up1\s+inet6 2001:db8:64::10\/128/);
+    t.match(addrs(), /up1\s+inet 192\.0\.2\.105\/32/);
+    t.equal(inNs('bash', [helper, 'frob']).status, 2, 'usage error');
+    t.equal(inNs('bash', [helper, 'add', '-c', '/nonexistent']).status, 2, 'unreadable config');
+  });
+}
+
+t.test('the systemd unit passes systemd-analyze', async (t) => {
+  const unit = readFileSync(join(ROOT, 'etc', 'sipproxy64.service'), 'utf8');
+  for (const line of ['DynamicUser=yes', 'AmbientCapabilities=CAP_NET_BIND_SERVICE', 'CapabilityBoundingSet=CAP_NET_BIND_SERVICE', 'ExecReload=/bin/kill -HUP $MAINPID', 'ProtectSystem=strict', 'PrivateTmp=yes', 'ExecStartPre=+/usr/lib/sipproxy64/sipproxy64-faces add -c /etc/sipproxy64.conf']) {
+    t.match(unit, line);
+  }
+  t.match(unit, /^Restart=(always|on-failure)$/m);
+  if (spawnSync('sh', ['-c', 'command -v systemd-analyze']).status !== 0) {
+    t.comment('systemd-analyze not installed: structural checks only');
+    return;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'sp64unit-'));
+  const file = join(dir, 'sipproxy64.service');
+  writeFileSync(file, unit.replaceAll('/usr/lib/sipproxy64/sipproxy64-faces', helper).replaceAll('/usr/bin/sipproxy64', join(ROOT, 'dist', 'src', 'cli', 'main.js')));
+  const v = spawnSync('systemd-analyze', ['verify', file], { encoding: 'utf8' });
+  const problems = (v.stderr + v.stdout).split('\n').filter((l) => l.trim() && !/man sipproxy64\(8\)/.test(l));
+  t.same(problems, [], 'systemd-analyze verify');
+  const sec = spawnSync('systemd-analyze', ['security', '--offline=yes', file], { encoding: 'utf8' });
+  const level = /Overall exposure level for sipproxy64.service: ([\d.]+)/.exec(sec.stdout);
+  t.ok(level && Number(level[1]) <= 4, `exposure level ${level?.[1]} is "OK" or better`);
+});
