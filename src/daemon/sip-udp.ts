@@ -4,6 +4,7 @@
 import dgram from 'node:dgram';
 import { Engine } from '../core/engine.js';
 import { Addr, formatHostPort, HostPort, parseIp } from '../net/addr.js';
+import { udpSocket } from '../net/udp.js';
 import { Logger } from './log.js';
 
 export const MAX_DATAGRAM = 65507;
@@ -21,7 +22,7 @@ export class SipUdp {
   async start(addrs: Addr[], port: number): Promise<void> {
     for (const a of addrs) {
       const local: HostPort = { addr: a.addr, family: a.family, port };
-      const sock = dgram.createSocket({ type: a.family === 4 ? 'udp4' : 'udp6', reuseAddr: false, recvBufferSize: 1 << 21, sendBufferSize: 1 << 21 });
+      const sock = udpSocket(a.family, { reuseAddr: false, recvBufferSize: 1 << 21, sendBufferSize: 1 << 21 });
       await new Promise<void>((resolve, reject) => {
         const fail = (err: Error): void => reject(new Error(`cannot bind SIP socket ${formatHostPort(local)}: ${(err as NodeJS.ErrnoException).code ?? err.message}`));
         sock.once('error', fail);

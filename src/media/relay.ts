@@ -3,6 +3,7 @@
 // party's advertised address, or to the source learnt from its first packets (latching).
 import dgram from 'node:dgram';
 import { Addr, Family, parseIp } from '../net/addr.js';
+import { udpSocket } from '../net/udp.js';
 import { MediaSession, MediaTable } from './table.js';
 
 export interface RelayOptions {
@@ -45,6 +46,23 @@ export interface StreamInfo {
   idleSeconds: number;
 }
 
+/**
+ * Binding and closing four sockets per call costs more than the call's SIP. A released pair
+ * stays bound ("warm") and is reused, oldest first, once it has rested WARM_REST_MS (so
+ * late packets of the old call are not taken for the new one's); at most WARM_MAX pairs,
+ * none older than WARM_MAX_AGE_MS.
+ */
+const WARM_REST_MS = 500;
+const WARM_MAX = 8192;
+const WARM_MAX_AGE_MS = 3000;
+
+interface PortSockets {
+  readonly port: number;
+  readonly socks: Record<Family, [dgram.Socket, dgram.Socket]>; // [rtp, rtcp]
+  current: Stream | null;
+  releasedAt: number;
+}
+
 export interface RelayStats {
   packets4: number; // relayed out on IPv4
   packets6: number;
@@ -55,6 +73,8 @@ export interface RelayStats {
 
 export class Relay {
   private readonly streams = new Map<number, Stream>();
+  private readonly bound = new Map<number, PortSockets>(); // every bound pair: in use or warm
+  private readonly warm: PortSockets[] = []; //              released pairs, oldest first
   private timer: NodeJS.Timeout | null = null;
   private readonly now: () => number;
   readonly stats: RelayStats = { packets4: 0, packets6: 0, bytes4: 0, bytes6: 0, drops: new Map() };
@@ -62,6 +82,7 @@ export class Relay {
   constructor(private readonly table: MediaTable, private readonly opts: RelayOptions) {
     this.now = opts.now ?? Date.now;
     table.hooks = {
+      prefer: () => this.prefer(),
       open: (s) => this.open(s),
       update: (s) => this.update(s),
       close: (s) => this.close(s),
@@ -86,7 +107,7 @@ export class Relay {
   }
 
   private socket(family: Family, port: number): dgram.Socket {
-    const sock = dgram.createSocket({ type: family === 4 ? 'udp4' : 'udp6', reuseAddr: false });
+    const sock = udpSocket(family, { reuseAddr: false });
     sock.on('error', (err) => {
       // A bind failure or an ICMP error from a gone party never ends the process.
       this.drop((err as NodeJS.ErrnoException).code === 'EADDRINUSE' ? 'rtp-port-in-use' : 'rtp-socket-error');
@@ -103,14 +124,51 @@ export class Relay {
     return sock;
   }
 
-  private open(s: MediaSession): void {
-    const leg = (f: Family): Leg => ({ rtp: this.socket(f, s.port), rtcp: this.socket(f, s.port + 1), latchedRtp: null, latchedRtcp: null });
-    const st: Stream = { s, legs: { 4: leg(4), 6: leg(6) }, last: this.now(), sent: { 4: 0, 6: 0 } };
-    this.streams.set(s.port, st);
+  /** The four sockets of a port pair, kept bound for a while after a stream ends. */
+  private bindPair(port: number): PortSockets {
+    const set: PortSockets = {
+      port,
+      socks: { 4: [this.socket(4, port), this.socket(4, port + 1)], 6: [this.socket(6, port), this.socket(6, port + 1)] },
+      current: null,
+      releasedAt: 0,
+    };
     for (const f of [4, 6] as Family[]) {
-      st.legs[f].rtp.on('message', (msg, rinfo) => this.onPacket(st, f, false, msg, rinfo));
-      st.legs[f].rtcp.on('message', (msg, rinfo) => this.onPacket(st, f, true, msg, rinfo));
+      set.socks[f][0].on('message', (msg, rinfo) => (set.current ? this.onPacket(set.current, f, false, msg, rinfo) : this.drop('rtp-no-session')));
+      set.socks[f][1].on('message', (msg, rinfo) => (set.current ? this.onPacket(set.current, f, true, msg, rinfo) : this.drop('rtp-no-session')));
     }
+    this.bound.set(port, set);
+    return set;
+  }
+
+  private closePair(set: PortSockets): void {
+    this.bound.delete(set.port);
+    for (const f of [4, 6] as Family[]) {
+      for (const sock of set.socks[f]) {
+        try {
+          sock.close();
+        } catch {
+          /* already closed */
+        }
+      }
+    }
+  }
+
+  /** A warm pair that has rested long enough, for the table to allocate first (no bind). */
+  private prefer(): number | null {
+    const w = this.warm[0];
+    return w && this.now() - w.releasedAt >= WARM_REST_MS ? w.port : null;
+  }
+
+  private open(s: MediaSession): void {
+    let set = this.bound.get(s.port);
+    if (set) {
+      const i = this.warm.indexOf(set);
+      if (i >= 0) this.warm.splice(i, 1);
+    } else set = this.bindPair(s.port);
+    const leg = (f: Family): Leg => ({ rtp: set.socks[f][0], rtcp: set.socks[f][1], latchedRtp: null, latchedRtcp: null });
+    const st: Stream = { s, legs: { 4: leg(4), 6: leg(6) }, last: this.now(), sent: { 4: 0, 6: 0 } };
+    set.current = st;
+    this.streams.set(s.port, st);
   }
 
   /** A re-offer may move a party: forget what was latched on its side. */
@@ -131,15 +189,13 @@ export class Relay {
     const st = this.streams.get(s.port);
     if (!st) return;
     this.streams.delete(s.port);
-    for (const f of [4, 6] as Family[]) {
-      for (const sock of [st.legs[f].rtp, st.legs[f].rtcp]) {
-        try {
-          sock.close();
-        } catch {
-          /* already closed */
-        }
-      }
-    }
+    const set = this.bound.get(s.port);
+    if (!set) return;
+    // Keep the pair bound (warm) for reuse after a rest; packets to it now are dropped.
+    set.current = null;
+    set.releasedAt = this.now();
+    this.warm.push(set);
+    while (this.warm.length > WARM_MAX) this.closePair(this.warm.shift() as PortSockets);
   }
 
   private onPacket(st: Stream, from: Family, rtcp: boolean, msg: Buffer, rinfo: dgram.RemoteInfo): void {
@@ -190,12 +246,19 @@ export class Relay {
     }
   }
 
-  /** Release streams that saw no packet in either direction for rtp-timeout. */
+  /** Release streams that saw no packet in either direction for rtp-timeout; unbind old warm pairs. */
   sweep(): void {
-    const limit = this.now() - this.opts.timeoutMs;
+    const now = this.now();
+    const limit = now - this.opts.timeoutMs;
     for (const st of [...this.streams.values()]) {
       if (st.last < limit) this.table.releaseStream(st.s.callId, st.s.index, 'timeout');
     }
+    while (this.warm.length > 0 && now - this.warm[0].releasedAt > WARM_MAX_AGE_MS) this.closePair(this.warm.shift() as PortSockets);
+  }
+
+  /** Port pairs bound: in use plus warm. */
+  get boundPairs(): number {
+    return this.bound.size;
   }
 
   /** The active streams, for the status endpoint. */
@@ -222,6 +285,8 @@ export class Relay {
 
   closeAll(): void {
     if (this.timer) clearInterval(this.timer);
-    for (const st of [...this.streams.values()]) this.close(st.s);
+    this.streams.clear();
+    this.warm.length = 0;
+    for (const set of [...this.bound.values()]) this.closePair(set);
   }
 }

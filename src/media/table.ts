@@ -21,6 +21,7 @@ export interface MediaSession {
 }
 
 export interface MediaHooks {
+  prefer?(): number | null; // a port pair to take first if free (the relay's warm sockets)
   open?(s: MediaSession): void;
   update?(s: MediaSession): void;
   close?(s: MediaSession, why: string): void;
@@ -58,6 +59,11 @@ export class MediaTable {
 
   /** Lowest free even port from the cursor on, round robin (a released port rests before reuse). */
   private allocate(): number | null {
+    const p = this.hooks.prefer?.();
+    if (p !== undefined && p !== null && !this.used.has(p) && p >= this.lo && p <= this.hi) {
+      this.used.add(p);
+      return p;
+    }
     const n = this.capacity;
     for (let i = 0; i < n; i++) {
       const p = this.cursor;
