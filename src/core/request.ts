@@ -1,5 +1,5 @@
 // Requests: RFC 3261 16.3-16.6 and 16.11 (stateless proxy), SPEC section 3.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { Family, HostPort, other, parseHostPort, uriHost } from '../net/addr.js';
 import { SipError, bad } from '../sip/errors.js';
 import { Header, SipMessage, splitList, unfold } from '../sip/message.js';
@@ -13,6 +13,7 @@ import { Action } from './types.js';
 import { hostIp, isOwnEntry, KEEP_PARAM, OWN_PARAM, rewriteUri, rewriteUriText } from './uris.js';
 
 const DIALOG_CREATING = new Set(['INVITE', 'SUBSCRIBE', 'REFER']);
+const ONCE = new Set(['Call-ID', 'CSeq', 'Max-Forwards', 'Content-Length', 'From', 'To']);
 const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*\.?$/;
 
 interface RouteEl {
@@ -34,13 +35,17 @@ function checkRequest(m: SipMessage): { via: Via; callId: string; cseq: { num: s
   if (!cseq) throw bad('bad-cseq', 'Bad Request (CSeq)');
   if (cseq.method !== m.method) throw bad('cseq-method-mismatch', 'Bad Request (CSeq method)');
   // Single-value headers must appear once (RFC 3261 7.3.1; RFC 4475 multi01, mcl01).
-  for (const name of ['Call-ID', 'CSeq', 'Max-Forwards', 'Content-Length']) {
-    if (m.headers.filter((h) => h.def.name === name).length > 1) throw bad(`duplicate-${name.toLowerCase()}`, `Bad Request (more than one ${name})`);
+  const seen = new Map<string, Header>();
+  for (const h of m.headers) {
+    const n = h.def.name;
+    if (!ONCE.has(n)) continue;
+    if (seen.has(n)) throw n === 'From' || n === 'To' ? bad(`bad-${n.toLowerCase()}`, `Bad Request (${n})`) : bad(`duplicate-${n.toLowerCase()}`, `Bad Request (more than one ${n})`);
+    seen.set(n, h);
   }
   for (const name of ['From', 'To']) {
-    const hs = m.headers.filter((h) => h.def.name === name);
-    if (hs.length !== 1) throw bad(`bad-${name.toLowerCase()}`, `Bad Request (${name})`);
-    const list = splitList(m.text, hs[0].valueStart, hs[0].valueEnd);
+    const h = seen.get(name);
+    if (!h) throw bad(`bad-${name.toLowerCase()}`, `Bad Request (${name})`);
+    const list = splitList(m.text, h.valueStart, h.valueEnd);
     if (list.length !== 1 || !findUri(m.text, list[0][0], list[0][1])) throw bad(`bad-${name.toLowerCase()}`, `Bad Request (${name})`);
   }
   const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(m.text.slice(m.uriStart, m.uriEnd))?.[1].toLowerCase();
@@ -67,7 +72,7 @@ function checkRequest(m: SipMessage): { via: Via; callId: string; cseq: { num: s
 function branchOf(m: SipMessage, via: Via, callId: string, cseqNum: string, src: HostPort): string {
   const b = viaParam(via, 'branch')?.value;
   const key = b && b.startsWith('z9hG4bK') ? b : m.text.slice(via.start, via.end);
-  return 'z9hG4bK64' + createHash('md5').update(`${key}\n${callId}\n${cseqNum}\n${src.addr}:${src.port}`).digest('hex').slice(0, 20);
+  return 'z9hG4bK64' + hash('md5', `${key}\n${callId}\n${cseqNum}\n${src.addr}:${src.port}`, 'hex').slice(0, 20);
 }
 
 /** received= and rport= on the top Via (RFC 3261 18.2.1, RFC 3581 4). */

@@ -162,8 +162,12 @@ export const UNKNOWN: HeaderDef = T('', null, 3261, 'opaque');
 
 const byName = new Map<string, HeaderDef>();
 for (const h of HEADERS) {
+  byName.set(h.name, h); // as usually written: one lookup, no lower-casing
   byName.set(h.name.toLowerCase(), h);
-  if (h.compact) byName.set(h.compact, h);
+  if (h.compact) {
+    byName.set(h.compact, h);
+    byName.set(h.compact.toUpperCase(), h);
+  }
 }
 
 /** Look a header up by the name as written (any case, long or compact). */

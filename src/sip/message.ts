@@ -1,7 +1,7 @@
 // SIP message parser (RFC 3261 section 7): keeps the received text (latin1, one char
 // per byte) and the offsets of each header, so rewriting can splice instead of re-serialise.
 import { SipError, bad } from './errors.js';
-import { HeaderDef, lookupHeader } from './headers.js';
+import { HeaderDef, lookupHeader, UNKNOWN } from './headers.js';
 
 export interface Header {
   readonly def: HeaderDef;
@@ -90,8 +90,11 @@ export function parseMessage(text: string): SipMessage {
     const colon = text.indexOf(':', pos);
     let end = lineEnd(text, pos);
     if (colon < 0 || colon > end) throw bad('bad-header-line');
-    const name = text.slice(pos, colon).replace(/[ \t]+$/, '');
-    if (!TOKEN.test(name)) throw bad('bad-header-name');
+    let ne = colon;
+    while (ne > pos && (text.charCodeAt(ne - 1) === 32 || text.charCodeAt(ne - 1) === 9)) ne--;
+    const name = text.slice(pos, ne);
+    const def = lookupHeader(name);
+    if (def === UNKNOWN && !TOKEN.test(name)) throw bad('bad-header-name');
     // Unfold: continuation lines start with SP or HT (RFC 3261 7.3.1).
     while (end + 1 < text.length && (text.charCodeAt(end + 1) === 32 || text.charCodeAt(end + 1) === 9)) {
       end = lineEnd(text, end + 1);
@@ -103,7 +106,7 @@ export function parseMessage(text: string): SipMessage {
     while (vs < ve && isLws(text.charCodeAt(vs))) vs++;
     while (ve > vs && isLws(text.charCodeAt(ve - 1))) ve--;
     if (headers.length >= MAX_HEADERS) throw bad('too-many-headers');
-    headers.push({ def: lookupHeader(name), name, start, valueStart: vs, valueEnd: ve, end: end + 1 });
+    headers.push({ def, name, start, valueStart: vs, valueEnd: ve, end: end + 1 });
     pos = end + 1;
   }
   if (headersEnd < 0) throw new SipError(0, 'truncated');
