@@ -1,19 +1,22 @@
-// bench/rtp: RTP relayed by RTPproxy64 between IPv4 and IPv6 for many concurrent sessions,
-// 50 packets/s each way per session (172-byte packets, like G.711). Run inside a namespace
-// made by bench/rtp-run (root). It starts the daemon itself, sets the sessions up with real
-// SIP (it plays both phones), sends, counts loss, and steps the session count up.
-//   node dist/bench/rtp.js CONF SECONDS N1 N2 ...
-import { spawn } from 'node:child_process';
+// bench/rtp: RTP relayed between IPv4 and IPv6 for many concurrent sessions at 50 packets/s
+// each way (172-byte packets, like G.711), through RTPproxy64 (sessions set up with real SIP
+// through sipproxy64) and through rtpengine in userspace (sessions set up with its ng
+// protocol), with the same load from bench/rtpload (C, epoll). Run by bench/rtp-run inside a
+// namespace of its own. Per relay and session count: packets sent, received, lost, relay CPU
+// per 100k packets, one-way latency through the relay (median, 99th percentile).
+//   node dist/bench/rtp.js CONF SECONDS LOADGEN N1 N2 ...
+import { spawn, spawnSync, ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
 import { readFileSync } from 'node:fs';
 
-const [conf, secsArg, ...steps] = process.argv.slice(2);
-const secs = Number(secsArg ?? 5);
+const [conf, secsArg, loadgen, ...steps] = process.argv.slice(2);
+const secs = Number(secsArg);
 const CRLF = (s: string): string => s.replace(/\n/g, '\r\n');
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function sock(type: 'udp4' | 'udp6', addr: string, port: number): Promise<dgram.Socket> {
   return new Promise((resolve, reject) => {
-    const s = dgram.createSocket({ type, recvBufferSize: 1 << 22, sendBufferSize: 1 << 22 });
+    const s = dgram.createSocket(type);
     s.once('error', reject);
     s.bind(port, addr, () => resolve(s));
   });
@@ -24,88 +27,132 @@ function cpuOf(pid: number): number {
   return (Number(f[11]) + Number(f[12])) / 100;
 }
 
-async function main(): Promise<void> {
-  console.log(`RTPproxy64 relay, ${secs}s per step, proxy on cpu0, load generator (node) on cpu1`);
-  console.log(`(pkts/s: the send rate measured at the generator)\nsessions  pkts/s  sent      received  lost  proxy-cpu-s/100k-pkts`);
-  for (const step of steps) {
-    const n = Number(step);
-    const base = 0;
-    const proxy = spawn('taskset', ['-c', '0', process.execPath, 'dist/src/cli/main.js', '-c', conf], { stdio: ['ignore', 'ignore', 'inherit'] });
-    await new Promise((r) => setTimeout(r, 1000));
+interface Relay4x6 {
+  name: string;
+  start(): Promise<ChildProcess>;
+  /** Set up n sessions; returns the relay port each side must send to. */
+  setup(n: number): Promise<Array<{ r4: number; r6: number }>>;
+}
+
+const sdp4 = (port: number) => CRLF(`v=0\no=a 1 1 IN IP4 127.0.0.10\ns=-\nc=IN IP4 127.0.0.10\nt=0 0\nm=audio ${port} RTP/AVP 0\n`);
+const sdp6 = (port: number) => CRLF(`v=0\no=c 1 1 IN IP6 2001:db8:1::20\ns=-\nc=IN IP6 2001:db8:1::20\nt=0 0\nm=audio ${port} RTP/AVP 0\n`);
+
+const sipproxy64: Relay4x6 = {
+  name: 'sipproxy64',
+  async start() {
+    const p = spawn('taskset', ['-c', '0', process.execPath, 'dist/src/cli/main.js', '-c', conf], { stdio: ['ignore', 'ignore', 'inherit'] });
+    await sleep(1200);
+    return p;
+  },
+  async setup(n) {
     const alice = await sock('udp4', '127.0.0.10', 5060);
     const carol = await sock('udp6', '2001:db8:1::20', 5060);
-    // Set up n calls: alice INVITEs carol through carol's IPv4 face; carol answers.
-    const relay4: number[] = [];
-    const relay6: number[] = [];
-    const got = new Promise<void>((resolve) => {
-      let answered = 0;
-      carol.removeAllListeners('message');
-      alice.removeAllListeners('message');
+    const out: Array<{ r4: number; r6: number }> = [];
+    let answered = 0;
+    const done = new Promise<void>((resolve) => {
       carol.on('message', (msg) => {
         const t = msg.toString('latin1');
         if (!t.startsWith('INVITE')) return;
         const i = Number(/Call-ID: b(\d+)/.exec(t)![1]);
-        relay6[i] = Number(/m=audio (\d+)/.exec(t)![1]);
-        const via = t.split('\r\n').filter((l) => l.startsWith('Via:')).join('\r\n');
-        const rr = t.split('\r\n').filter((l) => l.startsWith('Record-Route:')).join('\r\n');
-        const sdp = CRLF(`v=0\no=c 1 1 IN IP6 2001:db8:1::20\ns=-\nc=IN IP6 2001:db8:1::20\nt=0 0\nm=audio ${41000 + 2 * i} RTP/AVP 0\n`);
-        const ok = CRLF(`SIP/2.0 200 OK\n${via}\n${rr}\nFrom: <sip:alice@[2001:db8:64::10]>;tag=a\nTo: <sip:carol@[2001:db8:1::20]>;tag=c\nCall-ID: b${i}\nCSeq: 1 INVITE\nContact: <sip:carol@[2001:db8:1::20]>\nContent-Type: application/sdp\nContent-Length: ${sdp.length}\n\n`) + sdp;
+        out[i] = { r4: 0, r6: Number(/m=audio (\d+)/.exec(t)![1]) };
+        const keep = t.split('\r\n').filter((l) => l.startsWith('Via:') || l.startsWith('Record-Route:')).join('\r\n');
+        const body = sdp6(41000 + 2 * i);
+        const ok = CRLF(`SIP/2.0 200 OK\n${keep}\nFrom: <sip:alice@[2001:db8:64::10]>;tag=a\nTo: <sip:carol@[2001:db8:1::20]>;tag=c\nCall-ID: b${i}\nCSeq: 1 INVITE\nContact: <sip:carol@[2001:db8:1::20]>\nContent-Type: application/sdp\nContent-Length: ${body.length}\n\n`) + body;
         carol.send(Buffer.from(ok, 'latin1'), 5060, '2001:db8:64::10');
       });
       alice.on('message', (msg) => {
-        const t = msg.toString('latin1');
-        const m = /^SIP\/2.0 200[\s\S]*Call-ID: b(\d+)[\s\S]*m=audio (\d+)/.exec(t);
+        const m = /^SIP\/2.0 200[\s\S]*Call-ID: b(\d+)[\s\S]*m=audio (\d+)/.exec(msg.toString('latin1'));
         if (!m) return;
-        relay4[Number(m[1])] = Number(m[2]);
-        if (++answered === n - base) resolve();
+        out[Number(m[1])].r4 = Number(m[2]);
+        if (++answered === n) resolve();
       });
     });
-    for (let i = base; i < n; i++) {
-      const sdp = CRLF(`v=0\no=a 1 1 IN IP4 127.0.0.10\ns=-\nc=IN IP4 127.0.0.10\nt=0 0\nm=audio ${41000 + 2 * i} RTP/AVP 0\n`);
-      const inv = CRLF(`INVITE sip:carol@127.0.0.120 SIP/2.0\nVia: SIP/2.0/UDP 127.0.0.10:5060;branch=z9hG4bKb${i}\nMax-Forwards: 70\nFrom: <sip:alice@127.0.0.10>;tag=a\nTo: <sip:carol@127.0.0.120>\nCall-ID: b${i}\nCSeq: 1 INVITE\nContact: <sip:alice@127.0.0.10>\nContent-Type: application/sdp\nContent-Length: ${sdp.length}\n\n`) + sdp;
-      alice.send(Buffer.from(inv, 'latin1'), 5060, '127.0.0.120');
-      if (i % 50 === 49) await new Promise((r) => setTimeout(r, 5));
-    }
-    await got;
-    // Media sockets for the new sessions.
-    const pairs: Array<{ a: dgram.Socket; c: dgram.Socket; r4: number; r6: number }> = [];
-    let received = 0;
     for (let i = 0; i < n; i++) {
-      const a = await sock('udp4', '127.0.0.10', 41000 + 2 * i);
-      const c = await sock('udp6', '2001:db8:1::20', 41000 + 2 * i);
-      a.on('message', () => received++);
-      c.on('message', () => received++);
-      pairs.push({ a, c, r4: relay4[i], r6: relay6[i] });
+      const body = sdp4(41000 + 2 * i);
+      const inv = CRLF(`INVITE sip:carol@127.0.0.120 SIP/2.0\nVia: SIP/2.0/UDP 127.0.0.10:5060;branch=z9hG4bKb${i}\nMax-Forwards: 70\nFrom: <sip:alice@127.0.0.10>;tag=a\nTo: <sip:carol@127.0.0.120>\nCall-ID: b${i}\nCSeq: 1 INVITE\nContact: <sip:alice@127.0.0.10>\nContent-Type: application/sdp\nContent-Length: ${body.length}\n\n`) + body;
+      alice.send(Buffer.from(inv, 'latin1'), 5060, '127.0.0.120');
+      if (i % 50 === 49) await sleep(5);
     }
-    const pkt = Buffer.alloc(172, 0xd5);
-    pkt[0] = 0x80;
-    let sent = 0;
-    const cpu0 = cpuOf(proxy.pid!);
-    const ticks = secs * 50;
-    const start = Date.now();
-    for (let k = 0; k < ticks; k++) {
-      const t0 = Date.now();
-      for (const p of pairs) {
-        p.a.send(pkt, p.r4, '127.0.0.2');
-        p.c.send(pkt, p.r6, '2001:db8::2');
-        sent += 2;
-      }
-      const wait = 20 - (Date.now() - t0);
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    }
-    const actual = Math.round(sent / ((Date.now() - start) / 1000));
-    await new Promise((r) => setTimeout(r, 500));
-    const cpu = cpuOf(proxy.pid!) - cpu0;
-    console.log(`${String(n).padStart(8)}  ${String(actual).padStart(6)}  ${String(sent).padEnd(8)}  ${String(received).padEnd(8)}  ${String(sent - received).padEnd(4)}  ${(cpu / sent * 100000).toFixed(2)}`);
-    for (const p of pairs) {
-      p.a.close();
-      p.c.close();
-    }
+    await done;
     alice.close();
     carol.close();
-    proxy.kill('SIGKILL');
-    await new Promise((r) => setTimeout(r, 300));
+    return out;
+  },
+};
+
+// bencode, enough for rtpengine's ng protocol
+function benc(v: unknown): string {
+  if (typeof v === 'string') return `${Buffer.byteLength(v)}:${v}`;
+  if (typeof v === 'number') return `i${v}e`;
+  if (Array.isArray(v)) return `l${v.map(benc).join('')}e`;
+  return `d${Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)).map(([k, x]) => benc(k) + benc(x)).join('')}e`;
+}
+
+const rtpengine: Relay4x6 = {
+  name: 'rtpengine',
+  async start() {
+    const p = spawn('taskset', ['-c', '0', 'rtpengine', '--foreground', '--log-stderr', '--log-level=3', '--table=-1', '--num-threads=1',
+      '--interface=internal/127.0.0.2', '--interface=external/2001:db8::2', '--listen-ng=127.0.0.1:2223',
+      '--port-min=20000', '--port-max=39999', '--timeout=60', '--delete-delay=0'], { stdio: ['ignore', 'ignore', 'inherit'] });
+    await sleep(1500);
+    return p;
+  },
+  async setup(n) {
+    const ng = await sock('udp4', '127.0.0.1', 0);
+    const pending = new Map<string, (sdp: string) => void>();
+    ng.on('message', (msg) => {
+      const t = msg.toString('latin1');
+      const sp = t.indexOf(' ');
+      const m = /3:sdp(\d+):/.exec(t);
+      if (!m) return;
+      const start = m.index + m[0].length;
+      pending.get(t.slice(0, sp))?.(t.slice(start, start + Number(m[1])));
+    });
+    const call = (cookie: string, cmd: Record<string, unknown>) =>
+      new Promise<string>((resolve) => {
+        pending.set(cookie, resolve);
+        ng.send(Buffer.from(`${cookie} ${benc(cmd)}`, 'latin1'), 2223, '127.0.0.1');
+      });
+    const out: Array<{ r4: number; r6: number }> = [];
+    for (let i = 0; i < n; i++) {
+      const offer = await call(`o${i}`, { command: 'offer', 'call-id': `b${i}`, 'from-tag': 'a', sdp: sdp4(41000 + 2 * i), direction: ['internal', 'external'] });
+      const answer = await call(`a${i}`, { command: 'answer', 'call-id': `b${i}`, 'from-tag': 'a', 'to-tag': 'c', sdp: sdp6(41000 + 2 * i) });
+      out.push({ r6: Number(/m=audio (\d+)/.exec(offer)![1]), r4: Number(/m=audio (\d+)/.exec(answer)![1]) });
+    }
+    ng.close();
+    return out;
+  },
+};
+
+async function main(): Promise<void> {
+  console.log(`bench/rtp: ${secs}s per step; relay pinned to cpu0, bench/rtpload (C) on cpu1; latency is one way through the relay`);
+  const best: Record<string, { n: number; cpu: number }> = {};
+  for (const relay of [sipproxy64, rtpengine]) {
+    console.log(`${relay.name.padEnd(11)} sessions  target-pps  sent-pps  sent      received  lost    cpu-s/100k  p50-us  p99-us`);
+    for (const step of steps) {
+      const n = Number(step);
+      const proc = await relay.start();
+      const legsOf = await relay.setup(n);
+      const legs = legsOf.flatMap((l, i) => [`127.0.0.10 ${41000 + 2 * i} 127.0.0.2 ${l.r4}`, `2001:db8:1::20 ${41000 + 2 * i} 2001:db8::2 ${l.r6}`]).join('\n');
+      const c0 = cpuOf(proc.pid!);
+      const r = spawnSync('taskset', ['-c', '1', loadgen, String(secs)], { input: legs + '\n', encoding: 'utf8' });
+      const cpu = cpuOf(proc.pid!) - c0;
+      proc.kill('SIGKILL');
+      await sleep(500);
+      const j = JSON.parse(r.stdout) as { sent: number; received: number; pps: number; p50_us: number; p99_us: number };
+      const lost = j.sent - j.received;
+      const per = (cpu / j.sent) * 100000;
+      console.log(`${''.padEnd(11)} ${String(n).padStart(8)}  ${String(n * 100).padStart(10)}  ${String(Math.round(j.pps)).padStart(8)}  ${String(j.sent).padEnd(8)}  ${String(j.received).padEnd(8)}  ${String(lost).padEnd(6)}  ${per.toFixed(3).padStart(10)}  ${String(j.p50_us).padStart(6)}  ${String(j.p99_us).padStart(6)}`);
+      const genOk = j.pps >= n * 100 * 0.98;
+      if (!genOk) console.log(`${''.padEnd(11)} (the generator reached only ${Math.round(j.pps)} of ${n * 100} packets/s: this step measures it, not the relay)`);
+      if (lost === 0 && genOk) best[relay.name] = { n, cpu: per };
+      else break;
+    }
   }
+  const s = best.sipproxy64;
+  const k = best.rtpengine;
+  console.log(`\nhighest session count with zero loss: sipproxy64 ${s?.n ?? 0}, rtpengine ${k?.n ?? 0}`);
+  if (s && k) console.log(`ratio sipproxy64/rtpengine: sessions ${(s.n / k.n).toFixed(2)}, CPU per packet ${(s.cpu / k.cpu).toFixed(2)} (lower is better)`);
 }
 
 void main();

@@ -2,7 +2,7 @@
 // port on media4 and on media6; packets go across unchanged (SRTP passes), to each
 // party's advertised address, or to the source learnt from its first packets (latching).
 import dgram from 'node:dgram';
-import { Addr, Family, parseIp } from '../net/addr.js';
+import { Addr, Family } from '../net/addr.js';
 import { udpSocket } from '../net/udp.js';
 import { MediaSession, MediaTable } from './table.js';
 
@@ -201,7 +201,7 @@ export class Relay {
   private onPacket(st: Stream, from: Family, rtcp: boolean, msg: Buffer, rinfo: dgram.RemoteInfo): void {
     const s = st.s;
     const here = st.legs[from];
-    const src = parseIp(rinfo.address)?.addr ?? rinfo.address;
+    const src = rinfo.address; // libuv writes IPv6 in compressed form, as parseIp does
     const party = from === 4 ? s.party4 : s.party6;
     // Symmetric RTP: the first packet from the party's side latches its real source.
     const latched = rtcp ? here.latchedRtcp : here.latchedRtp;
