@@ -40,7 +40,9 @@ const sdp6 = (port: number) => CRLF(`v=0\no=c 1 1 IN IP6 2001:db8:1::20\ns=-\nc=
 const sipproxy64: Relay4x6 = {
   name: 'sipproxy64',
   async start() {
-    const p = spawn('taskset', ['-c', '0', process.execPath, 'dist/src/cli/main.js', '-c', conf], { stdio: ['ignore', 'ignore', 'inherit'] });
+    // PROFILE=DIR writes a CPU profile of the relay (node --cpu-prof) to DIR.
+    const prof = process.env.PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.PROFILE}`] : [];
+    const p = spawn('taskset', ['-c', '0', process.execPath, ...prof, 'dist/src/cli/main.js', '-c', conf], { stdio: ['ignore', 'ignore', 'inherit'] });
     await sleep(1200);
     return p;
   },
@@ -127,7 +129,7 @@ const rtpengine: Relay4x6 = {
 async function main(): Promise<void> {
   console.log(`bench/rtp: ${secs}s per step; relay pinned to cpu0, bench/rtpload (C) on cpu1; latency is one way through the relay`);
   const best: Record<string, { n: number; cpu: number }> = {};
-  for (const relay of [sipproxy64, rtpengine]) {
+  for (const relay of process.env.PROFILE ? [sipproxy64] : [sipproxy64, rtpengine]) {
     console.log(`${relay.name.padEnd(11)} sessions  target-pps  sent-pps  sent      received  lost    cpu-s/100k  p50-us  p99-us`);
     for (const step of steps) {
       const n = Number(step);
@@ -137,8 +139,8 @@ async function main(): Promise<void> {
       const c0 = cpuOf(proc.pid!);
       const r = spawnSync('taskset', ['-c', '1', loadgen, String(secs)], { input: legs + '\n', encoding: 'utf8' });
       const cpu = cpuOf(proc.pid!) - c0;
-      proc.kill('SIGKILL');
-      await sleep(500);
+      proc.kill(process.env.PROFILE ? 'SIGINT' : 'SIGKILL');
+      await sleep(process.env.PROFILE ? 2000 : 500);
       const j = JSON.parse(r.stdout) as { sent: number; received: number; pps: number; p50_us: number; p99_us: number };
       const lost = j.sent - j.received;
       const per = (cpu / j.sent) * 100000;
