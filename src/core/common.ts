@@ -2,7 +2,7 @@
 import { Family, HostPort, parseIp } from '../net/addr.js';
 import { Header, SipMessage, splitList, unfold } from '../sip/message.js';
 import { Via, viaParam } from '../sip/via.js';
-import { Party } from '../media/table.js';
+import { MAX_STREAMS_PER_CALL, Party } from '../media/table.js';
 import { SdpExhausted } from '../sdp/rewrite.js';
 import { rewriteBody } from './body.js';
 import type { Engine } from './engine.js';
@@ -29,7 +29,8 @@ export function rewriteHeaders(eng: Engine, c: RewriteCtx, m: SipMessage, skip: 
 }
 
 /** Rewrite SDP bodies towards family `out`; returns the body length change. */
-export function rewriteMessageBody(eng: Engine, m: SipMessage, edits: Edits, callId: string, side: Family, out: Family): number {
+export function rewriteMessageBody(eng: Engine, m: SipMessage, edits: Edits, callId: string, src: HostPort, out: Family): number {
+  const side = src.family;
   if (m.bodyEnd <= m.bodyStart) return 0;
   const ct = m.headers.find((h) => h.def.kind === 'ctype');
   if (!ct) return 0;
@@ -42,7 +43,11 @@ export function rewriteMessageBody(eng: Engine, m: SipMessage, edits: Edits, cal
         media.releaseStream(callId, index, 'disabled');
         return 0;
       }
-      return media.update(callId, index, side, party);
+      const port = media.update(callId, index, side, { ...party, signal: src.addr });
+      if (port === null) {
+        throw new SdpExhausted(media.sessionsOf(callId).length >= MAX_STREAMS_PER_CALL ? 'too-many-streams' : 'rtp-ports-exhausted');
+      }
+      return port;
     },
   }, edits);
 }

@@ -8,7 +8,7 @@ import { parseMessage } from '../sip/message.js';
 import { MediaTable } from '../media/table.js';
 import { Mapping } from './mapping.js';
 import { localReply } from './reply.js';
-import { handleRequest } from './request.js';
+import { handleRequest, MAX_UDP } from './request.js';
 import { handleResponse } from './response.js';
 import { Action, drop } from './types.js';
 
@@ -75,6 +75,8 @@ export class Engine {
         out = [drop('internal-error')];
       }
     }
+    // Nothing larger than a UDP datagram leaves (a local answer copies every Via).
+    if (out.length === 1 && out[0].type === 'send' && out[0].data.length > MAX_UDP) out = [drop('too-large-for-udp')];
     for (const a of out) {
       if (a.type === 'drop') this.count(`drop:${a.reason}`);
       else {

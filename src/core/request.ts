@@ -9,10 +9,14 @@ import { callIdOf, cseqOf, fixContentLength, rewriteHeaders, rewriteMessageBody,
 import type { Engine } from './engine.js';
 import { Mapping } from './mapping.js';
 import { Edits } from './splice.js';
+import { MAX_STREAMS_PER_CALL } from '../media/table.js';
 import { Action } from './types.js';
 import { hostIp, isOwnEntry, KEEP_PARAM, OWN_PARAM, rewriteUri, rewriteUriText } from './uris.js';
 
 const DIALOG_CREATING = new Set(['INVITE', 'SUBSCRIBE', 'REFER']);
+/** The largest UDP payload over IPv4 (65535 - 8 - 20). */
+export const MAX_UDP = 65507;
+export const MAX_VIA = 70;
 const ONCE = new Set(['Call-ID', 'CSeq', 'Max-Forwards', 'Content-Length', 'From', 'To']);
 const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*\.?$/;
 
@@ -109,6 +113,10 @@ export function handleRequest(eng: Engine, m: SipMessage, src: HostPort, local: 
   const map = eng.map;
   const text = m.text;
   const { via, callId, cseq, ruri } = checkRequest(m);
+  // A path this long is a loop or an attack (limit documented in sipproxy64(8)).
+  let vias = 0;
+  for (const h of m.headers) if (h.def.kind === 'via') vias += splitList(text, h.valueStart, h.valueEnd).length;
+  if (vias > MAX_VIA) throw new SipError(483, 'too-many-via', 'Too Many Hops (Via)');
   const edits = new Edits();
   const skip = new Set<Header>();
 
@@ -223,9 +231,16 @@ export function handleRequest(eng: Engine, m: SipMessage, src: HostPort, local: 
   // SDP (SPEC 5) and Content-Length.
   let delta: number;
   try {
-    delta = rewriteMessageBody(eng, m, edits, callId, src.family, out);
+    delta = rewriteMessageBody(eng, m, edits, callId, src, out);
   } catch (err) {
-    if (err instanceof SdpExhausted) throw new SipError(503, 'rtp-ports-exhausted', 'Service Unavailable (no media relay ports)');
+    if (err instanceof SdpExhausted) {
+      // The answer is a refusal: nothing this offer allocated may stay (an established
+      // call keeps its streams; the re-offer just fails).
+      if (!eng.media.isEstablished(callId)) eng.media.release(callId, 'refused');
+      throw err.message === 'too-many-streams'
+        ? new SipError(503, 'too-many-streams', `Service Unavailable (more than ${MAX_STREAMS_PER_CALL} media streams in one call)`)
+        : new SipError(503, 'rtp-ports-exhausted', 'Service Unavailable (no media relay ports)');
+    }
     throw err;
   }
   fixContentLength(m, edits, delta);
@@ -234,7 +249,10 @@ export function handleRequest(eng: Engine, m: SipMessage, src: HostPort, local: 
   if (m.method === 'BYE' || m.method === 'CANCEL') eng.media.release(callId, m.method.toLowerCase());
   else if (m.method === 'ACK' && delta !== 0) eng.media.markEstablished(callId);
 
-  return [{ type: 'send', from: { addr: O.addr, family: O.family, port }, to: target, data: edits.apply(text, m.bodyEnd) }];
+  const data = edits.apply(text, m.bodyEnd);
+  // RFC 3261 18.1.1: too large for UDP; without TCP towards the target the answer is 513.
+  if (data.length > MAX_UDP) throw new SipError(513, 'too-large-after-rewrite');
+  return [{ type: 'send', from: { addr: O.addr, family: O.family, port }, to: target, data }];
 }
 
 /** Delete removed Route elements: runs of them per header, or the whole line if none is left. */

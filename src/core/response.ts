@@ -4,6 +4,7 @@ import { Header, SipMessage, splitList } from '../sip/message.js';
 import { parseVia, Via } from '../sip/via.js';
 import { callIdOf, cseqOf, deleteElement, fixContentLength, rewriteHeaders, rewriteMessageBody, SdpExhausted, viaDestination } from './common.js';
 import type { Engine } from './engine.js';
+import { MAX_UDP } from './request.js';
 import { Edits } from './splice.js';
 import { Action, drop } from './types.js';
 
@@ -44,9 +45,9 @@ export function handleResponse(eng: Engine, m: SipMessage, src: HostPort): Actio
 
   let delta: number;
   try {
-    delta = rewriteMessageBody(eng, m, edits, callId, src.family, out);
+    delta = rewriteMessageBody(eng, m, edits, callId, src, out);
   } catch (err) {
-    if (err instanceof SdpExhausted) return [drop('rtp-ports-exhausted')];
+    if (err instanceof SdpExhausted) return [drop(err.message)];
     throw err;
   }
   fixContentLength(m, edits, delta);
@@ -56,5 +57,7 @@ export function handleResponse(eng: Engine, m: SipMessage, src: HostPort): Actio
     if (m.status >= 200 && m.status < 300 && delta !== 0) eng.media.markEstablished(callId);
     else if (m.status >= 300 && !eng.media.isEstablished(callId)) eng.media.release(callId, `status-${m.status}`);
   }
-  return [{ type: 'send', from: { addr: O.addr, family: O.family, port }, to: dest, data: edits.apply(m.text, m.bodyEnd) }];
+  const data = edits.apply(m.text, m.bodyEnd);
+  if (data.length > MAX_UDP) return [drop('too-large-after-rewrite')];
+  return [{ type: 'send', from: { addr: O.addr, family: O.family, port }, to: dest, data }];
 }

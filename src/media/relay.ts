@@ -215,6 +215,12 @@ export class Relay {
         this.drop('rtp-no-party');
         return;
       }
+      // Only the party latches: its advertised address, or the address its SIP came from
+      // (a phone behind NAT). A stranger's packets are never relayed (SPEC 6).
+      if (src !== party.addr && src !== party.signal) {
+        this.drop('rtp-foreign-source');
+        return;
+      }
       const peer = { addr: src, port: rinfo.port };
       if (rtcp) here.latchedRtcp = peer;
       else here.latchedRtp = peer;

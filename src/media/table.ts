@@ -7,6 +7,7 @@ export interface Party {
   readonly rtp: number;
   readonly rtcp: number;
   readonly mux: boolean; //       rtcp-mux (RFC 5761): RTCP on the RTP port
+  readonly signal?: string; //    the address its SDP came from over SIP (it may send media too)
 }
 
 export interface MediaSession {

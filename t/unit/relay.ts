@@ -64,3 +64,68 @@ t.test('relays both ways, latches, drops strangers, RTCP on port+1, times out', 
   t.equal(table.size, 0);
   t.equal(relay.size, 0);
 });
+
+t.test('media security: a stranger is never relayed, even before the party sends', async (t) => {
+  const table = new MediaTable([46100, 46199]);
+  const relay = new Relay(table, { media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: true, timeoutMs: 60000 });
+  const p4 = await bind('udp4', '127.0.0.10');
+  const p6 = await bind('udp6', '::1');
+  const stranger = await bind('udp4', '127.0.0.66');
+  t.teardown(() => {
+    relay.closeAll();
+    for (const s of [p4, p6, stranger]) s.close();
+  });
+  const port = table.update('c', 0, 4, { addr: '127.0.0.10', rtp: p4.address().port, rtcp: p4.address().port + 1, mux: false, signal: '127.0.0.10' })!;
+  table.update('c', 0, 6, { addr: '::1', rtp: p6.address().port, rtcp: p6.address().port + 1, mux: false, signal: '::1' });
+  await tick();
+  const none = next(p6, 300);
+  for (let i = 0; i < 20; i++) stranger.send(Buffer.from('hijack'), port, '127.0.0.1');
+  t.equal(await none, null, 'nothing from the stranger reaches the other party');
+  t.equal(relay.stats.drops.get('rtp-foreign-source'), 20, 'each stranger packet dropped and counted');
+  const got = next(p6);
+  p4.send(Buffer.from('party'), port, '127.0.0.1');
+  t.equal((await got)?.msg.toString(), 'party', 'the party still latches and is relayed');
+  const back = next(p4);
+  p6.send(Buffer.from('reply'), port, '::1');
+  t.equal((await back)?.msg.toString(), 'reply', 'the answer goes to the latched party, not the stranger');
+});
+
+t.test('a flood on one relay port does not starve another session', async (t) => {
+  const table = new MediaTable([46200, 46299]);
+  const relay = new Relay(table, { media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: true, timeoutMs: 60000 });
+  const a4 = await bind('udp4', '127.0.0.10');
+  const b4 = await bind('udp4', '127.0.0.11');
+  const b6 = await bind('udp6', '::1');
+  const flooder = await bind('udp4', '127.0.0.66');
+  t.teardown(() => {
+    relay.closeAll();
+    for (const s of [a4, b4, b6, flooder]) s.close();
+  });
+  const portA = table.update('a', 0, 4, { addr: '127.0.0.10', rtp: a4.address().port, rtcp: a4.address().port + 1, mux: false })!;
+  table.update('a', 0, 6, { addr: '::1', rtp: 9, rtcp: 10, mux: false });
+  const portB = table.update('b', 0, 4, { addr: '127.0.0.11', rtp: b4.address().port, rtcp: b4.address().port + 1, mux: false })!;
+  table.update('b', 0, 6, { addr: '::1', rtp: b6.address().port, rtcp: b6.address().port + 1, mux: false });
+  await tick();
+  let received = 0;
+  b6.on('message', () => received++);
+  const pkt = Buffer.alloc(172, 1);
+  let flooding = true;
+  let flooded = 0;
+  const flood = async () => {
+    while (flooding) {
+      for (let i = 0; i < 200; i++) flooder.send(pkt, portA, '127.0.0.1');
+      flooded += 200;
+      await new Promise((r) => setImmediate(r));
+    }
+  };
+  const f = flood();
+  for (let i = 0; i < 100; i++) {
+    b4.send(pkt, portB, '127.0.0.1');
+    await tick(20);
+  }
+  await tick(200);
+  flooding = false;
+  await f;
+  t.ok(flooded > 20000, `${flooded} packets flooded at one port`);
+  t.ok(received >= 95, `the other session got ${received} of 100 packets`);
+});
