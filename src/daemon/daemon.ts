@@ -78,6 +78,8 @@ export async function startDaemon(cfg: Config, log: Logger, product: string, dns
   });
   await checkMedia(cfg.media4 as Addr);
   await checkMedia(cfg.media6 as Addr);
+  const held = await relay.probe();
+  if (held > 0) log.info('relay port pairs held by another process (a draining instance?) are skipped', { pairs: held });
   const sip = new SipUdp(engine, log);
   try {
     await sip.start(sipAddresses(cfg), cfg.sipPort);
@@ -123,6 +125,7 @@ export async function startDaemon(cfg: Config, log: Logger, product: string, dns
       const check = (): void => {
         if (relay.size === 0) {
           clearInterval(t);
+          log.info('media ended', { streamsWithMedia: relay.stats.streamsWithMedia, streamsWithoutMedia: relay.stats.streamsWithoutMedia, packets4: relay.stats.packets4, packets6: relay.stats.packets6 });
           stop();
           resolve();
         }

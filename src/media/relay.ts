@@ -69,6 +69,8 @@ export interface RelayStats {
   bytes4: number;
   bytes6: number;
   drops: Map<string, number>;
+  streamsWithMedia: number; //    ended after media both ways
+  streamsWithoutMedia: number; // ended without
 }
 
 export class Relay {
@@ -76,8 +78,9 @@ export class Relay {
   private readonly bound = new Map<number, PortSockets>(); // every bound pair: in use or warm
   private readonly warm: PortSockets[] = []; //              released pairs, oldest first
   private timer: NodeJS.Timeout | null = null;
+  private probeTimer: NodeJS.Timeout | null = null;
   private readonly now: () => number;
-  readonly stats: RelayStats = { packets4: 0, packets6: 0, bytes4: 0, bytes6: 0, drops: new Map() };
+  readonly stats: RelayStats = { packets4: 0, packets6: 0, bytes4: 0, bytes6: 0, drops: new Map(), streamsWithMedia: 0, streamsWithoutMedia: 0 };
 
   constructor(private readonly table: MediaTable, private readonly opts: RelayOptions) {
     this.now = opts.now ?? Date.now;
@@ -92,6 +95,7 @@ export class Relay {
   /** Start the timeout sweep (rtp-timeout). */
   start(): void {
     this.timer = setInterval(() => this.sweep(), Math.min(1000, this.opts.timeoutMs)).unref();
+    this.probeTimer = setInterval(() => void this.recheck(), 5000).unref();
   }
 
   get size(): number {
@@ -189,6 +193,8 @@ export class Relay {
     const st = this.streams.get(s.port);
     if (!st) return;
     this.streams.delete(s.port);
+    if (st.sent[4] > 0 && st.sent[6] > 0) this.stats.streamsWithMedia++;
+    else this.stats.streamsWithoutMedia++;
     const set = this.bound.get(s.port);
     if (!set) return;
     // Keep the pair bound (warm) for reuse after a rest; packets to it now are dropped.
@@ -252,6 +258,40 @@ export class Relay {
     }
   }
 
+  /** Can the RTP port of pair p be bound on media4 now? (A draining instance may hold it.) */
+  private free(port: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const sock = udpSocket(4, { reuseAddr: false });
+      sock.once('error', () => {
+        sock.close();
+        resolve(false);
+      });
+      sock.bind({ address: this.opts.media4.addr, port, exclusive: true }, () => {
+        sock.close();
+        resolve(true);
+      });
+    });
+  }
+
+  /**
+   * Find the pairs of rtp-ports that another process holds (after a HUP, the draining
+   * instance keeps its calls' pairs) and keep the table from allocating them; check again
+   * every few seconds and give back those that came free.
+   */
+  async probe(): Promise<number> {
+    const ports = this.table.evenPorts().filter((p) => !this.bound.has(p));
+    for (let i = 0; i < ports.length; i += 256) {
+      const chunk = ports.slice(i, i + 256);
+      const ok = await Promise.all(chunk.map((p) => this.free(p)));
+      chunk.forEach((p, j) => (ok[j] ? this.table.unreserve(p) : this.table.reserve(p)));
+    }
+    return this.table.reservedPorts().length;
+  }
+
+  private async recheck(): Promise<void> {
+    for (const p of this.table.reservedPorts()) if (await this.free(p)) this.table.unreserve(p);
+  }
+
   /** Release streams that saw no packet in either direction for rtp-timeout; unbind old warm pairs. */
   sweep(): void {
     const now = this.now();
@@ -291,6 +331,7 @@ export class Relay {
 
   closeAll(): void {
     if (this.timer) clearInterval(this.timer);
+    if (this.probeTimer) clearInterval(this.probeTimer);
     this.streams.clear();
     this.warm.length = 0;
     for (const set of [...this.bound.values()]) this.closePair(set);

@@ -33,6 +33,7 @@ export const MAX_STREAMS_PER_CALL = 16;
 export class MediaTable {
   private readonly calls = new Map<string, Map<number, MediaSession>>();
   private readonly used = new Set<number>();
+  private readonly foreign = new Set<number>(); // held by another process (a draining instance)
   private cursor: number;
   private readonly lo: number;
   private readonly hi: number;
@@ -55,7 +56,30 @@ export class MediaTable {
   }
 
   get portsInUse(): number {
-    return this.used.size;
+    return this.used.size - this.foreign.size;
+  }
+
+  /** Every even port of the range, for the relay's probe. */
+  evenPorts(): number[] {
+    const out: number[] = [];
+    for (let p = this.lo; p <= this.hi; p += 2) out.push(p);
+    return out;
+  }
+
+  /** Mark a pair as held elsewhere (not ours to allocate), or give it back. */
+  reserve(port: number): void {
+    if (this.used.has(port)) return;
+    this.used.add(port);
+    this.foreign.add(port);
+  }
+
+  unreserve(port: number): void {
+    if (!this.foreign.delete(port)) return;
+    this.used.delete(port);
+  }
+
+  reservedPorts(): number[] {
+    return [...this.foreign];
   }
 
   /** Lowest free even port from the cursor on, round robin (a released port rests before reuse). */
