@@ -41,8 +41,13 @@ export class World {
     this.dir = mkdtempSync(join(tmpdir(), `sp64-${tag}-`));
   }
 
-  setup(): void {
-    this.ns.setup(V6);
+  setup(extra: string[] = []): void {
+    this.ns.setup([...V6, ...extra]);
+  }
+
+  /** Resident memory of a process, in kB. */
+  rssKb(pid: number): number {
+    return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
   }
 
   async kamailio(): Promise<ChildProcess> {
