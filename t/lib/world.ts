@@ -62,7 +62,11 @@ export class World {
   startProxy(conf = PROXY_CONF, extra: string[] = ['-v']): Proxy {
     const file = join(this.dir, `proxy-${Date.now()}.conf`);
     writeFileSync(file, conf);
-    const child = this.ns.start(process.execPath, [join(ROOT, 'dist', 'src', 'cli', 'main.js'), '-c', file, ...extra]);
+    // The daemon runs as in production: no coverage instrumentation inherited from tap.
+    const env = { ...process.env };
+    delete env.NODE_V8_COVERAGE;
+    delete env.NODE_OPTIONS;
+    const child = this.ns.start(process.execPath, [join(ROOT, 'dist', 'src', 'cli', 'main.js'), '-c', file, ...extra], { env });
     let log = '';
     child.stderr?.on('data', (d: Buffer) => (log += d.toString()));
     child.stdout?.on('data', (d: Buffer) => (log += d.toString()));
