@@ -37,7 +37,7 @@ export const HELP = `
     --check-config            validate the configuration, print the mapping table, exit
     --from ADDR:PORT          rewrite: the source the message came from
     --to ADDR:PORT            rewrite: the local address it arrived on
-    --transport udp           rewrite: the transport (only udp for now)
+    --transport udp|tcp       rewrite: the transport it arrived over (udp)
     --log-format plain|json   log lines on stderr (plain)
     -v, --verbose             log each SIP message in and out (also --debug)
     -h, --help                this text
@@ -55,6 +55,8 @@ export const HELP = `
     --rtp-latch yes|no        learn parties' media source from their packets (yes)
     --keep-user-agent yes|no  keep User-Agent/Server instead of sipproxy64/VERSION (no)
     --metrics [ADDR:]PORT     serve /metrics (Prometheus) and /sessions (off; 127.0.0.1)
+    --tcp yes|no              SIP over TCP too, on every SIP address (no)
+    --tcp-idle SECONDS        close a TCP connection idle this long (300)
 
   Exit status: 0 normal, 2 bad command line or config, 1 runtime failure.
 `;

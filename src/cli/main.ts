@@ -47,14 +47,15 @@ function main(argv: string[]): number | Promise<number> {
     });
   }
   if (cmd === 'rewrite') {
-    if (f.transport !== undefined && f.transport !== 'udp') throw new UsageError(`--transport: only udp is supported, got "${String(f.transport)}"`);
+    const transport = (f.transport as string | undefined) ?? 'udp';
+    if (transport !== 'udp' && transport !== 'tcp') throw new UsageError(`--transport takes udp or tcp, got "${transport}"`);
     if (typeof f.from !== 'string' || typeof f.to !== 'string') throw new UsageError('rewrite needs --from ADDR:PORT and --to ADDR:PORT');
     const input = readFileSync(0);
     const engine = new Engine(cfg, { product: PRODUCT });
     const from = f.from;
     const to = f.to;
     const write = (): number => {
-      process.stdout.write(Buffer.from(runRewrite(engine, input, from, to), 'latin1'));
+      process.stdout.write(Buffer.from(runRewrite(engine, input, from, to, transport), 'latin1'));
       return 0;
     };
     if (engine.map.uplinks().length === 0) return write();

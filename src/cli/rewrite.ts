@@ -1,22 +1,23 @@
 // `sipproxy64 rewrite`: one message through the engine, offline (SPEC section 8).
 import { Action } from '../core/types.js';
 import { Engine } from '../core/engine.js';
+import type { Transport } from '../core/transport.js';
 import { formatHostPort, HostPort, parseHostPort } from '../net/addr.js';
 
 /** The text form of the engine's answer: `send SRC DST` + the exact bytes, or `drop REASON`. */
 export function formatActions(actions: Action[]): string {
   let out = '';
   for (const a of actions) {
-    if (a.type === 'send') out += `send ${formatHostPort(a.from)} ${formatHostPort(a.to)}\n${a.data}`;
+    if (a.type === 'send') out += `send ${formatHostPort(a.from)} ${formatHostPort(a.to)}${a.transport === 'udp' ? '' : ' ' + a.transport}\n${a.data}`;
     else out += `drop ${a.reason}\n`;
   }
   return out;
 }
 
-export function runRewrite(engine: Engine, input: Buffer, from: string, to: string): string {
+export function runRewrite(engine: Engine, input: Buffer, from: string, to: string, transport: Transport = 'udp'): string {
   const src = parseOrThrow(from, '--from');
   const dst = parseOrThrow(to, '--to');
-  return formatActions(engine.handle(input, src, dst));
+  return formatActions(engine.handle(input, src, dst, transport));
 }
 
 function parseOrThrow(text: string, flag: string): HostPort {

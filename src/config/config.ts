@@ -21,6 +21,8 @@ export interface Config {
   rtpLatch: boolean;
   keepUserAgent: boolean;
   metrics: HostPort | null; // status HTTP endpoint; off by default
+  tcp: boolean; //            SIP over TCP on every SIP address (RFC 3261 18)
+  tcpIdle: number; //         seconds before an idle TCP connection is closed
 }
 
 export class ConfigError extends Error {
@@ -42,13 +44,15 @@ export function defaultConfig(): Config {
     rtpLatch: true,
     keepUserAgent: false,
     metrics: null,
+    tcp: false,
+    tcpIdle: 300,
   };
 }
 
 /** Directive names, also the long flag names (`--map REAL=FACE`, `--sip-port 5060`, ...). */
 export const DIRECTIVES = [
   'sip-port', 'map', 'generic4', 'generic6', 'media4', 'media6',
-  'rtp-ports', 'rtp-timeout', 'rtp-latch', 'keep-user-agent', 'metrics',
+  'rtp-ports', 'rtp-timeout', 'rtp-latch', 'keep-user-agent', 'metrics', 'tcp', 'tcp-idle',
 ] as const;
 export type Directive = (typeof DIRECTIVES)[number];
 
@@ -109,6 +113,8 @@ export function applyDirective(cfg: Config, where: string, name: string, args: s
     case 'rtp-timeout': cfg.rtpTimeout = int(where, one(), 1, 86400); return;
     case 'rtp-latch': cfg.rtpLatch = yesNo(where, one()); return;
     case 'keep-user-agent': cfg.keepUserAgent = yesNo(where, one()); return;
+    case 'tcp': cfg.tcp = yesNo(where, one()); return;
+    case 'tcp-idle': cfg.tcpIdle = int(where, one(), 1, 86400); return;
     case 'metrics': {
       // "metrics PORT" listens on 127.0.0.1; "metrics ADDR:PORT" where told; "metrics off".
       const v = one();

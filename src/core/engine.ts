@@ -11,6 +11,7 @@ import { localReply } from './reply.js';
 import { handleRequest, MAX_UDP } from './request.js';
 import { handleResponse } from './response.js';
 import { Action, drop } from './types.js';
+import type { Transport } from './transport.js';
 
 /** Methods counted by name; others count as "other" (bounded metric labels). */
 const KNOWN_METHODS = new Set(['INVITE', 'ACK', 'BYE', 'CANCEL', 'REGISTER', 'OPTIONS', 'PRACK', 'SUBSCRIBE', 'NOTIFY', 'PUBLISH', 'INFO', 'REFER', 'MESSAGE', 'UPDATE', 'response', 'unparsed']);
@@ -47,7 +48,7 @@ export class Engine {
   }
 
   /** Process one datagram. Never throws: every failure is a SIP answer or a counted drop. */
-  handle(data: Buffer | string, src: HostPort, local: HostPort): Action[] {
+  handle(data: Buffer | string, src: HostPort, local: HostPort, transport: Transport = 'udp'): Action[] {
     const text = typeof data === 'string' ? data : data.toString('latin1');
     let out: Action[];
     try {
@@ -63,11 +64,11 @@ export class Engine {
           throw err;
         }
         this.countIn(m.isRequest ? m.method : 'response', src.family);
-        out = m.isRequest ? handleRequest(this, m, src, local) : handleResponse(this, m, src);
+        out = m.isRequest ? handleRequest(this, m, src, local, transport) : handleResponse(this, m, src);
       }
     } catch (err) {
       if (err instanceof SipError) {
-        out = [err.status === 0 ? drop(err.reason) : localReply(text, err.status, err.phrase, err.reason, src, local, this.product, err.extraHeaders)];
+        out = [err.status === 0 ? drop(err.reason) : localReply(text, err.status, err.phrase, err.reason, src, local, this.product, err.extraHeaders, transport)];
         if (err.status !== 0 && out[0].type === 'send') this.count(`refuse:${err.status} ${err.reason}`);
       } else {
         // A bug in a rule must not take the proxy down: count it and drop the message.
@@ -76,7 +77,7 @@ export class Engine {
       }
     }
     // Nothing larger than a UDP datagram leaves (a local answer copies every Via).
-    if (out.length === 1 && out[0].type === 'send' && out[0].data.length > MAX_UDP) out = [drop('too-large-for-udp')];
+    if (out.length === 1 && out[0].type === 'send' && out[0].transport === 'udp' && out[0].data.length > MAX_UDP) out = [drop('too-large-for-udp')];
     for (const a of out) {
       if (a.type === 'drop') this.count(`drop:${a.reason}`);
       else {

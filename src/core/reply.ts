@@ -5,6 +5,7 @@ import { HostPort } from '../net/addr.js';
 import { defaultPhrase } from '../sip/errors.js';
 import { lookupHeader } from '../sip/headers.js';
 import { Action, drop } from './types.js';
+import type { Transport } from './transport.js';
 
 const NEEDED = ['Via', 'From', 'To', 'Call-ID', 'CSeq'];
 
@@ -12,7 +13,7 @@ const NEEDED = ['Via', 'From', 'To', 'Call-ID', 'CSeq'];
  * Build a response from the raw request text. Works on messages the full parser refused,
  * as long as Via, From, To, Call-ID and CSeq can be read; otherwise the request is dropped.
  */
-export function localReply(text: string, status: number, phrase: string | undefined, reason: string, src: HostPort, local: HostPort, product: string, extra = ''): Action {
+export function localReply(text: string, status: number, phrase: string | undefined, reason: string, src: HostPort, local: HostPort, product: string, extra = '', transport: Transport = 'udp'): Action {
   const start = text.replace(/^[\r\n]+/, '');
   if (start.startsWith('SIP/')) return drop(reason); // never answer a response
   const method = /^([^ \r\n]+) /.exec(start)?.[1];
@@ -55,7 +56,7 @@ export function localReply(text: string, status: number, phrase: string | undefi
     `SIP/2.0 ${status} ${phrase ?? defaultPhrase(status)}\r\n` +
     out.join('\r\n') + '\r\n' + extra +
     `Server: ${product}\r\nContent-Length: 0\r\n\r\n`;
-  return { type: 'send', from: local, to: src, data };
+  return { type: 'send', from: local, to: src, data, transport };
 }
 
 /** received= and rport= on the top Via of a request we answer (RFC 3261 18.2.1, RFC 3581 4). */

@@ -9,6 +9,7 @@ import { callIdOf, cseqOf, fixContentLength, rewriteHeaders, rewriteMessageBody,
 import type { Engine } from './engine.js';
 import { Mapping } from './mapping.js';
 import { Edits } from './splice.js';
+import { rrTransport, Transport, transportFor, VIA_NAME } from './transport.js';
 import { MAX_STREAMS_PER_CALL } from '../media/table.js';
 import { Action } from './types.js';
 import { hostIp, isOwnEntry, KEEP_PARAM, OWN_PARAM, rewriteUri, rewriteUriText } from './uris.js';
@@ -80,10 +81,13 @@ function branchOf(m: SipMessage, via: Via, callId: string, cseqNum: string, src:
 }
 
 /** received= and rport= on the top Via (RFC 3261 18.2.1, RFC 3581 4). */
-function stampVia(via: Via, src: HostPort, edits: Edits): void {
+function stampVia(via: Via, src: HostPort, edits: Edits, stream: boolean): void {
   const rport = viaParam(via, 'rport');
   if (rport && rport.value === null) edits.replace(rport.start, rport.end, `;rport=${src.port}`);
-  if ((rport || via.hostAddr?.addr !== src.addr) && !viaParam(via, 'received')) edits.insert(via.end, `;received=${src.addr}`);
+  // Over TCP the response must come back on this connection (RFC 3261 18.2.2): the
+  // stateless proxy names it in the Via, so the source port is stamped even unasked.
+  else if (!rport && stream) edits.insert(via.end, `;rport=${src.port}`);
+  if ((rport || stream || via.hostAddr?.addr !== src.addr) && !viaParam(via, 'received')) edits.insert(via.end, `;received=${src.addr}`);
 }
 
 function routeElements(m: SipMessage): RouteEl[] {
@@ -109,7 +113,7 @@ function targetOfUri(map: Mapping, text: string, u: UriParts, prefer: Family): H
   return t;
 }
 
-export function handleRequest(eng: Engine, m: SipMessage, src: HostPort, local: HostPort): Action[] {
+export function handleRequest(eng: Engine, m: SipMessage, src: HostPort, local: HostPort, inT: Transport = 'udp'): Action[] {
   const map = eng.map;
   const text = m.text;
   const { via, callId, cseq, ruri } = checkRequest(m);
@@ -148,6 +152,7 @@ export function handleRequest(eng: Engine, m: SipMessage, src: HostPort, local: 
     removed.add(last);
   }
   let received: HostPort | null = null;
+  let receivedUri: { text: string; u: UriParts } | null = null;
   for (const r of routes) {
     if (removed.has(r) || removed.size >= 2 + (newRuri ? 1 : 0) || !r.u || !isOwnEntry(text, r.u, map)) break;
     removed.add(r); // ours, and the second of our double Record-Route pair (RFC 5658)
@@ -159,7 +164,10 @@ export function handleRequest(eng: Engine, m: SipMessage, src: HostPort, local: 
     const recText = rec && rec.valueStart >= 0 ? text.slice(rec.valueStart, rec.valueEnd) : null;
     const hp = recText ? parseHostPort(recText, 5060) : null;
     const macOk = recText !== null && mac !== undefined && mac.valueStart >= 0 && text.slice(mac.valueStart, mac.valueEnd) === eng.receivedMac(recText);
-    if (hp && hp.family !== src.family && macOk) received = hp;
+    if (hp && hp.family !== src.family && macOk) {
+      received = hp;
+      receivedUri = { text, u: r.u };
+    }
     else if (hp) eng.count('forged-received');
   }
   for (const r of routes) skip.add(r.h);
@@ -208,13 +216,15 @@ export function handleRequest(eng: Engine, m: SipMessage, src: HostPort, local: 
   for (const r of routes) if (!removed.has(r)) rewriteUri(ctx, r.us, r.ue, true);
   deleteRoutes(routes, removed, edits);
 
-  stampVia(via, src, edits);
+  stampVia(via, src, edits, inT !== 'udp');
   rewriteHeaders(eng, ctx, m, skip);
 
   // RFC 3261 16.6 step 8 + SPEC 3 step 6: our Via on top.
   const firstVia = m.headers.find((h) => h.def.kind === 'via') as Header;
   const port = eng.cfg.sipPort;
-  edits.insert(firstVia.start, `Via: SIP/2.0/UDP ${uriHost(O)}:${port};branch=${branchOf(m, via, callId, cseq.num, src)};rport\r\n`);
+  const targetUri = remaining.length > 0 ? { text, u: remaining[0].u } : receivedUri ?? (newRuri ? { text: newRuri, u: parseUri(newRuri, 0, newRuri.length) } : { text, u: ruri });
+  const outT = transportFor(targetUri.text, targetUri.u, text.length + 300, eng.cfg);
+  edits.insert(firstVia.start, `Via: SIP/2.0/${VIA_NAME[outT]} ${uriHost(O)}:${port};branch=${branchOf(m, via, callId, cseq.num, src)};rport\r\n`);
 
   // RFC 3261 16.6 step 4 + RFC 5658: double Record-Route on dialog-creating requests.
   const toH = m.headers.find((h) => h.def.name === 'To') as Header;
@@ -225,7 +235,7 @@ export function handleRequest(eng: Engine, m: SipMessage, src: HostPort, local: 
     const recValue = `${uriHost(src)}:${src.port}`;
     const inSide = generic ? `${OWN_PARAM}=${eng.receivedMac(recValue)};received=${recValue}` : OWN_PARAM;
     edits.insert(firstRR ? firstRR.start : firstVia.start,
-      `Record-Route: <sip:${uriHost(O)}:${port};lr;${OWN_PARAM}>\r\nRecord-Route: <sip:${uriHost(local)}:${port};lr;${inSide}>\r\n`);
+      `Record-Route: <sip:${uriHost(O)}:${port}${rrTransport(outT)};lr;${OWN_PARAM}>\r\nRecord-Route: <sip:${uriHost(local)}:${port}${rrTransport(inT)};lr;${inSide}>\r\n`);
   }
 
   // SDP (SPEC 5) and Content-Length.
@@ -251,8 +261,8 @@ export function handleRequest(eng: Engine, m: SipMessage, src: HostPort, local: 
 
   const data = edits.apply(text, m.bodyEnd);
   // RFC 3261 18.1.1: too large for UDP; without TCP towards the target the answer is 513.
-  if (data.length > MAX_UDP) throw new SipError(513, 'too-large-after-rewrite');
-  return [{ type: 'send', from: { addr: O.addr, family: O.family, port }, to: target, data }];
+  if (outT === 'udp' && data.length > MAX_UDP) throw new SipError(513, 'too-large-after-rewrite');
+  return [{ type: 'send', from: { addr: O.addr, family: O.family, port }, to: target, data, transport: outT }];
 }
 
 /** Delete removed Route elements: runs of them per header, or the whole line if none is left. */

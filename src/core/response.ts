@@ -5,6 +5,7 @@ import { parseVia, Via } from '../sip/via.js';
 import { callIdOf, cseqOf, deleteElement, fixContentLength, rewriteHeaders, rewriteMessageBody, SdpExhausted, viaDestination } from './common.js';
 import type { Engine } from './engine.js';
 import { MAX_UDP } from './request.js';
+import { viaTransport } from './transport.js';
 import { Edits } from './splice.js';
 import { Action, drop } from './types.js';
 
@@ -58,6 +59,7 @@ export function handleResponse(eng: Engine, m: SipMessage, src: HostPort): Actio
     else if (m.status >= 300 && !eng.media.isEstablished(callId)) eng.media.release(callId, `status-${m.status}`);
   }
   const data = edits.apply(m.text, m.bodyEnd);
-  if (data.length > MAX_UDP) return [drop('too-large-after-rewrite')];
-  return [{ type: 'send', from: { addr: O.addr, family: O.family, port }, to: dest, data }];
+  const transport = viaTransport(next, eng.cfg);
+  if (transport === 'udp' && data.length > MAX_UDP) return [drop('too-large-after-rewrite')];
+  return [{ type: 'send', from: { addr: O.addr, family: O.family, port }, to: dest, data, transport }];
 }

@@ -1,8 +1,9 @@
 // What the pure core returns: datagrams to send, or a counted drop.
 import { HostPort } from '../net/addr.js';
+import type { Transport } from './transport.js';
 
 export type Action =
-  | { readonly type: 'send'; readonly from: HostPort; readonly to: HostPort; readonly data: string /* latin1 */ }
+  | { readonly type: 'send'; readonly from: HostPort; readonly to: HostPort; readonly data: string /* latin1 */; readonly transport: Transport }
   | { readonly type: 'drop'; readonly reason: string };
 
 export const drop = (reason: string): Action => ({ type: 'drop', reason });

@@ -10,6 +10,8 @@ import { Addr, uriHost } from '../net/addr.js';
 import { Logger } from './log.js';
 import { DnsApi, UplinkResolver } from './resolver.js';
 import { SipUdp } from './sip-udp.js';
+import { SipTcp } from './sip-tcp.js';
+import { Action } from '../core/types.js';
 import { serveMetrics } from './metrics.js';
 
 export class StartupError extends Error {}
@@ -80,11 +82,25 @@ export async function startDaemon(cfg: Config, log: Logger, product: string, dns
   await checkMedia(cfg.media6 as Addr);
   const held = await relay.probe();
   if (held > 0) log.info('relay port pairs held by another process (a draining instance?) are skipped', { pairs: held });
-  const sip = new SipUdp(engine, log);
+  let tcp: SipTcp | null = null;
+  const deliver = (actions: Action[]): void => {
+    for (const a of actions) {
+      if (a.type === 'drop') {
+        if (log.debugEnabled) log.debug('sip drop', { reason: a.reason });
+      } else if (a.transport === 'tcp' && tcp) tcp.send(a);
+      else sip.send(a);
+    }
+  };
+  const sip = new SipUdp(engine, log, deliver);
   try {
     await sip.start(sipAddresses(cfg), cfg.sipPort);
+    if (cfg.tcp) {
+      tcp = new SipTcp(engine, log, deliver, { idleMs: cfg.tcpIdle * 1000, connectTimeoutMs: 5000, maxPerSource: 64, maxConnections: 20000 });
+      await tcp.start(sipAddresses(cfg), cfg.sipPort);
+    }
   } catch (err) {
     sip.close();
+    tcp?.close();
     throw new StartupError((err as Error).message);
   }
   relay.start();
@@ -105,6 +121,7 @@ export async function startDaemon(cfg: Config, log: Logger, product: string, dns
     media6: cfg.media6?.addr,
     ports: `${cfg.rtpPorts[0]}-${cfg.rtpPorts[1]}`,
     metrics: cfg.metrics ? `${uriHost(cfg.metrics)}:${cfg.metrics.port}` : 'off',
+    tcp: cfg.tcp ? 'yes' : 'no',
   });
   let stopped = false;
   const stop = (): void => {
@@ -112,11 +129,13 @@ export async function startDaemon(cfg: Config, log: Logger, product: string, dns
     stopped = true;
     resolver.stop();
     sip.close();
+    tcp?.close();
     relay.closeAll();
     status?.close();
   };
   const drain = (): Promise<void> => {
     sip.close();
+    tcp?.close();
     resolver.stop();
     status?.close(); // the next instance takes the metrics address too
     status = null;

@@ -3,6 +3,7 @@
 // from the socket of the address the engine chose.
 import dgram from 'node:dgram';
 import { Engine } from '../core/engine.js';
+import { Action } from '../core/types.js';
 import { Addr, formatHostPort, HostPort, parseIp } from '../net/addr.js';
 import { udpSocket } from '../net/udp.js';
 import { Logger } from './log.js';
@@ -12,7 +13,7 @@ export const MAX_DATAGRAM = 65507;
 export class SipUdp {
   private readonly sockets = new Map<string, dgram.Socket>();
 
-  constructor(private readonly engine: Engine, private readonly log: Logger) {}
+  constructor(private readonly engine: Engine, private readonly log: Logger, private readonly deliver: (actions: Action[]) => void) {}
 
   private static key(addr: string, port: number): string {
     return `${addr}|${port}`;
@@ -49,28 +50,27 @@ export class SipUdp {
       }
       const src: HostPort = { addr: a.addr, family: a.family, port: rinfo.port };
       if (this.log.debugEnabled) this.log.debug('sip in', { from: formatHostPort(src), to: formatHostPort(local), bytes: msg.length, first: firstLine(msg) });
-      for (const act of this.engine.handle(msg, src, local)) {
-        if (act.type === 'drop') {
-          if (this.log.debugEnabled) this.log.debug('sip drop', { from: formatHostPort(src), reason: act.reason });
-          continue;
-        }
-        const sock = this.sockets.get(SipUdp.key(act.from.addr, act.from.port));
-        if (!sock) {
-          this.engine.count('drop:no-local-socket');
-          continue;
-        }
-        const data = Buffer.from(act.data, 'latin1');
-        if (data.length > MAX_DATAGRAM) {
-          this.engine.count('drop:too-large-for-udp');
-          continue;
-        }
-        if (this.log.debugEnabled) this.log.debug('sip out', { from: formatHostPort(act.from), to: formatHostPort(act.to), bytes: data.length, first: firstLine(data) });
-        sock.send(data, act.to.port, act.to.addr);
-      }
+      this.deliver(this.engine.handle(msg, src, local, 'udp'));
     } catch (err) {
       this.engine.count('internal-error');
       this.log.error('SIP handler failed', { error: (err as Error).stack });
     }
+  }
+
+  /** Send one datagram from the socket of act.from. */
+  send(act: Extract<Action, { type: 'send' }>): void {
+    const sock = this.sockets.get(SipUdp.key(act.from.addr, act.from.port));
+    if (!sock) {
+      this.engine.count('drop:no-local-socket');
+      return;
+    }
+    const data = Buffer.from(act.data, 'latin1');
+    if (data.length > MAX_DATAGRAM) {
+      this.engine.count('drop:too-large-for-udp');
+      return;
+    }
+    if (this.log.debugEnabled) this.log.debug('sip out', { from: formatHostPort(act.from), to: formatHostPort(act.to), bytes: data.length, first: firstLine(data) });
+    sock.send(data, act.to.port, act.to.addr);
   }
 
   close(): void {
@@ -85,7 +85,7 @@ export class SipUdp {
   }
 }
 
-function firstLine(b: Buffer): string {
+export function firstLine(b: Buffer): string {
   const s = b.subarray(0, 200).toString('latin1');
   const i = s.indexOf('\r');
   return i < 0 ? s : s.slice(0, i);

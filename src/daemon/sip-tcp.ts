@@ -1,0 +1,154 @@
+// SIP over TCP (RFC 3261 18): listens on every SIP address; frames messages by
+// Content-Length; answers CRLF keep-alives; sends a response on the connection its request
+// came on (named by the Via's received=/rport=), and opens outgoing connections on demand
+// from the right local address. Idle connections close; connections per source are limited.
+import net from 'node:net';
+import { Engine } from '../core/engine.js';
+import { Action } from '../core/types.js';
+import { Addr, formatHostPort, HostPort, parseIp } from '../net/addr.js';
+import { StreamFramer } from '../sip/stream.js';
+import { Logger } from './log.js';
+import { firstLine } from './sip-udp.js';
+
+export interface TcpOptions {
+  readonly idleMs: number;
+  readonly connectTimeoutMs: number;
+  readonly maxPerSource: number;
+  readonly maxConnections: number;
+}
+
+type Send = Extract<Action, { type: 'send' }>;
+
+interface Conn {
+  readonly sock: net.Socket;
+  readonly remote: HostPort;
+  readonly local: HostPort; // our SIP address (the port is sip-port even for outgoing ones)
+  connected: boolean;
+  pending: Buffer[];
+}
+
+export class SipTcp {
+  private readonly servers: net.Server[] = [];
+  private readonly conns = new Map<string, Conn>();
+  private readonly perSource = new Map<string, number>();
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly log: Logger,
+    private readonly deliver: (actions: Action[]) => void,
+    private readonly opts: TcpOptions,
+  ) {}
+
+  private static key(hp: HostPort): string {
+    return `${hp.addr}|${hp.port}`;
+  }
+
+  get size(): number {
+    return this.conns.size;
+  }
+
+  async start(addrs: Addr[], port: number): Promise<void> {
+    for (const a of addrs) {
+      const local: HostPort = { addr: a.addr, family: a.family, port };
+      const server = net.createServer({ noDelay: true }, (sock) => this.accept(sock, local));
+      await new Promise<void>((resolve, reject) => {
+        const fail = (err: Error): void => reject(new Error(`cannot listen on SIP TCP ${formatHostPort(local)}: ${(err as NodeJS.ErrnoException).code ?? err.message}`));
+        server.once('error', fail);
+        server.listen({ host: a.addr, port, exclusive: true }, () => {
+          server.off('error', fail);
+          resolve();
+        });
+      });
+      server.on('error', (err) => this.log.warn('SIP TCP server error', { local: formatHostPort(local), error: err.message }));
+      this.servers.push(server);
+    }
+  }
+
+  private accept(sock: net.Socket, local: HostPort): void {
+    const a = parseIp(sock.remoteAddress ?? '');
+    if (!a || sock.remotePort === undefined) {
+      sock.destroy();
+      return;
+    }
+    const n = this.perSource.get(a.addr) ?? 0;
+    if (n >= this.opts.maxPerSource || this.conns.size >= this.opts.maxConnections) {
+      this.engine.count(n >= this.opts.maxPerSource ? 'drop:tcp-too-many-from-source' : 'drop:tcp-too-many-connections');
+      sock.destroy();
+      return;
+    }
+    this.attach(sock, local, { addr: a.addr, family: a.family, port: sock.remotePort }, true);
+  }
+
+  private attach(sock: net.Socket, local: HostPort, remote: HostPort, connected: boolean): Conn {
+    const c: Conn = { sock, remote, local, connected, pending: [] };
+    const key = SipTcp.key(remote);
+    this.conns.set(key, c);
+    this.perSource.set(remote.addr, (this.perSource.get(remote.addr) ?? 0) + 1);
+    const framer = new StreamFramer();
+    sock.setTimeout(this.opts.idleMs, () => sock.destroy());
+    sock.on('error', () => this.engine.count('tcp-socket-error'));
+    sock.on('close', () => {
+      if (this.conns.get(key) === c) this.conns.delete(key);
+      const left = (this.perSource.get(remote.addr) ?? 1) - 1;
+      if (left > 0) this.perSource.set(remote.addr, left);
+      else this.perSource.delete(remote.addr);
+    });
+    sock.on('data', (chunk: Buffer) => {
+      try {
+        const f = framer.push(chunk);
+        for (let i = 0; i < f.pings; i++) sock.write('\r\n'); // RFC 5626 4.4.1 pong
+        for (const msg of f.messages) {
+          if (this.log.debugEnabled) this.log.debug('sip in', { from: formatHostPort(remote), to: formatHostPort(local), transport: 'tcp', bytes: msg.length, first: firstLine(msg) });
+          this.deliver(this.engine.handle(msg, remote, local, 'tcp'));
+        }
+        if (f.error) {
+          this.engine.count(`drop:${f.error}`);
+          sock.destroy();
+        }
+      } catch (err) {
+        this.engine.count('internal-error');
+        this.log.error('SIP TCP handler failed', { error: (err as Error).stack });
+        sock.destroy();
+      }
+    });
+    return c;
+  }
+
+  /** Send on the connection to act.to, or open one from act.from. */
+  send(act: Send): void {
+    const data = Buffer.from(act.data, 'latin1');
+    let c = this.conns.get(SipTcp.key(act.to));
+    if (!c) {
+      if (this.conns.size >= this.opts.maxConnections) {
+        this.engine.count('drop:tcp-too-many-connections');
+        return;
+      }
+      const sock = net.connect({ host: act.to.addr, port: act.to.port, localAddress: act.from.addr, family: act.to.family, noDelay: true });
+      c = this.attach(sock, act.from, act.to, false);
+      const conn = c;
+      const t = setTimeout(() => {
+        if (!conn.connected) {
+          this.engine.count('drop:tcp-connect-timeout');
+          sock.destroy();
+        }
+      }, this.opts.connectTimeoutMs);
+      sock.once('connect', () => {
+        clearTimeout(t);
+        conn.connected = true;
+        for (const b of conn.pending) sock.write(b);
+        conn.pending = [];
+      });
+      sock.once('close', () => clearTimeout(t));
+    }
+    if (this.log.debugEnabled) this.log.debug('sip out', { from: formatHostPort(act.from), to: formatHostPort(act.to), transport: 'tcp', bytes: data.length, first: firstLine(data) });
+    if (c.connected) c.sock.write(data);
+    else c.pending.push(data);
+  }
+
+  close(): void {
+    for (const s of this.servers) s.close();
+    this.servers.length = 0;
+    for (const c of this.conns.values()) c.sock.destroy();
+    this.conns.clear();
+  }
+}
