@@ -32,6 +32,13 @@ else {
     // RFC 5626 4.4.1: a double-CRLF ping gets a CRLF pong.
     const ka = await w.ns.run(process.execPath, ['-e', `const s=require('net').connect(5060,'127.0.0.1',()=>s.write('\\r\\n\\r\\n'));s.on('data',d=>{process.stdout.write(JSON.stringify(d.toString()));s.destroy()});setTimeout(()=>process.exit(3),3000)`], 5000);
     t.equal(ka.stdout, JSON.stringify('\r\n'), 'keep-alive ping answered');
+    // A source may hold 64 connections; the 65th is closed at once, and counted.
+    const lim = await w.ns.run(process.execPath, ['-e', `
+      const net = require('net'); const socks = []; let closed = 0;
+      const open = (i) => new Promise((r) => { const s = net.connect(5060, '127.0.0.1', () => r()); s.on('close', () => closed++); s.on('error', () => {}); socks.push(s); });
+      (async () => { for (let i = 0; i < 65; i++) await open(i); setTimeout(() => { process.stdout.write(String(closed)); socks.forEach((s) => s.destroy()); }, 500); })();`], 10000);
+    t.equal(lim.stdout, '1', 'the 65th connection from one source is refused');
+    t.match(await w.http('/metrics'), /sipproxy64_sip_drops_total\{reason="tcp-too-many-from-source"\} 1/, 'and counted');
     p.child.kill('SIGTERM');
     t.equal(await p.exited, 0);
   });
