@@ -45,7 +45,8 @@ export const HELP = `
 
   Every config directive is also a flag; flags win over the file:
     --sip-port N              SIP port on every face and generic address (5060)
-    --map REAL=FACE           map a party (repeatable): 192.0.2.10=2001:db8:64::10
+    --map REAL=FACE[,T]       map a party (repeatable): 192.0.2.10=2001:db8:64::10,
+                              T = udp|tcp|tls forces the transport towards it
     --generic4 ADDR           the proxy's own IPv4 address (required)
     --generic6 ADDR           the proxy's own IPv6 address (required)
     --media4 ADDR             RTPproxy64 IPv4 address (default: generic4)
@@ -56,7 +57,11 @@ export const HELP = `
     --keep-user-agent yes|no  keep User-Agent/Server instead of sipproxy64/VERSION (no)
     --metrics [ADDR:]PORT     serve /metrics (Prometheus) and /sessions (off; 127.0.0.1)
     --tcp yes|no              SIP over TCP too, on every SIP address (no)
-    --tcp-idle SECONDS        close a TCP connection idle this long (300)
+    --tcp-idle SECONDS        close a TCP or TLS connection idle this long (300)
+    --tls-port N              SIP over TLS port (5061); TLS is on with a cert and key
+    --tls-cert FILE           PEM certificate the proxy presents
+    --tls-key FILE            its PEM private key
+    --tls-ca FILE             PEM CAs that sign peers' certificates (system's)
 
   Exit status: 0 normal, 2 bad command line or config, 1 runtime failure.
 `;

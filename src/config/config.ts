@@ -6,6 +6,7 @@ export interface MapEntry {
   readonly name: string | null; // uplink host name (lower case)
   readonly realPort: number | null;
   readonly face: Addr; //         a local address of this host, in the other family
+  readonly transport: 'udp' | 'tcp' | 'tls' | null; // forced transport towards the party
   readonly where: string; //      "file:line" for messages
 }
 
@@ -23,6 +24,10 @@ export interface Config {
   metrics: HostPort | null; // status HTTP endpoint; off by default
   tcp: boolean; //            SIP over TCP on every SIP address (RFC 3261 18)
   tcpIdle: number; //         seconds before an idle TCP connection is closed
+  tlsPort: number; //         SIP over TLS port (RFC 5630); TLS is on when tlsCert and tlsKey are set
+  tlsCert: string | null;
+  tlsKey: string | null;
+  tlsCa: string | null; //    CAs that sign the peers' certificates (default: the system's)
 }
 
 export class ConfigError extends Error {
@@ -46,6 +51,10 @@ export function defaultConfig(): Config {
     metrics: null,
     tcp: false,
     tcpIdle: 300,
+    tlsPort: 5061,
+    tlsCert: null,
+    tlsKey: null,
+    tlsCa: null,
   };
 }
 
@@ -53,6 +62,7 @@ export function defaultConfig(): Config {
 export const DIRECTIVES = [
   'sip-port', 'map', 'generic4', 'generic6', 'media4', 'media6',
   'rtp-ports', 'rtp-timeout', 'rtp-latch', 'keep-user-agent', 'metrics', 'tcp', 'tcp-idle',
+  'tls-port', 'tls-cert', 'tls-key', 'tls-ca',
 ] as const;
 export type Directive = (typeof DIRECTIVES)[number];
 
@@ -115,6 +125,10 @@ export function applyDirective(cfg: Config, where: string, name: string, args: s
     case 'keep-user-agent': cfg.keepUserAgent = yesNo(where, one()); return;
     case 'tcp': cfg.tcp = yesNo(where, one()); return;
     case 'tcp-idle': cfg.tcpIdle = int(where, one(), 1, 86400); return;
+    case 'tls-port': cfg.tlsPort = int(where, one(), 1, 65535); return;
+    case 'tls-cert': cfg.tlsCert = one(); return;
+    case 'tls-key': cfg.tlsKey = one(); return;
+    case 'tls-ca': cfg.tlsCa = one(); return;
     case 'metrics': {
       // "metrics PORT" listens on 127.0.0.1; "metrics ADDR:PORT" where told; "metrics off".
       const v = one();
@@ -137,13 +151,17 @@ export function applyDirective(cfg: Config, where: string, name: string, args: s
       return;
     }
     case 'map': {
-      if (args.length !== 2) throw new ConfigError(where, 'map takes REAL FACE');
+      if (args.length !== 2 && args.length !== 3) throw new ConfigError(where, 'map takes REAL FACE [udp|tcp|tls]');
+      const transport = args[2] ?? null;
+      if (transport !== null && transport !== 'udp' && transport !== 'tcp' && transport !== 'tls') {
+        throw new ConfigError(where, `map transport must be udp, tcp or tls, got "${transport}"`);
+      }
       const r = parseReal(where, args[0]);
       const face = ip(where, args[1]);
       if (r.real && r.real.family === face.family) {
         throw new ConfigError(where, `face ${face.addr} must be in the other family than ${r.real.addr}`);
       }
-      cfg.maps.push({ real: r.real, name: r.name, realPort: r.port, face, where });
+      cfg.maps.push({ real: r.real, name: r.name, realPort: r.port, face, where, transport });
       return;
     }
     default:
@@ -169,6 +187,12 @@ export function validate(cfg: Config, where = 'config'): Config {
   if (!cfg.generic6) throw new ConfigError(where, 'generic6 is required (the proxy\'s own IPv6 address)');
   cfg.media4 ??= cfg.generic4;
   cfg.media6 ??= cfg.generic6;
+  if ((cfg.tlsCert === null) !== (cfg.tlsKey === null)) throw new ConfigError(where, 'tls-cert and tls-key go together');
+  if (cfg.tlsCert && cfg.tlsPort === cfg.sipPort) throw new ConfigError(where, 'tls-port must differ from sip-port');
+  for (const m of cfg.maps) {
+    if (m.transport === 'tcp' && !cfg.tcp) throw new ConfigError(m.where, 'map ... tcp needs "tcp yes"');
+    if (m.transport === 'tls' && !cfg.tlsCert) throw new ConfigError(m.where, 'map ... tls needs tls-cert and tls-key');
+  }
   const faces = new Map<string, string>();
   const reals = new Map<string, string>();
   for (const m of cfg.maps) {

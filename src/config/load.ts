@@ -25,8 +25,8 @@ export function loadConfig(file: string | undefined, flags: DirectiveFlags, part
     for (const x of values) {
       if (d === 'map') {
         const eq = x.lastIndexOf('=');
-        if (eq <= 0) throw new ConfigError('--map', `expected REAL=FACE, got "${x}"`);
-        applyDirective(cfg, '--map', 'map', [x.slice(0, eq), x.slice(eq + 1)]);
+        if (eq <= 0) throw new ConfigError('--map', `expected REAL=FACE[,udp|tcp|tls], got "${x}"`);
+        applyDirective(cfg, '--map', 'map', [x.slice(0, eq), ...x.slice(eq + 1).split(',')]);
       } else applyDirective(cfg, `--${d}`, d, [x]);
     }
   }

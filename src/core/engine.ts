@@ -11,7 +11,7 @@ import { localReply } from './reply.js';
 import { handleRequest, MAX_UDP } from './request.js';
 import { handleResponse } from './response.js';
 import { Action, drop } from './types.js';
-import type { Transport } from './transport.js';
+import { isOurPort, type Transport } from './transport.js';
 
 /** Methods counted by name; others count as "other" (bounded metric labels). */
 const KNOWN_METHODS = new Set(['INVITE', 'ACK', 'BYE', 'CANCEL', 'REGISTER', 'OPTIONS', 'PRACK', 'SUBSCRIBE', 'NOTIFY', 'PUBLISH', 'INFO', 'REFER', 'MESSAGE', 'UPDATE', 'response', 'unparsed']);
@@ -52,7 +52,7 @@ export class Engine {
     const text = typeof data === 'string' ? data : data.toString('latin1');
     let out: Action[];
     try {
-      if (!this.map.isOurs(local.addr) || local.port !== this.cfg.sipPort) {
+      if (!this.map.isOurs(local.addr) || !isOurPort(local.port, this.cfg)) {
         out = [drop('not-our-address')];
       } else {
         let m;

@@ -9,7 +9,7 @@ import { callIdOf, cseqOf, fixContentLength, rewriteHeaders, rewriteMessageBody,
 import type { Engine } from './engine.js';
 import { Mapping } from './mapping.js';
 import { Edits } from './splice.js';
-import { rrTransport, Transport, transportFor, VIA_NAME } from './transport.js';
+import { portFor, rrTransport, Transport, transportFor, VIA_NAME } from './transport.js';
 import { MAX_STREAMS_PER_CALL } from '../media/table.js';
 import { Action } from './types.js';
 import { hostIp, isOwnEntry, KEEP_PARAM, OWN_PARAM, rewriteUri, rewriteUriText } from './uris.js';
@@ -221,9 +221,10 @@ export function handleRequest(eng: Engine, m: SipMessage, src: HostPort, local: 
 
   // RFC 3261 16.6 step 8 + SPEC 3 step 6: our Via on top.
   const firstVia = m.headers.find((h) => h.def.kind === 'via') as Header;
-  const port = eng.cfg.sipPort;
   const targetUri = remaining.length > 0 ? { text, u: remaining[0].u } : receivedUri ?? (newRuri ? { text: newRuri, u: parseUri(newRuri, 0, newRuri.length) } : { text, u: ruri });
-  const outT = transportFor(targetUri.text, targetUri.u, text.length + 300, eng.cfg);
+  const outT = transportFor(targetUri.text, targetUri.u, text.length + 300, eng.cfg, map.byReal(target.addr)?.transport ?? null);
+  const port = portFor(outT, eng.cfg);
+  const inPort = portFor(inT, eng.cfg);
   edits.insert(firstVia.start, `Via: SIP/2.0/${VIA_NAME[outT]} ${uriHost(O)}:${port};branch=${branchOf(m, via, callId, cseq.num, src)};rport\r\n`);
 
   // RFC 3261 16.6 step 4 + RFC 5658: double Record-Route on dialog-creating requests.
@@ -235,7 +236,7 @@ export function handleRequest(eng: Engine, m: SipMessage, src: HostPort, local: 
     const recValue = `${uriHost(src)}:${src.port}`;
     const inSide = generic ? `${OWN_PARAM}=${eng.receivedMac(recValue)};received=${recValue}` : OWN_PARAM;
     edits.insert(firstRR ? firstRR.start : firstVia.start,
-      `Record-Route: <sip:${uriHost(O)}:${port}${rrTransport(outT)};lr;${OWN_PARAM}>\r\nRecord-Route: <sip:${uriHost(local)}:${port}${rrTransport(inT)};lr;${inSide}>\r\n`);
+      `Record-Route: <sip:${uriHost(O)}:${port}${rrTransport(outT)};lr;${OWN_PARAM}>\r\nRecord-Route: <sip:${uriHost(local)}:${inPort}${rrTransport(inT)};lr;${inSide}>\r\n`);
   }
 
   // SDP (SPEC 5) and Content-Length.

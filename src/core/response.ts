@@ -5,7 +5,7 @@ import { parseVia, Via } from '../sip/via.js';
 import { callIdOf, cseqOf, deleteElement, fixContentLength, rewriteHeaders, rewriteMessageBody, SdpExhausted, viaDestination } from './common.js';
 import type { Engine } from './engine.js';
 import { MAX_UDP } from './request.js';
-import { viaTransport } from './transport.js';
+import { isOurPort, portFor, viaTransport } from './transport.js';
 import { Edits } from './splice.js';
 import { Action, drop } from './types.js';
 
@@ -26,10 +26,9 @@ function firstTwoVias(m: SipMessage): Via[] {
 
 export function handleResponse(eng: Engine, m: SipMessage, src: HostPort): Action[] {
   const map = eng.map;
-  const port = eng.cfg.sipPort;
   const [top, next] = firstTwoVias(m);
   // RFC 3261 16.7 step 3 / 18.1.2: a response whose top Via is not ours is not ours to send.
-  if (!top || !top.hostAddr || !map.isOurs(top.hostAddr.addr) || (top.port ?? 5060) !== port) return [drop('not-our-via')];
+  if (!top || !top.hostAddr || !map.isOurs(top.hostAddr.addr) || !isOurPort(top.port ?? 5060, eng.cfg)) return [drop('not-our-via')];
   if (!next) return [drop('no-next-via')];
   const dest = viaDestination(next);
   if (!dest) return [drop('via-not-ip')];
@@ -61,5 +60,5 @@ export function handleResponse(eng: Engine, m: SipMessage, src: HostPort): Actio
   const data = edits.apply(m.text, m.bodyEnd);
   const transport = viaTransport(next, eng.cfg);
   if (transport === 'udp' && data.length > MAX_UDP) return [drop('too-large-after-rewrite')];
-  return [{ type: 'send', from: { addr: O.addr, family: O.family, port }, to: dest, data, transport }];
+  return [{ type: 'send', from: { addr: O.addr, family: O.family, port: portFor(transport, eng.cfg) }, to: dest, data, transport }];
 }

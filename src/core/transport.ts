@@ -4,10 +4,22 @@ import { Config } from '../config/config.js';
 import { param, UriParts } from '../sip/uri.js';
 import { Via } from '../sip/via.js';
 
-export type Transport = 'udp' | 'tcp';
+export type Transport = 'udp' | 'tcp' | 'tls';
 
 /** The name in a Via sent-protocol. */
-export const VIA_NAME: Record<Transport, string> = { udp: 'UDP', tcp: 'TCP' };
+export const VIA_NAME: Record<Transport, string> = { udp: 'UDP', tcp: 'TCP', tls: 'TLS' };
+
+export const tlsOn = (cfg: Config): boolean => cfg.tlsCert !== null;
+
+/** Our port for a transport: sip-port, or tls-port for TLS. */
+export function portFor(t: Transport, cfg: Config): number {
+  return t === 'tls' ? cfg.tlsPort : cfg.sipPort;
+}
+
+/** Is this one of our SIP ports (for the transport, or any when none is given)? */
+export function isOurPort(port: number, cfg: Config): boolean {
+  return port === cfg.sipPort || (tlsOn(cfg) && port === cfg.tlsPort);
+}
 
 /** RFC 3261 18.1.1: a request within 200 bytes of a 1500-byte MTU goes over TCP. */
 export const UDP_SIZE_LIMIT = 1300;
@@ -17,9 +29,14 @@ export function transportParam(text: string, u: UriParts | null): string | null 
   return p && p.valueStart >= 0 ? text.slice(p.valueStart, p.valueEnd).toLowerCase() : null;
 }
 
-/** The transport towards a target URI for a request of about `size` bytes. */
-export function transportFor(text: string, u: UriParts | null, size: number, cfg: Config): Transport {
+/**
+ * The transport towards a target URI for a request of about `size` bytes; `forced` is the
+ * transport of the target's map line, if it names one.
+ */
+export function transportFor(text: string, u: UriParts | null, size: number, cfg: Config, forced: Transport | null = null): Transport {
+  if (forced) return forced;
   const t = transportParam(text, u);
+  if ((t === 'tls' || u?.scheme === 'sips') && tlsOn(cfg)) return 'tls'; // RFC 5630: sips means TLS hop by hop
   if (t === 'udp') return 'udp';
   if (t === 'tcp') return cfg.tcp ? 'tcp' : 'udp';
   return cfg.tcp && size > UDP_SIZE_LIMIT ? 'tcp' : 'udp';
@@ -27,6 +44,7 @@ export function transportFor(text: string, u: UriParts | null, size: number, cfg
 
 /** The transport a response goes back on: the one in the next Via (RFC 3261 18.2.2). */
 export function viaTransport(v: Via, cfg: Config): Transport {
+  if (v.transport === 'TLS' && tlsOn(cfg)) return 'tls';
   return v.transport === 'TCP' && cfg.tcp ? 'tcp' : 'udp';
 }
 

@@ -43,6 +43,18 @@ export interface Daemon {
   stop(): void;
 }
 
+/** The TLS key, certificate and CAs; a file that cannot be read stops start-up (exit 2). */
+function readTls(cert: string, key: string, ca: string | null): { key: Buffer; cert: Buffer; ca?: Buffer } {
+  const read = (f: string, what: string): Buffer => {
+    try {
+      return readFileSync(f);
+    } catch (e) {
+      throw new StartupError(`cannot read ${what} ${f}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    }
+  };
+  return { cert: read(cert, 'tls-cert'), key: read(key, 'tls-key'), ...(ca ? { ca: read(ca, 'tls-ca') } : {}) };
+}
+
 /** Every address the proxy answers SIP on: the faces and the generic addresses. */
 export function sipAddresses(cfg: Config): Addr[] {
   const out: Addr[] = [];
@@ -83,24 +95,32 @@ export async function startDaemon(cfg: Config, log: Logger, product: string, dns
   const held = await relay.probe();
   if (held > 0) log.info('relay port pairs held by another process (a draining instance?) are skipped', { pairs: held });
   let tcp: SipTcp | null = null;
+  let tlsT: SipTcp | null = null;
   const deliver = (actions: Action[]): void => {
     for (const a of actions) {
       if (a.type === 'drop') {
         if (log.debugEnabled) log.debug('sip drop', { reason: a.reason });
       } else if (a.transport === 'tcp' && tcp) tcp.send(a);
+      else if (a.transport === 'tls' && tlsT) tlsT.send(a);
       else sip.send(a);
     }
   };
+  const stream = { idleMs: cfg.tcpIdle * 1000, connectTimeoutMs: 5000, maxPerSource: 64, maxConnections: 20000 };
   const sip = new SipUdp(engine, log, deliver);
   try {
     await sip.start(sipAddresses(cfg), cfg.sipPort);
     if (cfg.tcp) {
-      tcp = new SipTcp(engine, log, deliver, { idleMs: cfg.tcpIdle * 1000, connectTimeoutMs: 5000, maxPerSource: 64, maxConnections: 20000 });
+      tcp = new SipTcp(engine, log, deliver, { ...stream, transport: 'tcp' });
       await tcp.start(sipAddresses(cfg), cfg.sipPort);
+    }
+    if (cfg.tlsCert && cfg.tlsKey) {
+      tlsT = new SipTcp(engine, log, deliver, { ...stream, transport: 'tls', tls: readTls(cfg.tlsCert, cfg.tlsKey, cfg.tlsCa) });
+      await tlsT.start(sipAddresses(cfg), cfg.tlsPort);
     }
   } catch (err) {
     sip.close();
     tcp?.close();
+    tlsT?.close();
     throw new StartupError((err as Error).message);
   }
   relay.start();
@@ -122,6 +142,7 @@ export async function startDaemon(cfg: Config, log: Logger, product: string, dns
     ports: `${cfg.rtpPorts[0]}-${cfg.rtpPorts[1]}`,
     metrics: cfg.metrics ? `${uriHost(cfg.metrics)}:${cfg.metrics.port}` : 'off',
     tcp: cfg.tcp ? 'yes' : 'no',
+    tls: cfg.tlsCert ? `port ${cfg.tlsPort}` : 'off',
   });
   let stopped = false;
   const stop = (): void => {
@@ -130,12 +151,14 @@ export async function startDaemon(cfg: Config, log: Logger, product: string, dns
     resolver.stop();
     sip.close();
     tcp?.close();
+    tlsT?.close();
     relay.closeAll();
     status?.close();
   };
   const drain = (): Promise<void> => {
     sip.close();
     tcp?.close();
+    tlsT?.close();
     resolver.stop();
     status?.close(); // the next instance takes the metrics address too
     status = null;

@@ -1,8 +1,10 @@
-// SIP over TCP (RFC 3261 18): listens on every SIP address; frames messages by
+// SIP over TCP (RFC 3261 18), and over TLS (RFC 5630) with a key and certificate: listens
+// on every SIP address; frames messages by
 // Content-Length; answers CRLF keep-alives; sends a response on the connection its request
 // came on (named by the Via's received=/rport=), and opens outgoing connections on demand
 // from the right local address. Idle connections close; connections per source are limited.
 import net from 'node:net';
+import tls from 'node:tls';
 import { Engine } from '../core/engine.js';
 import { Action } from '../core/types.js';
 import { Addr, formatHostPort, HostPort, parseIp } from '../net/addr.js';
@@ -11,6 +13,8 @@ import { Logger } from './log.js';
 import { firstLine } from './sip-udp.js';
 
 export interface TcpOptions {
+  readonly transport: 'tcp' | 'tls';
+  readonly tls?: { key: Buffer; cert: Buffer; ca?: Buffer }; // for transport 'tls'
   readonly idleMs: number;
   readonly connectTimeoutMs: number;
   readonly maxPerSource: number;
@@ -50,9 +54,12 @@ export class SipTcp {
   async start(addrs: Addr[], port: number): Promise<void> {
     for (const a of addrs) {
       const local: HostPort = { addr: a.addr, family: a.family, port };
-      const server = net.createServer({ noDelay: true }, (sock) => this.accept(sock, local));
+      const server = this.opts.transport === 'tls'
+        ? tls.createServer({ ...this.opts.tls, noDelay: true }, (sock) => this.accept(sock, local))
+        : net.createServer({ noDelay: true }, (sock) => this.accept(sock, local));
+      if (this.opts.transport === 'tls') server.on('tlsClientError', () => this.engine.count('drop:tls-handshake-failed'));
       await new Promise<void>((resolve, reject) => {
-        const fail = (err: Error): void => reject(new Error(`cannot listen on SIP TCP ${formatHostPort(local)}: ${(err as NodeJS.ErrnoException).code ?? err.message}`));
+        const fail = (err: Error): void => reject(new Error(`cannot listen on SIP ${this.opts.transport.toUpperCase()} ${formatHostPort(local)}: ${(err as NodeJS.ErrnoException).code ?? err.message}`));
         server.once('error', fail);
         server.listen({ host: a.addr, port, exclusive: true }, () => {
           server.off('error', fail);
@@ -98,8 +105,8 @@ export class SipTcp {
         const f = framer.push(chunk);
         for (let i = 0; i < f.pings; i++) sock.write('\r\n'); // RFC 5626 4.4.1 pong
         for (const msg of f.messages) {
-          if (this.log.debugEnabled) this.log.debug('sip in', { from: formatHostPort(remote), to: formatHostPort(local), transport: 'tcp', bytes: msg.length, first: firstLine(msg) });
-          this.deliver(this.engine.handle(msg, remote, local, 'tcp'));
+          if (this.log.debugEnabled) this.log.debug('sip in', { from: formatHostPort(remote), to: formatHostPort(local), transport: this.opts.transport, bytes: msg.length, first: firstLine(msg) });
+          this.deliver(this.engine.handle(msg, remote, local, this.opts.transport));
         }
         if (f.error) {
           this.engine.count(`drop:${f.error}`);
@@ -123,7 +130,8 @@ export class SipTcp {
         this.engine.count('drop:tcp-too-many-connections');
         return;
       }
-      const sock = net.connect({ host: act.to.addr, port: act.to.port, localAddress: act.from.addr, family: act.to.family, noDelay: true });
+      const opts = { host: act.to.addr, port: act.to.port, localAddress: act.from.addr, family: act.to.family, noDelay: true };
+      const sock = this.opts.transport === 'tls' ? tls.connect({ ...opts, ca: this.opts.tls?.ca }) : net.connect(opts);
       c = this.attach(sock, act.from, act.to, false);
       const conn = c;
       const t = setTimeout(() => {
@@ -132,7 +140,7 @@ export class SipTcp {
           sock.destroy();
         }
       }, this.opts.connectTimeoutMs);
-      sock.once('connect', () => {
+      sock.once(this.opts.transport === 'tls' ? 'secureConnect' : 'connect', () => {
         clearTimeout(t);
         conn.connected = true;
         for (const b of conn.pending) sock.write(b);
@@ -140,7 +148,7 @@ export class SipTcp {
       });
       sock.once('close', () => clearTimeout(t));
     }
-    if (this.log.debugEnabled) this.log.debug('sip out', { from: formatHostPort(act.from), to: formatHostPort(act.to), transport: 'tcp', bytes: data.length, first: firstLine(data) });
+    if (this.log.debugEnabled) this.log.debug('sip out', { from: formatHostPort(act.from), to: formatHostPort(act.to), transport: this.opts.transport, bytes: data.length, first: firstLine(data) });
     if (c.connected) c.sock.write(data);
     else c.pending.push(data);
   }

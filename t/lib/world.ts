@@ -50,10 +50,15 @@ export class World {
     return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
   }
 
-  async kamailio(): Promise<ChildProcess> {
-    const k = this.ns.start('kamailio', ['-f', join(E2E, 'kamailio.cfg'), '-DD', '-E', '-Y', this.dir, '-P', join(this.dir, 'kamailio.pid'), '-m', '32', '-M', '4']);
+  kamailioLog = '';
+
+  async kamailio(defines: string[] = []): Promise<ChildProcess> {
+    const k = this.ns.start('kamailio', [...defines.flatMap((d) => ['-A', d]), '-f', join(E2E, 'kamailio.cfg'), '-DD', '-E', '-Y', this.dir, '-P', join(this.dir, 'kamailio.pid'), '-m', '32', '-M', '4']);
     let log = '';
-    k.stderr?.on('data', (d: Buffer) => (log += d.toString()));
+    k.stderr?.on('data', (d: Buffer) => {
+      log += d.toString();
+      this.kamailioLog = log;
+    });
     const ok = await waitFor(() => /SO_RCVBUF is finally/.test(log) || this.ns.udpSockets().includes('[2001:db8:1::5]:5060'), 10000);
     if (!ok) throw new Error(`kamailio did not start:\n${log}`);
     return k;

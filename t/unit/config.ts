@@ -35,11 +35,17 @@ t.test('errors name the line and the problem', async (t) => {
   t.equal(err('generic6 2001:db8::1'), "config: generic4 is required (the proxy's own IPv4 address)");
   t.equal(err(base + 'map 192.0.2.10 2001:db8::9\nmap 192.0.2.11 2001:db8::9'), 'f.conf:4: face 2001:db8::9 is already used at f.conf:3');
   t.equal(err(base + 'map 192.0.2.10 2001:db8::1'), 'f.conf:3: face 2001:db8::1 is also the generic address; give each party its own face');
+  t.equal(err(base + 'tls-cert /x.pem'), 'config: tls-cert and tls-key go together');
+  t.equal(err(base + 'map 192.0.2.10 2001:db8:64::10 tls'), 'f.conf:3: map ... tls needs tls-cert and tls-key');
+  t.equal(err(base + 'map 192.0.2.10 2001:db8:64::10 tcp'), 'f.conf:3: map ... tcp needs "tcp yes"');
+  t.equal(err(base + 'map 192.0.2.10 2001:db8:64::10 sctp'), 'f.conf:3: map transport must be udp, tcp or tls, got "sctp"');
+  t.equal(err(base + 'tls-cert /x\ntls-key /y\ntls-port 5060'), 'config: tls-port must differ from sip-port');
   t.equal(err(base + 'generic4 0.0.0.0'), 'f.conf:3: "0.0.0.0" is a wildcard address; name a real local address');
 });
 
 t.test('flags win over the file', async (t) => {
-  const c = loadConfig(undefined, { generic4: '192.0.2.1', generic6: '2001:db8::1', map: ['192.0.2.10=2001:db8:64::10'], sipPort: '5080' });
+  const c = loadConfig(undefined, { generic4: '192.0.2.1', generic6: '2001:db8::1', map: ['192.0.2.10=2001:db8:64::10', '2001:db8:1::5=192.0.2.105,tcp'], sipPort: '5080', tcp: 'yes' });
+  t.equal(c.maps[1].transport, 'tcp', '--map REAL=FACE,tcp');
   t.equal(c.sipPort, 5080);
   t.equal(c.maps[0].face.addr, '2001:db8:64::10');
   t.throws(() => loadConfig(undefined, { generic4: '192.0.2.1', generic6: '2001:db8::1', map: ['nonsense'] }), /--map: expected REAL=FACE/);

@@ -1,0 +1,54 @@
+// SIP over TLS towards an IPv6-only Kamailio (TCP and TLS listeners, test certificates made
+// here with openssl): the IPv4 phone registers and calls over UDP; the proxy reaches the
+// registrar over TLS (`map [2001:db8:1::5]:5061 127.0.0.105 tls`), in-dialog requests too.
+import t from 'tap';
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { canUseNetns, waitFor } from '../lib/netns.js';
+import { PROXY_CONF, World } from '../lib/world.js';
+
+const why = canUseNetns() ?? (spawnSync('sh', ['-c', 'command -v openssl && test -f /usr/lib/x86_64-linux-gnu/kamailio/modules/tls.so']).status === 0 ? null : 'openssl or kamailio-tls-modules missing');
+if (why) t.fail(`cannot run the TLS test: ${why}`);
+else {
+  const w = new World('tls');
+  t.teardown(() => w.destroy());
+  w.setup();
+  const d = w.dir;
+  const ssl = (args: string[]) => spawnSync('openssl', args, { cwd: d, encoding: 'utf8' });
+  // A test CA, and certificates for Kamailio and for the proxy, with IP subjectAltNames.
+  ssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=sipproxy64 test CA']);
+  for (const [name, sans] of [['kam', 'IP:2001:db8:1::5'], ['proxy', 'IP:127.0.0.105,IP:2001:db8:64::10,IP:127.0.0.1,IP:2001:db8::1']]) {
+    ssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`]);
+    writeFileSync(join(d, `${name}.ext`), `subjectAltName=${sans}\n`);
+    ssl(['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.crt`, '-days', '2', '-extfile', `${name}.ext`]);
+  }
+  writeFileSync(join(d, 'tls.cfg'), `[server:default]\nmethod = TLSv1.2+\nverify_certificate = no\nrequire_certificate = no\nprivate_key = ${d}/kam.key\ncertificate = ${d}/kam.crt\n\n[client:default]\nverify_certificate = no\nrequire_certificate = no\n`);
+
+  t.test('register and call through TLS to Kamailio over IPv6', async (t) => {
+    await w.kamailio(['WITH_TLS', `TLSCFG="${d}/tls.cfg"`]);
+    t.ok(await waitFor(() => w.ns.udpSockets() !== '' && /LISTEN.*\[2001:db8:1::5\]:5061[\s\S]*LISTEN.*\[2001:db8:1::5\]:5060|LISTEN.*\[2001:db8:1::5\]:5060[\s\S]*LISTEN.*\[2001:db8:1::5\]:5061/.test(spawnSync('ip', ['netns', 'exec', w.ns.name, 'ss', '-tln'], { encoding: 'utf8' }).stdout), 5000), 'Kamailio listens on TLS and TCP over IPv6');
+    const conf = PROXY_CONF.replace('map 2001:db8:1::5 127.0.0.105', 'map [2001:db8:1::5]:5061 127.0.0.105 tls') +
+      `tls-cert ${d}/proxy.crt\ntls-key ${d}/proxy.key\ntls-ca ${d}/ca.crt\n`;
+    const p = w.startProxy(conf);
+    t.ok(await w.proxyUp(p), 'proxy up');
+    t.match(p.log(), 'tls="port 5061"');
+    const reg = await w.sipp('register.xml', '127.0.0.10', 5060, 31300, { user: 'alice' }, '127.0.0.105:5060');
+    t.equal(reg.code, 0, 'the IPv4 phone registers over UDP; the proxy carries it over TLS');
+    t.match(w.kamailioLog, /REGISTER sip:alice@\[2001:db8:1::5\]:5061 contact <sip:alice@\[2001:db8:64::10\]:5060>;expires=300 from 2001:db8:64::10 over tls/, 'Kamailio got it over TLS from the phone\'s face');
+    const regC = await w.sipp('register.xml', '2001:db8:1::20', 5062, 31302, { user: 'carol' }, '[2001:db8:1::5]:5060');
+    t.equal(regC.code, 0);
+    const uas = w.sipp('uas.xml', '2001:db8:1::20', 5062, 31310, w.media('carolT', '2001:db8:1::20', 40200));
+    await new Promise((r) => setTimeout(r, 300));
+    const uac = await w.sipp('uac.xml', '127.0.0.10', 5060, 31312, { ...w.media('aliceT', '127.0.0.10', 40210), callee: 'carol' }, '127.0.0.105:5060', 2000);
+    t.equal(uac.code, 0, `the call completes: INVITE over TLS, ACK and BYE over TLS through the route set${uac.code ? uac.stdout.slice(-1500) : ''}`);
+    t.equal((await uas).code, 0);
+    for (const n of ['aliceT', 'carolT']) {
+      const r = await w.peerResult(n);
+      t.ok(r && r.familyOk && r.received >= 45, `${n}: ${JSON.stringify(r)}`);
+    }
+    t.match(p.log(), /sip out .*to=\[2001:db8:1::5\]:5061 transport=tls .*INVITE/, 'the INVITE went over TLS');
+    p.child.kill('SIGTERM');
+    t.equal(await p.exited, 0);
+  });
+}
