@@ -223,6 +223,10 @@ export function handleRequest(eng: Engine, m: SipMessage, src: HostPort, local: 
   const firstVia = m.headers.find((h) => h.def.kind === 'via') as Header;
   const targetUri = remaining.length > 0 ? { text, u: remaining[0].u } : receivedUri ?? (newRuri ? { text: newRuri, u: parseUri(newRuri, 0, newRuri.length) } : { text, u: ruri });
   const outT = transportFor(targetUri.text, targetUri.u, text.length + 300, eng.cfg, map.byReal(target.addr)?.transport ?? null);
+  // RFC 3261 19.1.2 / RFC 3263 4.2: without a port, TLS goes to 5061.
+  if (outT === 'tls' && !(targetUri.u && targetUri.u.portStart >= 0) && !map.byReal(target.addr)?.realPort && target.port === 5060) {
+    target = { ...target, port: 5061 };
+  }
   const port = portFor(outT, eng.cfg);
   const inPort = portFor(inT, eng.cfg);
   edits.insert(firstVia.start, `Via: SIP/2.0/${VIA_NAME[outT]} ${uriHost(O)}:${port};branch=${branchOf(m, via, callId, cseq.num, src)};rport\r\n`);
