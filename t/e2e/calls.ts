@@ -2,10 +2,9 @@
 // sipproxy64 between them, real RTP counted at both ends.
 import t from 'tap';
 import { canUseNetns } from '../lib/netns.js';
-import { World } from '../lib/world.js';
+import { tail, World } from '../lib/world.js';
 import { RunResult, waitFor } from '../lib/netns.js';
 
-const tail = (r: RunResult): string => (r.code === 0 ? '' : `\n${r.stdout.slice(-800)}\n${r.stderr.slice(-800)}`);
 
 const why = canUseNetns();
 if (why) {

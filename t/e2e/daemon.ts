@@ -1,9 +1,8 @@
 // The daemon's life: start-up failures, HUP hand-over with a live call, SIGTERM, JSON logs.
 import t from 'tap';
 import { canUseNetns, RunResult, waitFor } from '../lib/netns.js';
-import { PROXY_CONF, World } from '../lib/world.js';
+import { PROXY_CONF, tail, World } from '../lib/world.js';
 
-const tail = (r: RunResult): string => (r.code === 0 ? '' : `\n${r.stdout.slice(-800)}\n${r.stderr.slice(-800)}`);
 const why = canUseNetns();
 if (why) {
   t.fail(`end-to-end tests cannot run: ${why} (run the README test command as root)`);

@@ -27,6 +27,9 @@ rtp-timeout 5
 metrics 127.0.0.1:9064
 `;
 
+/** What a failed run printed last, for an assertion's message. */
+export const tail = (r: RunResult): string => (r.code === 0 ? '' : `\n${r.stdout.slice(-800)}\n${r.stderr.slice(-800)}`);
+
 export interface Proxy {
   child: ChildProcess;
   log: () => string;
