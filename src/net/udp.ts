@@ -3,7 +3,7 @@
 import dgram from 'node:dgram';
 import { Family } from './addr.js';
 
-const literal = ((address: string, options: unknown, cb: (err: Error | null, address: string, family: number) => void) => {
+const literal = ((address: string, _options: unknown, cb: (err: Error | null, address: string, family: number) => void) => {
   cb(null, address, address.includes(':') ? 6 : 4);
 }) as unknown as dgram.SocketOptions['lookup'];
 

@@ -3,7 +3,7 @@
 import t from 'tap';
 import { canUseNetns } from '../lib/netns.js';
 import { tail, World } from '../lib/world.js';
-import { RunResult, waitFor } from '../lib/netns.js';
+import { waitFor } from '../lib/netns.js';
 
 
 const why = canUseNetns();

@@ -1,6 +1,6 @@
 // The daemon's life: start-up failures, HUP hand-over with a live call, SIGTERM, JSON logs.
 import t from 'tap';
-import { canUseNetns, RunResult, waitFor } from '../lib/netns.js';
+import { canUseNetns, waitFor } from '../lib/netns.js';
 import { PROXY_CONF, tail, World } from '../lib/world.js';
 
 const why = canUseNetns();
