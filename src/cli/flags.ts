@@ -37,7 +37,7 @@ export const HELP = `
     --check-config            validate the configuration, print the mapping table, exit
     --from ADDR:PORT          rewrite: the source the message came from
     --to ADDR:PORT            rewrite: the local address it arrived on
-    --transport udp|tcp       rewrite: the transport it arrived over (udp)
+    --transport udp|tcp|tls   rewrite: the transport it arrived over (udp)
     --log-format plain|json   log lines on stderr (plain)
     -v, --verbose             log each SIP message in and out (also --debug)
     -h, --help                this text

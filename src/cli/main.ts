@@ -48,7 +48,7 @@ function main(argv: string[]): number | Promise<number> {
   }
   if (cmd === 'rewrite') {
     const transport = (f.transport as string | undefined) ?? 'udp';
-    if (transport !== 'udp' && transport !== 'tcp') throw new UsageError(`--transport takes udp or tcp, got "${transport}"`);
+    if (transport !== 'udp' && transport !== 'tcp' && transport !== 'tls') throw new UsageError(`--transport takes udp, tcp or tls, got "${transport}"`);
     if (typeof f.from !== 'string' || typeof f.to !== 'string') throw new UsageError('rewrite needs --from ADDR:PORT and --to ADDR:PORT');
     const input = readFileSync(0);
     const engine = new Engine(cfg, { product: PRODUCT });

@@ -1,6 +1,6 @@
 // Fixture runner core: a directory of plain files is a test (SPEC section 9).
 //   config      the sipproxy64 config
-//   route       one line per message: "FROM TO [tcp]" (source, local address, transport)
+//   route       one line per message: "FROM TO [tcp|tls]" (source, local address, transport)
 //   1.sip, 2.sip, ...  the messages, exact bytes
 //   expected    what `sipproxy64 rewrite` prints for each message, in order, then a
 //               "# media" section listing the relay sessions left open
@@ -44,7 +44,7 @@ export function runCase(dir: string): CaseResult {
     const src = parseHostPort(from);
     const dst = parseHostPort(to);
     if (!src || !dst) throw new Error(`${dir}/route line ${i + 1}: bad address`);
-    const a = engine.handle(readFileSync(join(dir, f)), src, dst, transport === 'tcp' ? 'tcp' : 'udp');
+    const a = engine.handle(readFileSync(join(dir, f)), src, dst, transport === 'tcp' || transport === 'tls' ? transport : 'udp');
     actions.push(a);
     output += formatActions(a);
   });
