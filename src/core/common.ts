@@ -29,7 +29,7 @@ export function rewriteHeaders(eng: Engine, c: RewriteCtx, m: SipMessage, skip: 
 }
 
 /** Rewrite SDP bodies towards family `out`; returns the body length change. */
-export function rewriteMessageBody(eng: Engine, m: SipMessage, edits: Edits, callId: string, src: HostPort, out: Family): number {
+export function rewriteMessageBody(eng: Engine, m: SipMessage, edits: Edits, callId: string, src: HostPort, out: Family, keepParties = false): number {
   const side = src.family;
   if (m.bodyEnd <= m.bodyStart) return 0;
   const ct = m.headers.find((h) => h.def.kind === 'ctype');
@@ -43,6 +43,9 @@ export function rewriteMessageBody(eng: Engine, m: SipMessage, edits: Edits, cal
         media.releaseStream(callId, index, 'disabled');
         return 0;
       }
+      // keepParties: an answer from another fork of an established call leaves the media alone.
+      const held = keepParties ? media.get(callId, index) : undefined;
+      if (held) return held.port;
       const port = media.update(callId, index, side, { ...party, signal: src.addr });
       if (port === null) {
         throw new SdpExhausted(media.sessionsOf(callId).length >= MAX_STREAMS_PER_CALL ? 'too-many-streams' : 'rtp-ports-exhausted');
@@ -103,4 +106,12 @@ export function unicast(a: string): boolean {
   if (a === '0.0.0.0' || a === '::' || a === '255.255.255.255') return false;
   if (/^(22[4-9]|23\d)\./.test(a) || /^ff/i.test(a)) return false;
   return true;
+}
+
+/** The tag= of From or To (RFC 3261 19.3), outside display names and <URI>. */
+export function tagOf(m: SipMessage, name: 'From' | 'To'): string | null {
+  const h = m.headers.find((x) => x.def.name === name);
+  if (!h) return null;
+  const v = unfold(m.text.slice(h.valueStart, h.valueEnd)).replace(/"(?:[^"\\]|\\.)*"/g, '').replace(/<[^>]*>/g, '');
+  return /;\s*tag\s*=\s*([^;\s,]+)/i.exec(v)?.[1] ?? null;
 }

@@ -5,7 +5,7 @@ import { SipError, bad } from '../sip/errors.js';
 import { Header, SipMessage, splitList, unfold } from '../sip/message.js';
 import { findUri, parseUri, UriParts, param } from '../sip/uri.js';
 import { topVia, Via, viaParam } from '../sip/via.js';
-import { callIdOf, cseqOf, fixContentLength, rewriteHeaders, rewriteMessageBody, SdpExhausted } from './common.js';
+import { callIdOf, cseqOf, fixContentLength, tagOf, rewriteHeaders, rewriteMessageBody, SdpExhausted } from './common.js';
 import type { Engine } from './engine.js';
 import { Mapping } from './mapping.js';
 import { Edits } from './splice.js';
@@ -261,7 +261,13 @@ export function handleRequest(eng: Engine, m: SipMessage, src: HostPort, local: 
   fixContentLength(m, edits, delta);
 
   // SPEC 6: media life.
-  if (m.method === 'BYE' || m.method === 'CANCEL') eng.media.release(callId, m.method.toLowerCase());
+  if (m.method === 'CANCEL' && !eng.media.isEstablished(callId)) eng.media.release(callId, 'cancel');
+  else if (m.method === 'BYE') {
+    // A forked call may see a 2xx from several callees; the caller hangs up the extra ones.
+    // Only the BYE of the dialog that holds the media releases it.
+    const held = eng.media.dialogTag(callId);
+    if (!held || held === tagOf(m, 'To') || held === tagOf(m, 'From')) eng.media.release(callId, 'bye');
+  }
   else if (m.method === 'ACK' && delta !== 0) eng.media.markEstablished(callId);
 
   const data = edits.apply(text, m.bodyEnd);

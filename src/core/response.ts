@@ -2,7 +2,7 @@
 import { HostPort } from '../net/addr.js';
 import { Header, SipMessage, splitList } from '../sip/message.js';
 import { parseVia, Via } from '../sip/via.js';
-import { callIdOf, cseqOf, deleteElement, fixContentLength, rewriteHeaders, rewriteMessageBody, SdpExhausted, viaDestination } from './common.js';
+import { callIdOf, cseqOf, tagOf, deleteElement, fixContentLength, rewriteHeaders, rewriteMessageBody, SdpExhausted, viaDestination } from './common.js';
 import type { Engine } from './engine.js';
 import { MAX_UDP } from './request.js';
 import { isOurPort, portFor, viaTransport } from './transport.js';
@@ -45,7 +45,8 @@ export function handleResponse(eng: Engine, m: SipMessage, src: HostPort): Actio
 
   let delta: number;
   try {
-    delta = rewriteMessageBody(eng, m, edits, callId, src, out);
+    const held = eng.media.dialogTag(callId);
+    delta = rewriteMessageBody(eng, m, edits, callId, src, out, held !== null && held !== tagOf(m, 'To'));
   } catch (err) {
     if (err instanceof SdpExhausted) return [drop(err.message)];
     throw err;
@@ -54,7 +55,7 @@ export function handleResponse(eng: Engine, m: SipMessage, src: HostPort): Actio
 
   // SPEC 6: an answer in a 2xx completes the session; a final error to an unanswered INVITE releases it.
   if (cseq.method === 'INVITE') {
-    if (m.status >= 200 && m.status < 300 && delta !== 0) eng.media.markEstablished(callId);
+    if (m.status >= 200 && m.status < 300 && delta !== 0) eng.media.markEstablished(callId, tagOf(m, 'To'));
     else if (m.status >= 300 && !eng.media.isEstablished(callId)) eng.media.release(callId, `status-${m.status}`);
   }
   const data = edits.apply(m.text, m.bodyEnd);

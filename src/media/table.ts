@@ -19,6 +19,7 @@ export interface MediaSession {
   readonly created: number;
   updated: number;
   established: boolean; // an answer has passed (a 2xx or an ACK carried SDP)
+  dialogTag: string | null; // the callee's tag of the 2xx that established it (forking)
 }
 
 export interface MediaHooks {
@@ -127,7 +128,7 @@ export class MediaTable {
       const port = this.allocate();
       if (port === null) return null;
       const t = this.now();
-      s = { callId, index, port, party4: null, party6: null, created: t, updated: t, established: false };
+      s = { callId, index, port, party4: null, party6: null, created: t, updated: t, established: false, dialogTag: null };
       if (!call) {
         call = new Map();
         this.calls.set(callId, call);
@@ -145,8 +146,18 @@ export class MediaTable {
     return s.port;
   }
 
-  markEstablished(callId: string): void {
-    for (const s of this.calls.get(callId)?.values() ?? []) s.established = true;
+  /** An answer passed; `tag` is the callee's tag of the first 2xx (a forked call has several). */
+  markEstablished(callId: string, tag: string | null = null): void {
+    for (const s of this.calls.get(callId)?.values() ?? []) {
+      if (!s.established && tag) s.dialogTag = tag;
+      s.established = true;
+    }
+  }
+
+  /** The callee tag of the dialog that holds the media, if known. */
+  dialogTag(callId: string): string | null {
+    for (const s of this.calls.get(callId)?.values() ?? []) if (s.dialogTag) return s.dialogTag;
+    return null;
   }
 
   isEstablished(callId: string): boolean {
