@@ -1,0 +1,90 @@
+// The registrar's bindings (RFC 3261 10.3): address-of-record -> contacts, each with its
+// expiry, Call-ID and CSeq, and where the REGISTER came from. Saved to a file atomically
+// (write, fsync, rename) so that registrations survive a restart.
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+
+export interface Binding {
+  contact: string; //  the Contact URI as registered
+  expires: number; //  absolute, ms
+  callId: string;
+  cseq: number;
+  source: string; //   "addr:port/transport" the REGISTER came from (a phone behind NAT)
+}
+
+export type RegisterResult = { ok: true } | { ok: false; status: number; reason: string };
+
+export class Bindings {
+  private readonly aors = new Map<string, Binding[]>();
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  /** Current (unexpired) contacts of an address-of-record. */
+  lookup(aor: string): Binding[] {
+    const t = this.now();
+    const list = (this.aors.get(aor) ?? []).filter((b) => b.expires > t);
+    if (list.length === 0) this.aors.delete(aor);
+    else this.aors.set(aor, list);
+    return list;
+  }
+
+  /**
+   * Apply one REGISTER's contacts (RFC 3261 10.3 step 7): expires 0 removes a binding, "*"
+   * with expires 0 removes them all; an older CSeq of the same Call-ID is refused (500).
+   */
+  register(aor: string, callId: string, cseq: number, source: string, contacts: Array<{ uri: string | '*'; expires: number }>): RegisterResult {
+    const list = this.lookup(aor);
+    if (contacts.some((c) => c.uri === '*')) {
+      if (contacts.length !== 1 || contacts[0].expires !== 0) return { ok: false, status: 400, reason: 'wildcard-contact' };
+      this.aors.delete(aor);
+      return { ok: true };
+    }
+    const t = this.now();
+    for (const c of contacts) {
+      const i = list.findIndex((b) => b.contact === c.uri);
+      if (i >= 0 && list[i].callId === callId && list[i].cseq >= cseq) return { ok: false, status: 500, reason: 'register-out-of-order' };
+      if (i >= 0) list.splice(i, 1);
+      if (c.expires > 0) list.push({ contact: c.uri, expires: t + c.expires * 1000, callId, cseq, source });
+    }
+    if (list.length === 0) this.aors.delete(aor);
+    else this.aors.set(aor, list);
+    return { ok: true };
+  }
+
+  all(): Array<{ aor: string; bindings: Binding[] }> {
+    return [...this.aors.keys()].map((aor) => ({ aor, bindings: this.lookup(aor) })).filter((x) => x.bindings.length > 0);
+  }
+
+  /** Write atomically: a crash leaves the old file or the new one, never half of one. */
+  save(file: string): void {
+    const tmp = `${file}.tmp`;
+    const fd = openSync(tmp, 'w', 0o600);
+    try {
+      writeSync(fd, JSON.stringify(this.all()) + '\n');
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, file);
+  }
+
+  /** Load a saved table; expired bindings are dropped; a missing file is an empty table. */
+  load(file: string): number {
+    let data: Array<{ aor: string; bindings: Binding[] }>;
+    try {
+      data = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+      throw e;
+    }
+    const t = this.now();
+    let n = 0;
+    for (const { aor, bindings } of data) {
+      const live = bindings.filter((b) => b.expires > t);
+      if (live.length) {
+        this.aors.set(aor, live);
+        n += live.length;
+      }
+    }
+    return n;
+  }
+}
