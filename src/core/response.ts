@@ -1,7 +1,7 @@
 // Responses: RFC 3261 16.7 steps 3-9 as a stateless proxy does them (16.11), SPEC section 3.
 import { HostPort } from '../net/addr.js';
-import { Header, SipMessage, splitList } from '../sip/message.js';
-import { parseVia, Via } from '../sip/via.js';
+import { Header, SipMessage } from '../sip/message.js';
+import { leadingVias } from '../sip/via.js';
 import { callIdOf, cseqOf, tagOf, deleteElement, fixContentLength, rewriteHeaders, rewriteMessageBody, SdpExhausted, viaDestination } from './common.js';
 import type { Engine } from './engine.js';
 import { MAX_UDP } from './request.js';
@@ -9,24 +9,9 @@ import { isOurPort, portFor, viaTransport } from './transport.js';
 import { Edits } from './splice.js';
 import { Action, drop } from './types.js';
 
-/** The first two Via values (ours and the one that says where the response goes). */
-function firstTwoVias(m: SipMessage): Via[] {
-  const out: Via[] = [];
-  for (const h of m.headers) {
-    if (h.def.kind !== 'via') continue;
-    for (const [s, e] of splitList(m.text, h.valueStart, h.valueEnd)) {
-      const v = parseVia(m.text, s, e, h);
-      if (!v) return out;
-      out.push(v);
-      if (out.length === 2) return out;
-    }
-  }
-  return out;
-}
-
 export function handleResponse(eng: Engine, m: SipMessage, src: HostPort): Action[] {
   const map = eng.map;
-  const [top, next] = firstTwoVias(m);
+  const [top, next] = leadingVias(m, 2); // ours, and the one that says where the response goes
   // RFC 3261 16.7 step 3 / 18.1.2: a response whose top Via is not ours is not ours to send.
   if (!top || !top.hostAddr || !map.isOurs(top.hostAddr.addr) || !isOurPort(top.port ?? 5060, eng.cfg)) return [drop('not-our-via')];
   if (!next) return [drop('no-next-via')];

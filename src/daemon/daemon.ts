@@ -1,7 +1,6 @@
 // The daemon (SPEC section 7): binds every SIP address, runs RTPproxy64, resolves uplinks,
 // and handles signals. HUP: stop SIP, keep media until the calls end, then exit.
 import { createHash, randomBytes } from 'node:crypto';
-import dgram from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { Config } from '../config/config.js';
 import { Engine } from '../core/engine.js';
@@ -10,6 +9,7 @@ import { Addr, uriHost } from '../net/addr.js';
 import { Logger } from './log.js';
 import { DnsApi, UplinkResolver } from './resolver.js';
 import { SipUdp } from './sip-udp.js';
+import { canBind } from '../net/udp.js';
 import { SipTcp } from './sip-tcp.js';
 import { Action } from '../core/types.js';
 import { serveMetrics } from './metrics.js';
@@ -64,21 +64,8 @@ export function sipAddresses(cfg: Config): Addr[] {
 
 /** The relay binds per stream; check once that the media addresses are local at all. */
 async function checkMedia(a: Addr): Promise<void> {
-  const sock = dgram.createSocket(a.family === 4 ? 'udp4' : 'udp6');
-  try {
-    await new Promise<void>((resolve, reject) => {
-      sock.once('error', reject);
-      sock.bind({ address: a.addr, port: 0 }, () => resolve());
-    });
-  } catch (err) {
-    throw new StartupError(`cannot bind media address ${uriHost(a)}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
-  } finally {
-    try {
-      sock.close();
-    } catch {
-      /* not open */
-    }
-  }
+  const err = await canBind(a, 0);
+  if (err) throw new StartupError(`cannot bind media address ${uriHost(a)}: ${err}`);
 }
 
 export async function startDaemon(cfg: Config, log: Logger, product: string, dnsApi?: DnsApi): Promise<Daemon> {

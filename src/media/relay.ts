@@ -3,7 +3,7 @@
 // party's advertised address, or to the source learnt from its first packets (latching).
 import dgram from 'node:dgram';
 import { Addr, Family } from '../net/addr.js';
-import { udpSocket } from '../net/udp.js';
+import { canBind, udpSocket } from '../net/udp.js';
 import { MediaSession, MediaTable } from './table.js';
 
 export interface RelayOptions {
@@ -259,18 +259,8 @@ export class Relay {
   }
 
   /** Can the RTP port of pair p be bound on media4 now? (A draining instance may hold it.) */
-  private free(port: number): Promise<boolean> {
-    return new Promise((resolve) => {
-      const sock = udpSocket(4, { reuseAddr: false });
-      sock.once('error', () => {
-        sock.close();
-        resolve(false);
-      });
-      sock.bind({ address: this.opts.media4.addr, port, exclusive: true }, () => {
-        sock.close();
-        resolve(true);
-      });
-    });
+  private async free(port: number): Promise<boolean> {
+    return (await canBind(this.opts.media4, port)) === null;
   }
 
   /**

@@ -10,3 +10,18 @@ const literal = ((address: string, _options: unknown, cb: (err: Error | null, ad
 export function udpSocket(family: Family, opts: Omit<dgram.SocketOptions, 'type' | 'lookup'> = {}): dgram.Socket {
   return dgram.createSocket({ ...opts, type: family === 4 ? 'udp4' : 'udp6', lookup: literal });
 }
+
+/** Can a UDP socket be bound to addr:port right now? Resolves null, or the error code. */
+export function canBind(a: { addr: string; family: Family }, port: number): Promise<string | null> {
+  return new Promise((resolve) => {
+    const sock = udpSocket(a.family, { reuseAddr: false });
+    sock.once('error', (err) => {
+      sock.close();
+      resolve((err as NodeJS.ErrnoException).code ?? err.message);
+    });
+    sock.bind({ address: a.addr, port, exclusive: true }, () => {
+      sock.close();
+      resolve(null);
+    });
+  });
+}

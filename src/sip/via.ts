@@ -57,15 +57,16 @@ export function viaParam(v: Via, name: string): ViaParam | undefined {
   return undefined;
 }
 
-/** All Via values in order (top first). Returns null if any is malformed. */
-export function allVias(m: SipMessage, max = 70): Via[] | null {
+/** The first n Via values in order (top first), up to the first malformed one. */
+export function leadingVias(m: SipMessage, n: number): Via[] {
   const out: Via[] = [];
   for (const h of m.headers) {
     if (h.def.kind !== 'via') continue;
     for (const [s, e] of splitList(m.text, h.valueStart, h.valueEnd)) {
       const v = parseVia(m.text, s, e, h);
-      if (!v || out.length >= max) return null;
+      if (!v) return out;
       out.push(v);
+      if (out.length === n) return out;
     }
   }
   return out;
