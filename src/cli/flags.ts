@@ -1,6 +1,6 @@
 // Every command-line flag, in one place: meow reads this table, and a test checks that
 // --help and the man page name exactly these flags.
-import { DIRECTIVES } from '../config/config.js';
+import { DIRECTIVES, REPEATABLE } from '../config/config.js';
 import { flagKey } from '../config/load.js';
 
 type Flag = { type: 'string' | 'boolean'; shortFlag?: string; isMultiple?: boolean };
@@ -16,7 +16,7 @@ export const FLAGS: Record<string, Flag> = {
   debug: { type: 'boolean' },
   version: { type: 'boolean' },
   help: { type: 'boolean', shortFlag: 'h' },
-  ...Object.fromEntries(DIRECTIVES.map((d) => [flagKey(d), { type: 'string' as const, isMultiple: d === 'map' }])),
+  ...Object.fromEntries(DIRECTIVES.map((d) => [flagKey(d), { type: 'string' as const, isMultiple: REPEATABLE.has(d) }])),
 };
 
 /** The long names as typed: "check-config", "rtp-ports", ... */

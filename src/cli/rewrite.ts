@@ -9,7 +9,8 @@ export function formatActions(actions: Action[]): string {
   let out = '';
   for (const a of actions) {
     if (a.type === 'send') out += `send ${formatHostPort(a.from)} ${formatHostPort(a.to)}${a.transport === 'udp' ? '' : ' ' + a.transport}\n${a.data}`;
-    else out += `drop ${a.reason}\n`;
+    else if (a.type === 'drop') out += `drop ${a.reason}\n`;
+    else out += `resolve ${a.name} IPv${a.family}\n`;
   }
   return out;
 }

@@ -28,6 +28,16 @@ export interface Config {
   tlsCert: string | null;
   tlsKey: string | null;
   tlsCa: string | null; //    CAs that sign the peers' certificates (default: the system's)
+  // Masquerading (phones on a private LAN behind one public address; sipproxy64(8) MASQUERADING)
+  inbound: Addr | null; //     the LAN side: this host's private address
+  inboundPrefix: number | null; // the LAN's prefix length (null: the daemon reads the interface's)
+  outbound: Addr | null; //    the public side: this host's public address
+  outboundName: string | null; // a host name for it (dynamic DNS), resolved at start
+  registrar: boolean; //       answer REGISTER for `domain` ourselves
+  domains: string[]; //        the registrar's domains; the first is the digest realm
+  passwd: string | null; //    the registrar's password file
+  defaultExpires: number; //   registration lifetime when the phone names none (RFC 3261 10.3 step 7)
+  registrations: string; //    where the registration table is kept across restarts
 }
 
 export class ConfigError extends Error {
@@ -55,6 +65,15 @@ export function defaultConfig(): Config {
     tlsCert: null,
     tlsKey: null,
     tlsCa: null,
+    inbound: null,
+    inboundPrefix: null,
+    outbound: null,
+    outboundName: null,
+    registrar: false,
+    domains: [],
+    passwd: null,
+    defaultExpires: 3600,
+    registrations: '/var/lib/sipproxy64/registrations.json',
   };
 }
 
@@ -63,7 +82,11 @@ export const DIRECTIVES = [
   'sip-port', 'map', 'generic4', 'generic6', 'media4', 'media6',
   'rtp-ports', 'rtp-timeout', 'rtp-latch', 'keep-user-agent', 'metrics', 'tcp', 'tcp-idle',
   'tls-port', 'tls-cert', 'tls-key', 'tls-ca',
+  'inbound', 'outbound', 'registrar', 'domain', 'passwd', 'default-expires', 'registrations',
 ] as const;
+
+/** Directives that may be given more than once (and flags that repeat). */
+export const REPEATABLE = new Set<string>(['map', 'domain']);
 export type Directive = (typeof DIRECTIVES)[number];
 
 const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*\.?$/i;
@@ -129,6 +152,36 @@ export function applyDirective(cfg: Config, where: string, name: string, args: s
     case 'tls-cert': cfg.tlsCert = one(); return;
     case 'tls-key': cfg.tlsKey = one(); return;
     case 'tls-ca': cfg.tlsCa = one(); return;
+    case 'registrar': cfg.registrar = yesNo(where, one()); return;
+    case 'passwd': cfg.passwd = one(); return;
+    case 'default-expires': cfg.defaultExpires = int(where, one(), 1, 604800); return;
+    case 'registrations': cfg.registrations = one(); return;
+    case 'domain': {
+      const d = one().toLowerCase().replace(/\.$/, '');
+      if (!HOSTNAME.test(d) && !parseHostIp(d)) throw new ConfigError(where, `"${args[0]}" is not a domain name`);
+      if (!cfg.domains.includes(d)) cfg.domains.push(d);
+      return;
+    }
+    case 'inbound': {
+      // inbound ADDR[/PREFIX]: the LAN side; the prefix says which addresses are on the LAN.
+      const [a, pfx, extra] = one().split('/');
+      if (extra !== undefined) throw new ConfigError(where, `inbound takes ADDR[/PREFIX], got "${args[0]}"`);
+      cfg.inbound = ip(where, a);
+      cfg.inboundPrefix = pfx === undefined ? null : int(where, pfx, 8, cfg.inbound.family === 4 ? 32 : 128);
+      return;
+    }
+    case 'outbound': {
+      const v = one();
+      const a = parseIp(v);
+      if (a) {
+        cfg.outbound = ip(where, v);
+        cfg.outboundName = null;
+      } else if (HOSTNAME.test(v) && !/^[\d.]+$/.test(v)) {
+        cfg.outboundName = v.toLowerCase().replace(/\.$/, '');
+        cfg.outbound = null;
+      } else throw new ConfigError(where, `"${v}" is neither an IP address nor a host name`);
+      return;
+    }
     case 'metrics': {
       // "metrics PORT" listens on 127.0.0.1; "metrics ADDR:PORT" where told; "metrics off".
       const v = one();
@@ -183,8 +236,12 @@ export function parseConfig(text: string, file: string, cfg: Config = defaultCon
 
 /** Checks across directives; fills media4/6 from generic4/6 when absent. */
 export function validate(cfg: Config, where = 'config'): Config {
-  if (!cfg.generic4) throw new ConfigError(where, 'generic4 is required (the proxy\'s own IPv4 address)');
-  if (!cfg.generic6) throw new ConfigError(where, 'generic6 is required (the proxy\'s own IPv6 address)');
+  const nat = cfg.inbound !== null || cfg.outbound !== null || cfg.outboundName !== null;
+  if (nat) validateNat(cfg, where);
+  if (!nat || cfg.maps.length > 0 || cfg.generic4 || cfg.generic6) {
+    if (!cfg.generic4) throw new ConfigError(where, 'generic4 is required (the proxy\'s own IPv4 address)');
+    if (!cfg.generic6) throw new ConfigError(where, 'generic6 is required (the proxy\'s own IPv6 address)');
+  }
   cfg.media4 ??= cfg.generic4;
   cfg.media6 ??= cfg.generic6;
   if ((cfg.tlsCert === null) !== (cfg.tlsKey === null)) throw new ConfigError(where, 'tls-cert and tls-key go together');
@@ -198,7 +255,7 @@ export function validate(cfg: Config, where = 'config'): Config {
   for (const m of cfg.maps) {
     const prev = faces.get(m.face.addr);
     if (prev) throw new ConfigError(m.where, `face ${m.face.addr} is already used at ${prev}`);
-    if (m.face.addr === cfg.generic4.addr || m.face.addr === cfg.generic6.addr) {
+    if (m.face.addr === cfg.generic4?.addr || m.face.addr === cfg.generic6?.addr) {
       throw new ConfigError(m.where, `face ${m.face.addr} is also the generic address; give each party its own face`);
     }
     faces.set(m.face.addr, m.where);
@@ -208,4 +265,19 @@ export function validate(cfg: Config, where = 'config'): Config {
     reals.set(key, m.where);
   }
   return cfg;
+}
+
+/** Masquerading: inbound and outbound go together, on addresses no other directive uses. */
+function validateNat(cfg: Config, where: string): void {
+  if (!cfg.inbound) throw new ConfigError(where, 'outbound needs inbound (the LAN side address)');
+  if (!cfg.outbound && !cfg.outboundName) throw new ConfigError(where, 'inbound needs outbound (the public address)');
+  const used = [cfg.generic4, cfg.generic6, ...cfg.maps.map((m) => m.face)].filter((a): a is Addr => a !== null).map((a) => a.addr);
+  for (const a of [cfg.inbound, cfg.outbound]) {
+    if (a && used.includes(a.addr)) throw new ConfigError(where, `${a.addr} is a face or generic address; inbound and outbound need their own addresses`);
+  }
+  if (cfg.outbound && cfg.outbound.addr === cfg.inbound.addr) throw new ConfigError(where, 'inbound and outbound must differ');
+  if (cfg.registrar) {
+    if (cfg.domains.length === 0) throw new ConfigError(where, 'registrar yes needs a domain');
+    if (!cfg.passwd) throw new ConfigError(where, 'registrar yes needs passwd (an open registrar would let anyone take a phone\'s calls)');
+  }
 }

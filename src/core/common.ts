@@ -1,5 +1,5 @@
 // Steps shared by requests and responses: header rewriting, bodies, Content-Length.
-import { Family, HostPort, parseIp } from '../net/addr.js';
+import { Addr, Family, HostPort, parseIp } from '../net/addr.js';
 import { Header, SipMessage, splitList, unfold } from '../sip/message.js';
 import { Via, viaParam } from '../sip/via.js';
 import { MAX_STREAMS_PER_CALL, Party } from '../media/table.js';
@@ -28,16 +28,30 @@ export function rewriteHeaders(eng: Engine, c: RewriteCtx, m: SipMessage, skip: 
   }
 }
 
-/** Rewrite SDP bodies towards family `out`; returns the body length change. */
-export function rewriteMessageBody(eng: Engine, m: SipMessage, edits: Edits, callId: string, src: HostPort, out: Family, keepParties = false): number {
-  const side = src.family;
+/** Where a message's media goes through the relay. */
+export interface MediaPlan {
+  readonly key: string; //    media table key: the Call-ID (and the LAN phone when masquerading)
+  readonly side: Family; //   the sender's side of the relay (4: IPv4 or LAN, 6: IPv6 or public)
+  readonly media: Addr; //    the relay address written into the SDP that goes out
+  readonly addrs?: readonly [Addr, Addr]; // relay addresses of sides 4 and 6 (default media4, media6)
+}
+
+/** The address model's plan: the relay's IPv4 and IPv6 sides, keyed by Call-ID. */
+export function familyMedia(eng: Engine, callId: string, src: HostPort, out: Family): MediaPlan {
+  return { key: callId, side: src.family, media: eng.map.media(out) };
+}
+
+/** Rewrite SDP bodies by plan `mp` (null: leave them); returns the body length change. */
+export function rewriteMessageBody(eng: Engine, m: SipMessage, edits: Edits, mp: MediaPlan | null, src: HostPort, keepParties = false): number {
+  if (!mp) return 0;
+  const { key: callId, side } = mp;
   if (m.bodyEnd <= m.bodyStart) return 0;
   const ct = m.headers.find((h) => h.def.kind === 'ctype');
   if (!ct) return 0;
   const media = eng.media;
   return rewriteBody(m.text, m.bodyStart, m.bodyEnd, m.text.slice(ct.valueStart, ct.valueEnd), {
-    out,
-    media: eng.map.media(out),
+    out: mp.media.family,
+    media: mp.media,
     stream(index: number, party: Party | null): number | null {
       if (party === null) {
         media.releaseStream(callId, index, 'disabled');
@@ -46,7 +60,7 @@ export function rewriteMessageBody(eng: Engine, m: SipMessage, edits: Edits, cal
       // keepParties: an answer from another fork of an established call leaves the media alone.
       const held = keepParties ? media.get(callId, index) : undefined;
       if (held) return held.port;
-      const port = media.update(callId, index, side, { ...party, signal: src.addr });
+      const port = media.update(callId, index, side, { ...party, signal: src.addr }, mp.addrs);
       if (port === null) {
         throw new SdpExhausted(media.sessionsOf(callId).length >= MAX_STREAMS_PER_CALL ? 'too-many-streams' : 'rtp-ports-exhausted');
       }

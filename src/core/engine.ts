@@ -12,6 +12,11 @@ import { handleRequest, MAX_UDP } from './request.js';
 import { handleResponse } from './response.js';
 import { Action, drop } from './types.js';
 import { isOurPort, type Transport } from './transport.js';
+import { Nat } from '../nat/nat.js';
+import { NameCache } from '../nat/names.js';
+import { NeedsName } from '../nat/plan.js';
+import { Registrar } from '../registrar/registrar.js';
+import { Credentials } from '../registrar/digest.js';
 
 /** Methods counted by name; others count as "other" (bounded metric labels). */
 const KNOWN_METHODS = new Set(['INVITE', 'ACK', 'BYE', 'CANCEL', 'REGISTER', 'OPTIONS', 'PRACK', 'SUBSCRIBE', 'NOTIFY', 'PUBLISH', 'INFO', 'REFER', 'MESSAGE', 'UPDATE', 'response', 'unparsed']);
@@ -20,6 +25,7 @@ export interface EngineDeps {
   now?: () => number;
   secret?: Buffer; // key for the MAC on received= in our Record-Route (default: fixed, for fixtures)
   product?: string; // User-Agent / Server value, "sipproxy64/VERSION"
+  users?: Map<string, Credentials>; // the registrar's password file, read by the caller
 }
 
 export class Engine {
@@ -29,13 +35,20 @@ export class Engine {
   readonly counters = new Map<string, number>();
   readonly msgIn = new Map<string, number>(); //  "METHOD|family" ("response", "unparsed")
   readonly msgOut = new Map<string, number>();
+  readonly nat: Nat | null; //             masquerading (inbound/outbound), if configured
+  readonly registrar: Registrar | null; //  its registrar and table of phones registered through it
+  readonly names: NameCache;
   private readonly secret: Buffer;
 
   constructor(readonly cfg: Config, deps: EngineDeps = {}) {
+    const now = deps.now ?? Date.now;
     this.map = new Mapping(cfg);
-    this.media = new MediaTable(cfg.rtpPorts, deps.now ?? Date.now);
+    this.media = new MediaTable(cfg.rtpPorts, now);
     this.product = deps.product ?? 'sipproxy64';
     this.secret = deps.secret ?? Buffer.from('sipproxy64 fixed test key');
+    this.names = new NameCache(now);
+    this.nat = cfg.inbound && cfg.outbound ? new Nat(cfg.inbound, cfg.inboundPrefix, cfg.outbound, cfg.sipPort, (v) => this.receivedMac(v)) : null;
+    this.registrar = this.nat ? new Registrar(cfg, deps.users ?? new Map(), createHmac('sha256', this.secret).update('digest nonce').digest(), now) : null;
   }
 
   /** MAC over a received= value we put in our Record-Route (12 hex digits of HMAC-SHA256). */
@@ -64,9 +77,13 @@ export class Engine {
           throw err;
         }
         this.countIn(m.isRequest ? m.method : 'response', src.family);
-        out = m.isRequest ? handleRequest(this, m, src, local, transport) : handleResponse(this, m, src);
+        out = m.isRequest ? handleRequest(this, m, src, local, transport) : handleResponse(this, m, src, local);
       }
     } catch (err) {
+      if (err instanceof NeedsName) {
+        this.count('resolve');
+        return [{ type: 'resolve', name: err.name, family: err.family, retry: () => this.handle(text, src, local, transport) }];
+      }
       if (err instanceof SipError) {
         out = [err.status === 0 ? drop(err.reason) : localReply(text, err.status, err.phrase, err.reason, src, local, this.product, err.extraHeaders, transport)];
         if (err.status !== 0 && out[0].type === 'send') this.count(`refuse:${err.status} ${err.reason}`);
@@ -80,7 +97,7 @@ export class Engine {
     if (out.length === 1 && out[0].type === 'send' && out[0].transport === 'udp' && out[0].data.length > MAX_UDP) out = [drop('too-large-for-udp')];
     for (const a of out) {
       if (a.type === 'drop') this.count(`drop:${a.reason}`);
-      else {
+      else if (a.type === 'send') {
         this.count('sent');
         const sp = a.data.indexOf(' ');
         const method = a.data.startsWith('SIP/2.0 ') ? 'response' : a.data.slice(0, sp);

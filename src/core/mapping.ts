@@ -26,6 +26,8 @@ export class Mapping {
     }
     if (cfg.generic4) this.ours.add(cfg.generic4.addr);
     if (cfg.generic6) this.ours.add(cfg.generic6.addr);
+    if (cfg.inbound) this.ours.add(cfg.inbound.addr);
+    if (cfg.outbound) this.ours.add(cfg.outbound.addr);
   }
 
   /** Uplinks named by host name, with the family they are reached in. */

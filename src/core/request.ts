@@ -1,18 +1,19 @@
 // Requests: RFC 3261 16.3-16.6 and 16.11 (stateless proxy), SPEC section 3.
 import { hash } from 'node:crypto';
-import { Family, HostPort, other, parseHostPort, uriHost } from '../net/addr.js';
+import { HostPort, parseHostPort, uriHost } from '../net/addr.js';
 import { SipError, bad } from '../sip/errors.js';
 import { Header, SipMessage, splitList, unfold } from '../sip/message.js';
 import { findUri, parseUri, UriParts, param } from '../sip/uri.js';
 import { topVia, Via, viaParam } from '../sip/via.js';
 import { callIdOf, cseqOf, fixContentLength, tagOf, rewriteHeaders, rewriteMessageBody, SdpExhausted } from './common.js';
 import type { Engine } from './engine.js';
-import { Mapping } from './mapping.js';
 import { Edits } from './splice.js';
 import { portFor, rrTransport, Transport, transportFor, VIA_NAME } from './transport.js';
 import { MAX_STREAMS_PER_CALL } from '../media/table.js';
 import { Action } from './types.js';
-import { hostIp, isOwnEntry, KEEP_PARAM, OWN_PARAM, rewriteUri, rewriteUriText } from './uris.js';
+import { hostIp, isOwnEntry, OWN_PARAM, rewriteUri, rewriteUriText } from './uris.js';
+import { addressPlan, Prepared } from './plan.js';
+import { natPlan } from '../nat/plan.js';
 
 const DIALOG_CREATING = new Set(['INVITE', 'SUBSCRIBE', 'REFER']);
 /** The largest UDP payload over IPv4 (65535 - 8 - 20). */
@@ -103,16 +104,6 @@ function routeElements(m: SipMessage): RouteEl[] {
   return out;
 }
 
-/** Where a URI leads: a face, a mapped real address, or a configured uplink name. */
-function targetOfUri(map: Mapping, text: string, u: UriParts, prefer: Family): HostPort | null {
-  const port = u.portStart >= 0 && u.portEnd > u.portStart ? Number(text.slice(u.portStart, u.portEnd)) : null;
-  const a = hostIp(text, u.hostStart, u.hostEnd);
-  if (a) return map.targetOfIp(a, port);
-  const t = map.targetOfName(text.slice(u.hostStart, u.hostEnd), port, prefer);
-  if (t === 'unresolved') throw new SipError(503, 'uplink-unresolved', 'Service Unavailable (uplink not resolved)');
-  return t;
-}
-
 export function handleRequest(eng: Engine, m: SipMessage, src: HostPort, local: HostPort, inT: Transport = 'udp'): Action[] {
   const map = eng.map;
   const text = m.text;
@@ -151,8 +142,7 @@ export function handleRequest(eng: Engine, m: SipMessage, src: HostPort, local: 
     newRuri = text.slice(last.us, last.ue);
     removed.add(last);
   }
-  let received: HostPort | null = null;
-  let receivedUri: { text: string; u: UriParts } | null = null;
+  let received: { hp: HostPort; text: string; u: UriParts } | null = null;
   for (const r of routes) {
     if (removed.has(r) || removed.size >= 2 + (newRuri ? 1 : 0) || !r.u || !isOwnEntry(text, r.u, map)) break;
     removed.add(r); // ours, and the second of our double Record-Route pair (RFC 5658)
@@ -164,53 +154,26 @@ export function handleRequest(eng: Engine, m: SipMessage, src: HostPort, local: 
     const recText = rec && rec.valueStart >= 0 ? text.slice(rec.valueStart, rec.valueEnd) : null;
     const hp = recText ? parseHostPort(recText, 5060) : null;
     const macOk = recText !== null && mac !== undefined && mac.valueStart >= 0 && text.slice(mac.valueStart, mac.valueEnd) === eng.receivedMac(recText);
-    if (hp && hp.family !== src.family && macOk) {
-      received = hp;
-      receivedUri = { text, u: r.u };
-    }
+    if (hp && hp.family !== src.family && macOk) received = { hp, text, u: r.u };
     else if (hp) eng.count('forged-received');
   }
   for (const r of routes) skip.add(r.h);
 
-  // SPEC 3 step 4: the target: next Route, else received= of our entry, else the Request-URI.
+  // SPEC 3 step 4: the target; step 5: the outgoing address O and how to write addresses.
   const remaining = routes.filter((r) => !removed.has(r));
-  const prefer = other(src.family);
-  let target: HostPort | null = null;
-  let ruriToReceived = false;
-  if (remaining.length > 0) {
-    target = remaining[0].u ? targetOfUri(map, text, remaining[0].u, prefer) : null;
-  } else if (received) {
-    target = received;
-    ruriToReceived = true;
-  } else if (newRuri) {
-    const u = parseUri(newRuri, 0, newRuri.length);
-    target = u ? targetOfUri(map, newRuri, u, prefer) : null;
-  } else if (ruri) {
-    target = targetOfUri(map, text, ruri, prefer);
-  }
-  if (!target) {
-    // Traffic that arrives on a face is meant for the party behind it (SPEC 2).
-    const face = map.byFace(local.addr);
-    const real = face ? map.realAddr(face) : null;
-    if (face && real) target = { addr: real.addr, family: real.family, port: face.realPort ?? (face.name ? map.uplinkPort(face) : local.port) };
-    else if (face) throw new SipError(503, 'uplink-unresolved', 'Service Unavailable (uplink not resolved)');
-  }
-  if (!target || map.isOurs(target.addr)) throw new SipError(403, 'not-a-relay', 'Forbidden (no mapping for this destination)');
-
-  // SPEC 3 step 5: the outgoing local address O.
-  const out = target.family;
-  const O = map.representative(src, out);
-  const ctx = { text, map, out, edits };
+  const pre: Prepared = { remaining, received, newRuri, ruri };
+  const realm = eng.nat?.realmOf(local.addr) ?? null;
+  const plan = realm ? natPlan(eng, m, src, local, inT, realm, pre, callId, edits) : addressPlan(eng, m, src, local, pre, callId, edits);
+  if (plan.type === 'answer') return [plan.action];
+  let target = plan.target;
+  const O = plan.O;
+  const ctx = plan.ctx;
+  if (plan.newRuri !== null) newRuri = plan.newRuri;
 
   // Request-URI (RFC 3261 16.6 step 2 leaves it; SPEC 4 maps its IP literal).
-  if (newRuri) edits.replace(m.uriStart, m.uriEnd, rewriteUriText(newRuri, map, out));
-  else if (ruri) {
-    const ra = hostIp(text, ruri.hostStart, ruri.hostEnd);
-    const kept = ruri.params.some((p) => p.name === KEEP_PARAM);
-    if (ruriToReceived && ra && map.isGeneric(ra.addr) && received && !kept) {
-      edits.replace(ruri.hostStart, ruri.hostEnd, uriHost(received)); // back to the generic party
-    } else rewriteUri(ctx, m.uriStart, m.uriEnd, true);
-  }
+  if (newRuri) edits.replace(m.uriStart, m.uriEnd, rewriteUriText(newRuri, ctx.map, ctx.out, ctx.hook));
+  else if (ruri && plan.ruriHost) edits.replace(ruri.hostStart, ruri.hostEnd, plan.ruriHost);
+  else if (ruri) rewriteUri(ctx, m.uriStart, m.uriEnd, true);
 
   // Route: drop our own entries, map the rest.
   for (const r of routes) if (!removed.has(r)) rewriteUri(ctx, r.us, r.ue, true);
@@ -221,7 +184,7 @@ export function handleRequest(eng: Engine, m: SipMessage, src: HostPort, local: 
 
   // RFC 3261 16.6 step 8 + SPEC 3 step 6: our Via on top.
   const firstVia = m.headers.find((h) => h.def.kind === 'via') as Header;
-  const targetUri = remaining.length > 0 ? { text, u: remaining[0].u } : receivedUri ?? (newRuri ? { text: newRuri, u: parseUri(newRuri, 0, newRuri.length) } : { text, u: ruri });
+  const targetUri = remaining.length > 0 ? { text, u: remaining[0].u } : plan.viaReceived && received ? received : newRuri ? { text: newRuri, u: parseUri(newRuri, 0, newRuri.length) } : { text, u: ruri };
   const outT = transportFor(targetUri.text, targetUri.u, text.length + 300, eng.cfg, map.byReal(target.addr)?.transport ?? null);
   // RFC 3261 19.1.2 / RFC 3263 4.2: without a port, TLS goes to 5061.
   if (outT === 'tls' && !(targetUri.u && targetUri.u.portStart >= 0) && !map.byReal(target.addr)?.realPort && target.port === 5060) {
@@ -236,7 +199,7 @@ export function handleRequest(eng: Engine, m: SipMessage, src: HostPort, local: 
   const hasToTag = /;\s*tag\s*=/i.test(text.slice(toH.valueStart, toH.valueEnd).replace(/"(?:[^"\\]|\\.)*"/g, '').replace(/<[^>]*>/g, ''));
   if (DIALOG_CREATING.has(m.method) && !hasToTag) {
     const firstRR = m.headers.find((h) => h.def.name === 'Record-Route');
-    const generic = !map.byReal(src.addr);
+    const generic = plan.generic;
     const recValue = `${uriHost(src)}:${src.port}`;
     const inSide = generic ? `${OWN_PARAM}=${eng.receivedMac(recValue)};received=${recValue}` : OWN_PARAM;
     edits.insert(firstRR ? firstRR.start : firstVia.start,
@@ -246,12 +209,12 @@ export function handleRequest(eng: Engine, m: SipMessage, src: HostPort, local: 
   // SDP (SPEC 5) and Content-Length.
   let delta: number;
   try {
-    delta = rewriteMessageBody(eng, m, edits, callId, src, out);
+    delta = rewriteMessageBody(eng, m, edits, plan.media, src);
   } catch (err) {
     if (err instanceof SdpExhausted) {
       // The answer is a refusal: nothing this offer allocated may stay (an established
       // call keeps its streams; the re-offer just fails).
-      if (!eng.media.isEstablished(callId)) eng.media.release(callId, 'refused');
+      if (plan.media && !eng.media.isEstablished(plan.media.key)) eng.media.release(plan.media.key, 'refused');
       throw err.message === 'too-many-streams'
         ? new SipError(503, 'too-many-streams', `Service Unavailable (more than ${MAX_STREAMS_PER_CALL} media streams in one call)`)
         : new SipError(503, 'rtp-ports-exhausted', 'Service Unavailable (no media relay ports)');
@@ -261,14 +224,15 @@ export function handleRequest(eng: Engine, m: SipMessage, src: HostPort, local: 
   fixContentLength(m, edits, delta);
 
   // SPEC 6: media life.
-  if (m.method === 'CANCEL' && !eng.media.isEstablished(callId)) eng.media.release(callId, 'cancel');
+  const key = plan.media?.key ?? callId;
+  if (m.method === 'CANCEL' && !eng.media.isEstablished(key)) eng.media.release(key, 'cancel');
   else if (m.method === 'BYE') {
     // A forked call may see a 2xx from several callees; the caller hangs up the extra ones.
     // Only the BYE of the dialog that holds the media releases it.
-    const held = eng.media.dialogTag(callId);
-    if (!held || held === tagOf(m, 'To') || held === tagOf(m, 'From')) eng.media.release(callId, 'bye');
+    const held = eng.media.dialogTag(key);
+    if (!held || held === tagOf(m, 'To') || held === tagOf(m, 'From')) eng.media.release(key, 'bye');
   }
-  else if (m.method === 'ACK' && delta !== 0) eng.media.markEstablished(callId);
+  else if (m.method === 'ACK' && delta !== 0) eng.media.markEstablished(key);
 
   const data = edits.apply(text, m.bodyEnd);
   // RFC 3261 18.1.1: too large for UDP; without TCP towards the target the answer is 513.

@@ -4,14 +4,25 @@ import { Addr, Family, parseHostIp, parseIp, uriHost } from '../net/addr.js';
 import { Header, SipMessage, splitList } from '../sip/message.js';
 import { parseUri, UriParts } from '../sip/uri.js';
 import { findUri } from '../sip/uri.js';
-import { Mapping } from './mapping.js';
 import { Edits } from './splice.js';
+
+/** How addresses are written for one direction: the address model (Mapping) or a NAT realm. */
+export interface Translator {
+  translate(a: Addr, port: number | null, out: Family): { host: string; port: number | null };
+  isGeneric(a: string): boolean;
+  isOurs(a: string): boolean;
+  byReal(a: string): unknown;
+}
+
+/** A step that may take over a URI's host and port; true when it did (masquerading tokens). */
+export type UriHook = (c: RewriteCtx, u: UriParts, a: Addr, port: number | null, restorable: boolean) => boolean;
 
 export interface RewriteCtx {
   readonly text: string;
-  readonly map: Mapping;
+  readonly map: Translator;
   readonly out: Family;
   readonly edits: Edits;
+  readonly hook?: UriHook;
 }
 
 /** An IP literal as written in a URI host: [v6] or dotted v4 (RFC 3261 25.1, RFC 5118 4.1). */
@@ -31,7 +42,7 @@ export const OWN_PARAM = 'sp64';
  * One of our own Record-Route/Route entries (RFC 3261 16.4): our address, no user part and
  * our marker. A foreign entry mapped onto one of our faces has no marker, so it is mapped back.
  */
-export function isOwnEntry(text: string, u: UriParts, map: Mapping): boolean {
+export function isOwnEntry(text: string, u: UriParts, map: { isOurs(a: string): boolean }): boolean {
   if (u.hasUser || !u.params.some((p) => p.name === OWN_PARAM)) return false;
   const a = hostIp(text, u.hostStart, u.hostEnd);
   return a !== null && map.isOurs(a.addr);
@@ -83,7 +94,9 @@ export function rewriteUri(c: RewriteCtx, s: number, e: number, restorable = fal
   const u = parseUri(c.text, s, e);
   if (!u) return null;
   const a = hostIp(c.text, u.hostStart, u.hostEnd);
-  if (a) {
+  if (a && c.hook?.(c, u, a, portOf(c.text, u), restorable)) {
+    /* taken over by the hook */
+  } else if (a) {
     const port = portOf(c.text, u);
     const kept = u.params.find((p) => p.name === KEEP_PARAM);
     const orig = kept && kept.valueStart >= 0 ? parseHostIp(c.text.slice(kept.valueStart, kept.valueEnd)) : null;
@@ -159,9 +172,9 @@ export function rewriteHostParamHeader(c: RewriteCtx, h: Header): void {
 }
 
 /** Rewrite a standalone URI string (used when the Request-URI is replaced). */
-export function rewriteUriText(uri: string, map: Mapping, out: Family): string {
+export function rewriteUriText(uri: string, map: Translator, out: Family, hook?: UriHook): string {
   const edits = new Edits();
-  rewriteUri({ text: uri, map, out, edits }, 0, uri.length, true);
+  rewriteUri({ text: uri, map, out, edits, hook }, 0, uri.length, true);
   return edits.apply(uri);
 }
 

@@ -13,6 +13,7 @@ import { canBind } from '../net/udp.js';
 import { SipTcp } from './sip-tcp.js';
 import { Action } from '../core/types.js';
 import { serveMetrics } from './metrics.js';
+import { fillInboundPrefix, loadUsers, MasqError, NameResolver, RegistrationStore, resolveOutbound } from './masq.js';
 
 export class StartupError extends Error {}
 
@@ -58,7 +59,7 @@ function readTls(cert: string, key: string, ca: string | null): { key: Buffer; c
 /** Every address the proxy answers SIP on: the faces and the generic addresses. */
 export function sipAddresses(cfg: Config): Addr[] {
   const out: Addr[] = [];
-  for (const a of [cfg.generic4, cfg.generic6, ...cfg.maps.map((m) => m.face)]) if (a && !out.some((x) => x.addr === a.addr)) out.push(a);
+  for (const a of [cfg.generic4, cfg.generic6, ...cfg.maps.map((m) => m.face), cfg.inbound, cfg.outbound]) if (a && !out.some((x) => x.addr === a.addr)) out.push(a);
   return out;
 }
 
@@ -69,16 +70,25 @@ async function checkMedia(a: Addr): Promise<void> {
 }
 
 export async function startDaemon(cfg: Config, log: Logger, product: string, dnsApi?: DnsApi): Promise<Daemon> {
-  const engine = new Engine(cfg, { product, secret: hostSecret() });
+  let users;
+  try {
+    await resolveOutbound(cfg, dnsApi);
+    fillInboundPrefix(cfg);
+    users = loadUsers(cfg);
+  } catch (e) {
+    if (e instanceof MasqError) throw new StartupError(e.message);
+    throw e;
+  }
+  const engine = new Engine(cfg, { product, secret: hostSecret(), users });
   const relay = new Relay(engine.media, {
-    media4: cfg.media4 as Addr,
-    media6: cfg.media6 as Addr,
+    media4: cfg.media4,
+    media6: cfg.media6,
+    probeAddr: (cfg.media4 ?? cfg.inbound) as Addr,
     latch: cfg.rtpLatch,
     timeoutMs: cfg.rtpTimeout * 1000,
     onError: (what, err) => log.warn('relay socket error', { socket: what, error: err.message }),
   });
-  await checkMedia(cfg.media4 as Addr);
-  await checkMedia(cfg.media6 as Addr);
+  for (const a of [cfg.media4, cfg.media6, cfg.inbound, cfg.outbound]) if (a) await checkMedia(a);
   const held = await relay.probe();
   if (held > 0) log.info('relay port pairs held by another process (a draining instance?) are skipped', { pairs: held });
   let tcp: SipTcp | null = null;
@@ -87,11 +97,15 @@ export async function startDaemon(cfg: Config, log: Logger, product: string, dns
     for (const a of actions) {
       if (a.type === 'drop') {
         if (log.debugEnabled) log.debug('sip drop', { reason: a.reason });
-      } else if (a.transport === 'tcp' && tcp) tcp.send(a);
+      } else if (a.type === 'resolve') names.resolve(a);
+      else if (a.transport === 'tcp' && tcp) tcp.send(a);
       else if (a.transport === 'tls' && tlsT) tlsT.send(a);
       else sip.send(a);
     }
   };
+  const names = new NameResolver(engine, (x) => deliver(x), dnsApi);
+  const store = new RegistrationStore(engine, cfg.registrations, log);
+  store.start();
   const stream = { idleMs: cfg.tcpIdle * 1000, connectTimeoutMs: 5000, maxPerSource: 64, maxConnections: 20000 };
   const sip = new SipUdp(engine, log, deliver);
   try {
@@ -130,12 +144,14 @@ export async function startDaemon(cfg: Config, log: Logger, product: string, dns
     metrics: cfg.metrics ? `${uriHost(cfg.metrics)}:${cfg.metrics.port}` : 'off',
     tcp: cfg.tcp ? 'yes' : 'no',
     tls: cfg.tlsCert ? `port ${cfg.tlsPort}` : 'off',
+    ...(engine.nat ? { inbound: `${cfg.inbound?.addr}/${cfg.inboundPrefix ?? '?'}`, outbound: cfg.outbound?.addr, registrar: cfg.registrar ? cfg.domains.join(',') : 'no' } : {}),
   });
   let stopped = false;
   const stop = (): void => {
     if (stopped) return;
     stopped = true;
     resolver.stop();
+    store.stop();
     sip.close();
     tcp?.close();
     tlsT?.close();
@@ -147,6 +163,7 @@ export async function startDaemon(cfg: Config, log: Logger, product: string, dns
     tcp?.close();
     tlsT?.close();
     resolver.stop();
+    store.stop();
     status?.close(); // the next instance takes the metrics address too
     status = null;
     log.info('SIP closed; relaying media until the calls end', { streams: relay.size });

@@ -7,8 +7,9 @@ import { canBind, udpSocket } from '../net/udp.js';
 import { MediaSession, MediaTable } from './table.js';
 
 export interface RelayOptions {
-  readonly media4: Addr;
-  readonly media6: Addr;
+  readonly media4: Addr | null; // sides 4 and 6 of the address model's streams
+  readonly media6: Addr | null;
+  readonly probeAddr?: Addr; //   where rtp-ports are probed (default media4)
   readonly latch: boolean;
   readonly timeoutMs: number;
   readonly now?: () => number;
@@ -58,6 +59,7 @@ const WARM_MAX_AGE_MS = 3000;
 
 interface PortSockets {
   readonly port: number;
+  readonly addrs: readonly [Addr, Addr]; // side 4, side 6
   readonly socks: Record<Family, [dgram.Socket, dgram.Socket]>; // [rtp, rtcp]
   current: Stream | null;
   releasedAt: number;
@@ -110,14 +112,14 @@ export class Relay {
     this.stats.drops.set(reason, (this.stats.drops.get(reason) ?? 0) + 1);
   }
 
-  private socket(family: Family, port: number): dgram.Socket {
-    const sock = udpSocket(family, { reuseAddr: false });
+  private socket(a: Addr, port: number): dgram.Socket {
+    const sock = udpSocket(a.family, { reuseAddr: false });
     sock.on('error', (err) => {
       // A bind failure or an ICMP error from a gone party never ends the process.
       this.drop((err as NodeJS.ErrnoException).code === 'EADDRINUSE' ? 'rtp-port-in-use' : 'rtp-socket-error');
-      this.opts.onError?.(`relay ${family === 4 ? this.opts.media4.addr : this.opts.media6.addr}:${port}`, err);
+      this.opts.onError?.(`relay ${a.addr}:${port}`, err);
     });
-    sock.bind({ address: family === 4 ? this.opts.media4.addr : this.opts.media6.addr, port, exclusive: true }, () => {
+    sock.bind({ address: a.addr, port, exclusive: true }, () => {
       try {
         sock.setRecvBufferSize(1 << 20);
         sock.setSendBufferSize(1 << 20);
@@ -129,10 +131,11 @@ export class Relay {
   }
 
   /** The four sockets of a port pair, kept bound for a while after a stream ends. */
-  private bindPair(port: number): PortSockets {
+  private bindPair(port: number, addrs: readonly [Addr, Addr]): PortSockets {
     const set: PortSockets = {
       port,
-      socks: { 4: [this.socket(4, port), this.socket(4, port + 1)], 6: [this.socket(6, port), this.socket(6, port + 1)] },
+      addrs,
+      socks: { 4: [this.socket(addrs[0], port), this.socket(addrs[0], port + 1)], 6: [this.socket(addrs[1], port), this.socket(addrs[1], port + 1)] },
       current: null,
       releasedAt: 0,
     };
@@ -164,11 +167,17 @@ export class Relay {
   }
 
   private open(s: MediaSession): void {
+    const addrs = s.addrs ?? [this.opts.media4 as Addr, this.opts.media6 as Addr];
     let set = this.bound.get(s.port);
     if (set) {
       const i = this.warm.indexOf(set);
       if (i >= 0) this.warm.splice(i, 1);
-    } else set = this.bindPair(s.port);
+      // A warm pair on other addresses (the other mode's streams) is rebound.
+      if (set.addrs[0].addr !== addrs[0].addr || set.addrs[1].addr !== addrs[1].addr) {
+        this.closePair(set);
+        set = this.bindPair(s.port, addrs);
+      }
+    } else set = this.bindPair(s.port, addrs);
     const leg = (f: Family): Leg => ({ rtp: set.socks[f][0], rtcp: set.socks[f][1], latchedRtp: null, latchedRtcp: null });
     const st: Stream = { s, legs: { 4: leg(4), 6: leg(6) }, last: this.now(), sent: { 4: 0, 6: 0 } };
     set.current = st;
@@ -260,7 +269,7 @@ export class Relay {
 
   /** Can the RTP port of pair p be bound on media4 now? (A draining instance may hold it.) */
   private async free(port: number): Promise<boolean> {
-    return (await canBind(this.opts.media4, port)) === null;
+    return (await canBind(this.opts.probeAddr ?? (this.opts.media4 as Addr), port)) === null;
   }
 
   /**
@@ -304,7 +313,7 @@ export class Relay {
       const l = st.legs[f].latchedRtp;
       const p = f === 4 ? st.s.party4 : st.s.party6;
       const hp = l ?? (p && p.addr ? { addr: p.addr, port: p.rtp } : null);
-      return hp ? (f === 6 ? `[${hp.addr}]:${hp.port}` : `${hp.addr}:${hp.port}`) : null;
+      return hp ? (hp.addr.includes(':') ? `[${hp.addr}]:${hp.port}` : `${hp.addr}:${hp.port}`) : null;
     };
     return [...this.streams.values()].map((st) => ({
       callId: st.s.callId,

@@ -1,6 +1,6 @@
 // RTPproxy64's session table (SPEC section 6): keyed by Call-ID and m-line index; an
 // even RTP port and the next odd RTCP port, the same numbers on media4 and media6.
-import { Family } from '../net/addr.js';
+import { Addr, Family } from '../net/addr.js';
 
 export interface Party {
   readonly addr: string | null; // advertised media address; null if not an IP of this side
@@ -16,6 +16,7 @@ export interface MediaSession {
   readonly port: number; // relay RTP port; RTCP is port + 1
   party4: Party | null;
   party6: Party | null;
+  readonly addrs: readonly [Addr, Addr] | null; // relay addresses of sides 4 and 6 (null: media4, media6)
   readonly created: number;
   updated: number;
   established: boolean; // an answer has passed (a 2xx or an ACK carried SDP)
@@ -120,7 +121,7 @@ export class MediaTable {
    * SDP from `side` described stream `index` at `party`: create or update the session.
    * Returns the relay port, or null when the pool is exhausted or the call has too many streams.
    */
-  update(callId: string, index: number, side: Family, party: Party): number | null {
+  update(callId: string, index: number, side: Family, party: Party, addrs: readonly [Addr, Addr] | null = null): number | null {
     let call = this.calls.get(callId);
     let s = call?.get(index);
     if (!s) {
@@ -128,7 +129,7 @@ export class MediaTable {
       const port = this.allocate();
       if (port === null) return null;
       const t = this.now();
-      s = { callId, index, port, party4: null, party6: null, created: t, updated: t, established: false, dialogTag: null };
+      s = { callId, index, port, party4: null, party6: null, addrs, created: t, updated: t, established: false, dialogTag: null };
       if (!call) {
         call = new Map();
         this.calls.set(callId, call);

@@ -54,37 +54,42 @@ export class Bindings {
     return [...this.aors.keys()].map((aor) => ({ aor, bindings: this.lookup(aor) })).filter((x) => x.bindings.length > 0);
   }
 
-  /** Write atomically: a crash leaves the old file or the new one, never half of one. */
-  save(file: string): void {
-    const tmp = `${file}.tmp`;
-    const fd = openSync(tmp, 'w', 0o600);
-    try {
-      writeSync(fd, JSON.stringify(this.all()) + '\n');
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, file);
-  }
-
-  /** Load a saved table; expired bindings are dropped; a missing file is an empty table. */
-  load(file: string): number {
-    let data: Array<{ aor: string; bindings: Binding[] }>;
-    try {
-      data = JSON.parse(readFileSync(file, 'utf8'));
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return 0;
-      throw e;
-    }
+  /** Restore saved bindings; expired ones are dropped. Returns how many are live. */
+  restore(data: unknown): number {
+    if (!Array.isArray(data)) return 0;
     const t = this.now();
     let n = 0;
-    for (const { aor, bindings } of data) {
-      const live = bindings.filter((b) => b.expires > t);
+    for (const x of data as Array<{ aor?: unknown; bindings?: unknown }>) {
+      if (typeof x?.aor !== 'string' || !Array.isArray(x.bindings)) continue;
+      const live = (x.bindings as Binding[]).filter((b) => typeof b?.contact === 'string' && typeof b.expires === 'number' && b.expires > t);
       if (live.length) {
-        this.aors.set(aor, live);
+        this.aors.set(x.aor, live);
         n += live.length;
       }
     }
     return n;
+  }
+}
+
+/** Write a file atomically: a crash leaves the old file or the new one, never half of one. */
+export function saveAtomic(file: string, text: string): void {
+  const tmp = `${file}.tmp`;
+  const fd = openSync(tmp, 'w', 0o600);
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, file);
+}
+
+/** A saved JSON file, or null when there is none yet. */
+export function readJson(file: string): unknown {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw e;
   }
 }

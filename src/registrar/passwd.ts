@@ -2,6 +2,8 @@
 //   alice  secret                        a clear password
 //   bob    md5:<HA1> sha256:<HA1>        HA1 values only (H(user:realm:password)), no password
 // Passwords are never logged; a bad line is an error naming the line.
+import { readFileSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
 import { Credentials, fromPassword } from './digest.js';
 
 export class PasswdError extends Error {}
@@ -27,4 +29,17 @@ export function parsePasswd(text: string, file: string, realm: string): Map<stri
     users.set(user, { ha1: (alg) => (alg === 'MD5' ? md5.toLowerCase() : (sha ?? '').toLowerCase()) });
   });
   return users;
+}
+
+/** The password file a config names (relative paths from `base`), or no users. */
+export function readPasswd(file: string | null, realm: string, base = '.'): Map<string, Credentials> {
+  if (!file) return new Map();
+  const path = isAbsolute(file) ? file : join(base, file);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new PasswdError(`cannot read passwd ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
+  return parsePasswd(text, path, realm);
 }

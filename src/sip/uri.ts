@@ -19,6 +19,7 @@ export interface UriParam {
 export interface UriParts {
   readonly scheme: string; // lower case
   readonly hasUser: boolean;
+  readonly userStart: number; // after "scheme:"; the user part runs to hostStart - 1 when hasUser
   readonly hostStart: number; // host text, brackets included
   readonly hostEnd: number;
   readonly portStart: number; // -1 when absent (digits only)
@@ -117,10 +118,18 @@ export function parseUri(text: string, s: number, e: number): UriParts | null {
       params.push({ start: ps, end: q, name, valueStart: vs, valueEnd: ve });
     }
   }
-  return { scheme, hasUser, hostStart, hostEnd, portStart, portEnd, params };
+  return { scheme, hasUser, userStart: colon + 1, hostStart, hostEnd, portStart, portEnd, params };
 }
 
 export function param(u: UriParts, name: string): UriParam | undefined {
   for (const p of u.params) if (p.name === name) return p;
   return undefined;
+}
+
+/** The user part of a SIP URI (without a password), or null. */
+export function userOf(text: string, u: UriParts): string | null {
+  if (!u.hasUser) return null;
+  const ui = text.slice(u.userStart, u.hostStart - 1);
+  const c = ui.indexOf(':');
+  return c >= 0 ? ui.slice(0, c) : ui;
 }

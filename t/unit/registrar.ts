@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
-import { Bindings } from '../../src/registrar/bindings.js';
+import { Bindings, readJson, saveAtomic } from '../../src/registrar/bindings.js';
 import { parsePasswd, PasswdError } from '../../src/registrar/passwd.js';
 
 t.test('bindings follow RFC 3261 10.3 and survive a restart', async (t) => {
@@ -15,17 +15,18 @@ t.test('bindings follow RFC 3261 10.3 and survive a restart', async (t) => {
   t.same(b.register('sip:alice@example.net', 'c1', 1, 'x', [{ uri: 'sip:alice@192.0.2.10', expires: 60 }]), { ok: false, status: 500, reason: 'register-out-of-order' });
   const dir = mkdtempSync(join(tmpdir(), 'sp64reg-'));
   const file = join(dir, 'registrations.json');
-  b.save(file);
+  saveAtomic(file, JSON.stringify(b.all()));
   t.notOk(existsSync(file + '.tmp'), 'written through a temporary file and renamed');
   t.match(readFileSync(file, 'utf8'), 'sip:alice@192.0.2.11');
   now += 120_000; // the first binding expires
   const again = new Bindings(() => now);
-  t.equal(again.load(file), 1, 'after a restart, the unexpired binding is back');
+  t.equal(again.restore(readJson(file)), 1, 'after a restart, the unexpired binding is back');
   t.equal(again.lookup('sip:alice@example.net')[0].contact, 'sip:alice@192.0.2.11');
   t.same(again.register('sip:alice@example.net', 'c3', 1, 'x', [{ uri: '*', expires: 60 }]), { ok: false, status: 400, reason: 'wildcard-contact' });
   t.same(again.register('sip:alice@example.net', 'c3', 1, 'x', [{ uri: '*', expires: 0 }]), { ok: true });
   t.same(again.lookup('sip:alice@example.net'), []);
-  t.equal(new Bindings().load(join(dir, 'none.json')), 0, 'no file: empty table');
+  t.equal(readJson(join(dir, 'none.json')), null, 'no file: nothing to restore');
+  t.equal(new Bindings().restore(null), 0);
 });
 
 t.test('password file', async (t) => {

@@ -1,0 +1,114 @@
+// Start-up and upkeep of masquerading mode: the outbound name, the LAN prefix, the password
+// file, and the registration table saved across restarts (sipproxy64(8) MASQUERADING).
+import { mkdirSync } from 'node:fs';
+import { networkInterfaces } from 'node:os';
+import { dirname } from 'node:path';
+import { Config } from '../config/config.js';
+import { Engine } from '../core/engine.js';
+import { Action } from '../core/types.js';
+import { Addr, Family, parseIp } from '../net/addr.js';
+import { readJson, saveAtomic } from '../registrar/bindings.js';
+import { PasswdError, readPasswd } from '../registrar/passwd.js';
+import { Credentials } from '../registrar/digest.js';
+import { Logger } from './log.js';
+import { DnsApi, resolveUplink, systemDns } from './resolver.js';
+
+export class MasqError extends Error {}
+
+/** outbound NAME (dynamic DNS): the first address it resolves to; resolved once, at start. */
+export async function resolveOutbound(cfg: Config, api: DnsApi = systemDns): Promise<void> {
+  if (!cfg.outboundName || cfg.outbound) return;
+  for (const f of [cfg.inbound?.family === 6 ? 6 : 4, cfg.inbound?.family === 6 ? 4 : 6] as Family[]) {
+    try {
+      const a = (await api.lookup(cfg.outboundName, f)).map((x) => parseIp(x)).find((x): x is Addr => x !== null);
+      if (a) {
+        cfg.outbound = a;
+        return;
+      }
+    } catch {
+      /* try the other family */
+    }
+  }
+  throw new MasqError(`outbound ${cfg.outboundName}: cannot resolve`);
+}
+
+/** inbound without /PREFIX: the prefix of the interface that holds the address. */
+export function fillInboundPrefix(cfg: Config): void {
+  if (!cfg.inbound || cfg.inboundPrefix !== null) return;
+  for (const list of Object.values(networkInterfaces())) {
+    for (const i of list ?? []) {
+      if (parseIp(i.address)?.addr === cfg.inbound.addr && i.cidr) cfg.inboundPrefix = Number(i.cidr.split('/')[1]);
+    }
+  }
+}
+
+export function loadUsers(cfg: Config): Map<string, Credentials> {
+  try {
+    return cfg.registrar ? readPasswd(cfg.passwd, cfg.domains[0]) : new Map();
+  } catch (e) {
+    if (e instanceof PasswdError) throw new MasqError(e.message);
+    throw e;
+  }
+}
+
+/** Keep the registration table on disk: restore at start, save within a second of a change. */
+export class RegistrationStore {
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly engine: Engine, private readonly file: string, private readonly log: Logger) {}
+
+  start(): void {
+    const reg = this.engine.registrar;
+    if (!reg) return;
+    try {
+      const n = reg.restore(readJson(this.file));
+      if (n > 0) this.log.info('registrations restored', { file: this.file, bindings: n });
+    } catch (e) {
+      this.log.warn('registrations file unreadable; starting empty', { file: this.file, error: (e as Error).message });
+    }
+    this.timer = setInterval(() => this.save(), 1000);
+    this.timer.unref();
+  }
+
+  save(): void {
+    const reg = this.engine.registrar;
+    if (!reg || !reg.dirty) return;
+    try {
+      mkdirSync(dirname(this.file), { recursive: true });
+      saveAtomic(this.file, JSON.stringify(reg.toJSON()) + '\n');
+      reg.dirty = false;
+    } catch (e) {
+      this.log.warn('cannot save registrations', { file: this.file, error: (e as Error).message });
+    }
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.save();
+  }
+}
+
+/** Resolve a name a LAN phone sends to (RFC 3263), once at a time per name, then retry. */
+export class NameResolver {
+  private readonly pending = new Map<string, Array<() => Action[]>>();
+
+  constructor(private readonly engine: Engine, private readonly deliver: (a: Action[]) => void, private readonly api: DnsApi = systemDns) {}
+
+  resolve(a: Extract<Action, { type: 'resolve' }>): void {
+    const k = `${a.family}/${a.name}`;
+    const waiting = this.pending.get(k);
+    if (waiting) {
+      if (waiting.length < 100) waiting.push(a.retry);
+      else this.engine.count('drop:resolve-queue-full');
+      return;
+    }
+    this.pending.set(k, [a.retry]);
+    void resolveUplink(this.api, a.name, a.family).then((r) => {
+      const first = r.addrs[0];
+      this.engine.names.set(a.name, a.family, first ? { addr: first, port: r.port } : null, first ? r.ttl : 30);
+      const list = this.pending.get(k) ?? [];
+      this.pending.delete(k);
+      for (const retry of list) this.deliver(retry());
+    });
+  }
+}

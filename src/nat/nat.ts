@@ -1,0 +1,114 @@
+// Masquerading (sipproxy64(8) MASQUERADING): phones on a private LAN behind one public
+// address. Two realms: the LAN (inbound address and its prefix) and the public side (the
+// outbound address). Routing URIs that point into the LAN go out naming the outbound
+// address with the LAN address in a MACed ;sp64n= parameter, so requests that come back
+// to the public address find the phone without per-call state.
+import ipaddr from 'ipaddr.js';
+import { Addr, Family, HostPort, parseHostPort, uriHost } from '../net/addr.js';
+import { param, UriParts } from '../sip/uri.js';
+import type { Translator, UriHook } from '../core/uris.js';
+
+export type Realm = 'lan' | 'wan';
+
+/** URI parameter carrying a LAN address through the public side. */
+export const NAT_PARAM = 'sp64n';
+
+export class Nat {
+  private readonly net: [ipaddr.IPv4 | ipaddr.IPv6, number];
+
+  constructor(
+    readonly inbound: Addr,
+    prefix: number | null,
+    readonly outbound: Addr,
+    private readonly sipPort: number,
+    private readonly mac: (value: string) => string,
+  ) {
+    this.net = [ipaddr.parse(inbound.addr), prefix ?? (inbound.family === 4 ? 24 : 64)];
+  }
+
+  /** The realm a local address serves, if it is one of ours. */
+  realmOf(local: string): Realm | null {
+    return local === this.inbound.addr ? 'lan' : local === this.outbound.addr ? 'wan' : null;
+  }
+
+  addrOf(r: Realm): Addr {
+    return r === 'lan' ? this.inbound : this.outbound;
+  }
+
+  /** On the LAN: the inbound address's family and prefix. */
+  isLan(a: Addr): boolean {
+    if (a.family !== this.inbound.family || a.addr === this.outbound.addr) return false;
+    return ipaddr.parse(a.addr).match(this.net);
+  }
+
+  realmOfTarget(a: Addr): Realm {
+    return this.isLan(a) ? 'lan' : 'wan';
+  }
+
+  /** "192.0.2.10-5060-MAC": the LAN address, its port, and a MAC so strangers cannot forge one. */
+  token(hp: HostPort): string {
+    const v = `${hp.addr}-${hp.port}`;
+    return `${v}-${this.mac(v)}`;
+  }
+
+  untoken(v: string): HostPort | null {
+    const m = /^([0-9A-Fa-f.:]+)-(\d{1,5})-([0-9a-f]{12})$/.exec(v);
+    if (!m || this.mac(`${m[1]}-${m[2]}`) !== m[3]) return null;
+    const hp = parseHostPort(m[1].includes(':') ? `[${m[1]}]:${m[2]}` : `${m[1]}:${m[2]}`);
+    return hp && this.isLan(hp) ? hp : null;
+  }
+
+  /** The LAN address a URI's ;sp64n= names, when the MAC is right. */
+  tokenOf(text: string, u: UriParts): HostPort | null {
+    const p = param(u, NAT_PARAM);
+    return p && p.valueStart >= 0 ? this.untoken(text.slice(p.valueStart, p.valueEnd)) : null;
+  }
+
+  /**
+   * How addresses are written for a message going from realm `from` to realm `to`. Within one
+   * realm (a hairpin call on the LAN) nothing is rewritten.
+   */
+  translator(from: Realm, to: Realm, ours: (a: string) => boolean): Translator & { hook?: UriHook } {
+    const isGeneric = (a: string): boolean => a === this.inbound.addr || a === this.outbound.addr;
+    const same = (a: Addr, port: number | null) => ({ host: uriHost(a), port });
+    if (from === to) return { translate: same, isGeneric: () => false, isOurs: ours, byReal: () => undefined };
+    if (to === 'wan') {
+      return {
+        // RFC 3261 18.2.1 semantics on the public side: LAN addresses are not reachable there.
+        translate: (a, port) => (this.isLan(a) || a.family !== this.outbound.family ? { host: uriHost(this.outbound), port } : same(a, port)),
+        isGeneric,
+        isOurs: ours,
+        byReal: () => undefined,
+        hook: (c, u, a, port, restorable) => {
+          if (!restorable || !this.isLan(a)) return false;
+          // A routing URI into the LAN: our public address, and the phone in ;sp64n=.
+          const end = u.portStart >= 0 ? u.portEnd : u.hostEnd;
+          c.edits.replace(u.hostStart, end, `${uriHost(this.outbound)}:${this.sipPort}`);
+          c.edits.insert(end, `;${NAT_PARAM}=${this.token({ ...a, port: port ?? 5060 })}`);
+          return true;
+        },
+      };
+    }
+    return {
+      translate: (a, port) => (a.family !== this.inbound.family ? { host: uriHost(this.inbound), port } : same(a, port)),
+      isGeneric,
+      isOurs: ours,
+      byReal: () => undefined,
+      hook: (c, u) => {
+        const p = param(u, NAT_PARAM);
+        const hp = this.tokenOf(c.text, u);
+        if (!p || !hp) return false;
+        // Back to the phone's own URI (RFC 3261 12.1.1: the remote target it gave).
+        const end = u.portStart >= 0 ? u.portEnd : u.hostEnd;
+        c.edits.replace(u.hostStart, end, `${uriHost(hp)}:${hp.port}`);
+        c.edits.delete(p.start, p.end);
+        return true;
+      },
+    };
+  }
+}
+
+/** The family written in SDP and Via on a realm's side. */
+export function realmFamily(nat: Nat, r: Realm): Family {
+  return nat.addrOf(r).family;
+}
