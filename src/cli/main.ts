@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // sipproxy64 command line (meow): the daemon, `rewrite`, `--check-config`.
 import { readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { readPasswd } from '../registrar/passwd.js';
 import meow from 'meow';
 import { ConfigError } from '../config/config.js';
 import { loadConfig } from '../config/load.js';
@@ -51,7 +53,13 @@ function main(argv: string[]): number | Promise<number> {
     if (transport !== 'udp' && transport !== 'tcp' && transport !== 'tls') throw new UsageError(`--transport takes udp, tcp or tls, got "${transport}"`);
     if (typeof f.from !== 'string' || typeof f.to !== 'string') throw new UsageError('rewrite needs --from ADDR:PORT and --to ADDR:PORT');
     const input = readFileSync(0);
-    const engine = new Engine(cfg, { product: PRODUCT });
+    let users;
+    try {
+      users = cfg.registrar ? readPasswd(cfg.passwd, cfg.domains[0], file ? dirname(file) : '.') : undefined;
+    } catch (e) {
+      throw new ConfigError('passwd', (e as Error).message);
+    }
+    const engine = new Engine(cfg, { product: PRODUCT, users });
     const from = f.from;
     const to = f.to;
     const write = (): number => {

@@ -202,8 +202,10 @@ export function handleRequest(eng: Engine, m: SipMessage, src: HostPort, local: 
     const generic = plan.generic;
     const recValue = `${uriHost(src)}:${src.port}`;
     const inSide = generic ? `${OWN_PARAM}=${eng.receivedMac(recValue)};received=${recValue}` : OWN_PARAM;
-    edits.insert(firstRR ? firstRR.start : firstVia.start,
-      `Record-Route: <sip:${uriHost(O)}:${port}${rrTransport(outT)};lr;${OWN_PARAM}>\r\nRecord-Route: <sip:${uriHost(local)}:${inPort}${rrTransport(inT)};lr;${inSide}>\r\n`);
+    const outRR = `Record-Route: <sip:${uriHost(O)}:${port}${rrTransport(outT)};lr;${OWN_PARAM}>\r\n`;
+    const inRR = `Record-Route: <sip:${uriHost(local)}:${inPort}${rrTransport(inT)};lr;${inSide}>\r\n`;
+    // RFC 5658 4: one entry when the request leaves by the interface it came in on (a hairpin).
+    edits.insert(firstRR ? firstRR.start : firstVia.start, outRR === inRR ? inRR : outRR + inRR);
   }
 
   // SDP (SPEC 5) and Content-Length.

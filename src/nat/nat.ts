@@ -80,7 +80,7 @@ export class Nat {
         isOurs: ours,
         byReal: () => undefined,
         hook: (c, u, a, port, restorable) => {
-          if (!restorable || !this.isLan(a)) return false;
+          if (!restorable || !this.isLan(a) || a.addr === this.inbound.addr) return false;
           // A routing URI into the LAN: our public address, and the phone in ;sp64n=.
           const end = u.portStart >= 0 ? u.portEnd : u.hostEnd;
           c.edits.replace(u.hostStart, end, `${uriHost(this.outbound)}:${this.sipPort}`);

@@ -1,17 +1,17 @@
 // Masquerading: where a request that arrived on the inbound or outbound address goes, and
 // how it is written (sipproxy64(8) MASQUERADING). Not an open relay: the public side reaches
 // only phones (by ;sp64n=, by registration); the LAN may call anywhere.
-import { Addr, Family, HostPort } from '../net/addr.js';
+import { Addr, Family, HostPort, parseHostIp } from '../net/addr.js';
 import { SipError } from '../sip/errors.js';
 import { SipMessage } from '../sip/message.js';
-import { parseUri, UriParts, userOf } from '../sip/uri.js';
+import { param, parseUri, UriParts, userOf } from '../sip/uri.js';
 import { cseqOf, MediaPlan } from '../core/common.js';
 import type { Engine } from '../core/engine.js';
 import { Plan, Prepared } from '../core/plan.js';
 import { localReply } from '../core/reply.js';
 import { Edits } from '../core/splice.js';
 import type { Transport } from '../core/transport.js';
-import { hostIp } from '../core/uris.js';
+import { hostIp, KEEP_PARAM } from '../core/uris.js';
 import { Nat, Realm } from './nat.js';
 
 /** Thrown when a target is a host name not resolved yet; the daemon resolves it and retries. */
@@ -66,8 +66,12 @@ export function natPlan(eng: Engine, m: SipMessage, src: HostPort, local: HostPo
   const host = uri.text.slice(uri.u.hostStart, uri.u.hostEnd).toLowerCase();
   const ip = hostIp(uri.text, uri.u.hostStart, uri.u.hostEnd);
   const forUs = ip !== null && nat.realmOf(ip.addr) !== null;
+  const kept = forUs && from === 'lan' ? param(uri.u, KEEP_PARAM) : undefined;
+  const keptAddr = kept && kept.valueStart >= 0 ? parseHostIp(uri.text.slice(kept.valueStart, kept.valueEnd)) : null;
   if (phone) {
     target = phone; // a URI we gave out for a LAN phone (the remote target of a dialog, a registration)
+  } else if (keptAddr) {
+    target = { ...keptAddr, port: portOf(uri.text, uri.u) ?? 5060 }; // a public party we wrote as our address (;sp64h=)
   } else if (!routed && reg?.enabled && user && (reg.isOurDomain(host) || forUs)) {
     // RFC 3261 16.5: our registrar's user: the Request-URI becomes the registered contact.
     const aor = `${user}@${forUs ? reg.domains[0] : host}`;

@@ -2,15 +2,18 @@
 //   config      the sipproxy64 config
 //   route       one line per message: "FROM TO [tcp|tls]" (source, local address, transport)
 //   1.sip, 2.sip, ...  the messages, exact bytes
+//   hosts       (optional) "NAME ADDR [PORT]" lines: names the masquerading mode resolves
+//   passwd      (optional) the registrar's password file, when the config names it
 //   expected    what `sipproxy64 rewrite` prints for each message, in order, then a
 //               "# media" section listing the relay sessions left open
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseConfig, validate } from '../../src/config/config.js';
 import { Engine } from '../../src/core/engine.js';
 import { Action } from '../../src/core/types.js';
 import { formatActions } from '../../src/cli/rewrite.js';
-import { parseHostPort } from '../../src/net/addr.js';
+import { parseHostPort, parseIp } from '../../src/net/addr.js';
+import { readPasswd } from '../../src/registrar/passwd.js';
 import { PRODUCT } from '../../src/version.js';
 
 export interface CaseResult {
@@ -33,7 +36,15 @@ export function messageFiles(dir: string): string[] {
 
 export function runCase(dir: string): CaseResult {
   const cfg = validate(parseConfig(readFileSync(join(dir, 'config'), 'latin1'), join(dir, 'config')));
-  const engine = new Engine(cfg, { product: PRODUCT, now: () => 0 });
+  const users = cfg.registrar ? readPasswd(cfg.passwd, cfg.domains[0], dir) : undefined;
+  const engine = new Engine(cfg, { product: PRODUCT, now: () => 0, users });
+  if (existsSync(join(dir, 'hosts'))) {
+    for (const line of readFileSync(join(dir, 'hosts'), 'latin1').split('\n')) {
+      const [name, addr, port] = line.trim().split(/\s+/);
+      const a = addr ? parseIp(addr) : null;
+      if (name && a) engine.names.set(name, a.family, { addr: a, port: port ? Number(port) : undefined }, 86400);
+    }
+  }
   const routes = readFileSync(join(dir, 'route'), 'latin1').split('\n').filter((l) => l.trim() !== '' && !l.startsWith('#'));
   const files = messageFiles(dir);
   if (files.length !== routes.length) throw new Error(`${dir}: ${files.length} messages but ${routes.length} route lines`);
