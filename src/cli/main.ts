@@ -7,7 +7,8 @@ import meow from 'meow';
 import { ConfigError } from '../config/config.js';
 import { loadConfig } from '../config/load.js';
 import { FLAGS, HELP } from './flags.js';
-import { RuntimeError, runStatus } from './status.js';
+import { registrationsTable, RuntimeError, runStatus } from './status.js';
+import { readJson } from '../registrar/bindings.js';
 import { Engine } from '../core/engine.js';
 import { PRODUCT, VERSION } from '../version.js';
 import { runRewrite, UsageError } from './rewrite.js';
@@ -42,9 +43,22 @@ function main(argv: string[]): number | Promise<number> {
     return 0;
   }
   if (cmd === 'status') {
-    if (!cfg.metrics) throw new UsageError('status needs the metrics address: a metrics directive in the config, or --metrics');
+    const masq = cfg.inbound !== null;
+    if (!cfg.metrics && !masq) throw new UsageError('status needs the metrics address: a metrics directive in the config, or --metrics');
+    let regs = '';
+    if (masq) {
+      try {
+        regs = registrationsTable(readJson(cfg.registrations), Date.now());
+      } catch (e) {
+        throw new RuntimeError(`cannot read ${cfg.registrations}: ${(e as Error).message}`);
+      }
+    }
+    if (!cfg.metrics) {
+      process.stdout.write(regs);
+      return 0;
+    }
     return runStatus(cfg.metrics).then((text) => {
-      process.stdout.write(text);
+      process.stdout.write(regs + (regs ? '\n' : '') + text);
       return 0;
     });
   }

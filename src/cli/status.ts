@@ -1,5 +1,5 @@
-// `sipproxy64 status`: the active media sessions as a table, read from the daemon's
-// metrics endpoint (GET /sessions).
+// `sipproxy64 status`: the registrations (masquerading mode, from the registrations file the
+// daemon keeps) and the active media sessions (from its metrics endpoint, GET /sessions).
 import { HostPort } from '../net/addr.js';
 import type { StreamInfo } from '../media/relay.js';
 import { metricsUrl } from '../daemon/metrics.js';
@@ -14,6 +14,23 @@ export function sessionsTable(list: StreamInfo[]): string {
   const w = head.map((_, i) => Math.max(...all.map((r) => r[i].length)));
   const lines = all.map((r) => r.map((c, i) => c.padEnd(w[i])).join('  ').trimEnd());
   return lines.join('\n') + `\n${list.length} media stream${list.length === 1 ? '' : 's'}\n`;
+}
+
+/** Registrar bindings and phones registered elsewhere through us, with their time left. */
+export function registrationsTable(saved: unknown, now: number): string {
+  const d = (saved ?? {}) as { registrar?: unknown; outbound?: unknown };
+  const rows: string[][] = [['KIND', 'USER', 'CONTACT', 'FROM', 'EXPIRES']];
+  for (const [kind, list] of [['registrar', d.registrar], ['outbound', d.outbound]] as const) {
+    if (!Array.isArray(list)) continue;
+    for (const x of list as Array<{ aor: string; bindings: Array<{ contact: string; expires: number; source: string }> }>) {
+      for (const b of x.bindings ?? []) {
+        if (b.expires > now) rows.push([kind, x.aor, b.contact, b.source, `${Math.round((b.expires - now) / 1000)}s`]);
+      }
+    }
+  }
+  const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  const lines = rows.map((r) => r.map((c, i) => c.padEnd(w[i])).join('  ').trimEnd());
+  return lines.join('\n') + `\n${rows.length - 1} registration${rows.length === 2 ? '' : 's'}\n`;
 }
 
 export async function runStatus(at: HostPort): Promise<string> {

@@ -36,6 +36,7 @@ export interface Config {
   registrar: boolean; //       answer REGISTER for `domain` ourselves
   domains: string[]; //        the registrar's domains; the first is the digest realm
   passwd: string | null; //    the registrar's password file
+  digestAlgorithms: Array<'SHA-256' | 'MD5'>; // challenges offered, most preferred first (RFC 8760 2.4)
   defaultExpires: number; //   registration lifetime when the phone names none (RFC 3261 10.3 step 7)
   registrations: string; //    where the registration table is kept across restarts
 }
@@ -72,6 +73,7 @@ export function defaultConfig(): Config {
     registrar: false,
     domains: [],
     passwd: null,
+    digestAlgorithms: ['SHA-256', 'MD5'],
     defaultExpires: 3600,
     registrations: '/var/lib/sipproxy64/registrations.json',
   };
@@ -82,7 +84,7 @@ export const DIRECTIVES = [
   'sip-port', 'map', 'generic4', 'generic6', 'media4', 'media6',
   'rtp-ports', 'rtp-timeout', 'rtp-latch', 'keep-user-agent', 'metrics', 'tcp', 'tcp-idle',
   'tls-port', 'tls-cert', 'tls-key', 'tls-ca',
-  'inbound', 'outbound', 'registrar', 'domain', 'passwd', 'default-expires', 'registrations',
+  'inbound', 'outbound', 'registrar', 'domain', 'passwd', 'digest-algorithms', 'default-expires', 'registrations',
 ] as const;
 
 /** Directives that may be given more than once (and flags that repeat). */
@@ -156,6 +158,13 @@ export function applyDirective(cfg: Config, where: string, name: string, args: s
     case 'passwd': cfg.passwd = one(); return;
     case 'default-expires': cfg.defaultExpires = int(where, one(), 1, 604800); return;
     case 'registrations': cfg.registrations = one(); return;
+    case 'digest-algorithms': {
+      const list = one().toLowerCase().split(',');
+      const algs = list.map((a) => (a === 'sha-256' ? 'SHA-256' : a === 'md5' ? 'MD5' : null));
+      if (algs.some((a) => a === null) || new Set(algs).size !== algs.length) throw new ConfigError(where, `digest-algorithms takes sha-256 and/or md5, comma-separated, got "${args[0]}"`);
+      cfg.digestAlgorithms = algs as Array<'SHA-256' | 'MD5'>;
+      return;
+    }
     case 'domain': {
       const d = one().toLowerCase().replace(/\.$/, '');
       if (!HOSTNAME.test(d) && !parseHostIp(d)) throw new ConfigError(where, `"${args[0]}" is not a domain name`);

@@ -73,7 +73,7 @@ export async function startDaemon(cfg: Config, log: Logger, product: string, dns
   let users;
   try {
     await resolveOutbound(cfg, dnsApi);
-    fillInboundPrefix(cfg);
+    if (!fillInboundPrefix(cfg)) log.warn('inbound has no /PREFIX and no interface holds it; the LAN is taken as /24 (/64 for IPv6)', { inbound: cfg.inbound?.addr });
     users = loadUsers(cfg);
   } catch (e) {
     if (e instanceof MasqError) throw new StartupError(e.message);

@@ -1,5 +1,6 @@
 // Start-up and upkeep of masquerading mode: the outbound name, the LAN prefix, the password
 // file, and the registration table saved across restarts (sipproxy64(8) MASQUERADING).
+import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { dirname } from 'node:path';
@@ -32,14 +33,27 @@ export async function resolveOutbound(cfg: Config, api: DnsApi = systemDns): Pro
   throw new MasqError(`outbound ${cfg.outboundName}: cannot resolve`);
 }
 
-/** inbound without /PREFIX: the prefix of the interface that holds the address. */
-export function fillInboundPrefix(cfg: Config): void {
-  if (!cfg.inbound || cfg.inboundPrefix !== null) return;
+/**
+ * inbound without /PREFIX: the prefix of the interface that holds the address. Node lists
+ * only interfaces that are up and running, so `ip` is asked too; returns false when neither
+ * knows it (the default, /24 or /64, then applies).
+ */
+export function fillInboundPrefix(cfg: Config): boolean {
+  if (!cfg.inbound || cfg.inboundPrefix !== null) return true;
+  const want = cfg.inbound.addr;
   for (const list of Object.values(networkInterfaces())) {
-    for (const i of list ?? []) {
-      if (parseIp(i.address)?.addr === cfg.inbound.addr && i.cidr) cfg.inboundPrefix = Number(i.cidr.split('/')[1]);
-    }
+    for (const i of list ?? []) if (parseIp(i.address)?.addr === want && i.cidr) cfg.inboundPrefix = Number(i.cidr.split('/')[1]);
   }
+  if (cfg.inboundPrefix !== null) return true;
+  const r = spawnSync('ip', ['-j', 'addr', 'show'], { encoding: 'utf8', timeout: 2000 });
+  try {
+    for (const link of JSON.parse(r.stdout || '[]') as Array<{ addr_info?: Array<{ local?: string; prefixlen?: number }> }>) {
+      for (const a of link.addr_info ?? []) if (a.local && parseIp(a.local)?.addr === want && a.prefixlen) cfg.inboundPrefix = a.prefixlen;
+    }
+  } catch {
+    /* no ip(8): the default applies */
+  }
+  return cfg.inboundPrefix !== null;
 }
 
 export function loadUsers(cfg: Config): Map<string, Credentials> {

@@ -25,6 +25,7 @@ export class DigestAuth {
     private readonly key: Buffer,
     private readonly now: () => number = Date.now,
     private readonly nonceLifeMs = 300_000,
+    private readonly algorithms: Algorithm[] = ['SHA-256', 'MD5'],
   ) {}
 
   nonce(): string {
@@ -40,14 +41,11 @@ export class DigestAuth {
     return this.now() - parseInt(ts, 16) * 1000 > this.nonceLifeMs ? 'stale' : 'ok';
   }
 
-  /** WWW-Authenticate values: SHA-256 first, then MD5 for older phones (RFC 8760 2.4). */
+  /** WWW-Authenticate values, most preferred first (RFC 8760 2.4: SHA-256, then MD5 for older phones). */
   challenge(stale = false): string[] {
     const n = this.nonce();
     const s = stale ? ', stale=true' : '';
-    return [
-      `Digest realm="${this.realm}", nonce="${n}", algorithm=SHA-256, qop="auth"${s}`,
-      `Digest realm="${this.realm}", nonce="${n}", algorithm=MD5, qop="auth"${s}`,
-    ];
+    return this.algorithms.map((a) => `Digest realm="${this.realm}", nonce="${n}", algorithm=${a}, qop="auth"${s}`);
   }
 
   /**
@@ -58,7 +56,7 @@ export class DigestAuth {
     const p = parseDigest(value);
     if (!p || p.realm !== this.realm || !p.username || !p.nonce || !p.uri || !p.response) return null;
     const alg: Algorithm | null = !p.algorithm || p.algorithm.toUpperCase() === 'MD5' ? 'MD5' : p.algorithm.toUpperCase() === 'SHA-256' ? 'SHA-256' : null;
-    if (!alg) return null;
+    if (!alg || !this.algorithms.includes(alg)) return null;
     const creds = lookup(p.username);
     if (!creds) return null;
     const n = this.nonceOk(p.nonce);

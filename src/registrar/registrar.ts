@@ -61,7 +61,7 @@ export class Registrar {
     this.bindings = new Bindings(now);
     this.learned = new Bindings(now);
     this.domains = cfg.domains;
-    this.digest = cfg.registrar ? new DigestAuth(cfg.domains[0], key, now) : null;
+    this.digest = cfg.registrar ? new DigestAuth(cfg.domains[0], key, now, 300_000, cfg.digestAlgorithms) : null;
   }
 
   get enabled(): boolean {

@@ -62,7 +62,7 @@ export class World {
       log += d.toString();
       this.kamailioLog = log;
     });
-    const ok = await waitFor(() => /SO_RCVBUF is finally/.test(log) || this.ns.udpSockets().includes('[2001:db8:1::5]:5060'), 10000);
+    const ok = await waitFor(() => /SO_RCVBUF is finally/.test(log) || this.ns.udpSockets().includes('[2001:db8:1::5]:5060') || this.ns.udpSockets().includes('198.51.100.20:5060'), 10000);
     if (!ok) throw new Error(`kamailio did not start:\n${log}`);
     return k;
   }
@@ -87,8 +87,8 @@ export class World {
   }
 
   /** One SIPp run to its end. vars become -set NAME VALUE; `remote` is host:port. */
-  sipp(scenario: string, ip: string, port: number, mp: number, vars: Record<string, string>, remote?: string, pauseMs?: number): Promise<RunResult> {
-    const args = ['-sf', join(E2E, 'scenarios', scenario), '-i', ip, '-p', String(port), '-mp', String(mp), '-m', '1', '-timeout', '25', '-timeout_error', '-nostdin', '-trace_err', '-trace_msg'];
+  sipp(scenario: string, ip: string, port: number, mp: number, vars: Record<string, string>, remote?: string, pauseMs?: number, extra: string[] = []): Promise<RunResult> {
+    const args = ['-sf', join(E2E, 'scenarios', scenario), '-i', ip, '-p', String(port), '-mp', String(mp), '-m', '1', '-timeout', '25', '-timeout_error', '-nostdin', '-trace_err', '-trace_msg', ...extra];
     for (const [k, v] of Object.entries(vars)) args.push('-set', k, v);
     if (pauseMs !== undefined) args.push('-d', String(pauseMs));
     if (remote) args.push(remote);

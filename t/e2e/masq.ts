@@ -1,0 +1,166 @@
+// Masquerading end to end (sipproxy64(8) MASQUERADING), in three namespaces made here:
+//   LAN     alice 192.0.2.10, bob 192.0.2.11 (SIPp phones), default route via the router
+//   router  192.0.2.1 (LAN) and 198.51.100.1 (public), IPv4 forwarding with an nftables (or
+//           iptables) masquerade, and sipproxy64 with inbound/outbound
+//   public  Kamailio as the provider's registrar at 198.51.100.20, SIPp carol at 198.51.100.30
+// Outbound-proxy operation through Kamailio, then our own registrar with digest, a restart
+// that keeps the registrations, and a wrong password refused.
+import t from 'tap';
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { canUseNetns, waitFor } from '../lib/netns.js';
+import { tail, World } from '../lib/world.js';
+
+function sh(cmd: string): void {
+  const r = spawnSync('sh', ['-c', cmd], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${cmd}: ${r.stderr}`);
+}
+
+const hasNft = spawnSync('sh', ['-c', 'command -v nft']).status === 0;
+const hasIptables = spawnSync('sh', ['-c', 'command -v iptables']).status === 0;
+const why = canUseNetns() ?? (hasNft || hasIptables ? null : 'neither nft nor iptables is installed');
+if (why) t.fail(`masquerading test cannot run: ${why}`);
+else {
+  const lan = new World('mlan');
+  const rtr = new World('mrtr');
+  const pub = new World('mpub');
+  t.teardown(() => {
+    lan.destroy();
+    rtr.destroy();
+    pub.destroy();
+  });
+  for (const w of [lan, rtr, pub]) w.setup();
+  const [L, R, P] = [lan.ns.name, rtr.ns.name, pub.ns.name];
+  sh(`ip link add m-lan netns ${L} type veth peer name m-rlan netns ${R}`);
+  sh(`ip link add m-wan netns ${R} type veth peer name m-pub netns ${P}`);
+  sh(`ip -n ${L} addr add 192.0.2.10/24 dev m-lan && ip -n ${L} addr add 192.0.2.11/24 dev m-lan && ip -n ${L} link set m-lan up && ip -n ${L} route add default via 192.0.2.1`);
+  sh(`ip -n ${R} addr add 192.0.2.1/24 dev m-rlan && ip -n ${R} link set m-rlan up && ip -n ${R} addr add 198.51.100.1/24 dev m-wan && ip -n ${R} link set m-wan up`);
+  sh(`ip -n ${P} addr add 198.51.100.20/24 dev m-pub && ip -n ${P} addr add 198.51.100.30/24 dev m-pub && ip -n ${P} link set m-pub up && ip -n ${P} route add default via 198.51.100.1`);
+  sh(`ip netns exec ${R} sysctl -qw net.ipv4.ip_forward=1`);
+  // The router's NAT: the LAN leaves masqueraded; nothing from outside enters the LAN unasked.
+  if (hasNft) {
+    sh(`ip netns exec ${R} nft -f - <<'EOF'
+table ip masq {
+  chain post { type nat hook postrouting priority srcnat; oifname "m-wan" ip saddr 192.0.2.0/24 masquerade; }
+  chain forward { type filter hook forward priority filter; policy drop; ct state established,related accept; iifname "m-rlan" accept; }
+}
+EOF`);
+  } else {
+    sh(`ip netns exec ${R} iptables -t nat -A POSTROUTING -o m-wan -s 192.0.2.0/24 -j MASQUERADE && ip netns exec ${R} iptables -P FORWARD DROP && ip netns exec ${R} iptables -A FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT && ip netns exec ${R} iptables -A FORWARD -i m-rlan -j ACCEPT`);
+  }
+  const regFile = join(rtr.dir, 'registrations.json');
+  const base = `inbound 192.0.2.1
+outbound 198.51.100.1
+rtp-ports 30000-30099
+rtp-timeout 5
+registrations ${regFile}
+metrics 127.0.0.1:9064
+`;
+  writeFileSync(join(rtr.dir, 'passwd'), 'alice alice-pw\nbob bob-pw\n');
+  // SIPp 3.6 answers only the first challenge and only MD5: offer MD5 first for it.
+  const registrarConf = base + `registrar yes\ndomain example.net\npasswd ${join(rtr.dir, 'passwd')}\ndigest-algorithms md5,sha-256\n`;
+  const media = (w: World, name: string, ip: string, port: number) => w.media(name, ip, port);
+  const statusConf = join(rtr.dir, 'status.conf');
+  writeFileSync(statusConf, base);
+  const checkMedia = async (t: { ok(v: unknown, msg: string): void }, pairs: Array<[World, string]>) => {
+    for (const [w, name] of pairs) {
+      const r = await w.peerResult(name);
+      t.ok(r && r.familyOk && r.sent === 50 && r.received >= 45, `${name} RTP through the relay: ${JSON.stringify(r)}`);
+    }
+  };
+
+  t.test('outbound-proxy operation: phones registered at a provider behind the NAT', async (t) => {
+    await pub.kamailio(['NAT4']);
+    const proxy = rtr.startProxy(base);
+    t.ok(await rtr.proxyUp(proxy), `proxy started${proxy.log().slice(-400)}`);
+    t.match(proxy.log(), /inbound=192\.0\.2\.1\/24/, 'the LAN prefix is read from the interface');
+    for (const [user, ip] of [['alice', '192.0.2.10'], ['bob', '192.0.2.11']]) {
+      const r = await lan.sipp('nat-register.xml', ip, 5060, 31000, { user, domain: '198.51.100.20' }, '192.0.2.1:5060');
+      t.equal(r.code, 0, `${user} registers at the provider through the proxy${tail(r)}`);
+    }
+    t.match(pub.kamailioLog, /REGISTER sip:alice@198\.51\.100\.20 contact <sip:alice@198\.51\.100\.1:5060;sp64n=192\.0\.2\.10-5060-[0-9a-f]{12}>/, 'the provider sees our public address, the phone in ;sp64n=');
+    const reg = await pub.sipp('register.xml', '198.51.100.30', 5062, 31002, { user: 'carol' }, '198.51.100.20:5060');
+    t.equal(reg.code, 0, 'carol registers at the provider directly');
+
+    // 1. The Internet calls a LAN phone.
+    {
+      const uas = lan.sipp('uas.xml', '192.0.2.10', 5060, 31010, media(lan, 'alice1', '192.0.2.10', 40000));
+      await new Promise((r) => setTimeout(r, 300));
+      const uac = await pub.sipp('uac.xml', '198.51.100.30', 5060, 31012, { ...media(pub, 'carol1', '198.51.100.30', 40010), callee: 'alice' }, '198.51.100.20:5060', 2000);
+      const u = await uas;
+      t.equal(uac.code, 0, `carol calls alice through the provider${tail(uac)}`);
+      t.equal(u.code, 0, `alice answers behind the NAT${tail(u)}`);
+      await checkMedia(t, [[lan, 'alice1'], [pub, 'carol1']]);
+    }
+    // 2. A LAN phone calls the Internet.
+    {
+      const uas = pub.sipp('uas.xml', '198.51.100.30', 5062, 31020, media(pub, 'carol2', '198.51.100.30', 40020));
+      await new Promise((r) => setTimeout(r, 300));
+      const uac = await lan.sipp('nat-uac.xml', '192.0.2.11', 5060, 31022, { ...media(lan, 'bob2', '192.0.2.11', 40030), callee: 'carol', domain: '198.51.100.20' }, '192.0.2.1:5060', 2000);
+      const u = await uas;
+      t.equal(uac.code, 0, `bob calls carol out through the NAT${tail(uac)}`);
+      t.equal(u.code, 0, `carol answers${tail(u)}`);
+      await checkMedia(t, [[lan, 'bob2'], [pub, 'carol2']]);
+    }
+    // 3. Hairpin through the provider: bob calls alice at the provider, the call comes back.
+    {
+      const uas = lan.sipp('uas.xml', '192.0.2.10', 5060, 31030, media(lan, 'alice3', '192.0.2.10', 40040));
+      await new Promise((r) => setTimeout(r, 300));
+      const uac = await lan.sipp('nat-uac.xml', '192.0.2.11', 5060, 31032, { ...media(lan, 'bob3', '192.0.2.11', 40050), callee: 'alice', domain: '198.51.100.20' }, '192.0.2.1:5060', 2000);
+      const u = await uas;
+      t.equal(uac.code, 0, `bob calls alice through the provider${tail(uac)}`);
+      t.equal(u.code, 0, `alice answers the hairpin call${tail(u)}`);
+      await checkMedia(t, [[lan, 'alice3'], [lan, 'bob3']]);
+    }
+    const st = await rtr.cli(['status', '-c', statusConf]);
+    t.equal(st.code, 0, `status runs${st.stderr}`);
+    t.match(st.stdout, /outbound\s+alice\s+sip:alice@192\.0\.2\.10:5060\s+192\.0\.2\.10:5060\s+\d+s/, 'status lists the phones registered through the proxy');
+    t.ok(await waitFor(() => rtr.relaySockets().length === 0, 8000, 200), 'no relay socket left after the calls');
+    proxy.child.kill('SIGTERM');
+    t.equal(await proxy.exited, 0, 'SIGTERM exits 0');
+  });
+
+  t.test('registrar operation: digest, hairpin on the LAN, restart keeps registrations', async (t) => {
+    let proxy = rtr.startProxy(registrarConf);
+    t.ok(await rtr.proxyUp(proxy), `proxy started${proxy.log().slice(-400)}`);
+    const bad = await lan.sipp('nat-register-refused.xml', '192.0.2.10', 5060, 31100, { user: 'alice', domain: 'example.net' }, '192.0.2.1:5060', undefined, ['-au', 'alice', '-ap', 'wrong']);
+    t.equal(bad.code, 0, `a wrong password is refused with 401${tail(bad)}`);
+    t.notMatch(proxy.log(), /wrong|alice-pw/, 'passwords never reach the log');
+    for (const [user, ip] of [['alice', '192.0.2.10'], ['bob', '192.0.2.11']]) {
+      const r = await lan.sipp('nat-register.xml', ip, 5060, 31102, { user, domain: 'example.net' }, '192.0.2.1:5060', undefined, ['-au', user, '-ap', `${user}-pw`]);
+      t.equal(r.code, 0, `${user} registers with digest credentials${tail(r)}`);
+    }
+    // Hairpin on the LAN: the call goes straight to alice's contact; media flows phone to phone.
+    {
+      const uas = lan.sipp('uas.xml', '192.0.2.10', 5060, 31110, media(lan, 'alice4', '192.0.2.10', 40060));
+      await new Promise((r) => setTimeout(r, 300));
+      const uac = await lan.sipp('nat-uac.xml', '192.0.2.11', 5060, 31112, { ...media(lan, 'bob4', '192.0.2.11', 40070), callee: 'alice', domain: 'example.net' }, '192.0.2.1:5060', 1500);
+      const u = await uas;
+      t.equal(uac.code, 0, `bob calls alice@example.net${tail(uac)}`);
+      t.equal(u.code, 0, `alice answers${tail(u)}`);
+      await checkMedia(t, [[lan, 'alice4'], [lan, 'bob4']]);
+    }
+    t.ok(await waitFor(() => spawnSync('cat', [regFile]).stdout.toString().includes('alice@example.net'), 3000), 'registrations saved to the file');
+    proxy.child.kill('SIGTERM');
+    t.equal(await proxy.exited, 0, 'stopped');
+    proxy = rtr.startProxy(registrarConf);
+    t.ok(await rtr.proxyUp(proxy), 'restarted');
+    t.match(proxy.log(), /registrations restored/, 'registrations restored from the file');
+    // The Internet calls alice at our public address: found by the restored registration.
+    {
+      const uas = lan.sipp('uas.xml', '192.0.2.10', 5060, 31120, media(lan, 'alice5', '192.0.2.10', 40080));
+      await new Promise((r) => setTimeout(r, 300));
+      const uac = await pub.sipp('uac.xml', '198.51.100.30', 5060, 31122, { ...media(pub, 'carol5', '198.51.100.30', 40090), callee: 'alice' }, '198.51.100.1:5060', 2000);
+      const u = await uas;
+      t.equal(uac.code, 0, `carol calls alice@198.51.100.1 after the restart${tail(uac)}`);
+      t.equal(u.code, 0, `alice answers${tail(u)}`);
+      await checkMedia(t, [[lan, 'alice5'], [pub, 'carol5']]);
+    }
+    const st = await rtr.cli(['status', '-c', statusConf]);
+    t.match(st.stdout, /registrar\s+alice@example\.net\s+sip:alice@192\.0\.2\.10:5060/, 'status lists the registrar bindings');
+    t.match(st.stdout, /registrar\s+bob@example\.net\s+sip:bob@192\.0\.2\.11:5060/, 'both of them');
+    proxy.child.kill('SIGTERM');
+    t.equal(await proxy.exited, 0, 'SIGTERM exits 0');
+  });
+}
