@@ -26,6 +26,7 @@ export interface EngineDeps {
   secret?: Buffer; // key for the MAC on received= in our Record-Route (default: fixed, for fixtures)
   product?: string; // User-Agent / Server value, "sipproxy64/VERSION"
   users?: Map<string, Credentials>; // the registrar's password file, read by the caller
+  onInternalError?: (err: unknown) => void; // a bug in a rule: the daemon logs its stack
 }
 
 export class Engine {
@@ -39,8 +40,10 @@ export class Engine {
   readonly registrar: Registrar | null; //  its registrar and table of phones registered through it
   readonly names: NameCache;
   private readonly secret: Buffer;
+  private readonly onInternalError?: (err: unknown) => void;
 
   constructor(readonly cfg: Config, deps: EngineDeps = {}) {
+    this.onInternalError = deps.onInternalError;
     const now = deps.now ?? Date.now;
     this.map = new Mapping(cfg);
     this.media = new MediaTable(cfg.rtpPorts, now);
@@ -90,6 +93,7 @@ export class Engine {
       } else {
         // A bug in a rule must not take the proxy down: count it and drop the message.
         this.count('internal-error');
+        this.onInternalError?.(err);
         out = [drop('internal-error')];
       }
     }

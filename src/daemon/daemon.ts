@@ -79,7 +79,7 @@ export async function startDaemon(cfg: Config, log: Logger, product: string, dns
     if (e instanceof MasqError) throw new StartupError(e.message);
     throw e;
   }
-  const engine = new Engine(cfg, { product, secret: hostSecret(), users });
+  const engine = new Engine(cfg, { product, secret: hostSecret(), users, onInternalError: (e) => log.error('internal error (a bug: please report it with this line)', { error: (e as Error)?.stack ?? String(e) }) });
   const relay = new Relay(engine.media, {
     media4: cfg.media4,
     media6: cfg.media6,

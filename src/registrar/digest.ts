@@ -37,7 +37,7 @@ export class DigestAuth {
     const [ts, mac] = nonce.split('.');
     if (!ts || !mac || !/^[0-9a-f]{1,12}$/.test(ts)) return 'bad';
     const want = createHmac('sha256', this.key).update(ts).digest('hex').slice(0, 24);
-    if (mac.length !== want.length || !timingSafeEqual(Buffer.from(mac), Buffer.from(want))) return 'bad';
+    if (mac.length !== want.length || !timingSafeEqual(Buffer.from(mac, 'latin1'), Buffer.from(want, 'latin1'))) return 'bad';
     return this.now() - parseInt(ts, 16) * 1000 > this.nonceLifeMs ? 'stale' : 'ok';
   }
 
@@ -70,7 +70,7 @@ export class DigestAuth {
     } else if (!p.qop) want = hashOf(alg, `${ha1}:${p.nonce}:${ha2}`);
     else return null;
     const got = p.response.toLowerCase();
-    if (got.length !== want.length || !timingSafeEqual(Buffer.from(got), Buffer.from(want))) return null;
+    if (got.length !== want.length || !timingSafeEqual(Buffer.from(got, 'latin1'), Buffer.from(want, 'latin1'))) return null;
     return n === 'stale' ? 'stale' : p.username;
   }
 }

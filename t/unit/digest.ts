@@ -30,3 +30,12 @@ t.test('RFC 2617 / RFC 8760 responses are checked; wrong ones and foreign nonces
   t.same(parseDigest('Basic abc'), null);
   t.same(parseDigest('Digest username="a\\"b", nc=1'), { username: 'a"b', nc: '1' });
 });
+
+t.test('credentials with bytes above 127 are refused, never thrown on (found by the fuzzer)', async (t) => {
+  const d = new DigestAuth('example.net', Buffer.from('k'), () => 0);
+  const users = (u: string) => (u === 'alice' ? fromPassword('alice', 'example.net', 'pw') : undefined);
+  const n = d.nonce();
+  const bad = n.slice(0, -1) + '\xe9';
+  t.equal(d.verify(`Digest username="alice", realm="example.net", nonce="${bad}", uri="sip:example.net", response="${'0'.repeat(31)}\xe9"`, 'REGISTER', users), null);
+  t.equal(d.verify(`Digest username="alice", realm="example.net", nonce="${n}", uri="sip:example.net", response="${'0'.repeat(31)}\xe9"`, 'REGISTER', users), null);
+});
