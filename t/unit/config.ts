@@ -51,3 +51,28 @@ t.test('flags win over the file', async (t) => {
   t.throws(() => loadConfig(undefined, { generic4: '192.0.2.1', generic6: '2001:db8::1', map: ['nonsense'] }), /--map: expected REAL=FACE/);
   t.throws(() => loadConfig('/nonexistent.conf', {}), /\/nonexistent.conf: cannot read: ENOENT/);
 });
+
+t.test('masquerading directives', async (t) => {
+  const nat = 'inbound 192.0.2.1/24\noutbound 198.51.100.1\n';
+  const c = validate(parseConfig(nat + 'registrar yes\ndomain Example.NET.\ndomain example.org\npasswd /etc/sipproxy64.passwd\ndigest-algorithms md5\ndefault-expires 600\nregistrations /tmp/r.json\n', 'f'));
+  t.equal(c.inbound?.addr, '192.0.2.1');
+  t.equal(c.inboundPrefix, 24);
+  t.equal(c.outbound?.addr, '198.51.100.1');
+  t.same(c.domains, ['example.net', 'example.org'], 'domains, lower case, repeatable');
+  t.same(c.digestAlgorithms, ['MD5']);
+  t.equal(c.defaultExpires, 600);
+  t.equal(c.generic4, null, 'masquerading alone needs no generic addresses');
+  const d = validate(parseConfig('inbound 192.0.2.1\noutbound gw.example.net\n', 'f'));
+  t.equal(d.inboundPrefix, null, 'no prefix: the daemon reads the interface');
+  t.equal(d.outboundName, 'gw.example.net', 'outbound by name (dynamic DNS)');
+  t.equal(err('inbound 192.0.2.1'), 'config: inbound needs outbound (the public address)');
+  t.equal(err('outbound 198.51.100.1'), 'config: outbound needs inbound (the LAN side address)');
+  t.equal(err(nat + 'registrar yes\npasswd /x'), 'config: registrar yes needs a domain');
+  t.equal(err(nat + 'registrar yes\ndomain example.net'), "config: registrar yes needs passwd (an open registrar would let anyone take a phone's calls)");
+  t.equal(err(base + 'inbound 192.0.2.1\noutbound 198.51.100.1'), 'config: 192.0.2.1 is a face or generic address; inbound and outbound need their own addresses');
+  t.equal(err('inbound 192.0.2.1/33\noutbound 198.51.100.1'), 'f.conf:1: 33 is out of range 8-32');
+  t.equal(err('inbound 192.0.2.1\noutbound 192.0.2.1'), 'config: inbound and outbound must differ');
+  t.equal(err(nat + 'digest-algorithms sha1'), 'f.conf:3: digest-algorithms takes sha-256 and/or md5, comma-separated, got "sha1"');
+  t.equal(err(nat + 'domain -bad-'), 'f.conf:3: "-bad-" is not a domain name');
+  t.equal(err(nat + 'default-expires 0'), 'f.conf:3: 0 is out of range 1-604800');
+});
