@@ -28,8 +28,9 @@ export const HELP = `
     sipproxy64 rewrite --from ADDR:PORT --to ADDR:PORT [options] < message
                                               run one SIP message through the rewrite
                                               engine offline and print what would be sent
-    sipproxy64 status [options]               list the active media sessions of the
-                                              running daemon (needs its metrics directive)
+    sipproxy64 status [options]               list the registrations (masquerading) and
+                                              the active media sessions of the running
+                                              daemon (needs its metrics directive)
     sipproxy64 --check-config [options]       parse, validate, print the mapping table
 
   Options
@@ -47,8 +48,8 @@ export const HELP = `
     --sip-port N              SIP port on every face and generic address (5060)
     --map REAL=FACE[,T]       map a party (repeatable): 192.0.2.10=2001:db8:64::10,
                               T = udp|tcp|tls forces the transport towards it
-    --generic4 ADDR           the proxy's own IPv4 address (required)
-    --generic6 ADDR           the proxy's own IPv6 address (required)
+    --generic4 ADDR           the proxy's own IPv4 address (required unless masquerading only)
+    --generic6 ADDR           the proxy's own IPv6 address (required unless masquerading only)
     --media4 ADDR             RTPproxy64 IPv4 address (default: generic4)
     --media6 ADDR             RTPproxy64 IPv6 address (default: generic6)
     --rtp-ports LO-HI         relay port range (20000-29999)
@@ -62,6 +63,17 @@ export const HELP = `
     --tls-cert FILE           PEM certificate the proxy presents
     --tls-key FILE            its PEM private key
     --tls-ca FILE             PEM CAs that sign peers' certificates (system's)
+
+  Masquerading (phones on a private LAN behind one public address):
+    --inbound ADDR[/PREFIX]   this host's LAN address; PREFIX: the LAN (interface's)
+    --outbound ADDR|NAME      this host's public address, IPv4 or IPv6
+    --registrar yes|no        answer REGISTER for the domains ourselves (no)
+    --domain NAME             a domain of the registrar (repeatable; first = realm)
+    --passwd FILE             the registrar's password file
+    --digest-algorithms LIST  challenges offered, preferred first (sha-256,md5)
+    --default-expires SECONDS registration lifetime when none is asked (3600)
+    --registrations FILE      registrations kept across restarts
+                              (/var/lib/sipproxy64/registrations.json)
 
   Exit status: 0 normal, 2 bad command line or config, 1 runtime failure.
 `;
