@@ -77,3 +77,21 @@ t.test('--help and --version', async (t) => {
   t.equal(h.status, 0);
   t.match(h.stdout.toString(), /sipproxy64 rewrite --from ADDR:PORT --to ADDR:PORT/);
 });
+
+t.test('masquerading: --check-config shows it, rewrite resolves the names the LAN sends to, status lists registrations', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'sp64-'));
+  const conf = join(dir, 'masq.conf');
+  const regs = join(dir, 'registrations.json');
+  writeFileSync(conf, `inbound 192.0.2.1/24\noutbound 198.51.100.1\nregistrations ${regs}\n`);
+  const c = run(['--check-config', '-c', conf]);
+  t.equal(c.status, 0, c.stderr.toString());
+  t.match(c.stdout.toString(), /inbound 192\.0\.2\.1\/24  outbound 198\.51\.100\.1/);
+  const msg = 'OPTIONS sip:localhost SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bKx\r\nFrom: <sip:a@192.0.2.10>;tag=1\r\nTo: <sip:localhost>\r\nCall-ID: x\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n';
+  const r = run(['rewrite', '-c', conf, '--from', '192.0.2.10:5060', '--to', '192.0.2.1:5060'], msg);
+  t.equal(r.status, 0, r.stderr.toString());
+  t.match(r.stdout.toString(), /^send 198\.51\.100\.1:5060 127\.0\.0\.1:5060\nOPTIONS sip:localhost SIP\/2\.0\r\n/, 'localhost, from the host table');
+  writeFileSync(regs, JSON.stringify({ registrar: [], outbound: [{ aor: 'alice', bindings: [{ contact: 'sip:alice@192.0.2.10:5060', expires: Date.now() + 60_000, callId: 'c', cseq: 1, source: '192.0.2.10:5060' }] }] }));
+  const s = run(['status', '-c', conf]);
+  t.equal(s.status, 0, s.stderr.toString());
+  t.match(s.stdout.toString(), /KIND\s+USER\s+CONTACT\s+FROM\s+EXPIRES\noutbound\s+alice\s+sip:alice@192\.0\.2\.10:5060\s+192\.0\.2\.10:5060\s+\d+s\n1 registration\n/);
+});

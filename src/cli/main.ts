@@ -11,7 +11,7 @@ import { registrationsTable, RuntimeError, runStatus } from './status.js';
 import { readJson } from '../registrar/bindings.js';
 import { Engine } from '../core/engine.js';
 import { PRODUCT, VERSION } from '../version.js';
-import { runRewrite, UsageError } from './rewrite.js';
+import { runRewrite, runRewriteResolving, UsageError } from './rewrite.js';
 import { createLogger } from '../daemon/log.js';
 import { startDaemon, StartupError } from '../daemon/daemon.js';
 import { UplinkResolver } from '../daemon/resolver.js';
@@ -76,16 +76,17 @@ function main(argv: string[]): number | Promise<number> {
     const engine = new Engine(cfg, { product: PRODUCT, users });
     const from = f.from;
     const to = f.to;
-    const write = (): number => {
-      process.stdout.write(Buffer.from(runRewrite(engine, input, from, to, transport), 'latin1'));
+    const write = (text: string): number => {
+      process.stdout.write(Buffer.from(text, 'latin1'));
       return 0;
     };
-    if (engine.map.uplinks().length === 0) return write();
+    if (engine.nat) return runRewriteResolving(engine, input, from, to, transport).then(write);
+    if (engine.map.uplinks().length === 0) return write(runRewrite(engine, input, from, to, transport));
     // Uplinks named by host name are resolved as the daemon would (RFC 3263), once.
     const resolver = new UplinkResolver(engine.map, createLogger('plain', 'warn'));
     return resolver.start().then(() => {
       resolver.stop();
-      return write();
+      return write(runRewrite(engine, input, from, to, transport));
     });
   }
   const format = (f.logFormat as string | undefined) ?? 'plain';

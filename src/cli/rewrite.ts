@@ -3,6 +3,7 @@ import { Action } from '../core/types.js';
 import { Engine } from '../core/engine.js';
 import type { Transport } from '../core/transport.js';
 import { formatHostPort, HostPort, parseHostPort } from '../net/addr.js';
+import { DnsApi, resolveUplink, systemDns } from '../daemon/resolver.js';
 
 /** The text form of the engine's answer: `send SRC DST` + the exact bytes, or `drop REASON`. */
 export function formatActions(actions: Action[]): string {
@@ -19,6 +20,20 @@ export function runRewrite(engine: Engine, input: Buffer, from: string, to: stri
   const src = parseOrThrow(from, '--from');
   const dst = parseOrThrow(to, '--to');
   return formatActions(engine.handle(input, src, dst, transport));
+}
+
+/** As runRewrite, resolving the host names masquerading asks for (RFC 3263) as the daemon would. */
+export async function runRewriteResolving(engine: Engine, input: Buffer, from: string, to: string, transport: Transport, api: DnsApi = systemDns): Promise<string> {
+  const src = parseOrThrow(from, '--from');
+  const dst = parseOrThrow(to, '--to');
+  let out = engine.handle(input, src, dst, transport);
+  for (let i = 0; i < 4 && out[0]?.type === 'resolve'; i++) {
+    const a = out[0];
+    const r = await resolveUplink(api, a.name, a.family);
+    engine.names.set(a.name, a.family, r.addrs[0] ? { addr: r.addrs[0], port: r.port } : null, r.ttl);
+    out = a.retry();
+  }
+  return formatActions(out);
 }
 
 function parseOrThrow(text: string, flag: string): HostPort {

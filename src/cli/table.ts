@@ -12,9 +12,15 @@ export function mappingTable(cfg: Config): string {
   const lines = rows.map((r) => `${r[0].padEnd(w[0])}  ${r[1].padEnd(w[1])}  ${r[2]}`);
   return [
     `sip-port ${cfg.sipPort}`,
-    `generic4 ${cfg.generic4?.addr}  generic6 ${cfg.generic6?.addr}`,
-    `media4 ${cfg.media4?.addr}  media6 ${cfg.media6?.addr}  rtp-ports ${cfg.rtpPorts[0]}-${cfg.rtpPorts[1]}  rtp-timeout ${cfg.rtpTimeout}  rtp-latch ${cfg.rtpLatch ? 'yes' : 'no'}`,
+    `generic4 ${cfg.generic4?.addr ?? '-'}  generic6 ${cfg.generic6?.addr ?? '-'}`,
+    `media4 ${cfg.media4?.addr ?? '-'}  media6 ${cfg.media6?.addr ?? '-'}  rtp-ports ${cfg.rtpPorts[0]}-${cfg.rtpPorts[1]}  rtp-timeout ${cfg.rtpTimeout}  rtp-latch ${cfg.rtpLatch ? 'yes' : 'no'}`,
     `keep-user-agent ${cfg.keepUserAgent ? 'yes' : 'no'}  metrics ${cfg.metrics ? `${uriHost(cfg.metrics)}:${cfg.metrics.port}` : 'off'}`,
+    ...(cfg.inbound
+      ? [
+          `inbound ${cfg.inbound.addr}/${cfg.inboundPrefix ?? '(interface)'}  outbound ${cfg.outbound?.addr ?? cfg.outboundName}  registrations ${cfg.registrations}`,
+          cfg.registrar ? `registrar yes  domain ${cfg.domains.join(' ')}  passwd ${cfg.passwd}  digest-algorithms ${cfg.digestAlgorithms.join(',').toLowerCase()}  default-expires ${cfg.defaultExpires}` : 'registrar no',
+        ]
+      : []),
     '',
     ...lines,
     '',
