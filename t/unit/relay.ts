@@ -129,3 +129,35 @@ t.test('a flood on one relay port does not starve another session', async (t) =>
   t.ok(flooded > 20000, `${flooded} packets flooded at one port`);
   t.ok(received >= 95, `the other session got ${received} of 100 packets`);
 });
+
+t.test('a stream with its own side addresses (masquerading: two IPv4 sides), and a warm pair rebound for it', async (t) => {
+  let now = 0;
+  const table = new MediaTable([46200, 46201], () => now);
+  const relay = new Relay(table, { media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: true, timeoutMs: 5000, now: () => now });
+  const lan = await bind('udp4', '127.0.0.20');
+  const wan = await bind('udp4', '127.0.0.30');
+  t.teardown(() => {
+    relay.closeAll();
+    lan.close();
+    wan.close();
+  });
+  // First a stream of the address model on the only pair, released: the pair stays warm.
+  table.update('a', 0, 4, { addr: '127.0.0.1', rtp: 9, rtcp: 10, mux: false });
+  await tick();
+  table.release('a', 'bye');
+  now += 1000; // rested
+  const sides = [{ addr: '127.0.0.2', family: 4 }, { addr: '127.0.0.3', family: 4 }] as const;
+  const port = table.update('b', 0, 4, { addr: '127.0.0.20', rtp: lan.address().port, rtcp: lan.address().port + 1, mux: false }, sides)!;
+  table.update('b', 0, 6, { addr: '127.0.0.30', rtp: wan.address().port, rtcp: wan.address().port + 1, mux: false });
+  t.equal(port, 46200, 'the same pair');
+  await tick();
+  const atWan = next(wan);
+  lan.send(Buffer.from('to-wan'), port, '127.0.0.2');
+  const w = await atWan;
+  t.equal(w?.msg.toString(), 'to-wan', 'LAN side (127.0.0.2) to public side, sent from 127.0.0.3');
+  t.equal(w?.port, port);
+  const atLan = next(lan);
+  wan.send(Buffer.from('to-lan'), port, '127.0.0.3');
+  t.equal((await atLan)?.msg.toString(), 'to-lan', 'and back');
+  t.same(relay.describe().map((s) => [s.party4, s.party6]), [[`127.0.0.20:${lan.address().port}`, `127.0.0.30:${wan.address().port}`]]);
+});
