@@ -50,6 +50,11 @@ export class Mapping {
     return this.ours.has(a);
   }
 
+  /** The masquerading addresses (inbound, outbound). */
+  isMasq(a: string): boolean {
+    return a === this.cfg.inbound?.addr || a === this.cfg.outbound?.addr;
+  }
+
   isGeneric(a: string): boolean {
     return a === this.cfg.generic4?.addr || a === this.cfg.generic6?.addr;
   }

@@ -144,7 +144,7 @@ export function handleRequest(eng: Engine, m: SipMessage, src: HostPort, local: 
   }
   let received: { hp: HostPort; text: string; u: UriParts } | null = null;
   for (const r of routes) {
-    if (removed.has(r) || removed.size >= 2 + (newRuri ? 1 : 0) || !r.u || !isOwnEntry(text, r.u, map)) break;
+    if (removed.has(r) || removed.size >= 2 + (newRuri ? 1 : 0) || !r.u || !isOwnEntry(text, r.u, map, true)) break;
     removed.add(r); // ours, and the second of our double Record-Route pair (RFC 5658)
     const rec = param(r.u, 'received');
     const mac = param(r.u, OWN_PARAM);

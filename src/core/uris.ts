@@ -11,6 +11,7 @@ export interface Translator {
   translate(a: Addr, port: number | null, out: Family): { host: string; port: number | null };
   isGeneric(a: string): boolean;
   isOurs(a: string): boolean;
+  isMasq?(a: string): boolean;
   byReal(a: string): unknown;
 }
 
@@ -41,11 +42,15 @@ export const OWN_PARAM = 'sp64';
 /**
  * One of our own Record-Route/Route entries (RFC 3261 16.4): our address, no user part and
  * our marker. A foreign entry mapped onto one of our faces has no marker, so it is mapped back.
+ * `preloaded`: a Route a phone put there for its outbound proxy (RFC 3261 8.1.2) names the
+ * masquerading addresses without our marker; they stand for nothing else, so they are ours.
  */
-export function isOwnEntry(text: string, u: UriParts, map: { isOurs(a: string): boolean }): boolean {
-  if (u.hasUser || !u.params.some((p) => p.name === OWN_PARAM)) return false;
+export function isOwnEntry(text: string, u: UriParts, map: { isOurs(a: string): boolean; isMasq?(a: string): boolean }, preloaded = false): boolean {
+  if (u.hasUser) return false;
   const a = hostIp(text, u.hostStart, u.hostEnd);
-  return a !== null && map.isOurs(a.addr);
+  if (a === null) return false;
+  if (u.params.some((p) => p.name === OWN_PARAM)) return map.isOurs(a.addr);
+  return preloaded && (map.isMasq?.(a.addr) ?? false);
 }
 
 function portOf(text: string, u: UriParts): number | null {
@@ -131,7 +136,7 @@ export function rewriteUriHeader(c: RewriteCtx, h: Header, skipOwn: boolean): vo
     if (!span) continue;
     if (skipOwn) {
       const u = parseUri(c.text, span.start, span.end);
-      if (u && isOwnEntry(c.text, u, c.map)) continue;
+      if (u && isOwnEntry(c.text, u, c.map, true)) continue;
     }
     // An addr-spec without <> cannot take a URI parameter (RFC 3261 20.10).
     rewriteUri(c, span.start, span.end, restorable && span.angle);

@@ -70,14 +70,16 @@ export class Nat {
    */
   translator(from: Realm, to: Realm, ours: (a: string) => boolean): Translator & { hook?: UriHook } {
     const isGeneric = (a: string): boolean => a === this.inbound.addr || a === this.outbound.addr;
+    const isMasq = isGeneric;
     const same = (a: Addr, port: number | null) => ({ host: uriHost(a), port });
-    if (from === to) return { translate: same, isGeneric: () => false, isOurs: ours, byReal: () => undefined };
+    if (from === to) return { translate: same, isGeneric: () => false, isOurs: ours, isMasq, byReal: () => undefined };
     if (to === 'wan') {
       return {
         // RFC 3261 18.2.1 semantics on the public side: LAN addresses are not reachable there.
         translate: (a, port) => (this.isLan(a) || a.family !== this.outbound.family ? { host: uriHost(this.outbound), port } : same(a, port)),
         isGeneric,
         isOurs: ours,
+        isMasq,
         byReal: () => undefined,
         hook: (c, u, a, port, restorable) => {
           if (!restorable || !this.isLan(a) || a.addr === this.inbound.addr) return false;
@@ -93,6 +95,7 @@ export class Nat {
       translate: (a, port) => (a.family !== this.inbound.family ? { host: uriHost(this.inbound), port } : same(a, port)),
       isGeneric,
       isOurs: ours,
+      isMasq,
       byReal: () => undefined,
       hook: (c, u) => {
         const p = param(u, NAT_PARAM);

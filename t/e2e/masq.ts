@@ -2,7 +2,8 @@
 //   LAN     alice 192.0.2.10, bob 192.0.2.11 (SIPp phones), default route via the router
 //   router  192.0.2.1 (LAN) and 198.51.100.1 (public), IPv4 forwarding with an nftables (or
 //           iptables) masquerade, and sipproxy64 with inbound/outbound
-//   public  Kamailio as the provider's registrar at 198.51.100.20, SIPp carol at 198.51.100.30
+//   public  Kamailio as the provider's registrar at 198.51.100.20, SIPp carol at 198.51.100.30;
+//           later an IPv6 public side: router 2001:db8:1::1, Kamailio 2001:db8:1::5, carol ::20
 // Outbound-proxy operation through Kamailio, then our own registrar with digest, a restart
 // that keeps the registrations, and a wrong password refused.
 import t from 'tap';
@@ -30,13 +31,14 @@ else {
     rtr.destroy();
     pub.destroy();
   });
-  for (const w of [lan, rtr, pub]) w.setup();
+  for (const w of [lan, rtr, pub]) w.ns.setup([]); // no addresses on lo: the links carry them
   const [L, R, P] = [lan.ns.name, rtr.ns.name, pub.ns.name];
   sh(`ip link add m-lan netns ${L} type veth peer name m-rlan netns ${R}`);
   sh(`ip link add m-wan netns ${R} type veth peer name m-pub netns ${P}`);
   sh(`ip -n ${L} addr add 192.0.2.10/24 dev m-lan && ip -n ${L} addr add 192.0.2.11/24 dev m-lan && ip -n ${L} link set m-lan up && ip -n ${L} route add default via 192.0.2.1`);
   sh(`ip -n ${R} addr add 192.0.2.1/24 dev m-rlan && ip -n ${R} link set m-rlan up && ip -n ${R} addr add 198.51.100.1/24 dev m-wan && ip -n ${R} link set m-wan up`);
   sh(`ip -n ${P} addr add 198.51.100.20/24 dev m-pub && ip -n ${P} addr add 198.51.100.30/24 dev m-pub && ip -n ${P} link set m-pub up && ip -n ${P} route add default via 198.51.100.1`);
+  sh(`ip -n ${R} -6 addr add 2001:db8:1::1/64 dev m-wan nodad && ip -n ${P} -6 addr add 2001:db8:1::5/64 dev m-pub nodad && ip -n ${P} -6 addr add 2001:db8:1::20/64 dev m-pub nodad`);
   sh(`ip netns exec ${R} sysctl -qw net.ipv4.ip_forward=1`);
   // The router's NAT: the LAN leaves masqueraded; nothing from outside enters the LAN unasked.
   if (hasNft) {
@@ -71,7 +73,8 @@ metrics 127.0.0.1:9064
   };
 
   t.test('outbound-proxy operation: phones registered at a provider behind the NAT', async (t) => {
-    await pub.kamailio(['NAT4']);
+    const kam = await pub.kamailio(['NAT4']);
+    t.teardown(() => void kam.kill('SIGKILL'));
     const proxy = rtr.startProxy(base);
     t.ok(await rtr.proxyUp(proxy), `proxy started${proxy.log().slice(-400)}`);
     t.match(proxy.log(), /inbound=192\.0\.2\.1\/24/, 'the LAN prefix is read from the interface');
@@ -119,6 +122,43 @@ metrics 127.0.0.1:9064
     t.ok(await waitFor(() => rtr.relaySockets().length === 0, 8000, 200), 'no relay socket left after the calls');
     proxy.child.kill('SIGTERM');
     t.equal(await proxy.exited, 0, 'SIGTERM exits 0');
+    kam.kill('SIGKILL');
+    await new Promise((r) => kam.once('exit', r));
+  });
+
+  t.test('IPv6 public side: IPv4 LAN phones at an IPv6 provider', async (t) => {
+    const kam = await pub.kamailio();
+    t.teardown(() => void kam.kill('SIGKILL'));
+    const conf6 = base.replace('outbound 198.51.100.1', 'outbound 2001:db8:1::1').replace(`registrations ${regFile}`, `registrations ${regFile}.v6`);
+    const proxy = rtr.startProxy(conf6);
+    t.ok(await rtr.proxyUp(proxy), `proxy started${proxy.log().slice(-400)}`);
+    const r = await lan.sipp('nat-register.xml', '192.0.2.10', 5060, 31200, { user: 'alice', domain: '[2001:db8:1::5]' }, '192.0.2.1:5060');
+    t.equal(r.code, 0, `alice (IPv4) registers at the IPv6 provider${tail(r)}`);
+    t.match(pub.kamailioLog, /REGISTER sip:alice@\[2001:db8:1::5\] contact <sip:alice@\[2001:db8:1::1\]:5060;sp64n=192\.0\.2\.10-5060-[0-9a-f]{12}>/, 'her contact is the public IPv6 address');
+    const reg = await pub.sipp('register.xml', '2001:db8:1::20', 5062, 31202, { user: 'carol' }, '[2001:db8:1::5]:5060');
+    t.equal(reg.code, 0, 'carol (IPv6) registers directly');
+    {
+      const uas = lan.sipp('uas.xml', '192.0.2.10', 5060, 31210, media(lan, 'alice6', '192.0.2.10', 40100));
+      await new Promise((r) => setTimeout(r, 300));
+      const uac = await pub.sipp('uac.xml', '2001:db8:1::20', 5060, 31212, { ...media(pub, 'carol6', '2001:db8:1::20', 40110), callee: 'alice' }, '[2001:db8:1::5]:5060', 2000);
+      const u = await uas;
+      t.equal(uac.code, 0, `carol calls alice over IPv6${tail(uac)}`);
+      t.equal(u.code, 0, `alice answers over IPv4${tail(u)}`);
+      await checkMedia(t, [[lan, 'alice6'], [pub, 'carol6']]);
+    }
+    {
+      const uas = pub.sipp('uas.xml', '2001:db8:1::20', 5062, 31220, media(pub, 'carol7', '2001:db8:1::20', 40120));
+      await new Promise((r) => setTimeout(r, 300));
+      const uac = await lan.sipp('nat-uac.xml', '192.0.2.10', 5060, 31222, { ...media(lan, 'alice7', '192.0.2.10', 40130), callee: 'carol', domain: '[2001:db8:1::5]' }, '192.0.2.1:5060', 2000);
+      const u = await uas;
+      t.equal(uac.code, 0, `alice calls carol, out over IPv6${tail(uac)}`);
+      t.equal(u.code, 0, `carol answers${tail(u)}`);
+      await checkMedia(t, [[lan, 'alice7'], [pub, 'carol7']]);
+    }
+    proxy.child.kill('SIGTERM');
+    t.equal(await proxy.exited, 0, 'SIGTERM exits 0');
+    kam.kill('SIGKILL');
+    await new Promise((r) => kam.once('exit', r));
   });
 
   t.test('registrar operation: digest, hairpin on the LAN, restart keeps registrations', async (t) => {
