@@ -50,6 +50,8 @@ export function isOwnEntry(text: string, u: UriParts, map: { isOurs(a: string): 
   const a = hostIp(text, u.hostStart, u.hostEnd);
   if (a === null) return false;
   if (u.params.some((p) => p.name === OWN_PARAM)) return map.isOurs(a.addr);
+  // A foreign entry written onto our address carries its own in ;sp64h= or ;sp64n=: not ours.
+  if (u.params.some((p) => p.name === KEEP_PARAM || p.name === 'sp64n')) return false;
   return preloaded && (map.isMasq?.(a.addr) ?? false);
 }
 
@@ -136,7 +138,7 @@ export function rewriteUriHeader(c: RewriteCtx, h: Header, skipOwn: boolean): vo
     if (!span) continue;
     if (skipOwn) {
       const u = parseUri(c.text, span.start, span.end);
-      if (u && isOwnEntry(c.text, u, c.map, true)) continue;
+      if (u && isOwnEntry(c.text, u, c.map)) continue;
     }
     // An addr-spec without <> cannot take a URI parameter (RFC 3261 20.10).
     rewriteUri(c, span.start, span.end, restorable && span.angle);
