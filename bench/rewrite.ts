@@ -77,8 +77,12 @@ const L4 = parseHostPort('192.0.2.120:5060')!;
 const L4reg = parseHostPort('192.0.2.105:5060')!;
 const L6 = parseHostPort('[2001:db8:64::10]:5060')!;
 
-function bench(name: string, seconds: number, run: (e: Engine, i: number) => void): number {
-  const e = new Engine(cfg, { product: 'sipproxy64/bench' });
+// Masquerading: a LAN behind one public address (inbound/outbound).
+const natCfg = validate(parseConfig('inbound 192.0.2.1/24\noutbound 198.51.100.1\nrtp-ports 20000-59999\n', 'bench'));
+const L4lan = parseHostPort('192.0.2.1:5060')!;
+
+function bench(name: string, seconds: number, run: (e: Engine, i: number) => void, c = cfg): number {
+  const e = new Engine(c, { product: 'sipproxy64/bench' });
   for (let i = 0; i < 2000; i++) run(e, i); // warm up
   let n = 0;
   const t0 = process.hrtime.bigint();
@@ -106,3 +110,9 @@ bench('INVITE with SDP', secs, (e, i) => {
 });
 bench('200 OK with SDP', secs, (e) => e.handle(ok, carol, L6));
 bench('REGISTER', secs, (e) => e.handle(reg, alice, L4reg));
+// The same INVITE from a LAN phone out through the public address (token, relay on two IPv4 sides).
+const natInvites = Array.from({ length: 1000 }, (_, i) => buf(invite(`nat${i}`).replace('sip:carol@192.0.2.120', 'sip:carol@203.0.113.20')));
+bench('INVITE masquerading', secs, (e, i) => {
+  e.handle(natInvites[i % 1000], alice, L4lan);
+  if (i % 1000 === 999) for (let k = 0; k < 1000; k++) e.media.release(`nat${k}@192.0.2.10 192.0.2.10`, 'bench');
+}, natCfg);

@@ -35,10 +35,19 @@ export class Nat {
     return r === 'lan' ? this.inbound : this.outbound;
   }
 
+  private readonly lanCache = new Map<string, boolean>();
+  private readonly tokenCache = new Map<string, string>();
+
   /** On the LAN: the inbound address's family and prefix. */
   isLan(a: Addr): boolean {
     if (a.family !== this.inbound.family || a.addr === this.outbound.addr) return false;
-    return ipaddr.parse(a.addr).match(this.net);
+    let hit = this.lanCache.get(a.addr);
+    if (hit === undefined) {
+      hit = ipaddr.parse(a.addr).match(this.net);
+      if (this.lanCache.size >= 4096) this.lanCache.clear();
+      this.lanCache.set(a.addr, hit);
+    }
+    return hit;
   }
 
   realmOfTarget(a: Addr): Realm {
@@ -48,7 +57,13 @@ export class Nat {
   /** "192.0.2.10-5060-MAC": the LAN address, its port, and a MAC so strangers cannot forge one. */
   token(hp: HostPort): string {
     const v = `${hp.addr}-${hp.port}`;
-    return `${v}-${this.mac(v)}`;
+    let t = this.tokenCache.get(v);
+    if (t === undefined) {
+      t = `${v}-${this.mac(v)}`;
+      if (this.tokenCache.size >= 4096) this.tokenCache.clear();
+      this.tokenCache.set(v, t);
+    }
+    return t;
   }
 
   untoken(v: string): HostPort | null {
