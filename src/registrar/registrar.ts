@@ -116,9 +116,10 @@ export class Registrar {
       if (!r.ok) throw new SipError(r.status, r.reason);
       this.dirty = true;
     }
-    // Step 8: 200 OK with every current binding and its remaining time.
+    // Step 8: 200 OK with every current binding and its remaining time, and a Date.
     const t = this.now();
-    return this.bindings.lookup(aor).map((b) => `Contact: <${b.contact}>;expires=${Math.max(0, Math.round((b.expires - t) / 1000))}\r\n`).join('');
+    const contacts = this.bindings.lookup(aor).map((b) => `Contact: <${b.contact}>;expires=${Math.max(0, Math.round((b.expires - t) / 1000))}\r\n`);
+    return contacts.join('') + `Date: ${new Date(t).toUTCString()}\r\n`;
   }
 
   private contactsFor(m: SipMessage): Array<{ uri: string; expires: number }> {
