@@ -14,6 +14,7 @@ import { Action } from './types.js';
 import { hostIp, isOwnEntry, OWN_PARAM, rewriteUri, rewriteUriText } from './uris.js';
 import { addressPlan, Prepared } from './plan.js';
 import { natPlan } from '../nat/plan.js';
+import { natBranch, receivedOf } from '../nat/nat.js';
 
 const DIALOG_CREATING = new Set(['INVITE', 'SUBSCRIBE', 'REFER']);
 /** The largest UDP payload over IPv4 (65535 - 8 - 20). */
@@ -192,7 +193,8 @@ export function handleRequest(eng: Engine, m: SipMessage, src: HostPort, local: 
   }
   const port = portFor(outT, eng.cfg);
   const inPort = portFor(inT, eng.cfg);
-  edits.insert(firstVia.start, `Via: SIP/2.0/${VIA_NAME[outT]} ${uriHost(O)}:${port};branch=${branchOf(m, via, callId, cseq.num, src)};rport\r\n`);
+  const branch = realm ? natBranch((v) => eng.receivedMac(v), via, callId, cseq.num, receivedOf(via) ?? src.addr) : branchOf(m, via, callId, cseq.num, src);
+  edits.insert(firstVia.start, `Via: SIP/2.0/${VIA_NAME[outT]} ${uriHost(O)}:${port};branch=${branch};rport\r\n`);
 
   // RFC 3261 16.6 step 4 + RFC 5658: double Record-Route on dialog-creating requests.
   const toH = m.headers.find((h) => h.def.name === 'To') as Header;

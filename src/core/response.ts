@@ -1,10 +1,11 @@
 // Responses: RFC 3261 16.7 steps 3-9 as a stateless proxy does them (16.11), SPEC section 3.
 import { HostPort } from '../net/addr.js';
 import { Header, SipMessage } from '../sip/message.js';
-import { leadingVias } from '../sip/via.js';
+import { leadingVias, viaParam } from '../sip/via.js';
 import { callIdOf, cseqOf, familyMedia, tagOf, deleteElement, fixContentLength, rewriteHeaders, rewriteMessageBody, SdpExhausted, viaDestination } from './common.js';
 import { learnRegistration } from '../nat/learn.js';
 import { natResponsePlan } from '../nat/plan.js';
+import { natBranch } from '../nat/nat.js';
 import type { Engine } from './engine.js';
 import { MAX_UDP } from './request.js';
 import { isOurPort, portFor, viaTransport } from './transport.js';
@@ -31,7 +32,9 @@ export function handleResponse(eng: Engine, m: SipMessage, src: HostPort, local:
   let ctx: RewriteCtx = { text: m.text, map, out, edits };
   let mp = familyMedia(eng, callId, src, out);
   if (realm) {
-    // Masquerading: from the LAN or the public side, to the realm of the next Via.
+    // Masquerading: only a response to a request we sent passes (our keyed branch).
+    if (viaParam(top, 'branch')?.value !== natBranch((v) => eng.receivedMac(v), next, callId, cseq.num, dest.addr)) return [drop('forged-response')];
+    // From the LAN or the public side, to the realm of the next Via.
     const p = natResponsePlan(eng, realm, src, dest, callId);
     if (!p) return [drop('no-address-in-family')];
     if (realm === 'wan' && p.to === 'lan' && cseq.method === 'REGISTER' && m.status >= 200 && m.status < 300) learnRegistration(eng, m, callId, Number(cseq.num));

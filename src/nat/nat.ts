@@ -4,11 +4,30 @@
 // address with the LAN address in a MACed ;sp64n= parameter, so requests that come back
 // to the public address find the phone without per-call state.
 import ipaddr from 'ipaddr.js';
-import { Addr, Family, HostPort, parseHostPort, uriHost } from '../net/addr.js';
+import { Addr, Family, HostPort, parseHostPort, parseIp, uriHost } from '../net/addr.js';
 import { param, UriParts } from '../sip/uri.js';
+import { Via, viaParam } from '../sip/via.js';
 import type { Translator, UriHook } from '../core/uris.js';
 
 export type Realm = 'lan' | 'wan';
+
+/**
+ * Our Via branch in masquerading mode (RFC 3261 16.11: the same for retransmissions, CANCEL
+ * and the ACK of a non-2xx): keyed, and bound to the address the response will go to, so a
+ * response with our Via on top is ours only if we sent its request. A forged one cannot
+ * reach a LAN host through us (the proxy is the LAN's only door for SIP).
+ * `prev`: the previous hop's Via (its branch and sent-by, which stamping leaves alone).
+ */
+export function natBranch(mac: (v: string) => string, prev: Via, callId: string, cseqNum: string, destAddr: string): string {
+  const b = viaParam(prev, 'branch')?.value ?? '';
+  return `z9hG4bK64n${mac(`${b}\n${prev.host}:${prev.port ?? ''}\n${callId}\n${cseqNum}\n${destAddr}`)}`;
+}
+
+/** Where a response to a request from `src` with Via `v` will go, by address (RFC 3261 18.2.2). */
+export function receivedOf(v: Via): string | null {
+  const rec = viaParam(v, 'received')?.value;
+  return rec ? (parseIp(rec.replace(/^\[|\]$/g, ''))?.addr ?? null) : null;
+}
 
 /** URI parameter carrying a LAN address through the public side. */
 export const NAT_PARAM = 'sp64n';
