@@ -3,7 +3,8 @@ import { Action } from '../core/types.js';
 import { Engine } from '../core/engine.js';
 import type { Transport } from '../core/transport.js';
 import { formatHostPort, HostPort, parseHostPort } from '../net/addr.js';
-import { DnsApi, resolveUplink, systemDns } from '../daemon/resolver.js';
+import { DnsApi, systemDns } from '../daemon/resolver.js';
+import { resolveName } from '../daemon/masq.js';
 
 /** The text form of the engine's answer: `send SRC DST` + the exact bytes, or `drop REASON`. */
 export function formatActions(actions: Action[]): string {
@@ -29,8 +30,7 @@ export async function runRewriteResolving(engine: Engine, input: Buffer, from: s
   let out = engine.handle(input, src, dst, transport);
   for (let i = 0; i < 4 && out[0]?.type === 'resolve'; i++) {
     const a = out[0];
-    const r = await resolveUplink(api, a.name, a.family);
-    engine.names.set(a.name, a.family, r.addrs[0] ? { addr: r.addrs[0], port: r.port } : null, r.ttl);
+    await resolveName(engine, api, a.name, a.family);
     out = a.retry();
   }
   return formatActions(out);

@@ -7,13 +7,16 @@ import { metricsUrl } from '../daemon/metrics.js';
 /** A failure at run time (exit status 1), reported by its message alone. */
 export class RuntimeError extends Error {}
 
+/** Rows as columns padded to their widest cell, two spaces apart. */
+function columns(rows: string[][]): string {
+  const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  return rows.map((r) => r.map((c, i) => c.padEnd(w[i])).join('  ').trimEnd()).join('\n');
+}
+
 export function sessionsTable(list: StreamInfo[]): string {
   const head = ['CALL-ID', '#', 'PORT', 'IPV4 PARTY', 'IPV6 PARTY', 'PKTS>V4', 'PKTS>V6', 'AGE', 'IDLE'];
   const rows = list.map((s) => [s.callId, String(s.index), String(s.port), s.party4 ?? '-', s.party6 ?? '-', String(s.packets4), String(s.packets6), `${s.ageSeconds}s`, `${s.idleSeconds}s`]);
-  const all = [head, ...rows];
-  const w = head.map((_, i) => Math.max(...all.map((r) => r[i].length)));
-  const lines = all.map((r) => r.map((c, i) => c.padEnd(w[i])).join('  ').trimEnd());
-  return lines.join('\n') + `\n${list.length} media stream${list.length === 1 ? '' : 's'}\n`;
+  return columns([head, ...rows]) + `\n${list.length} media stream${list.length === 1 ? '' : 's'}\n`;
 }
 
 /** Registrar bindings and phones registered elsewhere through us, with their time left. */
@@ -28,9 +31,7 @@ export function registrationsTable(saved: unknown, now: number): string {
       }
     }
   }
-  const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-  const lines = rows.map((r) => r.map((c, i) => c.padEnd(w[i])).join('  ').trimEnd());
-  return lines.join('\n') + `\n${rows.length - 1} registration${rows.length === 2 ? '' : 's'}\n`;
+  return columns(rows) + `\n${rows.length - 1} registration${rows.length === 2 ? '' : 's'}\n`;
 }
 
 export async function runStatus(at: HostPort): Promise<string> {

@@ -1,7 +1,7 @@
 // Steps shared by requests and responses: header rewriting, bodies, Content-Length.
-import { Addr, Family, HostPort, parseIp } from '../net/addr.js';
+import { Addr, Family, HostPort } from '../net/addr.js';
 import { Header, SipMessage, splitList, unfold } from '../sip/message.js';
-import { Via, viaParam } from '../sip/via.js';
+import { receivedAddr, Via, viaParam } from '../sip/via.js';
 import { MAX_STREAMS_PER_CALL, Party } from '../media/table.js';
 import { SdpExhausted } from '../sdp/rewrite.js';
 import { rewriteBody } from './body.js';
@@ -105,9 +105,7 @@ export function cseqOf(m: SipMessage): { num: string; method: string } | null {
 
 /** Where a response goes: the Via's received= and rport= (RFC 3261 18.2.2, RFC 3581 4). */
 export function viaDestination(v: Via): HostPort | null {
-  const rec = viaParam(v, 'received')?.value;
-  let addr = v.hostAddr;
-  if (rec) addr = parseIp(rec.replace(/^\[|\]$/g, '')) ?? addr; // IPv6 received= may come bracketed (RFC 5118 4.5)
+  const addr = receivedAddr(v) ?? v.hostAddr;
   if (!addr || !unicast(addr.addr)) return null;
   const rp = viaParam(v, 'rport')?.value;
   const port = rp && /^\d{1,5}$/.test(rp) ? Number(rp) : v.port ?? 5060;

@@ -9,7 +9,7 @@ import type { Engine } from './engine.js';
 import { Mapping } from './mapping.js';
 import { Edits } from './splice.js';
 import { Action } from './types.js';
-import { hostIp, KEEP_PARAM, RewriteCtx } from './uris.js';
+import { hostIp, KEEP_PARAM, portOf, RewriteCtx } from './uris.js';
 
 /** What route preprocessing (RFC 3261 16.4) left for the plan. */
 export interface Prepared {
@@ -35,7 +35,7 @@ export type Plan =
 
 /** Where a URI leads: a face, a mapped real address, or a configured uplink name. */
 export function targetOfUri(map: Mapping, text: string, u: UriParts, prefer: Family): HostPort | null {
-  const port = u.portStart >= 0 && u.portEnd > u.portStart ? Number(text.slice(u.portStart, u.portEnd)) : null;
+  const port = portOf(text, u);
   const a = hostIp(text, u.hostStart, u.hostEnd);
   if (a) return map.targetOfIp(a, port);
   const t = map.targetOfName(text.slice(u.hostStart, u.hostEnd), port, prefer);

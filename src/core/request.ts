@@ -4,7 +4,7 @@ import { HostPort, parseHostPort, uriHost } from '../net/addr.js';
 import { SipError, bad } from '../sip/errors.js';
 import { Header, SipMessage, splitList, unfold } from '../sip/message.js';
 import { findUri, parseUri, UriParts, param } from '../sip/uri.js';
-import { topVia, Via, viaParam } from '../sip/via.js';
+import { receivedAddr, topVia, Via, viaParam } from '../sip/via.js';
 import { callIdOf, cseqOf, fixContentLength, tagOf, rewriteHeaders, rewriteMessageBody, SdpExhausted } from './common.js';
 import type { Engine } from './engine.js';
 import { Edits } from './splice.js';
@@ -14,7 +14,7 @@ import { Action } from './types.js';
 import { hostIp, isOwnEntry, OWN_PARAM, rewriteUri, rewriteUriText } from './uris.js';
 import { addressPlan, Prepared } from './plan.js';
 import { natPlan } from '../nat/plan.js';
-import { natBranch, receivedOf } from '../nat/nat.js';
+import { natBranch } from '../nat/nat.js';
 
 const DIALOG_CREATING = new Set(['INVITE', 'SUBSCRIBE', 'REFER']);
 /** The largest UDP payload over IPv4 (65535 - 8 - 20). */
@@ -193,7 +193,7 @@ export function handleRequest(eng: Engine, m: SipMessage, src: HostPort, local: 
   }
   const port = portFor(outT, eng.cfg);
   const inPort = portFor(inT, eng.cfg);
-  const branch = realm ? natBranch((v) => eng.receivedMac(v), via, callId, cseq.num, receivedOf(via) ?? src.addr) : branchOf(m, via, callId, cseq.num, src);
+  const branch = realm ? natBranch((v) => eng.receivedMac(v), via, callId, cseq.num, receivedAddr(via)?.addr ?? src.addr) : branchOf(m, via, callId, cseq.num, src);
   edits.insert(firstVia.start, `Via: SIP/2.0/${VIA_NAME[outT]} ${uriHost(O)}:${port};branch=${branch};rport\r\n`);
 
   // RFC 3261 16.6 step 4 + RFC 5658: double Record-Route on dialog-creating requests.

@@ -55,7 +55,8 @@ export function isOwnEntry(text: string, u: UriParts, map: { isOurs(a: string): 
   return preloaded && (map.isMasq?.(a.addr) ?? false);
 }
 
-function portOf(text: string, u: UriParts): number | null {
+/** A URI's port, or null when it names none. */
+export function portOf(text: string, u: UriParts): number | null {
   if (u.portStart < 0 || u.portEnd === u.portStart) return null;
   return Number(text.slice(u.portStart, u.portEnd));
 }

@@ -102,7 +102,14 @@ export class RegistrationStore {
   }
 }
 
-/** Resolve a name a LAN phone sends to (RFC 3263), once at a time per name, then retry. */
+/** Resolve a name a LAN phone sends to (RFC 3263) into the engine's cache; a failure is kept too. */
+export async function resolveName(engine: Engine, api: DnsApi, name: string, family: Family): Promise<void> {
+  const r = await resolveUplink(api, name, family);
+  const first = r.addrs[0];
+  engine.names.set(name, family, first ? { addr: first, port: r.port } : null, r.ttl);
+}
+
+/** Resolve names for the daemon, once at a time per name, then retry what waited. */
 export class NameResolver {
   private readonly pending = new Map<string, Array<() => Action[]>>();
 
@@ -117,9 +124,7 @@ export class NameResolver {
       return;
     }
     this.pending.set(k, [a.retry]);
-    void resolveUplink(this.api, a.name, a.family).then((r) => {
-      const first = r.addrs[0];
-      this.engine.names.set(a.name, a.family, first ? { addr: first, port: r.port } : null, first ? r.ttl : 30);
+    void resolveName(this.engine, this.api, a.name, a.family).then(() => {
       const list = this.pending.get(k) ?? [];
       this.pending.delete(k);
       for (const retry of list) this.deliver(retry());

@@ -4,7 +4,7 @@
 // address with the LAN address in a MACed ;sp64n= parameter, so requests that come back
 // to the public address find the phone without per-call state.
 import ipaddr from 'ipaddr.js';
-import { Addr, Family, HostPort, parseHostPort, parseIp, uriHost } from '../net/addr.js';
+import { Addr, HostPort, parseHostPort, uriHost } from '../net/addr.js';
 import { param, UriParts } from '../sip/uri.js';
 import { Via, viaParam } from '../sip/via.js';
 import type { Translator, UriHook } from '../core/uris.js';
@@ -21,12 +21,6 @@ export type Realm = 'lan' | 'wan';
 export function natBranch(mac: (v: string) => string, prev: Via, callId: string, cseqNum: string, destAddr: string): string {
   const b = viaParam(prev, 'branch')?.value ?? '';
   return `z9hG4bK64n${mac(`${b}\n${prev.host}:${prev.port ?? ''}\n${callId}\n${cseqNum}\n${destAddr}`)}`;
-}
-
-/** Where a response to a request from `src` with Via `v` will go, by address (RFC 3261 18.2.2). */
-export function receivedOf(v: Via): string | null {
-  const rec = viaParam(v, 'received')?.value;
-  return rec ? (parseIp(rec.replace(/^\[|\]$/g, ''))?.addr ?? null) : null;
 }
 
 /** URI parameter carrying a LAN address through the public side. */
@@ -143,9 +137,4 @@ export class Nat {
       },
     };
   }
-}
-
-/** The family written in SDP and Via on a realm's side. */
-export function realmFamily(nat: Nat, r: Realm): Family {
-  return nat.addrOf(r).family;
 }

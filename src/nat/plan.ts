@@ -11,7 +11,7 @@ import { Plan, Prepared } from '../core/plan.js';
 import { localReply } from '../core/reply.js';
 import { Edits } from '../core/splice.js';
 import type { Transport } from '../core/transport.js';
-import { hostIp, KEEP_PARAM } from '../core/uris.js';
+import { hostIp, KEEP_PARAM, portOf } from '../core/uris.js';
 import { Nat, Realm } from './nat.js';
 
 /** Thrown when a target is a host name not resolved yet; the daemon resolves it and retries. */
@@ -19,10 +19,6 @@ export class NeedsName extends Error {
   constructor(override readonly name: string, readonly family: Family) {
     super(`resolve ${name}`);
   }
-}
-
-function portOf(text: string, u: UriParts): number | null {
-  return u.portStart >= 0 && u.portEnd > u.portStart ? Number(text.slice(u.portStart, u.portEnd)) : null;
 }
 
 /** Relay plan between the realms; media of one LAN phone's leg is keyed by its address. */
@@ -41,6 +37,13 @@ function targetOfHost(eng: Engine, text: string, u: UriParts, family: Family): H
   if (r === undefined) throw new NeedsName(name, family);
   if (r === null) throw new SipError(503, 'name-unresolved', `Service Unavailable (cannot resolve ${name})`);
   return { ...r.addr, port: port ?? r.port ?? 5060 };
+}
+
+/** RFC 3261 16.5: a registered phone: the Request-URI becomes its contact, the target its host. */
+function bindingTarget(eng: Engine, contact: string): { newRuri: string; target: HostPort } {
+  const cu = parseUri(contact, 0, contact.length);
+  if (!cu) throw new SipError(480, 'bad-binding', 'Temporarily Unavailable');
+  return { newRuri: contact, target: targetOfHost(eng, contact, cu, (eng.nat as Nat).inbound.family) };
 }
 
 export function natPlan(eng: Engine, m: SipMessage, src: HostPort, local: HostPort, inT: Transport, from: Realm, pre: Prepared, callId: string, edits: Edits): Plan {
@@ -73,21 +76,15 @@ export function natPlan(eng: Engine, m: SipMessage, src: HostPort, local: HostPo
   } else if (keptAddr) {
     target = { ...keptAddr, port: portOf(uri.text, uri.u) ?? 5060 }; // a public party we wrote as our address (;sp64h=)
   } else if (!routed && reg?.enabled && user && (reg.isOurDomain(host) || forUs)) {
-    // RFC 3261 16.5: our registrar's user: the Request-URI becomes the registered contact.
-    const aor = `${user}@${forUs ? reg.domains[0] : host}`;
-    const b = reg.contactOf(aor);
+    // Our registrar's user, at its most recent binding.
+    const b = reg.contactOf(`${user}@${forUs ? reg.domains[0] : host}`);
     if (!b) throw reg.knows(user) ? new SipError(480, 'not-registered', 'Temporarily Unavailable') : new SipError(404, 'no-such-user', 'Not Found');
-    newRuri = b.contact;
-    const cu = parseUri(newRuri, 0, newRuri.length);
-    if (!cu) throw new SipError(480, 'bad-binding', 'Temporarily Unavailable');
-    target = targetOfHost(eng, newRuri, cu, nat.inbound.family);
+    ({ newRuri, target } = bindingTarget(eng, b.contact));
   } else if (!routed && forUs && user) {
     // Outbound-proxy operation: the phone that registered elsewhere through us, by user part.
     const b = reg?.learnedOf(user) ?? null;
     if (!b) throw new SipError(404, 'no-registration', 'Not Found (no phone registered through this proxy)');
-    newRuri = b.contact;
-    const cu = parseUri(newRuri, 0, newRuri.length) as UriParts;
-    target = targetOfHost(eng, newRuri, cu, nat.inbound.family);
+    ({ newRuri, target } = bindingTarget(eng, b.contact));
   } else if (from === 'lan' && !forUs) {
     target = targetOfHost(eng, uri.text, uri.u, nat.outbound.family);
   }

@@ -57,6 +57,12 @@ export function viaParam(v: Via, name: string): ViaParam | undefined {
   return undefined;
 }
 
+/** The address in received= (RFC 3261 18.2.1); IPv6 may come bracketed (RFC 5118 4.5). */
+export function receivedAddr(v: Via): Addr | null {
+  const rec = viaParam(v, 'received')?.value;
+  return rec ? parseIp(rec.replace(/^\[|\]$/g, '')) : null;
+}
+
 /** The first n Via values in order (top first), up to the first malformed one. */
 export function leadingVias(m: SipMessage, n: number): Via[] {
   const out: Via[] = [];
