@@ -62,14 +62,25 @@ metrics 127.0.0.1:9064
   writeFileSync(join(rtr.dir, 'passwd'), 'alice alice-pw\nbob bob-pw\n');
   // SIPp 3.6 answers only the first challenge and only MD5: offer MD5 first for it.
   const registrarConf = base + `registrar yes\ndomain example.net\npasswd ${join(rtr.dir, 'passwd')}\ndigest-algorithms md5,sha-256\n`;
-  const media = (w: World, name: string, ip: string, port: number) => w.media(name, ip, port);
   const statusConf = join(rtr.dir, 'status.conf');
   writeFileSync(statusConf, base);
-  const checkMedia = async (t: { ok(v: unknown, msg: string): void }, pairs: Array<[World, string]>) => {
+  type Tap = { ok(v: unknown, msg: string): void; equal(a: unknown, b: unknown, msg: string): void };
+  const checkMedia = async (t: Tap, pairs: Array<[World, string]>) => {
     for (const [w, name] of pairs) {
       const r = await w.peerResult(name);
       t.ok(r && r.familyOk && r.sent === 50 && r.received >= 45, `${name} RTP through the relay: ${JSON.stringify(r)}`);
     }
+  };
+  interface Phone { w: World; ip: string; port: number; mp: number; name: string; rtp: number }
+  /** One call with RTP: `uas` answers, `uac` calls; says[0] is the answer's check, says[1] the call's. */
+  const call = async (t: Tap, uas: Phone, uac: Phone & { scenario: string; vars: Record<string, string>; remote: string; pauseMs: number }, says: [string, string]) => {
+    const answered = uas.w.sipp('uas.xml', uas.ip, uas.port, uas.mp, uas.w.media(uas.name, uas.ip, uas.rtp));
+    await new Promise((r) => setTimeout(r, 300));
+    const c = await uac.w.sipp(uac.scenario, uac.ip, uac.port, uac.mp, { ...uac.w.media(uac.name, uac.ip, uac.rtp), ...uac.vars }, uac.remote, uac.pauseMs);
+    const u = await answered;
+    t.equal(c.code, 0, `${says[1]}${tail(c)}`);
+    t.equal(u.code, 0, `${says[0]}${tail(u)}`);
+    await checkMedia(t, [[uas.w, uas.name], [uac.w, uac.name]]);
   };
 
   t.test('outbound-proxy operation: phones registered at a provider behind the NAT', async (t) => {
@@ -87,35 +98,17 @@ metrics 127.0.0.1:9064
     t.equal(reg.code, 0, 'carol registers at the provider directly');
 
     // 1. The Internet calls a LAN phone.
-    {
-      const uas = lan.sipp('uas.xml', '192.0.2.10', 5060, 31010, media(lan, 'alice1', '192.0.2.10', 40000));
-      await new Promise((r) => setTimeout(r, 300));
-      const uac = await pub.sipp('uac.xml', '198.51.100.30', 5060, 31012, { ...media(pub, 'carol1', '198.51.100.30', 40010), callee: 'alice' }, '198.51.100.20:5060', 2000);
-      const u = await uas;
-      t.equal(uac.code, 0, `carol calls alice through the provider${tail(uac)}`);
-      t.equal(u.code, 0, `alice answers behind the NAT${tail(u)}`);
-      await checkMedia(t, [[lan, 'alice1'], [pub, 'carol1']]);
-    }
+    await call(t, { w: lan, ip: '192.0.2.10', port: 5060, mp: 31010, name: 'alice1', rtp: 40000 },
+      { w: pub, scenario: 'uac.xml', ip: '198.51.100.30', port: 5060, mp: 31012, name: 'carol1', rtp: 40010, vars: { callee: 'alice' }, remote: '198.51.100.20:5060', pauseMs: 2000 },
+      ['alice answers behind the NAT', 'carol calls alice through the provider']);
     // 2. A LAN phone calls the Internet.
-    {
-      const uas = pub.sipp('uas.xml', '198.51.100.30', 5062, 31020, media(pub, 'carol2', '198.51.100.30', 40020));
-      await new Promise((r) => setTimeout(r, 300));
-      const uac = await lan.sipp('nat-uac.xml', '192.0.2.11', 5060, 31022, { ...media(lan, 'bob2', '192.0.2.11', 40030), callee: 'carol', domain: '198.51.100.20' }, '192.0.2.1:5060', 2000);
-      const u = await uas;
-      t.equal(uac.code, 0, `bob calls carol out through the NAT${tail(uac)}`);
-      t.equal(u.code, 0, `carol answers${tail(u)}`);
-      await checkMedia(t, [[lan, 'bob2'], [pub, 'carol2']]);
-    }
+    await call(t, { w: pub, ip: '198.51.100.30', port: 5062, mp: 31020, name: 'carol2', rtp: 40020 },
+      { w: lan, scenario: 'nat-uac.xml', ip: '192.0.2.11', port: 5060, mp: 31022, name: 'bob2', rtp: 40030, vars: { callee: 'carol', domain: '198.51.100.20' }, remote: '192.0.2.1:5060', pauseMs: 2000 },
+      ['carol answers', 'bob calls carol out through the NAT']);
     // 3. Hairpin through the provider: bob calls alice at the provider, the call comes back.
-    {
-      const uas = lan.sipp('uas.xml', '192.0.2.10', 5060, 31030, media(lan, 'alice3', '192.0.2.10', 40040));
-      await new Promise((r) => setTimeout(r, 300));
-      const uac = await lan.sipp('nat-uac.xml', '192.0.2.11', 5060, 31032, { ...media(lan, 'bob3', '192.0.2.11', 40050), callee: 'alice', domain: '198.51.100.20' }, '192.0.2.1:5060', 2000);
-      const u = await uas;
-      t.equal(uac.code, 0, `bob calls alice through the provider${tail(uac)}`);
-      t.equal(u.code, 0, `alice answers the hairpin call${tail(u)}`);
-      await checkMedia(t, [[lan, 'alice3'], [lan, 'bob3']]);
-    }
+    await call(t, { w: lan, ip: '192.0.2.10', port: 5060, mp: 31030, name: 'alice3', rtp: 40040 },
+      { w: lan, scenario: 'nat-uac.xml', ip: '192.0.2.11', port: 5060, mp: 31032, name: 'bob3', rtp: 40050, vars: { callee: 'alice', domain: '198.51.100.20' }, remote: '192.0.2.1:5060', pauseMs: 2000 },
+      ['alice answers the hairpin call', 'bob calls alice through the provider']);
     const st = await rtr.cli(['status', '-c', statusConf]);
     t.equal(st.code, 0, `status runs${st.stderr}`);
     t.match(st.stdout, /outbound\s+alice\s+sip:alice@192\.0\.2\.10:5060\s+192\.0\.2\.10:5060\s+\d+s/, 'status lists the phones registered through the proxy');
@@ -137,24 +130,12 @@ metrics 127.0.0.1:9064
     t.match(pub.kamailioLog, /REGISTER sip:alice@\[2001:db8:1::5\] contact <sip:alice@\[2001:db8:1::1\]:5060;sp64n=192\.0\.2\.10-5060-[0-9a-f]{12}>/, 'her contact is the public IPv6 address');
     const reg = await pub.sipp('register.xml', '2001:db8:1::20', 5062, 31202, { user: 'carol' }, '[2001:db8:1::5]:5060');
     t.equal(reg.code, 0, 'carol (IPv6) registers directly');
-    {
-      const uas = lan.sipp('uas.xml', '192.0.2.10', 5060, 31210, media(lan, 'alice6', '192.0.2.10', 40100));
-      await new Promise((r) => setTimeout(r, 300));
-      const uac = await pub.sipp('uac.xml', '2001:db8:1::20', 5060, 31212, { ...media(pub, 'carol6', '2001:db8:1::20', 40110), callee: 'alice' }, '[2001:db8:1::5]:5060', 2000);
-      const u = await uas;
-      t.equal(uac.code, 0, `carol calls alice over IPv6${tail(uac)}`);
-      t.equal(u.code, 0, `alice answers over IPv4${tail(u)}`);
-      await checkMedia(t, [[lan, 'alice6'], [pub, 'carol6']]);
-    }
-    {
-      const uas = pub.sipp('uas.xml', '2001:db8:1::20', 5062, 31220, media(pub, 'carol7', '2001:db8:1::20', 40120));
-      await new Promise((r) => setTimeout(r, 300));
-      const uac = await lan.sipp('nat-uac.xml', '192.0.2.10', 5060, 31222, { ...media(lan, 'alice7', '192.0.2.10', 40130), callee: 'carol', domain: '[2001:db8:1::5]' }, '192.0.2.1:5060', 2000);
-      const u = await uas;
-      t.equal(uac.code, 0, `alice calls carol, out over IPv6${tail(uac)}`);
-      t.equal(u.code, 0, `carol answers${tail(u)}`);
-      await checkMedia(t, [[lan, 'alice7'], [pub, 'carol7']]);
-    }
+    await call(t, { w: lan, ip: '192.0.2.10', port: 5060, mp: 31210, name: 'alice6', rtp: 40100 },
+      { w: pub, scenario: 'uac.xml', ip: '2001:db8:1::20', port: 5060, mp: 31212, name: 'carol6', rtp: 40110, vars: { callee: 'alice' }, remote: '[2001:db8:1::5]:5060', pauseMs: 2000 },
+      ['alice answers over IPv4', 'carol calls alice over IPv6']);
+    await call(t, { w: pub, ip: '2001:db8:1::20', port: 5062, mp: 31220, name: 'carol7', rtp: 40120 },
+      { w: lan, scenario: 'nat-uac.xml', ip: '192.0.2.10', port: 5060, mp: 31222, name: 'alice7', rtp: 40130, vars: { callee: 'carol', domain: '[2001:db8:1::5]' }, remote: '192.0.2.1:5060', pauseMs: 2000 },
+      ['carol answers', 'alice calls carol, out over IPv6']);
     proxy.child.kill('SIGTERM');
     t.equal(await proxy.exited, 0, 'SIGTERM exits 0');
     kam.kill('SIGKILL');
@@ -172,15 +153,9 @@ metrics 127.0.0.1:9064
       t.equal(r.code, 0, `${user} registers with digest credentials${tail(r)}`);
     }
     // Hairpin on the LAN: the call goes straight to alice's contact; media flows phone to phone.
-    {
-      const uas = lan.sipp('uas.xml', '192.0.2.10', 5060, 31110, media(lan, 'alice4', '192.0.2.10', 40060));
-      await new Promise((r) => setTimeout(r, 300));
-      const uac = await lan.sipp('nat-uac.xml', '192.0.2.11', 5060, 31112, { ...media(lan, 'bob4', '192.0.2.11', 40070), callee: 'alice', domain: 'example.net' }, '192.0.2.1:5060', 1500);
-      const u = await uas;
-      t.equal(uac.code, 0, `bob calls alice@example.net${tail(uac)}`);
-      t.equal(u.code, 0, `alice answers${tail(u)}`);
-      await checkMedia(t, [[lan, 'alice4'], [lan, 'bob4']]);
-    }
+    await call(t, { w: lan, ip: '192.0.2.10', port: 5060, mp: 31110, name: 'alice4', rtp: 40060 },
+      { w: lan, scenario: 'nat-uac.xml', ip: '192.0.2.11', port: 5060, mp: 31112, name: 'bob4', rtp: 40070, vars: { callee: 'alice', domain: 'example.net' }, remote: '192.0.2.1:5060', pauseMs: 1500 },
+      ['alice answers', 'bob calls alice@example.net']);
     t.ok(await waitFor(() => spawnSync('cat', [regFile]).stdout.toString().includes('alice@example.net'), 3000), 'registrations saved to the file');
     proxy.child.kill('SIGTERM');
     t.equal(await proxy.exited, 0, 'stopped');
@@ -188,15 +163,9 @@ metrics 127.0.0.1:9064
     t.ok(await rtr.proxyUp(proxy), 'restarted');
     t.match(proxy.log(), /registrations restored/, 'registrations restored from the file');
     // The Internet calls alice at our public address: found by the restored registration.
-    {
-      const uas = lan.sipp('uas.xml', '192.0.2.10', 5060, 31120, media(lan, 'alice5', '192.0.2.10', 40080));
-      await new Promise((r) => setTimeout(r, 300));
-      const uac = await pub.sipp('uac.xml', '198.51.100.30', 5060, 31122, { ...media(pub, 'carol5', '198.51.100.30', 40090), callee: 'alice' }, '198.51.100.1:5060', 2000);
-      const u = await uas;
-      t.equal(uac.code, 0, `carol calls alice@198.51.100.1 after the restart${tail(uac)}`);
-      t.equal(u.code, 0, `alice answers${tail(u)}`);
-      await checkMedia(t, [[lan, 'alice5'], [pub, 'carol5']]);
-    }
+    await call(t, { w: lan, ip: '192.0.2.10', port: 5060, mp: 31120, name: 'alice5', rtp: 40080 },
+      { w: pub, scenario: 'uac.xml', ip: '198.51.100.30', port: 5060, mp: 31122, name: 'carol5', rtp: 40090, vars: { callee: 'alice' }, remote: '198.51.100.1:5060', pauseMs: 2000 },
+      ['alice answers', 'carol calls alice@198.51.100.1 after the restart']);
     const st = await rtr.cli(['status', '-c', statusConf]);
     t.match(st.stdout, /registrar\s+alice@example\.net\s+sip:alice@192\.0\.2\.10:5060/, 'status lists the registrar bindings');
     t.match(st.stdout, /registrar\s+bob@example\.net\s+sip:bob@192\.0\.2\.11:5060/, 'both of them');
