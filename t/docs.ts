@@ -2,14 +2,15 @@
 // and --help, the man page and the CLI name exactly the same flags and directives.
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DIRECTIVES } from '../src/config/config.js';
 import { FLAG_NAMES, HELP } from '../src/cli/flags.js';
+import { ALL_REASONS } from '../src/sip/reasons.js';
 
 const root = join(fileURLToPath(new URL('.', import.meta.url)), '..');
-const man = readFileSync(join(root, 'man', 'sipproxy64.8'), 'utf8');
+let man = readFileSync(join(root, 'man', 'sipproxy64.8'), 'utf8');
 const manFlags = new Set([...man.matchAll(/\\-\\-([a-z0-9]+(?:\\-[a-z0-9]+)*)/g)].map((m) => m[1].replace(/\\-/g, '-')));
 const helpFlags = new Set([...HELP.matchAll(/--([a-z0-9]+(?:-[a-z0-9]+)*)/g)].map((m) => m[1]));
 
@@ -45,4 +46,33 @@ t.test('the README points to the man page; package.json installs it', async (t) 
   t.match(readFileSync(join(root, 'README.md'), 'utf8'), 'man ./man/sipproxy64.8');
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { man: string[] };
   t.same(pkg.man, ['man/sipproxy64.8']);
+});
+
+/** The REASONS section as the one list of reasons (src/sip/reasons.ts) gives it. */
+function reasonsSection(): string {
+  const esc = (x: string): string => x.replace(/\\/g, '\\e').replace(/-/g, '\\-').replace(/^\./, '\\&.');
+  const metric = { sip_refusals: 'sipproxy64_sip_refusals_total', sip_drops: 'sipproxy64_sip_drops_total', rtp_drops: 'sipproxy64_rtp_drops_total' };
+  let out = '.SH REASONS\n' +
+    'Every refusal and every drop is counted under one of these reasons (the\n.B reason\nlabel of the metrics named in STATUS AND METRICS).\n' +
+    'A status is what a request gets; a response or an ACK is never answered, so for them\nevery reason is a counted drop.\n' +
+    'This list is generated from the program\'s own list (a test keeps them equal).\n';
+  for (const r of ALL_REASONS) {
+    const status = r.status === 0 ? 'counted drop' : `${r.status}${r.phrase ? ' ' + r.phrase : ''}`;
+    out += `.TP\n.B ${esc(r.code)}\n${esc(status)} (${metric[r.counter]}): ${esc(r.means)}.\n`;
+  }
+  return out;
+}
+
+t.test('the man page lists exactly the reasons of src/sip/reasons.ts (UPDATE_MAN=1 rewrites it)', async (t) => {
+  const want = reasonsSection();
+  const start = man.indexOf('.SH REASONS');
+  const end = start < 0 ? -1 : man.indexOf('.SH ', start + 4);
+  const have = start < 0 ? '' : man.slice(start, end);
+  if (process.env.UPDATE_MAN) {
+    const at = start < 0 ? man.indexOf('.SH EXIT STATUS') : start;
+    man = man.slice(0, at) + want + man.slice(start < 0 ? at : end);
+    writeFileSync(join(root, 'man', 'sipproxy64.8'), man);
+  } else t.equal(have, want, 'REASONS section in step with the code');
+  const codes = ALL_REASONS.map((r) => r.code);
+  t.equal(new Set(codes).size, codes.length, 'each code once');
 });

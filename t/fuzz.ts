@@ -9,21 +9,22 @@ import fc from 'fast-check';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseConfig, validate } from '../src/config/config.js';
 import { Engine } from '../src/core/engine.js';
 import { HostPort, parseHostPort, parseIp } from '../src/net/addr.js';
-import { readPasswd } from '../src/registrar/passwd.js';
+import { Registrar } from '../src/masq/registrar.js';
+import { engineFor } from './lib/engine.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
-const cfg = validate(parseConfig(readFileSync(join(here, 'cases', 'call-v4-to-v6', 'config'), 'latin1'), 'fuzz'));
+const plainEngine = (): Engine => engineFor(join(here, 'cases', 'call-v4-to-v6', 'config'), { product: 'sipproxy64', onInternalError }).engine;
 const seeds: Array<{ text: string; src: HostPort; local: HostPort; nat: boolean }> = [];
 // Masquerading: its own engine (registrar on, a provider name known), fed the nat-* cases.
 const natDir = join(here, 'cases', 'nat-registrar');
-const natCfg = validate(parseConfig(readFileSync(join(natDir, 'config'), 'latin1'), 'fuzz-nat'));
+const registrars = new WeakMap<Engine, Registrar>(); // masquerading's registrar, by engine
 const natEngine = (): Engine => {
-  const e = new Engine(natCfg, { now: () => 0, onInternalError, users: readPasswd(natCfg.passwd, natCfg.domains[0], natDir) });
-  e.names.set('sip.provider.example', 4, { addr: parseIp('198.51.100.20')! }, 86400);
-  return e;
+  const { engine, masq } = engineFor(join(natDir, 'config'), { product: 'sipproxy64', onInternalError });
+  masq!.names.set('sip.provider.example', 4, { addr: parseIp('198.51.100.20')! }, 86400);
+  registrars.set(engine, masq!.registrar);
+  return engine;
 };
 for (const dir of readdirSync(join(here, 'cases'))) {
   const routes = readFileSync(join(here, 'cases', dir, 'route'), 'latin1').split('\n').filter((l) => l.trim());
@@ -41,7 +42,7 @@ const sources = ['192.0.2.10:5060', '[2001:db8:1::20]:5060', '192.0.2.66:4000', 
 
 // Where the proxy may send: back to the source (an answer), a mapped real address, or
 // (responses and generic parties) an address named in the message itself.
-const allowed = new Set(cfg.maps.flatMap((m) => (m.real ? [m.real.addr] : [])));
+const allowed = new Set(engineFor(join(here, 'cases', 'call-v4-to-v6', 'config')).engine.cfg.maps.flatMap((m) => (m.real ? [m.real.addr] : [])));
 
 /** Is the address written in the text in some other IPv6 form (leading zeros, no ::)? */
 function named(lower: string, addr: string): boolean {
@@ -70,7 +71,7 @@ function check(e: Engine, text: string, src: HostPort, local: HostPort): string 
     const isReply = a.to.addr === src.addr && a.to.port === src.port;
     const lower = text.toLowerCase(); // IPv6 is case-insensitive; the engine writes it lower case
     // Masquerading may also send to a phone its registrar or its table knows.
-    const registered = JSON.stringify(e.registrar?.toJSON() ?? {}).includes(`@${a.to.addr}:`) || a.to.addr === '198.51.100.20';
+    const registered = JSON.stringify(registrars.get(e)?.toJSON() ?? {}).includes(`@${a.to.addr}:`) || a.to.addr === '198.51.100.20';
     if (!isReply && !allowed.has(a.to.addr) && !registered && !lower.includes(a.to.addr) && !named(lower, a.to.addr)) return `sent to ${a.to.addr}, named nowhere`;
     if (!e.map.isOurs(a.from.addr)) return `sent from ${a.from.addr}, not ours`;
     if (a.data.length > 65507) return 'datagram too large for UDP';
@@ -116,7 +117,7 @@ const rounds = (n: number) => (deadline ? Math.max(n, 1000) : n);
 t.test('fuzz the engine', async (t) => {
   const started = Date.now();
   do {
-    const e = new Engine(cfg, { now: () => 0, onInternalError });
+    const e = plainEngine();
     // 1. Fixture messages, mutated.
     const n = natEngine();
     fc.assert(fc.property(fc.nat(seeds.length - 1), fc.array(mutation, { minLength: 1, maxLength: 8 }), (i, ms) => {
@@ -140,7 +141,7 @@ t.test('fuzz the engine', async (t) => {
     }), { numRuns: rounds(3000), includeErrorInReport: true, ...seeded });
   } while (deadline && Date.now() < deadline);
   // 4. Every fixture message truncated at every byte.
-  const e = new Engine(cfg, { now: () => 0, onInternalError });
+  const e = plainEngine();
   const ne = natEngine();
   for (const s of seeds) {
     for (let n = 0; n < s.text.length; n++) {

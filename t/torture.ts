@@ -5,21 +5,18 @@ import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseConfig, validate } from '../src/config/config.js';
-import { Engine } from '../src/core/engine.js';
-import { hostIp } from '../src/core/uris.js';
+import { engineFor } from './lib/engine.js';
 import { parseHostPort } from '../src/net/addr.js';
 import { parseMessage, splitList } from '../src/sip/message.js';
-import { findUri, parseUri } from '../src/sip/uri.js';
+import { findUri, hostIp, parseUri } from '../src/sip/uri.js';
 
 const root = join(fileURLToPath(new URL('.', import.meta.url)), 'torture');
-const cfg = validate(parseConfig(readFileSync(join(root, 'config'), 'latin1'), 'torture/config'));
 const expect = readFileSync(join(root, 'expect'), 'latin1').split('\n').filter((l) => l.trim() && !l.startsWith('#'));
 
 for (const line of expect) {
   const [name, outcome] = line.trim().split(/\s+/);
   t.test(name, async (t) => {
-    const engine = new Engine(cfg, { product: 'sipproxy64/test', now: () => 0 });
+    const { engine } = engineFor(join(root, 'config'), { product: 'sipproxy64/test' });
     const v6 = name.startsWith('rfc5118/');
     const src = parseHostPort(v6 ? '[2001:db8::99]:5060' : '192.0.2.99:5060')!;
     const local = parseHostPort(v6 ? '[2001:db8:64::10]:5060' : '192.0.2.50:5060')!;

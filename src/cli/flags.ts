@@ -1,7 +1,7 @@
 // Every command-line flag, in one place: meow reads this table, and a test checks that
 // --help and the man page name exactly these flags.
 import { DIRECTIVES, REPEATABLE } from '../config/config.js';
-import { flagKey } from '../config/load.js';
+import { flagKey } from './load.js';
 
 type Flag = { type: 'string' | 'boolean'; shortFlag?: string; isMultiple?: boolean };
 

@@ -1,15 +1,14 @@
 #!/usr/bin/env node
 // sipproxy64 command line (meow): the daemon, `rewrite`, `--check-config`.
 import { readFileSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { readPasswd } from '../registrar/passwd.js';
 import meow from 'meow';
 import { ConfigError } from '../config/config.js';
-import { loadConfig } from '../config/load.js';
+import { loadConfig } from './load.js';
 import { FLAGS, HELP } from './flags.js';
 import { registrationsTable, RuntimeError, runStatus } from './status.js';
-import { readJson } from '../registrar/bindings.js';
-import { Engine } from '../core/engine.js';
+import { buildEngine } from '../daemon/compose.js';
+import { MasqError } from '../daemon/masq.js';
+import { readJson } from '../daemon/store.js';
 import { PRODUCT, VERSION } from '../version.js';
 import { runRewrite, runRewriteResolving, UsageError } from './rewrite.js';
 import { createLogger } from '../daemon/log.js';
@@ -67,20 +66,21 @@ function main(argv: string[]): number | Promise<number> {
     if (transport !== 'udp' && transport !== 'tcp' && transport !== 'tls') throw new UsageError(`--transport takes udp, tcp or tls, got "${transport}"`);
     if (typeof f.from !== 'string' || typeof f.to !== 'string') throw new UsageError('rewrite needs --from ADDR:PORT and --to ADDR:PORT');
     const input = readFileSync(0);
-    let users;
+    let built;
     try {
-      users = cfg.registrar ? readPasswd(cfg.passwd, cfg.domains[0], file ? dirname(file) : '.') : undefined;
+      built = buildEngine(cfg, { product: PRODUCT });
     } catch (e) {
-      throw new ConfigError('passwd', (e as Error).message);
+      if (e instanceof MasqError) throw new ConfigError('passwd', e.message);
+      throw e;
     }
-    const engine = new Engine(cfg, { product: PRODUCT, users });
+    const { engine, masq } = built;
     const from = f.from;
     const to = f.to;
     const write = (text: string): number => {
       process.stdout.write(Buffer.from(text, 'latin1'));
       return 0;
     };
-    if (engine.nat) return runRewriteResolving(engine, input, from, to, transport).then(write);
+    if (masq) return runRewriteResolving(engine, masq.names, input, from, to, transport).then(write);
     if (engine.map.uplinks().length === 0) return write(runRewrite(engine, input, from, to, transport));
     // Uplinks named by host name are resolved as the daemon would (RFC 3263), once.
     const resolver = new UplinkResolver(engine.map, createLogger('plain', 'warn'));

@@ -5,13 +5,14 @@ import type { Transport } from '../core/transport.js';
 import { formatHostPort, HostPort, parseHostPort } from '../net/addr.js';
 import { DnsApi, systemDns } from '../daemon/resolver.js';
 import { resolveName } from '../daemon/masq.js';
+import type { NameCache } from '../masq/names.js';
 
 /** The text form of the engine's answer: `send SRC DST` + the exact bytes, or `drop REASON`. */
 export function formatActions(actions: Action[]): string {
   let out = '';
   for (const a of actions) {
     if (a.type === 'send') out += `send ${formatHostPort(a.from)} ${formatHostPort(a.to)}${a.transport === 'udp' ? '' : ' ' + a.transport}\n${a.data}`;
-    else if (a.type === 'drop') out += `drop ${a.reason}\n`;
+    else if (a.type === 'drop') out += `drop ${a.reason.code}\n`;
     else out += `resolve ${a.name} IPv${a.family}\n`;
   }
   return out;
@@ -24,13 +25,13 @@ export function runRewrite(engine: Engine, input: Buffer, from: string, to: stri
 }
 
 /** As runRewrite, resolving the host names masquerading asks for (RFC 3263) as the daemon would. */
-export async function runRewriteResolving(engine: Engine, input: Buffer, from: string, to: string, transport: Transport, api: DnsApi = systemDns): Promise<string> {
+export async function runRewriteResolving(engine: Engine, names: NameCache, input: Buffer, from: string, to: string, transport: Transport, api: DnsApi = systemDns): Promise<string> {
   const src = parseOrThrow(from, '--from');
   const dst = parseOrThrow(to, '--to');
   let out = engine.handle(input, src, dst, transport);
   for (let i = 0; i < 4 && out[0]?.type === 'resolve'; i++) {
     const a = out[0];
-    await resolveName(engine, api, a.name, a.family);
+    await resolveName(names, api, a.name, a.family);
     out = a.retry();
   }
   return formatActions(out);

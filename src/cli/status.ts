@@ -1,7 +1,7 @@
 // `sipproxy64 status`: the registrations (masquerading mode, from the registrations file the
 // daemon keeps) and the active media sessions (from its metrics endpoint, GET /sessions).
 import { HostPort } from '../net/addr.js';
-import type { StreamInfo } from '../media/relay.js';
+import type { StreamInfo } from '../daemon/relay.js';
 import { metricsUrl } from '../daemon/metrics.js';
 
 /** A failure at run time (exit status 1), reported by its message alone. */

@@ -1,4 +1,5 @@
 // Config file and flag parsing (SPEC section 8): one directive a line, '#' comments.
+import { dirname, isAbsolute, resolve } from 'node:path';
 import { Addr, Family, HostPort, parseHostIp, parseHostPort, parseIp, parsePort } from '../net/addr.js';
 
 export interface MapEntry {
@@ -232,13 +233,17 @@ export function applyDirective(cfg: Config, where: string, name: string, args: s
 }
 
 /** Parse config text; `file` names it in error messages. */
+/** Directives that name a file: a relative path in a config file is read from the file's folder. */
+const FILE_DIRECTIVES = new Set(['passwd', 'registrations', 'tls-cert', 'tls-key', 'tls-ca']);
+
 export function parseConfig(text: string, file: string, cfg: Config = defaultConfig()): Config {
   const lines = text.split(/\r?\n/);
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i].replace(/#.*$/, '').trim();
     if (line === '') continue;
     const [name, ...args] = line.split(/\s+/);
-    applyDirective(cfg, `${file}:${i + 1}`, name, args);
+    const values = FILE_DIRECTIVES.has(name) && args.length === 1 && !isAbsolute(args[0]) ? [resolve(dirname(file), args[0])] : args;
+    applyDirective(cfg, `${file}:${i + 1}`, name, values);
   }
   return cfg;
 }

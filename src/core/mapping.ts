@@ -2,8 +2,9 @@
 // the other family; unmapped (generic) parties are represented by generic4/generic6.
 import { Config, MapEntry } from '../config/config.js';
 import { Addr, Family, HostPort, other, uriHost } from '../net/addr.js';
+import type { Translator } from './uris.js';
 
-export class Mapping {
+export class Mapping implements Translator {
   readonly cfg: Config;
   private readonly faces = new Map<string, MapEntry>();
   private readonly reals = new Map<string, MapEntry>();
@@ -12,7 +13,8 @@ export class Mapping {
   private readonly resolvedPort = new Map<MapEntry, number>();
   private readonly ours = new Set<string>();
 
-  constructor(cfg: Config) {
+  /** `alsoOurs`: the SIP addresses of the modes beside the address model. */
+  constructor(cfg: Config, alsoOurs: readonly Addr[] = []) {
     this.cfg = cfg;
     for (const m of cfg.maps) {
       this.faces.set(m.face.addr, m);
@@ -26,8 +28,7 @@ export class Mapping {
     }
     if (cfg.generic4) this.ours.add(cfg.generic4.addr);
     if (cfg.generic6) this.ours.add(cfg.generic6.addr);
-    if (cfg.inbound) this.ours.add(cfg.inbound.addr);
-    if (cfg.outbound) this.ours.add(cfg.outbound.addr);
+    for (const a of alsoOurs) this.ours.add(a.addr);
   }
 
   /** Uplinks named by host name, with the family they are reached in. */
@@ -50,11 +51,6 @@ export class Mapping {
     return this.ours.has(a);
   }
 
-  /** The masquerading addresses (inbound, outbound). */
-  isMasq(a: string): boolean {
-    return a === this.cfg.inbound?.addr || a === this.cfg.outbound?.addr;
-  }
-
   isGeneric(a: string): boolean {
     return a === this.cfg.generic4?.addr || a === this.cfg.generic6?.addr;
   }
@@ -65,6 +61,10 @@ export class Mapping {
 
   byReal(a: string): MapEntry | undefined {
     return this.reals.get(a);
+  }
+
+  isMapped(a: string): boolean {
+    return this.reals.has(a);
   }
 
   generic(f: Family): Addr {

@@ -2,8 +2,13 @@
 // and CSeq copied; sent back to the source (RFC 3261 18.2.2, RFC 3581 4).
 import { createHash } from 'node:crypto';
 import { HostPort } from '../net/addr.js';
+import { Edits } from '../sip/edits.js';
 import { defaultPhrase } from '../sip/errors.js';
+import { hasTag } from '../sip/fields.js';
 import { lookupHeader } from '../sip/headers.js';
+import { Header, splitList } from '../sip/message.js';
+import type { Reason } from '../sip/reasons.js';
+import { parseVia, stampVia } from '../sip/via.js';
 import { Action, drop } from './types.js';
 import type { Transport } from './transport.js';
 
@@ -13,7 +18,7 @@ const NEEDED = ['Via', 'From', 'To', 'Call-ID', 'CSeq'];
  * Build a response from the raw request text. Works on messages the full parser refused,
  * as long as Via, From, To, Call-ID and CSeq can be read; otherwise the request is dropped.
  */
-export function localReply(text: string, status: number, phrase: string | undefined, reason: string, src: HostPort, local: HostPort, product: string, extra = '', transport: Transport = 'udp'): Action {
+export function localReply(text: string, status: number, phrase: string | undefined, reason: Reason, src: HostPort, local: HostPort, product: string, extra = '', transport: Transport = 'udp'): Action {
   const start = text.replace(/^[\r\n]+/, '');
   if (start.startsWith('SIP/')) return drop(reason); // never answer a response
   const method = /^([^ \r\n]+) /.exec(start)?.[1];
@@ -34,7 +39,7 @@ export function localReply(text: string, status: number, phrase: string | undefi
     let line = l;
     if (def.name === 'Via' && first) {
       first = false;
-      line = stampVia(l, src);
+      line = stampViaLine(l, colon, src);
     }
     if (def.name === 'To') to = l;
     if (def.name === 'Call-ID') callId = l;
@@ -47,7 +52,7 @@ export function localReply(text: string, status: number, phrase: string | undefi
   if (!/^[^:]+:\s*\d+\s+\S+/.test(cseq)) return drop(reason);
   const out: string[] = [];
   for (const line of keep) {
-    if (line === to && status > 100 && !/;\s*tag\s*=/i.test(to.replace(/"(?:[^"\\]|\\.)*"/g, ''))) {
+    if (line === to && status > 100 && !hasTag(to.slice(to.indexOf(':') + 1))) {
       const tag = createHash('md5').update(callId + '\n' + to + '\n' + cseq).digest('hex').slice(0, 16);
       out.push(line + ';tag=' + tag);
     } else out.push(line);
@@ -59,32 +64,18 @@ export function localReply(text: string, status: number, phrase: string | undefi
   return { type: 'send', from: local, to: src, data, transport };
 }
 
-/** received= and rport= on the top Via of a request we answer (RFC 3261 18.2.1, RFC 3581 4). */
-function stampVia(line: string, src: HostPort): string {
-  const colon = line.indexOf(':');
-  const value = line.slice(colon + 1);
-  const comma = firstComma(value);
-  let top = comma < 0 ? value : value.slice(0, comma);
-  const rest = comma < 0 ? '' : value.slice(comma);
-  top = top.replace(/\s+$/, '');
-  const rport = /;\s*rport\s*(?=;|$)/i;
-  const hasRport = rport.test(top);
-  if (hasRport) top = top.replace(rport, `;rport=${src.port}`);
-  const host = /^\s*SIP\s*\/\s*2\.0\s*\/\s*\S+\s+(\[[^\]]+\]|[^\s:;]+)/i.exec(top)?.[1] ?? '';
-  const differs = host.replace(/^\[|\]$/g, '').toLowerCase() !== src.addr;
-  if ((hasRport || differs) && !/;\s*received\s*=/i.test(top)) top += `;received=${src.addr}`;
-  return line.slice(0, colon + 1) + top + rest;
-}
-
-function firstComma(v: string): number {
-  let q = false;
-  for (let i = 0; i < v.length; i++) {
-    const c = v[i];
-    if (q) {
-      if (c === '\\') i++;
-      else if (c === '"') q = false;
-    } else if (c === '"') q = true;
-    else if (c === ',') return i;
-  }
-  return -1;
+/**
+ * The top Via of the request we answer, stamped by the one rule (sip/via.ts stampVia). The
+ * answer goes straight back on the connection it came on, so nothing is stamped unasked.
+ */
+function stampViaLine(line: string, colon: number, src: HostPort): string {
+  const list = splitList(line, colon + 1, line.length);
+  if (list.length === 0) return line;
+  const [s, e] = list[0];
+  const header: Header = { def: lookupHeader('Via'), name: 'Via', start: 0, valueStart: colon + 1, valueEnd: line.length, end: line.length };
+  const via = parseVia(line, s, e, header, true);
+  if (!via) return line;
+  const edits = new Edits();
+  stampVia(via, src, edits, false);
+  return edits.apply(line);
 }

@@ -1,265 +1,179 @@
-// Requests: RFC 3261 16.3-16.6 and 16.11 (stateless proxy), SPEC section 3.
-import { hash } from 'node:crypto';
-import { HostPort, parseHostPort, uriHost } from '../net/addr.js';
-import { SipError, bad } from '../sip/errors.js';
+// Requests: RFC 3261 16.3-16.6 and 16.11 (stateless proxy), SPEC section 3. handleRequest is
+// the list of steps; each step is a function of its own, citing its section.
+import { HostPort, uriHost } from '../net/addr.js';
+import { Edits } from '../sip/edits.js';
+import { refuse } from '../sip/errors.js';
+import { cseqOf, CSeq, callIdOf } from '../sip/fields.js';
 import { Header, SipMessage, splitList, unfold } from '../sip/message.js';
-import { findUri, parseUri, UriParts, param } from '../sip/uri.js';
-import { receivedAddr, topVia, Via, viaParam } from '../sip/via.js';
-import { callIdOf, cseqOf, fixContentLength, tagOf, rewriteHeaders, rewriteMessageBody, SdpExhausted } from './common.js';
-import type { Engine } from './engine.js';
-import { Edits } from './splice.js';
-import { portFor, rrTransport, Transport, transportFor, VIA_NAME } from './transport.js';
-import { MAX_STREAMS_PER_CALL } from '../media/table.js';
-import { Action } from './types.js';
-import { hostIp, isOwnEntry, OWN_PARAM, rewriteUri, rewriteUriText } from './uris.js';
-import { addressPlan, Prepared } from './plan.js';
-import { natPlan } from '../nat/plan.js';
-import { natBranch } from '../nat/nat.js';
+import { R, Reason } from '../sip/reasons.js';
+import { findUri, hostIp, parseUri, UriParts } from '../sip/uri.js';
+import { stampVia, topVia, Via, viaCount } from '../sip/via.js';
+import { fixContentLength, releaseRefused, requestMediaLife, rewriteMessageBody } from './media.js';
+import { addRecordRoute, deleteRoutes, Preprocessed, preprocessRoutes } from './routes.js';
+import { MAX_UDP, portFor, Transport, transportFor, VIA_NAME } from './transport.js';
+import { Action, Forward, Planner, PlanRequest, ProxyContext } from './types.js';
+import { RewriteCtx, rewriteHeaders, rewriteUri, rewriteUriText } from './uris.js';
 
-const DIALOG_CREATING = new Set(['INVITE', 'SUBSCRIBE', 'REFER']);
-/** The largest UDP payload over IPv4 (65535 - 8 - 20). */
-export const MAX_UDP = 65507;
+/** A Via path longer than this is a loop or an attack (sipproxy64(8) LIMITS). */
 export const MAX_VIA = 70;
-const ONCE = new Set(['Call-ID', 'CSeq', 'Max-Forwards', 'Content-Length', 'From', 'To']);
+const ONCE: Record<string, Reason> = {
+  'Call-ID': R.duplicateCallId, CSeq: R.duplicateCseq, 'Max-Forwards': R.duplicateMaxForwards,
+  'Content-Length': R.duplicateContentLength, From: R.badFrom, To: R.badTo,
+};
 const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*\.?$/;
 
-interface RouteEl {
-  readonly h: Header;
-  readonly s: number;
-  readonly e: number;
-  readonly us: number;
-  readonly ue: number;
-  readonly u: UriParts | null;
+interface Checked {
+  readonly via: Via;
+  readonly callId: string;
+  readonly cseq: CSeq;
+  readonly ruri: UriParts | null;
+}
+
+/** Process one request: answered here, a name to resolve first, or forwarded. */
+export function handleRequest(ctx: ProxyContext, planner: Planner, m: SipMessage, src: HostPort, local: HostPort, inT: Transport, retry: () => Action[]): Action[] {
+  const { via, callId, cseq, ruri } = checkRequest(m); //       RFC 3261 8.1.1, 16.3 steps 1-2
+  checkHops(m); //                                               RFC 3261 16.3 (loops)
+  checkProxyRequire(m); //                                       RFC 3261 16.3 step 4
+  const edits = new Edits();
+  const skip = new Set<Header>();
+  decrementMaxForwards(m, edits, skip); //                       RFC 3261 16.6 step 3
+  const pre = preprocessRoutes(ctx, m, ruri, src); //            RFC 3261 16.4
+  for (const r of pre.routes) skip.add(r.header);
+  const req: PlanRequest = { m, src, local, transport: inT, via, callId, cseq, routing: pre.routing };
+  const plan = planner.request(ctx, req); //                     RFC 3261 16.5-16.6 (the mode decides)
+  if (plan.type === 'answer') return [plan.action];
+  if (plan.type === 'resolve') return [{ type: 'resolve', name: plan.name, family: plan.family, retry }];
+  const rw: RewriteCtx = { text: m.text, tr: plan.tr, out: plan.outAddr.family, edits, ours: ctx.ours, hook: plan.hook };
+  const newRuri = rewriteRequestUri(rw, m, plan, pre); //        RFC 3261 16.6 step 2, SPEC 4
+  rewriteRoutes(rw, pre); //                                     RFC 3261 16.4: ours go, the rest are mapped
+  stampVia(via, src, edits, inT !== 'udp'); //                   RFC 3261 18.2.1, RFC 3581 4
+  rewriteHeaders(rw, m, skip, ctx.cfg.keepUserAgent ? null : ctx.product); // SPEC 4
+  const hop = nextHop(ctx, m, plan, pre, newRuri); //            RFC 3261 18.1.1, RFC 3263 4.2
+  const firstVia = m.hot.via as Header;
+  const port = portFor(hop.transport, ctx.cfg);
+  pushVia(edits, firstVia, hop.transport, plan, port, planner.branch(ctx, req)); // RFC 3261 16.6 step 8
+  addRecordRoute(ctx, m, plan, src, { //                         RFC 3261 16.6 step 4, RFC 5658
+    out: { host: uriHost(plan.outAddr), port, transport: hop.transport },
+    in: { host: uriHost(local), port: portFor(inT, ctx.cfg), transport: inT },
+  }, edits, firstVia.start);
+  const delta = rewriteMessageBody(ctx, m, edits, plan.media, src); // SPEC 5
+  if (typeof delta !== 'number') {
+    if (plan.media) releaseRefused(ctx, plan.media.key);
+    throw refuse(delta);
+  }
+  fixContentLength(m, edits, delta); //                          RFC 3261 20.14
+  requestMediaLife(ctx, m, plan.media?.key ?? callId, delta); // SPEC 6
+  const data = edits.apply(m.text, m.bodyEnd);
+  // RFC 3261 18.1.1: too large for UDP; without TCP towards the target the answer is 513.
+  if (hop.transport === 'udp' && data.length > MAX_UDP) throw refuse(R.tooLargeAfterRewrite);
+  return [{ type: 'send', from: { addr: plan.outAddr.addr, family: plan.outAddr.family, port }, to: hop.target, data, transport: hop.transport }];
 }
 
 /** Validate the parts every request needs (RFC 3261 8.1.1, 8.2.2); throws 400/416. */
-function checkRequest(m: SipMessage): { via: Via; callId: string; cseq: { num: string; method: string }; ruri: UriParts | null } {
+function checkRequest(m: SipMessage): Checked {
   const via = topVia(m);
-  if (!via) throw bad('bad-via', 'Bad Request (Via)');
+  if (!via) throw refuse(R.badVia);
   const callId = callIdOf(m);
-  if (!callId) throw bad('missing-call-id', 'Bad Request (Call-ID)');
+  if (!callId) throw refuse(R.missingCallId);
   const cseq = cseqOf(m);
-  if (!cseq) throw bad('bad-cseq', 'Bad Request (CSeq)');
-  if (cseq.method !== m.method) throw bad('cseq-method-mismatch', 'Bad Request (CSeq method)');
+  if (!cseq) throw refuse(R.badCseq);
+  if (cseq.method !== m.method) throw refuse(R.cseqMethodMismatch);
   // Single-value headers must appear once (RFC 3261 7.3.1; RFC 4475 multi01, mcl01).
-  const seen = new Map<string, Header>();
+  const seen = new Set<string>();
   for (const h of m.headers) {
-    const n = h.def.name;
-    if (!ONCE.has(n)) continue;
-    if (seen.has(n)) throw n === 'From' || n === 'To' ? bad(`bad-${n.toLowerCase()}`, `Bad Request (${n})`) : bad(`duplicate-${n.toLowerCase()}`, `Bad Request (more than one ${n})`);
-    seen.set(n, h);
+    const once = ONCE[h.def.name];
+    if (!once) continue;
+    if (seen.has(h.def.name)) throw refuse(once);
+    seen.add(h.def.name);
   }
-  for (const name of ['From', 'To']) {
-    const h = seen.get(name);
-    if (!h) throw bad(`bad-${name.toLowerCase()}`, `Bad Request (${name})`);
+  for (const [h, why] of [[m.hot.from, R.badFrom], [m.hot.to, R.badTo]] as const) {
+    if (!h) throw refuse(why);
     const list = splitList(m.text, h.valueStart, h.valueEnd);
-    if (list.length !== 1 || !findUri(m.text, list[0][0], list[0][1])) throw bad(`bad-${name.toLowerCase()}`, `Bad Request (${name})`);
+    if (list.length !== 1 || !findUri(m.text, list[0][0], list[0][1])) throw refuse(why);
   }
+  return { via, callId, cseq, ruri: checkRequestUri(m) };
+}
+
+/** The Request-URI: sip, sips or tel (RFC 3261 16.3 step 2: 416 else), with a sound host and port. */
+function checkRequestUri(m: SipMessage): UriParts | null {
   const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(m.text.slice(m.uriStart, m.uriEnd))?.[1].toLowerCase();
-  if (!scheme) throw bad('bad-request-uri');
-  if (scheme !== 'sip' && scheme !== 'sips' && scheme !== 'tel') throw new SipError(416, 'unsupported-uri-scheme');
-  let ruri: UriParts | null = null;
-  if (scheme !== 'tel') {
-    ruri = parseUri(m.text, m.uriStart, m.uriEnd);
-    if (!ruri) throw bad('bad-request-uri');
-    const host = m.text.slice(ruri.hostStart, ruri.hostEnd);
-    if (!hostIp(m.text, ruri.hostStart, ruri.hostEnd) && (host.startsWith('[') || /^[\d.]+$/.test(host) || !HOSTNAME.test(host))) {
-      throw bad('bad-request-uri-host', 'Bad Request (Request-URI host)');
-    }
-    const after = ruri.portStart >= 0 ? ruri.portEnd : ruri.hostEnd;
-    if ((ruri.portStart >= 0 && (ruri.portEnd === ruri.portStart || Number(m.text.slice(ruri.portStart, ruri.portEnd)) > 65535)) ||
-        (after < m.uriEnd && !';?'.includes(m.text[after]))) {
-      throw bad('bad-request-uri-port', 'Bad Request (Request-URI port)');
-    }
+  if (!scheme) throw refuse(R.badRequestUri);
+  if (scheme !== 'sip' && scheme !== 'sips' && scheme !== 'tel') throw refuse(R.unsupportedUriScheme);
+  if (scheme === 'tel') return null;
+  const ruri = parseUri(m.text, m.uriStart, m.uriEnd);
+  if (!ruri) throw refuse(R.badRequestUri);
+  const host = m.text.slice(ruri.hostStart, ruri.hostEnd);
+  if (!hostIp(m.text, ruri.hostStart, ruri.hostEnd) && (host.startsWith('[') || /^[\d.]+$/.test(host) || !HOSTNAME.test(host))) {
+    throw refuse(R.badRequestUriHost);
   }
-  return { via, callId, cseq, ruri };
-}
-
-/** Stateless branch (RFC 3261 16.11): the same for retransmissions, CANCEL and non-2xx ACK. */
-function branchOf(m: SipMessage, via: Via, callId: string, cseqNum: string, src: HostPort): string {
-  const b = viaParam(via, 'branch')?.value;
-  const key = b && b.startsWith('z9hG4bK') ? b : m.text.slice(via.start, via.end);
-  return 'z9hG4bK64' + hash('md5', `${key}\n${callId}\n${cseqNum}\n${src.addr}:${src.port}`, 'hex').slice(0, 20);
-}
-
-/** received= and rport= on the top Via (RFC 3261 18.2.1, RFC 3581 4). */
-function stampVia(via: Via, src: HostPort, edits: Edits, stream: boolean): void {
-  const rport = viaParam(via, 'rport');
-  if (rport && rport.value === null) edits.replace(rport.start, rport.end, `;rport=${src.port}`);
-  // Over TCP the response must come back on this connection (RFC 3261 18.2.2): the
-  // stateless proxy names it in the Via, so the source port is stamped even unasked.
-  else if (!rport && stream) edits.insert(via.end, `;rport=${src.port}`);
-  if ((rport || stream || via.hostAddr?.addr !== src.addr) && !viaParam(via, 'received')) edits.insert(via.end, `;received=${src.addr}`);
-}
-
-function routeElements(m: SipMessage): RouteEl[] {
-  const out: RouteEl[] = [];
-  for (const h of m.headers) {
-    if (h.def.name !== 'Route') continue;
-    for (const [s, e] of splitList(m.text, h.valueStart, h.valueEnd)) {
-      const span = findUri(m.text, s, e);
-      if (!span) throw bad('bad-route', 'Bad Request (Route)');
-      out.push({ h, s, e, us: span.start, ue: span.end, u: parseUri(m.text, span.start, span.end) });
-    }
+  const after = ruri.portStart >= 0 ? ruri.portEnd : ruri.hostEnd;
+  if ((ruri.portStart >= 0 && (ruri.portEnd === ruri.portStart || Number(m.text.slice(ruri.portStart, ruri.portEnd)) > 65535)) ||
+      (after < m.uriEnd && !';?'.includes(m.text[after]))) {
+    throw refuse(R.badRequestUriPort);
   }
-  return out;
+  return ruri;
 }
 
-export function handleRequest(eng: Engine, m: SipMessage, src: HostPort, local: HostPort, inT: Transport = 'udp'): Action[] {
-  const map = eng.map;
-  const text = m.text;
-  const { via, callId, cseq, ruri } = checkRequest(m);
-  // A path this long is a loop or an attack (limit documented in sipproxy64(8)).
-  let vias = 0;
-  for (const h of m.headers) if (h.def.kind === 'via') vias += splitList(text, h.valueStart, h.valueEnd).length;
-  if (vias > MAX_VIA) throw new SipError(483, 'too-many-via', 'Too Many Hops (Via)');
-  const edits = new Edits();
-  const skip = new Set<Header>();
+/** A path this long is a loop or an attack (limit documented in sipproxy64(8)). */
+function checkHops(m: SipMessage): void {
+  if (viaCount(m) > MAX_VIA) throw refuse(R.tooManyVia);
+}
 
-  // RFC 3261 16.3 step 4: we support no extension a Proxy-Require could name.
+/** RFC 3261 16.3 step 4: we support no extension a Proxy-Require could name. */
+function checkProxyRequire(m: SipMessage): void {
   const pr = m.headers.filter((h) => h.def.name === 'Proxy-Require');
-  if (pr.length > 0 && m.method !== 'ACK' && m.method !== 'CANCEL') {
-    const tags = pr.flatMap((h) => splitList(text, h.valueStart, h.valueEnd).map(([a, b]) => unfold(text.slice(a, b))));
-    throw new SipError(420, 'proxy-require', 'Bad Extension', `Unsupported: ${tags.join(', ')}\r\n`);
-  }
-
-  // RFC 3261 16.6 step 3: Max-Forwards (483 at zero; added as 70 when absent).
-  const mf = m.headers.find((h) => h.def.kind === 'maxfwd');
-  if (mf) {
-    skip.add(mf);
-    const v = unfold(text.slice(mf.valueStart, mf.valueEnd));
-    if (!/^\d{1,10}$/.test(v) || Number(v) > 255) throw bad('bad-max-forwards', 'Bad Request (Max-Forwards)');
-    if (Number(v) === 0) throw new SipError(483, 'max-forwards-zero');
-    edits.replace(mf.valueStart, mf.valueEnd, String(Number(v) - 1));
-  } else edits.insert(m.headersEnd, 'Max-Forwards: 70\r\n');
-
-  // RFC 3261 16.4: route information preprocessing.
-  const routes = routeElements(m);
-  const removed = new Set<RouteEl>();
-  let newRuri: string | null = null;
-  if (ruri && routes.length > 0 && isOwnEntry(text, ruri, map)) {
-    // Strict-routing previous hop: the last Route value becomes the Request-URI.
-    const last = routes[routes.length - 1];
-    newRuri = text.slice(last.us, last.ue);
-    removed.add(last);
-  }
-  let received: { hp: HostPort; text: string; u: UriParts } | null = null;
-  for (const r of routes) {
-    if (removed.has(r) || removed.size >= 2 + (newRuri ? 1 : 0) || !r.u || !isOwnEntry(text, r.u, map, true)) break;
-    removed.add(r); // ours, and the second of our double Record-Route pair (RFC 5658)
-    const rec = param(r.u, 'received');
-    const mac = param(r.u, OWN_PARAM);
-    // received= names the generic party on the incoming side of the dialog's first request;
-    // it is the target only for requests that come from the other family (SPEC 4), and only
-    // with our MAC over it: a stranger cannot forge a Route that makes us relay (SPEC 2).
-    const recText = rec && rec.valueStart >= 0 ? text.slice(rec.valueStart, rec.valueEnd) : null;
-    const hp = recText ? parseHostPort(recText, 5060) : null;
-    const macOk = recText !== null && mac !== undefined && mac.valueStart >= 0 && text.slice(mac.valueStart, mac.valueEnd) === eng.receivedMac(recText);
-    if (hp && hp.family !== src.family && macOk) received = { hp, text, u: r.u };
-    else if (hp) eng.count('forged-received');
-  }
-  for (const r of routes) skip.add(r.h);
-
-  // SPEC 3 step 4: the target; step 5: the outgoing address O and how to write addresses.
-  const remaining = routes.filter((r) => !removed.has(r));
-  const pre: Prepared = { remaining, received, newRuri, ruri };
-  const realm = eng.nat?.realmOf(local.addr) ?? null;
-  const plan = realm ? natPlan(eng, m, src, local, inT, realm, pre, callId, edits) : addressPlan(eng, m, src, local, pre, callId, edits);
-  if (plan.type === 'answer') return [plan.action];
-  let target = plan.target;
-  const O = plan.O;
-  const ctx = plan.ctx;
-  if (plan.newRuri !== null) newRuri = plan.newRuri;
-
-  // Request-URI (RFC 3261 16.6 step 2 leaves it; SPEC 4 maps its IP literal).
-  if (newRuri) edits.replace(m.uriStart, m.uriEnd, rewriteUriText(newRuri, ctx.map, ctx.out, ctx.hook));
-  else if (ruri && plan.ruriHost) edits.replace(ruri.hostStart, ruri.hostEnd, plan.ruriHost);
-  else if (ruri) rewriteUri(ctx, m.uriStart, m.uriEnd, true);
-
-  // Route: drop our own entries, map the rest.
-  for (const r of routes) if (!removed.has(r)) rewriteUri(ctx, r.us, r.ue, true);
-  deleteRoutes(routes, removed, edits);
-
-  stampVia(via, src, edits, inT !== 'udp');
-  rewriteHeaders(eng, ctx, m, skip);
-
-  // RFC 3261 16.6 step 8 + SPEC 3 step 6: our Via on top.
-  const firstVia = m.headers.find((h) => h.def.kind === 'via') as Header;
-  const targetUri = remaining.length > 0 ? { text, u: remaining[0].u } : plan.viaReceived && received ? received : newRuri ? { text: newRuri, u: parseUri(newRuri, 0, newRuri.length) } : { text, u: ruri };
-  const outT = transportFor(targetUri.text, targetUri.u, text.length + 300, eng.cfg, map.byReal(target.addr)?.transport ?? null);
-  // RFC 3261 19.1.2 / RFC 3263 4.2: without a port, TLS goes to 5061.
-  if (outT === 'tls' && !(targetUri.u && targetUri.u.portStart >= 0) && !map.byReal(target.addr)?.realPort && target.port === 5060) {
-    target = { ...target, port: 5061 };
-  }
-  const port = portFor(outT, eng.cfg);
-  const inPort = portFor(inT, eng.cfg);
-  const branch = realm ? natBranch((v) => eng.receivedMac(v), via, callId, cseq.num, receivedAddr(via)?.addr ?? src.addr) : branchOf(m, via, callId, cseq.num, src);
-  edits.insert(firstVia.start, `Via: SIP/2.0/${VIA_NAME[outT]} ${uriHost(O)}:${port};branch=${branch};rport\r\n`);
-
-  // RFC 3261 16.6 step 4 + RFC 5658: double Record-Route on dialog-creating requests.
-  const toH = m.headers.find((h) => h.def.name === 'To') as Header;
-  const hasToTag = /;\s*tag\s*=/i.test(text.slice(toH.valueStart, toH.valueEnd).replace(/"(?:[^"\\]|\\.)*"/g, '').replace(/<[^>]*>/g, ''));
-  if (DIALOG_CREATING.has(m.method) && !hasToTag) {
-    const firstRR = m.headers.find((h) => h.def.name === 'Record-Route');
-    const generic = plan.generic;
-    const recValue = `${uriHost(src)}:${src.port}`;
-    const inSide = generic ? `${OWN_PARAM}=${eng.receivedMac(recValue)};received=${recValue}` : OWN_PARAM;
-    const outRR = `Record-Route: <sip:${uriHost(O)}:${port}${rrTransport(outT)};lr;${OWN_PARAM}>\r\n`;
-    const inRR = `Record-Route: <sip:${uriHost(local)}:${inPort}${rrTransport(inT)};lr;${inSide}>\r\n`;
-    // RFC 5658 4: one entry when the request leaves by the interface it came in on (a hairpin).
-    edits.insert(firstRR ? firstRR.start : firstVia.start, outRR === inRR ? inRR : outRR + inRR);
-  }
-
-  // SDP (SPEC 5) and Content-Length.
-  let delta: number;
-  try {
-    delta = rewriteMessageBody(eng, m, edits, plan.media, src);
-  } catch (err) {
-    if (err instanceof SdpExhausted) {
-      // The answer is a refusal: nothing this offer allocated may stay (an established
-      // call keeps its streams; the re-offer just fails).
-      if (plan.media && !eng.media.isEstablished(plan.media.key)) eng.media.release(plan.media.key, 'refused');
-      throw err.message === 'too-many-streams'
-        ? new SipError(503, 'too-many-streams', `Service Unavailable (more than ${MAX_STREAMS_PER_CALL} media streams in one call)`)
-        : new SipError(503, 'rtp-ports-exhausted', 'Service Unavailable (no media relay ports)');
-    }
-    throw err;
-  }
-  fixContentLength(m, edits, delta);
-
-  // SPEC 6: media life.
-  const key = plan.media?.key ?? callId;
-  if (m.method === 'CANCEL' && !eng.media.isEstablished(key)) eng.media.release(key, 'cancel');
-  else if (m.method === 'BYE') {
-    // A forked call may see a 2xx from several callees; the caller hangs up the extra ones.
-    // Only the BYE of the dialog that holds the media releases it.
-    const held = eng.media.dialogTag(key);
-    if (!held || held === tagOf(m, 'To') || held === tagOf(m, 'From')) eng.media.release(key, 'bye');
-  }
-  else if (m.method === 'ACK' && delta !== 0) eng.media.markEstablished(key);
-
-  const data = edits.apply(text, m.bodyEnd);
-  // RFC 3261 18.1.1: too large for UDP; without TCP towards the target the answer is 513.
-  if (outT === 'udp' && data.length > MAX_UDP) throw new SipError(513, 'too-large-after-rewrite');
-  return [{ type: 'send', from: { addr: O.addr, family: O.family, port }, to: target, data, transport: outT }];
+  if (pr.length === 0 || m.method === 'ACK' || m.method === 'CANCEL') return;
+  const tags = pr.flatMap((h) => splitList(m.text, h.valueStart, h.valueEnd).map(([a, b]) => unfold(m.text.slice(a, b))));
+  throw refuse(R.proxyRequire, undefined, `Unsupported: ${tags.join(', ')}\r\n`);
 }
 
-/** Delete removed Route elements: runs of them per header, or the whole line if none is left. */
-function deleteRoutes(routes: RouteEl[], removed: Set<RouteEl>, edits: Edits): void {
-  const byHeader = new Map<Header, RouteEl[]>();
-  for (const r of routes) byHeader.set(r.h, [...(byHeader.get(r.h) ?? []), r]);
-  for (const [h, els] of byHeader) {
-    if (els.every((r) => removed.has(r))) {
-      edits.delete(h.start, h.end);
-      continue;
-    }
-    for (let i = 0; i < els.length; i++) {
-      if (!removed.has(els[i])) continue;
-      let j = i;
-      while (j + 1 < els.length && removed.has(els[j + 1])) j++;
-      if (j + 1 < els.length) edits.delete(els[i].s, els[j + 1].s);
-      else edits.delete(els[i - 1].e, els[j].e);
-      i = j;
-    }
+/** RFC 3261 16.6 step 3: Max-Forwards (483 at zero; added as 70 when absent). */
+function decrementMaxForwards(m: SipMessage, edits: Edits, skip: Set<Header>): void {
+  const mf = m.hot.maxForwards;
+  if (!mf) {
+    edits.insert(m.headersEnd, 'Max-Forwards: 70\r\n');
+    return;
   }
+  skip.add(mf);
+  const v = unfold(m.text.slice(mf.valueStart, mf.valueEnd));
+  if (!/^\d{1,10}$/.test(v) || Number(v) > 255) throw refuse(R.badMaxForwards);
+  if (Number(v) === 0) throw refuse(R.maxForwardsZero);
+  edits.replace(mf.valueStart, mf.valueEnd, String(Number(v) - 1));
+}
+
+/** RFC 3261 16.6 step 2 leaves the Request-URI; SPEC 4 maps its IP literal. Returns a new one, if any. */
+function rewriteRequestUri(rw: RewriteCtx, m: SipMessage, plan: Forward, pre: Preprocessed): string | null {
+  const newRuri = plan.newRuri ?? pre.routing.newRuri;
+  const ruri = pre.routing.ruri;
+  if (newRuri) rw.edits.replace(m.uriStart, m.uriEnd, rewriteUriText(newRuri, rw));
+  else if (ruri && plan.ruriHost) rw.edits.replace(ruri.hostStart, ruri.hostEnd, plan.ruriHost);
+  else if (ruri) rewriteUri(rw, m.uriStart, m.uriEnd, true);
+  return newRuri;
+}
+
+/** RFC 3261 16.4: our own Route entries go, the others are mapped. */
+function rewriteRoutes(rw: RewriteCtx, pre: Preprocessed): void {
+  for (const r of pre.routes) if (!pre.removed.has(r)) rewriteUri(rw, r.uriStart, r.uriEnd, true);
+  deleteRoutes(pre, rw.edits);
+}
+
+/** The transport and address of the next hop (RFC 3261 18.1.1; RFC 3263 4.2 for TLS's 5061). */
+function nextHop(ctx: ProxyContext, m: SipMessage, plan: Forward, pre: Preprocessed, newRuri: string | null): { target: HostPort; transport: Transport } {
+  const { remaining, received } = pre.routing;
+  const text = m.text;
+  const towards = remaining.length > 0 ? { text, u: remaining[0].uri }
+    : plan.viaReceived && received ? { text, u: received.uri }
+      : newRuri ? { text: newRuri, u: parseUri(newRuri, 0, newRuri.length) } : { text, u: pre.routing.ruri };
+  const entry = ctx.map.byReal(plan.target.addr);
+  const transport = transportFor(towards.text, towards.u, text.length + 300, ctx.cfg, entry?.transport ?? null);
+  // RFC 3261 19.1.2 / RFC 3263 4.2: without a port, TLS goes to 5061.
+  if (transport === 'tls' && !(towards.u && towards.u.portStart >= 0) && !entry?.realPort && plan.target.port === 5060) {
+    return { target: { ...plan.target, port: 5061 }, transport };
+  }
+  return { target: plan.target, transport };
+}
+
+/** RFC 3261 16.6 step 8 + SPEC 3 step 6: our Via on top, with the mode's branch. */
+function pushVia(edits: Edits, firstVia: Header, transport: Transport, plan: Forward, port: number, branch: string): void {
+  edits.insert(firstVia.start, `Via: SIP/2.0/${VIA_NAME[transport]} ${uriHost(plan.outAddr)}:${port};branch=${branch};rport\r\n`);
 }

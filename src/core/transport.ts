@@ -6,6 +6,9 @@ import { Via } from '../sip/via.js';
 
 export type Transport = 'udp' | 'tcp' | 'tls';
 
+/** The largest UDP payload over IPv4 (65535 - 8 - 20): nothing larger leaves over UDP. */
+export const MAX_UDP = 65507;
+
 /** The name in a Via sent-protocol. */
 export const VIA_NAME: Record<Transport, string> = { udp: 'UDP', tcp: 'TCP', tls: 'TLS' };
 

@@ -1,11 +1,119 @@
-// What the pure core returns: datagrams to send, or a counted drop.
-import { Family, HostPort } from '../net/addr.js';
+// What the pure core returns (datagrams to send, a counted drop, a name to resolve first), and
+// the one interface through which a mode (the address model, masquerading) plugs into it.
+import type { Config } from '../config/config.js';
+import type { MediaTable } from '../media/table.js';
+import { Addr, Family, HostPort } from '../net/addr.js';
+import type { SipMessage } from '../sip/message.js';
+import type { CSeq } from '../sip/fields.js';
+import type { Reason } from '../sip/reasons.js';
+import type { UriParts } from '../sip/uri.js';
+import type { Via } from '../sip/via.js';
+import type { Mapping } from './mapping.js';
 import type { Transport } from './transport.js';
+import type { Translator, UriHook } from './uris.js';
 
 export type Action =
   | { readonly type: 'send'; readonly from: HostPort; readonly to: HostPort; readonly data: string /* latin1 */; readonly transport: Transport }
-  | { readonly type: 'drop'; readonly reason: string }
-  // A host name to resolve first (masquerading); the daemon resolves it, then calls retry().
+  | { readonly type: 'drop'; readonly reason: Reason }
+  // A host name to resolve first; the daemon resolves it, then calls retry().
   | { readonly type: 'resolve'; readonly name: string; readonly family: Family; readonly retry: () => Action[] };
 
-export const drop = (reason: string): Action => ({ type: 'drop', reason });
+export const drop = (reason: Reason): Action => ({ type: 'drop', reason });
+
+/** Which of our addresses a URI may name, and how our own Route entries are told apart. */
+export interface Ours {
+  isOurs(a: string): boolean; //     any SIP address of this proxy
+  preloaded(a: string): boolean; //  a phone may preload it as its outbound proxy (RFC 3261 8.1.2)
+  readonly markers: ReadonlySet<string>; // URI parameters of a foreign entry written onto our address
+}
+
+/** What the steps read: config, address model, relay table, our addresses, counters, MACs. */
+export interface ProxyContext {
+  readonly cfg: Config;
+  readonly map: Mapping;
+  readonly media: MediaTable;
+  readonly product: string;
+  readonly ours: Ours;
+  mac(value: string): string; // 12 hex digits of HMAC-SHA256 under the host's key
+  count(what: string): void;
+}
+
+/** Where a message's media goes through the relay. */
+export interface MediaPlan {
+  readonly key: string; //    media table key: the Call-ID (and the LAN phone when masquerading)
+  readonly side: Family; //   the sender's side of the relay (4: IPv4 or LAN, 6: IPv6 or public)
+  readonly media: Addr; //    the relay address written into the SDP that goes out
+  readonly addrs?: readonly [Addr, Addr]; // relay addresses of sides 4 and 6 (default media4, media6)
+}
+
+/** What route preprocessing (RFC 3261 16.4) left for the plan. */
+export interface Routing {
+  readonly remaining: ReadonlyArray<{ readonly uri: UriParts | null }>; // Route entries after ours
+  readonly received: { readonly hp: HostPort; readonly uri: UriParts } | null; // a generic party named by our Record-Route (MACed)
+  readonly newRuri: string | null; //          strict routing: the Request-URI to use
+  readonly ruri: UriParts | null;
+}
+
+/** A request as the planner sees it, checked (RFC 3261 16.3) and preprocessed (16.4). */
+export interface PlanRequest {
+  readonly m: SipMessage;
+  readonly src: HostPort;
+  readonly local: HostPort;
+  readonly transport: Transport;
+  readonly via: Via;
+  readonly callId: string;
+  readonly cseq: CSeq;
+  readonly routing: Routing;
+}
+
+/** How addresses are written towards one side. */
+export interface Writing {
+  readonly outAddr: Addr; //       our address on the outgoing side (SPEC 3 step 5)
+  readonly tr: Translator;
+  readonly hook?: UriHook;
+  readonly media: MediaPlan | null; // null: SDP passes unchanged
+}
+
+export interface Forward extends Writing {
+  readonly type: 'forward';
+  readonly target: HostPort;
+  readonly newRuri: string | null; //  replaces the Request-URI (then written by tr)
+  readonly ruriHost: string | null; // replaces only the Request-URI host
+  readonly viaReceived: boolean; //    the target came from received= on our Route
+  readonly generic: boolean; //        our incoming-side Record-Route carries received=
+}
+
+export type Plan =
+  | Forward
+  | { readonly type: 'answer'; readonly action: Action } // answered here (a registrar)
+  | { readonly type: 'resolve'; readonly name: string; readonly family: Family }; // a name first
+
+/** A response whose top Via is ours, and where its next Via says it goes. */
+export interface PlanResponse {
+  readonly m: SipMessage;
+  readonly src: HostPort;
+  readonly local: HostPort;
+  readonly top: Via;
+  readonly next: Via;
+  readonly dest: HostPort;
+  readonly callId: string;
+  readonly cseq: CSeq;
+}
+
+/** A mode: what it decides for requests and responses that arrive on the addresses it serves. */
+export interface Planner {
+  /** Does this planner serve messages arriving on local address `a`? */
+  serves(a: string): boolean;
+  /** Its own SIP addresses (added to ours). */
+  readonly addresses: readonly Addr[];
+  /** URI parameters it writes onto our addresses for foreign entries (never our own Route). */
+  readonly markers: readonly string[];
+  /** Addresses a phone may preload in a Route without our marker. */
+  preloaded(a: string): boolean;
+  /** RFC 3261 16.5-16.6: target, outgoing address, how to write, media. */
+  request(ctx: ProxyContext, r: PlanRequest): Plan;
+  /** RFC 3261 16.11: the branch of our Via. */
+  branch(ctx: ProxyContext, r: PlanRequest): string;
+  /** RFC 3261 16.7: how a response is written, or the reason it is dropped. */
+  response(ctx: ProxyContext, r: PlanResponse): Writing | Reason;
+}

@@ -1,18 +1,16 @@
 // Rewrite steps for URI-carrying headers (SPEC section 4): IP-literal hosts, maddr= and
 // received= map to their counterpart in the outgoing family; names and all else are kept.
 import { Addr, Family, parseHostIp, parseIp, uriHost } from '../net/addr.js';
+import { Edits } from '../sip/edits.js';
 import { Header, SipMessage, splitList } from '../sip/message.js';
-import { parseUri, UriParts } from '../sip/uri.js';
-import { findUri } from '../sip/uri.js';
-import { Edits } from './splice.js';
+import { findUri, hostIp, parseUri, portOf, UriParts } from '../sip/uri.js';
+import type { Ours } from './types.js';
 
-/** How addresses are written for one direction: the address model (Mapping) or a NAT realm. */
+/** How addresses are written for one direction: the address model (Mapping) or a mode's own. */
 export interface Translator {
   translate(a: Addr, port: number | null, out: Family): { host: string; port: number | null };
-  isGeneric(a: string): boolean;
-  isOurs(a: string): boolean;
-  isMasq?(a: string): boolean;
-  byReal(a: string): unknown;
+  isGeneric(a: string): boolean; // an address that stands for unmapped parties
+  isMapped(a: string): boolean; //  a party's real address with a face in the other family
 }
 
 /** A step that may take over a URI's host and port; true when it did (masquerading tokens). */
@@ -20,20 +18,11 @@ export type UriHook = (c: RewriteCtx, u: UriParts, a: Addr, port: number | null,
 
 export interface RewriteCtx {
   readonly text: string;
-  readonly map: Translator;
+  readonly tr: Translator;
   readonly out: Family;
   readonly edits: Edits;
+  readonly ours: Ours;
   readonly hook?: UriHook;
-}
-
-/** An IP literal as written in a URI host: [v6] or dotted v4 (RFC 3261 25.1, RFC 5118 4.1). */
-export function hostIp(text: string, s: number, e: number): Addr | null {
-  if (text.charCodeAt(s) === 91) {
-    const a = parseIp(text.slice(s + 1, e - 1));
-    return a && a.family === 6 ? a : null;
-  }
-  const a = parseIp(text.slice(s, e));
-  return a && a.family === 4 ? a : null;
 }
 
 /** The URI parameter that marks our own Record-Route entries. */
@@ -42,23 +31,17 @@ export const OWN_PARAM = 'sp64';
 /**
  * One of our own Record-Route/Route entries (RFC 3261 16.4): our address, no user part and
  * our marker. A foreign entry mapped onto one of our faces has no marker, so it is mapped back.
- * `preloaded`: a Route a phone put there for its outbound proxy (RFC 3261 8.1.2) names the
- * masquerading addresses without our marker; they stand for nothing else, so they are ours.
+ * `preloaded`: a Route a phone put there for its outbound proxy (RFC 3261 8.1.2) names an
+ * address a mode lets phones preload, without our marker; it stands for nothing else: ours.
  */
-export function isOwnEntry(text: string, u: UriParts, map: { isOurs(a: string): boolean; isMasq?(a: string): boolean }, preloaded = false): boolean {
+export function isOwnEntry(text: string, u: UriParts, ours: Ours, preloaded = false): boolean {
   if (u.hasUser) return false;
   const a = hostIp(text, u.hostStart, u.hostEnd);
   if (a === null) return false;
-  if (u.params.some((p) => p.name === OWN_PARAM)) return map.isOurs(a.addr);
-  // A foreign entry written onto our address carries its own in ;sp64h= or ;sp64n=: not ours.
-  if (u.params.some((p) => p.name === KEEP_PARAM || p.name === 'sp64n')) return false;
-  return preloaded && (map.isMasq?.(a.addr) ?? false);
-}
-
-/** A URI's port, or null when it names none. */
-export function portOf(text: string, u: UriParts): number | null {
-  if (u.portStart < 0 || u.portEnd === u.portStart) return null;
-  return Number(text.slice(u.portStart, u.portEnd));
+  if (u.params.some((p) => p.name === OWN_PARAM)) return ours.isOurs(a.addr);
+  // A foreign entry written onto our address carries its own in a marker (;sp64h=...): not ours.
+  if (u.params.some((p) => ours.markers.has(p.name))) return false;
+  return preloaded && ours.preloaded(a.addr);
 }
 
 /**
@@ -84,7 +67,7 @@ function rewriteHostValue(c: RewriteCtx, s: number, e: number): void {
     }
   }
   if (!a) return;
-  const t = c.map.translate(a, null, c.out);
+  const t = c.tr.translate(a, null, c.out);
   if (t.host !== c.text.slice(s, hostEnd)) c.edits.replace(s, hostEnd, t.host);
 }
 
@@ -108,17 +91,17 @@ export function rewriteUri(c: RewriteCtx, s: number, e: number, restorable = fal
     const port = portOf(c.text, u);
     const kept = u.params.find((p) => p.name === KEEP_PARAM);
     const orig = kept && kept.valueStart >= 0 ? parseHostIp(c.text.slice(kept.valueStart, kept.valueEnd)) : null;
-    if (kept && orig && orig.family === c.out && c.map.isGeneric(a.addr)) {
+    if (kept && orig && orig.family === c.out && c.tr.isGeneric(a.addr)) {
       c.edits.replace(u.hostStart, u.hostEnd, uriHost(orig)); // back to the party's own address
       c.edits.delete(kept.start, kept.end);
     } else {
-      const t = c.map.translate(a, port, c.out);
+      const t = c.tr.translate(a, port, c.out);
       if (t.host !== c.text.slice(u.hostStart, u.hostEnd)) c.edits.replace(u.hostStart, u.hostEnd, t.host);
       if (t.port !== port) {
         if (u.portStart >= 0) c.edits.replace(u.portStart - 1, u.portEnd, t.port === null ? '' : ':' + t.port);
         else c.edits.insert(u.hostEnd, ':' + t.port);
       }
-      const lossy = a.family !== c.out && !c.map.isOurs(a.addr) && !c.map.byReal(a.addr);
+      const lossy = a.family !== c.out && !c.ours.isOurs(a.addr) && !c.tr.isMapped(a.addr);
       if (restorable && lossy && !kept) c.edits.insert(u.portStart >= 0 ? u.portEnd : u.hostEnd, `;${KEEP_PARAM}=${uriHost(a)}`);
     }
   }
@@ -139,7 +122,7 @@ export function rewriteUriHeader(c: RewriteCtx, h: Header, skipOwn: boolean): vo
     if (!span) continue;
     if (skipOwn) {
       const u = parseUri(c.text, span.start, span.end);
-      if (u && isOwnEntry(c.text, u, c.map)) continue;
+      if (u && isOwnEntry(c.text, u, c.ours)) continue;
     }
     // An addr-spec without <> cannot take a URI parameter (RFC 3261 20.10).
     rewriteUri(c, span.start, span.end, restorable && span.angle);
@@ -161,7 +144,7 @@ export function rewriteHostportHeader(c: RewriteCtx, h: Header): void {
     if (he <= hs) continue;
     const a = hostIp(c.text, hs, he);
     if (!a) continue;
-    const t = c.map.translate(a, null, c.out);
+    const t = c.tr.translate(a, null, c.out);
     c.edits.replace(hs, he, t.host);
   }
 }
@@ -180,10 +163,23 @@ export function rewriteHostParamHeader(c: RewriteCtx, h: Header): void {
 }
 
 /** Rewrite a standalone URI string (used when the Request-URI is replaced). */
-export function rewriteUriText(uri: string, map: Translator, out: Family, hook?: UriHook): string {
+export function rewriteUriText(uri: string, c: Omit<RewriteCtx, 'text' | 'edits'>): string {
   const edits = new Edits();
-  rewriteUri({ text: uri, map, out, edits, hook }, 0, uri.length, true);
+  rewriteUri({ ...c, text: uri, edits }, 0, uri.length, true);
   return edits.apply(uri);
 }
 
-export type { SipMessage };
+/** Rewrite every header by its kind in the table, except those in `skip` (SPEC 4). */
+export function rewriteHeaders(c: RewriteCtx, m: SipMessage, skip: ReadonlySet<Header>, agent: string | null): void {
+  for (const h of m.headers) {
+    if (skip.has(h)) continue;
+    switch (h.def.kind) {
+      case 'uri': rewriteUriHeader(c, h, false); break; //            RFC 3261 20 (and extensions)
+      case 'route': rewriteUriHeader(c, h, true); break; //           RFC 3261 16.4: our own entries stay
+      case 'hostport': rewriteHostportHeader(c, h); break; //        RFC 3261 20.43 warn-agent
+      case 'hostparam': rewriteHostParamHeader(c, h); break; //      RFC 7315 4.5, 4.6
+      case 'agent': if (agent !== null) c.edits.replace(h.valueStart, h.valueEnd, agent); break; // SPEC 4
+      default: break; // via, maxfwd, clen: handled by their steps; opaque and digest pass unchanged
+    }
+  }
+}

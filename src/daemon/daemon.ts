@@ -1,19 +1,22 @@
 // The daemon (SPEC section 7): binds every SIP address, runs RTPproxy64, resolves uplinks,
-// and handles signals. HUP: stop SIP, keep media until the calls end, then exit.
+// and handles signals. HUP: stop SIP, keep media until the calls end, then exit. It is the
+// composition root of the process: startDaemon is the list of its start-up steps.
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { Config } from '../config/config.js';
 import { Engine } from '../core/engine.js';
-import { Relay } from '../media/relay.js';
-import { Addr, uriHost } from '../net/addr.js';
-import { Logger } from './log.js';
-import { DnsApi, UplinkResolver } from './resolver.js';
-import { SipUdp } from './sip-udp.js';
-import { canBind } from '../net/udp.js';
-import { SipTcp } from './sip-tcp.js';
 import { Action } from '../core/types.js';
+import { MasqPlanner } from '../masq/planner.js';
+import { Addr, uriHost } from '../net/addr.js';
+import { buildEngine } from './compose.js';
+import { Logger } from './log.js';
+import { fillInboundPrefix, MasqError, NameResolver, RegistrationStore, resolveOutbound } from './masq.js';
 import { serveMetrics } from './metrics.js';
-import { fillInboundPrefix, loadUsers, MasqError, NameResolver, RegistrationStore, resolveOutbound } from './masq.js';
+import { Relay } from './relay.js';
+import { DnsApi, UplinkResolver } from './resolver.js';
+import { SipTcp } from './sip-tcp.js';
+import { SipUdp } from './sip-udp.js';
+import { canBind } from './udp.js';
 
 export class StartupError extends Error {}
 
@@ -69,18 +72,44 @@ async function checkMedia(a: Addr): Promise<void> {
   if (err) throw new StartupError(`cannot bind media address ${uriHost(a)}: ${err}`);
 }
 
-export async function startDaemon(cfg: Config, log: Logger, product: string, dnsApi?: DnsApi): Promise<Daemon> {
-  let users;
+/** The SIP transports: UDP always, TCP with `tcp yes`, TLS with a certificate. */
+interface Transports {
+  readonly udp: SipUdp;
+  tcp: SipTcp | null;
+  tls: SipTcp | null;
+}
+
+function closeTransports(t: Transports): void {
+  t.udp.close();
+  t.tcp?.close();
+  t.tls?.close();
+}
+
+/** Masquerading's start-up: the outbound name, the LAN prefix (the password file is read by buildEngine). */
+async function setupMasquerading(cfg: Config, log: Logger, dnsApi?: DnsApi): Promise<void> {
   try {
     await resolveOutbound(cfg, dnsApi);
-    if (!fillInboundPrefix(cfg)) log.warn('inbound has no /PREFIX and no interface holds it; the LAN is taken as /24 (/64 for IPv6)', { inbound: cfg.inbound?.addr });
-    users = loadUsers(cfg);
   } catch (e) {
     if (e instanceof MasqError) throw new StartupError(e.message);
     throw e;
   }
-  const engine = new Engine(cfg, { product, secret: hostSecret(), users, onInternalError: (e) => log.error('internal error (a bug: please report it with this line)', { error: (e as Error)?.stack ?? String(e) }) });
-  const relay = new Relay(engine.media, {
+  if (!fillInboundPrefix(cfg)) log.warn('inbound has no /PREFIX and no interface holds it; the LAN is taken as /24 (/64 for IPv6)', { inbound: cfg.inbound?.addr });
+}
+
+/** The engine with its modes, on the relay's table. */
+function createEngine(cfg: Config, log: Logger, product: string, relay: Relay): { engine: Engine; masq: MasqPlanner | null } {
+  try {
+    return buildEngine(cfg, { product, secret: hostSecret(), media: relay.table, onInternalError: (e) => log.error('internal error (a bug: please report it with this line)', { error: (e as Error)?.stack ?? String(e) }) });
+  } catch (e) {
+    if (e instanceof MasqError) throw new StartupError(e.message);
+    throw e;
+  }
+}
+
+/** RTPproxy64 and its table (no socket yet). */
+function createRelay(cfg: Config, log: Logger): Relay {
+  return new Relay({
+    ports: cfg.rtpPorts,
     media4: cfg.media4,
     media6: cfg.media6,
     probeAddr: (cfg.media4 ?? cfg.inbound) as Addr,
@@ -88,54 +117,47 @@ export async function startDaemon(cfg: Config, log: Logger, product: string, dns
     timeoutMs: cfg.rtpTimeout * 1000,
     onError: (what, err) => log.warn('relay socket error', { socket: what, error: err.message }),
   });
+}
+
+/** Check the media addresses; skip the pairs a draining instance holds. */
+async function probeRelay(cfg: Config, relay: Relay, log: Logger): Promise<void> {
   for (const a of [cfg.media4, cfg.media6, cfg.inbound, cfg.outbound]) if (a) await checkMedia(a);
   const held = await relay.probe();
   if (held > 0) log.info('relay port pairs held by another process (a draining instance?) are skipped', { pairs: held });
-  let tcp: SipTcp | null = null;
-  let tlsT: SipTcp | null = null;
-  const deliver = (actions: Action[]): void => {
-    for (const a of actions) {
-      if (a.type === 'drop') {
-        if (log.debugEnabled) log.debug('sip drop', { reason: a.reason });
-      } else if (a.type === 'resolve') names.resolve(a);
-      else if (a.transport === 'tcp' && tcp) tcp.send(a);
-      else if (a.transport === 'tls' && tlsT) tlsT.send(a);
-      else sip.send(a);
-    }
-  };
-  const names = new NameResolver(engine, (x) => deliver(x), dnsApi);
-  const store = new RegistrationStore(engine, cfg.registrations, log);
-  store.start();
+}
+
+/** Bind SIP on every address: UDP, and TCP and TLS when configured; nothing stays bound on failure. */
+async function startTransports(cfg: Config, engine: Engine, log: Logger, deliver: (a: Action[]) => void): Promise<Transports> {
   const stream = { idleMs: cfg.tcpIdle * 1000, connectTimeoutMs: 5000, maxPerSource: 64, maxConnections: 20000 };
-  const sip = new SipUdp(engine, log, deliver);
+  const t: Transports = { udp: new SipUdp(engine, log, deliver), tcp: null, tls: null };
   try {
-    await sip.start(sipAddresses(cfg), cfg.sipPort);
+    await t.udp.start(sipAddresses(cfg), cfg.sipPort);
     if (cfg.tcp) {
-      tcp = new SipTcp(engine, log, deliver, { ...stream, transport: 'tcp' });
-      await tcp.start(sipAddresses(cfg), cfg.sipPort);
+      t.tcp = new SipTcp(engine, log, deliver, { ...stream, transport: 'tcp' });
+      await t.tcp.start(sipAddresses(cfg), cfg.sipPort);
     }
     if (cfg.tlsCert && cfg.tlsKey) {
-      tlsT = new SipTcp(engine, log, deliver, { ...stream, transport: 'tls', tls: readTls(cfg.tlsCert, cfg.tlsKey, cfg.tlsCa) });
-      await tlsT.start(sipAddresses(cfg), cfg.tlsPort);
+      t.tls = new SipTcp(engine, log, deliver, { ...stream, transport: 'tls', tls: readTls(cfg.tlsCert, cfg.tlsKey, cfg.tlsCa) });
+      await t.tls.start(sipAddresses(cfg), cfg.tlsPort);
     }
   } catch (err) {
-    sip.close();
-    tcp?.close();
-    tlsT?.close();
+    closeTransports(t);
     throw new StartupError((err as Error).message);
   }
-  relay.start();
-  let status: Awaited<ReturnType<typeof serveMetrics>> | null = null;
-  if (cfg.metrics) {
-    try {
-      status = await serveMetrics(cfg.metrics, engine, relay, (e) => log.warn('metrics server error', { error: e.message }));
-    } catch (err) {
-      sip.close();
-      throw new StartupError(`cannot listen for metrics on ${uriHost(cfg.metrics)}:${cfg.metrics.port}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
-    }
+  return t;
+}
+
+/** The metrics and status endpoint, when configured. */
+async function startStatus(cfg: Config, engine: Engine, relay: Relay, log: Logger): Promise<Awaited<ReturnType<typeof serveMetrics>> | null> {
+  if (!cfg.metrics) return null;
+  try {
+    return await serveMetrics(cfg.metrics, engine, relay, (e) => log.warn('metrics server error', { error: e.message }));
+  } catch (err) {
+    throw new StartupError(`cannot listen for metrics on ${uriHost(cfg.metrics)}:${cfg.metrics.port}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
   }
-  const resolver = new UplinkResolver(engine.map, log, dnsApi);
-  await resolver.start();
+}
+
+function logStarted(cfg: Config, log: Logger, masq: MasqPlanner | null): void {
   log.info('sipproxy64 started', {
     sip: sipAddresses(cfg).map((a) => `${uriHost(a)}:${cfg.sipPort}`).join(','),
     media4: cfg.media4?.addr,
@@ -144,24 +166,57 @@ export async function startDaemon(cfg: Config, log: Logger, product: string, dns
     metrics: cfg.metrics ? `${uriHost(cfg.metrics)}:${cfg.metrics.port}` : 'off',
     tcp: cfg.tcp ? 'yes' : 'no',
     tls: cfg.tlsCert ? `port ${cfg.tlsPort}` : 'off',
-    ...(engine.nat ? { inbound: `${cfg.inbound?.addr}/${cfg.inboundPrefix ?? '?'}`, outbound: cfg.outbound?.addr, registrar: cfg.registrar ? cfg.domains.join(',') : 'no' } : {}),
+    ...(masq ? { inbound: `${cfg.inbound?.addr}/${cfg.inboundPrefix ?? '?'}`, outbound: cfg.outbound?.addr, registrar: cfg.registrar ? cfg.domains.join(',') : 'no' } : {}),
   });
+}
+
+export async function startDaemon(cfg: Config, log: Logger, product: string, dnsApi?: DnsApi): Promise<Daemon> {
+  await setupMasquerading(cfg, log, dnsApi);
+  const relay = createRelay(cfg, log);
+  const { engine, masq } = createEngine(cfg, log, product, relay);
+  await probeRelay(cfg, relay, log);
+  const deliver = (actions: Action[]): void => {
+    for (const a of actions) {
+      if (a.type === 'drop') {
+        if (log.debugEnabled) log.debug('sip drop', { reason: a.reason.code });
+      } else if (a.type === 'resolve') names?.resolve(a);
+      else if (a.transport === 'tcp' && sip.tcp) sip.tcp.send(a);
+      else if (a.transport === 'tls' && sip.tls) sip.tls.send(a);
+      else sip.udp.send(a);
+    }
+  };
+  const names = masq ? new NameResolver(masq.names, (x) => deliver(x), (r) => engine.countDrop(r), dnsApi) : null;
+  const store = new RegistrationStore(masq?.registrar ?? null, cfg.registrations, log);
+  store.start();
+  const sip = await startTransports(cfg, engine, log, deliver);
+  relay.start();
+  let status: Awaited<ReturnType<typeof serveMetrics>> | null;
+  try {
+    status = await startStatus(cfg, engine, relay, log);
+  } catch (err) {
+    closeTransports(sip);
+    throw err;
+  }
+  const resolver = new UplinkResolver(engine.map, log, dnsApi);
+  await resolver.start();
+  logStarted(cfg, log, masq);
+  return shutdown(engine, relay, sip, resolver, store, status, log);
+}
+
+/** The daemon's two ways out (SPEC 7): stop now, or drain (SIP closed, media until the calls end). */
+function shutdown(engine: Engine, relay: Relay, sip: Transports, resolver: UplinkResolver, store: RegistrationStore, status: Awaited<ReturnType<typeof serveMetrics>> | null, log: Logger): Daemon {
   let stopped = false;
   const stop = (): void => {
     if (stopped) return;
     stopped = true;
     resolver.stop();
     store.stop();
-    sip.close();
-    tcp?.close();
-    tlsT?.close();
+    closeTransports(sip);
     relay.closeAll();
     status?.close();
   };
   const drain = (): Promise<void> => {
-    sip.close();
-    tcp?.close();
-    tlsT?.close();
+    closeTransports(sip);
     resolver.stop();
     store.stop();
     status?.close(); // the next instance takes the metrics address too

@@ -1,18 +1,20 @@
 // Start-up and upkeep of masquerading mode: the outbound name, the LAN prefix, the password
 // file, and the registration table saved across restarts (sipproxy64(8) MASQUERADING).
 import { spawnSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { dirname } from 'node:path';
 import { Config } from '../config/config.js';
-import { Engine } from '../core/engine.js';
 import { Action } from '../core/types.js';
 import { Addr, Family, parseIp } from '../net/addr.js';
-import { readJson, saveAtomic } from '../registrar/bindings.js';
-import { PasswdError, readPasswd } from '../registrar/passwd.js';
-import { Credentials } from '../registrar/digest.js';
+import { Credentials } from '../masq/digest.js';
+import { NameCache } from '../masq/names.js';
+import { parsePasswd } from '../masq/passwd.js';
+import { Registrar } from '../masq/registrar.js';
+import { R } from '../sip/reasons.js';
 import { Logger } from './log.js';
 import { DnsApi, resolveUplink, systemDns } from './resolver.js';
+import { readJson, saveAtomic } from './store.js';
 
 export class MasqError extends Error {}
 
@@ -56,12 +58,24 @@ export function fillInboundPrefix(cfg: Config): boolean {
   return cfg.inboundPrefix !== null;
 }
 
+/**
+ * The registrar's users, from the password file the config names. A relative path in a
+ * config file was made relative to that file's folder when it was read (config.ts); one
+ * given as a flag is relative to the working directory. The daemon, `rewrite` and the
+ * fixtures all read it here.
+ */
 export function loadUsers(cfg: Config): Map<string, Credentials> {
+  if (!cfg.registrar || !cfg.passwd) return new Map();
+  let text: string;
   try {
-    return cfg.registrar ? readPasswd(cfg.passwd, cfg.domains[0]) : new Map();
+    text = readFileSync(cfg.passwd, 'utf8');
   } catch (e) {
-    if (e instanceof PasswdError) throw new MasqError(e.message);
-    throw e;
+    throw new MasqError(`cannot read passwd ${cfg.passwd}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
+  try {
+    return parsePasswd(text, cfg.passwd, cfg.domains[0]);
+  } catch (e) {
+    throw new MasqError((e as Error).message);
   }
 }
 
@@ -69,10 +83,10 @@ export function loadUsers(cfg: Config): Map<string, Credentials> {
 export class RegistrationStore {
   private timer: NodeJS.Timeout | null = null;
 
-  constructor(private readonly engine: Engine, private readonly file: string, private readonly log: Logger) {}
+  constructor(private readonly reg: Registrar | null, private readonly file: string, private readonly log: Logger) {}
 
   start(): void {
-    const reg = this.engine.registrar;
+    const reg = this.reg;
     if (!reg) return;
     try {
       const n = reg.restore(readJson(this.file));
@@ -85,7 +99,7 @@ export class RegistrationStore {
   }
 
   save(): void {
-    const reg = this.engine.registrar;
+    const reg = this.reg;
     if (!reg || !reg.dirty) return;
     try {
       mkdirSync(dirname(this.file), { recursive: true });
@@ -103,28 +117,28 @@ export class RegistrationStore {
 }
 
 /** Resolve a name a LAN phone sends to (RFC 3263) into the engine's cache; a failure is kept too. */
-export async function resolveName(engine: Engine, api: DnsApi, name: string, family: Family): Promise<void> {
+export async function resolveName(names: NameCache, api: DnsApi, name: string, family: Family): Promise<void> {
   const r = await resolveUplink(api, name, family);
   const first = r.addrs[0];
-  engine.names.set(name, family, first ? { addr: first, port: r.port } : null, r.ttl);
+  names.set(name, family, first ? { addr: first, port: r.port } : null, r.ttl);
 }
 
 /** Resolve names for the daemon, once at a time per name, then retry what waited. */
 export class NameResolver {
   private readonly pending = new Map<string, Array<() => Action[]>>();
 
-  constructor(private readonly engine: Engine, private readonly deliver: (a: Action[]) => void, private readonly api: DnsApi = systemDns) {}
+  constructor(private readonly names: NameCache, private readonly deliver: (a: Action[]) => void, private readonly countDrop: (r: typeof R.resolveQueueFull) => void, private readonly api: DnsApi = systemDns) {}
 
   resolve(a: Extract<Action, { type: 'resolve' }>): void {
     const k = `${a.family}/${a.name}`;
     const waiting = this.pending.get(k);
     if (waiting) {
       if (waiting.length < 100) waiting.push(a.retry);
-      else this.engine.count('drop:resolve-queue-full');
+      else this.countDrop(R.resolveQueueFull);
       return;
     }
     this.pending.set(k, [a.retry]);
-    void resolveName(this.engine, this.api, a.name, a.family).then(() => {
+    void resolveName(this.names, this.api, a.name, a.family).then(() => {
       const list = this.pending.get(k) ?? [];
       this.pending.delete(k);
       for (const retry of list) this.deliver(retry());

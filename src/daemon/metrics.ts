@@ -3,7 +3,7 @@
 import http from 'node:http';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { Engine } from '../core/engine.js';
-import { Relay } from '../media/relay.js';
+import { Relay } from './relay.js';
 import { HostPort, uriHost } from '../net/addr.js';
 import { VERSION } from '../version.js';
 

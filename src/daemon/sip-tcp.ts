@@ -8,6 +8,7 @@ import tls from 'node:tls';
 import { Engine } from '../core/engine.js';
 import { Action } from '../core/types.js';
 import { Addr, formatHostPort, HostPort, parseIp } from '../net/addr.js';
+import { R } from '../sip/reasons.js';
 import { StreamFramer } from '../sip/stream.js';
 import { Logger } from './log.js';
 import { firstLine } from './sip-udp.js';
@@ -57,7 +58,7 @@ export class SipTcp {
       const server = this.opts.transport === 'tls'
         ? tls.createServer({ ...this.opts.tls, noDelay: true }, (sock) => this.accept(sock, local))
         : net.createServer({ noDelay: true }, (sock) => this.accept(sock, local));
-      if (this.opts.transport === 'tls') server.on('tlsClientError', () => this.engine.count('drop:tls-handshake-failed'));
+      if (this.opts.transport === 'tls') server.on('tlsClientError', () => this.engine.countDrop(R.tlsHandshakeFailed));
       await new Promise<void>((resolve, reject) => {
         const fail = (err: Error): void => reject(new Error(`cannot listen on SIP ${this.opts.transport.toUpperCase()} ${formatHostPort(local)}: ${(err as NodeJS.ErrnoException).code ?? err.message}`));
         server.once('error', fail);
@@ -79,7 +80,7 @@ export class SipTcp {
     }
     const n = this.perSource.get(a.addr) ?? 0;
     if (n >= this.opts.maxPerSource || this.conns.size >= this.opts.maxConnections) {
-      this.engine.count(n >= this.opts.maxPerSource ? 'drop:tcp-too-many-from-source' : 'drop:tcp-too-many-connections');
+      this.engine.countDrop(n >= this.opts.maxPerSource ? R.tcpTooManyFromSource : R.tcpTooManyConnections);
       sock.destroy();
       return;
     }
@@ -109,7 +110,7 @@ export class SipTcp {
           this.deliver(this.engine.handle(msg, remote, local, this.opts.transport));
         }
         if (f.error) {
-          this.engine.count(`drop:${f.error}`);
+          this.engine.countDrop(f.error);
           sock.destroy();
         }
       } catch (err) {
@@ -127,7 +128,7 @@ export class SipTcp {
     let c = this.conns.get(SipTcp.key(act.to));
     if (!c) {
       if (this.conns.size >= this.opts.maxConnections) {
-        this.engine.count('drop:tcp-too-many-connections');
+        this.engine.countDrop(R.tcpTooManyConnections);
         return;
       }
       const opts = { host: act.to.addr, port: act.to.port, localAddress: act.from.addr, family: act.to.family, noDelay: true };
@@ -136,7 +137,7 @@ export class SipTcp {
       const conn = c;
       const t = setTimeout(() => {
         if (!conn.connected) {
-          this.engine.count('drop:tcp-connect-timeout');
+          this.engine.countDrop(R.tcpConnectTimeout);
           sock.destroy();
         }
       }, this.opts.connectTimeoutMs);

@@ -3,12 +3,12 @@
 // from the socket of the address the engine chose.
 import dgram from 'node:dgram';
 import { Engine } from '../core/engine.js';
+import { MAX_UDP } from '../core/transport.js';
 import { Action } from '../core/types.js';
 import { Addr, formatHostPort, HostPort, parseIp } from '../net/addr.js';
-import { udpSocket } from '../net/udp.js';
+import { R } from '../sip/reasons.js';
 import { Logger } from './log.js';
-
-export const MAX_DATAGRAM = 65507;
+import { udpSocket } from './udp.js';
 
 export class SipUdp {
   private readonly sockets = new Map<string, dgram.Socket>();
@@ -45,7 +45,7 @@ export class SipUdp {
     try {
       const a = parseIp(rinfo.address);
       if (!a) {
-        this.engine.count('drop:bad-source');
+        this.engine.countDrop(R.badSource);
         return;
       }
       const src: HostPort = { addr: a.addr, family: a.family, port: rinfo.port };
@@ -61,12 +61,12 @@ export class SipUdp {
   send(act: Extract<Action, { type: 'send' }>): void {
     const sock = this.sockets.get(SipUdp.key(act.from.addr, act.from.port));
     if (!sock) {
-      this.engine.count('drop:no-local-socket');
+      this.engine.countDrop(R.noLocalSocket);
       return;
     }
     const data = Buffer.from(act.data, 'latin1');
-    if (data.length > MAX_DATAGRAM) {
-      this.engine.count('drop:too-large-for-udp');
+    if (data.length > MAX_UDP) {
+      this.engine.countDrop(R.tooLargeForUdp);
       return;
     }
     if (this.log.debugEnabled) this.log.debug('sip out', { from: formatHostPort(act.from), to: formatHostPort(act.to), bytes: data.length, first: firstLine(data) });

@@ -2,6 +2,7 @@
 // even RTP port and the next odd RTCP port, the same numbers on media4 and media6.
 import { Addr, Family } from '../net/addr.js';
 
+/** A stream's party on one side: where its SDP says it receives, and where its SIP came from. */
 export interface Party {
   readonly addr: string | null; // advertised media address; null if not an IP of this side
   readonly rtp: number;
@@ -39,9 +40,7 @@ export class MediaTable {
   private cursor: number;
   private readonly lo: number;
   private readonly hi: number;
-  hooks: MediaHooks = {};
-
-  constructor(range: [number, number], private readonly now: () => number = Date.now) {
+  constructor(range: [number, number], private readonly now: () => number = Date.now, private readonly hooks: MediaHooks = {}) {
     this.lo = range[0] + (range[0] % 2); // first even port
     this.hi = range[1] - 1; //             last port that still has an odd partner
     this.cursor = this.lo;

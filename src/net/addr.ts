@@ -91,3 +91,10 @@ export function formatHostPort(hp: HostPort): string {
 export function other(f: Family): Family {
   return f === 4 ? 6 : 4;
 }
+
+/** Never send to a broadcast, multicast or unspecified address (RFC 4475 bcast). */
+export function unicast(a: string): boolean {
+  if (a === '0.0.0.0' || a === '::' || a === '255.255.255.255') return false;
+  if (/^(22[4-9]|23\d)\./.test(a) || /^ff/i.test(a)) return false;
+  return true;
+}

@@ -1,15 +1,20 @@
 // SDP rewriting, line by line (SPEC section 5; RFC 4566 5.2/5.7/5.14, RFC 3605, RFC 5761).
 import { Addr, Family, parseIp } from '../net/addr.js';
-import { Party } from '../media/table.js';
+
+/** Where one stream's sender receives its media, as its SDP says. */
+export interface SdpParty {
+  readonly addr: string | null; // advertised media address; null if not an IP of this side
+  readonly rtp: number;
+  readonly rtcp: number;
+  readonly mux: boolean; //       rtcp-mux (RFC 5761): RTCP on the RTP port
+}
 
 export interface SdpTarget {
   readonly out: Family; //   the family the SDP goes out in
   readonly media: Addr; //   RTPproxy64's address in that family
   /** The stream `index` of the sender is at `party` (null: disabled, port 0). Returns the relay port. */
-  stream(index: number, party: Party | null): number | null;
+  stream(index: number, party: SdpParty | null): number | null;
 }
-
-export class SdpExhausted extends Error {}
 
 interface Stream {
   port: number;
@@ -61,8 +66,8 @@ function addrOut(t: SdpTarget, orig: string): string {
   return `IN IP${t.out} ${t.media.addr}`;
 }
 
-/** Rewrite one SDP body for family t.out. Throws SdpExhausted when a port pair cannot be had. */
-export function rewriteSdp(sdp: string, t: SdpTarget): string {
+/** Rewrite one SDP body for family t.out; null when a stream gets no relay port. */
+export function rewriteSdp(sdp: string, t: SdpTarget): string | null {
   const ls = lines(sdp);
   // Pass 1: the streams and their connection addresses.
   const streams: Stream[] = [];
@@ -95,9 +100,9 @@ export function rewriteSdp(sdp: string, t: SdpTarget): string {
       continue;
     }
     const addr = s.c ?? sessionC;
-    const party: Party = { addr, rtp: s.port, rtcp: s.mux ? s.port : s.rtcp ?? s.port + 1, mux: s.mux };
+    const party: SdpParty = { addr, rtp: s.port, rtcp: s.mux ? s.port : s.rtcp ?? s.port + 1, mux: s.mux };
     const p = t.stream(i, party);
-    if (p === null) throw new SdpExhausted('no relay port');
+    if (p === null) return null;
     relay.push(p);
   }
   // Pass 2: write.

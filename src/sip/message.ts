@@ -1,7 +1,10 @@
 // SIP message parser (RFC 3261 section 7): keeps the received text (latin1, one char
 // per byte) and the offsets of each header, so rewriting can splice instead of re-serialise.
-import { SipError, bad } from './errors.js';
-import { HeaderDef, lookupHeader, UNKNOWN } from './headers.js';
+// The hot headers (Via, Call-ID, CSeq, From, To, Max-Forwards, Content-Type, Content-Length)
+// are remembered as the parser meets them, so no caller scans the header list for them again.
+import { dropWith, refuse } from './errors.js';
+import { HeaderDef, Kind, lookupHeader, UNKNOWN } from './headers.js';
+import { R } from './reasons.js';
 
 export interface Header {
   readonly def: HeaderDef;
@@ -12,6 +15,23 @@ export interface Header {
   readonly end: number; //    offset after the line end (CRLF or LF) of the last folded line
 }
 
+/** The first header of each hot kind or name, found while parsing. */
+export interface HotHeaders {
+  readonly via?: Header;
+  readonly callId?: Header;
+  readonly cseq?: Header;
+  readonly from?: Header;
+  readonly to?: Header;
+  readonly maxForwards?: Header;
+  readonly contentType?: Header;
+  readonly contentLength?: Header;
+}
+
+const HOT: Partial<Record<string, keyof HotHeaders>> = {
+  Via: 'via', 'Call-ID': 'callId', CSeq: 'cseq', From: 'from', To: 'to',
+  'Max-Forwards': 'maxForwards', 'Content-Type': 'contentType', 'Content-Length': 'contentLength',
+};
+
 export interface SipMessage {
   readonly text: string;
   readonly isRequest: boolean;
@@ -20,12 +40,13 @@ export interface SipMessage {
   readonly uriEnd: number;
   readonly status: number; //   responses: the status code; requests: 0
   readonly headers: readonly Header[];
+  readonly hot: HotHeaders;
   readonly headersEnd: number; // offset of the empty line that ends the headers
   readonly bodyStart: number;
   readonly bodyEnd: number; //   after Content-Length framing
 }
 
-export const MAX_MESSAGE = 65535;
+export const MAX_MESSAGE = 65535; // the largest SIP message read, on any transport
 export const MAX_HEADERS = 256;
 export const MAX_LINE = 8192;
 
@@ -38,13 +59,13 @@ function lineEnd(text: string, from: number): number {
 
 /** Parse a datagram. Throws SipError (status 400, or 0 to drop) on malformed input. */
 export function parseMessage(text: string): SipMessage {
-  if (text.length > MAX_MESSAGE) throw new SipError(513, 'too-large');
+  if (text.length > MAX_MESSAGE) throw refuse(R.tooLarge);
   let pos = 0;
   // RFC 3261 7.5: ignore CRLF before the start line.
   while (pos < text.length && (text.charCodeAt(pos) === 13 || text.charCodeAt(pos) === 10)) pos++;
-  if (pos >= text.length) throw new SipError(0, 'keepalive');
+  if (pos >= text.length) throw dropWith(R.keepalive);
   const slEnd = lineEnd(text, pos);
-  if (slEnd === text.length) throw new SipError(0, 'truncated');
+  if (slEnd === text.length) throw dropWith(R.truncated);
   const sl = text.slice(pos, text.charCodeAt(slEnd - 1) === 13 ? slEnd - 1 : slEnd);
   let isRequest: boolean;
   let method = '';
@@ -54,27 +75,28 @@ export function parseMessage(text: string): SipMessage {
   if (sl.startsWith('SIP/')) {
     // Status-Line = SIP-Version SP Status-Code SP Reason-Phrase
     const m = /^SIP\/(\d+\.\d+) ([1-6]\d\d)(?: (.*))?$/.exec(sl);
-    if (!m) throw new SipError(0, 'bad-status-line');
-    if (m[1] !== '2.0') throw new SipError(0, 'bad-version');
+    if (!m) throw dropWith(R.badStatusLine);
+    if (m[1] !== '2.0') throw dropWith(R.badVersion);
     isRequest = false;
     status = Number(m[2]);
   } else {
     // Request-Line = Method SP Request-URI SP SIP-Version (exactly one SP each, RFC 3261 25.1)
     const sp1 = sl.indexOf(' ');
     const sp2 = sl.lastIndexOf(' ');
-    if (sp1 <= 0 || sp2 === sp1) throw bad('bad-request-line');
+    if (sp1 <= 0 || sp2 === sp1) throw refuse(R.badRequestLine);
     method = sl.slice(0, sp1);
-    if (!TOKEN.test(method)) throw bad('bad-method');
+    if (!TOKEN.test(method)) throw refuse(R.badMethod);
     const uri = sl.slice(sp1 + 1, sp2);
-    if (uri === '' || /[ \t<>]/.test(uri)) throw bad('bad-request-uri');
+    if (uri === '' || /[ \t<>]/.test(uri)) throw refuse(R.badRequestUri);
     const ver = sl.slice(sp2 + 1);
-    if (!/^SIP\/\d+\.\d+$/i.test(ver)) throw bad('bad-request-line');
-    if (ver.toUpperCase() !== 'SIP/2.0') throw new SipError(505, 'bad-version');
+    if (!/^SIP\/\d+\.\d+$/i.test(ver)) throw refuse(R.badRequestLine);
+    if (ver.toUpperCase() !== 'SIP/2.0') throw refuse(R.badVersion);
     isRequest = true;
     uriStart = pos + sp1 + 1;
     uriEnd = pos + sp2;
   }
   const headers: Header[] = [];
+  const hot: { -readonly [K in keyof HotHeaders]: Header } = {};
   pos = slEnd + 1;
   let headersEnd = -1;
   while (pos < text.length) {
@@ -85,43 +107,46 @@ export function parseMessage(text: string): SipMessage {
       pos += c === 13 && text.charCodeAt(pos + 1) === 10 ? 2 : 1;
       break;
     }
-    if (c === 32 || c === 9) throw bad('bad-folding'); // continuation without a header
+    if (c === 32 || c === 9) throw refuse(R.badFolding); // continuation without a header
     const start = pos;
     const colon = text.indexOf(':', pos);
     let end = lineEnd(text, pos);
-    if (colon < 0 || colon > end) throw bad('bad-header-line');
+    if (colon < 0 || colon > end) throw refuse(R.badHeaderLine);
     let ne = colon;
     while (ne > pos && (text.charCodeAt(ne - 1) === 32 || text.charCodeAt(ne - 1) === 9)) ne--;
     const name = text.slice(pos, ne);
     const def = lookupHeader(name);
-    if (def === UNKNOWN && !TOKEN.test(name)) throw bad('bad-header-name');
+    if (def === UNKNOWN && !TOKEN.test(name)) throw refuse(R.badHeaderName);
     // Unfold: continuation lines start with SP or HT (RFC 3261 7.3.1).
     while (end + 1 < text.length && (text.charCodeAt(end + 1) === 32 || text.charCodeAt(end + 1) === 9)) {
       end = lineEnd(text, end + 1);
     }
-    if (end === text.length) throw new SipError(0, 'truncated');
-    if (end - start > MAX_LINE) throw bad('header-too-long');
+    if (end === text.length) throw dropWith(R.truncated);
+    if (end - start > MAX_LINE) throw refuse(R.headerTooLong);
     let vs = colon + 1;
     let ve = end;
     while (vs < ve && isLws(text.charCodeAt(vs))) vs++;
     while (ve > vs && isLws(text.charCodeAt(ve - 1))) ve--;
-    if (headers.length >= MAX_HEADERS) throw bad('too-many-headers');
-    headers.push({ def, name, start, valueStart: vs, valueEnd: ve, end: end + 1 });
+    if (headers.length >= MAX_HEADERS) throw refuse(R.tooManyHeaders);
+    const h: Header = { def, name, start, valueStart: vs, valueEnd: ve, end: end + 1 };
+    headers.push(h);
+    const k = HOT[def.name];
+    if (k && !hot[k]) hot[k] = h;
     pos = end + 1;
   }
-  if (headersEnd < 0) throw new SipError(0, 'truncated');
+  if (headersEnd < 0) throw dropWith(R.truncated);
   const bodyStart = pos;
   let bodyEnd = text.length;
-  const cl = headers.find((h) => h.def.kind === 'clen');
+  const cl = hot.contentLength;
   if (cl) {
     const v = text.slice(cl.valueStart, cl.valueEnd);
-    if (!/^\d{1,9}$/.test(v)) throw bad('bad-content-length');
+    if (!/^\d{1,9}$/.test(v)) throw refuse(R.badContentLength);
     const n = Number(v);
     // RFC 3261 18.3: bytes past Content-Length are ignored; a short body is an error.
-    if (bodyStart + n > text.length) throw bad('short-body', 'Bad Request (body shorter than Content-Length)');
+    if (bodyStart + n > text.length) throw refuse(R.shortBody);
     bodyEnd = bodyStart + n;
   }
-  return { text, isRequest, method, uriStart, uriEnd, status, headers, headersEnd, bodyStart, bodyEnd };
+  return { text, isRequest, method, uriStart, uriEnd, status, headers, hot, headersEnd, bodyStart, bodyEnd };
 }
 
 export function isLws(c: number): boolean {
@@ -132,13 +157,17 @@ export function headerValue(m: SipMessage, h: Header): string {
   return m.text.slice(h.valueStart, h.valueEnd);
 }
 
-export function findHeader(m: SipMessage, canonical: string): Header | undefined {
-  for (const h of m.headers) if (h.def.name === canonical) return h;
-  return undefined;
-}
-
+/** Every header with a canonical name. */
 export function findAll(m: SipMessage, canonical: string): Header[] {
   return m.headers.filter((h) => h.def.name === canonical);
+}
+
+/** Each comma-separated element of every header of a kind ('via') or a name ('Route'), in order. */
+export function* elementsOf(m: SipMessage, kindOrName: Kind | string): Generator<[Header, number, number]> {
+  for (const h of m.headers) {
+    if (h.def.kind !== kindOrName && h.def.name !== kindOrName) continue;
+    for (const [s, e] of splitList(m.text, h.valueStart, h.valueEnd)) yield [h, s, e];
+  }
 }
 
 /** Unfold and collapse LWS, for reading values (never for writing). */

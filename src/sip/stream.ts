@@ -1,12 +1,15 @@
 // Framing SIP on a byte stream (RFC 3261 18.3): the message ends Content-Length bytes after
 // the empty line that ends its headers; CRLFs between messages are skipped, and a double
 // CRLF is a keep-alive ping (RFC 5626 4.4.1) that is answered with a single CRLF.
-export const MAX_STREAM_MESSAGE = 65535;
+import { MAX_MESSAGE } from './message.js';
+import { R, Reason } from './reasons.js';
+
+export const MAX_STREAM_MESSAGE = MAX_MESSAGE;
 
 export interface Framed {
   messages: Buffer[];
   pings: number;
-  error: string | null; // the stream cannot be framed any more: close it
+  error: Reason | null; // the stream cannot be framed any more: close it
 }
 
 const CRLFCRLF = Buffer.from('\r\n\r\n');
@@ -28,17 +31,17 @@ export class StreamFramer {
       }
       const end = this.buf.indexOf(CRLFCRLF);
       if (end < 0) {
-        if (this.buf.length > MAX_STREAM_MESSAGE) out.error = 'stream-headers-too-long';
+        if (this.buf.length > MAX_STREAM_MESSAGE) out.error = R.streamHeadersTooLong;
         return out;
       }
       const m = CL.exec(this.buf.subarray(0, end).toString('latin1'));
       if (!m) {
-        out.error = 'stream-without-content-length'; // RFC 3261 18.3: it MUST be there on streams
+        out.error = R.streamWithoutContentLength; // RFC 3261 18.3: it MUST be there on streams
         return out;
       }
       const len = Number(m[1]);
       if (end + 4 + len > MAX_STREAM_MESSAGE) {
-        out.error = 'stream-message-too-large';
+        out.error = R.streamMessageTooLarge;
         return out;
       }
       if (this.buf.length < end + 4 + len) return out;

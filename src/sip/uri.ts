@@ -1,5 +1,6 @@
 // Locating URIs and their hosts inside header values (RFC 3261 19.1, 20.10, 25.1;
 // IPv6 references per RFC 5118 / RFC 3986 3.2.2). All offsets are absolute.
+import { Addr, parseIp } from '../net/addr.js';
 import { isLws } from './message.js';
 
 export interface UriSpan {
@@ -132,4 +133,20 @@ export function userOf(text: string, u: UriParts): string | null {
   const ui = text.slice(u.userStart, u.hostStart - 1);
   const c = ui.indexOf(':');
   return c >= 0 ? ui.slice(0, c) : ui;
+}
+
+/** An IP literal as written in a URI host: [v6] or dotted v4 (RFC 3261 25.1, RFC 5118 4.1). */
+export function hostIp(text: string, s: number, e: number): Addr | null {
+  if (text.charCodeAt(s) === 91) {
+    const a = parseIp(text.slice(s + 1, e - 1));
+    return a && a.family === 6 ? a : null;
+  }
+  const a = parseIp(text.slice(s, e));
+  return a && a.family === 4 ? a : null;
+}
+
+/** A URI's port, or null when it names none. */
+export function portOf(text: string, u: UriParts): number | null {
+  if (u.portStart < 0 || u.portEnd === u.portStart) return null;
+  return Number(text.slice(u.portStart, u.portEnd));
 }

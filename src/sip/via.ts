@@ -1,6 +1,7 @@
 // Via values (RFC 3261 20.42, 18.2.1; RFC 3581 rport; RFC 5118 IPv6 sent-by and received).
-import { Addr, parseIp } from '../net/addr.js';
-import { Header, SipMessage, splitList } from './message.js';
+import { Addr, HostPort, parseIp, unicast } from '../net/addr.js';
+import type { Edits } from './edits.js';
+import { elementsOf, Header, SipMessage, splitList } from './message.js';
 
 export interface ViaParam {
   readonly name: string; // lower case
@@ -23,9 +24,13 @@ export interface Via {
 
 const VIA = /^SIP[ \t\r\n]*\/[ \t\r\n]*2\.0[ \t\r\n]*\/[ \t\r\n]*([A-Za-z0-9-]+)[ \t\r\n]+(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?:[ \t\r\n]*:[ \t\r\n]*(\d{1,5}))?/;
 
-export function parseVia(text: string, s: number, e: number, header: Header): Via | null {
+// Any protocol name and version: a request we answer 505 still gets its Via stamped.
+const ANY_VIA = new RegExp(VIA.source.replace('SIP', '[A-Za-z0-9.!%*_+`\'~-]+').replace('2\\.0', '[A-Za-z0-9.!%*_+`\'~-]+'));
+
+/** One Via value (RFC 3261 20.42); `anyVersion` reads sent-protocols other than SIP/2.0 too. */
+export function parseVia(text: string, s: number, e: number, header: Header, anyVersion = false): Via | null {
   const v = text.slice(s, e);
-  const m = VIA.exec(v);
+  const m = (anyVersion ? ANY_VIA : VIA).exec(v);
   if (!m) return null;
   const host = m[2];
   let hostAddr: Addr | null = null;
@@ -66,25 +71,50 @@ export function receivedAddr(v: Via): Addr | null {
 /** The first n Via values in order (top first), up to the first malformed one. */
 export function leadingVias(m: SipMessage, n: number): Via[] {
   const out: Via[] = [];
-  for (const h of m.headers) {
-    if (h.def.kind !== 'via') continue;
-    for (const [s, e] of splitList(m.text, h.valueStart, h.valueEnd)) {
-      const v = parseVia(m.text, s, e, h);
-      if (!v) return out;
-      out.push(v);
-      if (out.length === n) return out;
-    }
+  for (const [h, s, e] of elementsOf(m, 'via')) {
+    const v = parseVia(m.text, s, e, h);
+    if (!v) return out;
+    out.push(v);
+    if (out.length === n) return out;
   }
   return out;
 }
 
+/** How many Via values a message carries (RFC 3261 16.3: a path this long is a loop). */
+export function viaCount(m: SipMessage): number {
+  let n = 0;
+  for (const h of m.headers) if (h.def.kind === 'via') n += splitList(m.text, h.valueStart, h.valueEnd).length;
+  return n;
+}
+
 /** The first Via value only (cheap: responses and most requests need no more). */
 export function topVia(m: SipMessage): Via | null {
-  for (const h of m.headers) {
-    if (h.def.kind !== 'via') continue;
-    const list = splitList(m.text, h.valueStart, h.valueEnd);
-    if (list.length === 0) return null;
-    return parseVia(m.text, list[0][0], list[0][1], h);
-  }
-  return null;
+  const h = m.hot.via;
+  if (!h) return null;
+  const list = splitList(m.text, h.valueStart, h.valueEnd);
+  if (list.length === 0) return null;
+  return parseVia(m.text, list[0][0], list[0][1], h);
+}
+
+/** Where a response goes: the Via's received= and rport= (RFC 3261 18.2.2, RFC 3581 4). */
+export function viaDestination(v: Via): HostPort | null {
+  const addr = receivedAddr(v) ?? v.hostAddr;
+  if (!addr || !unicast(addr.addr)) return null;
+  const rp = viaParam(v, 'rport')?.value;
+  const port = rp && /^\d{1,5}$/.test(rp) ? Number(rp) : v.port ?? 5060;
+  if (port < 1 || port > 65535) return null;
+  return { addr: addr.addr, family: addr.family, port };
+}
+
+/**
+ * received= and rport= on the top Via of a request (RFC 3261 18.2.1, RFC 3581 4), for a
+ * request we forward and for one we answer. `stream`: it came over TCP/TLS and we forward it,
+ * so the response must find this connection again (RFC 3261 18.2.2): the stateless proxy
+ * names it in the Via, so the source port is stamped even unasked.
+ */
+export function stampVia(via: Via, src: HostPort, edits: Edits, stream: boolean): void {
+  const rport = viaParam(via, 'rport');
+  if (rport && rport.value === null) edits.replace(rport.start, rport.end, `;rport=${src.port}`);
+  else if (!rport && stream) edits.insert(via.end, `;rport=${src.port}`);
+  if ((rport || stream || via.hostAddr?.addr !== src.addr) && !viaParam(via, 'received')) edits.insert(via.end, `;received=${src.addr}`);
 }

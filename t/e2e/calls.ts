@@ -1,18 +1,11 @@
 // End to end over real UDP in a namespace: Kamailio as IPv6-only registrar, SIPp phones,
 // sipproxy64 between them, real RTP counted at both ends.
 import t from 'tap';
-import { canUseNetns } from '../lib/netns.js';
-import { tail, World } from '../lib/world.js';
-import { waitFor } from '../lib/netns.js';
+import { tail, e2e } from '../lib/world.js';
+import { waitFor, sleep } from '../lib/netns.js';
 
 
-const why = canUseNetns();
-if (why) {
-  t.fail(`end-to-end tests cannot run: ${why} (run the README test command as root)`);
-} else {
-  const w = new World('calls');
-  t.teardown(() => w.destroy());
-  w.setup();
+e2e('calls', (w) => {
 
   t.test('calls through Kamailio and sipproxy64', async (t) => {
     await w.kamailio();
@@ -28,18 +21,20 @@ if (why) {
     // 1. IPv6 caller -> registrar -> proxy -> IPv4 phone.
     {
       const uas = w.sipp('uas.xml', '127.0.0.10', 5060, 31010, w.media('alice1', '127.0.0.10', 40000));
-      await new Promise((r) => setTimeout(r, 300));
+      await sleep(300);
       const uacP = w.sipp('uac.xml', '2001:db8:1::21', 5060, 31012, { ...w.media('carol1', '2001:db8:1::21', 40010), callee: 'alice' }, '[2001:db8:1::5]:5060', 2500);
       // While media flows: the status command and the sessions endpoint show the call.
       t.ok(await waitFor(() => w.relaySockets().length > 0, 5000), 'relay bound');
-      await new Promise((r) => setTimeout(r, 900));
+      await sleep(400);
+      // The endpoint first (one HTTP request), then the command (a process start): both
+      // while the one-second call still has media, on a busy machine too.
+      const sessions = JSON.parse(await w.http('/sessions')) as Array<{ port: number }>;
+      t.equal(sessions.length, 1, '/sessions lists the stream as JSON');
       const st = await w.cli(['status', '--metrics', '127.0.0.1:9064']);
       t.equal(st.code, 0, `sipproxy64 status ${st.stderr}`);
       t.match(st.stdout, /CALL-ID\s+#\s+PORT\s+IPV4 PARTY\s+IPV6 PARTY\s+PKTS>V4\s+PKTS>V6\s+AGE\s+IDLE/);
       t.match(st.stdout, /\s0\s+3000\d\s+127\.0\.0\.10:40000\s+\[2001:db8:1::21\]:40010\s+[1-9]\d*\s+[1-9]\d*/, 'the call, its parties, packets both ways');
       t.match(st.stdout, '1 media stream');
-      const sessions = JSON.parse(await w.http('/sessions')) as Array<{ port: number }>;
-      t.equal(sessions.length, 1, '/sessions lists the stream as JSON');
       const uac = await uacP;
       const u = await uas;
       t.equal(uac.code, 0, `IPv6 caller completes INVITE/200/ACK/BYE${tail(uac)}`);
@@ -57,7 +52,7 @@ if (why) {
     // 2. IPv4 phone -> proxy -> registrar -> IPv6 phone.
     {
       const uas = w.sipp('uas.xml', '2001:db8:1::20', 5062, 31020, w.media('carol2', '2001:db8:1::20', 40020));
-      await new Promise((r) => setTimeout(r, 300));
+      await sleep(300);
       const uac = await w.sipp('uac.xml', '127.0.0.10', 5060, 31022, { ...w.media('alice2', '127.0.0.10', 40030), callee: 'carol' }, '127.0.0.105:5060', 2500);
       const u = await uas;
       t.equal(uac.code, 0, `IPv4 caller completes the call${tail(uac)}`);
@@ -72,7 +67,7 @@ if (why) {
     //    her in-dialog BYE finds dave through received= on our Record-Route.
     {
       const uas = w.sipp('uas-bye.xml', '127.0.0.10', 5060, 31030, w.media('alice3', '127.0.0.10', 40040), undefined, 2500);
-      await new Promise((r) => setTimeout(r, 300));
+      await sleep(300);
       const uac = await w.sipp('uac-wait-bye.xml', '2001:db8::99', 5060, 31032, { ...w.media('dave3', '2001:db8::99', 40050), callee: 'alice' }, '[2001:db8:64::10]:5060');
       const u = await uas;
       t.equal(u.code, 0, `alice's BYE completes${tail(u)}`);
@@ -106,4 +101,4 @@ if (why) {
     proxy.child.kill('SIGTERM');
     t.equal(await proxy.exited, 0, 'SIGTERM exits 0');
   });
-}
+});

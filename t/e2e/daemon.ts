@@ -1,15 +1,9 @@
 // The daemon's life: start-up failures, HUP hand-over with a live call, SIGTERM, JSON logs.
 import t from 'tap';
-import { canUseNetns, waitFor } from '../lib/netns.js';
-import { PROXY_CONF, tail, World } from '../lib/world.js';
+import { waitFor, sleep } from '../lib/netns.js';
+import { PROXY_CONF, tail, e2e } from '../lib/world.js';
 
-const why = canUseNetns();
-if (why) {
-  t.fail(`end-to-end tests cannot run: ${why} (run the README test command as root)`);
-} else {
-  const w = new World('daemon');
-  t.teardown(() => w.destroy());
-  w.setup();
+e2e('daemon', (w) => {
 
   t.test('a face that cannot be bound stops start-up with exit 2 naming it', async (t) => {
     const p = w.startProxy(PROXY_CONF + 'map 127.0.0.11 2001:db8:77::11\n');
@@ -33,7 +27,7 @@ if (why) {
     t.ok(await w.proxyUp(a), 'first instance up');
     // dave (IPv6, generic) calls alice for ~4 s of media; alice hangs up.
     const uas = w.sipp('uas-bye.xml', '127.0.0.10', 5060, 31110, w.media('aliceH', '127.0.0.10', 40100, 175), undefined, 4000);
-    await new Promise((r) => setTimeout(r, 300));
+    await sleep(300);
     const uac = w.sipp('uac-wait-bye.xml', '2001:db8::99', 5060, 31112, { ...w.media('daveH', '2001:db8::99', 40110, 175), callee: 'alice' }, '[2001:db8:64::10]:5060');
     t.ok(await waitFor(() => w.relaySockets().length > 0, 5000), 'call up, relay bound');
     a.child.kill('SIGHUP');
@@ -53,4 +47,4 @@ if (why) {
     b.child.kill('SIGTERM');
     t.equal(await b.exited, 0);
   });
-}
+});

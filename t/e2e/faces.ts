@@ -5,14 +5,12 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { canUseNetns, Netns, waitFor } from '../lib/netns.js';
-import { ROOT } from '../lib/world.js';
+import { Netns, waitFor } from '../lib/netns.js';
+import { cannotRun, ROOT } from '../lib/world.js';
 
 const helper = join(ROOT, 'etc', 'sipproxy64-faces');
 const conf = join(ROOT, 'etc', 'sipproxy64.conf');
-const why = canUseNetns();
-if (why) t.fail(`cannot test the faces helper: ${why}`);
-else {
+if (!cannotRun()) {
   const ns = new Netns('faces');
   t.teardown(() => ns.destroy());
   ns.setup([]);

@@ -4,16 +4,11 @@
 import t from 'tap';
 import { mkdirSync, readdirSync, symlinkSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { canUseNetns, waitFor } from '../lib/netns.js';
-import { PROXY_CONF, World } from '../lib/world.js';
+import { waitFor, sleep } from '../lib/netns.js';
+import { PROXY_CONF, e2e } from '../lib/world.js';
 
 const PCAP = '/usr/share/sip-tester/g711a.pcap';
-const why = canUseNetns() ?? (existsSync(PCAP) ? null : `${PCAP} is missing (sip-tester)`);
-if (why) t.fail(`cannot run: ${why}`);
-else {
-  const w = new World('hup');
-  t.teardown(() => w.destroy());
-  w.setup();
+e2e('hup', (w) => {
   mkdirSync(join(w.dir, 'pcap'), { recursive: true });
   // SIPp's built-in uac_pcap plays pcap/g711a.pcap and pcap/dtmf_2833_1.pcap from its cwd.
   for (const f of readdirSync('/usr/share/sip-tester').filter((n) => n.endsWith('.pcap'))) symlinkSync(join('/usr/share/sip-tester', f), join(w.dir, 'pcap', f));
@@ -24,7 +19,7 @@ else {
     const a = w.startProxy(conf, []);
     t.ok(await w.proxyUp(a), 'first instance up');
     const uas = sipp(['-sn', 'uas', '-rtp_echo', '-i', '2001:db8:1::20', '-p', '5060', '-mp', '32000', '-m', '110']);
-    await new Promise((r) => setTimeout(r, 300));
+    await sleep(300);
     const calls = sipp(['-sn', 'uac_pcap', '-i', '127.0.0.10', '-p', '5070', '-mp', '33000', '-r', '50', '-m', '100', '-l', '100', '127.0.0.120:5060']);
     t.ok(await waitFor(() => w.relaySockets().length >= 100 * 4, 10000, 100), '100 calls with media up');
     a.child.kill('SIGHUP');
@@ -45,4 +40,4 @@ else {
     t.equal(await b.exited, 0);
     await uas;
   });
-}
+}, { missing: (existsSync(PCAP) ? null : `${PCAP} is missing (sip-tester)`) });

@@ -10,8 +10,8 @@ import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { canUseNetns, waitFor } from '../lib/netns.js';
-import { tail, World } from '../lib/world.js';
+import { waitFor, sleep } from '../lib/netns.js';
+import { cannotRun, tail, World } from '../lib/world.js';
 
 function sh(cmd: string): void {
   const r = spawnSync('sh', ['-c', cmd], { encoding: 'utf8' });
@@ -20,9 +20,7 @@ function sh(cmd: string): void {
 
 const hasNft = spawnSync('sh', ['-c', 'command -v nft']).status === 0;
 const hasIptables = spawnSync('sh', ['-c', 'command -v iptables']).status === 0;
-const why = canUseNetns() ?? (hasNft || hasIptables ? null : 'neither nft nor iptables is installed');
-if (why) t.fail(`masquerading test cannot run: ${why}`);
-else {
+if (!cannotRun(hasNft || hasIptables ? null : "neither nft nor iptables is installed")) {
   const lan = new World('mlan');
   const rtr = new World('mrtr');
   const pub = new World('mpub');
@@ -75,7 +73,7 @@ metrics 127.0.0.1:9064
   /** One call with RTP: `uas` answers, `uac` calls; says[0] is the answer's check, says[1] the call's. */
   const call = async (t: Tap, uas: Phone, uac: Phone & { scenario: string; vars: Record<string, string>; remote: string; pauseMs: number }, says: [string, string]) => {
     const answered = uas.w.sipp('uas.xml', uas.ip, uas.port, uas.mp, uas.w.media(uas.name, uas.ip, uas.rtp));
-    await new Promise((r) => setTimeout(r, 300));
+    await sleep(300);
     const c = await uac.w.sipp(uac.scenario, uac.ip, uac.port, uac.mp, { ...uac.w.media(uac.name, uac.ip, uac.rtp), ...uac.vars }, uac.remote, uac.pauseMs);
     const u = await answered;
     t.equal(c.code, 0, `${says[1]}${tail(c)}`);

@@ -3,15 +3,9 @@
 // are never relayed, and a flood on one relay port does not starve another session.
 import t from 'tap';
 import { join } from 'node:path';
-import { canUseNetns } from '../lib/netns.js';
-import { ROOT, World } from '../lib/world.js';
+import { ROOT, e2e } from '../lib/world.js';
 
-const why = canUseNetns();
-if (why) t.fail(`end-to-end tests cannot run: ${why}`);
-else {
-  const w = new World('robust');
-  t.teardown(() => w.destroy());
-  w.setup();
+e2e('robust', (w) => {
 
   t.test('20,000 hostile datagrams through the daemon', async (t) => {
     const p = w.startProxy();
@@ -29,4 +23,4 @@ else {
     p.child.kill('SIGTERM');
     t.equal(await p.exited, 0);
   });
-}
+});

@@ -6,16 +6,11 @@
 import t from 'tap';
 import { mkdirSync, readdirSync, symlinkSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { canUseNetns, waitFor } from '../lib/netns.js';
-import { E2E, PROXY_CONF, World } from '../lib/world.js';
+import { waitFor, sleep } from '../lib/netns.js';
+import { E2E, PROXY_CONF, e2e } from '../lib/world.js';
 
 const CALLS = Number(process.env.SOAK_CALLS ?? 2000);
-const why = canUseNetns() ?? (existsSync('/usr/share/sip-tester/dtmf_2833_1.pcap') ? null : 'sip-tester pcaps missing');
-if (why) t.fail(`cannot run the soak: ${why}`);
-else {
-  const w = new World('soak');
-  t.teardown(() => w.destroy());
-  w.setup(['2001:db8:1::22', '2001:db8:1::23']);
+e2e('soak', (w) => {
   mkdirSync(join(w.dir, 'pcap'), { recursive: true });
   for (const f of readdirSync('/usr/share/sip-tester').filter((n) => n.endsWith('.pcap'))) symlinkSync(join('/usr/share/sip-tester', f), join(w.dir, 'pcap', f));
   const sc = (n: string) => join(E2E, 'scenarios', n);
@@ -36,7 +31,7 @@ else {
       sipp(['-sf', sc('soak-uas-busy.xml'), '-i', '2001:db8:1::22', '-p', '5060', '-mp', '32200', '-m', String(n.busy)]),
       sipp(['-sf', sc('soak-uas-nobye.xml'), '-rtp_echo', '-i', '2001:db8:1::23', '-p', '5060', '-mp', '32300', '-m', String(n.lostbye)]),
     ];
-    await new Promise((r) => setTimeout(r, 500));
+    await sleep(500);
     const caller = (file: string, port: number, to: string, count: number) =>
       sipp(['-sf', sc(file), '-i', '127.0.0.10', '-p', String(port), '-mp', String(port * 10 - 16000), '-r', String(Math.max(1, Math.round((rate * count) / CALLS))), '-m', String(count), to]);
     const t0 = Date.now();
@@ -47,7 +42,7 @@ else {
       caller('soak-lostbye.xml', 5076, '127.0.0.123:5060', n.lostbye),
     ];
     // Memory after the first 1,000 calls.
-    await new Promise((r) => setTimeout(r, (1000 / rate) * 1000 + 1000));
+    await sleep((1000 / rate) * 1000 + 1000);
     const rss1 = w.rssKb(p.child.pid!);
     const results = await Promise.all(runs);
     const names = ['with media and BYE', 'cancelled', 'busy (486)', 'BYE lost'];
@@ -62,10 +57,10 @@ else {
     t.match(m, /sipproxy64_internal_errors_total 0\n/, 'no rule failed');
     const pk = /sipproxy64_rtp_packets_total\{family="ipv4"\} (\d+)/.exec(m);
     t.ok(pk && Number(pk[1]) >= n.media, `media relayed (${pk?.[1]} packets to IPv4)`);
-    await new Promise((r) => setTimeout(r, 2000));
+    await sleep(2000);
     const rss2 = w.rssKb(p.child.pid!);
     t.ok(rss2 <= rss1 * 1.1, `memory ${rss2} kB at the end, ${rss1} kB after the first 1,000 calls (within 10%)`);
     p.child.kill('SIGTERM');
     t.equal(await p.exited, 0);
   });
-}
+}, { missing: (existsSync('/usr/share/sip-tester/dtmf_2833_1.pcap') ? null : 'sip-tester pcaps missing'), extra: ['2001:db8:1::22', '2001:db8:1::23'] });

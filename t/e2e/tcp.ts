@@ -1,15 +1,10 @@
 // SIP over TCP in a namespace: SIPp callers over TCP (-t t1) on each family, callees over
 // UDP on the other, through sipproxy64 with `tcp yes`; CRLF keep-alives answered.
 import t from 'tap';
-import { canUseNetns } from '../lib/netns.js';
-import { PROXY_CONF, World } from '../lib/world.js';
+import { sleep } from '../lib/netns.js';
+import { PROXY_CONF, e2e } from '../lib/world.js';
 
-const why = canUseNetns();
-if (why) t.fail(`end-to-end tests cannot run: ${why}`);
-else {
-  const w = new World('tcp');
-  t.teardown(() => w.destroy());
-  w.setup();
+e2e('tcp', (w) => {
   const sipp = (args: string[]) => w.ns.run('sipp', [...args, '-nostdin', '-timeout', '20', '-timeout_error', '-trace_err'], 30000, w.dir);
 
   t.test('calls crossing between TCP and UDP, IPv4 and IPv6', async (t) => {
@@ -18,13 +13,13 @@ else {
     t.match(p.log(), 'tcp=yes');
     // IPv4 caller over TCP -> IPv6 callee over UDP.
     const uas6 = sipp(['-sn', 'uas', '-i', '2001:db8:1::20', '-p', '5060', '-mp', '32000', '-m', '3']);
-    await new Promise((r) => setTimeout(r, 300));
+    await sleep(300);
     const uac4 = await sipp(['-sn', 'uac', '-t', 't1', '-i', '127.0.0.10', '-p', '5070', '-mp', '33000', '-m', '3', '-r', '3', '127.0.0.120:5060']);
     t.equal(uac4.code, 0, `3 calls: IPv4 over TCP to IPv6 over UDP ${uac4.code ? uac4.stdout.slice(-800) : ''}`);
     t.equal((await uas6).code, 0, 'the IPv6 callee over UDP completed them');
     // IPv6 caller over TCP -> IPv4 callee over UDP.
     const uas4 = sipp(['-sn', 'uas', '-i', '127.0.0.10', '-p', '5060', '-mp', '32100', '-m', '3']);
-    await new Promise((r) => setTimeout(r, 300));
+    await sleep(300);
     const uac6 = await sipp(['-sn', 'uac', '-t', 't1', '-i', '2001:db8:1::20', '-p', '5072', '-mp', '33100', '-m', '3', '-r', '3', '[2001:db8:64::10]:5060']);
     t.equal(uac6.code, 0, `3 calls: IPv6 over TCP to IPv4 over UDP ${uac6.code ? uac6.stdout.slice(-800) : ''}`);
     t.equal((await uas4).code, 0, 'the IPv4 callee over UDP completed them');
@@ -42,4 +37,4 @@ else {
     p.child.kill('SIGTERM');
     t.equal(await p.exited, 0);
   });
-}
+});

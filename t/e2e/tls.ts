@@ -5,15 +5,10 @@ import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { canUseNetns, waitFor } from '../lib/netns.js';
-import { PROXY_CONF, World } from '../lib/world.js';
+import { waitFor, sleep } from '../lib/netns.js';
+import { PROXY_CONF, e2e } from '../lib/world.js';
 
-const why = canUseNetns() ?? (spawnSync('sh', ['-c', 'command -v openssl && test -f /usr/lib/x86_64-linux-gnu/kamailio/modules/tls.so']).status === 0 ? null : 'openssl or kamailio-tls-modules missing');
-if (why) t.fail(`cannot run the TLS test: ${why}`);
-else {
-  const w = new World('tls');
-  t.teardown(() => w.destroy());
-  w.setup();
+e2e('tls', (w) => {
   const d = w.dir;
   const ssl = (args: string[]) => spawnSync('openssl', args, { cwd: d, encoding: 'utf8' });
   // A test CA, and certificates for Kamailio and for the proxy, with IP subjectAltNames.
@@ -39,7 +34,7 @@ else {
     const regC = await w.sipp('register.xml', '2001:db8:1::20', 5062, 31302, { user: 'carol' }, '[2001:db8:1::5]:5060');
     t.equal(regC.code, 0);
     const uas = w.sipp('uas.xml', '2001:db8:1::20', 5062, 31310, w.media('carolT', '2001:db8:1::20', 40200));
-    await new Promise((r) => setTimeout(r, 300));
+    await sleep(300);
     const uac = await w.sipp('uac.xml', '127.0.0.10', 5060, 31312, { ...w.media('aliceT', '127.0.0.10', 40210), callee: 'carol' }, '127.0.0.105:5060', 2000);
     t.equal(uac.code, 0, `the call completes: INVITE over TLS, ACK and BYE over TLS through the route set${uac.code ? uac.stdout.slice(-1500) : ''}`);
     t.equal((await uas).code, 0);
@@ -51,4 +46,4 @@ else {
     p.child.kill('SIGTERM');
     t.equal(await p.exited, 0);
   });
-}
+}, { missing: (spawnSync('sh', ['-c', 'command -v openssl && test -f /usr/lib/x86_64-linux-gnu/kamailio/modules/tls.so']).status === 0 ? null : 'openssl or kamailio-tls-modules missing') });

@@ -8,13 +8,11 @@
 //               "# media" section listing the relay sessions left open
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseConfig, validate } from '../../src/config/config.js';
 import { Engine } from '../../src/core/engine.js';
 import { Action } from '../../src/core/types.js';
 import { formatActions } from '../../src/cli/rewrite.js';
 import { parseHostPort, parseIp } from '../../src/net/addr.js';
-import { readPasswd } from '../../src/registrar/passwd.js';
-import { PRODUCT } from '../../src/version.js';
+import { engineFor } from './engine.js';
 
 export interface CaseResult {
   output: string;
@@ -35,14 +33,12 @@ export function messageFiles(dir: string): string[] {
 }
 
 export function runCase(dir: string): CaseResult {
-  const cfg = validate(parseConfig(readFileSync(join(dir, 'config'), 'latin1'), join(dir, 'config')));
-  const users = cfg.registrar ? readPasswd(cfg.passwd, cfg.domains[0], dir) : undefined;
-  const engine = new Engine(cfg, { product: PRODUCT, now: () => 0, users });
+  const { engine, masq } = engineFor(join(dir, 'config'));
   if (existsSync(join(dir, 'hosts'))) {
     for (const line of readFileSync(join(dir, 'hosts'), 'latin1').split('\n')) {
       const [name, addr, port] = line.trim().split(/\s+/);
       const a = addr ? parseIp(addr) : null;
-      if (name && a) engine.names.set(name, a.family, { addr: a, port: port ? Number(port) : undefined }, 86400);
+      if (name && a) masq?.names.set(name, a.family, { addr: a, port: port ? Number(port) : undefined }, 86400);
     }
   }
   const routes = readFileSync(join(dir, 'route'), 'latin1').split('\n').filter((l) => l.trim() !== '' && !l.startsWith('#'));

@@ -88,3 +88,6 @@ export async function waitFor(cond: () => boolean, timeoutMs: number, stepMs = 5
   }
   return cond();
 }
+
+/** Pause (for pacing a scenario, never to wait for readiness: use waitFor for that). */
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -10,7 +10,8 @@ import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Netns, RunResult, waitFor } from './netns.js';
+import t from 'tap';
+import { canUseNetns, Netns, RunResult, waitFor } from './netns.js';
 
 export const ROOT = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
 export const E2E = join(ROOT, 't', 'e2e');
@@ -26,6 +27,25 @@ rtp-ports 30000-30099
 rtp-timeout 5
 metrics 127.0.0.1:9064
 `;
+
+/**
+ * Why the end-to-end tests of a file cannot run here (null: they can): not root, no
+ * namespaces, or `missing`, what the file needs beyond them. A reason fails the file.
+ */
+export function cannotRun(missing: string | null = null): boolean {
+  const why = canUseNetns() ?? missing;
+  if (why) t.fail(`end-to-end tests cannot run: ${why} (run the README test command as root)`);
+  return why !== null;
+}
+
+/** Run a file's end-to-end tests in a World of its own (namespace made, destroyed at the end). */
+export function e2e(tag: string, body: (w: World) => void, opts: { missing?: string | null; extra?: string[] } = {}): void {
+  if (cannotRun(opts.missing ?? null)) return;
+  const w = new World(tag);
+  t.teardown(() => w.destroy());
+  w.setup(opts.extra);
+  body(w);
+}
 
 /** What a failed run printed last, for an assertion's message. */
 export const tail = (r: RunResult): string => (r.code === 0 ? '' : `\n${r.stdout.slice(-800)}\n${r.stderr.slice(-800)}`);

@@ -1,0 +1,74 @@
+// SDP through RTPproxy64's table (SPEC 5, 6): bodies rewritten by a media plan, Content-Length
+// after them, and the life of a call's streams (offer, answer, release).
+import { Family, HostPort } from '../net/addr.js';
+import { MAX_STREAMS_PER_CALL } from '../media/table.js';
+import { rewriteBody } from '../sdp/body.js';
+import { Edits } from '../sip/edits.js';
+import { tagOf } from '../sip/fields.js';
+import { SipMessage } from '../sip/message.js';
+import { R, Reason } from '../sip/reasons.js';
+import { MediaPlan, ProxyContext } from './types.js';
+
+/** The address model's plan: the relay's IPv4 and IPv6 sides, keyed by Call-ID. */
+export function familyMedia(ctx: ProxyContext, callId: string, src: HostPort, out: Family): MediaPlan {
+  return { key: callId, side: src.family, media: ctx.map.media(out) };
+}
+
+/**
+ * Rewrite SDP bodies by `plan` (null: leave them). Returns the change in body length, or the
+ * reason no relay port could be had.
+ * `keepParties`: an answer from another fork of an established call leaves the media alone.
+ */
+export function rewriteMessageBody(ctx: ProxyContext, m: SipMessage, edits: Edits, plan: MediaPlan | null, src: HostPort, keepParties = false): number | Reason {
+  if (!plan || m.bodyEnd <= m.bodyStart) return 0;
+  const ct = m.hot.contentType;
+  if (!ct) return 0;
+  const { key, side } = plan;
+  const media = ctx.media;
+  const delta = rewriteBody(m.text, m.bodyStart, m.bodyEnd, m.text.slice(ct.valueStart, ct.valueEnd), {
+    out: plan.media.family,
+    media: plan.media,
+    stream(index, party) {
+      if (party === null) {
+        media.releaseStream(key, index, 'disabled');
+        return 0;
+      }
+      const held = keepParties ? media.get(key, index) : undefined;
+      if (held) return held.port;
+      return media.update(key, index, side, { ...party, signal: src.addr }, plan.addrs);
+    },
+  }, edits);
+  if (delta !== null) return delta;
+  return media.sessionsOf(key).length >= MAX_STREAMS_PER_CALL ? R.tooManyStreams : R.rtpPortsExhausted;
+}
+
+/** A refused offer: an established call keeps its streams (the re-offer just fails), a new one keeps nothing. */
+export function releaseRefused(ctx: ProxyContext, key: string): void {
+  if (!ctx.media.isEstablished(key)) ctx.media.release(key, 'refused');
+}
+
+/** Content-Length follows the body (RFC 3261 20.14); compact forms stay compact. */
+export function fixContentLength(m: SipMessage, edits: Edits, delta: number): void {
+  if (delta === 0) return;
+  const cl = m.hot.contentLength;
+  if (cl) edits.replace(cl.valueStart, cl.valueEnd, String(m.bodyEnd - m.bodyStart + delta));
+}
+
+/** SPEC 6: what a request does to its call's streams (CANCEL, BYE, an ACK with the answer). */
+export function requestMediaLife(ctx: ProxyContext, m: SipMessage, key: string, delta: number): void {
+  const media = ctx.media;
+  if (m.method === 'CANCEL' && !media.isEstablished(key)) media.release(key, 'cancel');
+  else if (m.method === 'BYE') {
+    // A forked call may see a 2xx from several callees; the caller hangs up the extra ones.
+    // Only the BYE of the dialog that holds the media releases it.
+    const held = media.dialogTag(key);
+    if (!held || held === tagOf(m, 'To') || held === tagOf(m, 'From')) media.release(key, 'bye');
+  } else if (m.method === 'ACK' && delta !== 0) media.markEstablished(key);
+}
+
+/** SPEC 6: an answer in a 2xx completes the session; a final error to an unanswered INVITE releases it. */
+export function responseMediaLife(ctx: ProxyContext, m: SipMessage, method: string, key: string, delta: number): void {
+  if (method !== 'INVITE') return;
+  if (m.status >= 200 && m.status < 300 && delta !== 0) ctx.media.markEstablished(key, tagOf(m, 'To'));
+  else if (m.status >= 300 && !ctx.media.isEstablished(key)) ctx.media.release(key, `status-${m.status}`);
+}

@@ -1,0 +1,72 @@
+// The registrar's bindings (RFC 3261 10.3): address-of-record -> contacts, each with its
+// expiry, Call-ID and CSeq, and where the REGISTER came from. Pure: the daemon saves it
+// (daemon/store.ts) so that registrations survive a restart.
+import { R, Reason } from '../sip/reasons.js';
+
+export interface Binding {
+  contact: string; //  the Contact URI as registered
+  expires: number; //  absolute, ms
+  callId: string;
+  cseq: number;
+  source: string; //   "addr:port/transport" the REGISTER came from (a phone behind NAT)
+}
+
+export type RegisterResult = { ok: true } | { ok: false; reason: Reason };
+
+export class Bindings {
+  private readonly aors = new Map<string, Binding[]>();
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  /** Current (unexpired) contacts of an address-of-record. */
+  lookup(aor: string): Binding[] {
+    const t = this.now();
+    const list = (this.aors.get(aor) ?? []).filter((b) => b.expires > t);
+    if (list.length === 0) this.aors.delete(aor);
+    else this.aors.set(aor, list);
+    return list;
+  }
+
+  /**
+   * Apply one REGISTER's contacts (RFC 3261 10.3 step 7): expires 0 removes a binding, "*"
+   * with expires 0 removes them all; an older CSeq of the same Call-ID is refused (500).
+   */
+  register(aor: string, callId: string, cseq: number, source: string, contacts: Array<{ uri: string | '*'; expires: number }>): RegisterResult {
+    const list = this.lookup(aor);
+    if (contacts.some((c) => c.uri === '*')) {
+      if (contacts.length !== 1 || contacts[0].expires !== 0) return { ok: false, reason: R.wildcardContact };
+      this.aors.delete(aor);
+      return { ok: true };
+    }
+    const t = this.now();
+    for (const c of contacts) {
+      const i = list.findIndex((b) => b.contact === c.uri);
+      if (i >= 0 && list[i].callId === callId && list[i].cseq >= cseq) return { ok: false, reason: R.registerOutOfOrder };
+      if (i >= 0) list.splice(i, 1);
+      if (c.expires > 0) list.push({ contact: c.uri, expires: t + c.expires * 1000, callId, cseq, source });
+    }
+    if (list.length === 0) this.aors.delete(aor);
+    else this.aors.set(aor, list);
+    return { ok: true };
+  }
+
+  all(): Array<{ aor: string; bindings: Binding[] }> {
+    return [...this.aors.keys()].map((aor) => ({ aor, bindings: this.lookup(aor) })).filter((x) => x.bindings.length > 0);
+  }
+
+  /** Restore saved bindings; expired ones are dropped. Returns how many are live. */
+  restore(data: unknown): number {
+    if (!Array.isArray(data)) return 0;
+    const t = this.now();
+    let n = 0;
+    for (const x of data as Array<{ aor?: unknown; bindings?: unknown }>) {
+      if (typeof x?.aor !== 'string' || !Array.isArray(x.bindings)) continue;
+      const live = (x.bindings as Binding[]).filter((b) => typeof b?.contact === 'string' && typeof b.expires === 'number' && b.expires > t);
+      if (live.length) {
+        this.aors.set(x.aor, live);
+        n += live.length;
+      }
+    }
+    return n;
+  }
+}

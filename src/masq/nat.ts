@@ -1,0 +1,133 @@
+// Masquerading (sipproxy64(8) MASQUERADING): phones on a private LAN behind one public
+// address. Two realms: the LAN (inbound address and its prefix) and the public side (the
+// outbound address). Routing URIs that point into the LAN go out naming the outbound
+// address with the LAN address in a MACed ;sp64n= parameter, so requests that come back
+// to the public address find the phone without per-call state.
+import ipaddr from 'ipaddr.js';
+import { Addr, HostPort, parseHostPort, uriHost } from '../net/addr.js';
+import { param, UriParts } from '../sip/uri.js';
+import { Via, viaParam } from '../sip/via.js';
+import type { Translator, UriHook } from '../core/uris.js';
+
+export type Realm = 'lan' | 'wan';
+
+/**
+ * Our Via branch in masquerading mode (RFC 3261 16.11: the same for retransmissions, CANCEL
+ * and the ACK of a non-2xx): keyed, and bound to the address the response will go to, so a
+ * response with our Via on top is ours only if we sent its request. A forged one cannot
+ * reach a LAN host through us (the proxy is the LAN's only door for SIP).
+ * `prev`: the previous hop's Via (its branch and sent-by, which stamping leaves alone).
+ */
+export function natBranch(mac: (v: string) => string, prev: Via, callId: string, cseqNum: string, destAddr: string): string {
+  const b = viaParam(prev, 'branch')?.value ?? '';
+  return `z9hG4bK64n${mac(`${b}\n${prev.host}:${prev.port ?? ''}\n${callId}\n${cseqNum}\n${destAddr}`)}`;
+}
+
+/** URI parameter carrying a LAN address through the public side. */
+export const NAT_PARAM = 'sp64n';
+
+export class Nat {
+  private readonly net: [ipaddr.IPv4 | ipaddr.IPv6, number];
+
+  constructor(
+    readonly inbound: Addr,
+    prefix: number | null,
+    readonly outbound: Addr,
+    private readonly sipPort: number,
+    private readonly mac: (value: string) => string,
+  ) {
+    this.net = [ipaddr.parse(inbound.addr), prefix ?? (inbound.family === 4 ? 24 : 64)];
+  }
+
+  /** The realm a local address serves, if it is one of ours. */
+  realmOf(local: string): Realm | null {
+    return local === this.inbound.addr ? 'lan' : local === this.outbound.addr ? 'wan' : null;
+  }
+
+  addrOf(r: Realm): Addr {
+    return r === 'lan' ? this.inbound : this.outbound;
+  }
+
+  private readonly lanCache = new Map<string, boolean>();
+  private readonly tokenCache = new Map<string, string>();
+
+  /** On the LAN: the inbound address's family and prefix. */
+  isLan(a: Addr): boolean {
+    if (a.family !== this.inbound.family || a.addr === this.outbound.addr) return false;
+    let hit = this.lanCache.get(a.addr);
+    if (hit === undefined) {
+      hit = ipaddr.parse(a.addr).match(this.net);
+      if (this.lanCache.size >= 4096) this.lanCache.clear();
+      this.lanCache.set(a.addr, hit);
+    }
+    return hit;
+  }
+
+  realmOfTarget(a: Addr): Realm {
+    return this.isLan(a) ? 'lan' : 'wan';
+  }
+
+  /** "192.0.2.10-5060-MAC": the LAN address, its port, and a MAC so strangers cannot forge one. */
+  token(hp: HostPort): string {
+    const v = `${hp.addr}-${hp.port}`;
+    let t = this.tokenCache.get(v);
+    if (t === undefined) {
+      t = `${v}-${this.mac(v)}`;
+      if (this.tokenCache.size >= 4096) this.tokenCache.clear();
+      this.tokenCache.set(v, t);
+    }
+    return t;
+  }
+
+  untoken(v: string): HostPort | null {
+    const m = /^([0-9A-Fa-f.:]+)-(\d{1,5})-([0-9a-f]{12})$/.exec(v);
+    if (!m || this.mac(`${m[1]}-${m[2]}`) !== m[3]) return null;
+    const hp = parseHostPort(m[1].includes(':') ? `[${m[1]}]:${m[2]}` : `${m[1]}:${m[2]}`);
+    return hp && this.isLan(hp) ? hp : null;
+  }
+
+  /** The LAN address a URI's ;sp64n= names, when the MAC is right. */
+  tokenOf(text: string, u: UriParts): HostPort | null {
+    const p = param(u, NAT_PARAM);
+    return p && p.valueStart >= 0 ? this.untoken(text.slice(p.valueStart, p.valueEnd)) : null;
+  }
+
+  /**
+   * How addresses are written for a message going from realm `from` to realm `to`. Within one
+   * realm (a hairpin call on the LAN) nothing is rewritten.
+   */
+  translator(from: Realm, to: Realm): Translator & { hook?: UriHook } {
+    const same = (a: Addr, port: number | null) => ({ host: uriHost(a), port });
+    const base = { isGeneric: (a: string): boolean => a === this.inbound.addr || a === this.outbound.addr, isMapped: () => false };
+    if (from === to) return { translate: same, isGeneric: () => false, isMapped: () => false };
+    if (to === 'wan') {
+      return {
+        ...base,
+        // RFC 3261 18.2.1 semantics on the public side: LAN addresses are not reachable there.
+        translate: (a, port) => (this.isLan(a) || a.family !== this.outbound.family ? { host: uriHost(this.outbound), port } : same(a, port)),
+        hook: (c, u, a, port, restorable) => {
+          if (!restorable || !this.isLan(a) || a.addr === this.inbound.addr) return false;
+          // A routing URI into the LAN: our public address, and the phone in ;sp64n=.
+          const end = u.portStart >= 0 ? u.portEnd : u.hostEnd;
+          c.edits.replace(u.hostStart, end, `${uriHost(this.outbound)}:${this.sipPort}`);
+          c.edits.insert(end, `;${NAT_PARAM}=${this.token({ ...a, port: port ?? 5060 })}`);
+          return true;
+        },
+      };
+    }
+    return {
+      ...base,
+      translate: (a, port) => (a.family !== this.inbound.family ? { host: uriHost(this.inbound), port } : same(a, port)),
+      hook: (c, u) => {
+        const p = param(u, NAT_PARAM);
+        const hp = this.tokenOf(c.text, u);
+        if (!p || !hp) return false;
+        // Back to the phone's own URI (RFC 3261 12.1.1: the remote target it gave).
+        const end = u.portStart >= 0 ? u.portEnd : u.hostEnd;
+        c.edits.replace(u.hostStart, end, `${uriHost(hp)}:${hp.port}`);
+        c.edits.delete(p.start, p.end);
+        return true;
+      },
+    };
+  }
+}

@@ -1,0 +1,125 @@
+// Masquerading: where a request that arrived on the inbound or outbound address goes, and
+// how it is written (sipproxy64(8) MASQUERADING). Not an open relay: the public side reaches
+// only phones (by ;sp64n=, by registration); the LAN may call anywhere.
+import { localReply } from '../core/reply.js';
+import { Forward, MediaPlan, Plan, PlanRequest, ProxyContext, Writing } from '../core/types.js';
+import { KEEP_PARAM } from '../core/uris.js';
+import { Addr, Family, HostPort, parseHostIp } from '../net/addr.js';
+import { refuse } from '../sip/errors.js';
+import { R } from '../sip/reasons.js';
+import { param, parseUri, UriParts, userOf, hostIp, portOf } from '../sip/uri.js';
+import { NameCache } from './names.js';
+import { Nat, Realm } from './nat.js';
+import { Registrar } from './registrar.js';
+
+/** What masquerading keeps: the realms, the registrar and its tables, the names phones send to. */
+export interface MasqState {
+  readonly nat: Nat;
+  readonly registrar: Registrar;
+  readonly names: NameCache;
+}
+
+type NeedName = { readonly type: 'resolve'; readonly name: string; readonly family: Family };
+
+/** Relay plan between the realms; media of one LAN phone's leg is keyed by its address. */
+export function natMedia(nat: Nat, callId: string, from: Realm, to: Realm, lan: Addr): MediaPlan | null {
+  if (from === to) return null; // within one realm the parties reach each other directly
+  return { key: `${callId} ${lan.addr}`, side: from === 'lan' ? 4 : 6, media: nat.addrOf(to), addrs: [nat.inbound, nat.outbound] };
+}
+
+/** A URI's target when it names a host: a literal, or a name from the cache (resolved first if not yet). */
+function targetOfHost(st: MasqState, text: string, u: UriParts, family: Family): HostPort | NeedName {
+  const port = portOf(text, u);
+  const a = hostIp(text, u.hostStart, u.hostEnd);
+  if (a) return { ...a, port: port ?? 5060 };
+  const name = text.slice(u.hostStart, u.hostEnd).toLowerCase().replace(/\.$/, '');
+  const r = st.names.get(name, family);
+  if (r === undefined) return { type: 'resolve', name, family };
+  if (r === null) throw refuse(R.nameUnresolved, `Service Unavailable (cannot resolve ${name})`);
+  return { ...r.addr, port: port ?? r.port ?? 5060 };
+}
+
+/** RFC 3261 16.5: a registered phone: the Request-URI becomes its contact, the target its host. */
+function bindingTarget(st: MasqState, contact: string): { newRuri: string; target: HostPort | NeedName } {
+  const cu = parseUri(contact, 0, contact.length);
+  if (!cu) throw refuse(R.badBinding);
+  return { newRuri: contact, target: targetOfHost(st, contact, cu, st.nat.inbound.family) };
+}
+
+export function natPlan(ctx: ProxyContext, st: MasqState, r: PlanRequest, from: Realm): Plan {
+  const { nat, registrar: reg } = st;
+  const { m, src, local, routing } = r;
+  const text = m.text;
+  const ruri = routing.ruri;
+  const routed = routing.remaining.length > 0;
+  const ruriHost = ruri ? text.slice(ruri.hostStart, ruri.hostEnd).toLowerCase() : '';
+  const ruriIp = ruri ? hostIp(text, ruri.hostStart, ruri.hostEnd) : null;
+  const toUs = ruriIp !== null && nat.realmOf(ruriIp.addr) !== null;
+  // RFC 3261 10.3: a REGISTER for our domain is ours to answer.
+  if (m.method === 'REGISTER' && !routed && reg.enabled && (reg.isOurDomain(ruriHost) || toUs)) {
+    const extra = reg.register(m, src, r.transport, r.callId, Number(r.cseq.num));
+    return { type: 'answer', action: localReply(text, 200, 'OK', R.registered, src, local, ctx.product, extra, r.transport) };
+  }
+  let target: HostPort | NeedName | null = null;
+  let newRuri: string | null = routing.newRuri;
+  const uri = routed ? { text, u: routing.remaining[0].uri } : newRuri ? { text: newRuri, u: parseUri(newRuri, 0, newRuri.length) } : { text, u: ruri };
+  if (!uri.u) throw refuse(R.notARelay, 'Forbidden (no route for this Request-URI)');
+  const phone = nat.tokenOf(uri.text, uri.u);
+  const user = userOf(uri.text, uri.u);
+  const host = uri.text.slice(uri.u.hostStart, uri.u.hostEnd).toLowerCase();
+  const ip = hostIp(uri.text, uri.u.hostStart, uri.u.hostEnd);
+  const forUs = ip !== null && nat.realmOf(ip.addr) !== null;
+  const kept = forUs && from === 'lan' ? param(uri.u, KEEP_PARAM) : undefined;
+  const keptAddr = kept && kept.valueStart >= 0 ? parseHostIp(uri.text.slice(kept.valueStart, kept.valueEnd)) : null;
+  if (phone) {
+    target = phone; // a URI we gave out for a LAN phone (the remote target of a dialog, a registration)
+  } else if (keptAddr) {
+    target = { ...keptAddr, port: portOf(uri.text, uri.u) ?? 5060 }; // a public party we wrote as our address (;sp64h=)
+  } else if (!routed && reg.enabled && user && (reg.isOurDomain(host) || forUs)) {
+    // Our registrar's user, at its most recent binding.
+    const b = reg.contactOf(`${user}@${forUs ? reg.domains[0] : host}`);
+    if (!b) throw refuse(reg.knows(user) ? R.notRegistered : R.noSuchUser);
+    ({ newRuri, target } = bindingTarget(st, b.contact));
+  } else if (!routed && forUs && user) {
+    // Outbound-proxy operation: the phone that registered elsewhere through us, by user part.
+    const b = reg.learnedOf(user);
+    if (!b) throw refuse(R.noRegistration);
+    ({ newRuri, target } = bindingTarget(st, b.contact));
+  } else if (from === 'lan' && !forUs) {
+    target = targetOfHost(st, uri.text, uri.u, nat.outbound.family);
+  }
+  if (target && 'type' in target) return target;
+  return forward(ctx, st, r, from, target, newRuri === routing.newRuri ? null : newRuri);
+}
+
+/** The checks every masqueraded target passes, and how the request is written towards it. */
+function forward(ctx: ProxyContext, st: MasqState, r: PlanRequest, from: Realm, target: HostPort | null, newRuri: string | null): Forward {
+  const { nat } = st;
+  if (!target || nat.realmOf(target.addr) || ctx.ours.isOurs(target.addr)) throw refuse(R.notARelay, 'Forbidden (no phone or route for this destination)');
+  const to = nat.realmOfTarget(target);
+  const outAddr = nat.addrOf(to);
+  if (outAddr.family !== target.family) throw refuse(R.noAddressInFamily, `Forbidden (no IPv${target.family} address on the ${to === 'lan' ? 'LAN' : 'public'} side)`);
+  if (from === 'wan' && to === 'wan') throw refuse(R.notARelay, 'Forbidden (public to public)');
+  const tr = nat.translator(from, to);
+  return {
+    type: 'forward',
+    target,
+    outAddr,
+    tr,
+    hook: tr.hook,
+    media: natMedia(nat, r.callId, from, to, from === 'lan' ? r.src : target),
+    newRuri,
+    ruriHost: null,
+    viaReceived: false,
+    generic: false,
+  };
+}
+
+/** Where a response to a LAN or public party goes and how it is written. */
+export function natResponsePlan(nat: Nat, from: Realm, src: HostPort, dest: HostPort, callId: string): (Writing & { to: Realm }) | null {
+  const to = nat.realmOfTarget(dest);
+  const outAddr = nat.addrOf(to);
+  if (outAddr.family !== dest.family) return null;
+  const tr = nat.translator(from, to);
+  return { to, outAddr, tr, hook: tr.hook, media: natMedia(nat, callId, from, to, from === 'lan' ? src : dest) };
+}

@@ -1,0 +1,60 @@
+// Masquerading as a mode of the core (core/types.ts Planner): it serves the inbound and
+// outbound addresses; the address model serves every other address of the same process.
+import { createHmac } from 'node:crypto';
+import { Config } from '../config/config.js';
+import { Plan, Planner, PlanRequest, PlanResponse, ProxyContext, Writing } from '../core/types.js';
+import { Addr } from '../net/addr.js';
+import { R, Reason } from '../sip/reasons.js';
+import { receivedAddr, viaParam } from '../sip/via.js';
+import { Credentials } from './digest.js';
+import { learnRegistration } from './learn.js';
+import { NameCache } from './names.js';
+import { Nat, NAT_PARAM, natBranch } from './nat.js';
+import { MasqState, natPlan, natResponsePlan } from './plan.js';
+import { Registrar } from './registrar.js';
+
+export class MasqPlanner implements Planner, MasqState {
+  readonly nat: Nat;
+  readonly registrar: Registrar;
+  readonly names: NameCache;
+  readonly addresses: readonly Addr[];
+  readonly markers = [NAT_PARAM];
+
+  /** `mac`: the engine's MAC (tokens and branches); `secret`: the key the nonces derive from. */
+  constructor(cfg: Config & { inbound: Addr; outbound: Addr }, users: Map<string, Credentials>, mac: (v: string) => string, secret: Buffer, now: () => number = Date.now) {
+    this.nat = new Nat(cfg.inbound, cfg.inboundPrefix, cfg.outbound, cfg.sipPort, mac);
+    this.registrar = new Registrar(cfg, users, createHmac('sha256', secret).update('digest nonce').digest(), now);
+    this.names = new NameCache(now);
+    this.addresses = [cfg.inbound, cfg.outbound];
+  }
+
+  serves(a: string): boolean {
+    return this.nat.realmOf(a) !== null;
+  }
+
+  /** A Route a phone preloads for its outbound proxy names the inbound or outbound address. */
+  preloaded(a: string): boolean {
+    return this.nat.realmOf(a) !== null;
+  }
+
+  request(ctx: ProxyContext, r: PlanRequest): Plan {
+    return natPlan(ctx, this, r, this.nat.realmOf(r.local.addr) ?? 'lan');
+  }
+
+  /** Keyed, and bound to the address the response returns to (masq/nat.ts natBranch). */
+  branch(ctx: ProxyContext, r: PlanRequest): string {
+    return natBranch((v) => ctx.mac(v), r.via, r.callId, r.cseq.num, receivedAddr(r.via)?.addr ?? r.src.addr);
+  }
+
+  response(ctx: ProxyContext, r: PlanResponse): Writing | Reason {
+    const realm = this.nat.realmOf(r.local.addr) ?? 'lan';
+    // Only a response to a request we sent passes (our keyed branch).
+    if (viaParam(r.top, 'branch')?.value !== natBranch((v) => ctx.mac(v), r.next, r.callId, r.cseq.num, r.dest.addr)) return R.forgedResponse;
+    // From the LAN or the public side, to the realm of the next Via.
+    const p = natResponsePlan(this.nat, realm, r.src, r.dest, r.callId);
+    if (!p) return R.noAddressInFamily;
+    const { m, cseq } = r;
+    if (realm === 'wan' && p.to === 'lan' && cseq.method === 'REGISTER' && m.status >= 200 && m.status < 300) learnRegistration(this.nat, this.registrar, m, r.callId, Number(cseq.num));
+    return p;
+  }
+}

@@ -1,0 +1,76 @@
+// Readers of the fields every SIP message carries (RFC 3261 20): Call-ID, CSeq, the tags of
+// From and To, Contact elements and Expires. Each reads the hot header the parser found.
+import { refuse } from './errors.js';
+import { elementsOf, SipMessage, unfold } from './message.js';
+import { R } from './reasons.js';
+import { findUri } from './uri.js';
+
+export function callIdOf(m: SipMessage): string | null {
+  const h = m.hot.callId;
+  return h ? unfold(m.text.slice(h.valueStart, h.valueEnd)) : null;
+}
+
+export interface CSeq {
+  readonly num: string; // without leading zeros
+  readonly method: string;
+}
+
+/** CSeq = 1*DIGIT LWS Method (RFC 3261 20.16); the number is below 2**31. */
+export function cseqOf(m: SipMessage): CSeq | null {
+  const h = m.hot.cseq;
+  if (!h) return null;
+  const r = /^(\d{1,10})\s+([A-Za-z0-9\-.!%*_+`'~]+)$/.exec(unfold(m.text.slice(h.valueStart, h.valueEnd)));
+  if (!r || Number(r[1]) >= 2 ** 31) return null;
+  return { num: String(Number(r[1])), method: r[2] };
+}
+
+/** A From or To value without its display name and <URI>: what is left are its parameters. */
+function paramsPart(value: string): string {
+  return unfold(value).replace(/"(?:[^"\\]|\\.)*"/g, '').replace(/<[^>]*>/g, '');
+}
+
+/** Does a From or To value carry a tag parameter (RFC 3261 19.3), even an empty one? */
+export function hasTag(value: string): boolean {
+  return /;\s*tag\s*=/i.test(paramsPart(value));
+}
+
+/** The tag= of a From or To value (RFC 3261 19.3), outside display names and <URI>. */
+export function tagIn(value: string): string | null {
+  return /;\s*tag\s*=\s*([^;\s,]+)/i.exec(paramsPart(value))?.[1] ?? null;
+}
+
+/** The tag= of the message's From or To. */
+export function tagOf(m: SipMessage, name: 'From' | 'To'): string | null {
+  const h = name === 'From' ? m.hot.from : m.hot.to;
+  return h ? tagIn(m.text.slice(h.valueStart, h.valueEnd)) : null;
+}
+
+export interface ContactEl {
+  readonly uri: string; // the URI, or "*"
+  readonly expires: number | null; // its expires= header parameter
+}
+
+/** Contact elements of a message (RFC 3261 20.10): URIs and their expires= parameters. */
+export function contactsOf(m: SipMessage): ContactEl[] {
+  const out: ContactEl[] = [];
+  for (const [, s, e] of elementsOf(m, 'Contact')) {
+    const v = unfold(m.text.slice(s, e));
+    if (v === '*') {
+      out.push({ uri: '*', expires: null });
+      continue;
+    }
+    const span = findUri(m.text, s, e);
+    if (!span) throw refuse(R.badContact);
+    const params = m.text.slice(span.angle ? m.text.indexOf('>', span.end) + 1 : span.end, e);
+    const ex = /;\s*expires\s*=\s*(\d{1,10})/i.exec(params);
+    out.push({ uri: m.text.slice(span.start, span.end), expires: ex ? Number(ex[1]) : null });
+  }
+  return out;
+}
+
+/** The Expires header (RFC 3261 20.19), if it is a number. */
+export function expiresOf(m: SipMessage): number | null {
+  const h = m.headers.find((x) => x.def.name === 'Expires');
+  const v = h ? unfold(m.text.slice(h.valueStart, h.valueEnd)) : '';
+  return /^\d{1,10}$/.test(v) ? Number(v) : null;
+}

@@ -1,0 +1,128 @@
+// The one list of drop and refusal reasons (SPEC 11: every refusal is a SIP answer or a
+// counted drop, with its reason in one list). Each reason has its code (the metric label),
+// the SIP status a request gets (0: a counted drop), the counter it goes to, and a meaning.
+// Responses and ACKs are never answered: for them every reason is a counted drop.
+// The man page's REASONS section is checked against this table (t/docs.ts).
+
+export type Counter = 'sip_refusals' | 'sip_drops' | 'rtp_drops';
+
+export interface Reason {
+  readonly code: string; //   the metric label and log word
+  readonly status: number; // SIP status for a request; 0 = counted drop
+  readonly phrase?: string; // reason phrase when it is not the status's default
+  readonly counter: Counter;
+  readonly means: string; //  one line for the man page
+}
+
+type Def = readonly [code: string, status: number, means: string, phrase?: string];
+
+const DEFS = {
+  // Parsing (RFC 3261 7, 18.3, 25)
+  tooLarge: ['too-large', 513, 'a message over 65535 bytes'],
+  keepalive: ['keepalive', 0, 'only line ends: a keep-alive (RFC 5626 4.4.1)'],
+  truncated: ['truncated', 0, 'the message ends before its headers do'],
+  badStatusLine: ['bad-status-line', 0, 'a response whose status line cannot be read'],
+  badVersion: ['bad-version', 505, 'a SIP version other than 2.0'],
+  badRequestLine: ['bad-request-line', 400, 'a request line that is not METHOD SP URI SP SIP/2.0'],
+  badMethod: ['bad-method', 400, 'a method that is not a token'],
+  badRequestUri: ['bad-request-uri', 400, 'a Request-URI that cannot be parsed'],
+  badFolding: ['bad-folding', 400, 'a continuation line with no header before it'],
+  badHeaderLine: ['bad-header-line', 400, 'a header line without a colon'],
+  badHeaderName: ['bad-header-name', 400, 'a header name that is not a token'],
+  headerTooLong: ['header-too-long', 400, 'a header over 8192 bytes with its folded lines'],
+  tooManyHeaders: ['too-many-headers', 400, 'more than 256 header lines'],
+  badContentLength: ['bad-content-length', 400, 'a Content-Length that is not a number'],
+  shortBody: ['short-body', 400, 'a body shorter than its Content-Length', 'Bad Request (body shorter than Content-Length)'],
+  // Requests (RFC 3261 8.2, 16.3)
+  badVia: ['bad-via', 400, 'a top Via that cannot be read', 'Bad Request (Via)'],
+  missingCallId: ['missing-call-id', 400, 'no Call-ID', 'Bad Request (Call-ID)'],
+  badCseq: ['bad-cseq', 400, 'a CSeq that is not NUMBER METHOD below 2**31', 'Bad Request (CSeq)'],
+  cseqMethodMismatch: ['cseq-method-mismatch', 400, 'the CSeq method differs from the request method', 'Bad Request (CSeq method)'],
+  badFrom: ['bad-from', 400, 'From missing, repeated or without a URI', 'Bad Request (From)'],
+  badTo: ['bad-to', 400, 'To missing, repeated or without a URI (or a To the registrar cannot use)', 'Bad Request (To)'],
+  duplicateCallId: ['duplicate-call-id', 400, 'more than one Call-ID', 'Bad Request (more than one Call-ID)'],
+  duplicateCseq: ['duplicate-cseq', 400, 'more than one CSeq', 'Bad Request (more than one CSeq)'],
+  duplicateMaxForwards: ['duplicate-max-forwards', 400, 'more than one Max-Forwards', 'Bad Request (more than one Max-Forwards)'],
+  duplicateContentLength: ['duplicate-content-length', 400, 'more than one Content-Length', 'Bad Request (more than one Content-Length)'],
+  unsupportedUriScheme: ['unsupported-uri-scheme', 416, 'a Request-URI scheme other than sip, sips or tel'],
+  badRequestUriHost: ['bad-request-uri-host', 400, 'a Request-URI host that is neither an IP literal nor a host name', 'Bad Request (Request-URI host)'],
+  badRequestUriPort: ['bad-request-uri-port', 400, 'a Request-URI port that is empty or over 65535', 'Bad Request (Request-URI port)'],
+  badRoute: ['bad-route', 400, 'a Route element without a URI', 'Bad Request (Route)'],
+  tooManyVia: ['too-many-via', 483, 'more than 70 Via values: a loop or an attack', 'Too Many Hops (Via)'],
+  proxyRequire: ['proxy-require', 420, 'a Proxy-Require naming an extension (none is supported)', 'Bad Extension'],
+  badMaxForwards: ['bad-max-forwards', 400, 'a Max-Forwards that is not a number up to 255', 'Bad Request (Max-Forwards)'],
+  maxForwardsZero: ['max-forwards-zero', 483, 'Max-Forwards reached 0'],
+  tooLargeAfterRewrite: ['too-large-after-rewrite', 513, 'the rewritten message would not fit in a UDP datagram'],
+  notARelay: ['not-a-relay', 403, 'the destination is no mapped party, uplink, dialog or phone', 'Forbidden (no mapping for this destination)'],
+  uplinkUnresolved: ['uplink-unresolved', 503, 'a configured uplink name has no address yet', 'Service Unavailable (uplink not resolved)'],
+  // Media (SPEC 6)
+  tooManyStreams: ['too-many-streams', 503, 'more than 16 media streams in one call', 'Service Unavailable (more than 16 media streams in one call)'],
+  rtpPortsExhausted: ['rtp-ports-exhausted', 503, 'no free port pair in rtp-ports', 'Service Unavailable (no media relay ports)'],
+  // Masquerading and its registrar (sipproxy64(8) MASQUERADING; RFC 3261 10.3, 22.4)
+  nameUnresolved: ['name-unresolved', 503, 'a host name a LAN phone sends to does not resolve'],
+  badBinding: ['bad-binding', 480, 'a registered contact that cannot be parsed', 'Temporarily Unavailable'],
+  notRegistered: ['not-registered', 480, 'a known user with no current registration', 'Temporarily Unavailable'],
+  noSuchUser: ['no-such-user', 404, 'a user the password file does not list', 'Not Found'],
+  noRegistration: ['no-registration', 404, 'no phone registered through this proxy under that user part', 'Not Found (no phone registered through this proxy)'],
+  noAddressInFamily: ['no-address-in-family', 403, 'the side the message goes to has no address in the target\'s family'],
+  badContact: ['bad-contact', 400, 'a Contact element without a URI', 'Bad Request (Contact)'],
+  authRequired: ['auth-required', 401, 'a REGISTER without valid credentials: challenged', 'Unauthorized'],
+  authStale: ['auth-stale', 401, 'credentials with an expired nonce: challenged again with stale=true', 'Unauthorized'],
+  notOurDomain: ['not-our-domain', 404, 'a REGISTER for a domain the registrar does not serve', 'Not Found (not our domain)'],
+  wrongUser: ['wrong-user', 403, 'credentials of another user than the To', 'Forbidden (credentials of another user)'],
+  wildcardContact: ['wildcard-contact', 400, 'Contact: * with other contacts or a non-zero expiry'],
+  registerOutOfOrder: ['register-out-of-order', 500, 'a REGISTER with an older CSeq of the same Call-ID'],
+  registered: ['registered', 200, 'a REGISTER the registrar accepted (a drop only when no answer can be built)', 'OK'],
+  // Responses (RFC 3261 16.7, 18.2.2)
+  notOurVia: ['not-our-via', 0, 'a response whose top Via is not ours'],
+  noNextVia: ['no-next-via', 0, 'a response with no Via below ours'],
+  viaNotIp: ['via-not-ip', 0, 'the next Via names no unicast IP address to send to'],
+  badResponseHeaders: ['bad-response-headers', 0, 'a response without a readable Call-ID or CSeq'],
+  forgedResponse: ['forged-response', 0, 'a response whose branch the proxy did not sign for that hop'],
+  // The engine and the shell
+  notOurAddress: ['not-our-address', 0, 'arrived on an address or port that is not a SIP address of ours'],
+  internalError: ['internal-error', 0, 'a rewrite rule failed (a bug): the message is dropped'],
+  tooLargeForUdp: ['too-large-for-udp', 0, 'an answer larger than a UDP datagram'],
+  badSource: ['bad-source', 0, 'a datagram from a source address that cannot be parsed'],
+  noLocalSocket: ['no-local-socket', 0, 'no socket is bound to the address a message should leave from'],
+  resolveQueueFull: ['resolve-queue-full', 0, 'more than 100 messages wait for one name to resolve'],
+  tlsHandshakeFailed: ['tls-handshake-failed', 0, 'a TLS handshake failed'],
+  tcpTooManyFromSource: ['tcp-too-many-from-source', 0, 'more than 64 connections from one source address'],
+  tcpTooManyConnections: ['tcp-too-many-connections', 0, 'more than 20000 connections in all'],
+  tcpConnectTimeout: ['tcp-connect-timeout', 0, 'an outgoing connection did not open within 5 seconds'],
+  streamHeadersTooLong: ['stream-headers-too-long', 0, 'over 65535 bytes on a stream without the end of the headers'],
+  streamWithoutContentLength: ['stream-without-content-length', 0, 'a message on a stream without Content-Length (RFC 3261 18.3)'],
+  streamMessageTooLarge: ['stream-message-too-large', 0, 'a message on a stream over 65535 bytes'],
+  // RTPproxy64 packets
+  rtpPortInUse: ['rtp-port-in-use', 0, 'a relay port could not be bound (another process holds it)'],
+  rtpSocketError: ['rtp-socket-error', 0, 'a relay socket reported an error (an ICMP error from a gone party)'],
+  rtpNoSession: ['rtp-no-session', 0, 'a packet to a relay port with no stream'],
+  rtpNoParty: ['rtp-no-party', 0, 'a packet from a side whose party has not described its media yet'],
+  rtpForeignSource: ['rtp-foreign-source', 0, 'a packet from a source that is not the party of that side'],
+  rtpNoPeerYet: ['rtp-no-peer-yet', 0, 'a packet for a side whose party has no address yet'],
+} as const satisfies Record<string, Def>;
+
+export type ReasonName = keyof typeof DEFS;
+
+function counterOf(code: string, status: number): Counter {
+  if (code.startsWith('rtp-') && status === 0) return 'rtp_drops';
+  return status === 0 ? 'sip_drops' : 'sip_refusals';
+}
+
+/** The reasons by name: `R.badVia`, `R.notARelay` ... */
+export const R = Object.fromEntries(
+  Object.entries(DEFS).map(([k, d]) => {
+    const [code, status, means, phrase] = d as Def;
+    return [k, Object.freeze({ code, status, means, counter: counterOf(code, status), ...(phrase ? { phrase } : {}) })];
+  }),
+) as Record<ReasonName, Reason>;
+
+/** Every reason, in the order of the list (for the man page and its test). */
+export const ALL_REASONS: readonly Reason[] = Object.values(R);
+
+const byCode = new Map(ALL_REASONS.map((r) => [r.code, r]));
+
+/** A reason by its code (the stream framer and tests name them so). */
+export function reasonOf(code: string): Reason | undefined {
+  return byCode.get(code);
+}

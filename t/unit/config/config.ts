@@ -1,0 +1,78 @@
+import t from 'tap';
+import { ConfigError, parseConfig, validate } from '../../../src/config/config.js';
+import { loadConfig } from '../../../src/cli/load.js';
+
+const base = 'generic4 192.0.2.1\ngeneric6 2001:db8::1\n';
+const err = (text: string): string => {
+  try {
+    validate(parseConfig(text, 'f.conf'));
+    return 'ok';
+  } catch (e) {
+    return e instanceof ConfigError ? e.message : 'throw';
+  }
+};
+
+t.test('directives', async (t) => {
+  const c = validate(parseConfig(base + 'sip-port 5070 # comment\nmap 192.0.2.10 2001:db8:64::10\nmap [2001:db8:1::5]:5070 192.0.2.105\nmap Registrar.Example.NET 192.0.2.106\nrtp-ports 30000-30099\nrtp-latch no\nkeep-user-agent yes\n', 'f'));
+  t.equal(c.sipPort, 5070);
+  t.equal(c.maps.length, 3);
+  t.equal(c.maps[1].realPort, 5070);
+  t.equal(c.maps[2].name, 'registrar.example.net');
+  t.same(c.rtpPorts, [30000, 30099]);
+  t.equal(c.rtpLatch, false);
+  t.equal(c.keepUserAgent, true);
+  t.equal(c.media4?.addr, '192.0.2.1', 'media defaults to generic');
+});
+
+t.test('errors name the line and the problem', async (t) => {
+  t.equal(err('bogus 1'), 'f.conf:1: unknown directive "bogus"');
+  t.equal(err(base + 'map 192.0.2.10 192.0.2.11'), 'f.conf:3: face 192.0.2.11 must be in the other family than 192.0.2.10');
+  t.equal(err(base + 'map 010.0.0.1 2001:db8::5'), 'f.conf:3: "010.0.0.1" is neither an IP address nor a host name');
+  t.equal(err(base + 'sip-port 70000'), 'f.conf:3: 70000 is out of range 1-65535');
+  t.equal(err(base + 'rtp-ports 2000'), 'f.conf:3: rtp-ports takes LO-HI, got "2000"');
+  t.equal(err(base + 'rtp-latch maybe'), 'f.conf:3: expected yes or no, got "maybe"');
+  t.equal(err(base + 'generic4 2001:db8::1'), 'f.conf:3: "2001:db8::1" is not an IPv4 address');
+  t.equal(err('generic6 2001:db8::1'), "config: generic4 is required (the proxy's own IPv4 address)");
+  t.equal(err(base + 'map 192.0.2.10 2001:db8::9\nmap 192.0.2.11 2001:db8::9'), 'f.conf:4: face 2001:db8::9 is already used at f.conf:3');
+  t.equal(err(base + 'map 192.0.2.10 2001:db8::1'), 'f.conf:3: face 2001:db8::1 is also the generic address; give each party its own face');
+  t.equal(err(base + 'tls-cert /x.pem'), 'config: tls-cert and tls-key go together');
+  t.equal(err(base + 'map 192.0.2.10 2001:db8:64::10 tls'), 'f.conf:3: map ... tls needs tls-cert and tls-key');
+  t.equal(err(base + 'map 192.0.2.10 2001:db8:64::10 tcp'), 'f.conf:3: map ... tcp needs "tcp yes"');
+  t.equal(err(base + 'map 192.0.2.10 2001:db8:64::10 sctp'), 'f.conf:3: map transport must be udp, tcp or tls, got "sctp"');
+  t.equal(err(base + 'tls-cert /x\ntls-key /y\ntls-port 5060'), 'config: tls-port must differ from sip-port');
+  t.equal(err(base + 'generic4 0.0.0.0'), 'f.conf:3: "0.0.0.0" is a wildcard address; name a real local address');
+});
+
+t.test('flags win over the file', async (t) => {
+  const c = loadConfig(undefined, { generic4: '192.0.2.1', generic6: '2001:db8::1', map: ['192.0.2.10=2001:db8:64::10', '2001:db8:1::5=192.0.2.105,tcp'], sipPort: '5080', tcp: 'yes' });
+  t.equal(c.maps[1].transport, 'tcp', '--map REAL=FACE,tcp');
+  t.equal(c.sipPort, 5080);
+  t.equal(c.maps[0].face.addr, '2001:db8:64::10');
+  t.throws(() => loadConfig(undefined, { generic4: '192.0.2.1', generic6: '2001:db8::1', map: ['nonsense'] }), /--map: expected REAL=FACE/);
+  t.throws(() => loadConfig('/nonexistent.conf', {}), /\/nonexistent.conf: cannot read: ENOENT/);
+});
+
+t.test('masquerading directives', async (t) => {
+  const nat = 'inbound 192.0.2.1/24\noutbound 198.51.100.1\n';
+  const c = validate(parseConfig(nat + 'registrar yes\ndomain Example.NET.\ndomain example.org\npasswd /etc/sipproxy64.passwd\ndigest-algorithms md5\ndefault-expires 600\nregistrations /tmp/r.json\n', 'f'));
+  t.equal(c.inbound?.addr, '192.0.2.1');
+  t.equal(c.inboundPrefix, 24);
+  t.equal(c.outbound?.addr, '198.51.100.1');
+  t.same(c.domains, ['example.net', 'example.org'], 'domains, lower case, repeatable');
+  t.same(c.digestAlgorithms, ['MD5']);
+  t.equal(c.defaultExpires, 600);
+  t.equal(c.generic4, null, 'masquerading alone needs no generic addresses');
+  const d = validate(parseConfig('inbound 192.0.2.1\noutbound gw.example.net\n', 'f'));
+  t.equal(d.inboundPrefix, null, 'no prefix: the daemon reads the interface');
+  t.equal(d.outboundName, 'gw.example.net', 'outbound by name (dynamic DNS)');
+  t.equal(err('inbound 192.0.2.1'), 'config: inbound needs outbound (the public address)');
+  t.equal(err('outbound 198.51.100.1'), 'config: outbound needs inbound (the LAN side address)');
+  t.equal(err(nat + 'registrar yes\npasswd /x'), 'config: registrar yes needs a domain');
+  t.equal(err(nat + 'registrar yes\ndomain example.net'), "config: registrar yes needs passwd (an open registrar would let anyone take a phone's calls)");
+  t.equal(err(base + 'inbound 192.0.2.1\noutbound 198.51.100.1'), 'config: 192.0.2.1 is a face or generic address; inbound and outbound need their own addresses');
+  t.equal(err('inbound 192.0.2.1/33\noutbound 198.51.100.1'), 'f.conf:1: 33 is out of range 8-32');
+  t.equal(err('inbound 192.0.2.1\noutbound 192.0.2.1'), 'config: inbound and outbound must differ');
+  t.equal(err(nat + 'digest-algorithms sha1'), 'f.conf:3: digest-algorithms takes sha-256 and/or md5, comma-separated, got "sha1"');
+  t.equal(err(nat + 'domain -bad-'), 'f.conf:3: "-bad-" is not a domain name');
+  t.equal(err(nat + 'default-expires 0'), 'f.conf:3: 0 is out of range 1-604800');
+});

@@ -1,0 +1,71 @@
+import t from 'tap';
+import { R } from '../../../src/sip/reasons.js';
+import { parseConfig, validate } from '../../../src/config/config.js';
+import { Engine } from '../../../src/core/engine.js';
+import { parseHostPort } from '../../../src/net/addr.js';
+
+const cfg = () => validate(parseConfig('generic4 192.0.2.1\ngeneric6 2001:db8::1\nmap 192.0.2.10 2001:db8:64::10\nmap 2001:db8:1::20 192.0.2.120\nmap voip.example.net 192.0.2.130\n', 'c'));
+const alice = parseHostPort('192.0.2.10:5060')!;
+const carolFace = parseHostPort('192.0.2.120:5060')!;
+const req = (method: string, branch: string, extra = '') =>
+  `${method} sip:carol@192.0.2.120 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.10:5060;branch=${branch}\r\nMax-Forwards: 70\r\nFrom: <sip:alice@192.0.2.10>;tag=a\r\nTo: <sip:carol@192.0.2.120>\r\nCall-ID: c1\r\nCSeq: 1 ${method}\r\n${extra}Content-Length: 0\r\n\r\n`;
+const branchOf = (data: string) => /branch=(z9hG4bK64[0-9a-f]+)/.exec(data)?.[1];
+
+t.test('stateless branch: retransmission and CANCEL get the INVITE branch (RFC 3261 16.11)', async (t) => {
+  const e = new Engine(cfg());
+  const inv = e.handle(req('INVITE', 'z9hG4bKx1'), alice, carolFace)[0];
+  const again = e.handle(req('INVITE', 'z9hG4bKx1'), alice, carolFace)[0];
+  const cancel = e.handle(req('CANCEL', 'z9hG4bKx1'), alice, carolFace)[0];
+  const other = e.handle(req('INVITE', 'z9hG4bKx2'), alice, carolFace)[0];
+  t.ok(inv.type === 'send' && again.type === 'send' && cancel.type === 'send' && other.type === 'send');
+  if (inv.type !== 'send' || again.type !== 'send' || cancel.type !== 'send' || other.type !== 'send') return;
+  t.equal(branchOf(again.data), branchOf(inv.data));
+  t.equal(branchOf(cancel.data), branchOf(inv.data));
+  t.not(branchOf(other.data), branchOf(inv.data));
+});
+
+t.test('uplinks by name: resolved addresses route, names in messages stay', async (t) => {
+  const e = new Engine(cfg());
+  const face = parseHostPort('192.0.2.130:5060')!;
+  const r1 = e.handle(req('OPTIONS', 'z9hG4bKu1').replace('sip:carol@192.0.2.120 ', 'sip:voip.example.net '), alice, face)[0];
+  t.same(r1.type === 'send' ? r1.data.slice(0, 12) : r1, 'SIP/2.0 503 ', 'unresolved uplink: answered 503');
+  const up = e.map.uplinks()[0];
+  e.map.setResolved(up.entry, [{ addr: '2001:db8:2::7', family: 6 }]);
+  const r2 = e.handle(req('OPTIONS', 'z9hG4bKu2').replace('sip:carol@192.0.2.120 ', 'sip:voip.example.net '), alice, face)[0];
+  t.equal(r2.type, 'send');
+  if (r2.type !== 'send') return;
+  t.same(r2.to, { addr: '2001:db8:2::7', family: 6, port: 5060 });
+  t.ok(r2.data.startsWith('OPTIONS sip:voip.example.net SIP/2.0'), 'the name is not rewritten');
+});
+
+t.test('not for us: a datagram on an address that is not ours is dropped', async (t) => {
+  const e = new Engine(cfg());
+  t.same(e.handle(req('OPTIONS', 'z9hG4bKn'), alice, parseHostPort('192.0.2.77:5060')!), [{ type: 'drop', reason: R.notOurAddress }]);
+  t.same(e.handle(req('OPTIONS', 'z9hG4bKn'), alice, parseHostPort('192.0.2.120:5061')!), [{ type: 'drop', reason: R.notOurAddress }]);
+});
+
+t.test('mutated messages never throw and always give a SIP answer or a counted drop', async (t) => {
+  const e = new Engine(cfg());
+  const base = req('INVITE', 'z9hG4bKm', 'Contact: <sip:alice@192.0.2.10>\r\nRoute: <sip:192.0.2.120;lr>\r\n');
+  let seed = 42;
+  const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff), seed % n);
+  const alphabet = ':;<>[]"\\,@= \r\n\t\x00\xff0123456789abcdef.%';
+  let sent = 0;
+  let dropped = 0;
+  for (let i = 0; i < 3000; i++) {
+    const b = base.split('');
+    const edits = 1 + rnd(6);
+    for (let k = 0; k < edits; k++) {
+      const at = rnd(b.length);
+      const op = rnd(3);
+      if (op === 0) b.splice(at, 1);
+      else if (op === 1) b.splice(at, 0, alphabet[rnd(alphabet.length)]);
+      else b[at] = alphabet[rnd(alphabet.length)];
+    }
+    const out = e.handle(b.join(''), alice, carolFace);
+    for (const a of out) a.type === 'send' ? sent++ : dropped++;
+  }
+  t.equal(e.counters.get('internal-error') ?? 0, 0, 'no rule hit an internal error');
+  t.equal(sent + dropped, 3000, 'one outcome each');
+  t.ok(sent > 0 && dropped > 0, `${sent} sent, ${dropped} dropped`);
+});

@@ -1,0 +1,76 @@
+import t from 'tap';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseConfig, validate } from '../../../src/config/config.js';
+import { engineOf } from '../../lib/engine.js';
+import { Action } from '../../../src/core/types.js';
+import { createLogger } from '../../../src/daemon/log.js';
+import { NameResolver, RegistrationStore, resolveOutbound } from '../../../src/daemon/masq.js';
+import { DnsApi } from '../../../src/daemon/resolver.js';
+import { parseHostPort } from '../../../src/net/addr.js';
+
+const cfgText = 'inbound 192.0.2.1/24\noutbound 198.51.100.1\nrtp-ports 30000-30099\n';
+const dns = (ips: Record<string, string[]>): DnsApi => ({
+  resolveSrv: async () => {
+    throw new Error('ENODATA');
+  },
+  resolveIp: async (n, f) => {
+    const list = (ips[n] ?? []).filter((a) => (f === 6) === a.includes(':'));
+    if (!list.length) throw new Error('ENOTFOUND');
+    return list.map((address) => ({ address, ttl: 60 }));
+  },
+  lookup: async (n) => {
+    if (ips[n]) return ips[n];
+    throw new Error('ENOTFOUND');
+  },
+});
+const register = (host: string) =>
+  `REGISTER sip:${host} SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bKx\r\nFrom: <sip:a@${host}>;tag=1\r\nTo: <sip:a@${host}>\r\nCall-ID: r@x\r\nCSeq: 1 REGISTER\r\nContact: <sip:a@192.0.2.10>\r\nContent-Length: 0\r\n\r\n`;
+
+t.test('a LAN phone names its provider by host name: resolved once, then the request goes', async (t) => {
+  const { engine: e, masq } = engineOf(cfgText);
+  const sent: Action[] = [];
+  const r = new NameResolver(masq!.names, (a) => sent.push(...a), (why) => e.countDrop(why), dns({ 'sip.provider.example': ['198.51.100.20'] }));
+  const src = parseHostPort('192.0.2.10:5060')!;
+  const local = parseHostPort('192.0.2.1:5060')!;
+  const first = e.handle(register('sip.provider.example'), src, local);
+  t.equal(first[0].type, 'resolve');
+  // Two requests while the name is being resolved: one lookup, both go out after it.
+  r.resolve(first[0] as Extract<Action, { type: 'resolve' }>);
+  r.resolve(e.handle(register('sip.provider.example'), src, local)[0] as Extract<Action, { type: 'resolve' }>);
+  await new Promise((res) => setTimeout(res, 20));
+  t.equal(sent.length, 2);
+  t.same(sent.map((a) => (a.type === 'send' ? a.to.addr : a.type)), ['198.51.100.20', '198.51.100.20']);
+  // A name that does not resolve: 503, and remembered for a while.
+  const bad = e.handle(register('nowhere.example'), src, local)[0] as Extract<Action, { type: 'resolve' }>;
+  r.resolve(bad);
+  await new Promise((res) => setTimeout(res, 20));
+  t.match(sent[2].type === 'send' ? sent[2].data : '', /^SIP\/2.0 503 Service Unavailable \(cannot resolve nowhere.example\)/);
+  t.equal(e.handle(register('nowhere.example'), src, local)[0].type, 'send', 'answered from the cache, no new lookup');
+});
+
+t.test('registrations are saved atomically and restored', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'sp64masq-'));
+  const file = join(dir, 'sub', 'registrations.json');
+  const { masq } = engineOf(cfgText);
+  const log = createLogger('plain', 'error');
+  const store = new RegistrationStore(masq!.registrar, file, log);
+  store.start();
+  masq!.registrar.learn({ headers: [] } as never, [{ user: 'alice', phone: parseHostPort('192.0.2.10:5060')!, expires: 600 }], 'c', 1);
+  store.stop();
+  t.ok(existsSync(file), 'saved, its directory made');
+  t.notOk(existsSync(file + '.tmp'));
+  t.match(readFileSync(file, 'utf8'), /"outbound":\[\{"aor":"alice"/);
+  const again = engineOf(cfgText, { now: () => 1000 }).masq!;
+  new RegistrationStore(again.registrar, file, log).start();
+  t.equal(again.registrar.learnedOf('alice')?.contact, 'sip:alice@192.0.2.10:5060', 'restored after a restart');
+});
+
+t.test('outbound by host name', async (t) => {
+  const cfg = validate(parseConfig('inbound 192.0.2.1/24\noutbound gw.example.net\n', 'f'));
+  await resolveOutbound(cfg, dns({ 'gw.example.net': ['198.51.100.1'] }));
+  t.equal(cfg.outbound?.addr, '198.51.100.1');
+  const bad = validate(parseConfig('inbound 192.0.2.1/24\noutbound none.example.net\n', 'f'));
+  await t.rejects(resolveOutbound(bad, dns({})), /outbound none.example.net: cannot resolve/);
+});

@@ -1,0 +1,162 @@
+// RTPproxy64 over real UDP sockets on loopback (127.0.0.1 and ::1).
+import t from 'tap';
+import dgram from 'node:dgram';
+import { Relay } from '../../../src/daemon/relay.js';
+
+const bind = (type: 'udp4' | 'udp6', addr: string): Promise<dgram.Socket> =>
+  new Promise((resolve) => {
+    const s = dgram.createSocket(type);
+    s.bind(0, addr, () => resolve(s));
+  });
+const next = (s: dgram.Socket, ms = 1000): Promise<{ msg: Buffer; port: number } | null> =>
+  new Promise((resolve) => {
+    const t = setTimeout(() => resolve(null), ms);
+    s.once('message', (msg, r) => {
+      clearTimeout(t);
+      resolve({ msg, port: r.port });
+    });
+  });
+const tick = (ms = 50) => new Promise((r) => setTimeout(r, ms));
+
+t.test('relays both ways, latches, drops strangers, RTCP on port+1, times out', async (t) => {
+  let now = 0;
+  const relay = new Relay({ ports: [46000, 46099], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: true, timeoutMs: 5000, now: () => now });
+  const table = relay.table;
+  const p4 = await bind('udp4', '127.0.0.1');
+  const p6 = await bind('udp6', '::1');
+  const p4rtcp = await bind('udp4', '127.0.0.1');
+  const stranger = await bind('udp4', '127.0.0.1');
+  t.teardown(() => {
+    relay.closeAll();
+    for (const s of [p4, p6, p4rtcp, stranger]) s.close();
+  });
+  const port = table.update('c1', 0, 4, { addr: '127.0.0.1', rtp: p4.address().port, rtcp: p4rtcp.address().port, mux: false })!;
+  table.update('c1', 0, 6, { addr: '::1', rtp: p6.address().port, rtcp: p6.address().port + 1, mux: false });
+  await tick();
+  t.equal(relay.size, 1);
+
+  // IPv6 side -> IPv4 party, from media4:port.
+  const got4 = next(p4);
+  p6.send(Buffer.from('from six'), port, '::1');
+  const r4 = await got4;
+  t.equal(r4?.msg.toString(), 'from six');
+  t.equal(r4?.port, port, 'sent from the same port number on the other family');
+
+  // IPv4 side latches p4; then a stranger on the IPv4 side is dropped.
+  const got6 = next(p6);
+  p4.send(Buffer.from('from four'), port, '127.0.0.1');
+  t.equal((await got6)?.msg.toString(), 'from four');
+  const lost = next(p6, 300);
+  stranger.send(Buffer.from('spoof'), port, '127.0.0.1');
+  t.equal(await lost, null, 'a packet from a foreign source is not forwarded');
+  t.equal(relay.stats.drops.get('rtp-foreign-source'), 1);
+
+  // RTCP: IPv6 party's RTCP (sent to port+1) reaches the IPv4 party's RTCP port.
+  const rtcp = next(p4rtcp);
+  p6.send(Buffer.from('rtcp'), port + 1, '::1');
+  t.equal((await rtcp)?.msg.toString(), 'rtcp');
+  t.ok(relay.stats.packets4 >= 2 && relay.stats.packets6 >= 1);
+
+  // rtp-timeout: no packets for 5 s releases the stream and its sockets.
+  now += 6000;
+  relay.sweep();
+  t.equal(table.size, 0);
+  t.equal(relay.size, 0);
+});
+
+t.test('media security: a stranger is never relayed, even before the party sends', async (t) => {
+  const relay = new Relay({ ports: [46100, 46199], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: true, timeoutMs: 60000 });
+  const table = relay.table;
+  const p4 = await bind('udp4', '127.0.0.10');
+  const p6 = await bind('udp6', '::1');
+  const stranger = await bind('udp4', '127.0.0.66');
+  t.teardown(() => {
+    relay.closeAll();
+    for (const s of [p4, p6, stranger]) s.close();
+  });
+  const port = table.update('c', 0, 4, { addr: '127.0.0.10', rtp: p4.address().port, rtcp: p4.address().port + 1, mux: false, signal: '127.0.0.10' })!;
+  table.update('c', 0, 6, { addr: '::1', rtp: p6.address().port, rtcp: p6.address().port + 1, mux: false, signal: '::1' });
+  await tick();
+  const none = next(p6, 300);
+  for (let i = 0; i < 20; i++) stranger.send(Buffer.from('hijack'), port, '127.0.0.1');
+  t.equal(await none, null, 'nothing from the stranger reaches the other party');
+  t.equal(relay.stats.drops.get('rtp-foreign-source'), 20, 'each stranger packet dropped and counted');
+  const got = next(p6);
+  p4.send(Buffer.from('party'), port, '127.0.0.1');
+  t.equal((await got)?.msg.toString(), 'party', 'the party still latches and is relayed');
+  const back = next(p4);
+  p6.send(Buffer.from('reply'), port, '::1');
+  t.equal((await back)?.msg.toString(), 'reply', 'the answer goes to the latched party, not the stranger');
+});
+
+t.test('a flood on one relay port does not starve another session', async (t) => {
+  const relay = new Relay({ ports: [46200, 46299], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: true, timeoutMs: 60000 });
+  const table = relay.table;
+  const a4 = await bind('udp4', '127.0.0.10');
+  const b4 = await bind('udp4', '127.0.0.11');
+  const b6 = await bind('udp6', '::1');
+  const flooder = await bind('udp4', '127.0.0.66');
+  t.teardown(() => {
+    relay.closeAll();
+    for (const s of [a4, b4, b6, flooder]) s.close();
+  });
+  const portA = table.update('a', 0, 4, { addr: '127.0.0.10', rtp: a4.address().port, rtcp: a4.address().port + 1, mux: false })!;
+  table.update('a', 0, 6, { addr: '::1', rtp: 9, rtcp: 10, mux: false });
+  const portB = table.update('b', 0, 4, { addr: '127.0.0.11', rtp: b4.address().port, rtcp: b4.address().port + 1, mux: false })!;
+  table.update('b', 0, 6, { addr: '::1', rtp: b6.address().port, rtcp: b6.address().port + 1, mux: false });
+  await tick();
+  let received = 0;
+  b6.on('message', () => received++);
+  const pkt = Buffer.alloc(172, 1);
+  let flooding = true;
+  let flooded = 0;
+  const flood = async () => {
+    while (flooding) {
+      for (let i = 0; i < 200; i++) flooder.send(pkt, portA, '127.0.0.1');
+      flooded += 200;
+      await new Promise((r) => setImmediate(r));
+    }
+  };
+  const f = flood();
+  for (let i = 0; i < 100; i++) {
+    b4.send(pkt, portB, '127.0.0.1');
+    await tick(20);
+  }
+  await tick(200);
+  flooding = false;
+  await f;
+  t.ok(flooded > 20000, `${flooded} packets flooded at one port`);
+  t.ok(received >= 95, `the other session got ${received} of 100 packets`);
+});
+
+t.test('a stream with its own side addresses (masquerading: two IPv4 sides), and a warm pair rebound for it', async (t) => {
+  let now = 0;
+  const relay = new Relay({ ports: [46200, 46201], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: true, timeoutMs: 5000, now: () => now });
+  const table = relay.table;
+  const lan = await bind('udp4', '127.0.0.20');
+  const wan = await bind('udp4', '127.0.0.30');
+  t.teardown(() => {
+    relay.closeAll();
+    lan.close();
+    wan.close();
+  });
+  // First a stream of the address model on the only pair, released: the pair stays warm.
+  table.update('a', 0, 4, { addr: '127.0.0.1', rtp: 9, rtcp: 10, mux: false });
+  await tick();
+  table.release('a', 'bye');
+  now += 1000; // rested
+  const sides = [{ addr: '127.0.0.2', family: 4 }, { addr: '127.0.0.3', family: 4 }] as const;
+  const port = table.update('b', 0, 4, { addr: '127.0.0.20', rtp: lan.address().port, rtcp: lan.address().port + 1, mux: false }, sides)!;
+  table.update('b', 0, 6, { addr: '127.0.0.30', rtp: wan.address().port, rtcp: wan.address().port + 1, mux: false });
+  t.equal(port, 46200, 'the same pair');
+  await tick();
+  const atWan = next(wan);
+  lan.send(Buffer.from('to-wan'), port, '127.0.0.2');
+  const w = await atWan;
+  t.equal(w?.msg.toString(), 'to-wan', 'LAN side (127.0.0.2) to public side, sent from 127.0.0.3');
+  t.equal(w?.port, port);
+  const atLan = next(lan);
+  wan.send(Buffer.from('to-lan'), port, '127.0.0.3');
+  t.equal((await atLan)?.msg.toString(), 'to-lan', 'and back');
+  t.same(relay.describe().map((s) => [s.party4, s.party6]), [[`127.0.0.20:${lan.address().port}`, `127.0.0.30:${wan.address().port}`]]);
+});

@@ -1,0 +1,28 @@
+import t from 'tap';
+import { formatHostPort, parseHostIp, parseHostPort, parseIp, uriHost } from '../../../src/net/addr.js';
+
+t.test('parseIp validates with net.isIP before ipaddr.js', async (t) => {
+  t.equal(parseIp('010.0.0.1'), null, 'leading zeros are not octal, they are invalid');
+  t.same(parseIp('192.0.2.1'), { addr: '192.0.2.1', family: 4 });
+  t.same(parseIp('2001:DB8:0:0:0:0:0:1'), { addr: '2001:db8::1', family: 6 }, 'RFC 5952 canonical form');
+  t.same(parseIp('2001:db8:0:0:1:0:0:1'), { addr: '2001:db8::1:0:0:1', family: 6 }, 'first longest zero run');
+  t.same(parseIp('::ffff:192.0.2.2')?.family, 6);
+  t.equal(parseIp('[2001:db8::1]'), null, 'no brackets here');
+  t.equal(parseIp('example.com'), null);
+  t.equal(parseIp('2001:db8:::1'), null);
+});
+
+t.test('host forms', async (t) => {
+  t.same(parseHostIp('[2001:db8::1]'), { addr: '2001:db8::1', family: 6 });
+  t.equal(parseHostIp('2001:db8::1'), null, 'IPv6 in host text needs brackets');
+  t.equal(parseHostIp('[192.0.2.1]'), null);
+  t.same(parseHostPort('192.0.2.1:5060'), { addr: '192.0.2.1', family: 4, port: 5060 });
+  t.same(parseHostPort('[2001:db8::1]:5070'), { addr: '2001:db8::1', family: 6, port: 5070 });
+  t.same(parseHostPort('2001:db8::1', 5060), { addr: '2001:db8::1', family: 6, port: 5060 }, 'bare IPv6, default port');
+  t.equal(parseHostPort('192.0.2.1'), null, 'port required without a default');
+  t.equal(parseHostPort('192.0.2.1:0'), null);
+  t.equal(parseHostPort('192.0.2.1:65536'), null);
+  t.equal(parseHostPort('[2001:db8::1]5060'), null);
+  t.equal(uriHost({ addr: '2001:db8::1', family: 6 }), '[2001:db8::1]');
+  t.equal(formatHostPort({ addr: '192.0.2.1', family: 4, port: 5060 }), '192.0.2.1:5060');
+});

@@ -1,0 +1,38 @@
+import t from 'tap';
+import * as sdpTransform from 'sdp-transform';
+import { rewriteSdp, SdpParty, SdpTarget } from '../../../src/sdp/rewrite.js';
+
+const sdp = [
+  'v=0', 'o=- 1 1 IN IP4 192.0.2.10', 's=-', 'c=IN IP4 192.0.2.10', 't=0 0',
+  'm=audio 49170 RTP/AVP 0', 'a=rtcp:49171', 'm=video 0 RTP/AVP 96', 'm=audio 49180 RTP/AVP 8', 'c=IN IP4 192.0.2.11', 'a=rtcp-mux', 'a=candidate:1 1 UDP 1 192.0.2.10 49180 typ host', '',
+].join('\r\n');
+
+t.test('c=, o=, m=, a=rtcp and ICE for IPv6', async (t) => {
+  const seen: Array<SdpParty | null> = [];
+  const target: SdpTarget = { out: 6, media: { addr: '2001:db8::2', family: 6 }, stream: (i, p) => (seen.push(p), p ? 30000 + 2 * i : 0) };
+  const out = rewriteSdp(sdp, target) ?? '';
+  const s = sdpTransform.parse(out);
+  t.equal(s.origin?.ipVer, 6);
+  t.equal(s.origin?.address, '2001:db8::2');
+  t.equal(s.connection?.ip, '2001:db8::2');
+  t.same(s.media.map((m) => m.port), [30000, 0, 30004]);
+  t.equal(s.media[0].rtcp?.port, 30001);
+  t.equal(s.media[2].connection?.version, 6);
+  t.notOk(out.includes('a=candidate'));
+  t.same(seen, [
+    { addr: '192.0.2.10', rtp: 49170, rtcp: 49171, mux: false },
+    null,
+    { addr: '192.0.2.11', rtp: 49180, rtcp: 49180, mux: true },
+  ]);
+  t.ok(out.endsWith('\r\n'));
+});
+
+t.test('untouched lines pass byte for byte; LF-only SDP keeps LF', async (t) => {
+  const lf = 'v=0\no=x 1 1 IN IP4 192.0.2.1\ns=weird  spacing\nt=0 0\nm=audio 1000 RTP/AVP 0\n';
+  const out = rewriteSdp(lf, { out: 6, media: { addr: '2001:db8::2', family: 6 }, stream: () => 20000 }) ?? '';
+  t.equal(out, 'v=0\no=x 1 1 IN IP6 2001:db8::2\ns=weird  spacing\nt=0 0\nm=audio 20000 RTP/AVP 0\n');
+});
+
+t.test('exhaustion is a typed result, not an exception', async (t) => {
+  t.equal(rewriteSdp(sdp, { out: 6, media: { addr: '2001:db8::2', family: 6 }, stream: () => null }), null, 'null: no relay port');
+});

@@ -1,0 +1,87 @@
+import t from 'tap';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Edits } from '../../../src/sip/edits.js';
+import { SipError } from '../../../src/sip/errors.js';
+import { headerValue, parseMessage, splitList } from '../../../src/sip/message.js';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const msg = (s: string) => s.replace(/\n/g, '\r\n');
+
+t.test('request line, headers, compact forms, folding', async (t) => {
+  const m = parseMessage(msg('INVITE sip:a@192.0.2.1 SIP/2.0\nv: SIP/2.0/UDP 192.0.2.2\ni: x@y\nSubject: one\n two\nl: 4\n\nbodyEXTRA'));
+  t.ok(m.isRequest);
+  t.equal(m.method, 'INVITE');
+  t.equal(m.text.slice(m.uriStart, m.uriEnd), 'sip:a@192.0.2.1');
+  t.same(m.headers.map((h) => h.def.name), ['Via', 'Call-ID', 'Subject', 'Content-Length']);
+  t.equal(headerValue(m, m.headers[2]), 'one\r\n two', 'folded value kept raw');
+  t.equal(m.text.slice(m.bodyStart, m.bodyEnd), 'body', 'Content-Length frames the body');
+});
+
+t.test('status line', async (t) => {
+  const m = parseMessage(msg('SIP/2.0 180 Ringing\nVia: SIP/2.0/UDP h\n\n'));
+  t.notOk(m.isRequest);
+  t.equal(m.status, 180);
+});
+
+t.test('malformed input gives coded errors', async (t) => {
+  const code = (s: string) => {
+    try {
+      parseMessage(s);
+      return 'ok';
+    } catch (e) {
+      return e instanceof SipError ? `${e.status}:${e.reason.code}` : 'throw';
+    }
+  };
+  t.equal(code('\r\n\r\n'), '0:keepalive');
+  t.equal(code('INVITE sip:a@b SIP/2.0\r\nVia: x\r\n'), '0:truncated', 'no empty line');
+  t.equal(code(msg('INVITE sip:a@b SIP/2.0\n bad\n\n')), '400:bad-folding');
+  t.equal(code(msg('INVITE sip:a@b SIP/2.0\nno colon\n\n')), '400:bad-header-line');
+  t.equal(code(msg('INVITE sip:a@b SIP/2.0\nl: 10\n\nabc')), '400:short-body');
+  t.equal(code(msg('INVITE sip:a@b SIP/2.0\nl: -1\n\n')), '400:bad-content-length');
+  t.equal(code(msg('INVITE sip:a@b SIP/3.0\n\n')), '505:bad-version');
+  t.equal(code(msg('SIP/2.0 99 x\n\n')), '0:bad-status-line');
+  t.equal(code('x'.repeat(70000)), '513:too-large');
+  t.equal(code(msg('INVITE sip:a@b SIP/2.0\n' + 'X-A: 1\n'.repeat(300) + '\n')), '400:too-many-headers');
+});
+
+t.test('splitList does not split inside quotes or <>', async (t) => {
+  const v = '"Doe, J" <sip:a@b;x=1,2>, <sip:c@d>;q=0.5 , sip:e@f';
+  t.same(splitList(v, 0, v.length).map(([s, e]) => v.slice(s, e)), ['"Doe, J" <sip:a@b;x=1,2>', '<sip:c@d>;q=0.5', 'sip:e@f']);
+  const q = '"a \\" , b" <sip:x@y>';
+  t.equal(splitList(q, 0, q.length).length, 1, 'escaped quote inside a quoted string');
+});
+
+t.test('round trip: parsing with no edit gives back identical bytes', async (t) => {
+  const roots = [join(here, '..', '..', 'cases'), join(here, '..', '..', 'torture', 'rfc4475'), join(here, '..', '..', 'torture', 'rfc5118')];
+  let n = 0;
+  for (const root of roots) {
+    for (const entry of readdirSync(root, { recursive: true }) as string[]) {
+      if (!entry.endsWith('.sip')) continue;
+      const text = readFileSync(join(root, entry), 'latin1');
+      let m;
+      try {
+        m = parseMessage(text);
+      } catch {
+        continue; // malformed on purpose
+      }
+      t.equal(new Edits().apply(text), text, entry);
+      t.ok(m.bodyEnd <= text.length);
+      n++;
+    }
+  }
+  t.ok(n > 60, `${n} messages round-tripped`);
+});
+
+t.test('Edits refuse overlaps and keep insertion order', async (t) => {
+  const e = new Edits();
+  e.insert(3, 'X');
+  e.insert(3, 'Y');
+  e.replace(0, 1, 'A');
+  t.equal(e.apply('abcdef'), 'AbcXYdef');
+  const bad = new Edits();
+  bad.replace(0, 3, '');
+  bad.replace(2, 4, '');
+  t.throws(() => bad.apply('abcdef'));
+});
