@@ -2,6 +2,7 @@
 //   npm run build && node dist/bench/rewrite.js [seconds-per-case]
 import { parseConfig, validate } from '../src/config/config.js';
 import { Engine } from '../src/core/engine.js';
+import { buildEngine } from '../src/daemon/compose.js';
 import { parseHostPort } from '../src/net/addr.js';
 
 const cfg = validate(parseConfig(`generic4 192.0.2.1
@@ -82,7 +83,7 @@ const natCfg = validate(parseConfig('inbound 192.0.2.1/24\noutbound 198.51.100.1
 const L4lan = parseHostPort('192.0.2.1:5060')!;
 
 function bench(name: string, seconds: number, run: (e: Engine, i: number) => void, c = cfg): number {
-  const e = new Engine(c, { product: 'sipproxy64/bench' });
+  const { engine: e } = buildEngine(c, { product: 'sipproxy64/bench' });
   for (let i = 0; i < 2000; i++) run(e, i); // warm up
   let n = 0;
   const t0 = process.hrtime.bigint();
