@@ -22,8 +22,9 @@ e2e('calls', (w) => {
     {
       const uas = w.sipp('uas.xml', '127.0.0.10', 5060, 31010, w.media('alice1', '127.0.0.10', 40000));
       await sleep(300);
-      const uacP = w.sipp('uac.xml', '2001:db8:1::21', 5060, 31012, { ...w.media('carol1', '2001:db8:1::21', 40010), callee: 'alice' }, '[2001:db8:1::5]:5060', 2500);
-      // While media flows: the status command and the sessions endpoint show the call.
+      const uacP = w.sipp('uac.xml', '2001:db8:1::21', 5060, 31012, { ...w.media('carol1', '2001:db8:1::21', 40010), callee: 'alice' }, '[2001:db8:1::5]:5060', 6000);
+      // While the call is up (6 s, long enough for a process start on a busy machine): the
+      // status command and the sessions endpoint show it.
       t.ok(await waitFor(() => w.relaySockets().length > 0, 5000), 'relay bound');
       await sleep(400);
       // The endpoint first (one HTTP request), then the command (a process start): both
