@@ -1,11 +1,9 @@
 // The address model's planner (SPEC 2, 3 steps 4-5): faces, mapped parties, uplinks and
 // generic parties. Other modes (masquerading) implement the same Planner interface.
-import { hash } from 'node:crypto';
 import { Family, HostPort, other, uriHost } from '../net/addr.js';
 import { refuse } from '../sip/errors.js';
 import { R } from '../sip/reasons.js';
 import { hostIp, parseUri, portOf, UriParts } from '../sip/uri.js';
-import { viaParam } from '../sip/via.js';
 import { familyMedia } from './media.js';
 import { Mapping } from './mapping.js';
 import { Plan, Planner, PlanRequest, PlanResponse, ProxyContext, Writing } from './types.js';
@@ -80,14 +78,6 @@ export class AddressPlanner implements Planner {
       viaReceived,
       generic: !map.byReal(src.addr),
     };
-  }
-
-  /** Stateless branch (RFC 3261 16.11): the same for retransmissions, CANCEL and non-2xx ACK. */
-  branch(_ctx: ProxyContext, r: PlanRequest): string {
-    const { m, via, callId, cseq, src } = r;
-    const b = viaParam(via, 'branch')?.value;
-    const key = b && b.startsWith('z9hG4bK') ? b : m.text.slice(via.start, via.end);
-    return 'z9hG4bK64' + hash('md5', `${key}\n${callId}\n${cseq.num}\n${src.addr}:${src.port}`, 'hex').slice(0, 20);
   }
 
   /** The responder is represented by its face or the generic address in the next Via's family. */

@@ -7,15 +7,14 @@ import { cseqOf, CSeq, callIdOf } from '../sip/fields.js';
 import { Header, SipMessage, splitList, unfold } from '../sip/message.js';
 import { R, Reason } from '../sip/reasons.js';
 import { findUri, hostIp, parseUri, UriParts } from '../sip/uri.js';
-import { stampVia, topVia, Via, viaCount } from '../sip/via.js';
+import { MAX_VIA, stampVia, topVia, Via, viaCount } from '../sip/via.js';
+import { branchFor } from './branch.js';
 import { fixContentLength, releaseRefused, requestMediaLife, rewriteMessageBody } from './media.js';
 import { addRecordRoute, deleteRoutes, Preprocessed, preprocessRoutes } from './routes.js';
 import { MAX_UDP, portFor, Transport, transportFor, VIA_NAME } from './transport.js';
 import { Action, Forward, Planner, PlanRequest, ProxyContext } from './types.js';
 import { RewriteCtx, rewriteHeaders, rewriteUri, rewriteUriText } from './uris.js';
 
-/** A Via path longer than this is a loop or an attack (sipproxy64(8) LIMITS). */
-export const MAX_VIA = 70;
 const ONCE: Record<string, Reason> = {
   'Call-ID': R.duplicateCallId, CSeq: R.duplicateCseq, 'Max-Forwards': R.duplicateMaxForwards,
   'Content-Length': R.duplicateContentLength, From: R.badFrom, To: R.badTo,
@@ -51,7 +50,9 @@ export function handleRequest(ctx: ProxyContext, planner: Planner, m: SipMessage
   const hop = nextHop(ctx, m, plan, pre, newRuri); //            RFC 3261 18.1.1, RFC 3263 4.2
   const firstVia = m.hot.via as Header;
   const port = portFor(hop.transport, ctx.cfg);
-  pushVia(edits, firstVia, hop.transport, plan, port, planner.branch(ctx, req)); // RFC 3261 16.6 step 8
+  const branch = branchFor((v) => ctx.mac(v), via, callId, cseq, src, inT !== 'udp');
+  if (!branch) throw refuse(R.badVia); //                        no address a response could return to
+  pushVia(edits, firstVia, hop.transport, plan, port, branch); // RFC 3261 16.6 step 8, 16.11
   addRecordRoute(ctx, m, plan, src, { //                         RFC 3261 16.6 step 4, RFC 5658
     out: { host: uriHost(plan.outAddr), port, transport: hop.transport },
     in: { host: uriHost(local), port: portFor(inT, ctx.cfg), transport: inT },

@@ -4,7 +4,8 @@ import { deleteElement, Edits } from '../sip/edits.js';
 import { callIdOf, cseqOf, tagOf } from '../sip/fields.js';
 import { Header, SipMessage } from '../sip/message.js';
 import { R } from '../sip/reasons.js';
-import { leadingVias, viaDestination } from '../sip/via.js';
+import { leadingVias, MAX_VIA, viaCount, viaDestination } from '../sip/via.js';
+import { verifyBranch } from './branch.js';
 import { fixContentLength, responseMediaLife, rewriteMessageBody } from './media.js';
 import { isOurPort, MAX_UDP, portFor, viaTransport } from './transport.js';
 import { Action, drop, Planner, PlanResponse, ProxyContext } from './types.js';
@@ -20,6 +21,10 @@ export function handleResponse(ctx: ProxyContext, planner: Planner, m: SipMessag
   const callId = callIdOf(m);
   const cseq = cseqOf(m);
   if (!callId || !cseq) return [drop(R.badResponseHeaders)];
+  // RFC 3261 16.3 applies to responses too: a path this long is a loop or an attack.
+  if (viaCount(m) > MAX_VIA) return [drop(R.tooManyVia)];
+  // SPEC 11: only a response to a request we sent, returning to the hop it came from.
+  if (!verifyBranch((v) => ctx.mac(v), top, next, callId, cseq)) return [drop(R.forgedResponse)];
   const res: PlanResponse = { m, src, local, top, next, dest, callId, cseq };
   const plan = planner.response(ctx, res); //                         the mode: verify, and how to write
   if ('code' in plan) return [drop(plan)];

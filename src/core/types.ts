@@ -88,7 +88,7 @@ export type Plan =
   | { readonly type: 'answer'; readonly action: Action } // answered here (a registrar)
   | { readonly type: 'resolve'; readonly name: string; readonly family: Family }; // a name first
 
-/** A response whose top Via is ours, and where its next Via says it goes. */
+/** A response whose top Via is ours and signed for its next hop, and where that Via says it goes. */
 export interface PlanResponse {
   readonly m: SipMessage;
   readonly src: HostPort;
@@ -112,8 +112,6 @@ export interface Planner {
   preloaded(a: string): boolean;
   /** RFC 3261 16.5-16.6: target, outgoing address, how to write, media. */
   request(ctx: ProxyContext, r: PlanRequest): Plan;
-  /** RFC 3261 16.11: the branch of our Via. */
-  branch(ctx: ProxyContext, r: PlanRequest): string;
   /** RFC 3261 16.7: how a response is written, or the reason it is dropped. */
   response(ctx: ProxyContext, r: PlanResponse): Writing | Reason;
 }

@@ -6,22 +6,9 @@
 import ipaddr from 'ipaddr.js';
 import { Addr, HostPort, parseHostPort, uriHost } from '../net/addr.js';
 import { param, UriParts } from '../sip/uri.js';
-import { Via, viaParam } from '../sip/via.js';
 import type { Translator, UriHook } from '../core/uris.js';
 
 export type Realm = 'lan' | 'wan';
-
-/**
- * Our Via branch in masquerading mode (RFC 3261 16.11: the same for retransmissions, CANCEL
- * and the ACK of a non-2xx): keyed, and bound to the address the response will go to, so a
- * response with our Via on top is ours only if we sent its request. A forged one cannot
- * reach a LAN host through us (the proxy is the LAN's only door for SIP).
- * `prev`: the previous hop's Via (its branch and sent-by, which stamping leaves alone).
- */
-export function natBranch(mac: (v: string) => string, prev: Via, callId: string, cseqNum: string, destAddr: string): string {
-  const b = viaParam(prev, 'branch')?.value ?? '';
-  return `z9hG4bK64n${mac(`${b}\n${prev.host}:${prev.port ?? ''}\n${callId}\n${cseqNum}\n${destAddr}`)}`;
-}
 
 /** URI parameter carrying a LAN address through the public side. */
 export const NAT_PARAM = 'sp64n';

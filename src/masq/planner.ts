@@ -5,11 +5,10 @@ import { Config } from '../config/config.js';
 import { Plan, Planner, PlanRequest, PlanResponse, ProxyContext, Writing } from '../core/types.js';
 import { Addr } from '../net/addr.js';
 import { R, Reason } from '../sip/reasons.js';
-import { receivedAddr, viaParam } from '../sip/via.js';
 import { Credentials } from './digest.js';
 import { learnRegistration } from './learn.js';
 import { NameCache } from './names.js';
-import { Nat, NAT_PARAM, natBranch } from './nat.js';
+import { Nat, NAT_PARAM } from './nat.js';
 import { MasqState, natPlan, natResponsePlan } from './plan.js';
 import { Registrar } from './registrar.js';
 
@@ -41,15 +40,8 @@ export class MasqPlanner implements Planner, MasqState {
     return natPlan(ctx, this, r, this.nat.realmOf(r.local.addr) ?? 'lan');
   }
 
-  /** Keyed, and bound to the address the response returns to (masq/nat.ts natBranch). */
-  branch(ctx: ProxyContext, r: PlanRequest): string {
-    return natBranch((v) => ctx.mac(v), r.via, r.callId, r.cseq.num, receivedAddr(r.via)?.addr ?? r.src.addr);
-  }
-
-  response(ctx: ProxyContext, r: PlanResponse): Writing | Reason {
+  response(_ctx: ProxyContext, r: PlanResponse): Writing | Reason {
     const realm = this.nat.realmOf(r.local.addr) ?? 'lan';
-    // Only a response to a request we sent passes (our keyed branch).
-    if (viaParam(r.top, 'branch')?.value !== natBranch((v) => ctx.mac(v), r.next, r.callId, r.cseq.num, r.dest.addr)) return R.forgedResponse;
     // From the LAN or the public side, to the realm of the next Via.
     const p = natResponsePlan(this.nat, realm, r.src, r.dest, r.callId);
     if (!p) return R.noAddressInFamily;

@@ -80,6 +80,9 @@ export function leadingVias(m: SipMessage, n: number): Via[] {
   return out;
 }
 
+/** A Via path longer than this is a loop or an attack (RFC 3261 16.3; sipproxy64(8) LIMITS). */
+export const MAX_VIA = 70;
+
 /** How many Via values a message carries (RFC 3261 16.3: a path this long is a loop). */
 export function viaCount(m: SipMessage): number {
   let n = 0;
@@ -117,4 +120,18 @@ export function stampVia(via: Via, src: HostPort, edits: Edits, stream: boolean)
   if (rport && rport.value === null) edits.replace(rport.start, rport.end, `;rport=${src.port}`);
   else if (!rport && stream) edits.insert(via.end, `;rport=${src.port}`);
   if ((rport || stream || via.hostAddr?.addr !== src.addr) && !viaParam(via, 'received')) edits.insert(via.end, `;received=${src.addr}`);
+}
+
+/**
+ * Where the response to a request will go once stampVia has stamped its top Via: what
+ * viaDestination reads from the stamped Via (the two must agree; t/unit/sip/via.ts checks).
+ */
+export function stampedDestination(via: Via, src: HostPort, stream: boolean): { addr: string; port: number } | null {
+  const rport = viaParam(via, 'rport');
+  const stamped = rport || stream || via.hostAddr?.addr !== src.addr;
+  const addr = receivedAddr(via)?.addr ?? (stamped ? src.addr : via.hostAddr?.addr);
+  if (!addr) return null;
+  const kept = via.port ?? 5060;
+  if (rport) return { addr, port: rport.value === null ? src.port : /^\d{1,5}$/.test(rport.value) ? Number(rport.value) : kept };
+  return { addr, port: stream ? src.port : kept };
 }

@@ -1,0 +1,30 @@
+// Our Via branch (RFC 3261 16.11, 8.1.1.7; SPEC 3 step 6 and 11): stateless, so that
+// retransmissions, a CANCEL and the ACK of a non-2xx get the branch of their INVITE, and
+// keyed, so that it proves we sent the request: it binds the previous hop's branch and
+// sent-by, the Call-ID, the CSeq number and the hop the response goes back to (address,
+// port, transport). A response whose branch does not verify was not caused by us: it is a
+// counted drop (forged-response), whatever the mode.
+import type { HostPort } from '../net/addr.js';
+import type { CSeq } from '../sip/fields.js';
+import { stampedDestination, Via, viaDestination, viaParam } from '../sip/via.js';
+
+/** The magic cookie (RFC 3261 8.1.1.7) and our prefix. */
+const PREFIX = 'z9hG4bK64';
+
+/** The branch we write for a request whose previous hop's Via is `prev`, its response returning to `hop`. */
+export function signed(mac: (v: string) => string, prev: Via, callId: string, cseqNum: string, hop: { addr: string; port: number }): string {
+  const b = viaParam(prev, 'branch')?.value ?? '';
+  return PREFIX + mac(`${b}\n${prev.host}:${prev.port ?? ''}\n${callId}\n${cseqNum}\n${hop.addr}:${hop.port}/${prev.transport}`);
+}
+
+/** The branch for a request arriving from `src` with top Via `via` (before it is stamped). */
+export function branchFor(mac: (v: string) => string, via: Via, callId: string, cseq: CSeq, src: HostPort, stream: boolean): string | null {
+  const hop = stampedDestination(via, src, stream);
+  return hop ? signed(mac, via, callId, cseq.num, hop) : null;
+}
+
+/** Did we sign `top` for the hop that `next` names? */
+export function verifyBranch(mac: (v: string) => string, top: Via, next: Via, callId: string, cseq: CSeq): boolean {
+  const hop = viaDestination(next);
+  return hop !== null && viaParam(top, 'branch')?.value === signed(mac, next, callId, cseq.num, hop);
+}
