@@ -1,7 +1,11 @@
 // bench/rewrite: messages per second of the offline rewrite engine (no sockets).
 //   npm run build && node dist/bench/rewrite.js [seconds-per-case]
 import { parseConfig, validate } from '../src/config/config.js';
-import { Engine } from '../src/core/engine.js';
+import { signed } from '../src/core/branch.js';
+import { Engine, macOf, TEST_SECRET } from '../src/core/engine.js';
+import { callIdOf, cseqOf } from '../src/sip/fields.js';
+import { parseMessage } from '../src/sip/message.js';
+import { leadingVias, viaDestination } from '../src/sip/via.js';
 import { buildEngine } from '../src/daemon/compose.js';
 import { parseHostPort } from '../src/net/addr.js';
 
@@ -102,7 +106,14 @@ function bench(name: string, seconds: number, run: (e: Engine, i: number) => voi
 const secs = Number(process.argv[2] ?? 3);
 const buf = (s: string) => Buffer.from(s, 'latin1');
 const invites = Array.from({ length: 1000 }, (_, i) => buf(invite(`bench${i}`)));
-const ok = buf(ok200);
+/** The response's top Via signed as the proxy signs the request's (else it is dropped as forged). */
+function signResponse(text: string): string {
+  const m = parseMessage(text);
+  const [, next] = leadingVias(m, 2);
+  const branch = signed((v) => macOf(TEST_SECRET, v), next, callIdOf(m)!, cseqOf(m)!.num, viaDestination(next)!);
+  return text.replace('z9hG4bK64abc', branch);
+}
+const ok = buf(signResponse(ok200));
 const reg = buf(register);
 console.log(`sipproxy64 rewrite engine, node ${process.version}, ${secs}s per case`);
 bench('INVITE with SDP', secs, (e, i) => {
