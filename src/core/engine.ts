@@ -95,7 +95,7 @@ export class Engine implements ProxyContext {
         if (err.status !== 0 && out[0].type === 'send') this.count(`refuse:${err.status} ${err.reason.code}`);
       } else {
         // A bug in a rule must not take the proxy down: count it and drop the message.
-        this.count('internal-error');
+        this.count(R.internalError.code);
         this.onInternalError?.(err);
         out = [drop(R.internalError)];
       }

@@ -5,6 +5,7 @@ import { Counter, Gauge, Registry } from 'prom-client';
 import { Engine } from '../core/engine.js';
 import { Relay } from './relay.js';
 import { HostPort, uriHost } from '../net/addr.js';
+import { R } from '../sip/reasons.js';
 import { VERSION } from '../version.js';
 
 function fill(c: Counter<string>, entries: Iterable<[Record<string, string>, number]>): void {
@@ -27,7 +28,7 @@ export function createRegistry(engine: Engine, relay: Relay): Registry {
   new Counter({ name: 'sipproxy64_sip_refusals_total', help: 'Requests answered by the proxy itself with an error, by status and reason', labelNames: ['reason'], registers: [reg], collect() { fill(this, prefixed('refuse:')); } });
   new Counter({ name: 'sipproxy64_sip_drops_total', help: 'SIP messages dropped, by reason', labelNames: ['reason'], registers: [reg], collect() { fill(this, prefixed('drop:')); } });
   new Counter({ name: 'sipproxy64_sip_parse_errors_total', help: 'Datagrams that could not be parsed as SIP', registers: [reg], collect() { this.reset(); this.inc(engine.counters.get('parse-error') ?? 0); } });
-  new Counter({ name: 'sipproxy64_internal_errors_total', help: 'Messages dropped because a rule failed (a bug: please report)', registers: [reg], collect() { this.reset(); this.inc(engine.counters.get('internal-error') ?? 0); } });
+  new Counter({ name: 'sipproxy64_internal_errors_total', help: 'Messages dropped because a rule failed (a bug: please report)', registers: [reg], collect() { this.reset(); this.inc(engine.counters.get(R.internalError.code) ?? 0); } });
   new Gauge({ name: 'sipproxy64_media_sessions', help: 'Active media streams (one per m= line)', registers: [reg], collect() { this.set(engine.media.size); } });
   new Gauge({ name: 'sipproxy64_rtp_port_pairs_in_use', help: 'Relay port pairs in use', registers: [reg], collect() { this.set(engine.media.portsInUse); } });
   new Gauge({ name: 'sipproxy64_rtp_port_pairs', help: 'Relay port pairs in rtp-ports', registers: [reg], collect() { this.set(engine.media.capacity); } });

@@ -114,7 +114,7 @@ export class SipTcp {
           sock.destroy();
         }
       } catch (err) {
-        this.engine.count('internal-error');
+        this.engine.count(R.internalError.code);
         this.log.error('SIP TCP handler failed', { error: (err as Error).stack });
         sock.destroy();
       }

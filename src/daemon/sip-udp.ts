@@ -52,7 +52,7 @@ export class SipUdp {
       if (this.log.debugEnabled) this.log.debug('sip in', { from: formatHostPort(src), to: formatHostPort(local), bytes: msg.length, first: firstLine(msg) });
       this.deliver(this.engine.handle(msg, src, local, 'udp'));
     } catch (err) {
-      this.engine.count('internal-error');
+      this.engine.count(R.internalError.code);
       this.log.error('SIP handler failed', { error: (err as Error).stack });
     }
   }
