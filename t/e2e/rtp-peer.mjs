@@ -6,7 +6,7 @@
 // latched: a busy machine may start the two parties a second apart), then COUNT counted
 // G.711-sized RTP packets (PT 0, 172 bytes, every 20 ms) to the relay address the peer's SDP
 // gave; it counts the PT 0 packets that arrive and writes {sent, received, familyOk} to
-// OUT_FILE. Bounded: probing stops after 5 s, and it ends 1500 ms after its last packet.
+// OUT_FILE. Bounded: probing stops after 5 s, and it ends 600 ms after its last packet.
 import dgram from 'node:dgram';
 import { writeFileSync } from 'node:fs';
 
@@ -54,7 +54,7 @@ sock.bind(Number(bindPort), bindAddr, () => {
         writeFileSync(out, JSON.stringify({ sent, received, inOrder: seqOk, familyOk: gotFam === wantFam, dest: `${destAddr}:${destPort}` }));
         sock.close();
         process.exit(0);
-      }, 1500);
+      }, 600); // late packets; short, since the peer holds SIPp's inherited socket until it exits
     }
   }, 20);
 });

@@ -107,7 +107,14 @@ export class World {
   }
 
   /** One SIPp run to its end. vars become -set NAME VALUE; `remote` is host:port. */
-  sipp(scenario: string, ip: string, port: number, mp: number, vars: Record<string, string>, remote?: string, pauseMs?: number, extra: string[] = []): Promise<RunResult> {
+  /**
+   * Run one SIPp phone. Its SIP port must be free first: the RTP peer a previous SIPp on the
+   * same address started inherits SIPp's socket and holds it until it ends (a busy machine
+   * makes that later), so wait for the port, bounded, instead of failing with EADDRINUSE.
+   */
+  async sipp(scenario: string, ip: string, port: number, mp: number, vars: Record<string, string>, remote?: string, pauseMs?: number, extra: string[] = []): Promise<RunResult> {
+    const local = `${ip.includes(':') ? `[${ip}]` : ip}:${port} `;
+    await waitFor(() => !this.ns.udpSockets().split('\n').some((l) => l.includes(` ${local}`)), 8000, 100);
     const args = ['-sf', join(E2E, 'scenarios', scenario), '-i', ip, '-p', String(port), '-mp', String(mp), '-m', '1', '-timeout', '25', '-timeout_error', '-nostdin', '-trace_err', '-trace_msg', ...extra];
     for (const [k, v] of Object.entries(vars)) args.push('-set', k, v);
     if (pauseMs !== undefined) args.push('-d', String(pauseMs));
