@@ -6,7 +6,7 @@
 // counted drop (forged-response), whatever the mode.
 import type { HostPort } from '../net/addr.js';
 import type { CSeq } from '../sip/fields.js';
-import { stampedDestination, Via, viaDestination, viaParam } from '../sip/via.js';
+import { stampedDestination, Via, viaParam } from '../sip/via.js';
 
 /** The magic cookie (RFC 3261 8.1.1.7) and our prefix. */
 const PREFIX = 'z9hG4bK64';
@@ -23,8 +23,7 @@ export function branchFor(mac: (v: string) => string, via: Via, callId: string, 
   return hop ? signed(mac, via, callId, cseq.num, hop) : null;
 }
 
-/** Did we sign `top` for the hop that `next` names? */
-export function verifyBranch(mac: (v: string) => string, top: Via, next: Via, callId: string, cseq: CSeq): boolean {
-  const hop = viaDestination(next);
-  return hop !== null && viaParam(top, 'branch')?.value === signed(mac, next, callId, cseq.num, hop);
+/** Did we sign `top` for `hop`, where the next Via `next` sends the response (viaDestination)? */
+export function verifyBranch(mac: (v: string) => string, top: Via, next: Via, hop: HostPort, callId: string, cseq: CSeq): boolean {
+  return viaParam(top, 'branch')?.value === signed(mac, next, callId, cseq.num, hop);
 }

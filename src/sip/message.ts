@@ -157,11 +157,6 @@ export function headerValue(m: SipMessage, h: Header): string {
   return m.text.slice(h.valueStart, h.valueEnd);
 }
 
-/** Every header with a canonical name. */
-export function findAll(m: SipMessage, canonical: string): Header[] {
-  return m.headers.filter((h) => h.def.name === canonical);
-}
-
 /** Each comma-separated element of every header of a kind ('via') or a name ('Route'), in order. */
 export function* elementsOf(m: SipMessage, kindOrName: Kind | string): Generator<[Header, number, number]> {
   for (const h of m.headers) {

@@ -119,10 +119,3 @@ export const R = Object.fromEntries(
 
 /** Every reason, in the order of the list (for the man page and its test). */
 export const ALL_REASONS: readonly Reason[] = Object.values(R);
-
-const byCode = new Map(ALL_REASONS.map((r) => [r.code, r]));
-
-/** A reason by its code (the stream framer and tests name them so). */
-export function reasonOf(code: string): Reason | undefined {
-  return byCode.get(code);
-}
