@@ -40,6 +40,7 @@ export interface Config {
   digestAlgorithms: Array<'SHA-256' | 'MD5'>; // challenges offered, most preferred first (RFC 8760 2.4)
   defaultExpires: number; //   registration lifetime when the phone names none (RFC 3261 10.3 step 7)
   registrations: string; //    where the registration table is kept across restarts
+  origin: Partial<Record<string, string>>; // "file:line" (or "--flag") each directive came from
 }
 
 export class ConfigError extends Error {
@@ -77,6 +78,7 @@ export function defaultConfig(): Config {
     digestAlgorithms: ['SHA-256', 'MD5'],
     defaultExpires: 3600,
     registrations: '/var/lib/sipproxy64/registrations.json',
+    origin: {},
   };
 }
 
@@ -140,6 +142,7 @@ export function applyDirective(cfg: Config, where: string, name: string, args: s
     if (args.length !== 1) throw new ConfigError(where, `${name} takes one value`);
     return args[0];
   };
+  if (!REPEATABLE.has(name)) cfg.origin[name] = where;
   switch (name) {
     case 'sip-port': cfg.sipPort = int(where, one(), 1, 65535); return;
     case 'generic4': cfg.generic4 = ip(where, one(), 4); return;
@@ -238,12 +241,17 @@ const FILE_DIRECTIVES = new Set(['passwd', 'registrations', 'tls-cert', 'tls-key
 
 export function parseConfig(text: string, file: string, cfg: Config = defaultConfig()): Config {
   const lines = text.split(/\r?\n/);
+  const seen = new Map<string, string>();
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i].replace(/#.*$/, '').trim();
     if (line === '') continue;
     const [name, ...args] = line.split(/\s+/);
     const values = FILE_DIRECTIVES.has(name) && args.length === 1 && !isAbsolute(args[0]) ? [resolve(dirname(file), args[0])] : args;
     applyDirective(cfg, `${file}:${i + 1}`, name, values);
+    // A single-value directive given twice is a mistake, not an override (SPEC 11).
+    const first = seen.get(name);
+    if (first && !REPEATABLE.has(name)) throw new ConfigError(`${file}:${i + 1}`, `${name} is given again (first at ${first}); say it once`);
+    seen.set(name, `${file}:${i + 1}`);
   }
   return cfg;
 }
@@ -264,14 +272,19 @@ export function validate(cfg: Config, where = 'config'): Config {
     if (m.transport === 'tcp' && !cfg.tcp) throw new ConfigError(m.where, 'map ... tcp needs "tcp yes"');
     if (m.transport === 'tls' && !cfg.tlsCert) throw new ConfigError(m.where, 'map ... tls needs tls-cert and tls-key');
   }
+  checkPorts(cfg, where);
   const faces = new Map<string, string>();
   const reals = new Map<string, string>();
+  const realAt = new Map(cfg.maps.filter((m) => m.real).map((m) => [(m.real as Addr).addr, m.where]));
   for (const m of cfg.maps) {
     const prev = faces.get(m.face.addr);
     if (prev) throw new ConfigError(m.where, `face ${m.face.addr} is already used at ${prev}`);
     if (m.face.addr === cfg.generic4?.addr || m.face.addr === cfg.generic6?.addr) {
       throw new ConfigError(m.where, `face ${m.face.addr} is also the generic address; give each party its own face`);
     }
+    // A face that is another line's party would send that party's traffic to itself.
+    const party = realAt.get(m.face.addr);
+    if (party) throw new ConfigError(m.where, `face ${m.face.addr} is the real address mapped at ${party}`);
     faces.set(m.face.addr, m.where);
     const key = m.real ? m.real.addr : (m.name as string) + '/' + m.face.family;
     const prevReal = reals.get(key);
@@ -279,6 +292,17 @@ export function validate(cfg: Config, where = 'config'): Config {
     reals.set(key, m.where);
   }
   return cfg;
+}
+
+/** SIP ports outside rtp-ports: a SIP socket inside the relay's range would take media (SPEC 11). */
+function checkPorts(cfg: Config, where: string): void {
+  const [lo, hi] = cfg.rtpPorts;
+  const sip: Array<[string, number]> = [['sip-port', cfg.sipPort], ...(cfg.tlsCert ? [['tls-port', cfg.tlsPort] as [string, number]] : [])];
+  for (const [name, port] of sip) {
+    if (port >= lo && port <= hi) {
+      throw new ConfigError(cfg.origin[name] ?? where, `${name} ${port} lies inside rtp-ports ${lo}-${hi}${cfg.origin['rtp-ports'] ? ` (${cfg.origin['rtp-ports']})` : ''}`);
+    }
+  }
 }
 
 /** Masquerading: inbound and outbound go together, on addresses no other directive uses. */

@@ -76,3 +76,12 @@ t.test('masquerading directives', async (t) => {
   t.equal(err(nat + 'domain -bad-'), 'f.conf:3: "-bad-" is not a domain name');
   t.equal(err(nat + 'default-expires 0'), 'f.conf:3: 0 is out of range 1-604800');
 });
+
+t.test('config mistakes that open holes are refused, naming the lines (SPEC 11)', async (t) => {
+  t.equal(err(base + 'rtp-ports 5000-5999'), 'config: sip-port 5060 lies inside rtp-ports 5000-5999 (f.conf:3)', 'sip-port inside rtp-ports');
+  t.equal(err('sip-port 20000\n' + base), 'f.conf:1: sip-port 20000 lies inside rtp-ports 20000-29999', 'the default range too');
+  t.equal(err(base + 'map 2001:db8:1::5 192.0.2.105\nmap 192.0.2.105 2001:db8:64::5'), 'f.conf:3: face 192.0.2.105 is the real address mapped at f.conf:4', 'a face that is another line\'s party');
+  t.equal(err(base + 'rtp-timeout 30\nrtp-timeout 60'), 'f.conf:4: rtp-timeout is given again (first at f.conf:3); say it once', 'a single-value directive twice');
+  t.equal(err(base + 'generic4 192.0.2.2'), 'f.conf:3: generic4 is given again (first at f.conf:1); say it once');
+  t.ok(validate(parseConfig(base + 'map 192.0.2.20 2001:db8:64::20\nmap 192.0.2.21 2001:db8:64::21', 'f')), 'map repeats');
+});
