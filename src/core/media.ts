@@ -7,7 +7,7 @@ import { Edits } from '../sip/edits.js';
 import { tagOf } from '../sip/fields.js';
 import { SipMessage } from '../sip/message.js';
 import { R, Reason } from '../sip/reasons.js';
-import { MediaPlan, ProxyContext } from './types.js';
+import { MediaPlan, ProxyContext, sendable } from './types.js';
 
 /** The address model's plan: the relay's IPv4 and IPv6 sides, keyed by Call-ID. */
 export function familyMedia(ctx: ProxyContext, callId: string, src: HostPort, out: Family): MediaPlan {
@@ -25,6 +25,7 @@ export function rewriteMessageBody(ctx: ProxyContext, m: SipMessage, edits: Edit
   if (!ct) return 0;
   const { key, side } = plan;
   const media = ctx.media;
+  const relay = (plan.addrs ?? [ctx.map.media(4), ctx.map.media(6)]).map((a) => a?.addr);
   const delta = rewriteBody(m.text, m.bodyStart, m.bodyEnd, m.text.slice(ct.valueStart, ct.valueEnd), {
     out: plan.media.family,
     media: plan.media,
@@ -35,7 +36,11 @@ export function rewriteMessageBody(ctx: ProxyContext, m: SipMessage, edits: Edit
       }
       const held = keepParties ? media.get(key, index) : undefined;
       if (held) return held.port;
-      return media.update(key, index, side, { ...party, signal: src.addr }, plan.addrs);
+      // SPEC 11: an SDP address the relay may not send to names no party; only the source
+      // latches. The relay's own addresses stay (a call that leaves and comes back through a
+      // provider meets its other leg there); the relay never forwards from itself to itself.
+      const addr = party.addr !== null && (sendable(ctx, party.addr) || relay.includes(party.addr)) ? party.addr : null;
+      return media.update(key, index, side, { ...party, addr, signal: src.addr }, plan.addrs);
     },
   }, edits);
   if (delta !== null) return delta;

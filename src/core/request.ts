@@ -12,7 +12,7 @@ import { branchFor } from './branch.js';
 import { fixContentLength, releaseRefused, requestMediaLife, rewriteMessageBody } from './media.js';
 import { addRecordRoute, deleteRoutes, Preprocessed, preprocessRoutes } from './routes.js';
 import { MAX_UDP, portFor, Transport, transportFor, VIA_NAME } from './transport.js';
-import { Action, Forward, Planner, PlanRequest, ProxyContext } from './types.js';
+import { Action, Forward, Planner, PlanRequest, ProxyContext, sendable } from './types.js';
 import { RewriteCtx, rewriteHeaders, rewriteUri, rewriteUriText } from './uris.js';
 
 const ONCE: Record<string, Reason> = {
@@ -48,6 +48,7 @@ export function handleRequest(ctx: ProxyContext, planner: Planner, m: SipMessage
   stampVia(via, src, edits, inT !== 'udp'); //                   RFC 3261 18.2.1, RFC 3581 4
   rewriteHeaders(rw, m, skip, ctx.cfg.keepUserAgent ? null : ctx.product); // SPEC 4
   const hop = nextHop(ctx, m, plan, pre, newRuri); //            RFC 3261 18.1.1, RFC 3263 4.2
+  if (!sendable(ctx, hop.target.addr)) throw refuse(R.forbiddenDestination); // SPEC 11
   const firstVia = m.hot.via as Header;
   const port = portFor(hop.transport, ctx.cfg);
   const branch = branchFor((v) => ctx.mac(v), via, callId, cseq, src, inT !== 'udp');

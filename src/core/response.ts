@@ -8,7 +8,7 @@ import { leadingVias, MAX_VIA, viaCount, viaDestination } from '../sip/via.js';
 import { verifyBranch } from './branch.js';
 import { fixContentLength, responseMediaLife, rewriteMessageBody } from './media.js';
 import { isOurPort, MAX_UDP, portFor, viaTransport } from './transport.js';
-import { Action, drop, Planner, PlanResponse, ProxyContext } from './types.js';
+import { Action, drop, Planner, PlanResponse, ProxyContext, sendable } from './types.js';
 import { rewriteHeaders } from './uris.js';
 
 export function handleResponse(ctx: ProxyContext, planner: Planner, m: SipMessage, src: HostPort, local: HostPort): Action[] {
@@ -25,6 +25,7 @@ export function handleResponse(ctx: ProxyContext, planner: Planner, m: SipMessag
   if (viaCount(m) > MAX_VIA) return [drop(R.tooManyVia)];
   // SPEC 11: only a response to a request we sent, returning to the hop it came from.
   if (!verifyBranch((v) => ctx.mac(v), top, next, dest, callId, cseq)) return [drop(R.forgedResponse)];
+  if (!sendable(ctx, dest.addr)) return [drop(R.forbiddenDestination)]; // never to ourselves or special addresses
   const res: PlanResponse = { m, src, local, top, next, dest, callId, cseq };
   const plan = planner.response(ctx, res); //                         the mode: verify, and how to write
   if ('code' in plan) return [drop(plan)];

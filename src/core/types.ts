@@ -2,7 +2,7 @@
 // the one interface through which a mode (the address model, masquerading) plugs into it.
 import type { Config } from '../config/config.js';
 import type { MediaTable } from '../media/table.js';
-import { Addr, Family, HostPort } from '../net/addr.js';
+import { Addr, Family, HostPort, isSpecial } from '../net/addr.js';
 import type { SipMessage } from '../sip/message.js';
 import type { CSeq } from '../sip/fields.js';
 import type { Reason } from '../sip/reasons.js';
@@ -25,6 +25,11 @@ export interface Ours {
   isOurs(a: string): boolean; //     any SIP address of this proxy
   preloaded(a: string): boolean; //  a phone may preload it as its outbound proxy (RFC 3261 8.1.2)
   readonly markers: ReadonlySet<string>; // URI parameters of a foreign entry written onto our address
+}
+
+/** May anything be sent to `a`? Not to our own or special addresses, unless a map line names it (SPEC 11). */
+export function sendable(ctx: Pick<ProxyContext, 'map' | 'ours'>, a: string): boolean {
+  return ctx.map.isMapped(a) || (!ctx.ours.isOurs(a) && !isSpecial(a));
 }
 
 /** What the steps read: config, address model, relay table, our addresses, counters, MACs. */

@@ -83,6 +83,7 @@ export class Relay {
   private readonly streams = new Map<number, Stream>();
   private readonly bound = new Map<number, PortSockets>(); // every bound pair: in use or warm
   private readonly warm: PortSockets[] = []; //              released pairs, oldest first
+  private readonly own = new Set<string>(); //                 every address the relay binds
   private timer: NodeJS.Timeout | null = null;
   private probeTimer: NodeJS.Timeout | null = null;
   private readonly now: () => number;
@@ -136,6 +137,7 @@ export class Relay {
 
   /** The four sockets of a port pair, kept bound for a while after a stream ends. */
   private bindPair(port: number, addrs: readonly [Addr, Addr]): PortSockets {
+    this.own.add(addrs[0].addr).add(addrs[1].addr);
     const set: PortSockets = {
       port,
       addrs,
@@ -259,6 +261,12 @@ export class Relay {
       }
       dest = { addr: other.addr, port: rtcp && !other.mux ? other.rtcp : other.rtp };
     }
+    // A packet from one of our relay sockets never goes to another: two calls whose SDP name
+    // each other's relay ports would otherwise loop a packet for ever (SPEC 11).
+    if (this.isRelaySocket(src, rinfo.port) && this.isRelaySocket(dest.addr, dest.port)) {
+      this.drop(R.rtpLoop);
+      return;
+    }
     const out = rtcp ? there.rtcp : there.rtp;
     out.send(msg, dest.port, dest.addr);
     st.sent[to]++;
@@ -269,6 +277,11 @@ export class Relay {
       this.stats.packets6++;
       this.stats.bytes6 += msg.length;
     }
+  }
+
+  /** Is addr:port one of the relay's own sockets (an address it binds, a port pair it holds)? */
+  private isRelaySocket(addr: string, port: number): boolean {
+    return this.own.has(addr) && this.bound.has(port - (port % 2));
   }
 
   /** Can the RTP port of pair p be bound on media4 now? (A draining instance may hold it.) */

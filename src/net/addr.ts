@@ -98,3 +98,13 @@ export function unicast(a: string): boolean {
   if (/^(22[4-9]|23\d)\./.test(a) || /^ff/i.test(a)) return false;
   return true;
 }
+
+/**
+ * Addresses nothing may be sent to unless a map line names them (SPEC 11): loopback,
+ * "this network" 0.0.0.0/8, unspecified, multicast and broadcast, also IPv4-mapped.
+ */
+export function isSpecial(a: string): boolean {
+  if (!unicast(a) || a === '::1') return true;
+  const v4 = a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a;
+  return v4.startsWith('127.') || v4.startsWith('0.') || !unicast(v4);
+}

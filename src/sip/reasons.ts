@@ -54,6 +54,7 @@ const DEFS = {
   maxForwardsZero: ['max-forwards-zero', 483, 'Max-Forwards reached 0'],
   tooLargeAfterRewrite: ['too-large-after-rewrite', 513, 'the rewritten message would not fit in a UDP datagram'],
   notARelay: ['not-a-relay', 403, 'the destination is no mapped party, uplink, dialog or phone', 'Forbidden (no mapping for this destination)'],
+  forbiddenDestination: ['forbidden-destination', 403, 'the destination is an address of the proxy, loopback, unspecified, multicast or broadcast, and no map line names it', 'Forbidden (destination not allowed)'],
   uplinkUnresolved: ['uplink-unresolved', 503, 'a configured uplink name has no address yet', 'Service Unavailable (uplink not resolved)'],
   // Media (SPEC 6)
   tooManyStreams: ['too-many-streams', 503, 'more than 16 media streams in one call', 'Service Unavailable (more than 16 media streams in one call)'],
@@ -99,6 +100,7 @@ const DEFS = {
   rtpNoSession: ['rtp-no-session', 0, 'a packet to a relay port with no stream'],
   rtpNoParty: ['rtp-no-party', 0, 'a packet from a side whose party has not described its media yet'],
   rtpForeignSource: ['rtp-foreign-source', 0, 'a packet from a source that is not the party of that side'],
+  rtpLoop: ['rtp-loop', 0, 'a packet from one of the relay\'s own addresses that would go to another (a loop)'],
   rtpNoPeerYet: ['rtp-no-peer-yet', 0, 'a packet for a side whose party has no address yet'],
 } as const satisfies Record<string, Def>;
 

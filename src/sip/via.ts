@@ -111,15 +111,21 @@ export function viaDestination(v: Via): HostPort | null {
 
 /**
  * received= and rport= on the top Via of a request (RFC 3261 18.2.1, RFC 3581 4), for a
- * request we forward and for one we answer. `stream`: it came over TCP/TLS and we forward it,
- * so the response must find this connection again (RFC 3261 18.2.2): the stateless proxy
- * names it in the Via, so the source port is stamped even unasked.
+ * request we forward and for one we answer: they say where the packet really came from. A
+ * value the sender wrote itself is replaced when it is not the truth, or the response would
+ * go wherever a stranger pointed it (SPEC 11). `stream`: it came over TCP/TLS and we forward
+ * it, so the response must find this connection again (RFC 3261 18.2.2): the stateless
+ * proxy names it in the Via, so the source port is stamped even unasked.
  */
 export function stampVia(via: Via, src: HostPort, edits: Edits, stream: boolean): void {
   const rport = viaParam(via, 'rport');
-  if (rport && rport.value === null) edits.replace(rport.start, rport.end, `;rport=${src.port}`);
-  else if (!rport && stream) edits.insert(via.end, `;rport=${src.port}`);
-  if ((rport || stream || via.hostAddr?.addr !== src.addr) && !viaParam(via, 'received')) edits.insert(via.end, `;received=${src.addr}`);
+  const port = String(src.port);
+  if (rport && rport.value !== port) edits.replace(rport.start, rport.end, `;rport=${port}`);
+  else if (!rport && stream) edits.insert(via.end, `;rport=${port}`);
+  const rec = viaParam(via, 'received');
+  if (rec) {
+    if (receivedAddr(via)?.addr !== src.addr) edits.replace(rec.start, rec.end, `;received=${src.addr}`);
+  } else if (rport || stream || via.hostAddr?.addr !== src.addr) edits.insert(via.end, `;received=${src.addr}`);
 }
 
 /**
@@ -128,10 +134,8 @@ export function stampVia(via: Via, src: HostPort, edits: Edits, stream: boolean)
  */
 export function stampedDestination(via: Via, src: HostPort, stream: boolean): { addr: string; port: number } | null {
   const rport = viaParam(via, 'rport');
-  const stamped = rport || stream || via.hostAddr?.addr !== src.addr;
-  const addr = receivedAddr(via)?.addr ?? (stamped ? src.addr : via.hostAddr?.addr);
+  const stamped = viaParam(via, 'received') || rport || stream || via.hostAddr?.addr !== src.addr;
+  const addr = stamped ? src.addr : via.hostAddr?.addr;
   if (!addr) return null;
-  const kept = via.port ?? 5060;
-  if (rport) return { addr, port: rport.value === null ? src.port : /^\d{1,5}$/.test(rport.value) ? Number(rport.value) : kept };
-  return { addr, port: stream ? src.port : kept };
+  return { addr, port: rport || stream ? src.port : via.port ?? 5060 };
 }

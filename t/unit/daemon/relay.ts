@@ -160,3 +160,27 @@ t.test('a stream with its own side addresses (masquerading: two IPv4 sides), and
   t.equal((await atLan)?.msg.toString(), 'to-lan', 'and back');
   t.same(relay.describe().map((s) => [s.party4, s.party6]), [[`127.0.0.20:${lan.address().port}`, `127.0.0.30:${wan.address().port}`]]);
 });
+
+t.test('two streams whose SDP name each other\'s relay ports cannot loop a packet (SPEC 11)', async (t) => {
+  // With rtp-latch no, a side whose SDP named no usable address takes packets from anyone.
+  const relay = new Relay({ ports: [46300, 46303], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: false, timeoutMs: 60000 });
+  const table = relay.table;
+  const stranger = await bind('udp6', '::1');
+  t.teardown(() => {
+    relay.closeAll();
+    stranger.close();
+  });
+  // Stream a: IPv4 party "127.0.0.1" (the relay itself), IPv6 party stream b's IPv6 port.
+  // Stream b: IPv4 party stream a's IPv4 port, IPv6 party with no address.
+  const pa = table.update('a', 0, 4, { addr: '127.0.0.1', rtp: 9, rtcp: 10, mux: false })!;
+  const pb = table.update('b', 0, 4, { addr: '127.0.0.1', rtp: pa, rtcp: pa + 1, mux: false })!;
+  table.update('a', 0, 6, { addr: '::1', rtp: pb, rtcp: pb + 1, mux: false });
+  table.update('b', 0, 6, { addr: null, rtp: 9, rtcp: 10, mux: false });
+  await tick();
+  // One packet into b's IPv6 side: b -> a (IPv4) -> b (IPv6) -> a ... without the guard.
+  stranger.send(Buffer.from('x'), pb, '::1');
+  await tick(300);
+  const relayed = relay.stats.packets4 + relay.stats.packets6;
+  t.equal(relayed, 1, `one packet in, one relayed (${relayed})`);
+  t.equal(relay.stats.drops.get('rtp-loop'), 1, 'the second hop, relay to relay, is a counted drop (rtp-loop)');
+});

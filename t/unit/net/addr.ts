@@ -1,5 +1,5 @@
 import t from 'tap';
-import { formatHostPort, parseHostIp, parseHostPort, parseIp, uriHost } from '../../../src/net/addr.js';
+import { formatHostPort, isSpecial, parseHostIp, parseHostPort, parseIp, uriHost } from '../../../src/net/addr.js';
 
 t.test('parseIp validates with net.isIP before ipaddr.js', async (t) => {
   t.equal(parseIp('010.0.0.1'), null, 'leading zeros are not octal, they are invalid');
@@ -25,4 +25,9 @@ t.test('host forms', async (t) => {
   t.equal(parseHostPort('[2001:db8::1]5060'), null);
   t.equal(uriHost({ addr: '2001:db8::1', family: 6 }), '[2001:db8::1]');
   t.equal(formatHostPort({ addr: '192.0.2.1', family: 4, port: 5060 }), '192.0.2.1:5060');
+});
+
+t.test('isSpecial: addresses nothing is sent to unless a map line names them', async (t) => {
+  for (const a of ['127.0.0.1', '127.255.0.9', '0.0.0.0', '0.1.2.3', '224.0.0.1', '239.1.2.3', '255.255.255.255', '::', '::1', 'ff02::1', '::ffff:127.0.0.1', '::ffff:224.0.0.1']) t.ok(isSpecial(a), a);
+  for (const a of ['192.0.2.10', '198.51.100.1', '2001:db8::1', '::ffff:192.0.2.1', '10.0.0.1', 'fe80::1']) t.notOk(isSpecial(a), a);
 });
