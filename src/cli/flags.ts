@@ -74,6 +74,10 @@ export const HELP = `
     --default-expires SECONDS registration lifetime when none is asked (3600)
     --registrations FILE      registrations kept across restarts
                               (/var/lib/sipproxy64/registrations.json)
+    --auth-failures N         failed authentications before a source backs off (10)
+    --auth-backoff SECONDS    first back-off; it doubles, up to an hour (60)
+    --max-bindings N          contacts per address-of-record (10)
+    --max-registrations N     bindings in all (10000)
 
   Exit status: 0 normal, 2 bad command line or config, 1 runtime failure.
 `;

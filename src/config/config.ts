@@ -40,6 +40,10 @@ export interface Config {
   digestAlgorithms: Array<'SHA-256' | 'MD5'>; // challenges offered, most preferred first (RFC 8760 2.4)
   defaultExpires: number; //   registration lifetime when the phone names none (RFC 3261 10.3 step 7)
   registrations: string; //    where the registration table is kept across restarts
+  authFailures: number; //     failed authentications before a source's back-off (SPEC 11)
+  authBackoff: number; //      the first back-off, seconds; it doubles each time, up to an hour
+  maxBindings: number; //      contacts per address-of-record
+  maxRegistrations: number; // bindings in all
   origin: Partial<Record<string, string>>; // "file:line" (or "--flag") each directive came from
 }
 
@@ -78,6 +82,10 @@ export function defaultConfig(): Config {
     digestAlgorithms: ['SHA-256', 'MD5'],
     defaultExpires: 3600,
     registrations: '/var/lib/sipproxy64/registrations.json',
+    authFailures: 10,
+    authBackoff: 60,
+    maxBindings: 10,
+    maxRegistrations: 10000,
     origin: {},
   };
 }
@@ -88,6 +96,7 @@ export const DIRECTIVES = [
   'rtp-ports', 'rtp-timeout', 'rtp-latch', 'keep-user-agent', 'metrics', 'tcp', 'tcp-idle',
   'tls-port', 'tls-cert', 'tls-key', 'tls-ca',
   'inbound', 'outbound', 'registrar', 'domain', 'passwd', 'digest-algorithms', 'default-expires', 'registrations',
+  'auth-failures', 'auth-backoff', 'max-bindings', 'max-registrations',
 ] as const;
 
 /** Directives that may be given more than once (and flags that repeat). */
@@ -162,6 +171,10 @@ export function applyDirective(cfg: Config, where: string, name: string, args: s
     case 'passwd': cfg.passwd = one(); return;
     case 'default-expires': cfg.defaultExpires = int(where, one(), 1, 604800); return;
     case 'registrations': cfg.registrations = one(); return;
+    case 'auth-failures': cfg.authFailures = int(where, one(), 1, 1000); return;
+    case 'auth-backoff': cfg.authBackoff = int(where, one(), 1, 3600); return;
+    case 'max-bindings': cfg.maxBindings = int(where, one(), 1, 100); return;
+    case 'max-registrations': cfg.maxRegistrations = int(where, one(), 1, 1000000); return;
     case 'digest-algorithms': {
       const list = one().toLowerCase().split(',');
       const algs = list.map((a) => (a === 'sha-256' ? 'SHA-256' : a === 'md5' ? 'MD5' : null));

@@ -31,8 +31,9 @@ export class Bindings {
    * Apply one REGISTER's contacts (RFC 3261 10.3 step 7): expires 0 removes a binding, "*"
    * with expires 0 removes them all; an older CSeq of the same Call-ID is refused (500).
    */
-  register(aor: string, callId: string, cseq: number, source: string, contacts: Array<{ uri: string | '*'; expires: number }>): RegisterResult {
-    const list = this.lookup(aor);
+  register(aor: string, callId: string, cseq: number, source: string, contacts: Array<{ uri: string | '*'; expires: number }>, maxPerAor = Infinity, maxTotal = Infinity): RegisterResult {
+    const list = [...this.lookup(aor)]; // a copy: a refused REGISTER changes nothing
+    const before = list.length;
     if (contacts.some((c) => c.uri === '*')) {
       if (contacts.length !== 1 || contacts[0].expires !== 0) return { ok: false, reason: R.wildcardContact };
       this.aors.delete(aor);
@@ -45,9 +46,19 @@ export class Bindings {
       if (i >= 0) list.splice(i, 1);
       if (c.expires > 0) list.push({ contact: c.uri, expires: t + c.expires * 1000, callId, cseq, source });
     }
+    // SPEC 11: bounded per address-of-record and in all (nothing changes when refused).
+    if (list.length > before && list.length > maxPerAor) return { ok: false, reason: R.tooManyBindings };
+    if (list.length > before && this.size() - before + list.length > maxTotal) return { ok: false, reason: R.registrationsFull };
     if (list.length === 0) this.aors.delete(aor);
     else this.aors.set(aor, list);
     return { ok: true };
+  }
+
+  /** Bindings held in all (expired ones not yet swept included). */
+  size(): number {
+    let n = 0;
+    for (const l of this.aors.values()) n += l.length;
+    return n;
   }
 
   all(): Array<{ aor: string; bindings: Binding[] }> {

@@ -9,7 +9,9 @@ import { Header, SipMessage, splitList, unfold } from '../sip/message.js';
 import { R } from '../sip/reasons.js';
 import { findUri, parseUri, userOf } from '../sip/uri.js';
 import { Binding, Bindings } from './bindings.js';
-import { Credentials, DigestAuth } from './digest.js';
+import { Credentials, DigestAuth, Verdict } from './digest.js';
+import { AuthGuard } from './guard.js';
+import { parseDigest } from './digest.js';
 
 /** The saved form of both tables (the registrations file). */
 export interface SavedRegistrations {
@@ -18,12 +20,15 @@ export interface SavedRegistrations {
 }
 
 const MAX_EXPIRES = 604800;
+/** The longest Contact URI bound: ten of them keep the 200 OK well inside a UDP datagram. */
+const MAX_CONTACT = 1024;
 
 export class Registrar {
   readonly bindings: Bindings; // registrar yes: AOR "user@domain" -> the phones' contacts
   readonly learned: Bindings; //  outbound-proxy operation: user part -> the phone that registered
   readonly domains: string[];
   private readonly digest: DigestAuth | null;
+  private readonly guard: AuthGuard;
   dirty = false; // a table changed since the daemon last saved it
 
   constructor(private readonly cfg: Config, private readonly users: Map<string, Credentials>, key: Buffer, private readonly now: () => number) {
@@ -31,6 +36,7 @@ export class Registrar {
     this.learned = new Bindings(now);
     this.domains = cfg.domains;
     this.digest = cfg.registrar ? new DigestAuth(cfg.domains[0], key, now, 300_000, cfg.digestAlgorithms) : null;
+    this.guard = new AuthGuard(now, cfg.authFailures, cfg.authBackoff * 1000);
   }
 
   get enabled(): boolean {
@@ -56,17 +62,7 @@ export class Registrar {
    * 200 OK; throws SipError for 401 (with a challenge), 403, 400, 500.
    */
   register(m: SipMessage, src: HostPort, transport: string, callId: string, cseq: number): string {
-    const digest = this.digest as DigestAuth;
-    // Step 3: authentication (RFC 3261 22.4; SHA-256 and MD5, RFC 8760).
-    let user: string | 'stale' | null = null;
-    for (const h of m.headers.filter((x: Header) => x.def.name === 'Authorization')) {
-      user = digest.verify(unfold(m.text.slice(h.valueStart, h.valueEnd)), 'REGISTER', (u) => this.users.get(u));
-      if (user) break;
-    }
-    if (user === null || user === 'stale') {
-      const extra = digest.challenge(user === 'stale').map((c) => `WWW-Authenticate: ${c}\r\n`).join('');
-      throw refuse(user === 'stale' ? R.authStale : R.authRequired, undefined, extra);
-    }
+    const user = this.authenticate(m, src);
     // Steps 5 and 6: the address-of-record, and the right to change it.
     const to = m.hot.to as Header;
     const [s, e] = splitList(m.text, to.valueStart, to.valueEnd)[0];
@@ -80,8 +76,9 @@ export class Registrar {
     const aor = `${toUser}@${host}`;
     // Step 7: the bindings (expires: the contact's, the Expires header's, or default-expires).
     const all = this.contactsFor(m);
+    if (all.some((c) => c.uri.length > MAX_CONTACT)) throw refuse(R.contactTooLong);
     if (all.length > 0) {
-      const r = this.bindings.register(aor, callId, cseq, `${uriHost(src)}:${src.port}/${transport}`, all);
+      const r = this.bindings.register(aor, callId, cseq, `${uriHost(src)}:${src.port}/${transport}`, all, this.cfg.maxBindings, this.cfg.maxRegistrations);
       if (!r.ok) throw refuse(r.reason);
       this.dirty = true;
     }
@@ -89,6 +86,33 @@ export class Registrar {
     const t = this.now();
     const contacts = this.bindings.lookup(aor).map((b) => `Contact: <${b.contact}>;expires=${Math.max(0, Math.round((b.expires - t) / 1000))}\r\n`);
     return contacts.join('') + `Date: ${new Date(t).toUTCString()}\r\n`;
+  }
+
+  /**
+   * Step 3: authentication (RFC 3261 22.4; SHA-256 and MD5, RFC 8760), with the defences of
+   * SPEC 11: a source in back-off is refused before any hash is computed; credentials that
+   * do not verify (wrong, replayed, or from another address than the nonce went to) count
+   * against the source and the user. Returns the user; throws 401 or 403.
+   */
+  private authenticate(m: SipMessage, src: HostPort): string {
+    const digest = this.digest as DigestAuth;
+    const wait = this.guard.refusedFor(src.addr);
+    if (wait > 0) throw refuse(R.authBackoff, undefined, `Retry-After: ${Math.ceil(wait / 1000)}\r\n`);
+    let verdict: Verdict = null;
+    let named: string | null = null;
+    for (const h of m.headers.filter((x: Header) => x.def.name === 'Authorization')) {
+      const value = unfold(m.text.slice(h.valueStart, h.valueEnd));
+      verdict = digest.verify(value, 'REGISTER', (u) => this.users.get(u), src.addr);
+      named ??= parseDigest(value)?.username ?? null;
+      if (verdict && verdict !== 'replay') break;
+    }
+    if (verdict && verdict !== 'stale' && verdict !== 'replay') {
+      this.guard.succeeded(src.addr);
+      return verdict;
+    }
+    if (named !== null && verdict !== 'stale') this.guard.failed(src.addr, named);
+    const extra = digest.challenge(src.addr, verdict === 'stale').map((c) => `WWW-Authenticate: ${c}\r\n`).join('');
+    throw refuse(verdict === 'stale' ? R.authStale : verdict === 'replay' ? R.authReplayed : R.authRequired, undefined, extra);
   }
 
   private contactsFor(m: SipMessage): Array<{ uri: string; expires: number }> {

@@ -1,5 +1,6 @@
 import t from 'tap';
 import { R } from '../../../src/sip/reasons.js';
+import { AuthGuard } from '../../../src/masq/guard.js';
 import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,4 +39,41 @@ t.test('password file', async (t) => {
   t.equal(u.get('bob')!.ha1('MD5'), ha1);
   t.throws(() => parsePasswd('alice a\nalice b\n', 'passwd', 'r'), new PasswdError('passwd:2: alice is listed twice'));
   t.throws(() => parsePasswd('bob md5:xyz\n', 'passwd', 'r'), /passwd:1: expected/);
+});
+
+t.test('AuthGuard: a source backs off after the threshold, doubling; a guessed user makes every failing source back off', async (t) => {
+  let now = 0;
+  const g = new AuthGuard(() => now, 3, 60_000);
+  g.failed('198.51.100.7', 'alice');
+  g.failed('198.51.100.7', 'bob');
+  t.equal(g.refusedFor('198.51.100.7'), 0, 'two failures: not yet');
+  g.failed('198.51.100.7', 'carol');
+  t.equal(g.refusedFor('198.51.100.7'), 60_000, 'the third: 60 s');
+  now += 60_000;
+  t.equal(g.refusedFor('198.51.100.7'), 0, 'over');
+  for (let i = 0; i < 3; i++) g.failed('198.51.100.7', 'dave');
+  t.equal(g.refusedFor('198.51.100.7'), 120_000, 'the next back-off doubles');
+  // dave has failed three times now: any other source that fails for dave backs off at once.
+  g.failed('203.0.113.9', 'dave');
+  t.equal(g.refusedFor('203.0.113.9'), 60_000, 'a second address guessing the same user');
+  t.equal(g.refusedFor('203.0.113.10'), 0, 'an address that did not fail is not refused');
+  g.succeeded('198.51.100.7');
+  t.equal(g.refusedFor('198.51.100.7'), 0, 'right credentials: afresh');
+  for (let i = 0; i < 40; i++) {
+    now += 4_000_000;
+    for (let k = 0; k < 3; k++) g.failed('192.0.2.99', null);
+  }
+  t.ok(g.refusedFor('192.0.2.99') <= 3_600_000, 'never more than an hour');
+});
+
+t.test('bindings per address-of-record and in all are capped; a refused REGISTER changes nothing', async (t) => {
+  const b = new Bindings(() => 0);
+  const c = (uri: string) => ({ uri, expires: 60 });
+  t.same(b.register('a@x', 'c', 1, 's', [c('sip:a@192.0.2.1'), c('sip:a@192.0.2.2')], 2, 3), { ok: true });
+  t.same(b.register('a@x', 'c', 2, 's', [c('sip:a@192.0.2.3')], 2, 3), { ok: false, reason: R.tooManyBindings });
+  t.equal(b.lookup('a@x').length, 2, 'unchanged');
+  t.same(b.register('a@x', 'c', 3, 's', [c('sip:a@192.0.2.1')], 2, 3), { ok: true }, 'a refresh of a binding is fine');
+  t.same(b.register('b@x', 'd', 1, 's', [c('sip:b@192.0.2.4')], 2, 3), { ok: true });
+  t.same(b.register('c@x', 'e', 1, 's', [c('sip:c@192.0.2.5')], 2, 3), { ok: false, reason: R.registrationsFull });
+  t.equal(b.size(), 3);
 });
