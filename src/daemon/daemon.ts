@@ -128,7 +128,7 @@ async function probeRelay(cfg: Config, relay: Relay, log: Logger): Promise<void>
 
 /** Bind SIP on every address: UDP, and TCP and TLS when configured; nothing stays bound on failure. */
 async function startTransports(cfg: Config, engine: Engine, log: Logger, deliver: (a: Action[]) => void): Promise<Transports> {
-  const stream = { idleMs: cfg.tcpIdle * 1000, connectTimeoutMs: 5000, maxPerSource: 64, maxConnections: 20000 };
+  const stream = { idleMs: cfg.tcpIdle * 1000, connectTimeoutMs: 5000, handshakeMs: 5000, maxPerSource: 64, maxPerDestination: 16, maxConnections: 20000 };
   const t: Transports = { udp: new SipUdp(engine, log, deliver), tcp: null, tls: null };
   try {
     await t.udp.start(sipAddresses(cfg), cfg.sipPort);

@@ -18,8 +18,10 @@ export interface TcpOptions {
   readonly tls?: { key: Buffer; cert: Buffer; ca?: Buffer }; // for transport 'tls'
   readonly idleMs: number;
   readonly connectTimeoutMs: number;
-  readonly maxPerSource: number;
-  readonly maxConnections: number;
+  readonly maxPerSource: number; //      incoming connections from one address, handshakes included
+  readonly maxPerDestination: number; // outgoing connections to one address (any port)
+  readonly maxConnections: number; //    all connections, both ways
+  readonly handshakeMs: number; //       a TLS handshake must finish within this
 }
 
 type Send = Extract<Action, { type: 'send' }>;
@@ -35,7 +37,9 @@ interface Conn {
 export class SipTcp {
   private readonly servers: net.Server[] = [];
   private readonly conns = new Map<string, Conn>();
-  private readonly perSource = new Map<string, number>();
+  private readonly perSource = new Map<string, number>(); // incoming, from the raw connection on
+  private readonly perDest = new Map<string, number>(); //   outgoing
+  private open = 0; //                                       every socket, handshaking or not
 
   constructor(
     private readonly engine: Engine,
@@ -55,10 +59,20 @@ export class SipTcp {
   async start(addrs: Addr[], port: number): Promise<void> {
     for (const a of addrs) {
       const local: HostPort = { addr: a.addr, family: a.family, port };
+      // Limits apply to the raw connection, before a TLS handshake (SPEC 11: a handshake that
+      // never finishes holds a place too, and ends after handshakeMs).
       const server = this.opts.transport === 'tls'
-        ? tls.createServer({ ...this.opts.tls, noDelay: true }, (sock) => this.accept(sock, local))
-        : net.createServer({ noDelay: true }, (sock) => this.accept(sock, local));
-      if (this.opts.transport === 'tls') server.on('tlsClientError', () => this.engine.countDrop(R.tlsHandshakeFailed));
+        ? tls.createServer({ ...this.opts.tls, noDelay: true, handshakeTimeout: this.opts.handshakeMs }, (sock) => this.accept(sock, local))
+        : net.createServer({ noDelay: true });
+      server.on('connection', (raw: net.Socket) => {
+        if (this.admit(raw) && this.opts.transport === 'tcp') this.accept(raw, local);
+      });
+      if (this.opts.transport === 'tls') {
+        server.on('tlsClientError', (_e: Error, sock: tls.TLSSocket) => {
+          this.engine.countDrop(R.tlsHandshakeFailed);
+          sock.destroy(); // a listener for this event keeps Node from closing it
+        });
+      }
       await new Promise<void>((resolve, reject) => {
         const fail = (err: Error): void => reject(new Error(`cannot listen on SIP ${this.opts.transport.toUpperCase()} ${formatHostPort(local)}: ${(err as NodeJS.ErrnoException).code ?? err.message}`));
         server.once('error', fail);
@@ -72,15 +86,31 @@ export class SipTcp {
     }
   }
 
+  /** An incoming connection within the limits per source and in all, counted until it closes. */
+  private admit(raw: net.Socket): boolean {
+    const a = parseIp(raw.remoteAddress ?? '');
+    if (!a || raw.remotePort === undefined) {
+      raw.destroy();
+      return false;
+    }
+    const n = this.perSource.get(a.addr) ?? 0;
+    if (n >= this.opts.maxPerSource || this.open >= this.opts.maxConnections) {
+      this.engine.countDrop(n >= this.opts.maxPerSource ? R.tcpTooManyFromSource : R.tcpTooManyConnections);
+      raw.destroy();
+      return false;
+    }
+    this.perSource.set(a.addr, n + 1);
+    this.open++;
+    raw.once('close', () => {
+      this.open--;
+      decrement(this.perSource, a.addr);
+    });
+    return true;
+  }
+
   private accept(sock: net.Socket, local: HostPort): void {
     const a = parseIp(sock.remoteAddress ?? '');
     if (!a || sock.remotePort === undefined) {
-      sock.destroy();
-      return;
-    }
-    const n = this.perSource.get(a.addr) ?? 0;
-    if (n >= this.opts.maxPerSource || this.conns.size >= this.opts.maxConnections) {
-      this.engine.countDrop(n >= this.opts.maxPerSource ? R.tcpTooManyFromSource : R.tcpTooManyConnections);
       sock.destroy();
       return;
     }
@@ -91,15 +121,11 @@ export class SipTcp {
     const c: Conn = { sock, remote, local, connected, pending: [] };
     const key = SipTcp.key(remote);
     this.conns.set(key, c);
-    this.perSource.set(remote.addr, (this.perSource.get(remote.addr) ?? 0) + 1);
     const framer = new StreamFramer();
     sock.setTimeout(this.opts.idleMs, () => sock.destroy());
     sock.on('error', () => this.engine.count('tcp-socket-error'));
     sock.on('close', () => {
       if (this.conns.get(key) === c) this.conns.delete(key);
-      const left = (this.perSource.get(remote.addr) ?? 1) - 1;
-      if (left > 0) this.perSource.set(remote.addr, left);
-      else this.perSource.delete(remote.addr);
     });
     sock.on('data', (chunk: Buffer) => {
       try {
@@ -127,10 +153,14 @@ export class SipTcp {
     const data = Buffer.from(act.data, 'latin1');
     let c = this.conns.get(SipTcp.key(act.to));
     if (!c) {
-      if (this.conns.size >= this.opts.maxConnections) {
-        this.engine.countDrop(R.tcpTooManyConnections);
+      // SPEC 11: routing chose this target; still, bounded per destination and in all.
+      const n = this.perDest.get(act.to.addr) ?? 0;
+      if (n >= this.opts.maxPerDestination || this.open >= this.opts.maxConnections) {
+        this.engine.countDrop(n >= this.opts.maxPerDestination ? R.tcpTooManyToDestination : R.tcpTooManyConnections);
         return;
       }
+      this.perDest.set(act.to.addr, n + 1);
+      this.open++;
       const opts = { host: act.to.addr, port: act.to.port, localAddress: act.from.addr, family: act.to.family, noDelay: true };
       const sock = this.opts.transport === 'tls' ? tls.connect({ ...opts, ca: this.opts.tls?.ca }) : net.connect(opts);
       c = this.attach(sock, act.from, act.to, false);
@@ -147,7 +177,11 @@ export class SipTcp {
         for (const b of conn.pending) sock.write(b);
         conn.pending = [];
       });
-      sock.once('close', () => clearTimeout(t));
+      sock.once('close', () => {
+        clearTimeout(t);
+        this.open--;
+        decrement(this.perDest, act.to.addr);
+      });
     }
     if (this.log.debugEnabled) this.log.debug('sip out', { from: formatHostPort(act.from), to: formatHostPort(act.to), transport: this.opts.transport, bytes: data.length, first: firstLine(data) });
     if (c.connected) c.sock.write(data);
@@ -160,4 +194,10 @@ export class SipTcp {
     for (const c of this.conns.values()) c.sock.destroy();
     this.conns.clear();
   }
+}
+
+function decrement(m: Map<string, number>, k: string): void {
+  const left = (m.get(k) ?? 1) - 1;
+  if (left > 0) m.set(k, left);
+  else m.delete(k);
 }

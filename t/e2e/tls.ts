@@ -43,6 +43,20 @@ e2e('tls', (w) => {
       t.ok(r && r.familyOk && r.received >= 45, `${n}: ${JSON.stringify(r)}`);
     }
     t.match(p.log(), /sip out .*to=\[2001:db8:1::5\]:5061 transport=tls .*INVITE/, 'the INVITE went over TLS');
+    // SPEC 11: TCP connections to the TLS port that never start a handshake hold a place of
+    // the source's 64 (the 65th is closed at once) and are closed after 5 s.
+    const hs = await w.ns.run(process.execPath, ['-e', `
+      const net = require('net'); const socks = []; let closed = 0; const t0 = Date.now(); let early = 0;
+      const open = () => new Promise((r) => { const s = net.connect(5061, '127.0.0.1', () => r()); s.on('close', () => { closed++; if (Date.now() - t0 < 2000) early++; }); s.on('error', () => {}); socks.push(s); });
+      (async () => { for (let i = 0; i < 65; i++) await open();
+        const gone = () => { if (closed < 65) return setTimeout(gone, 100); process.stdout.write(JSON.stringify({ early, closed, ms: Date.now() - t0 })); process.exit(0); };
+        gone(); setTimeout(() => { process.stdout.write(JSON.stringify({ early, closed })); process.exit(0); }, 12000); })();`], 15000);
+    const res = JSON.parse(hs.stdout || '{}') as { early?: number; closed?: number; ms?: number };
+    t.equal(res.early, 1, 'the 65th silent connection is closed at once');
+    t.equal(res.closed, 65, `the other 64 are closed by the handshake timeout (${res.ms} ms)`);
+    t.ok((res.ms ?? 0) >= 4500, 'not before the timeout');
+    t.match(await w.http('/metrics'), /sipproxy64_sip_drops_total\{reason="tcp-too-many-from-source"\} 1/, 'the refusal is counted');
+    t.match(await w.http('/metrics'), /sipproxy64_sip_drops_total\{reason="tls-handshake-failed"\} 65/, 'the 64 timeouts and the refused one are counted as failed handshakes');
     p.child.kill('SIGTERM');
     t.equal(await p.exited, 0);
   });
