@@ -1,7 +1,7 @@
 // End to end over real UDP in a namespace: Kamailio as IPv6-only registrar, SIPp phones,
 // sipproxy64 between them, real RTP counted at both ends.
 import t from 'tap';
-import { tail, e2e } from '../lib/world.js';
+import { CALL_MS, tail, e2e } from '../lib/world.js';
 import { waitFor, sleep } from '../lib/netns.js';
 
 
@@ -54,7 +54,7 @@ e2e('calls', (w) => {
     {
       const uas = w.sipp('uas.xml', '2001:db8:1::20', 5062, 31020, w.media('carol2', '2001:db8:1::20', 40020));
       await sleep(300);
-      const uac = await w.sipp('uac.xml', '127.0.0.10', 5060, 31022, { ...w.media('alice2', '127.0.0.10', 40030), callee: 'carol' }, '127.0.0.105:5060', 2500);
+      const uac = await w.sipp('uac.xml', '127.0.0.10', 5060, 31022, { ...w.media('alice2', '127.0.0.10', 40030), callee: 'carol' }, '127.0.0.105:5060', CALL_MS);
       const u = await uas;
       t.equal(uac.code, 0, `IPv4 caller completes the call${tail(uac)}`);
       t.equal(u.code, 0, `IPv6 phone answers${tail(u)}`);
@@ -67,7 +67,7 @@ e2e('calls', (w) => {
     // 3. A generic IPv6 party (no map line) calls alice at her face; alice hangs up and
     //    her in-dialog BYE finds dave through received= on our Record-Route.
     {
-      const uas = w.sipp('uas-bye.xml', '127.0.0.10', 5060, 31030, w.media('alice3', '127.0.0.10', 40040), undefined, 2500);
+      const uas = w.sipp('uas-bye.xml', '127.0.0.10', 5060, 31030, w.media('alice3', '127.0.0.10', 40040), undefined, CALL_MS);
       await sleep(300);
       const uac = await w.sipp('uac-wait-bye.xml', '2001:db8::99', 5060, 31032, { ...w.media('dave3', '2001:db8::99', 40050), callee: 'alice' }, '[2001:db8:64::10]:5060');
       const u = await uas;

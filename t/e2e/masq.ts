@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { waitFor, sleep } from '../lib/netns.js';
-import { cannotRun, tail, World } from '../lib/world.js';
+import { CALL_MS, cannotRun, tail, World } from '../lib/world.js';
 
 function sh(cmd: string): void {
   const r = spawnSync('sh', ['-c', cmd], { encoding: 'utf8' });
@@ -97,15 +97,15 @@ metrics 127.0.0.1:9064
 
     // 1. The Internet calls a LAN phone.
     await call(t, { w: lan, ip: '192.0.2.10', port: 5060, mp: 31010, name: 'alice1', rtp: 40000 },
-      { w: pub, scenario: 'uac.xml', ip: '198.51.100.30', port: 5060, mp: 31012, name: 'carol1', rtp: 40010, vars: { callee: 'alice' }, remote: '198.51.100.20:5060', pauseMs: 2000 },
+      { w: pub, scenario: 'uac.xml', ip: '198.51.100.30', port: 5060, mp: 31012, name: 'carol1', rtp: 40010, vars: { callee: 'alice' }, remote: '198.51.100.20:5060', pauseMs: CALL_MS },
       ['alice answers behind the NAT', 'carol calls alice through the provider']);
     // 2. A LAN phone calls the Internet.
     await call(t, { w: pub, ip: '198.51.100.30', port: 5062, mp: 31020, name: 'carol2', rtp: 40020 },
-      { w: lan, scenario: 'nat-uac.xml', ip: '192.0.2.11', port: 5060, mp: 31022, name: 'bob2', rtp: 40030, vars: { callee: 'carol', domain: '198.51.100.20' }, remote: '192.0.2.1:5060', pauseMs: 2000 },
+      { w: lan, scenario: 'nat-uac.xml', ip: '192.0.2.11', port: 5060, mp: 31022, name: 'bob2', rtp: 40030, vars: { callee: 'carol', domain: '198.51.100.20' }, remote: '192.0.2.1:5060', pauseMs: CALL_MS },
       ['carol answers', 'bob calls carol out through the NAT']);
     // 3. Hairpin through the provider: bob calls alice at the provider, the call comes back.
     await call(t, { w: lan, ip: '192.0.2.10', port: 5060, mp: 31030, name: 'alice3', rtp: 40040 },
-      { w: lan, scenario: 'nat-uac.xml', ip: '192.0.2.11', port: 5060, mp: 31032, name: 'bob3', rtp: 40050, vars: { callee: 'alice', domain: '198.51.100.20' }, remote: '192.0.2.1:5060', pauseMs: 2000 },
+      { w: lan, scenario: 'nat-uac.xml', ip: '192.0.2.11', port: 5060, mp: 31032, name: 'bob3', rtp: 40050, vars: { callee: 'alice', domain: '198.51.100.20' }, remote: '192.0.2.1:5060', pauseMs: CALL_MS },
       ['alice answers the hairpin call', 'bob calls alice through the provider']);
     const st = await rtr.cli(['status', '-c', statusConf]);
     t.equal(st.code, 0, `status runs${st.stderr}`);
@@ -129,10 +129,10 @@ metrics 127.0.0.1:9064
     const reg = await pub.sipp('register.xml', '2001:db8:1::20', 5062, 31202, { user: 'carol' }, '[2001:db8:1::5]:5060');
     t.equal(reg.code, 0, 'carol (IPv6) registers directly');
     await call(t, { w: lan, ip: '192.0.2.10', port: 5060, mp: 31210, name: 'alice6', rtp: 40100 },
-      { w: pub, scenario: 'uac.xml', ip: '2001:db8:1::20', port: 5060, mp: 31212, name: 'carol6', rtp: 40110, vars: { callee: 'alice' }, remote: '[2001:db8:1::5]:5060', pauseMs: 2000 },
+      { w: pub, scenario: 'uac.xml', ip: '2001:db8:1::20', port: 5060, mp: 31212, name: 'carol6', rtp: 40110, vars: { callee: 'alice' }, remote: '[2001:db8:1::5]:5060', pauseMs: CALL_MS },
       ['alice answers over IPv4', 'carol calls alice over IPv6']);
     await call(t, { w: pub, ip: '2001:db8:1::20', port: 5062, mp: 31220, name: 'carol7', rtp: 40120 },
-      { w: lan, scenario: 'nat-uac.xml', ip: '192.0.2.10', port: 5060, mp: 31222, name: 'alice7', rtp: 40130, vars: { callee: 'carol', domain: '[2001:db8:1::5]' }, remote: '192.0.2.1:5060', pauseMs: 2000 },
+      { w: lan, scenario: 'nat-uac.xml', ip: '192.0.2.10', port: 5060, mp: 31222, name: 'alice7', rtp: 40130, vars: { callee: 'carol', domain: '[2001:db8:1::5]' }, remote: '192.0.2.1:5060', pauseMs: CALL_MS },
       ['carol answers', 'alice calls carol, out over IPv6']);
     proxy.child.kill('SIGTERM');
     t.equal(await proxy.exited, 0, 'SIGTERM exits 0');
@@ -152,7 +152,7 @@ metrics 127.0.0.1:9064
     }
     // Hairpin on the LAN: the call goes straight to alice's contact; media flows phone to phone.
     await call(t, { w: lan, ip: '192.0.2.10', port: 5060, mp: 31110, name: 'alice4', rtp: 40060 },
-      { w: lan, scenario: 'nat-uac.xml', ip: '192.0.2.11', port: 5060, mp: 31112, name: 'bob4', rtp: 40070, vars: { callee: 'alice', domain: 'example.net' }, remote: '192.0.2.1:5060', pauseMs: 1500 },
+      { w: lan, scenario: 'nat-uac.xml', ip: '192.0.2.11', port: 5060, mp: 31112, name: 'bob4', rtp: 40070, vars: { callee: 'alice', domain: 'example.net' }, remote: '192.0.2.1:5060', pauseMs: CALL_MS },
       ['alice answers', 'bob calls alice@example.net']);
     t.ok(await waitFor(() => spawnSync('cat', [regFile]).stdout.toString().includes('alice@example.net'), 3000), 'registrations saved to the file');
     proxy.child.kill('SIGTERM');
@@ -162,7 +162,7 @@ metrics 127.0.0.1:9064
     t.match(proxy.log(), /registrations restored/, 'registrations restored from the file');
     // The Internet calls alice at our public address: found by the restored registration.
     await call(t, { w: lan, ip: '192.0.2.10', port: 5060, mp: 31120, name: 'alice5', rtp: 40080 },
-      { w: pub, scenario: 'uac.xml', ip: '198.51.100.30', port: 5060, mp: 31122, name: 'carol5', rtp: 40090, vars: { callee: 'alice' }, remote: '198.51.100.1:5060', pauseMs: 2000 },
+      { w: pub, scenario: 'uac.xml', ip: '198.51.100.30', port: 5060, mp: 31122, name: 'carol5', rtp: 40090, vars: { callee: 'alice' }, remote: '198.51.100.1:5060', pauseMs: CALL_MS },
       ['alice answers', 'carol calls alice@198.51.100.1 after the restart']);
     const st = await rtr.cli(['status', '-c', statusConf]);
     t.match(st.stdout, /registrar\s+alice@example\.net\s+sip:alice@192\.0\.2\.10:5060/, 'status lists the registrar bindings');

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { waitFor, sleep } from '../lib/netns.js';
-import { PROXY_CONF, e2e } from '../lib/world.js';
+import { CALL_MS, PROXY_CONF, e2e } from '../lib/world.js';
 
 e2e('tls', (w) => {
   const d = w.dir;
@@ -35,7 +35,7 @@ e2e('tls', (w) => {
     t.equal(regC.code, 0);
     const uas = w.sipp('uas.xml', '2001:db8:1::20', 5062, 31310, w.media('carolT', '2001:db8:1::20', 40200));
     await sleep(300);
-    const uac = await w.sipp('uac.xml', '127.0.0.10', 5060, 31312, { ...w.media('aliceT', '127.0.0.10', 40210), callee: 'carol' }, '127.0.0.105:5060', 2000);
+    const uac = await w.sipp('uac.xml', '127.0.0.10', 5060, 31312, { ...w.media('aliceT', '127.0.0.10', 40210), callee: 'carol' }, '127.0.0.105:5060', CALL_MS);
     t.equal(uac.code, 0, `the call completes: INVITE over TLS, ACK and BYE over TLS through the route set${uac.code ? uac.stdout.slice(-1500) : ''}`);
     t.equal((await uas).code, 0);
     for (const n of ['aliceT', 'carolT']) {

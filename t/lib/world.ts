@@ -47,6 +47,12 @@ export function e2e(tag: string, body: (w: World) => void, opts: { missing?: str
   body(w);
 }
 
+/**
+ * How long a test call stays up after it is answered: long enough for its RTP peers to find
+ * each other through the relay and count their 50 packets (1 s) on a busy machine too.
+ */
+export const CALL_MS = 4000;
+
 /** What a failed run printed last, for an assertion's message. */
 export const tail = (r: RunResult): string => (r.code === 0 ? '' : `\n${r.stdout.slice(-800)}\n${r.stderr.slice(-800)}`);
 
