@@ -54,7 +54,9 @@ export const HELP = `
     --media6 ADDR             RTPproxy64 IPv6 address (default: generic6)
     --rtp-ports LO-HI         relay port range (20000-29999)
     --rtp-timeout SECONDS     release media after this long without packets (60)
-    --rtp-latch yes|no        learn parties' media source from their packets (yes)
+    --rtp-latch MODE          which media source a stream learns: strict, prefix,
+                              any, yes (= strict) or no (strict)
+    --rtp-quota N             streams a source that is no configured party may hold (16)
     --keep-user-agent yes|no  keep User-Agent/Server instead of sipproxy64/VERSION (no)
     --metrics [ADDR:]PORT     serve /metrics (Prometheus) and /sessions (off; 127.0.0.1)
     --tcp yes|no              SIP over TCP too, on every SIP address (no)

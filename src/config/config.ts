@@ -20,7 +20,8 @@ export interface Config {
   media6: Addr | null;
   rtpPorts: [number, number];
   rtpTimeout: number;
-  rtpLatch: boolean;
+  rtpLatch: 'strict' | 'prefix' | 'any' | 'off'; // which sources a stream latches onto
+  rtpQuota: number; //        streams a source that is not a configured party may hold
   keepUserAgent: boolean;
   metrics: HostPort | null; // status HTTP endpoint; off by default
   tcp: boolean; //            SIP over TCP on every SIP address (RFC 3261 18)
@@ -63,7 +64,8 @@ export function defaultConfig(): Config {
     media6: null,
     rtpPorts: [20000, 29999],
     rtpTimeout: 60,
-    rtpLatch: true,
+    rtpLatch: 'strict',
+    rtpQuota: 16,
     keepUserAgent: false,
     metrics: null,
     tcp: false,
@@ -93,7 +95,7 @@ export function defaultConfig(): Config {
 /** Directive names, also the long flag names (`--map REAL=FACE`, `--sip-port 5060`, ...). */
 export const DIRECTIVES = [
   'sip-port', 'map', 'generic4', 'generic6', 'media4', 'media6',
-  'rtp-ports', 'rtp-timeout', 'rtp-latch', 'keep-user-agent', 'metrics', 'tcp', 'tcp-idle',
+  'rtp-ports', 'rtp-timeout', 'rtp-latch', 'rtp-quota', 'keep-user-agent', 'metrics', 'tcp', 'tcp-idle',
   'tls-port', 'tls-cert', 'tls-key', 'tls-ca',
   'inbound', 'outbound', 'registrar', 'domain', 'passwd', 'digest-algorithms', 'default-expires', 'registrations',
   'auth-failures', 'auth-backoff', 'max-bindings', 'max-registrations',
@@ -159,7 +161,14 @@ export function applyDirective(cfg: Config, where: string, name: string, args: s
     case 'media4': cfg.media4 = ip(where, one(), 4); return;
     case 'media6': cfg.media6 = ip(where, one(), 6); return;
     case 'rtp-timeout': cfg.rtpTimeout = int(where, one(), 1, 86400); return;
-    case 'rtp-latch': cfg.rtpLatch = yesNo(where, one()); return;
+    case 'rtp-latch': {
+      const v = one();
+      const modes = { strict: 'strict', prefix: 'prefix', any: 'any', yes: 'strict', no: 'off' } as const;
+      if (!Object.hasOwn(modes, v)) throw new ConfigError(where, `rtp-latch takes strict, prefix, any, yes (= strict) or no, got "${v}"`);
+      cfg.rtpLatch = modes[v as keyof typeof modes];
+      return;
+    }
+    case 'rtp-quota': cfg.rtpQuota = int(where, one(), 1, 65536); return;
     case 'keep-user-agent': cfg.keepUserAgent = yesNo(where, one()); return;
     case 'tcp': cfg.tcp = yesNo(where, one()); return;
     case 'tcp-idle': cfg.tcpIdle = int(where, one(), 1, 86400); return;

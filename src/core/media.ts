@@ -1,10 +1,11 @@
 // SDP through RTPproxy64's table (SPEC 5, 6): bodies rewritten by a media plan, Content-Length
 // after them, and the life of a call's streams (offer, answer, release).
 import { Family, HostPort } from '../net/addr.js';
-import { MAX_STREAMS_PER_CALL } from '../media/table.js';
+import type { Refused } from '../media/table.js';
 import { rewriteBody } from '../sdp/body.js';
 import { Edits } from '../sip/edits.js';
-import { tagOf } from '../sip/fields.js';
+import { contactsOf, tagOf } from '../sip/fields.js';
+import { hostIp, parseUri } from '../sip/uri.js';
 import { SipMessage } from '../sip/message.js';
 import { R, Reason } from '../sip/reasons.js';
 import { MediaPlan, ProxyContext, sendable } from './types.js';
@@ -26,6 +27,9 @@ export function rewriteMessageBody(ctx: ProxyContext, m: SipMessage, edits: Edit
   const { key, side } = plan;
   const media = ctx.media;
   const relay = (plan.addrs ?? [ctx.map.media(4), ctx.map.media(6)]).map((a) => a?.addr);
+  const trusted = plan.trusted ?? ctx.map.isMapped(src.addr);
+  const contact = contactIp(m);
+  let refused: Refused = 'exhausted';
   const delta = rewriteBody(m.text, m.bodyStart, m.bodyEnd, m.text.slice(ct.valueStart, ct.valueEnd), {
     out: plan.media.family,
     media: plan.media,
@@ -40,11 +44,32 @@ export function rewriteMessageBody(ctx: ProxyContext, m: SipMessage, edits: Edit
       // latches. The relay's own addresses stay (a call that leaves and comes back through a
       // provider meets its other leg there); the relay never forwards from itself to itself.
       const addr = party.addr !== null && (sendable(ctx, party.addr) || relay.includes(party.addr)) ? party.addr : null;
-      return media.update(key, index, side, { ...party, addr, signal: src.addr }, plan.addrs);
+      const port = media.update(key, index, side, { ...party, addr, signal: src.addr, contact, trusted }, plan.addrs);
+      if (typeof port === 'number') return port;
+      refused = port;
+      return null;
     },
   }, edits);
-  if (delta !== null) return delta;
-  return media.sessionsOf(key).length >= MAX_STREAMS_PER_CALL ? R.tooManyStreams : R.rtpPortsExhausted;
+  return delta ?? REFUSED[refused];
+}
+
+const REFUSED: Record<Refused, Reason> = {
+  'exhausted': R.rtpPortsExhausted,
+  'too-many-streams': R.tooManyStreams,
+  'source-quota': R.rtpSourceQuota,
+  'stranger-quota': R.rtpStrangerQuota,
+  'not-the-party': R.mediaNotYours,
+};
+
+/** The IP literal of a message's first Contact, if any: where that party's own requests come from. */
+function contactIp(m: SipMessage): string | undefined {
+  try {
+    const c = contactsOf(m)[0];
+    const u = c && c.uri !== '*' ? parseUri(c.uri, 0, c.uri.length) : null;
+    return u ? hostIp(c.uri, u.hostStart, u.hostEnd)?.addr : undefined;
+  } catch {
+    return undefined; // a Contact without a URI names nothing
+  }
 }
 
 /** A refused offer: an established call keeps its streams (the re-offer just fails), a new one keeps nothing. */

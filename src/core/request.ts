@@ -66,8 +66,12 @@ export function handleRequest(ctx: ProxyContext, planner: Planner, m: SipMessage
   fixContentLength(m, edits, delta); //                          RFC 3261 20.14
   requestMediaLife(ctx, m, plan.media?.key ?? callId, delta); // SPEC 6
   const data = edits.apply(m.text, m.bodyEnd);
-  // RFC 3261 18.1.1: too large for UDP; without TCP towards the target the answer is 513.
-  if (hop.transport === 'udp' && data.length > MAX_UDP) throw refuse(R.tooLargeAfterRewrite);
+  // RFC 3261 18.1.1: too large for UDP; without TCP towards the target the answer is 513,
+  // and nothing this offer allocated stays (SPEC 11).
+  if (hop.transport === 'udp' && data.length > MAX_UDP) {
+    if (plan.media) releaseRefused(ctx, plan.media.key);
+    throw refuse(R.tooLargeAfterRewrite);
+  }
   return [{ type: 'send', from: { addr: plan.outAddr.addr, family: plan.outAddr.family, port }, to: hop.target, data, transport: hop.transport }];
 }
 

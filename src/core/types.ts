@@ -49,6 +49,7 @@ export interface MediaPlan {
   readonly side: Family; //   the sender's side of the relay (4: IPv4 or LAN, 6: IPv6 or public)
   readonly media: Addr; //    the relay address written into the SDP that goes out
   readonly addrs?: readonly [Addr, Addr]; // relay addresses of sides 4 and 6 (default media4, media6)
+  readonly trusted?: boolean; // the sender is a configured party (default: its address has a map line)
 }
 
 /** What route preprocessing (RFC 3261 16.4) left for the plan. */

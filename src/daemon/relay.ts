@@ -2,6 +2,7 @@
 // port on media4 and on media6; packets go across unchanged (SRTP passes), to each
 // party's advertised address, or to the source learnt from its first packets (latching).
 import dgram from 'node:dgram';
+import ipaddr from 'ipaddr.js';
 import { MediaSession, MediaTable } from '../media/table.js';
 import { Addr, Family, formatHostPort } from '../net/addr.js';
 import { R, Reason } from '../sip/reasons.js';
@@ -12,7 +13,7 @@ export interface RelayOptions {
   readonly media4: Addr | null; // sides 4 and 6 of the address model's streams
   readonly media6: Addr | null;
   readonly probeAddr?: Addr; //   where rtp-ports are probed (default media4)
-  readonly latch: boolean;
+  readonly latch: 'strict' | 'prefix' | 'any' | 'off'; // rtp-latch
   readonly timeoutMs: number;
   readonly now?: () => number;
   readonly onError?: (what: string, err: Error) => void;
@@ -231,14 +232,16 @@ export class Relay {
         this.drop(R.rtpForeignSource);
         return;
       }
-    } else if (this.opts.latch) {
+    } else if (this.opts.latch !== 'off') {
       if (!party) {
         this.drop(R.rtpNoParty);
         return;
       }
-      // Only the party latches: its advertised address, or the address its SIP came from
-      // (a phone behind NAT). A stranger's packets are never relayed (SPEC 6).
-      if (src !== party.addr && src !== party.signal) {
+      // Only the party latches (SPEC 6, rtp-latch): strict, its advertised address or the
+      // address its SIP came from (a phone behind NAT); prefix, the same /64 (IPv6) or the same
+      // address (IPv4) as one of those (a wildcard-bound softphone on a multi-homed host);
+      // any, the first source (as rtpengine does). A stranger's packets are never relayed.
+      if (!latches(this.opts.latch, src, party)) {
         this.drop(R.rtpForeignSource);
         return;
       }
@@ -257,6 +260,14 @@ export class Relay {
     if (!dest) {
       if (!other || other.addr === null) {
         this.drop(R.rtpNoPeerYet);
+        return;
+      }
+      // SPEC 11: media goes only to an address that has proven itself: the party's
+      // signalling address, or (latched above) its own media source. An address named only
+      // in SDP gets nothing until it sends, unless a configured party wrote it, or it is the
+      // relay's own (the other leg of a call that came back through a provider).
+      if (other.addr !== other.signal && !other.trusted && !this.isRelaySocket(other.addr, other.rtp)) {
+        this.drop(R.rtpPeerUnproven);
         return;
       }
       dest = { addr: other.addr, port: rtcp && !other.mux ? other.rtcp : other.rtp };
@@ -352,4 +363,17 @@ export class Relay {
     this.warm.length = 0;
     for (const set of [...this.bound.values()]) this.closePair(set);
   }
+}
+
+/** Does a packet from `src` latch onto `party` under `mode` (rtp-latch)? */
+function latches(mode: 'strict' | 'prefix' | 'any', src: string, party: { addr: string | null; signal?: string }): boolean {
+  if (mode === 'any' || src === party.addr || src === party.signal) return true;
+  if (mode === 'strict' || !src.includes(':')) return false;
+  const net = prefix64(src);
+  return [party.addr, party.signal].some((a) => a && a.includes(':') && prefix64(a) === net);
+}
+
+/** The first 64 bits of an IPv6 address, as text. */
+function prefix64(a: string): string {
+  return ipaddr.parse(a).toNormalizedString().split(':').slice(0, 4).join(':');
 }

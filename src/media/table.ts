@@ -9,6 +9,18 @@ export interface Party {
   readonly rtcp: number;
   readonly mux: boolean; //       rtcp-mux (RFC 5761): RTCP on the RTP port
   readonly signal?: string; //    the address its SDP came from over SIP (it may send media too)
+  readonly contact?: string; //   the IP of that message's Contact: where its own requests come from
+  readonly trusted?: boolean; //  that SIP came from a configured party (a map line, an uplink): its
+  //                              SDP may name media servers the relay sends to before they send
+}
+
+/** Why an offer or answer could not have a stream (SPEC 6, 11). */
+export type Refused = 'exhausted' | 'too-many-streams' | 'source-quota' | 'stranger-quota' | 'not-the-party';
+
+/** Streams a source that is not a configured party may hold, and all such sources together. */
+export interface Quotas {
+  readonly perSource: number;
+  readonly strangers: number;
 }
 
 export interface MediaSession {
@@ -22,6 +34,8 @@ export interface MediaSession {
   updated: number;
   established: boolean; // an answer has passed (a 2xx or an ACK carried SDP)
   dialogTag: string | null; // the callee's tag of the 2xx that established it (forking)
+  readonly owner: string; //   the signalling address whose offer created it (quotas)
+  readonly stranger: boolean; // its owner is not a configured party
 }
 
 export interface MediaHooks {
@@ -37,6 +51,9 @@ export class MediaTable {
   private readonly calls = new Map<string, Map<number, MediaSession>>();
   private readonly used = new Set<number>();
   private readonly foreign = new Set<number>(); // held by another process (a draining instance)
+  private readonly owned = new Map<string, number>(); // streams per owner that is a stranger
+  private strangers = 0; //                             streams of all strangers
+  quotas: Quotas = { perSource: Infinity, strangers: Infinity };
   private cursor: number;
   private readonly lo: number;
   private readonly hi: number;
@@ -118,17 +135,27 @@ export class MediaTable {
 
   /**
    * SDP from `side` described stream `index` at `party`: create or update the session.
-   * Returns the relay port, or null when the pool is exhausted or the call has too many streams.
+   * Returns the relay port, or why not: the pool or the call's streams are exhausted, the
+   * offer's source is over its quota, or (an existing stream) the SDP does not come from the
+   * party that set that side up (SPEC 11: a stranger with a live Call-ID cannot move media).
    */
-  update(callId: string, index: number, side: Family, party: Party, addrs: readonly [Addr, Addr] | null = null): number | null {
+  update(callId: string, index: number, side: Family, party: Party, addrs: readonly [Addr, Addr] | null = null): number | Refused {
     let call = this.calls.get(callId);
     let s = call?.get(index);
     if (!s) {
-      if (call && call.size >= MAX_STREAMS_PER_CALL) return null;
+      if (call && call.size >= MAX_STREAMS_PER_CALL) return 'too-many-streams';
+      const owner = party.signal ?? '';
+      const stranger = !party.trusted;
+      if (stranger && (this.owned.get(owner) ?? 0) >= this.quotas.perSource) return 'source-quota';
+      if (stranger && this.strangers >= this.quotas.strangers) return 'stranger-quota';
       const port = this.allocate();
-      if (port === null) return null;
+      if (port === null) return 'exhausted';
       const t = this.now();
-      s = { callId, index, port, party4: null, party6: null, addrs, created: t, updated: t, established: false, dialogTag: null };
+      s = { callId, index, port, party4: null, party6: null, addrs, created: t, updated: t, established: false, dialogTag: null, owner, stranger };
+      if (stranger) {
+        this.owned.set(owner, (this.owned.get(owner) ?? 0) + 1);
+        this.strangers++;
+      }
       if (!call) {
         call = new Map();
         this.calls.set(callId, call);
@@ -139,6 +166,9 @@ export class MediaTable {
       this.hooks.open?.(s);
       return port;
     }
+    const was = side === 4 ? s.party4 : s.party6;
+    // The party that set this side up: its SIP came from there, or from its own Contact.
+    if (was && party.signal !== was.signal && party.signal !== was.contact) return 'not-the-party';
     if (side === 4) s.party4 = party;
     else s.party6 = party;
     s.updated = this.now();
@@ -172,6 +202,12 @@ export class MediaTable {
     call.delete(index);
     if (call.size === 0) this.calls.delete(callId);
     this.used.delete(s.port);
+    if (s.stranger) {
+      const n = (this.owned.get(s.owner) ?? 1) - 1;
+      if (n > 0) this.owned.set(s.owner, n);
+      else this.owned.delete(s.owner);
+      this.strangers--;
+    }
     this.hooks.close?.(s, why);
   }
 

@@ -59,6 +59,9 @@ const DEFS = {
   // Media (SPEC 6)
   tooManyStreams: ['too-many-streams', 503, 'more than 16 media streams in one call', 'Service Unavailable (more than 16 media streams in one call)'],
   rtpPortsExhausted: ['rtp-ports-exhausted', 503, 'no free port pair in rtp-ports', 'Service Unavailable (no media relay ports)'],
+  rtpSourceQuota: ['rtp-source-quota', 503, 'the offer\'s source, not a configured party, holds rtp-quota streams already', 'Service Unavailable (media quota of this source)'],
+  rtpStrangerQuota: ['rtp-stranger-quota', 503, 'sources that are not configured parties hold half the port pairs already', 'Service Unavailable (media quota)'],
+  mediaNotYours: ['media-not-yours', 403, 'a re-offer or answer for a stream from another address than the party that set it up', 'Forbidden (media of another party)'],
   // Masquerading and its registrar (sipproxy64(8) MASQUERADING; RFC 3261 10.3, 22.4)
   nameUnresolved: ['name-unresolved', 503, 'a host name a LAN phone sends to does not resolve'],
   badBinding: ['bad-binding', 480, 'a registered contact that cannot be parsed', 'Temporarily Unavailable'],
@@ -107,6 +110,7 @@ const DEFS = {
   rtpNoParty: ['rtp-no-party', 0, 'a packet from a side whose party has not described its media yet'],
   rtpForeignSource: ['rtp-foreign-source', 0, 'a packet from a source that is not the party of that side'],
   rtpLoop: ['rtp-loop', 0, 'a packet from one of the relay\'s own addresses that would go to another (a loop)'],
+  rtpPeerUnproven: ['rtp-peer-unproven', 0, 'a packet for a side whose address appears only in SDP from an unconfigured party and has sent nothing yet'],
   rtpNoPeerYet: ['rtp-no-peer-yet', 0, 'a packet for a side whose party has no address yet'],
 } as const satisfies Record<string, Def>;
 

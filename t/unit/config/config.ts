@@ -19,7 +19,7 @@ t.test('directives', async (t) => {
   t.equal(c.maps[1].realPort, 5070);
   t.equal(c.maps[2].name, 'registrar.example.net');
   t.same(c.rtpPorts, [30000, 30099]);
-  t.equal(c.rtpLatch, false);
+  t.equal(c.rtpLatch, 'off', 'no: no latching');
   t.equal(c.keepUserAgent, true);
   t.equal(c.media4?.addr, '192.0.2.1', 'media defaults to generic');
 });
@@ -30,7 +30,7 @@ t.test('errors name the line and the problem', async (t) => {
   t.equal(err(base + 'map 010.0.0.1 2001:db8::5'), 'f.conf:3: "010.0.0.1" is neither an IP address nor a host name');
   t.equal(err(base + 'sip-port 70000'), 'f.conf:3: 70000 is out of range 1-65535');
   t.equal(err(base + 'rtp-ports 2000'), 'f.conf:3: rtp-ports takes LO-HI, got "2000"');
-  t.equal(err(base + 'rtp-latch maybe'), 'f.conf:3: expected yes or no, got "maybe"');
+  t.equal(err(base + 'rtp-latch maybe'), 'f.conf:3: rtp-latch takes strict, prefix, any, yes (= strict) or no, got "maybe"');
   t.equal(err(base + 'generic4 2001:db8::1'), 'f.conf:3: "2001:db8::1" is not an IPv4 address');
   t.equal(err('generic6 2001:db8::1'), "config: generic4 is required (the proxy's own IPv4 address)");
   t.equal(err(base + 'map 192.0.2.10 2001:db8::9\nmap 192.0.2.11 2001:db8::9'), 'f.conf:4: face 2001:db8::9 is already used at f.conf:3');

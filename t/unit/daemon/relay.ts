@@ -20,7 +20,7 @@ const tick = (ms = 50) => new Promise((r) => setTimeout(r, ms));
 
 t.test('relays both ways, latches, drops strangers, RTCP on port+1, times out', async (t) => {
   let now = 0;
-  const relay = new Relay({ ports: [46000, 46099], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: true, timeoutMs: 5000, now: () => now });
+  const relay = new Relay({ ports: [46000, 46099], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: 'strict', timeoutMs: 5000, now: () => now });
   const table = relay.table;
   const p4 = await bind('udp4', '127.0.0.1');
   const p6 = await bind('udp6', '::1');
@@ -30,8 +30,8 @@ t.test('relays both ways, latches, drops strangers, RTCP on port+1, times out', 
     relay.closeAll();
     for (const s of [p4, p6, p4rtcp, stranger]) s.close();
   });
-  const port = table.update('c1', 0, 4, { addr: '127.0.0.1', rtp: p4.address().port, rtcp: p4rtcp.address().port, mux: false })!;
-  table.update('c1', 0, 6, { addr: '::1', rtp: p6.address().port, rtcp: p6.address().port + 1, mux: false });
+  const port = table.update('c1', 0, 4, { addr: '127.0.0.1', rtp: p4.address().port, rtcp: p4rtcp.address().port, mux: false, signal: '127.0.0.1' }) as number;
+  table.update('c1', 0, 6, { addr: '::1', rtp: p6.address().port, rtcp: p6.address().port + 1, mux: false, signal: '::1' });
   await tick();
   t.equal(relay.size, 1);
 
@@ -65,7 +65,7 @@ t.test('relays both ways, latches, drops strangers, RTCP on port+1, times out', 
 });
 
 t.test('media security: a stranger is never relayed, even before the party sends', async (t) => {
-  const relay = new Relay({ ports: [46100, 46199], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: true, timeoutMs: 60000 });
+  const relay = new Relay({ ports: [46100, 46199], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: 'strict', timeoutMs: 60000 });
   const table = relay.table;
   const p4 = await bind('udp4', '127.0.0.10');
   const p6 = await bind('udp6', '::1');
@@ -74,7 +74,7 @@ t.test('media security: a stranger is never relayed, even before the party sends
     relay.closeAll();
     for (const s of [p4, p6, stranger]) s.close();
   });
-  const port = table.update('c', 0, 4, { addr: '127.0.0.10', rtp: p4.address().port, rtcp: p4.address().port + 1, mux: false, signal: '127.0.0.10' })!;
+  const port = table.update('c', 0, 4, { addr: '127.0.0.10', rtp: p4.address().port, rtcp: p4.address().port + 1, mux: false, signal: '127.0.0.10' }) as number;
   table.update('c', 0, 6, { addr: '::1', rtp: p6.address().port, rtcp: p6.address().port + 1, mux: false, signal: '::1' });
   await tick();
   const none = next(p6, 300);
@@ -90,7 +90,7 @@ t.test('media security: a stranger is never relayed, even before the party sends
 });
 
 t.test('a flood on one relay port does not starve another session', async (t) => {
-  const relay = new Relay({ ports: [46200, 46299], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: true, timeoutMs: 60000 });
+  const relay = new Relay({ ports: [46200, 46299], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: 'strict', timeoutMs: 60000 });
   const table = relay.table;
   const a4 = await bind('udp4', '127.0.0.10');
   const b4 = await bind('udp4', '127.0.0.11');
@@ -100,10 +100,10 @@ t.test('a flood on one relay port does not starve another session', async (t) =>
     relay.closeAll();
     for (const s of [a4, b4, b6, flooder]) s.close();
   });
-  const portA = table.update('a', 0, 4, { addr: '127.0.0.10', rtp: a4.address().port, rtcp: a4.address().port + 1, mux: false })!;
-  table.update('a', 0, 6, { addr: '::1', rtp: 9, rtcp: 10, mux: false });
-  const portB = table.update('b', 0, 4, { addr: '127.0.0.11', rtp: b4.address().port, rtcp: b4.address().port + 1, mux: false })!;
-  table.update('b', 0, 6, { addr: '::1', rtp: b6.address().port, rtcp: b6.address().port + 1, mux: false });
+  const portA = table.update('a', 0, 4, { addr: '127.0.0.10', rtp: a4.address().port, rtcp: a4.address().port + 1, mux: false, signal: '127.0.0.10' }) as number;
+  table.update('a', 0, 6, { addr: '::1', rtp: 9, rtcp: 10, mux: false, signal: '::1' });
+  const portB = table.update('b', 0, 4, { addr: '127.0.0.11', rtp: b4.address().port, rtcp: b4.address().port + 1, mux: false, signal: '127.0.0.11' }) as number;
+  table.update('b', 0, 6, { addr: '::1', rtp: b6.address().port, rtcp: b6.address().port + 1, mux: false, signal: '::1' });
   await tick();
   let received = 0;
   b6.on('message', () => received++);
@@ -131,7 +131,7 @@ t.test('a flood on one relay port does not starve another session', async (t) =>
 
 t.test('a stream with its own side addresses (masquerading: two IPv4 sides), and a warm pair rebound for it', async (t) => {
   let now = 0;
-  const relay = new Relay({ ports: [46200, 46201], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: true, timeoutMs: 5000, now: () => now });
+  const relay = new Relay({ ports: [46200, 46201], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: 'strict', timeoutMs: 5000, now: () => now });
   const table = relay.table;
   const lan = await bind('udp4', '127.0.0.20');
   const wan = await bind('udp4', '127.0.0.30');
@@ -146,8 +146,8 @@ t.test('a stream with its own side addresses (masquerading: two IPv4 sides), and
   table.release('a', 'bye');
   now += 1000; // rested
   const sides = [{ addr: '127.0.0.2', family: 4 }, { addr: '127.0.0.3', family: 4 }] as const;
-  const port = table.update('b', 0, 4, { addr: '127.0.0.20', rtp: lan.address().port, rtcp: lan.address().port + 1, mux: false }, sides)!;
-  table.update('b', 0, 6, { addr: '127.0.0.30', rtp: wan.address().port, rtcp: wan.address().port + 1, mux: false });
+  const port = table.update('b', 0, 4, { addr: '127.0.0.20', rtp: lan.address().port, rtcp: lan.address().port + 1, mux: false, signal: '127.0.0.20' }, sides) as number;
+  table.update('b', 0, 6, { addr: '127.0.0.30', rtp: wan.address().port, rtcp: wan.address().port + 1, mux: false, signal: '127.0.0.30' });
   t.equal(port, 46200, 'the same pair');
   await tick();
   const atWan = next(wan);
@@ -163,7 +163,7 @@ t.test('a stream with its own side addresses (masquerading: two IPv4 sides), and
 
 t.test('two streams whose SDP name each other\'s relay ports cannot loop a packet (SPEC 11)', async (t) => {
   // With rtp-latch no, a side whose SDP named no usable address takes packets from anyone.
-  const relay = new Relay({ ports: [46300, 46303], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: false, timeoutMs: 60000 });
+  const relay = new Relay({ ports: [46300, 46303], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: 'off', timeoutMs: 60000 });
   const table = relay.table;
   const stranger = await bind('udp6', '::1');
   t.teardown(() => {
@@ -172,8 +172,8 @@ t.test('two streams whose SDP name each other\'s relay ports cannot loop a packe
   });
   // Stream a: IPv4 party "127.0.0.1" (the relay itself), IPv6 party stream b's IPv6 port.
   // Stream b: IPv4 party stream a's IPv4 port, IPv6 party with no address.
-  const pa = table.update('a', 0, 4, { addr: '127.0.0.1', rtp: 9, rtcp: 10, mux: false })!;
-  const pb = table.update('b', 0, 4, { addr: '127.0.0.1', rtp: pa, rtcp: pa + 1, mux: false })!;
+  const pa = table.update('a', 0, 4, { addr: '127.0.0.1', rtp: 9, rtcp: 10, mux: false }) as number;
+  const pb = table.update('b', 0, 4, { addr: '127.0.0.1', rtp: pa, rtcp: pa + 1, mux: false }) as number;
   table.update('a', 0, 6, { addr: '::1', rtp: pb, rtcp: pb + 1, mux: false });
   table.update('b', 0, 6, { addr: null, rtp: 9, rtcp: 10, mux: false });
   await tick();
@@ -183,4 +183,48 @@ t.test('two streams whose SDP name each other\'s relay ports cannot loop a packe
   const relayed = relay.stats.packets4 + relay.stats.packets6;
   t.equal(relayed, 1, `one packet in, one relayed (${relayed})`);
   t.equal(relay.stats.drops.get('rtp-loop'), 1, 'the second hop, relay to relay, is a counted drop (rtp-loop)');
+});
+
+t.test('media goes only to addresses that proved themselves (SPEC 11)', async (t) => {
+  const relay = new Relay({ ports: [46400, 46403], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: 'strict', timeoutMs: 60000 });
+  const table = relay.table;
+  const caller = await bind('udp4', '127.0.0.10');
+  const victim = await bind('udp6', '::1');
+  t.teardown(() => {
+    relay.closeAll();
+    caller.close();
+    victim.close();
+  });
+  // The callee's SDP names the victim, but its SIP came from elsewhere (a stranger's call).
+  const port = table.update('c', 0, 4, { addr: '127.0.0.10', rtp: caller.address().port, rtcp: caller.address().port + 1, mux: false, signal: '127.0.0.10' }) as number;
+  table.update('c', 0, 6, { addr: '::1', rtp: victim.address().port, rtcp: victim.address().port + 1, mux: false, signal: '2001:db8::66' });
+  await tick();
+  const none = next(victim, 300);
+  for (let i = 0; i < 10; i++) caller.send(Buffer.from('rtp'), port, '127.0.0.1');
+  t.equal(await none, null, '0 packets to an address only the SDP named');
+  t.equal(relay.stats.drops.get('rtp-peer-unproven'), 10, 'each counted');
+  // The same SDP from a configured party (a provider signalling from one address and sending
+  // media from another) is trusted.
+  table.update('c', 0, 6, { addr: '::1', rtp: victim.address().port, rtcp: victim.address().port + 1, mux: false, signal: '2001:db8::66', trusted: true });
+  const got = next(victim);
+  caller.send(Buffer.from('rtp'), port, '127.0.0.1');
+  t.equal((await got)?.msg.toString(), 'rtp', 'a configured party\'s media server gets media before it sends');
+});
+
+t.test('rtp-latch strict, prefix and any', async (t) => {
+  const party = { addr: '2001:db8:1:2::10', rtp: 9, rtcp: 10, mux: false, signal: '2001:db8:1:2::10' };
+  for (const [mode, src, ok] of [
+    ['strict', '2001:db8:1:2::10', true], ['strict', '2001:db8:1:2::11', false],
+    ['prefix', '2001:db8:1:2::11', true], ['prefix', '2001:db8:1:3::10', false],
+    ['any', '2001:db8:9::1', true],
+  ] as const) {
+    const relay = new Relay({ ports: [46500, 46501], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: mode, timeoutMs: 60000 });
+    const port = relay.table.update('c', 0, 6, { ...party }) as number;
+    await tick();
+    // Feed a packet as if it came from src (the relay's packet entry, without a socket).
+    const st = (relay as unknown as { streams: Map<number, unknown> }).streams.get(port);
+    (relay as unknown as { onPacket(st: unknown, f: number, rtcp: boolean, m: Buffer, r: { address: string; port: number }): void }).onPacket(st, 6, false, Buffer.from('x'), { address: src, port: 4000 });
+    t.equal((relay.stats.drops.get('rtp-foreign-source') ?? 0) === 0, ok, `${mode}: ${src} ${ok ? 'latches' : 'refused'}`);
+    relay.closeAll();
+  }
 });

@@ -12,7 +12,7 @@ t.test('even RTP port, odd RTCP partner, round robin, exhaustion, release', asyn
   t.equal(m.update('a', 0, 6, { ...party, addr: '2001:db8::5' }), 20002, 'the answer completes the same session');
   t.equal(m.update('b', 0, 4, party), 20004);
   t.equal(m.update('c', 0, 4, party), 20006);
-  t.equal(m.update('d', 0, 4, party), null, 'exhausted');
+  t.equal(m.update('d', 0, 4, party), 'exhausted', 'exhausted');
   t.equal(m.release('b', 'bye'), 1);
   t.equal(m.update('d', 0, 4, party), 20004, 'a released pair is reused');
   t.same(opened, [20002, 20004, 20006, 20004]);
@@ -26,5 +26,5 @@ t.test('even RTP port, odd RTCP partner, round robin, exhaustion, release', asyn
 t.test('streams per call are limited', async (t) => {
   const m = new MediaTable([20000, 29999]);
   for (let i = 0; i < MAX_STREAMS_PER_CALL; i++) t.ok(m.update('x', i, 4, party));
-  t.equal(m.update('x', MAX_STREAMS_PER_CALL, 4, party), null);
+  t.equal(m.update('x', MAX_STREAMS_PER_CALL, 4, party), 'too-many-streams');
 });
