@@ -15,13 +15,15 @@ import { Registrar } from '../src/masq/registrar.js';
 import { engineFor } from './lib/engine.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
-const plainEngine = (): Engine => engineFor(join(here, 'cases', 'call-v4-to-v6', 'config'), { product: 'sipproxy64', onInternalError }).engine;
+const plainEngine = (): Engine => engineFor(join(here, 'cases', 'call-v4-to-v6', 'config'), { product: 'sipproxy64', onInternalError }, UNTHROTTLED).engine;
 const seeds: Array<{ text: string; src: HostPort; local: HostPort; nat: boolean }> = [];
 // Masquerading: its own engine (registrar on, a provider name known), fed the nat-* cases.
 const natDir = join(here, 'cases', 'nat-registrar');
+// The clock stands still here: without this, each source would be throttled after 400 messages.
+const UNTHROTTLED = 'flood-limit 1000000\nanswer-limit 1000000\n';
 const registrars = new WeakMap<Engine, Registrar>(); // masquerading's registrar, by engine
 const natEngine = (): Engine => {
-  const { engine, masq } = engineFor(join(natDir, 'config'), { product: 'sipproxy64', onInternalError });
+  const { engine, masq } = engineFor(join(natDir, 'config'), { product: 'sipproxy64', onInternalError }, UNTHROTTLED);
   masq!.names.set('sip.provider.example', 4, { addr: parseIp('198.51.100.20')! }, 86400);
   registrars.set(engine, masq!.registrar);
   return engine;

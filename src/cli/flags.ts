@@ -57,6 +57,10 @@ export const HELP = `
     --rtp-latch MODE          which media source a stream learns: strict, prefix,
                               any, yes (= strict) or no (strict)
     --rtp-quota N             streams a source that is no configured party may hold (16)
+    --flood-limit N           messages a second from a source that is no configured
+                              party before it is dropped (200)
+    --flood-ban SECONDS       how long such a source is dropped (60)
+    --answer-limit N          error answers a second to such sources, in all (100)
     --keep-user-agent yes|no  keep User-Agent/Server instead of sipproxy64/VERSION (no)
     --metrics [ADDR:]PORT     serve /metrics (Prometheus) and /sessions (off; 127.0.0.1)
     --tcp yes|no              SIP over TCP too, on every SIP address (no)

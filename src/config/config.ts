@@ -41,6 +41,9 @@ export interface Config {
   digestAlgorithms: Array<'SHA-256' | 'MD5'>; // challenges offered, most preferred first (RFC 8760 2.4)
   defaultExpires: number; //   registration lifetime when the phone names none (RFC 3261 10.3 step 7)
   registrations: string; //    where the registration table is kept across restarts
+  floodLimit: number; //       messages a second from a source that is no configured party
+  floodBan: number; //         seconds such a source is dropped once over the limit
+  answerLimit: number; //      error answers to such sources a second, in all
   authFailures: number; //     failed authentications before a source's back-off (SPEC 11)
   authBackoff: number; //      the first back-off, seconds; it doubles each time, up to an hour
   maxBindings: number; //      contacts per address-of-record
@@ -84,6 +87,9 @@ export function defaultConfig(): Config {
     digestAlgorithms: ['SHA-256', 'MD5'],
     defaultExpires: 3600,
     registrations: '/var/lib/sipproxy64/registrations.json',
+    floodLimit: 200,
+    floodBan: 60,
+    answerLimit: 100,
     authFailures: 10,
     authBackoff: 60,
     maxBindings: 10,
@@ -98,6 +104,7 @@ export const DIRECTIVES = [
   'rtp-ports', 'rtp-timeout', 'rtp-latch', 'rtp-quota', 'keep-user-agent', 'metrics', 'tcp', 'tcp-idle',
   'tls-port', 'tls-cert', 'tls-key', 'tls-ca',
   'inbound', 'outbound', 'registrar', 'domain', 'passwd', 'digest-algorithms', 'default-expires', 'registrations',
+  'flood-limit', 'flood-ban', 'answer-limit',
   'auth-failures', 'auth-backoff', 'max-bindings', 'max-registrations',
 ] as const;
 
@@ -180,6 +187,9 @@ export function applyDirective(cfg: Config, where: string, name: string, args: s
     case 'passwd': cfg.passwd = one(); return;
     case 'default-expires': cfg.defaultExpires = int(where, one(), 1, 604800); return;
     case 'registrations': cfg.registrations = one(); return;
+    case 'flood-limit': cfg.floodLimit = int(where, one(), 1, 1000000); return;
+    case 'flood-ban': cfg.floodBan = int(where, one(), 1, 86400); return;
+    case 'answer-limit': cfg.answerLimit = int(where, one(), 1, 1000000); return;
     case 'auth-failures': cfg.authFailures = int(where, one(), 1, 1000); return;
     case 'auth-backoff': cfg.authBackoff = int(where, one(), 1, 3600); return;
     case 'max-bindings': cfg.maxBindings = int(where, one(), 1, 100); return;

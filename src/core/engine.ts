@@ -4,7 +4,7 @@
 import { createHmac } from 'node:crypto';
 import { Config } from '../config/config.js';
 import { MediaTable } from '../media/table.js';
-import { HostPort } from '../net/addr.js';
+import { Addr, HostPort, sourceKey } from '../net/addr.js';
 import { SipError } from '../sip/errors.js';
 import { parseMessage } from '../sip/message.js';
 import { R, Reason } from '../sip/reasons.js';
@@ -13,6 +13,7 @@ import { AddressPlanner } from './plan.js';
 import { localReply } from './reply.js';
 import { handleRequest } from './request.js';
 import { handleResponse } from './response.js';
+import { Throttle } from './throttle.js';
 import { isOurPort, MAX_UDP, type Transport } from './transport.js';
 import { Action, drop, Ours, Planner, ProxyContext } from './types.js';
 import { KEEP_PARAM } from './uris.js';
@@ -46,6 +47,7 @@ export class Engine implements ProxyContext {
   readonly msgIn = new Map<string, number>(); //  "METHOD|family" ("response", "unparsed")
   readonly msgOut = new Map<string, number>();
   private readonly planners: readonly Planner[];
+  readonly throttle: Throttle;
   private readonly secret: Buffer;
   private readonly onInternalError?: (err: unknown) => void;
 
@@ -60,6 +62,7 @@ export class Engine implements ProxyContext {
     this.media.quotas = { perSource: cfg.rtpQuota, strangers: Math.max(1, Math.floor(this.media.capacity / 2)) };
     this.product = deps.product ?? 'sipproxy64';
     this.secret = deps.secret ?? TEST_SECRET;
+    this.throttle = new Throttle(deps.now ?? Date.now, cfg.floodLimit, cfg.floodBan * 1000, cfg.answerLimit);
     const map = this.map;
     this.ours = {
       isOurs: (a) => map.isOurs(a),
@@ -81,6 +84,10 @@ export class Engine implements ProxyContext {
     this.count(`drop:${r.code}`);
   }
 
+  isParty(a: Addr): boolean {
+    return this.map.isMapped(a.addr) || this.planners.some((p) => p.isParty(a));
+  }
+
   /** The planner of the mode that serves a local address. */
   private plannerFor(local: string): Planner {
     return this.planners.find((p) => p.serves(local)) as Planner;
@@ -90,12 +97,21 @@ export class Engine implements ProxyContext {
   handle(data: Buffer | string, src: HostPort, local: HostPort, transport: Transport = 'udp'): Action[] {
     const text = typeof data === 'string' ? data : data.toString('latin1');
     let out: Action[];
+    const stranger = !this.isParty(src);
+    // SPEC 11: a stranger over its budget is dropped before anything is parsed.
+    if (stranger && !this.throttle.admit(sourceKey(src))) {
+      out = [drop(R.flooding)];
+      this.countOut(out);
+      return out;
+    }
     try {
       out = this.dispatch(text, src, local, transport);
     } catch (err) {
       if (err instanceof SipError) {
-        out = [err.status === 0 ? drop(err.reason) : localReply(text, err.status, err.phrase, err.reason, src, local, this.product, err.extraHeaders, transport)];
-        if (err.status !== 0 && out[0].type === 'send') this.count(`refuse:${err.status} ${err.reason.code}`);
+        // Error answers to strangers share one budget: the proxy is no reflector of errors.
+        const silent = err.status === 0 || (stranger && err.status >= 300 && !this.throttle.answer());
+        out = [silent ? drop(err.status === 0 ? err.reason : R.answerLimited) : localReply(text, err.status, err.phrase, err.reason, src, local, this.product, err.extraHeaders, transport)];
+        if (!silent && out[0].type === 'send') this.count(`refuse:${err.status} ${err.reason.code}`);
       } else {
         // A bug in a rule must not take the proxy down: count it and drop the message.
         this.count(R.internalError.code);

@@ -31,6 +31,10 @@ export class AddressPlanner implements Planner {
     return false;
   }
 
+  isParty(): boolean {
+    return false; // the engine asks the mapping itself
+  }
+
   /** SPEC 3 step 4: the target; step 5: the outgoing address and how addresses are written. */
   request(ctx: ProxyContext, r: PlanRequest): Plan {
     const { map } = ctx;

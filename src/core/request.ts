@@ -19,6 +19,8 @@ const ONCE: Record<string, Reason> = {
   'Call-ID': R.duplicateCallId, CSeq: R.duplicateCseq, 'Max-Forwards': R.duplicateMaxForwards,
   'Content-Length': R.duplicateContentLength, From: R.badFrom, To: R.badTo,
 };
+/** How many bytes a stranger's request may grow by when rewritten (sipproxy64(8) SECURITY). */
+export const GROWTH = 1024;
 const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*\.?$/;
 
 interface Checked {
@@ -66,6 +68,12 @@ export function handleRequest(ctx: ProxyContext, planner: Planner, m: SipMessage
   fixContentLength(m, edits, delta); //                          RFC 3261 20.14
   requestMediaLife(ctx, m, plan.media?.key ?? callId, delta); // SPEC 6
   const data = edits.apply(m.text, m.bodyEnd);
+  // SPEC 11, no amplification: a stranger's request outside a dialog we record-routed may
+  // grow by at most GROWTH bytes (our Via and Record-Route, addresses in the other family).
+  if (data.length > m.text.length + GROWTH && pre.removed.size === 0 && !ctx.isParty(src)) {
+    if (plan.media) releaseRefused(ctx, plan.media.key);
+    throw refuse(R.tooMuchGrowth);
+  }
   // RFC 3261 18.1.1: too large for UDP; without TCP towards the target the answer is 513,
   // and nothing this offer allocated stays (SPEC 11).
   if (hop.transport === 'udp' && data.length > MAX_UDP) {

@@ -41,6 +41,8 @@ export interface ProxyContext {
   readonly ours: Ours;
   mac(value: string): string; // 12 hex digits of HMAC-SHA256 under the host's key
   count(what: string): void;
+  /** A configured party (a map line's real address or uplink, a mode's own): no stranger. */
+  isParty(a: Addr): boolean;
 }
 
 /** Where a message's media goes through the relay. */
@@ -116,6 +118,8 @@ export interface Planner {
   readonly markers: readonly string[];
   /** Addresses a phone may preload in a Route without our marker. */
   preloaded(a: string): boolean;
+  /** Is `a` a party this mode was configured for (for masquerading: a LAN phone)? */
+  isParty(a: Addr): boolean;
   /** RFC 3261 16.5-16.6: target, outgoing address, how to write, media. */
   request(ctx: ProxyContext, r: PlanRequest): Plan;
   /** RFC 3261 16.7: how a response is written, or the reason it is dropped. */

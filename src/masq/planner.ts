@@ -36,6 +36,11 @@ export class MasqPlanner implements Planner, MasqState {
     return this.nat.realmOf(a) !== null;
   }
 
+  /** The LAN's phones are this gateway's own. */
+  isParty(a: Addr): boolean {
+    return this.nat.isLan(a);
+  }
+
   request(ctx: ProxyContext, r: PlanRequest): Plan {
     return natPlan(ctx, this, r, this.nat.realmOf(r.local.addr) ?? 'lan');
   }

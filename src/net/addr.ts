@@ -108,3 +108,17 @@ export function isSpecial(a: string): boolean {
   const v4 = a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a;
   return v4.startsWith('127.') || v4.startsWith('0.') || !unicast(v4);
 }
+
+const nets = new Map<string, string>();
+
+/** The source an IPv6 host is: its /64 (it may use any address in it); an IPv4 address itself. */
+export function sourceKey(a: Addr): string {
+  if (a.family === 4) return a.addr;
+  let k = nets.get(a.addr);
+  if (k === undefined) {
+    k = ipaddr.parse(a.addr).toNormalizedString().split(':').slice(0, 4).join(':') + '::/64';
+    if (nets.size >= 4096) nets.clear();
+    nets.set(a.addr, k);
+  }
+  return k;
+}

@@ -116,7 +116,8 @@ export function rewriteSdp(sdp: string, t: SdpTarget): string | null {
       const m = /^(o=\S+\s+\S+\s+\S+\s+)(IN\s+IP[46]\s+\S+)\s*$/i.exec(b);
       out += m ? m[1] + `IN IP${t.out} ${t.media.addr}` + eolOf(l) : l;
     } else if (c0 === 99 && b.startsWith('c=')) {
-      out += /^c=IN\s+IP[46]\s/i.test(b) ? 'c=' + addrOut(t, b.slice(2)) + eolOf(l) : l;
+      // SPEC 11: a c= line without an address is not given one (no growth for strangers).
+      out += /^c=IN\s+IP[46]\s+\S/i.test(b) ? 'c=' + addrOut(t, b.slice(2)) + eolOf(l) : l;
     } else if (c0 === 109 && b.startsWith('m=')) {
       idx++;
       const m = /^(m=\S+\s+)(\d+)(\/\d+)?(\s.*)$/.exec(b);

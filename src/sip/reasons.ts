@@ -89,6 +89,9 @@ const DEFS = {
   badResponseHeaders: ['bad-response-headers', 0, 'a response without a readable Call-ID or CSeq'],
   forgedResponse: ['forged-response', 0, 'a response whose branch the proxy did not sign for that hop'],
   // The engine and the shell
+  flooding: ['flooding', 0, 'a source that is no configured party sent over flood-limit messages a second: dropped for flood-ban seconds'],
+  answerLimited: ['answer-limited', 0, 'an error answer to a stranger over answer-limit a second: not sent'],
+  tooMuchGrowth: ['too-much-growth', 403, 'a stranger\'s request would grow by more than 1024 bytes once rewritten (no amplification)', 'Forbidden (request would grow too much)'],
   notOurAddress: ['not-our-address', 0, 'arrived on an address or port that is not a SIP address of ours'],
   internalError: ['internal-error', 0, 'a rewrite rule failed (a bug): the message is dropped'],
   tooLargeForUdp: ['too-large-for-udp', 0, 'an answer larger than a UDP datagram'],

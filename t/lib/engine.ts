@@ -11,9 +11,9 @@ export function configOf(text: string, file = 'test'): Config {
   return validate(parseConfig(text, file));
 }
 
-/** The engine (and masquerading, when configured) of a config file, at time 0 by default. */
-export function engineFor(configFile: string, deps: Omit<EngineDeps, 'planners'> = {}): Built {
-  return buildEngine(configOf(readFileSync(configFile, 'latin1'), configFile), { product: PRODUCT, now: () => 0, ...deps });
+/** The engine (and masquerading, when configured) of a config file, at time 0 by default; `extra` directives are added. */
+export function engineFor(configFile: string, deps: Omit<EngineDeps, 'planners'> = {}, extra = ''): Built {
+  return buildEngine(configOf(readFileSync(configFile, 'latin1') + '\n' + extra, configFile), { product: PRODUCT, now: () => 0, ...deps });
 }
 
 /** The same from config text. */

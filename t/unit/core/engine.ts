@@ -2,6 +2,7 @@ import t from 'tap';
 import { R } from '../../../src/sip/reasons.js';
 import { parseConfig, validate } from '../../../src/config/config.js';
 import { Engine } from '../../../src/core/engine.js';
+import { Throttle } from '../../../src/core/throttle.js';
 import { parseHostPort } from '../../../src/net/addr.js';
 
 const cfg = () => validate(parseConfig('generic4 192.0.2.1\ngeneric6 2001:db8::1\nmap 192.0.2.10 2001:db8:64::10\nmap 2001:db8:1::20 192.0.2.120\nmap voip.example.net 192.0.2.130\n', 'c'));
@@ -68,4 +69,39 @@ t.test('mutated messages never throw and always give a SIP answer or a counted d
   t.equal(e.counters.get('internal-error') ?? 0, 0, 'no rule hit an internal error');
   t.equal(sent + dropped, 3000, 'one outcome each');
   t.ok(sent > 0 && dropped > 0, `${sent} sent, ${dropped} dropped`);
+});
+
+t.test('Throttle: a stranger over its budget is banned; error answers to strangers share one budget', async (t) => {
+  let now = 0;
+  const th = new Throttle(() => now, 10, 60_000, 5);
+  let admitted = 0;
+  for (let i = 0; i < 100; i++) if (th.admit('198.51.100.7')) admitted++;
+  t.equal(admitted, 20, 'two seconds of budget at once, then nothing');
+  now += 30_000;
+  t.notOk(th.admit('198.51.100.7'), 'banned for the ban period even after the bucket refilled');
+  now += 31_000;
+  t.ok(th.admit('198.51.100.7'), 'after it, admitted again');
+  t.ok(th.admit('198.51.100.8'), 'another source has its own budget');
+  let answers = 0;
+  for (let i = 0; i < 50; i++) if (th.answer()) answers++;
+  t.equal(answers, 5, 'five error answers a second in all');
+  now += 1000;
+  t.ok(th.answer(), 'refilled a second later');
+});
+
+t.test('a stranger flooding the generic address is dropped; configured parties are never throttled', async (t) => {
+  const e = new Engine(validate(parseConfig('generic4 192.0.2.1\ngeneric6 2001:db8::1\nmap 192.0.2.10 2001:db8:64::10\nmap 2001:db8:1::20 192.0.2.120\nflood-limit 5\nflood-ban 60\nanswer-limit 3\n', 'f')), { now: () => 0 });
+  const stranger = parseHostPort('192.0.2.66:5060')!;
+  const generic = parseHostPort('192.0.2.1:5060')!;
+  const scan = (i: number) => `OPTIONS sip:nobody@192.0.2.99 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.66:5060;branch=z9hG4bKs${i}\r\nFrom: <sip:s@192.0.2.66>;tag=${i}\r\nTo: <sip:nobody@192.0.2.99>\r\nCall-ID: s${i}\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n`;
+  const kinds = new Map<string, number>();
+  for (let i = 0; i < 100; i++) {
+    const a = e.handle(scan(i), stranger, generic)[0];
+    const k = a.type === 'drop' ? a.reason.code : a.type;
+    kinds.set(k, (kinds.get(k) ?? 0) + 1);
+  }
+  t.same(Object.fromEntries(kinds), { send: 3, 'answer-limited': 7, flooding: 90 }, '3 answers (403), 7 silent refusals, then dropped unparsed');
+  let sent = 0;
+  for (let i = 0; i < 100; i++) if (e.handle(req('OPTIONS', `z9hG4bKa${i}`), alice, carolFace)[0].type === 'send') sent++;
+  t.equal(sent, 100, 'alice, a mapped party, is never throttled');
 });

@@ -36,3 +36,9 @@ t.test('untouched lines pass byte for byte; LF-only SDP keeps LF', async (t) => 
 t.test('exhaustion is a typed result, not an exception', async (t) => {
   t.equal(rewriteSdp(sdp, { out: 6, media: { addr: '2001:db8::2', family: 6 }, stream: () => null }), null, 'null: no relay port');
 });
+
+t.test('a c= line without an address is not given one (SPEC 11: no amplification)', async (t) => {
+  const bare = 'v=0\r\no=x 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 \r\nt=0 0\r\nm=audio 1000 RTP/AVP 0\r\nc=IN IP4 \r\n';
+  const out = rewriteSdp(bare, { out: 6, media: { addr: '2001:db8::2', family: 6 }, stream: () => 20000 }) ?? '';
+  t.equal(out.split('\r\n').filter((l) => l.startsWith('c=')).join('|'), 'c=IN IP4 |c=IN IP4 ', 'left as they were');
+});
