@@ -80,10 +80,10 @@ export class Netns {
 }
 
 /** Wait until `cond` holds, polling; false after timeoutMs. */
-export async function waitFor(cond: () => boolean, timeoutMs: number, stepMs = 50): Promise<boolean> {
+export async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs: number, stepMs = 50): Promise<boolean> {
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {
-    if (cond()) return true;
+    if (await cond()) return true;
     await new Promise((r) => setTimeout(r, stepMs));
   }
   return cond();

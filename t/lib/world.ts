@@ -112,9 +112,8 @@ export class World {
     return waitFor(() => p.log().includes('sipproxy64 started') || p.child.exitCode !== null, 10000);
   }
 
-  /** One SIPp run to its end. vars become -set NAME VALUE; `remote` is host:port. */
   /**
-   * Run one SIPp phone. Its SIP port must be free first: the RTP peer a previous SIPp on the
+   * Run one SIPp phone to its end; vars become -set NAME VALUE, `remote` is host:port. Its SIP port must be free first: the RTP peer a previous SIPp on the
    * same address started inherits SIPp's socket and holds it until it ends (a busy machine
    * makes that later), so wait for the port, bounded, instead of failing with EADDRINUSE.
    */
