@@ -44,7 +44,7 @@ export function rewriteMessageBody(ctx: ProxyContext, m: SipMessage, edits: Edit
       // latches. The relay's own addresses stay (a call that leaves and comes back through a
       // provider meets its other leg there); the relay never forwards from itself to itself.
       const addr = party.addr !== null && (sendable(ctx, party.addr) || relay.includes(party.addr)) ? party.addr : null;
-      const port = media.update(key, index, side, { ...party, addr, signal: src.addr, contact, trusted }, plan.addrs);
+      const port = media.update(key, index, side, { addr, rtp: party.rtp, rtcp: party.rtcp, mux: party.mux, signal: src.addr, contact, trusted }, plan.addrs);
       if (typeof port === 'number') return port;
       refused = port;
       return null;

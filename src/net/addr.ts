@@ -101,12 +101,19 @@ export function unicast(a: string): boolean {
 
 /**
  * Addresses nothing may be sent to unless a map line names them (SPEC 11): loopback,
- * "this network" 0.0.0.0/8, unspecified, multicast and broadcast, also IPv4-mapped.
+ * "this network" 0.0.0.0/8, unspecified, multicast, broadcast and the rest of 240.0.0.0/4,
+ * also IPv4-mapped. `a` is canonical (parseIp): IPv6 in RFC 5952 lower case.
  */
 export function isSpecial(a: string): boolean {
-  if (!unicast(a) || a === '::1') return true;
-  const v4 = a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a;
-  return v4.startsWith('127.') || v4.startsWith('0.') || !unicast(v4);
+  if (a.indexOf(':') < 0) return special4(a);
+  if (a === '::' || a === '::1') return true;
+  if (a.charCodeAt(0) === 102 && a.charCodeAt(1) === 102) return true; // ff00::/8 multicast
+  return a.startsWith('::ffff:') && a.indexOf('.') > 0 ? special4(a.slice(7)) : false;
+}
+
+function special4(a: string): boolean {
+  const first = parseInt(a, 10); // the first octet
+  return first === 0 || first === 127 || first >= 224;
 }
 
 const nets = new Map<string, string>();

@@ -158,11 +158,13 @@ export function headerValue(m: SipMessage, h: Header): string {
 }
 
 /** Each comma-separated element of every header of a kind ('via') or a name ('Route'), in order. */
-export function* elementsOf(m: SipMessage, kindOrName: Kind | string): Generator<[Header, number, number]> {
+export function elementsOf(m: SipMessage, kindOrName: Kind | string): Array<[Header, number, number]> {
+  const out: Array<[Header, number, number]> = [];
   for (const h of m.headers) {
     if (h.def.kind !== kindOrName && h.def.name !== kindOrName) continue;
-    for (const [s, e] of splitList(m.text, h.valueStart, h.valueEnd)) yield [h, s, e];
+    for (const [s, e] of splitList(m.text, h.valueStart, h.valueEnd)) out.push([h, s, e]);
   }
+  return out;
 }
 
 /** Unfold and collapse LWS, for reading values (never for writing). */

@@ -1,7 +1,7 @@
 // Via values (RFC 3261 20.42, 18.2.1; RFC 3581 rport; RFC 5118 IPv6 sent-by and received).
 import { Addr, HostPort, parseIp, unicast } from '../net/addr.js';
 import type { Edits } from './edits.js';
-import { elementsOf, Header, SipMessage, splitList } from './message.js';
+import { Header, SipMessage, splitList } from './message.js';
 
 export interface ViaParam {
   readonly name: string; // lower case
@@ -71,11 +71,14 @@ export function receivedAddr(v: Via): Addr | null {
 /** The first n Via values in order (top first), up to the first malformed one. */
 export function leadingVias(m: SipMessage, n: number): Via[] {
   const out: Via[] = [];
-  for (const [h, s, e] of elementsOf(m, 'via')) {
-    const v = parseVia(m.text, s, e, h);
-    if (!v) return out;
-    out.push(v);
-    if (out.length === n) return out;
+  for (const h of m.headers) {
+    if (h.def.kind !== 'via') continue;
+    for (const [s, e] of splitList(m.text, h.valueStart, h.valueEnd)) {
+      const v = parseVia(m.text, s, e, h);
+      if (!v) return out;
+      out.push(v);
+      if (out.length === n) return out;
+    }
   }
   return out;
 }
