@@ -95,6 +95,7 @@ e2e('attack', (w) => {
     t.equal(h.got[`${'2001:db8::2'}->[${STRANGER}]:40200`]?.n ?? 0, 0, 'and no media reaches the stranger');
     // 5. The stranger floods a face at 10,000 requests a second for one second.
     const scan = `OPTIONS sip:x@[2001:db8::1] SIP/2.0\r\nVia: SIP/2.0/UDP [${STRANGER}]:5060;branch=z9hG4bKf@N@\r\nFrom: <sip:s@x>;tag=@N@\r\nTo: <sip:x@x>\r\nCall-ID: f@N@\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n`;
+    const m4 = await w.http('/metrics');
     const fl = await attack(w, { from: STRANGER, send: [{ to: '2001:db8::1', port: 5060, data: scan, count: 10000, perSecond: 10000, vary: true }], waitMs: 300 });
     const c = await uac;
     const u = await uas;
@@ -106,7 +107,12 @@ e2e('attack', (w) => {
     }
     const m5 = await w.http('/metrics');
     t.ok(fl.answers.length <= 400 + 100, `${fl.answers.length} answers for ${fl.sent} flooded requests`);
-    t.ok(metric(m5, 'sipproxy64_sip_drops_total{reason="flooding"}') >= fl.sent - 500, `the flood is dropped unread (${metric(m5, 'sipproxy64_sip_drops_total{reason="flooding"}')} of ${fl.sent})`);
+    // What the kernel could not queue on a busy machine never reached the proxy; of what did,
+    // at most the budget (a 400 burst and 200 a second) was parsed, the rest dropped unread.
+    const parsed = metric(m5, 'sipproxy64_sip_messages_in_total{method="OPTIONS",family="ipv6"}') - metric(m4, 'sipproxy64_sip_messages_in_total{method="OPTIONS",family="ipv6"}');
+    const flooding = metric(m5, 'sipproxy64_sip_drops_total{reason="flooding"}');
+    t.ok(parsed <= 1000, `${parsed} of ${fl.sent} flooded requests parsed`);
+    t.ok(flooding >= 1000, `${flooding} dropped unread`);
     p.child.kill('SIGTERM');
     t.equal(await p.exited, 0);
   });
