@@ -9,9 +9,8 @@ import { Header, SipMessage, splitList, unfold } from '../sip/message.js';
 import { R } from '../sip/reasons.js';
 import { findUri, parseUri, userOf } from '../sip/uri.js';
 import { Binding, Bindings } from './bindings.js';
-import { Credentials, DigestAuth, Verdict } from './digest.js';
+import { Credentials, DigestAuth, parseDigest, Verdict } from './digest.js';
 import { AuthGuard } from './guard.js';
-import { parseDigest } from './digest.js';
 
 /** The saved form of both tables (the registrations file). */
 export interface SavedRegistrations {
