@@ -56,10 +56,7 @@ export class Engine implements ProxyContext {
     const modes = deps.planners ?? [];
     this.planners = [...modes, new AddressPlanner()];
     this.map = new Mapping(cfg, modes.flatMap((p) => p.addresses));
-    this.media = deps.media ?? new MediaTable(cfg.rtpPorts, deps.now ?? Date.now);
-    // SPEC 11: a source that is no configured party holds at most rtp-quota streams, and such
-    // sources together at most half the pool: strangers cannot take the pool from real calls.
-    this.media.quotas = { perSource: cfg.rtpQuota, strangers: Math.max(1, Math.floor(this.media.capacity / 2)) };
+    this.media = deps.media ?? new MediaTable(cfg.rtpPorts, deps.now ?? Date.now, {}, cfg.rtpQuota);
     this.product = deps.product ?? 'sipproxy64';
     this.secret = deps.secret ?? TEST_SECRET;
     this.throttle = new Throttle(deps.now ?? Date.now, cfg.floodLimit, cfg.floodBan * 1000, cfg.answerLimit);

@@ -110,6 +110,7 @@ function createEngine(cfg: Config, log: Logger, product: string, relay: Relay): 
 function createRelay(cfg: Config, log: Logger): Relay {
   return new Relay({
     ports: cfg.rtpPorts,
+    quota: cfg.rtpQuota,
     media4: cfg.media4,
     media6: cfg.media6,
     probeAddr: (cfg.media4 ?? cfg.inbound) as Addr,

@@ -10,6 +10,7 @@ import { canBind, udpSocket } from './udp.js';
 
 export interface RelayOptions {
   readonly ports: [number, number]; // rtp-ports
+  readonly quota?: number; //          rtp-quota: streams per source that is no configured party
   readonly media4: Addr | null; // sides 4 and 6 of the address model's streams
   readonly media6: Addr | null;
   readonly probeAddr?: Addr; //   where rtp-ports are probed (default media4)
@@ -97,7 +98,7 @@ export class Relay {
       open: (s) => this.open(s),
       update: (s) => this.update(s),
       close: (s) => this.close(s),
-    });
+    }, opts.quota);
   }
 
   /** Start the timeout sweep (rtp-timeout). */

@@ -17,11 +17,7 @@ export interface Party {
 /** Why an offer or answer could not have a stream (SPEC 6, 11). */
 export type Refused = 'exhausted' | 'too-many-streams' | 'source-quota' | 'stranger-quota' | 'not-the-party';
 
-/** Streams a source that is not a configured party may hold, and all such sources together. */
-export interface Quotas {
-  readonly perSource: number;
-  readonly strangers: number;
-}
+
 
 export interface MediaSession {
   readonly callId: string;
@@ -53,14 +49,19 @@ export class MediaTable {
   private readonly foreign = new Set<number>(); // held by another process (a draining instance)
   private readonly owned = new Map<string, number>(); // streams per owner that is a stranger
   private strangers = 0; //                             streams of all strangers
-  quotas: Quotas = { perSource: Infinity, strangers: Infinity };
+  private readonly strangerCap: number; //             streams all strangers together may hold
   private cursor: number;
   private readonly lo: number;
   private readonly hi: number;
-  constructor(range: [number, number], private readonly now: () => number = Date.now, private readonly hooks: MediaHooks = {}) {
+  /**
+   * `perSource`: streams one source that is not a configured party may hold (rtp-quota);
+   * such sources together hold at most half the pool, so they cannot take it from real calls.
+   */
+  constructor(range: [number, number], private readonly now: () => number = Date.now, private readonly hooks: MediaHooks = {}, private readonly perSource = Infinity) {
     this.lo = range[0] + (range[0] % 2); // first even port
     this.hi = range[1] - 1; //             last port that still has an odd partner
     this.cursor = this.lo;
+    this.strangerCap = perSource === Infinity ? Infinity : Math.max(1, Math.floor(this.capacity / 2));
   }
 
   get size(): number {
@@ -146,8 +147,8 @@ export class MediaTable {
       if (call && call.size >= MAX_STREAMS_PER_CALL) return 'too-many-streams';
       const owner = party.signal ?? '';
       const stranger = !party.trusted;
-      if (stranger && (this.owned.get(owner) ?? 0) >= this.quotas.perSource) return 'source-quota';
-      if (stranger && this.strangers >= this.quotas.strangers) return 'stranger-quota';
+      if (stranger && (this.owned.get(owner) ?? 0) >= this.perSource) return 'source-quota';
+      if (stranger && this.strangers >= this.strangerCap) return 'stranger-quota';
       const port = this.allocate();
       if (port === null) return 'exhausted';
       const t = this.now();
