@@ -2,7 +2,8 @@
 //   npm run build && node dist/bench/rewrite.js [seconds-per-case]
 import { parseConfig, validate } from '../src/config/config.js';
 import { signed } from '../src/core/branch.js';
-import { Engine, macOf, TEST_SECRET } from '../src/core/engine.js';
+import { Engine } from '../src/core/engine.js';
+import { macer, TEST_SECRET } from '../src/core/mac.js';
 import { callIdOf, cseqOf } from '../src/sip/fields.js';
 import { parseMessage } from '../src/sip/message.js';
 import { leadingVias, viaDestination } from '../src/sip/via.js';
@@ -110,7 +111,7 @@ const invites = Array.from({ length: 1000 }, (_, i) => buf(invite(`bench${i}`)))
 function signResponse(text: string): string {
   const m = parseMessage(text);
   const [, next] = leadingVias(m, 2);
-  const branch = signed((v) => macOf(TEST_SECRET, v), next, callIdOf(m)!, cseqOf(m)!.num, viaDestination(next)!);
+  const branch = signed(macer(TEST_SECRET), next, callIdOf(m)!, cseqOf(m)!.num, viaDestination(next)!);
   return text.replace('z9hG4bK64abc', branch);
 }
 const ok = buf(signResponse(ok200));

@@ -1,13 +1,13 @@
 // The pure core: one call takes a datagram and the addresses it came from and arrived on,
 // and returns what to send where. No sockets, timers or files here; time is injected. The
 // modes it serves are handed to it as planners; the address model is always there, last.
-import { createHmac } from 'node:crypto';
 import { Config } from '../config/config.js';
 import { MediaTable } from '../media/table.js';
 import { Addr, HostPort, sourceKey } from '../net/addr.js';
 import { SipError } from '../sip/errors.js';
 import { parseMessage } from '../sip/message.js';
 import { R, Reason } from '../sip/reasons.js';
+import { Mac, macer, TEST_SECRET } from './mac.js';
 import { Mapping } from './mapping.js';
 import { AddressPlanner } from './plan.js';
 import { localReply } from './reply.js';
@@ -30,14 +30,6 @@ export interface EngineDeps {
   onInternalError?: (err: unknown) => void; // a bug in a rule: the daemon logs its stack
 }
 
-/** A fixed key for fixtures and offline rewriting; the daemon passes the host's. */
-export const TEST_SECRET = Buffer.from('sipproxy64 fixed test key');
-
-/** MAC over a value we sign (12 hex digits of HMAC-SHA256 under `secret`). */
-export function macOf(secret: Buffer, value: string): string {
-  return createHmac('sha256', secret).update(value).digest('hex').slice(0, 12);
-}
-
 export class Engine implements ProxyContext {
   readonly map: Mapping;
   readonly media: MediaTable;
@@ -48,7 +40,8 @@ export class Engine implements ProxyContext {
   readonly msgOut = new Map<string, number>();
   private readonly planners: readonly Planner[];
   readonly throttle: Throttle;
-  private readonly secret: Buffer;
+  /** Our MAC (core/mac.ts) under the engine's key. */
+  readonly mac: Mac;
   private readonly onInternalError?: (err: unknown) => void;
 
   constructor(readonly cfg: Config, deps: EngineDeps = {}) {
@@ -58,7 +51,7 @@ export class Engine implements ProxyContext {
     this.map = new Mapping(cfg, modes.flatMap((p) => p.addresses));
     this.media = deps.media ?? new MediaTable(cfg.rtpPorts, deps.now ?? Date.now, {}, cfg.rtpQuota);
     this.product = deps.product ?? 'sipproxy64';
-    this.secret = deps.secret ?? TEST_SECRET;
+    this.mac = macer(deps.secret ?? TEST_SECRET);
     this.throttle = new Throttle(deps.now ?? Date.now, cfg.floodLimit, cfg.floodBan * 1000, cfg.answerLimit);
     const map = this.map;
     this.ours = {
@@ -66,10 +59,6 @@ export class Engine implements ProxyContext {
       preloaded: (a) => modes.some((p) => p.preloaded(a)),
       markers: new Set([KEEP_PARAM, ...modes.flatMap((p) => p.markers)]),
     };
-  }
-
-  mac(value: string): string {
-    return macOf(this.secret, value);
   }
 
   count(what: string): void {

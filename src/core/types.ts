@@ -39,7 +39,7 @@ export interface ProxyContext {
   readonly media: MediaTable;
   readonly product: string;
   readonly ours: Ours;
-  mac(value: string): string; // 12 hex digits of HMAC-SHA256 under the host's key
+  mac(value: string): string; // 12 hex digits of our MAC under the host's key (core/mac.ts)
   count(what: string): void;
   /** A configured party (a map line's real address or uplink, a mode's own): no stranger. */
   isParty(a: Addr): boolean;

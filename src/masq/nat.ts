@@ -81,40 +81,47 @@ export class Nat {
 
   /**
    * How addresses are written for a message going from realm `from` to realm `to`. Within one
-   * realm (a hairpin call on the LAN) nothing is rewritten.
+   * realm (a hairpin call on the LAN) nothing is rewritten. Built once, one shape for all three
+   * (a per-message object spread made the URI steps megamorphic: bench/rewrite).
    */
   translator(from: Realm, to: Realm): Translator & { hook?: UriHook } {
-    const same = (a: Addr, port: number | null) => ({ host: uriHost(a), port });
-    const base = { isGeneric: (a: string): boolean => a === this.inbound.addr || a === this.outbound.addr, isMapped: () => false };
-    if (from === to) return { translate: same, isGeneric: () => false, isMapped: () => false };
-    if (to === 'wan') {
-      return {
-        ...base,
-        // RFC 3261 18.2.1 semantics on the public side: LAN addresses are not reachable there.
-        translate: (a, port) => (this.isLan(a) || a.family !== this.outbound.family ? { host: uriHost(this.outbound), port } : same(a, port)),
-        hook: (c, u, a, port, restorable) => {
-          if (!restorable || !this.isLan(a) || a.addr === this.inbound.addr) return false;
-          // A routing URI into the LAN: our public address, and the phone in ;sp64n=.
-          const end = u.portStart >= 0 ? u.portEnd : u.hostEnd;
-          c.edits.replace(u.hostStart, end, `${uriHost(this.outbound)}:${this.sipPort}`);
-          c.edits.insert(end, `;${NAT_PARAM}=${this.token({ ...a, port: port ?? 5060 })}`);
-          return true;
-        },
-      };
-    }
-    return {
-      ...base,
-      translate: (a, port) => (a.family !== this.inbound.family ? { host: uriHost(this.inbound), port } : same(a, port)),
-      hook: (c, u) => {
-        const p = param(u, NAT_PARAM);
-        const hp = this.tokenOf(c.text, u);
-        if (!p || !hp) return false;
-        // Back to the phone's own URI (RFC 3261 12.1.1: the remote target it gave).
-        const end = u.portStart >= 0 ? u.portEnd : u.hostEnd;
-        c.edits.replace(u.hostStart, end, `${uriHost(hp)}:${hp.port}`);
-        c.edits.delete(p.start, p.end);
-        return true;
-      },
-    };
+    return from === to ? this.toSame : to === 'wan' ? this.toWan : this.toLan;
   }
+
+  private readonly isOwn = (a: string): boolean => a === this.inbound.addr || a === this.outbound.addr;
+  private readonly never = (): boolean => false;
+  private readonly same = (a: Addr, port: number | null) => ({ host: uriHost(a), port });
+
+  private readonly toSame: Translator & { hook?: UriHook } = { translate: this.same, isGeneric: this.never, isMapped: this.never, hook: undefined };
+
+  private readonly toWan: Translator & { hook?: UriHook } = {
+    // RFC 3261 18.2.1 semantics on the public side: LAN addresses are not reachable there.
+    translate: (a, port) => (this.isLan(a) || a.family !== this.outbound.family ? { host: uriHost(this.outbound), port } : this.same(a, port)),
+    isGeneric: this.isOwn,
+    isMapped: this.never,
+    hook: (c, u, a, port, restorable) => {
+      if (!restorable || !this.isLan(a) || a.addr === this.inbound.addr) return false;
+      // A routing URI into the LAN: our public address, and the phone in ;sp64n=.
+      const end = u.portStart >= 0 ? u.portEnd : u.hostEnd;
+      c.edits.replace(u.hostStart, end, `${uriHost(this.outbound)}:${this.sipPort}`);
+      c.edits.insert(end, `;${NAT_PARAM}=${this.token({ addr: a.addr, family: a.family, port: port ?? 5060 })}`);
+      return true;
+    },
+  };
+
+  private readonly toLan: Translator & { hook?: UriHook } = {
+    translate: (a, port) => (a.family !== this.inbound.family ? { host: uriHost(this.inbound), port } : this.same(a, port)),
+    isGeneric: this.isOwn,
+    isMapped: this.never,
+    hook: (c, u) => {
+      const p = param(u, NAT_PARAM);
+      const hp = this.tokenOf(c.text, u);
+      if (!p || !hp) return false;
+      // Back to the phone's own URI (RFC 3261 12.1.1: the remote target it gave).
+      const end = u.portStart >= 0 ? u.portEnd : u.hostEnd;
+      c.edits.replace(u.hostStart, end, `${uriHost(hp)}:${hp.port}`);
+      c.edits.delete(p.start, p.end);
+      return true;
+    },
+  };
 }
