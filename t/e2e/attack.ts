@@ -15,6 +15,7 @@ const INBOUND = '2001:db8:aa::1';
 const OUTBOUND = '2001:db8:bb::1';
 
 interface Attack {
+  tcp: number;
   sent: number;
   sentBytes: number;
   got: Record<string, { n: number; bytes: number }>;
@@ -113,6 +114,40 @@ e2e('attack', (w) => {
     const flooding = metric(m5, 'sipproxy64_sip_drops_total{reason="flooding"}');
     t.ok(parsed <= 1000, `${parsed} of ${fl.sent} flooded requests parsed`);
     t.ok(flooding >= 1000, `${flooding} dropped unread`);
+    p.child.kill('SIGTERM');
+    t.equal(await p.exited, 0);
+  });
+
+  t.test('a forged response opens no connection; an address only in SDP draws no media', async (t) => {
+    const p = w.startProxy(PROXY_CONF + 'tcp yes\n');
+    t.ok(await w.proxyUp(p), 'proxy up, with TCP');
+    // 6. Forged responses whose next Via names a victim's TCP service. Before: one connection
+    //    to the victim per datagram (300 of 300).
+    const forged = `SIP/2.0 180 Ringing\r\nVia: SIP/2.0/UDP [2001:db8::1]:5060;branch=z9hG4bK64000000000000\r\nVia: SIP/2.0/TCP [${VICTIM}]:5070;branch=z9hG4bKv@N@\r\n` +
+      `From: <sip:a@[${VICTIM}]>;tag=1\r\nTo: <sip:b@[2001:db8::1]>;tag=2\r\nCall-ID: tcp@N@\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n`;
+    const m0 = await w.http('/metrics');
+    const f = await attack(w, { from: STRANGER, listenTcp: [`[${VICTIM}]:5070`], send: [{ to: '2001:db8::1', port: 5060, data: forged, count: 100, perSecond: 500, vary: true }], waitMs: 500 });
+    const m1 = await w.http('/metrics');
+    t.equal(f.tcp, 0, `0 connections to the victim from ${f.sent} forged responses`);
+    t.equal(metric(m1, 'sipproxy64_sip_drops_total{reason="forged-response"}') - metric(m0, 'sipproxy64_sip_drops_total{reason="forged-response"}'), 100, 'each counted as forged-response');
+
+    // 7. The stranger calls alice with the victim's address in c=; alice answers and sends
+    //    media. Before: the relay forwarded alice's media to the victim.
+    const uas = w.sipp('uas.xml', '127.0.0.10', 5060, 31020, w.media('alice', '127.0.0.10', 40120, 20));
+    t.ok(await waitFor(() => w.ns.udpSockets().includes('127.0.0.10:5060 '), 8000, 100), 'alice listens');
+    const victim = attack(w, { from: VICTIM, port: 9000, listen: [`[${VICTIM}]:9001`], waitMs: 6000 });
+    const dialog = (method: string, cseq: number) => `${method} sip:alice@[2001:db8:64::10] SIP/2.0\r\nVia: SIP/2.0/UDP [${STRANGER}]:5060;branch=z9hG4bKcv${cseq};rport\r\nMax-Forwards: 70\r\n` +
+      `From: <sip:mallory@[${STRANGER}]>;tag=m\r\nTo: <sip:alice@[2001:db8:64::10]>;tag=a\r\nCall-ID: cv1\r\nCSeq: ${cseq} ${method}\r\nContent-Length: 0\r\n\r\n`;
+    const call = await attack(w, { from: STRANGER, port: 5060, send: [{ to: '2001:db8:64::10', port: 5060, data: invite(STRANGER, '2001:db8:64::10', 'cv1', sdp(VICTIM, 9000)), count: 1 }, { to: '2001:db8:64::10', port: 5060, data: dialog('ACK', 1), count: 1, after: '^SIP/2.0 200' }], waitMs: 100 });
+    t.ok(call.answers.some((l) => l.startsWith('SIP/2.0 200')), 'alice answered the stranger');
+    const unproven = async () => metric(await w.http('/metrics'), 'sipproxy64_rtp_drops_total{reason="rtp-peer-unproven"}');
+    t.ok(await waitFor(async () => (await unproven()) >= 10, 8000, 200), 'alice\'s media reaches the relay and is refused towards the address only the SDP named');
+    await attack(w, { from: STRANGER, port: 5060, send: [{ to: '2001:db8:64::10', port: 5060, data: dialog('BYE', 2), count: 1 }], waitMs: 300 });
+    const v = await victim;
+    t.equal(v.gotBytes, 0, `0 packets to the victim (${JSON.stringify(v.got)})`);
+    t.equal(metric(await w.http('/metrics'), 'sipproxy64_rtp_packets_total{family="ipv6"}'), 0, 'nothing relayed on the IPv6 side');
+    const u = await uas;
+    t.equal(u.code, 0, `alice's call ended with the BYE${tail(u)}`);
     p.child.kill('SIGTERM');
     t.equal(await p.exited, 0);
   });
