@@ -108,6 +108,11 @@ export class Engine implements ProxyContext {
     // Nothing larger than a UDP datagram leaves (a local answer copies every Via).
     if (out.length === 1 && out[0].type === 'send' && out[0].transport === 'udp' && out[0].data.length > MAX_UDP) out = [drop(R.tooLargeForUdp)];
     this.countOut(out);
+    const a = out[0];
+    if (out.length === 1 && a.type === 'send' && a.unreachable) {
+      const then = a.unreachable; // counted when the daemon asks (no connection opened)
+      out = [{ ...a, unreachable: () => { const o = then(); this.countOut(o); return o; } }];
+    }
     return out;
   }
 

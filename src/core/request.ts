@@ -6,13 +6,14 @@ import { refuse } from '../sip/errors.js';
 import { cseqOf, CSeq, callIdOf } from '../sip/fields.js';
 import { Header, SipMessage, splitList, unfold } from '../sip/message.js';
 import { R, Reason } from '../sip/reasons.js';
-import { findUri, hostIp, parseUri, UriParts } from '../sip/uri.js';
+import { findUri, hostIp, param, parseUri, UriParts } from '../sip/uri.js';
 import { MAX_VIA, stampVia, topVia, Via, viaCount } from '../sip/via.js';
 import { branchFor } from './branch.js';
 import { fixContentLength, releaseRefused, requestMediaLife, rewriteMessageBody } from './media.js';
 import { addRecordRoute, deleteRoutes, Preprocessed, preprocessRoutes } from './routes.js';
-import { MAX_UDP, portFor, Transport, transportFor, VIA_NAME } from './transport.js';
-import { Action, Forward, Planner, PlanRequest, ProxyContext, sendable } from './types.js';
+import { localReply } from './reply.js';
+import { MAX_UDP, portFor, RETRY_AFTER, Transport, transportFor, UDP_SIZE_LIMIT, VIA_NAME } from './transport.js';
+import { Action, drop, Forward, Planner, PlanRequest, ProxyContext, sendable } from './types.js';
 import { RewriteCtx, rewriteHeaders, rewriteUri, rewriteUriText } from './uris.js';
 
 const ONCE: Record<string, Reason> = {
@@ -51,15 +52,8 @@ export function handleRequest(ctx: ProxyContext, planner: Planner, m: SipMessage
   rewriteHeaders(rw, m, skip, ctx.cfg.keepUserAgent ? null : ctx.product); // SPEC 4
   const hop = nextHop(ctx, m, plan, pre, newRuri); //            RFC 3261 18.1.1, RFC 3263 4.2
   if (!sendable(ctx, hop.target.addr)) throw refuse(R.forbiddenDestination); // SPEC 11
-  const firstVia = m.hot.via as Header;
-  const port = portFor(hop.transport, ctx.cfg);
   const branch = branchFor((v) => ctx.mac(v), via, callId, cseq, src, inT !== 'udp');
   if (!branch) throw refuse(R.badVia); //                        no address a response could return to
-  pushVia(edits, firstVia, hop.transport, plan, port, branch); // RFC 3261 16.6 step 8, 16.11
-  addRecordRoute(ctx, m, plan, src, { //                         RFC 3261 16.6 step 4, RFC 5658
-    out: { host: uriHost(plan.outAddr), port, transport: hop.transport },
-    in: { host: uriHost(local), port: portFor(inT, ctx.cfg), transport: inT },
-  }, edits, firstVia.start);
   const delta = rewriteMessageBody(ctx, m, edits, plan.media, src); // SPEC 5
   if (typeof delta !== 'number') {
     if (plan.media) releaseRefused(ctx, plan.media.key);
@@ -67,7 +61,27 @@ export function handleRequest(ctx: ProxyContext, planner: Planner, m: SipMessage
   }
   fixContentLength(m, edits, delta); //                          RFC 3261 20.14
   requestMediaLife(ctx, m, plan.media?.key ?? callId, delta); // SPEC 6
-  const data = edits.apply(m.text, m.bodyEnd);
+  const firstVia = m.hot.via as Header;
+  const mark = edits.size;
+  const write = (t: Transport): string => {
+    edits.rollback(mark);
+    const port = portFor(t, ctx.cfg);
+    pushVia(edits, firstVia, t, plan, port, branch); //          RFC 3261 16.6 step 8, 16.11
+    addRecordRoute(ctx, m, plan, src, { //                       RFC 3261 16.6 step 4, RFC 5658
+      out: { host: uriHost(plan.outAddr), port, transport: t },
+      in: { host: uriHost(local), port: portFor(inT, ctx.cfg), transport: inT },
+    }, edits, firstVia.start);
+    return edits.apply(m.text, m.bodyEnd);
+  };
+  // RFC 3261 18.1.1: over 1300 bytes as it goes out, TCP (with its UDP form, should TCP fail).
+  let transport: Transport = hop.transport === 'size' ? 'udp' : hop.transport;
+  let data = write(transport);
+  let udp: string | null = null;
+  if (hop.transport === 'size' && data.length > UDP_SIZE_LIMIT) {
+    udp = data;
+    transport = 'tcp';
+    data = write(transport);
+  }
   // SPEC 11, no amplification: a stranger's request outside a dialog we record-routed may
   // grow by at most GROWTH bytes (our Via and Record-Route, addresses in the other family).
   if (data.length > m.text.length + GROWTH && pre.removed.size === 0 && !ctx.isParty(src)) {
@@ -76,11 +90,28 @@ export function handleRequest(ctx: ProxyContext, planner: Planner, m: SipMessage
   }
   // RFC 3261 18.1.1: too large for UDP; without TCP towards the target the answer is 513,
   // and nothing this offer allocated stays (SPEC 11).
-  if (hop.transport === 'udp' && data.length > MAX_UDP) {
+  if (transport === 'udp' && data.length > MAX_UDP) {
     if (plan.media) releaseRefused(ctx, plan.media.key);
     throw refuse(R.tooLargeAfterRewrite);
   }
-  return [{ type: 'send', from: { addr: plan.outAddr.addr, family: plan.outAddr.family, port }, to: hop.target, data, transport: hop.transport }];
+  const from = { addr: plan.outAddr.addr, family: plan.outAddr.family, port: portFor(transport, ctx.cfg) };
+  const send = { type: 'send', from, to: hop.target, data, transport } as const;
+  if (transport === 'udp') return [send];
+  return [{ ...send, unreachable: () => unreachable(ctx, m, src, local, inT, udp === null || udp.length > MAX_UDP ? null : { ...send, data: udp, transport: 'udp' }) }];
+}
+
+/**
+ * No connection to the next hop opened: the request's UDP form when only its size chose TCP
+ * (RFC 3261 18.1.1 SHOULD), else 503 with a short Retry-After, so the phone learns at once.
+ */
+function unreachable(ctx: ProxyContext, m: SipMessage, src: HostPort, local: HostPort, inT: Transport, udp: Action | null): Action[] {
+  if (udp) {
+    ctx.count('tcp-fallback-udp');
+    return [udp];
+  }
+  if (m.method === 'ACK') return [drop(R.nextHopUnreachable)];
+  ctx.count(`refuse:503 ${R.nextHopUnreachable.code}`);
+  return [localReply(m.text, 503, R.nextHopUnreachable.phrase, R.nextHopUnreachable, src, local, ctx.product, `Retry-After: ${RETRY_AFTER}\r\n`, inT)];
 }
 
 /** Validate the parts every request needs (RFC 3261 8.1.1, 8.2.2); throws 400/416. */
@@ -162,6 +193,11 @@ function rewriteRequestUri(rw: RewriteCtx, m: SipMessage, plan: Forward, pre: Pr
   if (newRuri) rw.edits.replace(m.uriStart, m.uriEnd, rewriteUriText(newRuri, rw));
   else if (ruri && plan.ruriHost) rw.edits.replace(ruri.hostStart, ruri.hostEnd, plan.ruriHost);
   else if (ruri) rewriteUri(rw, m.uriStart, m.uriEnd, true);
+  // RFC 3261 19.1.5: transport= on a URI that named our face described the phone's hop to
+  // us, not the party's: it does not go on (a UDP-only registrar would take it as its own).
+  const t = ruri && !newRuri ? param(ruri, 'transport') : undefined;
+  const ip = t ? hostIp(m.text, (ruri as UriParts).hostStart, (ruri as UriParts).hostEnd) : null;
+  if (t && ip && rw.ours.isOurs(ip.addr)) rw.edits.delete(t.start, t.end);
   return newRuri;
 }
 
@@ -172,14 +208,17 @@ function rewriteRoutes(rw: RewriteCtx, pre: Preprocessed): void {
 }
 
 /** The transport and address of the next hop (RFC 3261 18.1.1; RFC 3263 4.2 for TLS's 5061). */
-function nextHop(ctx: ProxyContext, m: SipMessage, plan: Forward, pre: Preprocessed, newRuri: string | null): { target: HostPort; transport: Transport } {
+function nextHop(ctx: ProxyContext, m: SipMessage, plan: Forward, pre: Preprocessed, newRuri: string | null): { target: HostPort; transport: Transport | 'size' } {
   const { remaining, received } = pre.routing;
   const text = m.text;
   const towards = remaining.length > 0 ? { text, u: remaining[0].uri }
     : plan.viaReceived && received ? { text, u: received.uri }
       : newRuri ? { text: newRuri, u: parseUri(newRuri, 0, newRuri.length) } : { text, u: pre.routing.ruri };
+  // A Request-URI that names our face: its transport= was the phone's hop to us, not the
+  // party's (a Route entry mapped onto a face keeps its own: it came from the party's side).
+  const ip = towards.u && towards.u === pre.routing.ruri ? hostIp(text, towards.u.hostStart, towards.u.hostEnd) : null;
   const entry = ctx.map.byReal(plan.target.addr);
-  const transport = transportFor(towards.text, towards.u, text.length + 300, ctx.cfg, entry?.transport ?? null);
+  const transport = transportFor(towards.text, towards.u, ctx.cfg, entry?.transport ?? null, ip !== null && ctx.ours.isOurs(ip.addr));
   // RFC 3261 19.1.2 / RFC 3263 4.2: without a port, TLS goes to 5061.
   if (transport === 'tls' && !(towards.u && towards.u.portStart >= 0) && !entry?.realPort && plan.target.port === 5060) {
     return { target: { ...plan.target, port: 5061 }, transport };

@@ -1,5 +1,7 @@
-// Which transport each side uses (RFC 3261 18.1.1, 19.1.5): the target URI's transport=
-// parameter, else TCP for a request over 1300 bytes when TCP is on, else UDP.
+// Which transport each side uses (RFC 3261 18.1.1, 19.1.5): the target's map line, the target
+// URI's transport= parameter, else TCP for a request over 1300 bytes when TCP is on, else UDP.
+// A connection that cannot be opened answers 503 (RETRY_AFTER), or goes back to UDP when only
+// the size chose TCP.
 import { Config } from '../config/config.js';
 import { param, UriParts } from '../sip/uri.js';
 import { Via } from '../sip/via.js';
@@ -27,22 +29,27 @@ export function isOurPort(port: number, cfg: Config): boolean {
 /** RFC 3261 18.1.1: a request within 200 bytes of a 1500-byte MTU goes over TCP. */
 export const UDP_SIZE_LIMIT = 1300;
 
+/** Retry-After of the 503 for an unreachable next hop: short, so no phone blacklists us. */
+export const RETRY_AFTER = 2;
+
 export function transportParam(text: string, u: UriParts | null): string | null {
   const p = u ? param(u, 'transport') : undefined;
   return p && p.valueStart >= 0 ? text.slice(p.valueStart, p.valueEnd).toLowerCase() : null;
 }
 
 /**
- * The transport towards a target URI for a request of about `size` bytes; `forced` is the
- * transport of the target's map line, if it names one.
+ * The transport towards a target URI: `forced` by the target's map line, else the URI's
+ * transport= or sips: (RFC 3261 19.1.5, RFC 5630), else 'size': UDP, or TCP when TCP is on
+ * and the request as it goes out is over 1300 bytes (RFC 3261 18.1.1; the caller measures).
+ * `ours`: the URI names one of our addresses, so its transport= described the hop to us.
  */
-export function transportFor(text: string, u: UriParts | null, size: number, cfg: Config, forced: Transport | null = null): Transport {
+export function transportFor(text: string, u: UriParts | null, cfg: Config, forced: Transport | null, ours: boolean): Transport | 'size' {
   if (forced) return forced;
-  const t = transportParam(text, u);
+  const t = ours ? null : transportParam(text, u);
   if ((t === 'tls' || u?.scheme === 'sips') && tlsOn(cfg)) return 'tls'; // RFC 5630: sips means TLS hop by hop
   if (t === 'udp') return 'udp';
   if (t === 'tcp') return cfg.tcp ? 'tcp' : 'udp';
-  return cfg.tcp && size > UDP_SIZE_LIMIT ? 'tcp' : 'udp';
+  return cfg.tcp ? 'size' : 'udp';
 }
 
 /** The transport a response goes back on: the one in the next Via (RFC 3261 18.2.2). */

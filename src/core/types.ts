@@ -13,7 +13,11 @@ import type { Transport } from './transport.js';
 import type { Translator, UriHook } from './uris.js';
 
 export type Action =
-  | { readonly type: 'send'; readonly from: HostPort; readonly to: HostPort; readonly data: string /* latin1 */; readonly transport: Transport }
+  | {
+    readonly type: 'send'; readonly from: HostPort; readonly to: HostPort; readonly data: string /* latin1 */; readonly transport: Transport;
+    // A request over TCP/TLS: what to do when no connection opens (the UDP form, or a 503).
+    readonly unreachable?: () => Action[];
+  }
   | { readonly type: 'drop'; readonly reason: Reason }
   // A host name to resolve first; the daemon resolves it, then calls retry().
   | { readonly type: 'resolve'; readonly name: string; readonly family: Family; readonly retry: () => Action[] };

@@ -31,7 +31,7 @@ interface Conn {
   readonly remote: HostPort;
   readonly local: HostPort; // our SIP address (the port is sip-port even for outgoing ones)
   connected: boolean;
-  pending: Buffer[];
+  pending: Send[]; // written once connected; each told `unreachable` if it never is
 }
 
 export class SipTcp {
@@ -157,6 +157,7 @@ export class SipTcp {
       const n = this.perDest.get(act.to.addr) ?? 0;
       if (n >= this.opts.maxPerDestination || this.open >= this.opts.maxConnections) {
         this.engine.countDrop(n >= this.opts.maxPerDestination ? R.tcpTooManyToDestination : R.tcpTooManyConnections);
+        this.failed([act], 'over the connection limits');
         return;
       }
       this.perDest.set(act.to.addr, n + 1);
@@ -165,27 +166,43 @@ export class SipTcp {
       const sock = this.opts.transport === 'tls' ? tls.connect({ ...opts, ca: this.opts.tls?.ca }) : net.connect(opts);
       c = this.attach(sock, act.from, act.to, false);
       const conn = c;
+      let why = 'closed';
       const t = setTimeout(() => {
         if (!conn.connected) {
           this.engine.countDrop(R.tcpConnectTimeout);
+          why = `no answer within ${this.opts.connectTimeoutMs} ms`;
           sock.destroy();
         }
       }, this.opts.connectTimeoutMs);
+      sock.once('error', (err: NodeJS.ErrnoException) => (why = err.code ?? err.message));
       sock.once(this.opts.transport === 'tls' ? 'secureConnect' : 'connect', () => {
         clearTimeout(t);
         conn.connected = true;
-        for (const b of conn.pending) sock.write(b);
+        for (const a of conn.pending) sock.write(Buffer.from(a.data, 'latin1'));
         conn.pending = [];
       });
       sock.once('close', () => {
         clearTimeout(t);
         this.open--;
         decrement(this.perDest, act.to.addr);
+        // RFC 3261 18.4: refused, reset or timed out before it opened: never silence.
+        if (!conn.connected) this.failed(conn.pending, why);
+        conn.pending = [];
       });
     }
     if (this.log.debugEnabled) this.log.debug('sip out', { from: formatHostPort(act.from), to: formatHostPort(act.to), transport: this.opts.transport, bytes: data.length, first: firstLine(data) });
     if (c.connected) c.sock.write(data);
-    else c.pending.push(data);
+    else c.pending.push(act);
+  }
+
+  /** Messages for a next hop no connection reached: each request's fallback (UDP or a 503). */
+  private failed(acts: Send[], why: string): void {
+    if (acts.length === 0) return;
+    this.log.warn(`SIP ${this.opts.transport.toUpperCase()} next hop unreachable`, { to: formatHostPort(acts[0].to), why, messages: acts.length });
+    for (const a of acts) {
+      if (a.unreachable) this.deliver(a.unreachable());
+      else this.engine.count('tcp-unsent');
+    }
   }
 
   close(): void {

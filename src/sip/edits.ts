@@ -29,6 +29,11 @@ export class Edits {
     return this.list.length;
   }
 
+  /** Forget the edits made since `size` was `mark` (to write a part again another way). */
+  rollback(mark: number): void {
+    this.list.length = mark;
+  }
+
   /** Apply to text[0, end). Overlapping edits are a bug in a rule: they throw, and the caller drops. */
   apply(text: string, end = text.length): string {
     if (this.list.length === 0) return end === text.length ? text : text.slice(0, end);

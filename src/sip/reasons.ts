@@ -103,6 +103,7 @@ const DEFS = {
   tcpTooManyConnections: ['tcp-too-many-connections', 0, 'more than 20000 connections in all, both ways'],
   tcpTooManyToDestination: ['tcp-too-many-to-destination', 0, 'more than 16 outgoing connections to one address'],
   tcpConnectTimeout: ['tcp-connect-timeout', 0, 'an outgoing connection did not open within 5 seconds'],
+  nextHopUnreachable: ['next-hop-unreachable', 503, 'no TCP/TLS connection to the next hop (refused, reset, timed out or over a limit): the request is answered at once, with Retry-After: 2', 'Service Unavailable (next hop unreachable)'],
   streamHeadersTooLong: ['stream-headers-too-long', 0, 'over 65535 bytes on a stream without the end of the headers'],
   streamWithoutContentLength: ['stream-without-content-length', 0, 'a message on a stream without Content-Length (RFC 3261 18.3)'],
   streamMessageTooLarge: ['stream-message-too-large', 0, 'a message on a stream over 65535 bytes'],
