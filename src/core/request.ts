@@ -156,6 +156,10 @@ function checkRequestUri(m: SipMessage): UriParts | null {
       (after < m.uriEnd && !';?'.includes(m.text[after]))) {
     throw refuse(R.badRequestUriPort);
   }
+  // RFC 3261 19.1.5: no headers in a Request-URI; a proxy must not forward them (RFC 4475
+  // 3.1.2.11). A '?' before the host is the user part's own.
+  const q = m.text.indexOf('?', ruri.hostEnd);
+  if (q >= 0 && q < m.uriEnd) throw refuse(R.requestUriHeaders);
   return ruri;
 }
 

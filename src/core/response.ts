@@ -4,7 +4,7 @@ import { deleteElement, Edits } from '../sip/edits.js';
 import { callIdOf, cseqOf, tagOf } from '../sip/fields.js';
 import { Header, SipMessage } from '../sip/message.js';
 import { R } from '../sip/reasons.js';
-import { leadingVias, MAX_VIA, viaCount, viaDestination } from '../sip/via.js';
+import { leadingVias, MAX_VIA, viaCount, viaDestination, viaNotUnicast } from '../sip/via.js';
 import { verifyBranch } from './branch.js';
 import { fixContentLength, responseMediaLife, rewriteMessageBody } from './media.js';
 import { isOurPort, MAX_UDP, portFor, viaTransport } from './transport.js';
@@ -17,7 +17,7 @@ export function handleResponse(ctx: ProxyContext, planner: Planner, m: SipMessag
   if (!top || !top.hostAddr || !ctx.ours.isOurs(top.hostAddr.addr) || !isOurPort(top.port ?? 5060, ctx.cfg)) return [drop(R.notOurVia)];
   if (!next) return [drop(R.noNextVia)];
   const dest = viaDestination(next);
-  if (!dest) return [drop(R.viaNotIp)];
+  if (!dest) return [drop(viaNotUnicast(next) ? R.viaNotUnicast : R.viaNotIp)];
   const callId = callIdOf(m);
   const cseq = cseqOf(m);
   if (!callId || !cseq) return [drop(R.badResponseHeaders)];

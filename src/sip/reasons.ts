@@ -47,6 +47,7 @@ const DEFS = {
   unsupportedUriScheme: ['unsupported-uri-scheme', 416, 'a Request-URI scheme other than sip, sips or tel'],
   badRequestUriHost: ['bad-request-uri-host', 400, 'a Request-URI host that is neither an IP literal nor a host name', 'Bad Request (Request-URI host)'],
   badRequestUriPort: ['bad-request-uri-port', 400, 'a Request-URI port that is empty or over 65535', 'Bad Request (Request-URI port)'],
+  requestUriHeaders: ['request-uri-headers', 400, 'a Request-URI with a headers component (?Route=...): not allowed there (RFC 3261 19.1.5), never forwarded (RFC 4475 3.1.2.11)', 'Bad Request (headers in Request-URI)'],
   badRoute: ['bad-route', 400, 'a Route element without a URI', 'Bad Request (Route)'],
   tooManyVia: ['too-many-via', 483, 'more than 70 Via values: a loop or an attack', 'Too Many Hops (Via)'],
   proxyRequire: ['proxy-require', 420, 'a Proxy-Require naming an extension (none is supported)', 'Bad Extension'],
@@ -85,7 +86,8 @@ const DEFS = {
   // Responses (RFC 3261 16.7, 18.2.2)
   notOurVia: ['not-our-via', 0, 'a response whose top Via is not ours'],
   noNextVia: ['no-next-via', 0, 'a response with no Via below ours'],
-  viaNotIp: ['via-not-ip', 0, 'the next Via names no unicast IP address to send to'],
+  viaNotIp: ['via-not-ip', 0, 'the next Via names no IP address (a host name) or no valid port to send to'],
+  viaNotUnicast: ['via-not-unicast', 0, 'the next Via names a broadcast, multicast or unspecified address (RFC 4475 bcast)'],
   badResponseHeaders: ['bad-response-headers', 0, 'a response without a readable Call-ID or CSeq'],
   forgedResponse: ['forged-response', 0, 'a response whose branch the proxy did not sign for that hop'],
   // The engine and the shell

@@ -103,6 +103,12 @@ export function topVia(m: SipMessage): Via | null {
 }
 
 /** Where a response goes: the Via's received= and rport= (RFC 3261 18.2.2, RFC 3581 4). */
+/** Does the Via (its received= first) name an IP address that is not unicast (broadcast, multicast)? */
+export function viaNotUnicast(v: Via): boolean {
+  const addr = receivedAddr(v) ?? v.hostAddr;
+  return addr !== null && !unicast(addr.addr);
+}
+
 export function viaDestination(v: Via): HostPort | null {
   const addr = receivedAddr(v) ?? v.hostAddr;
   if (!addr || !unicast(addr.addr)) return null;

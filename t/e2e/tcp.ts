@@ -2,7 +2,7 @@
 // UDP on the other, through sipproxy64 with `tcp yes`; CRLF keep-alives answered.
 import t from 'tap';
 import { sleep } from '../lib/netns.js';
-import { PROXY_CONF, e2e } from '../lib/world.js';
+import { PROXY_CONF, e2e, tail } from '../lib/world.js';
 
 e2e('tcp', (w) => {
   const sipp = (args: string[]) => w.ns.run('sipp', [...args, '-nostdin', '-timeout', '20', '-timeout_error', '-trace_err'], 30000, w.dir);
@@ -36,5 +36,33 @@ e2e('tcp', (w) => {
     t.match(await w.http('/metrics'), /sipproxy64_sip_drops_total\{reason="tcp-too-many-from-source"\} 1/, 'and counted');
     p.child.kill('SIGTERM');
     t.equal(await p.exited, 0);
+  });
+
+  t.test('a phone over TCP at a UDP-only registrar; a next hop that refuses TCP', async (t) => {
+    await w.kamailio(); // UDP only (disable_tcp): a TCP connection to it is refused
+    const p = w.startProxy(PROXY_CONF + 'tcp yes\n');
+    t.ok(await w.proxyUp(p), 'proxy up');
+    // 1. The phone registers over TCP, ;transport=tcp on the Request-URI that names the
+    //    registrar's face. Before: the proxy took it for the registrar's transport and sent
+    //    over TCP: refused, and the phone heard nothing.
+    const r1 = await w.sipp('register-via.xml', '127.0.0.10', 5070, 31100, { user: 'alice', tp: 'tcp', pad: 'x' }, '127.0.0.105:5060', undefined, ['-t', 't1']);
+    t.equal(r1.code, 0, `the phone over TCP registers at the UDP-only registrar${tail(r1)}`);
+    // 2. A REGISTER over 1300 bytes as it goes out: the size rule chooses TCP, the registrar
+    //    refuses it, and the proxy sends it over UDP (RFC 3261 18.1.1).
+    const r2 = await w.sipp('register-via.xml', '127.0.0.10', 5072, 31102, { user: 'bob', tp: 'udp', pad: 'x'.repeat(1300) }, '127.0.0.105:5060');
+    t.equal(r2.code, 0, `the large REGISTER arrives over UDP after TCP was refused${tail(r2)}`);
+    t.match(await w.http('/metrics'), /sipproxy64_sip_tcp_fallbacks_total 1\b/, 'counted as a fallback');
+    p.child.kill('SIGTERM');
+    t.equal(await p.exited, 0);
+    // 3. The registrar's map line says TCP: no fallback; the phone gets 503 with a short
+    //    Retry-After at once, and the log names the destination.
+    const p2 = w.startProxy(PROXY_CONF.replace('map 2001:db8:1::5 127.0.0.105', 'map 2001:db8:1::5 127.0.0.105 tcp') + 'tcp yes\n');
+    t.ok(await w.proxyUp(p2), 'proxy up, the registrar mapped over TCP');
+    const r3 = await w.sipp('register-503.xml', '127.0.0.10', 5074, 31104, { user: 'carl', tp: 'udp', pad: 'x' }, '127.0.0.105:5060');
+    t.equal(r3.code, 0, `503 with Retry-After: 2${tail(r3)}`);
+    t.match(p2.log(), /next hop unreachable.*2001:db8:1::5\]:5060.*ECONNREFUSED/, 'a warning names the destination and why');
+    t.match(await w.http('/metrics'), /sipproxy64_sip_refusals_total\{reason="503 next-hop-unreachable"\} 1\b/, 'and counted');
+    p2.child.kill('SIGTERM');
+    t.equal(await p2.exited, 0);
   });
 });
