@@ -102,7 +102,9 @@ export class Mapping implements Translator {
     const sip = this.cfg.sipPort;
     const f = this.faces.get(a.addr);
     if (f) {
-      const realPort = f.realPort !== null && (port === null || port === sip) ? f.realPort : port;
+      // A port-qualified map line: the real port where the URI had ours, or none and the real
+      // one is not the default (RFC 3261 19.1.4: sip:u@h and sip:u@h:5060 differ).
+      const realPort = f.realPort !== null && (port === sip || (port === null && f.realPort !== 5060)) ? f.realPort : port;
       if (f.real) return { host: uriHost(f.real), port: realPort };
       return { host: f.name as string, port: realPort };
     }

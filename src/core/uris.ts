@@ -68,7 +68,7 @@ function rewriteHostValue(c: RewriteCtx, s: number, e: number): void {
   }
   if (!a) return;
   const t = c.tr.translate(a, null, c.out);
-  if (t.host !== c.text.slice(s, hostEnd)) c.edits.replace(s, hostEnd, t.host);
+  if (t.host !== uriHost(a)) c.edits.replace(s, hostEnd, t.host); // the same address stays as written
 }
 
 /** URI parameter that keeps an unmapped party's own address when the generic one replaces it. */
@@ -96,7 +96,9 @@ export function rewriteUri(c: RewriteCtx, s: number, e: number, restorable = fal
       c.edits.delete(kept.start, kept.end);
     } else {
       const t = c.tr.translate(a, port, c.out);
-      if (t.host !== c.text.slice(u.hostStart, u.hostEnd)) c.edits.replace(u.hostStart, u.hostEnd, t.host);
+      // Only what the proxy writes itself is in RFC 5952 form: the same address stays as
+      // written (2001:db8::192.0.2.1 is not made 2001:db8::c000:201).
+      if (t.host !== uriHost(a)) c.edits.replace(u.hostStart, u.hostEnd, t.host);
       if (t.port !== port) {
         if (u.portStart >= 0) c.edits.replace(u.portStart - 1, u.portEnd, t.port === null ? '' : ':' + t.port);
         else c.edits.insert(u.hostEnd, ':' + t.port);

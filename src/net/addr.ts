@@ -14,16 +14,18 @@ export interface HostPort extends Addr {
 }
 
 const cache = new Map<string, Addr | null>();
+const THREE_COLONS = /^[0-9A-Fa-f]{1,4}(:[0-9A-Fa-f]{1,4})*:::\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
 
 /** Parse a bare IP literal (no brackets). net.isIP first: ipaddr.js reads 010.0.0.1 as octal. */
 export function parseIp(text: string): Addr | null {
   let hit = cache.get(text);
   if (hit !== undefined) return hit;
-  const kind = isIP(text);
+  // RFC 5118 4.10: an old ABNF allowed three colons before an embedded IPv4 address.
+  const kind = isIP(THREE_COLONS.test(text) ? text.replace(':::', '::') : text);
   if (kind === 4) hit = { addr: text, family: 4 };
   else if (kind === 6) {
     try {
-      hit = { addr: ipaddr.IPv6.parse(text).toRFC5952String(), family: 6 };
+      hit = { addr: ipaddr.IPv6.parse(text.replace(':::', '::')).toRFC5952String(), family: 6 };
     } catch {
       hit = null;
     }
