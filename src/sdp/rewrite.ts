@@ -19,6 +19,7 @@ export interface SdpTarget {
 interface Stream {
   port: number;
   c: string | null; //   media-level connection address
+  cHold: boolean | null; // its c= is the unspecified address (null: it has no c= of its own)
   rtcp: number | null;
   rtcpAddr: string | null;
   mux: boolean;
@@ -59,10 +60,14 @@ function connAddr(tail: string): string | null {
   return a === '0.0.0.0' || a === '::' ? null : a; // a hold names no party (RFC 3264 8.4)
 }
 
+/** Is a `c=` tail the unspecified address (an old-style hold, or a trickle-ICE offer)? */
+function unspecified(tail: string): boolean {
+  return /^IN\s+IP[46]\s+(0\.0\.0\.0|::)(\/|\s|$)/i.test(tail);
+}
+
 function addrOut(t: SdpTarget, orig: string): string {
   // A hold written as the unspecified address stays a hold (RFC 3264 8.4, RFC 2543).
-  const unspecified = /^IN\s+IP[46]\s+(0\.0\.0\.0|::)(\/|\s|$)/i.test(orig);
-  if (unspecified) return t.out === 4 ? 'IN IP4 0.0.0.0' : 'IN IP6 ::';
+  if (unspecified(orig)) return t.out === 4 ? 'IN IP4 0.0.0.0' : 'IN IP6 ::';
   return `IN IP${t.out} ${t.media.addr}`;
 }
 
@@ -72,16 +77,22 @@ export function rewriteSdp(sdp: string, t: SdpTarget): string | null {
   // Pass 1: the streams and their connection addresses.
   const streams: Stream[] = [];
   let sessionC: string | null = null;
+  let sessionHold = false;
   let cur: Stream | null = null;
   for (const l of ls) {
     const b = bodyOf(l);
     if (b.startsWith('m=')) {
       const port = /^m=\S+\s+(\d+)/.exec(b);
-      cur = { port: port ? Number(port[1]) : 0, c: null, rtcp: null, rtcpAddr: null, mux: false };
+      cur = { port: port ? Number(port[1]) : 0, c: null, cHold: null, rtcp: null, rtcpAddr: null, mux: false };
       streams.push(cur);
     } else if (b.startsWith('c=')) {
-      if (cur) cur.c = connAddr(b.slice(2));
-      else sessionC = connAddr(b.slice(2));
+      if (cur) {
+        cur.c = connAddr(b.slice(2));
+        cur.cHold = unspecified(b.slice(2));
+      } else {
+        sessionC = connAddr(b.slice(2));
+        sessionHold = unspecified(b.slice(2));
+      }
     } else if (cur && b.startsWith('a=rtcp:')) {
       const m = /^a=rtcp:(\d+)(?:\s+(IN\s+IP[46]\s+\S+))?/i.exec(b);
       if (m) {
@@ -90,13 +101,19 @@ export function rewriteSdp(sdp: string, t: SdpTarget): string | null {
       }
     } else if (cur && /^a=rtcp-mux\s*$/i.test(b)) cur.mux = true;
   }
-  // Allocate (or find) a relay port pair for each enabled stream.
+  // Allocate (or find) a relay port pair for each enabled stream. One whose connection
+  // address is unspecified names no place to send to: it keeps its port and gets no relay
+  // port (RFC 3264 8.4 hold; RFC 8840 trickle-ICE offers), and its stream is left as it is.
   const relay: number[] = [];
   for (let i = 0; i < streams.length; i++) {
     const s = streams[i];
     if (s.port === 0) {
       t.stream(i, null);
       relay.push(0);
+      continue;
+    }
+    if (s.cHold ?? sessionHold) {
+      relay.push(-1);
       continue;
     }
     const addr = s.c ?? sessionC;
@@ -121,15 +138,15 @@ export function rewriteSdp(sdp: string, t: SdpTarget): string | null {
     } else if (c0 === 109 && b.startsWith('m=')) {
       idx++;
       const m = /^(m=\S+\s+)(\d+)(\/\d+)?(\s.*)$/.exec(b);
-      out += m ? m[1] + relay[idx] + m[4] + eolOf(l) : l;
+      out += !m || relay[idx] < 0 ? l : m[1] + relay[idx] + m[4] + eolOf(l);
     } else if (c0 === 97 && ICE.test(b)) {
       continue;
     } else if (c0 === 97 && idx >= 0 && b.startsWith('a=rtcp:')) {
       const s = streams[idx];
-      const port = relay[idx] === 0 ? 0 : s.mux || s.rtcp === s.port ? relay[idx] : relay[idx] + 1;
+      const port = relay[idx] < 0 ? s.rtcp ?? 0 : relay[idx] === 0 ? 0 : s.mux || s.rtcp === s.port ? relay[idx] : relay[idx] + 1;
       const m = /^a=rtcp:\d+(\s+IN\s+IP[46]\s+\S+)?/i.exec(b);
       if (!m) out += l;
-      else out += `a=rtcp:${port}` + (m[1] ? ` IN IP${t.out} ${t.media.addr}` : '') + b.slice(m[0].length) + eolOf(l);
+      else out += `a=rtcp:${port}` + (m[1] ? ' ' + (relay[idx] < 0 ? addrOut(t, 'IN IP4 0.0.0.0') : addrOut(t, m[1].trim())) : '') + b.slice(m[0].length) + eolOf(l);
     } else out += l;
   }
   return out;
