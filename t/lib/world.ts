@@ -149,9 +149,9 @@ export class World {
     return r.stdout;
   }
 
-  /** Relay sockets (ports 30000-30999) still bound in the namespace. */
+  /** Relay sockets (ports 30000-39999) still bound in the namespace. */
   relaySockets(): string[] {
-    return this.ns.udpSockets().split('\n').filter((l) => /:(30\d\d\d)\s/.test(l) && l.includes('sipproxy64'));
+    return this.ns.udpSockets().split('\n').filter((l) => /:(3\d\d\d\d)\s/.test(l) && l.includes('sipproxy64'));
   }
 
   destroy(): void {
