@@ -62,6 +62,8 @@ export const HELP = `
     --flood-ban SECONDS       how long such a source is dropped (60)
     --answer-limit N          error answers a second to such sources, in all (100)
     --keep-user-agent yes|no  keep User-Agent/Server instead of sipproxy64/VERSION (no)
+    --uri-header NAME         another header that carries URIs, mapped like Contact
+                              (repeatable; Remote-Party-ID and Diversion are built in)
     --metrics [ADDR:]PORT     serve /metrics (Prometheus) and /sessions (off; 127.0.0.1)
     --tcp yes|no              SIP over TCP too, on every SIP address (no)
     --tcp-idle SECONDS        close a TCP or TLS connection idle this long (300)

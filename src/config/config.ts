@@ -23,6 +23,7 @@ export interface Config {
   rtpLatch: 'strict' | 'prefix' | 'any' | 'off'; // which sources a stream latches onto
   rtpQuota: number; //        streams a source that is not a configured party may hold
   keepUserAgent: boolean;
+  uriHeaders: string[]; //    more headers that carry URIs (lower case): uri-header NAME
   metrics: HostPort | null; // status HTTP endpoint; off by default
   tcp: boolean; //            SIP over TCP on every SIP address (RFC 3261 18)
   tcpIdle: number; //         seconds before an idle TCP connection is closed
@@ -70,6 +71,7 @@ export function defaultConfig(): Config {
     rtpLatch: 'strict',
     rtpQuota: 16,
     keepUserAgent: false,
+    uriHeaders: [],
     metrics: null,
     tcp: false,
     tcpIdle: 300,
@@ -101,7 +103,7 @@ export function defaultConfig(): Config {
 /** Directive names, also the long flag names (`--map REAL=FACE`, `--sip-port 5060`, ...). */
 export const DIRECTIVES = [
   'sip-port', 'map', 'generic4', 'generic6', 'media4', 'media6',
-  'rtp-ports', 'rtp-timeout', 'rtp-latch', 'rtp-quota', 'keep-user-agent', 'metrics', 'tcp', 'tcp-idle',
+  'rtp-ports', 'rtp-timeout', 'rtp-latch', 'rtp-quota', 'keep-user-agent', 'uri-header', 'metrics', 'tcp', 'tcp-idle',
   'tls-port', 'tls-cert', 'tls-key', 'tls-ca',
   'inbound', 'outbound', 'registrar', 'domain', 'passwd', 'digest-algorithms', 'default-expires', 'registrations',
   'flood-limit', 'flood-ban', 'answer-limit',
@@ -109,7 +111,7 @@ export const DIRECTIVES = [
 ] as const;
 
 /** Directives that may be given more than once (and flags that repeat). */
-export const REPEATABLE = new Set<string>(['map', 'domain']);
+export const REPEATABLE = new Set<string>(['map', 'domain', 'uri-header']);
 export type Directive = (typeof DIRECTIVES)[number];
 
 const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*\.?$/i;
@@ -177,6 +179,12 @@ export function applyDirective(cfg: Config, where: string, name: string, args: s
     }
     case 'rtp-quota': cfg.rtpQuota = int(where, one(), 1, 65536); return;
     case 'keep-user-agent': cfg.keepUserAgent = yesNo(where, one()); return;
+    case 'uri-header': {
+      const h = one(); // RFC 3261 25.1: a header name is a token
+      if (!/^[A-Za-z0-9.!%*_+`'~-]+$/.test(h)) throw new ConfigError(where, `"${h}" is not a header name`);
+      cfg.uriHeaders.push(h.toLowerCase());
+      return;
+    }
     case 'tcp': cfg.tcp = yesNo(where, one()); return;
     case 'tcp-idle': cfg.tcpIdle = int(where, one(), 1, 86400); return;
     case 'tls-port': cfg.tlsPort = int(where, one(), 1, 65535); return;

@@ -45,7 +45,7 @@ export function handleRequest(ctx: ProxyContext, planner: Planner, m: SipMessage
   const plan = planner.request(ctx, req); //                     RFC 3261 16.5-16.6 (the mode decides)
   if (plan.type === 'answer') return [plan.action];
   if (plan.type === 'resolve') return [{ type: 'resolve', name: plan.name, family: plan.family, retry }];
-  const rw: RewriteCtx = { text: m.text, tr: plan.tr, out: plan.outAddr.family, edits, ours: ctx.ours, hook: plan.hook };
+  const rw: RewriteCtx = { text: m.text, tr: plan.tr, out: plan.outAddr.family, edits, ours: ctx.ours, hook: plan.hook, uriHeaders: ctx.cfg.uriHeaders };
   const newRuri = rewriteRequestUri(rw, m, plan, pre); //        RFC 3261 16.6 step 2, SPEC 4
   rewriteRoutes(rw, pre); //                                     RFC 3261 16.4: ours go, the rest are mapped
   stampVia(via, src, edits, inT !== 'udp'); //                   RFC 3261 18.2.1, RFC 3581 4

@@ -23,6 +23,7 @@ export interface RewriteCtx {
   readonly edits: Edits;
   readonly ours: Ours;
   readonly hook?: UriHook;
+  readonly uriHeaders?: readonly string[]; // uri-header NAME: headers the table leaves alone that carry URIs
 }
 
 /** The URI parameter that marks our own Record-Route entries. */
@@ -173,9 +174,12 @@ export function rewriteUriText(uri: string, c: Omit<RewriteCtx, 'text' | 'edits'
 
 /** Rewrite every header by its kind in the table, except those in `skip` (SPEC 4). */
 export function rewriteHeaders(c: RewriteCtx, m: SipMessage, skip: ReadonlySet<Header>, agent: string | null): void {
+  const more = c.uriHeaders && c.uriHeaders.length > 0 ? c.uriHeaders : null;
   for (const h of m.headers) {
     if (skip.has(h)) continue;
-    switch (h.def.kind) {
+    // uri-header NAME: an operator's vendor header carries URIs (only where no rule applies).
+    const kind = more && h.def.kind === 'opaque' && more.includes(h.name.toLowerCase()) ? 'uri' : h.def.kind;
+    switch (kind) {
       case 'uri': rewriteUriHeader(c, h, false); break; //            RFC 3261 20 (and extensions)
       case 'route': rewriteUriHeader(c, h, true); break; //           RFC 3261 16.4: our own entries stay
       case 'hostport': rewriteHostportHeader(c, h); break; //        RFC 3261 20.43 warn-agent

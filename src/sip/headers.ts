@@ -1,5 +1,7 @@
 // The one header table: canonical name, compact form, defining RFC, rewrite kind.
-// Every header of the IANA SIP "Header Fields" registry is listed (t/data/iana-sip-headers.csv).
+// Every header of the IANA SIP "Header Fields" registry is listed (t/data/iana-sip-headers.csv),
+// and the unregistered ones real equipment sends with URIs in them (NOT_REGISTERED); an
+// operator declares more with `uri-header NAME`.
 
 /** How the rewriter treats a header. */
 export type Kind =
@@ -51,7 +53,8 @@ export const HEADERS: readonly HeaderDef[] = [
   T('Content-Type', 'c', 3261, 'ctype'),
   T('CSeq', null, 3261, 'opaque'),
   T('Date', null, 3261, 'opaque'),
-  T('Diversion', null, 5806, 'uri'),
+  T('DC-Info', null, '3GPP TS 24.229', 'opaque'),
+  T('Diversion', null, 5806, 'uri'), // not registered (RFC 5806 is historic); providers send it
   T('Encryption', null, 3261, 'opaque'),
   T('Error-Info', null, 3261, 'uri'),
   T('Event', 'o', 6665, 'opaque'),
@@ -106,6 +109,7 @@ export const HEADERS: readonly HeaderDef[] = [
   T('Policy-ID', null, 6794, 'uri'),
   T('Priority', null, 3261, 'opaque'),
   T('Priority-Verstat', null, '3GPP TS 24.229', 'opaque'),
+  T('Priority-Share', null, '3GPP TS 24.229', 'opaque'),
   T('Priv-Answer-Mode', null, 5373, 'opaque'),
   T('Privacy', null, 3323, 'opaque'),
   T('Proxy-Authenticate', null, 3261, 'opaque'),
@@ -113,6 +117,7 @@ export const HEADERS: readonly HeaderDef[] = [
   T('Proxy-Require', null, 3261, 'opaque'),
   T('RAck', null, 3262, 'opaque'),
   T('Reason', null, 3326, 'opaque'),
+  T('Reason-Phrase', null, 'reserved', 'opaque'), // a reserved name: no header is defined
   T('Record-Route', null, 3261, 'route'),
   T('Recv-Info', null, 6086, 'opaque'),
   T('Refer-Events-At', null, 7614, 'uri'),
@@ -121,12 +126,15 @@ export const HEADERS: readonly HeaderDef[] = [
   T('Referred-By', 'b', 3892, 'uri'),
   T('Reject-Contact', 'j', 3841, 'opaque'),
   T('Relayed-Charge', null, '3GPP TS 24.229', 'opaque'),
+  T('Remote-Party-ID', null, 'draft-ietf-sip-privacy-04', 'uri'), // not registered; Cisco, Asterisk
   T('Replaces', null, 3891, 'opaque'),
   T('Reply-To', null, 3261, 'uri'),
   T('Request-Disposition', 'd', 3841, 'opaque'),
   T('Require', null, 3261, 'opaque'),
   T('Resource-Priority', null, 4412, 'opaque'),
+  T('Resource-Share', null, '3GPP TS 24.229', 'opaque'),
   T('Response-Key', null, 3261, 'opaque'),
+  T('Response-Source', null, '3GPP TS 24.229', 'opaque'),
   T('Restoration-Info', null, '3GPP TS 24.229', 'opaque'),
   T('Retry-After', null, 3261, 'opaque'),
   T('Route', null, 3261, 'route'),
@@ -156,6 +164,12 @@ export const HEADERS: readonly HeaderDef[] = [
   T('Warning', null, 3261, 'hostport'),
   T('WWW-Authenticate', null, 3261, 'opaque'),
 ];
+
+/**
+ * Headers in the table that the IANA registry does not list: sent by real equipment, and
+ * they carry URIs (t/unit/sip/headers.ts holds the table to the registry plus these).
+ */
+export const NOT_REGISTERED: ReadonlySet<string> = new Set(['Diversion', 'Remote-Party-ID']);
 
 /** An extension header we do not know: passes byte for byte. */
 export const UNKNOWN: HeaderDef = T('', null, 3261, 'opaque');

@@ -22,6 +22,8 @@ t.test('directives', async (t) => {
   t.equal(c.rtpLatch, 'off', 'no: no latching');
   t.equal(c.keepUserAgent, true);
   t.equal(c.media4?.addr, '192.0.2.1', 'media defaults to generic');
+  const u = validate(parseConfig(base + 'uri-header X-Vendor-Party\nuri-header P-Other\n', 'f'));
+  t.same(u.uriHeaders, ['x-vendor-party', 'p-other'], 'uri-header repeats, names kept in lower case');
 });
 
 t.test('errors name the line and the problem', async (t) => {
@@ -40,6 +42,8 @@ t.test('errors name the line and the problem', async (t) => {
   t.equal(err(base + 'map 192.0.2.10 2001:db8:64::10 tcp'), 'f.conf:3: map ... tcp needs "tcp yes"');
   t.equal(err(base + 'map 192.0.2.10 2001:db8:64::10 sctp'), 'f.conf:3: map transport must be udp, tcp or tls, got "sctp"');
   t.equal(err(base + 'tls-cert /x\ntls-key /y\ntls-port 5060'), 'config: tls-port must differ from sip-port');
+  t.equal(err(base + 'uri-header X:Bad'), 'f.conf:3: "X:Bad" is not a header name');
+  t.equal(err(base + 'uri-header'), 'f.conf:3: uri-header takes one value');
   t.equal(err(base + 'generic4 0.0.0.0'), 'f.conf:3: "0.0.0.0" is a wildcard address; name a real local address');
 });
 
