@@ -61,43 +61,53 @@ export function handleRequest(ctx: ProxyContext, planner: Planner, m: SipMessage
   }
   fixContentLength(m, edits, delta); //                          RFC 3261 20.14
   requestMediaLife(ctx, m, plan.media?.key ?? callId, delta); // SPEC 6
+  const out = writeOut(ctx, m, plan, edits, hop, branch, src, local, inT); // RFC 3261 16.6 steps 4 and 8, 18.1.1
+  checkOutgoing(ctx, m, plan, pre, src, out); //                  SPEC 11 growth, RFC 3261 18.1.1 (513)
+  const from = { addr: plan.outAddr.addr, family: plan.outAddr.family, port: portFor(out.transport, ctx.cfg) };
+  const send = { type: 'send', from, to: hop.target, data: out.data, transport: out.transport } as const;
+  if (out.transport === 'udp') return [send];
+  const udp = out.udp === null || out.udp.length > MAX_UDP ? null : { ...send, data: out.udp, transport: 'udp' as const };
+  return [{ ...send, unreachable: () => unreachable(ctx, m, src, local, inT, udp) }];
+}
+
+interface Written {
+  readonly data: string;
+  readonly transport: Transport;
+  readonly udp: string | null; // the UDP form, when only the size chose TCP
+}
+
+/**
+ * Our Via and Record-Route for the transport, then the bytes (RFC 3261 16.6 steps 4 and 8,
+ * RFC 5658). RFC 3261 18.1.1: over 1300 bytes as it goes out, TCP, when TCP is on and
+ * nothing else chose the transport; the UDP form is kept should TCP fail.
+ */
+function writeOut(ctx: ProxyContext, m: SipMessage, plan: Forward, edits: Edits, hop: { transport: Transport | 'size' }, branch: string, src: HostPort, local: HostPort, inT: Transport): Written {
   const firstVia = m.hot.via as Header;
   const mark = edits.size;
   const write = (t: Transport): string => {
     edits.rollback(mark);
     const port = portFor(t, ctx.cfg);
-    pushVia(edits, firstVia, t, plan, port, branch); //          RFC 3261 16.6 step 8, 16.11
-    addRecordRoute(ctx, m, plan, src, { //                       RFC 3261 16.6 step 4, RFC 5658
+    pushVia(edits, firstVia, t, plan, port, branch);
+    addRecordRoute(ctx, m, plan, src, {
       out: { host: uriHost(plan.outAddr), port, transport: t },
       in: { host: uriHost(local), port: portFor(inT, ctx.cfg), transport: inT },
     }, edits, firstVia.start);
     return edits.apply(m.text, m.bodyEnd);
   };
-  // RFC 3261 18.1.1: over 1300 bytes as it goes out, TCP (with its UDP form, should TCP fail).
-  let transport: Transport = hop.transport === 'size' ? 'udp' : hop.transport;
-  let data = write(transport);
-  let udp: string | null = null;
-  if (hop.transport === 'size' && data.length > UDP_SIZE_LIMIT) {
-    udp = data;
-    transport = 'tcp';
-    data = write(transport);
-  }
-  // SPEC 11, no amplification: a stranger's request outside a dialog we record-routed may
-  // grow by at most GROWTH bytes (our Via and Record-Route, addresses in the other family).
-  if (data.length > m.text.length + GROWTH && pre.removed.size === 0 && !ctx.isParty(src)) {
-    if (plan.media) releaseRefused(ctx, plan.media.key);
-    throw refuse(R.tooMuchGrowth);
-  }
-  // RFC 3261 18.1.1: too large for UDP; without TCP towards the target the answer is 513,
-  // and nothing this offer allocated stays (SPEC 11).
-  if (transport === 'udp' && data.length > MAX_UDP) {
-    if (plan.media) releaseRefused(ctx, plan.media.key);
-    throw refuse(R.tooLargeAfterRewrite);
-  }
-  const from = { addr: plan.outAddr.addr, family: plan.outAddr.family, port: portFor(transport, ctx.cfg) };
-  const send = { type: 'send', from, to: hop.target, data, transport } as const;
-  if (transport === 'udp') return [send];
-  return [{ ...send, unreachable: () => unreachable(ctx, m, src, local, inT, udp === null || udp.length > MAX_UDP ? null : { ...send, data: udp, transport: 'udp' }) }];
+  if (hop.transport !== 'size') return { data: write(hop.transport), transport: hop.transport, udp: null };
+  const udp = write('udp');
+  return udp.length > UDP_SIZE_LIMIT ? { data: write('tcp'), transport: 'tcp', udp } : { data: udp, transport: 'udp', udp: null };
+}
+
+/** What may not leave: too much growth for a stranger (SPEC 11), too large for UDP (513); nothing this offer allocated stays. */
+function checkOutgoing(ctx: ProxyContext, m: SipMessage, plan: Forward, pre: Preprocessed, src: HostPort, out: Written): void {
+  // No amplification: a stranger's request outside a dialog we record-routed may grow by at
+  // most GROWTH bytes (our Via and Record-Route, addresses in the other family).
+  const tooMuch = out.data.length > m.text.length + GROWTH && pre.removed.size === 0 && !ctx.isParty(src);
+  const tooLarge = out.transport === 'udp' && out.data.length > MAX_UDP;
+  if (!tooMuch && !tooLarge) return;
+  if (plan.media) releaseRefused(ctx, plan.media.key);
+  throw refuse(tooMuch ? R.tooMuchGrowth : R.tooLargeAfterRewrite);
 }
 
 /**
