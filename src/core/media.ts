@@ -55,6 +55,7 @@ export function rewriteMessageBody(ctx: ProxyContext, m: SipMessage, edits: Edit
 
 const REFUSED: Record<Refused, Reason> = {
   'exhausted': R.rtpPortsExhausted,
+  'fd-limit': R.rtpFdLimit,
   'too-many-streams': R.tooManyStreams,
   'source-quota': R.rtpSourceQuota,
   'stranger-quota': R.rtpStrangerQuota,

@@ -9,6 +9,7 @@ import { Action } from '../core/types.js';
 import { MasqPlanner } from '../masq/planner.js';
 import { Addr, uriHost } from '../net/addr.js';
 import { buildEngine } from './compose.js';
+import { limitNeeded, pairsAllowed, raiseOpenFileLimit } from './fdlimit.js';
 import { Logger } from './log.js';
 import { fillInboundPrefix, MasqError, NameResolver, RegistrationStore, resolveOutbound } from './masq.js';
 import { serveMetrics } from './metrics.js';
@@ -111,6 +112,7 @@ function createRelay(cfg: Config, log: Logger): Relay {
   return new Relay({
     ports: cfg.rtpPorts,
     quota: cfg.rtpQuota,
+    maxPairs: relayPairs(cfg, log),
     media4: cfg.media4,
     media6: cfg.media6,
     probeAddr: (cfg.media4 ?? cfg.inbound) as Addr,
@@ -118,6 +120,18 @@ function createRelay(cfg: Config, log: Logger): Relay {
     timeoutMs: cfg.rtpTimeout * 1000,
     onError: (what, err) => log.warn('relay socket error', { socket: what, error: err.message }),
   });
+}
+
+/** The pairs the open-file limit allows (raised first when it can be); a warning when rtp-ports holds more. */
+function relayPairs(cfg: Config, log: Logger): number {
+  const lim = raiseOpenFileLimit();
+  if (!lim) return Infinity;
+  const pool = Math.floor((cfg.rtpPorts[1] - cfg.rtpPorts[0] + 1) / 2);
+  const allowed = pairsAllowed(lim.soft);
+  if (allowed < pool) {
+    log.warn('the open-file limit serves fewer streams than rtp-ports holds: offers past it get 503 rtp-fd-limit', { openFiles: lim.soft, hard: lim.hard, streams: allowed, rtpPorts: pool, needed: limitNeeded(pool) });
+  }
+  return allowed;
 }
 
 /** Check the media addresses; skip the pairs a draining instance holds. */
@@ -158,12 +172,13 @@ async function startStatus(cfg: Config, engine: Engine, relay: Relay, log: Logge
   }
 }
 
-function logStarted(cfg: Config, log: Logger, masq: MasqPlanner | null): void {
+function logStarted(cfg: Config, log: Logger, masq: MasqPlanner | null, relay: Relay): void {
   log.info('sipproxy64 started', {
     sip: sipAddresses(cfg).map((a) => `${uriHost(a)}:${cfg.sipPort}`).join(','),
     media4: cfg.media4?.addr,
     media6: cfg.media6?.addr,
     ports: `${cfg.rtpPorts[0]}-${cfg.rtpPorts[1]}`,
+    streams: relay.table.allowed, // what rtp-ports and the open-file limit allow
     metrics: cfg.metrics ? `${uriHost(cfg.metrics)}:${cfg.metrics.port}` : 'off',
     tcp: cfg.tcp ? 'yes' : 'no',
     tls: cfg.tlsCert ? `port ${cfg.tlsPort}` : 'off',
@@ -200,7 +215,7 @@ export async function startDaemon(cfg: Config, log: Logger, product: string, dns
   }
   const resolver = new UplinkResolver(engine.map, log, dnsApi);
   await resolver.start();
-  logStarted(cfg, log, masq);
+  logStarted(cfg, log, masq, relay);
   return shutdown(engine, relay, sip, resolver, store, status, log);
 }
 

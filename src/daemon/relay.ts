@@ -11,6 +11,7 @@ import { canBind, udpSocket } from './udp.js';
 export interface RelayOptions {
   readonly ports: [number, number]; // rtp-ports
   readonly quota?: number; //          rtp-quota: streams per source that is no configured party
+  readonly maxPairs?: number; //       port pairs (four sockets each) the open-file limit allows, warm ones included
   readonly media4: Addr | null; // sides 4 and 6 of the address model's streams
   readonly media6: Addr | null;
   readonly probeAddr?: Addr; //   where rtp-ports are probed (default media4)
@@ -98,7 +99,7 @@ export class Relay {
       open: (s) => this.open(s),
       update: (s) => this.update(s),
       close: (s) => this.close(s),
-    }, opts.quota);
+    }, opts.quota, opts.maxPairs);
   }
 
   /** Start the timeout sweep (rtp-timeout). */
@@ -185,7 +186,11 @@ export class Relay {
         this.closePair(set);
         set = this.bindPair(s.port, addrs);
       }
-    } else set = this.bindPair(s.port, addrs);
+    } else {
+      // Within the open-file limit: a new pair first unbinds the oldest warm one.
+      while (this.bound.size >= (this.opts.maxPairs ?? Infinity) && this.warm.length > 0) this.closePair(this.warm.shift() as PortSockets);
+      set = this.bindPair(s.port, addrs);
+    }
     const leg = (f: Family): Leg => ({ rtp: set.socks[f][0], rtcp: set.socks[f][1], latchedRtp: null, latchedRtcp: null });
     const st: Stream = { s, legs: { 4: leg(4), 6: leg(6) }, last: this.now(), sent: { 4: 0, 6: 0 } };
     set.current = st;

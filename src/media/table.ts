@@ -15,7 +15,7 @@ export interface Party {
 }
 
 /** Why an offer or answer could not have a stream (SPEC 6, 11). */
-export type Refused = 'exhausted' | 'too-many-streams' | 'source-quota' | 'stranger-quota' | 'not-the-party';
+export type Refused = 'exhausted' | 'fd-limit' | 'too-many-streams' | 'source-quota' | 'stranger-quota' | 'not-the-party';
 
 
 
@@ -56,12 +56,18 @@ export class MediaTable {
   /**
    * `perSource`: streams one source that is not a configured party may hold (rtp-quota);
    * such sources together hold at most half the pool, so they cannot take it from real calls.
+   * `maxStreams`: what the open-file limit allows (four sockets a stream; the daemon says).
    */
-  constructor(range: [number, number], private readonly now: () => number = Date.now, private readonly hooks: MediaHooks = {}, private readonly perSource = Infinity) {
+  constructor(range: [number, number], private readonly now: () => number = Date.now, private readonly hooks: MediaHooks = {}, private readonly perSource = Infinity, private readonly maxStreams = Infinity) {
     this.lo = range[0] + (range[0] % 2); // first even port
     this.hi = range[1] - 1; //             last port that still has an odd partner
     this.cursor = this.lo;
-    this.strangerCap = perSource === Infinity ? Infinity : Math.max(1, Math.floor(this.capacity / 2));
+    this.strangerCap = perSource === Infinity ? Infinity : Math.max(1, Math.floor(Math.min(this.capacity, maxStreams) / 2));
+  }
+
+  /** Streams the process may hold at once: the pool, or fewer when the open-file limit says so. */
+  get allowed(): number {
+    return Math.min(this.capacity, this.maxStreams);
   }
 
   get size(): number {
@@ -149,6 +155,7 @@ export class MediaTable {
       const stranger = !party.trusted;
       if (stranger && (this.owned.get(owner) ?? 0) >= this.perSource) return 'source-quota';
       if (stranger && this.strangers >= this.strangerCap) return 'stranger-quota';
+      if (this.portsInUse >= this.maxStreams) return 'fd-limit'; // each stream is four sockets
       const port = this.allocate();
       if (port === null) return 'exhausted';
       const t = this.now();

@@ -60,6 +60,7 @@ const DEFS = {
   // Media (SPEC 6)
   tooManyStreams: ['too-many-streams', 503, 'more than 16 media streams in one call', 'Service Unavailable (more than 16 media streams in one call)'],
   rtpPortsExhausted: ['rtp-ports-exhausted', 503, 'no free port pair in rtp-ports', 'Service Unavailable (no media relay ports)'],
+  rtpFdLimit: ['rtp-fd-limit', 503, 'the open-file limit allows no more relay sockets (four a stream; see LIMITS)', 'Service Unavailable (no media relay sockets)'],
   rtpSourceQuota: ['rtp-source-quota', 503, 'the offer\'s source, not a configured party, holds rtp-quota streams already', 'Service Unavailable (media quota of this source)'],
   rtpStrangerQuota: ['rtp-stranger-quota', 503, 'sources that are not configured parties hold half the port pairs already', 'Service Unavailable (media quota)'],
   mediaNotYours: ['media-not-yours', 403, 'a re-offer or answer for a stream from another address than the party that set it up', 'Forbidden (media of another party)'],

@@ -11,6 +11,44 @@ e2e('daemon', (w) => {
     t.match(p.log(), 'cannot bind SIP socket [2001:db8:77::11]:5060: EADDRNOTAVAIL');
   });
 
+  t.test('a low open-file limit caps the streams with 503 instead of failed binds', async (t) => {
+    // 200 files: 50 kept for SIP, 150 for 37 pairs (four sockets each) of the 50 in rtp-ports.
+    const p = w.startProxy(PROXY_CONF, ['-v'], ['prlimit', '--nofile=200:200']);
+    t.ok(await w.proxyUp(p), `proxy up${p.child.exitCode !== null ? p.log() : ''}`);
+    t.match(p.log(), /open-file limit serves fewer streams .*openFiles=200 .*streams=37 rtpPorts=50 needed=1224/, 'a warning says what to raise');
+    t.match(await w.http('/metrics'), /sipproxy64_rtp_port_pairs_allowed 37\n/);
+    // 38 offers from a mapped phone (no stranger quota applies): 37 go on, the 38th gets 503.
+    const body = 'v=0\r\no=- 1 1 IN IP4 127.0.0.10\r\ns=-\r\nc=IN IP4 127.0.0.10\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\n';
+    const script = `
+      const s = require('dgram').createSocket('udp4'); const got = [];
+      s.on('message', (m) => got.push(m.toString('latin1').split('\\r\\n')[0]));
+      s.bind(5090, '127.0.0.10', async () => {
+        for (let i = 0; i < 38; i++) {
+          const b = ${JSON.stringify(body)};
+          s.send('INVITE sip:reg@127.0.0.105 SIP/2.0\\r\\nVia: SIP/2.0/UDP 127.0.0.10:5090;branch=z9hG4bKfd' + i + ';rport\\r\\nMax-Forwards: 70\\r\\nFrom: <sip:a@127.0.0.10>;tag=' + i + '\\r\\nTo: <sip:reg@127.0.0.105>\\r\\nCall-ID: fd' + i + '\\r\\nCSeq: 1 INVITE\\r\\nContact: <sip:a@127.0.0.10:5090>\\r\\nContent-Type: application/sdp\\r\\nContent-Length: ' + b.length + '\\r\\n\\r\\n' + b, 5060, '127.0.0.105');
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        setTimeout(() => { process.stdout.write(JSON.stringify(got)); s.close(); }, 500);
+      });`;
+    const r = await w.ns.run(process.execPath, ['-e', script], 20000);
+    const answers = JSON.parse(r.stdout || '[]') as string[];
+    t.same(answers, ['SIP/2.0 503 Service Unavailable (no media relay sockets)'], `the 38th offer only: ${r.stderr}`);
+    const m = await w.http('/metrics');
+    t.match(m, /sipproxy64_rtp_port_pairs_in_use 37\n/, '37 streams bound');
+    t.match(m, /sipproxy64_sip_refusals_total\{reason="503 rtp-fd-limit"\} 1\n/, 'counted');
+    t.notMatch(m, /rtp_drops_total\{reason="rtp-(port-in-use|socket-error)"\}/, 'no bind failed');
+    p.child.kill('SIGTERM');
+    t.equal(await p.exited, 0);
+    // A soft limit below the hard one is raised at start: then every pair fits.
+    const q = w.startProxy(PROXY_CONF, ['-v'], ['prlimit', '--nofile=200:4000']);
+    t.ok(await w.proxyUp(q), 'proxy up');
+    t.match(q.log(), /sipproxy64 started .*streams=50 /, 'all 50 pairs of rtp-ports');
+    t.notMatch(q.log(), 'open-file limit');
+    t.match(await w.http('/metrics'), /sipproxy64_rtp_port_pairs_allowed 50\n/);
+    q.child.kill('SIGTERM');
+    t.equal(await q.exited, 0);
+  });
+
   t.test('JSON log lines', async (t) => {
     const p = w.startProxy(PROXY_CONF, ['--log-format', 'json']);
     t.ok(await w.proxyUp(p));

@@ -93,14 +93,16 @@ export class World {
     return k;
   }
 
-  startProxy(conf = PROXY_CONF, extra: string[] = ['-v']): Proxy {
+  /** Start the daemon on `conf`; `wrap` runs it under another command (prlimit --nofile=...). */
+  startProxy(conf = PROXY_CONF, extra: string[] = ['-v'], wrap: string[] = []): Proxy {
     const file = join(this.dir, `proxy-${Date.now()}.conf`);
     writeFileSync(file, conf);
     // The daemon runs as in production: no coverage instrumentation inherited from tap.
     const env = { ...process.env };
     delete env.NODE_V8_COVERAGE;
     delete env.NODE_OPTIONS;
-    const child = this.ns.start(process.execPath, [join(ROOT, 'dist', 'src', 'cli', 'main.js'), '-c', file, ...extra], { env });
+    const cmd = [...wrap, process.execPath, join(ROOT, 'dist', 'src', 'cli', 'main.js'), '-c', file, ...extra];
+    const child = this.ns.start(cmd[0], cmd.slice(1), { env });
     let log = '';
     child.stderr?.on('data', (d: Buffer) => (log += d.toString()));
     child.stdout?.on('data', (d: Buffer) => (log += d.toString()));

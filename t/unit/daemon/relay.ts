@@ -228,3 +228,20 @@ t.test('rtp-latch strict, prefix and any', async (t) => {
     relay.closeAll();
   }
 });
+
+t.test('within the open-file limit: offers past it are refused, a new pair first unbinds a warm one', async (t) => {
+  let now = 0;
+  const relay = new Relay({ ports: [46400, 46499], maxPairs: 2, media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: 'strict', timeoutMs: 5000, now: () => now });
+  t.teardown(() => relay.closeAll());
+  const party = (n: number) => ({ addr: '127.0.0.1', rtp: 40000 + 2 * n, rtcp: 40001 + 2 * n, mux: false, signal: '127.0.0.1', trusted: true });
+  t.equal(relay.table.allowed, 2, 'two pairs allowed of a 50-pair range');
+  t.type(relay.table.update('a', 0, 4, party(0)), 'number');
+  t.type(relay.table.update('b', 0, 4, party(1)), 'number');
+  t.equal(relay.table.update('c', 0, 4, party(2)), 'fd-limit', 'the third stream: 503 rtp-fd-limit, no bind');
+  t.equal(relay.boundPairs, 2);
+  relay.table.release('a', 'bye'); // stays bound (warm)
+  now += 10; // not rested: the table allocates a new port, and the warm pair is unbound for it
+  t.type(relay.table.update('c', 0, 4, party(2)), 'number');
+  await tick();
+  t.equal(relay.boundPairs, 2, 'never more than the limit bound, warm pairs included');
+});
