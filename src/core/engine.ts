@@ -70,6 +70,11 @@ export class Engine implements ProxyContext {
     this.count(`drop:${r.code}`);
   }
 
+  /** May an error answer go to `a`? Always to a party; to strangers within answer-limit (SPEC 11). */
+  answerAllowed(a: Addr): boolean {
+    return this.isParty(a) || this.throttle.answer();
+  }
+
   isParty(a: Addr): boolean {
     return this.map.isMapped(a.addr) || this.planners.some((p) => p.isParty(a));
   }

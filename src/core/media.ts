@@ -49,6 +49,11 @@ export function rewriteMessageBody(ctx: ProxyContext, m: SipMessage, edits: Edit
       refused = port;
       return null;
     },
+    hold(index) {
+      if (media.mayChange(key, index, side, src.addr)) return true;
+      refused = 'not-the-party';
+      return false;
+    },
   }, edits);
   return delta ?? REFUSED[refused];
 }

@@ -120,6 +120,7 @@ function unreachable(ctx: ProxyContext, m: SipMessage, src: HostPort, local: Hos
     return [udp];
   }
   if (m.method === 'ACK') return [drop(R.nextHopUnreachable)];
+  if (!ctx.answerAllowed(src)) return [drop(R.answerLimited)]; // no reflector of errors (SPEC 11)
   ctx.count(`refuse:503 ${R.nextHopUnreachable.code}`);
   return [localReply(m.text, 503, R.nextHopUnreachable.phrase, R.nextHopUnreachable, src, local, ctx.product, `Retry-After: ${RETRY_AFTER}\r\n`, inT)];
 }

@@ -47,6 +47,8 @@ export interface ProxyContext {
   count(what: string): void;
   /** A configured party (a map line's real address or uplink, a mode's own): no stranger. */
   isParty(a: Addr): boolean;
+  /** May an error answer go to `a` now (a stranger's share of answer-limit)? */
+  answerAllowed(a: Addr): boolean;
 }
 
 /** Where a message's media goes through the relay. */

@@ -146,6 +146,13 @@ export class MediaTable {
    * offer's source is over its quota, or (an existing stream) the SDP does not come from the
    * party that set that side up (SPEC 11: a stranger with a live Call-ID cannot move media).
    */
+  /** May SDP from `signal` change side `side` of this stream? Only the party that set it up: its SIP came from there, or from its own Contact (SPEC 11). */
+  mayChange(callId: string, index: number, side: Family, signal: string | undefined): boolean {
+    const s = this.get(callId, index);
+    const was = s ? (side === 4 ? s.party4 : s.party6) : null;
+    return !was || signal === was.signal || signal === was.contact;
+  }
+
   update(callId: string, index: number, side: Family, party: Party, addrs: readonly [Addr, Addr] | null = null): number | Refused {
     let call = this.calls.get(callId);
     let s = call?.get(index);
@@ -174,9 +181,7 @@ export class MediaTable {
       this.hooks.open?.(s);
       return port;
     }
-    const was = side === 4 ? s.party4 : s.party6;
-    // The party that set this side up: its SIP came from there, or from its own Contact.
-    if (was && party.signal !== was.signal && party.signal !== was.contact) return 'not-the-party';
+    if (!this.mayChange(callId, index, side, party.signal)) return 'not-the-party';
     if (side === 4) s.party4 = party;
     else s.party6 = party;
     s.updated = this.now();

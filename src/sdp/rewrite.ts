@@ -14,6 +14,8 @@ export interface SdpTarget {
   readonly media: Addr; //   RTPproxy64's address in that family
   /** The stream `index` of the sender is at `party` (null: disabled, port 0). Returns the relay port. */
   stream(index: number, party: SdpParty | null): number | null;
+  /** Stream `index` is put on hold (unspecified address): may the sender do that? (default yes) */
+  hold?(index: number): boolean;
 }
 
 interface Stream {
@@ -113,6 +115,7 @@ export function rewriteSdp(sdp: string, t: SdpTarget): string | null {
       continue;
     }
     if (s.cHold ?? sessionHold) {
+      if (t.hold && !t.hold(i)) return null; // only a party of the stream puts it on hold
       relay.push(-1);
       continue;
     }

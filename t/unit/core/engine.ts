@@ -105,3 +105,34 @@ t.test('a stranger flooding the generic address is dropped; configured parties a
   for (let i = 0; i < 100; i++) if (e.handle(req('OPTIONS', `z9hG4bKa${i}`), alice, carolFace)[0].type === 'send') sent++;
   t.equal(sent, 100, 'alice, a mapped party, is never throttled');
 });
+
+t.test('no connection to the next hop: UDP when only the size chose TCP, else 503 within the answer budget', async (t) => {
+  const conf = (extra: string) => validate(parseConfig(`generic4 192.0.2.1\ngeneric6 2001:db8::1\ntcp yes\nanswer-limit 2\nmap 192.0.2.10 2001:db8:64::10\n${extra}`, 'c'));
+  const send = (a: ReturnType<Engine['handle']>[0]) => (a.type === 'send' ? a : null);
+  // Over 1300 bytes as it goes out: TCP, with its UDP form kept.
+  const big = new Engine(conf('map 2001:db8:1::20 192.0.2.120\n'));
+  const s1 = send(big.handle(req('MESSAGE', 'z9hG4bKb1', `X-Pad: ${'x'.repeat(1300)}\r\n`), alice, carolFace)[0]);
+  t.equal(s1?.transport, 'tcp');
+  const back = s1?.unreachable?.() ?? [];
+  t.equal(send(back[0])?.transport, 'udp', 'the UDP form');
+  t.match(send(back[0])?.data ?? '', /^MESSAGE sip:carol@\[2001:db8:1::20\] SIP\/2.0\r\nVia: SIP\/2.0\/UDP /);
+  t.equal(big.counters.get('tcp-fallback-udp'), 1);
+  t.notOk(send(big.handle(req('MESSAGE', 'z9hG4bKb2'), alice, carolFace)[0])?.unreachable, 'nothing to fall back from on UDP');
+  // The map line says TCP: a 503 with Retry-After, to a party every time.
+  const forced = new Engine(conf('map 2001:db8:1::20 192.0.2.120 tcp\n'), { now: () => 0 }); // time stands: the budget does not refill
+  for (let i = 0; i < 4; i++) {
+    const s = send(forced.handle(req('MESSAGE', `z9hG4bKf${i}`), alice, carolFace)[0]);
+    t.match(send((s?.unreachable?.() ?? [])[0])?.data ?? '', /^SIP\/2.0 503 Service Unavailable \(next hop unreachable\)\r\n[^]*Retry-After: 2\r\n/);
+  }
+  t.equal(forced.counters.get('refuse:503 next-hop-unreachable'), 4);
+  // To a stranger, within answer-limit (2 a second here): no reflector of errors.
+  const stranger = parseHostPort('192.0.2.77:5060')!;
+  const outs = Array.from({ length: 4 }, (_, i) => {
+    const s = send(forced.handle(req('MESSAGE', `z9hG4bKs${i}`).replace(/192\.0\.2\.10:5060/, '192.0.2.77:5060'), stranger, carolFace)[0]);
+    return (s?.unreachable?.() ?? [])[0];
+  });
+  t.same(outs.map((a) => a?.type), ['send', 'send', 'drop', 'drop'], 'two 503s, then counted drops');
+  t.equal(forced.counters.get('drop:answer-limited'), 2);
+  const ack = send(forced.handle(req('ACK', 'z9hG4bKa1'), alice, carolFace)[0]);
+  t.same((ack?.unreachable?.() ?? []).map((a) => a.type), ['drop'], 'an ACK gets no answer');
+});
