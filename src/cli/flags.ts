@@ -48,6 +48,8 @@ export const HELP = `
     --sip-port N              SIP port on every face and generic address (5060)
     --map REAL=FACE[,T]       map a party (repeatable): 192.0.2.10=2001:db8:64::10,
                               T = udp|tcp|tls forces the transport towards it
+    --advertise LOCAL=PUBLIC  our address LOCAL is reached from outside as PUBLIC (1:1 NAT):
+                              PUBLIC is written into SIP and SDP (repeatable)
     --generic4 ADDR           the proxy's own IPv4 address (required unless masquerading only)
     --generic6 ADDR           the proxy's own IPv6 address (required unless masquerading only)
     --media4 ADDR             RTPproxy64 IPv4 address (default: generic4)

@@ -21,6 +21,7 @@ export function mappingTable(cfg: Config): string {
           cfg.registrar ? `registrar yes  domain ${cfg.domains.join(' ')}  passwd ${cfg.passwd}  digest-algorithms ${cfg.digestAlgorithms.join(',').toLowerCase()}  default-expires ${cfg.defaultExpires}` : 'registrar no',
         ]
       : []),
+    ...cfg.advertise.map((a) => `advertise ${a.local.addr} as ${a.public.addr}  (${a.where})`),
     '',
     ...lines,
     '',

@@ -1,6 +1,7 @@
 // Config file and flag parsing (SPEC section 8): one directive a line, '#' comments.
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { Addr, Family, HostPort, parseHostIp, parseHostPort, parseIp, parsePort } from '../net/addr.js';
+import { Advertised, advertiseProblem } from './advertise.js';
 
 export interface MapEntry {
   readonly real: Addr | null; //   an IP party; null for an uplink named by host name
@@ -24,6 +25,7 @@ export interface Config {
   rtpQuota: number; //        streams a source that is not a configured party may hold
   keepUserAgent: boolean;
   uriHeaders: string[]; //    more headers that carry URIs (lower case): uri-header NAME
+  advertise: Advertised[]; //  advertise LOCAL PUBLIC: what is written for our own addresses
   metrics: HostPort | null; // status HTTP endpoint; off by default
   tcp: boolean; //            SIP over TCP on every SIP address (RFC 3261 18)
   tcpIdle: number; //         seconds before an idle TCP connection is closed
@@ -72,6 +74,7 @@ export function defaultConfig(): Config {
     rtpQuota: 16,
     keepUserAgent: false,
     uriHeaders: [],
+    advertise: [],
     metrics: null,
     tcp: false,
     tcpIdle: 300,
@@ -102,7 +105,7 @@ export function defaultConfig(): Config {
 
 /** Directive names, also the long flag names (`--map REAL=FACE`, `--sip-port 5060`, ...). */
 export const DIRECTIVES = [
-  'sip-port', 'map', 'generic4', 'generic6', 'media4', 'media6',
+  'sip-port', 'map', 'advertise', 'generic4', 'generic6', 'media4', 'media6',
   'rtp-ports', 'rtp-timeout', 'rtp-latch', 'rtp-quota', 'keep-user-agent', 'uri-header', 'metrics', 'tcp', 'tcp-idle',
   'tls-port', 'tls-cert', 'tls-key', 'tls-ca',
   'inbound', 'outbound', 'registrar', 'domain', 'passwd', 'digest-algorithms', 'default-expires', 'registrations',
@@ -111,7 +114,7 @@ export const DIRECTIVES = [
 ] as const;
 
 /** Directives that may be given more than once (and flags that repeat). */
-export const REPEATABLE = new Set<string>(['map', 'domain', 'uri-header']);
+export const REPEATABLE = new Set<string>(['map', 'domain', 'uri-header', 'advertise']);
 export type Directive = (typeof DIRECTIVES)[number];
 
 const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*\.?$/i;
@@ -256,6 +259,11 @@ export function applyDirective(cfg: Config, where: string, name: string, args: s
       cfg.rtpPorts = [lo, hi];
       return;
     }
+    case 'advertise': {
+      if (args.length !== 2) throw new ConfigError(where, 'advertise takes LOCAL PUBLIC');
+      cfg.advertise.push({ local: ip(where, args[0]), public: ip(where, args[1]), where });
+      return;
+    }
     case 'map': {
       if (args.length !== 2 && args.length !== 3) throw new ConfigError(where, 'map takes REAL FACE [udp|tcp|tls]');
       const transport = args[2] ?? null;
@@ -331,6 +339,8 @@ export function validate(cfg: Config, where = 'config'): Config {
     if (prevReal) throw new ConfigError(m.where, `${m.real?.addr ?? m.name} is already mapped at ${prevReal}`);
     reals.set(key, m.where);
   }
+  const adv = advertiseProblem(cfg);
+  if (adv) throw new ConfigError(adv.where, adv.problem);
   return cfg;
 }
 

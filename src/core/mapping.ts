@@ -1,5 +1,6 @@
 // The address model (SPEC section 2): each party has its real address and a face in
 // the other family; unmapped (generic) parties are represented by generic4/generic6.
+import { writtenOf } from '../config/advertise.js';
 import { Config, MapEntry } from '../config/config.js';
 import { Addr, Family, HostPort, other, uriHost } from '../net/addr.js';
 import type { Translator } from './uris.js';
@@ -12,6 +13,9 @@ export class Mapping implements Translator {
   private readonly resolved = new Map<MapEntry, Addr[]>();
   private readonly resolvedPort = new Map<MapEntry, number>();
   private readonly ours = new Set<string>();
+  private readonly locals = new Map<string, string>(); // advertised PUBLIC -> LOCAL
+  /** What is written for one of our addresses: its advertised PUBLIC, or itself. */
+  readonly written: (a: Addr) => Addr;
 
   /** `alsoOurs`: the SIP addresses of the modes beside the address model. */
   constructor(cfg: Config, alsoOurs: readonly Addr[] = []) {
@@ -29,6 +33,19 @@ export class Mapping implements Translator {
     if (cfg.generic4) this.ours.add(cfg.generic4.addr);
     if (cfg.generic6) this.ours.add(cfg.generic6.addr);
     for (const a of alsoOurs) this.ours.add(a.addr);
+    // advertise LOCAL PUBLIC: PUBLIC is ours too, and a face by either name is the same face.
+    this.written = writtenOf(cfg);
+    for (const { local, public: pub } of cfg.advertise) {
+      this.ours.add(pub.addr);
+      this.locals.set(pub.addr, local.addr);
+      const f = this.faces.get(local.addr);
+      if (f) this.faces.set(pub.addr, f);
+    }
+  }
+
+  /** The local address an advertised one stands for (itself when it is none). */
+  localOf(a: string): string {
+    return this.locals.get(a) ?? a;
   }
 
   /** Uplinks named by host name, with the family they are reached in. */
@@ -52,7 +69,8 @@ export class Mapping implements Translator {
   }
 
   isGeneric(a: string): boolean {
-    return a === this.cfg.generic4?.addr || a === this.cfg.generic6?.addr;
+    const l = this.localOf(a);
+    return l === this.cfg.generic4?.addr || l === this.cfg.generic6?.addr;
   }
 
   byFace(a: string): MapEntry | undefined {
@@ -111,9 +129,9 @@ export class Mapping implements Translator {
     const r = this.reals.get(a.addr);
     if (r && r.face.family === out) {
       const facePort = r.realPort !== null && port === r.realPort ? sip : port;
-      return { host: uriHost(r.face), port: facePort };
+      return { host: uriHost(this.written(r.face)), port: facePort };
     }
-    return { host: uriHost(this.generic(out)), port };
+    return { host: uriHost(this.written(this.generic(out))), port };
   }
 
   /**

@@ -12,7 +12,7 @@ import { MediaPlan, ProxyContext, sendable } from './types.js';
 
 /** The address model's plan: the relay's IPv4 and IPv6 sides, keyed by Call-ID. */
 export function familyMedia(ctx: ProxyContext, callId: string, src: HostPort, out: Family): MediaPlan {
-  return { key: callId, side: src.family, media: ctx.map.media(out) };
+  return { key: callId, side: src.family, media: ctx.map.written(ctx.map.media(out)) };
 }
 
 /**
@@ -43,7 +43,8 @@ export function rewriteMessageBody(ctx: ProxyContext, m: SipMessage, edits: Edit
       // SPEC 11: an SDP address the relay may not send to names no party; only the source
       // latches. The relay's own addresses stay (a call that leaves and comes back through a
       // provider meets its other leg there); the relay never forwards from itself to itself.
-      const addr = party.addr !== null && (sendable(ctx, party.addr) || relay.includes(party.addr)) ? party.addr : null;
+      const a = party.addr === null ? null : ctx.map.localOf(party.addr); // our advertised media: the relay's own
+      const addr = a !== null && (sendable(ctx, a) || relay.includes(a)) ? a : null;
       const port = media.update(key, index, side, { addr, rtp: party.rtp, rtcp: party.rtcp, mux: party.mux, signal: src.addr, contact, trusted }, plan.addrs);
       if (typeof port === 'number') return port;
       refused = port;

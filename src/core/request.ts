@@ -1,6 +1,6 @@
 // Requests: RFC 3261 16.3-16.6 and 16.11 (stateless proxy), SPEC section 3. handleRequest is
 // the list of steps; each step is a function of its own, citing its section.
-import { HostPort, uriHost } from '../net/addr.js';
+import { Addr, HostPort, uriHost } from '../net/addr.js';
 import { Edits } from '../sip/edits.js';
 import { refuse } from '../sip/errors.js';
 import { cseqOf, CSeq, callIdOf } from '../sip/fields.js';
@@ -87,10 +87,10 @@ function writeOut(ctx: ProxyContext, m: SipMessage, plan: Forward, edits: Edits,
   const write = (t: Transport): string => {
     edits.rollback(mark);
     const port = portFor(t, ctx.cfg);
-    pushVia(edits, firstVia, t, plan, port, branch);
+    pushVia(edits, firstVia, t, ctx.map.written(plan.outAddr), port, branch);
     addRecordRoute(ctx, m, plan, src, {
-      out: { host: uriHost(plan.outAddr), port, transport: t },
-      in: { host: uriHost(local), port: portFor(inT, ctx.cfg), transport: inT },
+      out: { host: uriHost(ctx.map.written(plan.outAddr)), port, transport: t }, // advertise: PUBLIC
+      in: { host: uriHost(ctx.map.written(local)), port: portFor(inT, ctx.cfg), transport: inT },
     }, edits, firstVia.start);
     return edits.apply(m.text, m.bodyEnd);
   };
@@ -242,6 +242,6 @@ function nextHop(ctx: ProxyContext, m: SipMessage, plan: Forward, pre: Preproces
 }
 
 /** RFC 3261 16.6 step 8 + SPEC 3 step 6: our Via on top, with the mode's branch. */
-function pushVia(edits: Edits, firstVia: Header, transport: Transport, plan: Forward, port: number, branch: string): void {
-  edits.insert(firstVia.start, `Via: SIP/2.0/${VIA_NAME[transport]} ${uriHost(plan.outAddr)}:${port};branch=${branch};rport\r\n`);
+function pushVia(edits: Edits, firstVia: Header, transport: Transport, at: Addr, port: number, branch: string): void {
+  edits.insert(firstVia.start, `Via: SIP/2.0/${VIA_NAME[transport]} ${uriHost(at)}:${port};branch=${branch};rport\r\n`);
 }

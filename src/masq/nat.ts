@@ -22,17 +22,24 @@ export class Nat {
     readonly outbound: Addr,
     private readonly sipPort: number,
     private readonly mac: (value: string) => string,
+    private readonly written: (a: Addr) => Addr = (a) => a, // advertise LOCAL PUBLIC
   ) {
     this.net = [ipaddr.parse(inbound.addr), prefix ?? (inbound.family === 4 ? 24 : 64)];
   }
 
   /** The realm a local address serves, if it is one of ours. */
   realmOf(local: string): Realm | null {
-    return local === this.inbound.addr ? 'lan' : local === this.outbound.addr ? 'wan' : null;
+    if (local === this.inbound.addr || local === this.written(this.inbound).addr) return 'lan';
+    return local === this.outbound.addr || local === this.written(this.outbound).addr ? 'wan' : null;
   }
 
   addrOf(r: Realm): Addr {
     return r === 'lan' ? this.inbound : this.outbound;
+  }
+
+  /** The address written for a realm's side (advertise LOCAL PUBLIC). */
+  writtenOf(r: Realm): Addr {
+    return this.written(this.addrOf(r));
   }
 
   private readonly lanCache = new Map<string, boolean>();
@@ -88,7 +95,7 @@ export class Nat {
     return from === to ? this.toSame : to === 'wan' ? this.toWan : this.toLan;
   }
 
-  private readonly isOwn = (a: string): boolean => a === this.inbound.addr || a === this.outbound.addr;
+  private readonly isOwn = (a: string): boolean => this.realmOf(a) !== null; // advertised ones too
   private readonly never = (): boolean => false;
   private readonly same = (a: Addr, port: number | null) => ({ host: uriHost(a), port });
 
@@ -96,21 +103,21 @@ export class Nat {
 
   private readonly toWan: Translator & { hook?: UriHook } = {
     // RFC 3261 18.2.1 semantics on the public side: LAN addresses are not reachable there.
-    translate: (a, port) => (this.isLan(a) || a.family !== this.outbound.family ? { host: uriHost(this.outbound), port } : this.same(a, port)),
+    translate: (a, port) => (this.isLan(a) || a.family !== this.outbound.family ? { host: uriHost(this.written(this.outbound)), port } : this.same(a, port)),
     isGeneric: this.isOwn,
     isMapped: this.never,
     hook: (c, u, a, port, restorable) => {
       if (!restorable || !this.isLan(a) || a.addr === this.inbound.addr) return false;
       // A routing URI into the LAN: our public address, and the phone in ;sp64n=.
       const end = u.portStart >= 0 ? u.portEnd : u.hostEnd;
-      c.edits.replace(u.hostStart, end, `${uriHost(this.outbound)}:${this.sipPort}`);
+      c.edits.replace(u.hostStart, end, `${uriHost(this.written(this.outbound))}:${this.sipPort}`);
       c.edits.insert(end, `;${NAT_PARAM}=${this.token({ addr: a.addr, family: a.family, port: port ?? 5060 })}`);
       return true;
     },
   };
 
   private readonly toLan: Translator & { hook?: UriHook } = {
-    translate: (a, port) => (a.family !== this.inbound.family ? { host: uriHost(this.inbound), port } : this.same(a, port)),
+    translate: (a, port) => (a.family !== this.inbound.family ? { host: uriHost(this.written(this.inbound)), port } : this.same(a, port)),
     isGeneric: this.isOwn,
     isMapped: this.never,
     hook: (c, u) => {

@@ -26,7 +26,7 @@ export function natMedia(nat: Nat, callId: string, from: Realm, to: Realm, lan: 
   if (from === to) return null; // within one realm the parties reach each other directly
   // The LAN's phones are this gateway's own: quotas for strangers and proof of media
   // addresses apply to the public side.
-  return { key: `${callId} ${lan.addr}`, side: from === 'lan' ? 4 : 6, media: nat.addrOf(to), addrs: [nat.inbound, nat.outbound], trusted: from === 'lan' };
+  return { key: `${callId} ${lan.addr}`, side: from === 'lan' ? 4 : 6, media: nat.writtenOf(to), addrs: [nat.inbound, nat.outbound], trusted: from === 'lan' };
 }
 
 /** A URI's target when it names a host: a literal, or a name from the cache (resolved first if not yet). */

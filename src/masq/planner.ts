@@ -1,6 +1,7 @@
 // Masquerading as a mode of the core (core/types.ts Planner): it serves the inbound and
 // outbound addresses; the address model serves every other address of the same process.
 import { createHmac } from 'node:crypto';
+import { writtenOf } from '../config/advertise.js';
 import { Config } from '../config/config.js';
 import { Plan, Planner, PlanRequest, PlanResponse, ProxyContext, Writing } from '../core/types.js';
 import { Addr } from '../net/addr.js';
@@ -21,7 +22,7 @@ export class MasqPlanner implements Planner, MasqState {
 
   /** `mac`: the engine's MAC (tokens and branches); `secret`: the key the nonces derive from. */
   constructor(cfg: Config & { inbound: Addr; outbound: Addr }, users: Map<string, Credentials>, mac: (v: string) => string, secret: Buffer, now: () => number = Date.now) {
-    this.nat = new Nat(cfg.inbound, cfg.inboundPrefix, cfg.outbound, cfg.sipPort, mac);
+    this.nat = new Nat(cfg.inbound, cfg.inboundPrefix, cfg.outbound, cfg.sipPort, mac, writtenOf(cfg));
     this.registrar = new Registrar(cfg, users, createHmac('sha256', secret).update('digest nonce').digest(), now);
     this.names = new NameCache(now);
     this.addresses = [cfg.inbound, cfg.outbound];

@@ -42,6 +42,11 @@ t.test('errors name the line and the problem', async (t) => {
   t.equal(err(base + 'map 192.0.2.10 2001:db8:64::10 tcp'), 'f.conf:3: map ... tcp needs "tcp yes"');
   t.equal(err(base + 'map 192.0.2.10 2001:db8:64::10 sctp'), 'f.conf:3: map transport must be udp, tcp or tls, got "sctp"');
   t.equal(err(base + 'tls-cert /x\ntls-key /y\ntls-port 5060'), 'config: tls-port must differ from sip-port');
+  t.equal(err(base + 'advertise 192.0.2.9 198.51.100.1'), "f.conf:3: 192.0.2.9 is none of the proxy's addresses (a face, generic, media, inbound or outbound address)");
+  t.equal(err(base + 'advertise 192.0.2.1 2001:db8::9'), 'f.conf:3: 2001:db8::9 is not in the family of 192.0.2.1');
+  t.equal(err(base + 'advertise 192.0.2.1 2001:db8::1'), "f.conf:3: 2001:db8::1 is one of the proxy's own local addresses");
+  t.equal(err(base + 'advertise 192.0.2.1 198.51.100.1\nadvertise 2001:db8::1 2001:db8:5::1\nadvertise 192.0.2.1 198.51.100.2'), 'f.conf:5: 192.0.2.1 is already advertised at f.conf:3');
+  t.equal(err(base + 'advertise 192.0.2.1'), 'f.conf:3: advertise takes LOCAL PUBLIC');
   t.equal(err(base + 'uri-header X:Bad'), 'f.conf:3: "X:Bad" is not a header name');
   t.equal(err(base + 'uri-header'), 'f.conf:3: uri-header takes one value');
   t.equal(err(base + 'generic4 0.0.0.0'), 'f.conf:3: "0.0.0.0" is a wildcard address; name a real local address');
