@@ -8,6 +8,7 @@ type Flag = { type: 'string' | 'boolean'; shortFlag?: string; isMultiple?: boole
 export const FLAGS: Record<string, Flag> = {
   config: { type: 'string', shortFlag: 'c' },
   checkConfig: { type: 'boolean' },
+  host: { type: 'boolean' },
   from: { type: 'string' },
   to: { type: 'string' },
   transport: { type: 'string' },
@@ -31,11 +32,16 @@ export const HELP = `
     sipproxy64 status [options]               list the registrations (masquerading) and
                                               the active media sessions of the running
                                               daemon (needs its metrics directive)
-    sipproxy64 --check-config [options]       parse, validate, print the mapping table
+    sipproxy64 --check-config [--host] [options]
+                                              parse, validate, print the mapping table
 
   Options
     -c, --config FILE         config file (default /etc/sipproxy64.conf)
     --check-config            validate the configuration, print the mapping table, exit
+    --host                    with --check-config: also check this host can serve it
+                              (addresses local, ports bindable, rtp-ports, open files,
+                              uplinks resolving, addresses that do not belong in SIP);
+                              exit 2 on an error
     --from ADDR:PORT          rewrite: the source the message came from
     --to ADDR:PORT            rewrite: the local address it arrived on
     --transport udp|tcp|tls   rewrite: the transport it arrived over (udp)

@@ -15,6 +15,7 @@ import { createLogger } from '../daemon/log.js';
 import { startDaemon, StartupError } from '../daemon/daemon.js';
 import { UplinkResolver } from '../daemon/resolver.js';
 import { mappingTable } from './table.js';
+import { checksTable, hostChecks } from './hostcheck.js';
 
 function main(argv: string[]): number | Promise<number> {
   const cli = meow(HELP, {
@@ -39,8 +40,13 @@ function main(argv: string[]): number | Promise<number> {
   const cfg = loadConfig(file, f as Record<string, string | string[] | undefined>, cmd === 'status');
   if (f.checkConfig) {
     process.stdout.write(mappingTable(cfg));
-    return 0;
+    if (!f.host) return 0;
+    return hostChecks(cfg).then((checks) => {
+      process.stdout.write('\n' + checksTable(checks));
+      return checks.some((c) => c.level === 'error') ? 2 : 0;
+    });
   }
+  if (f.host) throw new UsageError('--host goes with --check-config');
   if (cmd === 'status') {
     const masq = cfg.inbound !== null;
     if (!cfg.metrics && !masq) throw new UsageError('status needs the metrics address: a metrics directive in the config, or --metrics');

@@ -49,6 +49,37 @@ e2e('daemon', (w) => {
     t.equal(await q.exited, 0);
   });
 
+  t.test('--check-config --host: what this host cannot serve', async (t) => {
+    const { writeFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const bad = join(w.dir, 'host-bad.conf');
+    // A Teredo party, a face this host does not have, and a SIP port someone else holds.
+    writeFileSync(bad, PROXY_CONF + 'map 2001:0:4136:e378::5 127.0.0.107\nmap 127.0.0.108 2001:db8:99::8\n');
+    const holder = w.ns.start(process.execPath, ['-e', "require('dgram').createSocket('udp4').bind(5060, '127.0.0.105', () => console.log('bound'))"]);
+    t.teardown(() => holder.kill());
+    let held = '';
+    holder.stdout?.on('data', (d: Buffer) => (held += d.toString()));
+    t.ok(await waitFor(() => held.includes('bound'), 5000), 'a stranger holds 127.0.0.105:5060');
+    const r = await w.cli(['--check-config', '--host', '-c', bad]);
+    t.equal(r.code, 2, 'errors: exit 2');
+    t.match(r.stdout, /^local\s+face 2001:db8:99::8\s+error: not an address or local route of this host$/m);
+    t.match(r.stdout, /^local\s+face 2001:db8:64::10\s+ok$/m, 'a face on lo is local');
+    t.match(r.stdout, /^local\s+face 127\.0\.0\.105\s+ok$/m, 'so is 127/8 (a local route)');
+    t.match(r.stdout, /^bind\s+127\.0\.0\.105:5060\s+error: EADDRINUSE$/m);
+    t.match(r.stdout, /^bind\s+\[2001:db8:64::10\]:5060\s+ok$/m);
+    t.match(r.stdout, /^address\s+map 2001:0:4136:e378::5 .*warning: Teredo: does not belong in SIP$/m);
+    t.match(r.stdout, /^rtp-ports\s+30000-30099\s+ok/m);
+    t.match(r.stdout, /^2 errors, 1 warnings$/m);
+    holder.kill();
+    // Only warnings: rtp-ports inside the ephemeral range; exit 0.
+    const warn = join(w.dir, 'host-warn.conf');
+    writeFileSync(warn, PROXY_CONF.replace('rtp-ports 30000-30099', 'rtp-ports 40000-40099'));
+    const r2 = await w.cli(['--check-config', '--host', '-c', warn]);
+    t.equal(r2.code, 0, `warnings only: exit 0${r2.stderr}`);
+    t.match(r2.stdout, /^rtp-ports\s+40000-40099\s+warning: overlaps the ephemeral range/m);
+    t.match(r2.stdout, /^0 errors, 1 warnings$/m);
+  });
+
   t.test('JSON log lines', async (t) => {
     const p = w.startProxy(PROXY_CONF, ['--log-format', 'json']);
     t.ok(await w.proxyUp(p));

@@ -1,0 +1,119 @@
+// --check-config --host (issue 16): on the machine where it will run, is the configuration
+// servable? One table of checks: each address of ours local (an address, or a local route:
+// Linux AnyIP) and its SIP ports bindable; rtp-ports clear of the kernel's ephemeral range
+// and within the open-file limit; uplinks resolving in the family they are used from; and
+// addresses that do not belong in SIP. Errors exit 2, warnings 0.
+import { spawnSync } from 'node:child_process';
+import { lookup } from 'node:dns/promises';
+import { readFileSync } from 'node:fs';
+import ipaddr from 'ipaddr.js';
+import { Config } from '../config/config.js';
+import { canBind } from '../daemon/udp.js';
+import { pairsAllowed, raiseOpenFileLimit, limitNeeded } from '../daemon/fdlimit.js';
+import { Addr, other } from '../net/addr.js';
+
+type Level = 'ok' | 'warning' | 'error';
+export interface Check { readonly check: string; readonly subject: string; readonly level: Level; readonly detail: string }
+
+/** The kernel's local routes ("local 127.0.0.0/8 dev lo ..."): every address the host accepts as its own. */
+function localRoutes(): Array<[ipaddr.IPv4 | ipaddr.IPv6, number]> {
+  const out: Array<[ipaddr.IPv4 | ipaddr.IPv6, number]> = [];
+  for (const fam of ['-4', '-6']) {
+    const r = spawnSync('ip', [fam, '-o', 'route', 'show', 'table', 'local'], { encoding: 'utf8' });
+    for (const line of (r.stdout ?? '').split('\n')) {
+      const m = /^local\s+(\S+)/.exec(line);
+      if (!m) continue;
+      try {
+        out.push(m[1].includes('/') ? ipaddr.parseCIDR(m[1]) : [ipaddr.parse(m[1]), m[1].includes(':') ? 128 : 32]);
+      } catch {
+        /* a route we cannot read names nothing */
+      }
+    }
+  }
+  return out;
+}
+
+const isLocal = (a: Addr, routes: ReturnType<typeof localRoutes>): boolean => {
+  const ip = ipaddr.parse(a.addr);
+  return routes.some(([net, len]) => net.kind() === ip.kind() && ip.match([net, len] as [typeof ip, number]));
+};
+
+/** Addresses that do not belong in SIP wherever they are (RFC 4380, 3056, 4291, 4193, 1918). */
+const NEVER: Array<[string, string]> = [['2001::/32', 'Teredo'], ['2002::/16', '6to4'], ['fe80::/10', 'link-local'], ['169.254.0.0/16', 'link-local'], ['::ffff:0:0/96', 'IPv4-mapped']];
+const PRIVATE: Array<[string, string]> = [['fc00::/7', 'ULA'], ['10.0.0.0/8', 'RFC 1918'], ['172.16.0.0/12', 'RFC 1918'], ['192.168.0.0/16', 'RFC 1918']];
+function kindOf(a: string, list: Array<[string, string]>): string | null {
+  const ip = ipaddr.parse(a);
+  for (const [cidr, name] of list) {
+    const net = ipaddr.parseCIDR(cidr);
+    if (net[0].kind() === ip.kind() && ip.match(net as [typeof ip, number])) return name;
+  }
+  return null;
+}
+
+/** Our own addresses, by role. */
+function ours(cfg: Config): Array<[string, Addr]> {
+  const list: Array<[string, Addr | null]> = [['generic4', cfg.generic4], ['generic6', cfg.generic6], ['media4', cfg.media4], ['media6', cfg.media6], ['inbound', cfg.inbound], ['outbound', cfg.outbound], ...cfg.maps.map((m): [string, Addr] => ['face', m.face])];
+  const seen = new Set<string>();
+  return list.filter((x): x is [string, Addr] => x[1] !== null && !seen.has(x[1].addr) && !!seen.add(x[1].addr));
+}
+
+export async function hostChecks(cfg: Config): Promise<Check[]> {
+  const out: Check[] = [];
+  const add = (check: string, subject: string, level: Level, detail = ''): void => void out.push({ check, subject, level, detail });
+  const routes = localRoutes();
+  const advertised = new Set(cfg.advertise.map((a) => a.local.addr));
+  for (const [role, a] of ours(cfg)) {
+    add('local', `${role} ${a.addr}`, isLocal(a, routes) ? 'ok' : 'error', isLocal(a, routes) ? '' : 'not an address or local route of this host');
+    const never = kindOf(a.addr, NEVER);
+    if (never) add('address', `${role} ${a.addr}`, 'warning', `${never}: does not belong in SIP`);
+    const priv = kindOf(a.addr, PRIVATE);
+    if (priv && role !== 'inbound' && !advertised.has(a.addr)) add('address', `${role} ${a.addr}`, 'warning', `${priv} on a side others must reach (advertise a public address?)`);
+  }
+  for (const m of cfg.maps) {
+    const never = m.real ? kindOf(m.real.addr, NEVER) : null;
+    if (never) add('address', `map ${m.real?.addr} (${m.where})`, 'warning', `${never}: does not belong in SIP`);
+  }
+  // SIP sockets: every face, generic, inbound and outbound address on sip-port (and tls-port).
+  const ports = [cfg.sipPort, ...(cfg.tlsCert ? [cfg.tlsPort] : [])];
+  for (const [role, a] of ours(cfg)) {
+    if (role.startsWith('media') || !isLocal(a, routes)) continue; // media binds rtp-ports only
+    for (const port of ports) {
+      const why = await canBind(a, port);
+      add('bind', `${a.family === 6 ? `[${a.addr}]` : a.addr}:${port}`, why ? 'error' : 'ok', why ?? '');
+    }
+  }
+  // rtp-ports: clear of the ephemeral range (the kernel hands those to outgoing sockets) and served by the open-file limit.
+  const [lo, hi] = cfg.rtpPorts;
+  try {
+    const [elo, ehi] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'latin1').trim().split(/\s+/).map(Number);
+    const overlap = lo <= ehi && hi >= elo;
+    add('rtp-ports', `${lo}-${hi}`, overlap ? 'warning' : 'ok', overlap ? `overlaps the ephemeral range ${elo}-${ehi}: a relay bind may find its port taken` : `clear of the ephemeral range ${elo}-${ehi}`);
+  } catch {
+    /* not Linux */
+  }
+  const lim = raiseOpenFileLimit();
+  if (lim) {
+    const pool = Math.floor((hi - lo + 1) / 2);
+    const allowed = pairsAllowed(lim.soft);
+    add('open files', `${lim.soft} (hard ${lim.hard})`, allowed < pool ? 'warning' : 'ok', allowed < pool ? `serves ${allowed} of ${pool} streams; set it to ${limitNeeded(pool)}` : `serves all ${pool} streams`);
+  }
+  // Uplinks by name, in the family they are reached from (the face's other family).
+  for (const m of cfg.maps.filter((x) => x.name)) {
+    const fam = other(m.face.family);
+    try {
+      const r = await Promise.race([lookup(m.name as string, { family: fam, all: true }), new Promise<never>((_, rej) => setTimeout(() => rej(new Error('timeout')), 3000))]);
+      add('resolve', `${m.name} (IPv${fam})`, r.length ? 'ok' : 'error', r.map((x) => x.address).join(' '));
+    } catch (e) {
+      add('resolve', `${m.name} (IPv${fam})`, 'error', (e as NodeJS.ErrnoException).code ?? (e as Error).message);
+    }
+  }
+  return out;
+}
+
+export function checksTable(checks: Check[]): string {
+  const rows = [['CHECK', 'SUBJECT', 'RESULT'], ...checks.map((c) => [c.check, c.subject, c.level + (c.detail ? `: ${c.detail}` : '')])];
+  const w = [0, 1].map((i) => Math.max(...rows.map((r) => r[i].length)));
+  const errors = checks.filter((c) => c.level === 'error').length;
+  const warnings = checks.filter((c) => c.level === 'warning').length;
+  return rows.map((r) => `${r[0].padEnd(w[0])}  ${r[1].padEnd(w[1])}  ${r[2]}`).join('\n') + `\n${errors} errors, ${warnings} warnings\n`;
+}
