@@ -53,8 +53,14 @@ function kindOf(a: string, list: Array<[string, string]>): string | null {
 /** Our own addresses, by role. */
 function ours(cfg: Config): Array<[string, Addr]> {
   const list: Array<[string, Addr | null]> = [['generic4', cfg.generic4], ['generic6', cfg.generic6], ['media4', cfg.media4], ['media6', cfg.media6], ['inbound', cfg.inbound], ['outbound', cfg.outbound], ...cfg.maps.map((m): [string, Addr] => ['face', m.face])];
-  const seen = new Set<string>();
-  return list.filter((x): x is [string, Addr] => x[1] !== null && !seen.has(x[1].addr) && !!seen.add(x[1].addr));
+  const seen = new Set<string>(); // media4 is often generic4: named once, by its first role
+  const out: Array<[string, Addr]> = [];
+  for (const [role, a] of list) {
+    if (a === null || seen.has(a.addr)) continue;
+    seen.add(a.addr);
+    out.push([role, a]);
+  }
+  return out;
 }
 
 export async function hostChecks(cfg: Config): Promise<Check[]> {
