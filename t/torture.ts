@@ -25,7 +25,7 @@ function ourBranch(engine: Engine, text: string): string {
     const hop = next ? viaDestination(next) : null;
     const callId = callIdOf(m);
     const cseq = cseqOf(m);
-    if (next && hop && callId && cseq) return signed((v) => engine.mac(v), next, callId, cseq.num, hop);
+    if (next && hop && callId && cseq) return signed(engine.mac, next, callId, cseq.num, hop);
   } catch {
     /* a response the parser refuses: any branch */
   }

@@ -8,8 +8,10 @@ import { lookup } from 'node:dns/promises';
 import { readFileSync } from 'node:fs';
 import ipaddr from 'ipaddr.js';
 import { Config } from '../config/config.js';
+import { ownAddresses } from '../config/own.js';
 import { canBind } from '../daemon/udp.js';
 import { pairsAllowed, raiseOpenFileLimit, limitNeeded } from '../daemon/fdlimit.js';
+import { pairsIn } from '../media/table.js';
 import { Addr, other } from '../net/addr.js';
 
 type Level = 'ok' | 'warning' | 'error';
@@ -50,26 +52,14 @@ function kindOf(a: string, list: Array<[string, string]>): string | null {
   return null;
 }
 
-/** Our own addresses, by role. */
-function ours(cfg: Config): Array<[string, Addr]> {
-  const list: Array<[string, Addr | null]> = [['generic4', cfg.generic4], ['generic6', cfg.generic6], ['media4', cfg.media4], ['media6', cfg.media6], ['inbound', cfg.inbound], ['outbound', cfg.outbound], ...cfg.maps.map((m): [string, Addr] => ['face', m.face])];
-  const seen = new Set<string>(); // media4 is often generic4: named once, by its first role
-  const out: Array<[string, Addr]> = [];
-  for (const [role, a] of list) {
-    if (a === null || seen.has(a.addr)) continue;
-    seen.add(a.addr);
-    out.push([role, a]);
-  }
-  return out;
-}
-
 export async function hostChecks(cfg: Config): Promise<Check[]> {
   const out: Check[] = [];
   const add = (check: string, subject: string, level: Level, detail = ''): void => void out.push({ check, subject, level, detail });
   const routes = localRoutes();
   const advertised = new Set(cfg.advertise.map((a) => a.local.addr));
-  for (const [role, a] of ours(cfg)) {
-    add('local', `${role} ${a.addr}`, isLocal(a, routes) ? 'ok' : 'error', isLocal(a, routes) ? '' : 'not an address or local route of this host');
+  const own = ownAddresses(cfg).map(([role, a]) => ({ role, a, local: isLocal(a, routes) }));
+  for (const { role, a, local } of own) {
+    add('local', `${role} ${a.addr}`, local ? 'ok' : 'error', local ? '' : 'not an address or local route of this host');
     const never = kindOf(a.addr, NEVER);
     if (never) add('address', `${role} ${a.addr}`, 'warning', `${never}: does not belong in SIP`);
     const priv = kindOf(a.addr, PRIVATE);
@@ -81,8 +71,8 @@ export async function hostChecks(cfg: Config): Promise<Check[]> {
   }
   // SIP sockets: every face, generic, inbound and outbound address on sip-port (and tls-port).
   const ports = [cfg.sipPort, ...(cfg.tlsCert ? [cfg.tlsPort] : [])];
-  for (const [role, a] of ours(cfg)) {
-    if (role.startsWith('media') || !isLocal(a, routes)) continue; // media binds rtp-ports only
+  for (const { role, a, local } of own) {
+    if (role === 'media4' || role === 'media6' || !local) continue; // media binds rtp-ports only
     for (const port of ports) {
       const why = await canBind(a, port);
       add('bind', `${a.family === 6 ? `[${a.addr}]` : a.addr}:${port}`, why ? 'error' : 'ok', why ?? '');
@@ -99,7 +89,7 @@ export async function hostChecks(cfg: Config): Promise<Check[]> {
   }
   const lim = raiseOpenFileLimit();
   if (lim) {
-    const pool = Math.floor((hi - lo + 1) / 2);
+    const pool = pairsIn(cfg.rtpPorts);
     const allowed = pairsAllowed(lim.soft);
     add('open files', `${lim.soft} (hard ${lim.hard})`, allowed < pool ? 'warning' : 'ok', allowed < pool ? `serves ${allowed} of ${pool} streams; set it to ${limitNeeded(pool)}` : `serves all ${pool} streams`);
   }

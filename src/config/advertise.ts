@@ -4,6 +4,7 @@
 // ours. Pure: config only.
 import { Addr } from '../net/addr.js';
 import type { Config } from './config.js';
+import { ownAddresses } from './own.js';
 
 export interface Advertised {
   readonly local: Addr;
@@ -14,8 +15,7 @@ export interface Advertised {
 /** LOCAL is one of the proxy's own addresses; PUBLIC in the same family, none of them, each once. The first problem, or null. */
 export function advertiseProblem(cfg: Config): { where: string; problem: string } | null {
   const no = (where: string, problem: string) => ({ where, problem });
-  const own = [cfg.generic4, cfg.generic6, cfg.media4, cfg.media6, cfg.inbound, cfg.outbound, ...cfg.maps.map((m) => m.face)]
-    .filter((a): a is Addr => a !== null).map((a) => a.addr);
+  const own = ownAddresses(cfg).map(([, a]) => a.addr);
   const seenLocal = new Map<string, string>();
   const seenPublic = new Map<string, string>();
   for (const a of cfg.advertise) {

@@ -13,7 +13,7 @@ import { fixContentLength, releaseRefused, requestMediaLife, rewriteMessageBody 
 import { addRecordRoute, deleteRoutes, Preprocessed, preprocessRoutes } from './routes.js';
 import { localReply } from './reply.js';
 import { MAX_UDP, portFor, RETRY_AFTER, Transport, transportFor, UDP_SIZE_LIMIT, VIA_NAME } from './transport.js';
-import { Action, drop, Forward, Planner, PlanRequest, ProxyContext, sendable } from './types.js';
+import { Action, drop, Forward, Ours, Planner, PlanRequest, ProxyContext, sendable } from './types.js';
 import { RewriteCtx, rewriteHeaders, rewriteUri, rewriteUriText } from './uris.js';
 
 const ONCE: Record<string, Reason> = {
@@ -46,13 +46,14 @@ export function handleRequest(ctx: ProxyContext, planner: Planner, m: SipMessage
   if (plan.type === 'answer') return [plan.action];
   if (plan.type === 'resolve') return [{ type: 'resolve', name: plan.name, family: plan.family, retry }];
   const rw: RewriteCtx = { text: m.text, tr: plan.tr, out: plan.outAddr.family, edits, ours: ctx.ours, hook: plan.hook, uriHeaders: ctx.cfg.uriHeaders };
-  const newRuri = rewriteRequestUri(rw, m, plan, pre); //        RFC 3261 16.6 step 2, SPEC 4
+  const ruriToUs = namesUs(ctx.ours, m.text, pre.routing.ruri); // its transport= was the hop to us
+  const newRuri = rewriteRequestUri(rw, m, plan, pre, ruriToUs); // RFC 3261 16.6 step 2, SPEC 4
   rewriteRoutes(rw, pre); //                                     RFC 3261 16.4: ours go, the rest are mapped
   stampVia(via, src, edits, inT !== 'udp'); //                   RFC 3261 18.2.1, RFC 3581 4
   rewriteHeaders(rw, m, skip, ctx.cfg.keepUserAgent ? null : ctx.product); // SPEC 4
-  const hop = nextHop(ctx, m, plan, pre, newRuri); //            RFC 3261 18.1.1, RFC 3263 4.2
+  const hop = nextHop(ctx, m, plan, pre, newRuri, ruriToUs); //  RFC 3261 18.1.1, RFC 3263 4.2
   if (!sendable(ctx, hop.target.addr)) throw refuse(R.forbiddenDestination); // SPEC 11
-  const branch = branchFor((v) => ctx.mac(v), via, callId, cseq, src, inT !== 'udp');
+  const branch = branchFor(ctx.mac, via, callId, cseq, src, inT !== 'udp');
   if (!branch) throw refuse(R.badVia); //                        no address a response could return to
   const delta = rewriteMessageBody(ctx, m, edits, plan.media, src); // SPEC 5
   if (typeof delta !== 'number') {
@@ -202,7 +203,7 @@ function decrementMaxForwards(m: SipMessage, edits: Edits, skip: Set<Header>): v
 }
 
 /** RFC 3261 16.6 step 2 leaves the Request-URI; SPEC 4 maps its IP literal. Returns a new one, if any. */
-function rewriteRequestUri(rw: RewriteCtx, m: SipMessage, plan: Forward, pre: Preprocessed): string | null {
+function rewriteRequestUri(rw: RewriteCtx, m: SipMessage, plan: Forward, pre: Preprocessed, ruriToUs: boolean): string | null {
   const newRuri = plan.newRuri ?? pre.routing.newRuri;
   const ruri = pre.routing.ruri;
   if (newRuri) rw.edits.replace(m.uriStart, m.uriEnd, rewriteUriText(newRuri, rw));
@@ -210,9 +211,8 @@ function rewriteRequestUri(rw: RewriteCtx, m: SipMessage, plan: Forward, pre: Pr
   else if (ruri) rewriteUri(rw, m.uriStart, m.uriEnd, true);
   // RFC 3261 19.1.5: transport= on a URI that named our face described the phone's hop to
   // us, not the party's: it does not go on (a UDP-only registrar would take it as its own).
-  const t = ruri && !newRuri ? param(ruri, 'transport') : undefined;
-  const ip = t ? hostIp(m.text, (ruri as UriParts).hostStart, (ruri as UriParts).hostEnd) : null;
-  if (t && ip && rw.ours.isOurs(ip.addr)) rw.edits.delete(t.start, t.end);
+  const t = ruri && !newRuri && ruriToUs ? param(ruri, 'transport') : undefined;
+  if (t) rw.edits.delete(t.start, t.end);
   return newRuri;
 }
 
@@ -223,7 +223,7 @@ function rewriteRoutes(rw: RewriteCtx, pre: Preprocessed): void {
 }
 
 /** The transport and address of the next hop (RFC 3261 18.1.1; RFC 3263 4.2 for TLS's 5061). */
-function nextHop(ctx: ProxyContext, m: SipMessage, plan: Forward, pre: Preprocessed, newRuri: string | null): { target: HostPort; transport: Transport | 'size' } {
+function nextHop(ctx: ProxyContext, m: SipMessage, plan: Forward, pre: Preprocessed, newRuri: string | null, ruriToUs: boolean): { target: HostPort; transport: Transport | 'size' } {
   const { remaining, received } = pre.routing;
   const text = m.text;
   const towards = remaining.length > 0 ? { text, u: remaining[0].uri }
@@ -231,14 +231,19 @@ function nextHop(ctx: ProxyContext, m: SipMessage, plan: Forward, pre: Preproces
       : newRuri ? { text: newRuri, u: parseUri(newRuri, 0, newRuri.length) } : { text, u: pre.routing.ruri };
   // A Request-URI that names our face: its transport= was the phone's hop to us, not the
   // party's (a Route entry mapped onto a face keeps its own: it came from the party's side).
-  const ip = towards.u && towards.u === pre.routing.ruri ? hostIp(text, towards.u.hostStart, towards.u.hostEnd) : null;
   const entry = ctx.map.byReal(plan.target.addr);
-  const transport = transportFor(towards.text, towards.u, ctx.cfg, entry?.transport ?? null, ip !== null && ctx.ours.isOurs(ip.addr));
+  const transport = transportFor(towards.text, towards.u, ctx.cfg, entry?.transport ?? null, towards.u === pre.routing.ruri && ruriToUs);
   // RFC 3261 19.1.2 / RFC 3263 4.2: without a port, TLS goes to 5061.
   if (transport === 'tls' && !(towards.u && towards.u.portStart >= 0) && !entry?.realPort && plan.target.port === 5060) {
     return { target: { ...plan.target, port: 5061 }, transport };
   }
   return { target: plan.target, transport };
+}
+
+/** Does a URI name one of our addresses? */
+function namesUs(ours: Ours, text: string, u: UriParts | null): boolean {
+  const ip = u ? hostIp(text, u.hostStart, u.hostEnd) : null;
+  return ip !== null && ours.isOurs(ip.addr);
 }
 
 /** RFC 3261 16.6 step 8 + SPEC 3 step 6: our Via on top, with the mode's branch. */

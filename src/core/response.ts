@@ -24,7 +24,7 @@ export function handleResponse(ctx: ProxyContext, planner: Planner, m: SipMessag
   // RFC 3261 16.3 applies to responses too: a path this long is a loop or an attack.
   if (viaCount(m) > MAX_VIA) return [drop(R.tooManyVia)];
   // SPEC 11: only a response to a request we sent, returning to the hop it came from.
-  if (!verifyBranch((v) => ctx.mac(v), top, next, dest, callId, cseq)) return [drop(R.forgedResponse)];
+  if (!verifyBranch(ctx.mac, top, next, dest, callId, cseq)) return [drop(R.forgedResponse)];
   if (!sendable(ctx, dest.addr)) return [drop(R.forbiddenDestination)]; // never to ourselves or special addresses
   const res: PlanResponse = { m, src, local, top, next, dest, callId, cseq };
   const plan = planner.response(ctx, res); //                         the mode: verify, and how to write

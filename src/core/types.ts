@@ -43,7 +43,7 @@ export interface ProxyContext {
   readonly media: MediaTable;
   readonly product: string;
   readonly ours: Ours;
-  mac(value: string): string; // 12 hex digits of our MAC under the host's key (core/mac.ts)
+  readonly mac: (value: string) => string; // 12 hex digits of our MAC under the host's key (core/mac.ts)
   count(what: string): void;
   /** A configured party (a map line's real address or uplink, a mode's own): no stranger. */
   isParty(a: Addr): boolean;

@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { Config } from '../config/config.js';
 import { Engine } from '../core/engine.js';
 import { Action } from '../core/types.js';
+import { pairsIn } from '../media/table.js';
 import { MasqPlanner } from '../masq/planner.js';
 import { Addr, uriHost } from '../net/addr.js';
 import { buildEngine } from './compose.js';
@@ -126,7 +127,7 @@ function createRelay(cfg: Config, log: Logger): Relay {
 function relayPairs(cfg: Config, log: Logger): number {
   const lim = raiseOpenFileLimit();
   if (!lim) return Infinity;
-  const pool = Math.floor((cfg.rtpPorts[1] - cfg.rtpPorts[0] + 1) / 2);
+  const pool = pairsIn(cfg.rtpPorts);
   const allowed = pairsAllowed(lim.soft);
   if (allowed < pool) {
     log.warn('the open-file limit serves fewer streams than rtp-ports holds: offers past it get 503 rtp-fd-limit', { openFiles: lim.soft, hard: lim.hard, streams: allowed, rtpPorts: pool, needed: limitNeeded(pool) });

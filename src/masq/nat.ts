@@ -15,6 +15,8 @@ export const NAT_PARAM = 'sp64n';
 
 export class Nat {
   private readonly net: [ipaddr.IPv4 | ipaddr.IPv6, number];
+  private readonly inboundOut: Addr; //  what is written for inbound and outbound (advertise LOCAL PUBLIC)
+  private readonly outboundOut: Addr;
 
   constructor(
     readonly inbound: Addr,
@@ -22,15 +24,17 @@ export class Nat {
     readonly outbound: Addr,
     private readonly sipPort: number,
     private readonly mac: (value: string) => string,
-    private readonly written: (a: Addr) => Addr = (a) => a, // advertise LOCAL PUBLIC
+    written: (a: Addr) => Addr = (a) => a,
   ) {
     this.net = [ipaddr.parse(inbound.addr), prefix ?? (inbound.family === 4 ? 24 : 64)];
+    this.inboundOut = written(inbound);
+    this.outboundOut = written(outbound);
   }
 
-  /** The realm a local address serves, if it is one of ours. */
+  /** The realm a local address serves, if it is one of ours (advertised names included). */
   realmOf(local: string): Realm | null {
-    if (local === this.inbound.addr || local === this.written(this.inbound).addr) return 'lan';
-    return local === this.outbound.addr || local === this.written(this.outbound).addr ? 'wan' : null;
+    if (local === this.inbound.addr || local === this.inboundOut.addr) return 'lan';
+    return local === this.outbound.addr || local === this.outboundOut.addr ? 'wan' : null;
   }
 
   addrOf(r: Realm): Addr {
@@ -39,7 +43,7 @@ export class Nat {
 
   /** The address written for a realm's side (advertise LOCAL PUBLIC). */
   writtenOf(r: Realm): Addr {
-    return this.written(this.addrOf(r));
+    return r === 'lan' ? this.inboundOut : this.outboundOut;
   }
 
   private readonly lanCache = new Map<string, boolean>();
@@ -103,21 +107,21 @@ export class Nat {
 
   private readonly toWan: Translator & { hook?: UriHook } = {
     // RFC 3261 18.2.1 semantics on the public side: LAN addresses are not reachable there.
-    translate: (a, port) => (this.isLan(a) || a.family !== this.outbound.family ? { host: uriHost(this.written(this.outbound)), port } : this.same(a, port)),
+    translate: (a, port) => (this.isLan(a) || a.family !== this.outbound.family ? { host: uriHost(this.outboundOut), port } : this.same(a, port)),
     isGeneric: this.isOwn,
     isMapped: this.never,
     hook: (c, u, a, port, restorable) => {
       if (!restorable || !this.isLan(a) || a.addr === this.inbound.addr) return false;
       // A routing URI into the LAN: our public address, and the phone in ;sp64n=.
       const end = u.portStart >= 0 ? u.portEnd : u.hostEnd;
-      c.edits.replace(u.hostStart, end, `${uriHost(this.written(this.outbound))}:${this.sipPort}`);
+      c.edits.replace(u.hostStart, end, `${uriHost(this.outboundOut)}:${this.sipPort}`);
       c.edits.insert(end, `;${NAT_PARAM}=${this.token({ addr: a.addr, family: a.family, port: port ?? 5060 })}`);
       return true;
     },
   };
 
   private readonly toLan: Translator & { hook?: UriHook } = {
-    translate: (a, port) => (a.family !== this.inbound.family ? { host: uriHost(this.written(this.inbound)), port } : this.same(a, port)),
+    translate: (a, port) => (a.family !== this.inbound.family ? { host: uriHost(this.inboundOut), port } : this.same(a, port)),
     isGeneric: this.isOwn,
     isMapped: this.never,
     hook: (c, u) => {

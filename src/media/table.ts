@@ -77,7 +77,7 @@ export class MediaTable {
   }
 
   get capacity(): number {
-    return this.hi < this.lo ? 0 : Math.floor((this.hi - this.lo) / 2) + 1;
+    return pairsIn([this.lo, this.hi + 1]);
   }
 
   get portsInUse(): number {
@@ -140,19 +140,18 @@ export class MediaTable {
     return out;
   }
 
+  /** May SDP from `signal` change side `side` of this stream (a re-offer, a hold)? See sameParty. */
+  mayChange(callId: string, index: number, side: Family, signal: string | undefined): boolean {
+    const s = this.get(callId, index);
+    return !s || sameParty(s, side, signal);
+  }
+
   /**
    * SDP from `side` described stream `index` at `party`: create or update the session.
    * Returns the relay port, or why not: the pool or the call's streams are exhausted, the
    * offer's source is over its quota, or (an existing stream) the SDP does not come from the
    * party that set that side up (SPEC 11: a stranger with a live Call-ID cannot move media).
    */
-  /** May SDP from `signal` change side `side` of this stream? Only the party that set it up: its SIP came from there, or from its own Contact (SPEC 11). */
-  mayChange(callId: string, index: number, side: Family, signal: string | undefined): boolean {
-    const s = this.get(callId, index);
-    const was = s ? (side === 4 ? s.party4 : s.party6) : null;
-    return !was || signal === was.signal || signal === was.contact;
-  }
-
   update(callId: string, index: number, side: Family, party: Party, addrs: readonly [Addr, Addr] | null = null): number | Refused {
     let call = this.calls.get(callId);
     let s = call?.get(index);
@@ -181,7 +180,7 @@ export class MediaTable {
       this.hooks.open?.(s);
       return port;
     }
-    if (!this.mayChange(callId, index, side, party.signal)) return 'not-the-party';
+    if (!sameParty(s, side, party.signal)) return 'not-the-party';
     if (side === 4) s.party4 = party;
     else s.party6 = party;
     s.updated = this.now();
@@ -232,4 +231,17 @@ export class MediaTable {
     for (const i of list) this.releaseStream(callId, i, why);
     return list.length;
   }
+}
+
+/** The party that set this side up: its SIP came from `signal`, or from its own Contact (SPEC 11). */
+function sameParty(s: MediaSession, side: Family, signal: string | undefined): boolean {
+  const was = side === 4 ? s.party4 : s.party6;
+  return !was || signal === was.signal || signal === was.contact;
+}
+
+/** Port pairs (an even RTP port and the odd one after it) in a range of rtp-ports. */
+export function pairsIn(range: readonly [number, number]): number {
+  const lo = range[0] + (range[0] % 2);
+  const hi = range[1] - 1;
+  return hi < lo ? 0 : Math.floor((hi - lo) / 2) + 1;
 }

@@ -21,11 +21,12 @@ export function parseIp(text: string): Addr | null {
   let hit = cache.get(text);
   if (hit !== undefined) return hit;
   // RFC 5118 4.10: an old ABNF allowed three colons before an embedded IPv4 address.
-  const kind = isIP(THREE_COLONS.test(text) ? text.replace(':::', '::') : text);
+  const ip = THREE_COLONS.test(text) ? text.replace(':::', '::') : text;
+  const kind = isIP(ip);
   if (kind === 4) hit = { addr: text, family: 4 };
   else if (kind === 6) {
     try {
-      hit = { addr: ipaddr.IPv6.parse(text.replace(':::', '::')).toRFC5952String(), family: 6 };
+      hit = { addr: ipaddr.IPv6.parse(ip).toRFC5952String(), family: 6 };
     } catch {
       hit = null;
     }

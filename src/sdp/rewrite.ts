@@ -67,10 +67,12 @@ function unspecified(tail: string): boolean {
   return /^IN\s+IP[46]\s+(0\.0\.0\.0|::)(\/|\s|$)/i.test(tail);
 }
 
+/** The unspecified address in the outgoing family. */
+const unspecifiedOut = (t: SdpTarget): string => (t.out === 4 ? 'IN IP4 0.0.0.0' : 'IN IP6 ::');
+
 function addrOut(t: SdpTarget, orig: string): string {
   // A hold written as the unspecified address stays a hold (RFC 3264 8.4, RFC 2543).
-  if (unspecified(orig)) return t.out === 4 ? 'IN IP4 0.0.0.0' : 'IN IP6 ::';
-  return `IN IP${t.out} ${t.media.addr}`;
+  return unspecified(orig) ? unspecifiedOut(t) : `IN IP${t.out} ${t.media.addr}`;
 }
 
 /** Rewrite one SDP body for family t.out; null when a stream gets no relay port. */
@@ -149,7 +151,7 @@ export function rewriteSdp(sdp: string, t: SdpTarget): string | null {
       const port = relay[idx] < 0 ? s.rtcp ?? 0 : relay[idx] === 0 ? 0 : s.mux || s.rtcp === s.port ? relay[idx] : relay[idx] + 1;
       const m = /^a=rtcp:\d+(\s+IN\s+IP[46]\s+\S+)?/i.exec(b);
       if (!m) out += l;
-      else out += `a=rtcp:${port}` + (m[1] ? ' ' + (relay[idx] < 0 ? addrOut(t, 'IN IP4 0.0.0.0') : addrOut(t, m[1].trim())) : '') + b.slice(m[0].length) + eolOf(l);
+      else out += `a=rtcp:${port}` + (m[1] ? ' ' + (relay[idx] < 0 ? unspecifiedOut(t) : addrOut(t, m[1].trim())) : '') + b.slice(m[0].length) + eolOf(l);
     } else out += l;
   }
   return out;
