@@ -65,6 +65,10 @@ export const HELP = `
     --rtp-latch MODE          which media source a stream learns: strict, prefix,
                               any, yes (= strict) or no (strict)
     --rtp-quota N             streams a source that is no configured party may hold (16)
+    --media-datapath auto|native|js
+                              RTPproxy64's packet path: native (C threads, built by npm
+                              install) or js (the event loop); auto: native when it loads
+    --media-threads N         native datapath threads (one per core)
     --flood-limit N           messages a second from a source that is no configured
                               party before it is dropped (200)
     --flood-ban SECONDS       how long such a source is dropped (60)

@@ -23,6 +23,8 @@ export interface Config {
   rtpTimeout: number;
   rtpLatch: 'strict' | 'prefix' | 'any' | 'off'; // which sources a stream latches onto
   rtpQuota: number; //        streams a source that is not a configured party may hold
+  mediaDatapath: 'auto' | 'native' | 'js'; // RTPproxy64's packet path (auto: native when it loads)
+  mediaThreads: number; //     native datapath threads (0: one per core)
   keepUserAgent: boolean;
   uriHeaders: string[]; //    more headers that carry URIs (lower case): uri-header NAME
   advertise: Advertised[]; //  advertise LOCAL PUBLIC: what is written for our own addresses
@@ -72,6 +74,8 @@ export function defaultConfig(): Config {
     rtpTimeout: 60,
     rtpLatch: 'strict',
     rtpQuota: 16,
+    mediaDatapath: 'auto',
+    mediaThreads: 0,
     keepUserAgent: false,
     uriHeaders: [],
     advertise: [],
@@ -106,7 +110,7 @@ export function defaultConfig(): Config {
 /** Directive names, also the long flag names (`--map REAL=FACE`, `--sip-port 5060`, ...). */
 export const DIRECTIVES = [
   'sip-port', 'map', 'advertise', 'generic4', 'generic6', 'media4', 'media6',
-  'rtp-ports', 'rtp-timeout', 'rtp-latch', 'rtp-quota', 'keep-user-agent', 'uri-header', 'metrics', 'tcp', 'tcp-idle',
+  'rtp-ports', 'rtp-timeout', 'rtp-latch', 'rtp-quota', 'media-datapath', 'media-threads', 'keep-user-agent', 'uri-header', 'metrics', 'tcp', 'tcp-idle',
   'tls-port', 'tls-cert', 'tls-key', 'tls-ca',
   'inbound', 'outbound', 'registrar', 'domain', 'passwd', 'digest-algorithms', 'default-expires', 'registrations',
   'flood-limit', 'flood-ban', 'answer-limit',
@@ -181,6 +185,13 @@ export function applyDirective(cfg: Config, where: string, name: string, args: s
       return;
     }
     case 'rtp-quota': cfg.rtpQuota = int(where, one(), 1, 65536); return;
+    case 'media-datapath': {
+      const v = one();
+      if (v !== 'auto' && v !== 'native' && v !== 'js') throw new ConfigError(where, `media-datapath takes auto, native or js, got "${v}"`);
+      cfg.mediaDatapath = v;
+      return;
+    }
+    case 'media-threads': cfg.mediaThreads = int(where, one(), 1, 64); return;
     case 'keep-user-agent': cfg.keepUserAgent = yesNo(where, one()); return;
     case 'uri-header': {
       const h = one(); // RFC 3261 25.1: a header name is a token

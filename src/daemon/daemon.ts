@@ -3,6 +3,7 @@
 // composition root of the process: startDaemon is the list of its start-up steps.
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { Config } from '../config/config.js';
 import { Engine } from '../core/engine.js';
 import { Action } from '../core/types.js';
@@ -110,6 +111,17 @@ function createEngine(cfg: Config, log: Logger, product: string, relay: Relay): 
 
 /** RTPproxy64 and its table (no socket yet). */
 function createRelay(cfg: Config, log: Logger): Relay {
+  let relay: Relay;
+  try {
+    relay = newRelay(cfg, log);
+  } catch (err) {
+    throw new StartupError((err as Error).message); // media-datapath native, and it does not load
+  }
+  if (relay.fellBack) log.warn('the native media datapath does not load: relaying on the event loop (media-datapath js)', { error: relay.fellBack.message });
+  return relay;
+}
+
+function newRelay(cfg: Config, log: Logger): Relay {
   return new Relay({
     ports: cfg.rtpPorts,
     quota: cfg.rtpQuota,
@@ -119,6 +131,8 @@ function createRelay(cfg: Config, log: Logger): Relay {
     probeAddr: (cfg.media4 ?? cfg.inbound) as Addr,
     latch: cfg.rtpLatch,
     timeoutMs: cfg.rtpTimeout * 1000,
+    datapath: cfg.mediaDatapath,
+    threads: cfg.mediaThreads || availableParallelism(),
     onError: (what, err) => log.warn('relay socket error', { socket: what, error: err.message }),
   });
 }
@@ -180,6 +194,7 @@ function logStarted(cfg: Config, log: Logger, masq: MasqPlanner | null, relay: R
     media6: cfg.media6?.addr,
     ports: `${cfg.rtpPorts[0]}-${cfg.rtpPorts[1]}`,
     streams: relay.table.allowed, // what rtp-ports and the open-file limit allow
+    datapath: relay.path.kind === 'native' ? `native, ${relay.threads} threads` : 'js',
     metrics: cfg.metrics ? `${uriHost(cfg.metrics)}:${cfg.metrics.port}` : 'off',
     tcp: cfg.tcp ? 'yes' : 'no',
     tls: cfg.tlsCert ? `port ${cfg.tlsPort}` : 'off',

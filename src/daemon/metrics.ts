@@ -37,6 +37,7 @@ export function createRegistry(engine: Engine, relay: Relay): Registry {
   new Counter({ name: 'sipproxy64_rtp_packets_total', help: 'RTP/RTCP packets relayed, by the family they went out on', labelNames: ['family'], registers: [reg], collect() { fill(this, [[{ family: 'ipv4' }, relay.stats.packets4], [{ family: 'ipv6' }, relay.stats.packets6]]); } });
   new Counter({ name: 'sipproxy64_rtp_bytes_total', help: 'RTP/RTCP bytes relayed, by the family they went out on', labelNames: ['family'], registers: [reg], collect() { fill(this, [[{ family: 'ipv4' }, relay.stats.bytes4], [{ family: 'ipv6' }, relay.stats.bytes6]]); } });
   new Counter({ name: 'sipproxy64_rtp_drops_total', help: 'RTP/RTCP packets dropped, by reason', labelNames: ['reason'], registers: [reg], collect() { fill(this, [...relay.stats.drops].map(([k, v]): [Record<string, string>, number] => [{ reason: k }, v])); } });
+  new Gauge({ name: 'sipproxy64_rtp_datapath', help: 'RTPproxy64\'s packet path (media-datapath): native with its threads, or js', labelNames: ['datapath', 'threads'], registers: [reg], collect() { this.set({ datapath: relay.path.kind, threads: String(relay.threads) }, 1); } });
   new Gauge({ name: 'sipproxy64_info', help: 'Version', labelNames: ['version'], registers: [reg], collect() { this.set({ version: VERSION }, 1); } });
   return reg;
 }

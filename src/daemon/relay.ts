@@ -1,12 +1,16 @@
 // RTPproxy64 (SPEC section 6): for each stream an even RTP port and the next odd RTCP
 // port on media4 and on media6; packets go across unchanged (SRTP passes), to each
 // party's advertised address, or to the source learnt from its first packets (latching).
-import dgram from 'node:dgram';
-import ipaddr from 'ipaddr.js';
+// This file is the policy (which pair a stream takes, warm pairs, timeouts, counters); the
+// packets themselves go through a Datapath: native threads, or the event loop.
 import { MediaSession, MediaTable } from '../media/table.js';
 import { Addr, Family, formatHostPort } from '../net/addr.js';
-import { R, Reason } from '../sip/reasons.js';
-import { canBind, udpSocket } from './udp.js';
+import { Datapath, PathOptions, Peer } from './datapath.js';
+import { JsDatapath } from './datapath-js.js';
+import { loadNative, NativeDatapath } from './datapath-native.js';
+import { canBind } from './udp.js';
+
+export type DatapathChoice = 'auto' | 'native' | 'js';
 
 export interface RelayOptions {
   readonly ports: [number, number]; // rtp-ports
@@ -17,27 +21,16 @@ export interface RelayOptions {
   readonly probeAddr?: Addr; //   where rtp-ports are probed (default media4)
   readonly latch: 'strict' | 'prefix' | 'any' | 'off'; // rtp-latch
   readonly timeoutMs: number;
+  readonly datapath?: DatapathChoice; // media-datapath (default auto: native when it loads)
+  readonly threads?: number; //         media-threads (native only; default 1)
   readonly now?: () => number;
   readonly onError?: (what: string, err: Error) => void;
 }
 
-interface Peer {
-  addr: string;
-  port: number;
-}
-
-interface Leg {
-  readonly rtp: dgram.Socket;
-  readonly rtcp: dgram.Socket;
-  latchedRtp: Peer | null;
-  latchedRtcp: Peer | null;
-}
-
 interface Stream {
   readonly s: MediaSession;
-  readonly legs: Record<Family, Leg>;
-  last: number; // last packet in either direction (or creation)
-  readonly sent: Record<Family, number>; // packets relayed out on each family
+  last: number; // last packet in either direction (or creation), as of the last sweep
+  rx: number; //   the datapath's count of accepted packets at that sweep
 }
 
 export interface StreamInfo {
@@ -65,8 +58,6 @@ const WARM_MAX_AGE_MS = 3000;
 interface PortSockets {
   readonly port: number;
   readonly addrs: readonly [Addr, Addr]; // side 4, side 6
-  readonly socks: Record<Family, [dgram.Socket, dgram.Socket]>; // [rtp, rtcp]
-  current: Stream | null;
   releasedAt: number;
 }
 
@@ -80,26 +71,44 @@ export interface RelayStats {
   streamsWithoutMedia: number; // ended without
 }
 
+/** The datapath media-datapath asks for; with auto, the JavaScript one when the addon does not load (`fellBack` says why). */
+export function chooseDatapath(choice: DatapathChoice, opts: PathOptions): { path: Datapath; fellBack: Error | null } {
+  if (choice === 'js') return { path: new JsDatapath(opts), fellBack: null };
+  const addon = loadNative();
+  if (!(addon instanceof Error)) return { path: new NativeDatapath(addon, opts), fellBack: null };
+  if (choice === 'native') throw new Error(`media-datapath native: ${addon.message}`);
+  return { path: new JsDatapath(opts), fellBack: addon };
+}
+
 export class Relay {
   /** The pure session table; the relay binds and closes sockets through its hooks. */
   readonly table: MediaTable;
+  /** The packet path media-datapath chose; `fellBack`: why auto could not use the native one. */
+  readonly path: Datapath;
+  readonly fellBack: Error | null;
+  readonly threads: number; // the native path's threads; 1 for the event loop
   private readonly streams = new Map<number, Stream>();
   private readonly bound = new Map<number, PortSockets>(); // every bound pair: in use or warm
   private readonly warm: PortSockets[] = []; //              released pairs, oldest first
-  private readonly own = new Set<string>(); //                 every address the relay binds
   private timer: NodeJS.Timeout | null = null;
   private probeTimer: NodeJS.Timeout | null = null;
   private readonly now: () => number;
-  readonly stats: RelayStats = { packets4: 0, packets6: 0, bytes4: 0, bytes6: 0, drops: new Map(), streamsWithMedia: 0, streamsWithoutMedia: 0 };
+  private lastSweep: number;
+  private ended = { withMedia: 0, withoutMedia: 0 };
 
   constructor(private readonly opts: RelayOptions) {
     this.now = opts.now ?? Date.now;
+    this.lastSweep = this.now();
     this.table = new MediaTable(opts.ports, this.now, {
       prefer: () => this.prefer(),
       open: (s) => this.open(s),
       update: (s) => this.update(s),
       close: (s) => this.close(s),
     }, opts.quota, opts.maxPairs);
+    const lo = opts.ports[0] + (opts.ports[0] % 2);
+    const hi = Math.max(lo, opts.ports[1] - 1 - ((opts.ports[1] - 1) % 2));
+    ({ path: this.path, fellBack: this.fellBack } = chooseDatapath(opts.datapath ?? 'auto', { ports: [lo, hi], latch: opts.latch, threads: opts.threads ?? 1, onError: opts.onError }));
+    this.threads = this.path.kind === 'native' ? (opts.threads ?? 1) : 1;
   }
 
   /** Start the timeout sweep (rtp-timeout). */
@@ -116,57 +125,21 @@ export class Relay {
     return [...this.streams.keys()];
   }
 
-  private drop(reason: Reason): void {
-    this.stats.drops.set(reason.code, (this.stats.drops.get(reason.code) ?? 0) + 1);
+  /** What the datapath counted, and how the ended streams went. */
+  get stats(): RelayStats {
+    return { ...this.path.counters(), streamsWithMedia: this.ended.withMedia, streamsWithoutMedia: this.ended.withoutMedia };
   }
 
-  private socket(a: Addr, port: number): dgram.Socket {
-    const sock = udpSocket(a.family, { reuseAddr: false });
-    sock.on('error', (err) => {
-      // A bind failure or an ICMP error from a gone party never ends the process.
-      this.drop((err as NodeJS.ErrnoException).code === 'EADDRINUSE' ? R.rtpPortInUse : R.rtpSocketError);
-      this.opts.onError?.(`relay ${a.addr}:${port}`, err);
-    });
-    sock.bind({ address: a.addr, port, exclusive: true }, () => {
-      try {
-        sock.setRecvBufferSize(1 << 20);
-        sock.setSendBufferSize(1 << 20);
-      } catch {
-        /* kernel limits: keep the defaults */
-      }
-    });
-    return sock;
-  }
-
-  /** The four sockets of a port pair, kept bound for a while after a stream ends. */
   private bindPair(port: number, addrs: readonly [Addr, Addr]): PortSockets {
-    this.own.add(addrs[0].addr).add(addrs[1].addr);
-    const set: PortSockets = {
-      port,
-      addrs,
-      socks: { 4: [this.socket(addrs[0], port), this.socket(addrs[0], port + 1)], 6: [this.socket(addrs[1], port), this.socket(addrs[1], port + 1)] },
-      current: null,
-      releasedAt: 0,
-    };
-    for (const f of [4, 6] as Family[]) {
-      set.socks[f][0].on('message', (msg, rinfo) => (set.current ? this.onPacket(set.current, f, false, msg, rinfo) : this.drop(R.rtpNoSession)));
-      set.socks[f][1].on('message', (msg, rinfo) => (set.current ? this.onPacket(set.current, f, true, msg, rinfo) : this.drop(R.rtpNoSession)));
-    }
+    this.path.bind(port, addrs);
+    const set: PortSockets = { port, addrs, releasedAt: 0 };
     this.bound.set(port, set);
     return set;
   }
 
   private closePair(set: PortSockets): void {
     this.bound.delete(set.port);
-    for (const f of [4, 6] as Family[]) {
-      for (const sock of set.socks[f]) {
-        try {
-          sock.close();
-        } catch {
-          /* already closed */
-        }
-      }
-    }
+    this.path.unbind(set.port);
   }
 
   /** A warm pair that has rested long enough, for the table to allocate first (no bind). */
@@ -177,128 +150,46 @@ export class Relay {
 
   private open(s: MediaSession): void {
     const addrs = s.addrs ?? [this.opts.media4 as Addr, this.opts.media6 as Addr];
-    let set = this.bound.get(s.port);
+    const set = this.bound.get(s.port);
     if (set) {
       const i = this.warm.indexOf(set);
       if (i >= 0) this.warm.splice(i, 1);
       // A warm pair on other addresses (the other mode's streams) is rebound.
       if (set.addrs[0].addr !== addrs[0].addr || set.addrs[1].addr !== addrs[1].addr) {
         this.closePair(set);
-        set = this.bindPair(s.port, addrs);
+        this.bindPair(s.port, addrs);
       }
     } else {
       // Within the open-file limit: a new pair first unbinds the oldest warm one.
       while (this.bound.size >= (this.opts.maxPairs ?? Infinity) && this.warm.length > 0) this.closePair(this.warm.shift() as PortSockets);
-      set = this.bindPair(s.port, addrs);
+      this.bindPair(s.port, addrs);
     }
-    const leg = (f: Family): Leg => ({ rtp: set.socks[f][0], rtcp: set.socks[f][1], latchedRtp: null, latchedRtcp: null });
-    const st: Stream = { s, legs: { 4: leg(4), 6: leg(6) }, last: this.now(), sent: { 4: 0, 6: 0 } };
-    set.current = st;
-    this.streams.set(s.port, st);
+    this.path.parties(s.port, s.party4, s.party6, true);
+    this.streams.set(s.port, { s, last: this.now(), rx: 0 });
   }
 
-  /** A re-offer may move a party: forget what was latched on its side. */
+  /** A re-offer may move a party: the datapath forgets what was latched on its side. */
   private update(s: MediaSession): void {
-    const st = this.streams.get(s.port);
-    if (!st) return;
-    for (const f of [4, 6] as Family[]) {
-      const p = f === 4 ? s.party4 : s.party6;
-      const l = st.legs[f];
-      if (p && l.latchedRtp && p.addr && p.addr !== l.latchedRtp.addr) {
-        l.latchedRtp = null;
-        l.latchedRtcp = null;
-      }
-    }
+    if (this.streams.has(s.port)) this.path.parties(s.port, s.party4, s.party6, false);
   }
 
   private close(s: MediaSession): void {
-    const st = this.streams.get(s.port);
-    if (!st) return;
-    this.streams.delete(s.port);
-    if (st.sent[4] > 0 && st.sent[6] > 0) this.stats.streamsWithMedia++;
-    else this.stats.streamsWithoutMedia++;
+    if (!this.streams.delete(s.port)) return;
+    const info = this.path.pair(s.port);
+    if (info.sent4 > 0 && info.sent6 > 0) this.ended.withMedia++;
+    else this.ended.withoutMedia++;
     const set = this.bound.get(s.port);
     if (!set) return;
     // Keep the pair bound (warm) for reuse after a rest; packets to it now are dropped.
-    set.current = null;
+    this.path.detach(s.port);
     set.releasedAt = this.now();
     this.warm.push(set);
     while (this.warm.length > WARM_MAX) this.closePair(this.warm.shift() as PortSockets);
   }
 
-  private onPacket(st: Stream, from: Family, rtcp: boolean, msg: Buffer, rinfo: dgram.RemoteInfo): void {
-    const s = st.s;
-    const here = st.legs[from];
-    const src = rinfo.address; // libuv writes IPv6 in compressed form, as parseIp does
-    const party = from === 4 ? s.party4 : s.party6;
-    // Symmetric RTP: the first packet from the party's side latches its real source.
-    const latched = rtcp ? here.latchedRtcp : here.latchedRtp;
-    if (latched) {
-      if (latched.addr !== src || latched.port !== rinfo.port) {
-        this.drop(R.rtpForeignSource);
-        return;
-      }
-    } else if (this.opts.latch !== 'off') {
-      if (!party) {
-        this.drop(R.rtpNoParty);
-        return;
-      }
-      // Only the party latches (SPEC 6, rtp-latch): strict, its advertised address or the
-      // address its SIP came from (a phone behind NAT); prefix, the same /64 (IPv6) or the same
-      // address (IPv4) as one of those (a wildcard-bound softphone on a multi-homed host);
-      // any, the first source (as rtpengine does). A stranger's packets are never relayed.
-      if (!latches(this.opts.latch, src, party)) {
-        this.drop(R.rtpForeignSource);
-        return;
-      }
-      const peer = { addr: src, port: rinfo.port };
-      if (rtcp) here.latchedRtcp = peer;
-      else here.latchedRtp = peer;
-    } else if (!party || (party.addr !== null && party.addr !== src)) {
-      this.drop(R.rtpForeignSource);
-      return;
-    }
-    st.last = this.now();
-    const to: Family = from === 4 ? 6 : 4;
-    const there = st.legs[to];
-    const other = to === 4 ? s.party4 : s.party6;
-    let dest: Peer | null = rtcp ? there.latchedRtcp : there.latchedRtp;
-    if (!dest) {
-      if (!other || other.addr === null) {
-        this.drop(R.rtpNoPeerYet);
-        return;
-      }
-      // SPEC 11: media goes only to an address that has proven itself: the party's
-      // signalling address, or (latched above) its own media source. An address named only
-      // in SDP gets nothing until it sends, unless a configured party wrote it, or it is the
-      // relay's own (the other leg of a call that came back through a provider).
-      if (other.addr !== other.signal && !other.trusted && !this.isRelaySocket(other.addr, other.rtp)) {
-        this.drop(R.rtpPeerUnproven);
-        return;
-      }
-      dest = { addr: other.addr, port: rtcp && !other.mux ? other.rtcp : other.rtp };
-    }
-    // A packet from one of our relay sockets never goes to another: two calls whose SDP name
-    // each other's relay ports would otherwise loop a packet for ever (SPEC 11).
-    if (this.isRelaySocket(src, rinfo.port) && this.isRelaySocket(dest.addr, dest.port)) {
-      this.drop(R.rtpLoop);
-      return;
-    }
-    const out = rtcp ? there.rtcp : there.rtp;
-    out.send(msg, dest.port, dest.addr);
-    st.sent[to]++;
-    if (to === 4) {
-      this.stats.packets4++;
-      this.stats.bytes4 += msg.length;
-    } else {
-      this.stats.packets6++;
-      this.stats.bytes6 += msg.length;
-    }
-  }
-
-  /** Is addr:port one of the relay's own sockets (an address it binds, a port pair it holds)? */
-  private isRelaySocket(addr: string, port: number): boolean {
-    return this.own.has(addr) && this.bound.has(port - (port % 2));
+  /** The packet entry without a socket (tests): the drop reason, or 'sent'. */
+  inject(port: number, side: Family, rtcp: boolean, src: Peer, msg: Buffer): string {
+    return this.path.inject(port, side, rtcp, src, msg);
   }
 
   /** Can the RTP port of pair p be bound on media4 now? (A draining instance may hold it.) */
@@ -325,13 +216,23 @@ export class Relay {
     for (const p of this.table.reservedPorts()) if (await this.free(p)) this.table.unreserve(p);
   }
 
-  /** Release streams that saw no packet in either direction for rtp-timeout; unbind old warm pairs. */
+  /**
+   * Release streams that saw no packet in either direction for rtp-timeout; unbind old warm
+   * pairs. A stream that accepted packets since the last sweep was alive then (at worst one
+   * sweep interval early, never late: the datapath keeps no clock, so time stays injected).
+   */
   sweep(): void {
     const now = this.now();
     const limit = now - this.opts.timeoutMs;
     for (const st of [...this.streams.values()]) {
+      const rx = this.path.pair(st.s.port).rx;
+      if (rx !== st.rx) {
+        st.rx = rx;
+        st.last = Math.max(st.last, this.lastSweep);
+      }
       if (st.last < limit) this.table.releaseStream(st.s.callId, st.s.index, 'timeout');
     }
+    this.lastSweep = now;
     while (this.warm.length > 0 && now - this.warm[0].releasedAt > WARM_MAX_AGE_MS) this.closePair(this.warm.shift() as PortSockets);
   }
 
@@ -343,23 +244,24 @@ export class Relay {
   /** The active streams, for the status endpoint. */
   describe(): StreamInfo[] {
     const now = this.now();
-    const where = (st: Stream, f: Family): string | null => {
-      const l = st.legs[f].latchedRtp;
-      const p = f === 4 ? st.s.party4 : st.s.party6;
+    const where = (l: Peer | null, p: MediaSession['party4']): string | null => {
       const hp = l ?? (p && p.addr ? { addr: p.addr, port: p.rtp } : null);
       return hp ? formatHostPort({ ...hp, family: hp.addr.includes(':') ? 6 : 4 }) : null;
     };
-    return [...this.streams.values()].map((st) => ({
-      callId: st.s.callId,
-      index: st.s.index,
-      port: st.s.port,
-      party4: where(st, 4),
-      party6: where(st, 6),
-      packets4: st.sent[4],
-      packets6: st.sent[6],
-      ageSeconds: Math.round((now - st.s.created) / 1000),
-      idleSeconds: Math.round((now - st.last) / 1000),
-    }));
+    return [...this.streams.values()].map((st) => {
+      const info = this.path.pair(st.s.port);
+      return {
+        callId: st.s.callId,
+        index: st.s.index,
+        port: st.s.port,
+        party4: where(info.latched4, st.s.party4),
+        party6: where(info.latched6, st.s.party6),
+        packets4: info.sent4,
+        packets6: info.sent6,
+        ageSeconds: Math.round((now - st.s.created) / 1000),
+        idleSeconds: Math.round((now - st.last) / 1000),
+      };
+    });
   }
 
   closeAll(): void {
@@ -367,19 +269,7 @@ export class Relay {
     if (this.probeTimer) clearInterval(this.probeTimer);
     this.streams.clear();
     this.warm.length = 0;
-    for (const set of [...this.bound.values()]) this.closePair(set);
+    this.bound.clear();
+    this.path.close();
   }
-}
-
-/** Does a packet from `src` latch onto `party` under `mode` (rtp-latch)? */
-function latches(mode: 'strict' | 'prefix' | 'any', src: string, party: { addr: string | null; signal?: string }): boolean {
-  if (mode === 'any' || src === party.addr || src === party.signal) return true;
-  if (mode === 'strict' || !src.includes(':')) return false;
-  const net = prefix64(src);
-  return [party.addr, party.signal].some((a) => a && a.includes(':') && prefix64(a) === net);
-}
-
-/** The first 64 bits of an IPv6 address, as text. */
-function prefix64(a: string): string {
-  return ipaddr.parse(a).toNormalizedString().split(':').slice(0, 4).join(':');
 }

@@ -1,15 +1,18 @@
 // End to end over real UDP in a namespace: Kamailio as IPv6-only registrar, SIPp phones,
 // sipproxy64 between them, real RTP counted at both ends.
 import t from 'tap';
-import { CALL_MS, tail, e2e } from '../lib/world.js';
+import { ChildProcess } from 'node:child_process';
+import { CALL_MS, PROXY_CONF, tail, e2e } from '../lib/world.js';
 import { waitFor, sleep } from '../lib/netns.js';
 
 
 e2e('calls', (w) => {
 
-  t.test('calls through Kamailio and sipproxy64', async (t) => {
-    await w.kamailio();
-    const proxy = w.startProxy();
+  // The same calls on each media datapath (issue 15): native threads, and the event loop.
+  let kamailio: ChildProcess | null = null;
+  for (const datapath of ['native', 'js'] as const) t.test(`calls through Kamailio and sipproxy64, media-datapath ${datapath}`, async (t) => {
+    kamailio ??= await w.kamailio();
+    const proxy = w.startProxy(PROXY_CONF + `media-datapath ${datapath}\nmedia-threads 2\n`);
     t.ok(await w.proxyUp(proxy), 'proxy started');
     t.equal(proxy.child.exitCode, null, 'proxy running');
 
@@ -96,6 +99,7 @@ e2e('calls', (w) => {
     t.match(metrics, /sipproxy64_rtp_bytes_total\{family="ipv6"\} [1-9]\d{4}/, 'relayed bytes by family');
     t.match(metrics, /sipproxy64_media_sessions 0/, 'no session left');
     t.match(metrics, /sipproxy64_rtp_port_pairs 50/, 'port pool size');
+    t.match(metrics, datapath === 'native' ? /sipproxy64_rtp_datapath\{datapath="native",threads="2"\} 1/ : /sipproxy64_rtp_datapath\{datapath="js",threads="1"\} 1/, `the ${datapath} datapath relayed them`);
     t.match(metrics, /sipproxy64_sip_parse_errors_total 0/);
     t.match(proxy.log(), /sip in .*INVITE/, '-v logs each message in');
     t.match(proxy.log(), /sip out /, '-v logs each message out');

@@ -24,6 +24,9 @@ t.test('directives', async (t) => {
   t.equal(c.media4?.addr, '192.0.2.1', 'media defaults to generic');
   const u = validate(parseConfig(base + 'uri-header X-Vendor-Party\nuri-header P-Other\n', 'f'));
   t.same(u.uriHeaders, ['x-vendor-party', 'p-other'], 'uri-header repeats, names kept in lower case');
+  t.same([c.mediaDatapath, c.mediaThreads], ['auto', 0], 'media-datapath auto, media-threads one per core (0) by default');
+  const m = validate(parseConfig(base + 'media-datapath js\nmedia-threads 4\n', 'f'));
+  t.same([m.mediaDatapath, m.mediaThreads], ['js', 4]);
 });
 
 t.test('errors name the line and the problem', async (t) => {
@@ -33,6 +36,8 @@ t.test('errors name the line and the problem', async (t) => {
   t.equal(err(base + 'sip-port 70000'), 'f.conf:3: 70000 is out of range 1-65535');
   t.equal(err(base + 'rtp-ports 2000'), 'f.conf:3: rtp-ports takes LO-HI, got "2000"');
   t.equal(err(base + 'rtp-latch maybe'), 'f.conf:3: rtp-latch takes strict, prefix, any, yes (= strict) or no, got "maybe"');
+  t.equal(err(base + 'media-datapath kernel'), 'f.conf:3: media-datapath takes auto, native or js, got "kernel"');
+  t.equal(err(base + 'media-threads 0'), 'f.conf:3: 0 is out of range 1-64');
   t.equal(err(base + 'generic4 2001:db8::1'), 'f.conf:3: "2001:db8::1" is not an IPv4 address');
   t.equal(err('generic6 2001:db8::1'), "config: generic4 is required (the proxy's own IPv4 address)");
   t.equal(err(base + 'map 192.0.2.10 2001:db8::9\nmap 192.0.2.11 2001:db8::9'), 'f.conf:4: face 2001:db8::9 is already used at f.conf:3');

@@ -1,7 +1,19 @@
 // RTPproxy64 over real UDP sockets on loopback (127.0.0.1 and ::1).
 import t from 'tap';
 import dgram from 'node:dgram';
-import { Relay } from '../../../src/daemon/relay.js';
+import { loadNative, nativeFile } from '../../../src/daemon/datapath-native.js';
+import { Relay, RelayOptions } from '../../../src/daemon/relay.js';
+
+// Every test runs against both datapaths: the native one (C threads) and the JavaScript one.
+// t/unit/daemon/native.ts runs the native ones again on a sanitizer build (RELAY_PATHS=native).
+const PATHS = process.env.RELAY_PATHS === 'native' ? (['native'] as const) : (['native', 'js'] as const);
+
+t.test('the build under test', async (t) => {
+  if (process.env.SIPPROXY64_NATIVE) {
+    t.not(loadNative() instanceof Error, true, 'the addon loads');
+    t.equal(nativeFile(), process.env.SIPPROXY64_NATIVE, 'from the file SIPPROXY64_NATIVE names');
+  } else t.pass('the build in build/Release, or none (then the native tests fail)');
+});
 
 const bind = (type: 'udp4' | 'udp6', addr: string): Promise<dgram.Socket> =>
   new Promise((resolve) => {
@@ -18,230 +30,234 @@ const next = (s: dgram.Socket, ms = 1000): Promise<{ msg: Buffer; port: number }
   });
 const tick = (ms = 50) => new Promise((r) => setTimeout(r, ms));
 
-t.test('relays both ways, latches, drops strangers, RTCP on port+1, times out', async (t) => {
-  let now = 0;
-  const relay = new Relay({ ports: [46000, 46099], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: 'strict', timeoutMs: 5000, now: () => now });
-  const table = relay.table;
-  const p4 = await bind('udp4', '127.0.0.1');
-  const p6 = await bind('udp6', '::1');
-  const p4rtcp = await bind('udp4', '127.0.0.1');
-  const stranger = await bind('udp4', '127.0.0.1');
-  t.teardown(() => {
-    relay.closeAll();
-    for (const s of [p4, p6, p4rtcp, stranger]) s.close();
-  });
-  const port = table.update('c1', 0, 4, { addr: '127.0.0.1', rtp: p4.address().port, rtcp: p4rtcp.address().port, mux: false, signal: '127.0.0.1' }) as number;
-  table.update('c1', 0, 6, { addr: '::1', rtp: p6.address().port, rtcp: p6.address().port + 1, mux: false, signal: '::1' });
-  await tick();
-  t.equal(relay.size, 1);
+for (const datapath of PATHS) {
+  const mk = (o: RelayOptions): Relay => new Relay({ ...o, datapath, threads: 2 });
 
-  // IPv6 side -> IPv4 party, from media4:port.
-  const got4 = next(p4);
-  p6.send(Buffer.from('from six'), port, '::1');
-  const r4 = await got4;
-  t.equal(r4?.msg.toString(), 'from six');
-  t.equal(r4?.port, port, 'sent from the same port number on the other family');
-
-  // IPv4 side latches p4; then a stranger on the IPv4 side is dropped.
-  const got6 = next(p6);
-  p4.send(Buffer.from('from four'), port, '127.0.0.1');
-  t.equal((await got6)?.msg.toString(), 'from four');
-  const lost = next(p6, 300);
-  stranger.send(Buffer.from('spoof'), port, '127.0.0.1');
-  t.equal(await lost, null, 'a packet from a foreign source is not forwarded');
-  t.equal(relay.stats.drops.get('rtp-foreign-source'), 1);
-
-  // RTCP: IPv6 party's RTCP (sent to port+1) reaches the IPv4 party's RTCP port.
-  const rtcp = next(p4rtcp);
-  p6.send(Buffer.from('rtcp'), port + 1, '::1');
-  t.equal((await rtcp)?.msg.toString(), 'rtcp');
-  t.ok(relay.stats.packets4 >= 2 && relay.stats.packets6 >= 1);
-
-  // rtp-timeout: no packets for 5 s releases the stream and its sockets.
-  now += 6000;
-  relay.sweep();
-  t.equal(table.size, 0);
-  t.equal(relay.size, 0);
-});
-
-t.test('media security: a stranger is never relayed, even before the party sends', async (t) => {
-  const relay = new Relay({ ports: [46100, 46199], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: 'strict', timeoutMs: 60000 });
-  const table = relay.table;
-  const p4 = await bind('udp4', '127.0.0.10');
-  const p6 = await bind('udp6', '::1');
-  const stranger = await bind('udp4', '127.0.0.66');
-  t.teardown(() => {
-    relay.closeAll();
-    for (const s of [p4, p6, stranger]) s.close();
-  });
-  const port = table.update('c', 0, 4, { addr: '127.0.0.10', rtp: p4.address().port, rtcp: p4.address().port + 1, mux: false, signal: '127.0.0.10' }) as number;
-  table.update('c', 0, 6, { addr: '::1', rtp: p6.address().port, rtcp: p6.address().port + 1, mux: false, signal: '::1' });
-  await tick();
-  const none = next(p6, 300);
-  for (let i = 0; i < 20; i++) stranger.send(Buffer.from('hijack'), port, '127.0.0.1');
-  t.equal(await none, null, 'nothing from the stranger reaches the other party');
-  t.equal(relay.stats.drops.get('rtp-foreign-source'), 20, 'each stranger packet dropped and counted');
-  const got = next(p6);
-  p4.send(Buffer.from('party'), port, '127.0.0.1');
-  t.equal((await got)?.msg.toString(), 'party', 'the party still latches and is relayed');
-  const back = next(p4);
-  p6.send(Buffer.from('reply'), port, '::1');
-  t.equal((await back)?.msg.toString(), 'reply', 'the answer goes to the latched party, not the stranger');
-});
-
-t.test('a flood on one relay port does not starve another session', async (t) => {
-  const relay = new Relay({ ports: [46200, 46299], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: 'strict', timeoutMs: 60000 });
-  const table = relay.table;
-  const a4 = await bind('udp4', '127.0.0.10');
-  const b4 = await bind('udp4', '127.0.0.11');
-  const b6 = await bind('udp6', '::1');
-  const flooder = await bind('udp4', '127.0.0.66');
-  t.teardown(() => {
-    relay.closeAll();
-    for (const s of [a4, b4, b6, flooder]) s.close();
-  });
-  const portA = table.update('a', 0, 4, { addr: '127.0.0.10', rtp: a4.address().port, rtcp: a4.address().port + 1, mux: false, signal: '127.0.0.10' }) as number;
-  table.update('a', 0, 6, { addr: '::1', rtp: 9, rtcp: 10, mux: false, signal: '::1' });
-  const portB = table.update('b', 0, 4, { addr: '127.0.0.11', rtp: b4.address().port, rtcp: b4.address().port + 1, mux: false, signal: '127.0.0.11' }) as number;
-  table.update('b', 0, 6, { addr: '::1', rtp: b6.address().port, rtcp: b6.address().port + 1, mux: false, signal: '::1' });
-  await tick();
-  let received = 0;
-  b6.on('message', () => received++);
-  const pkt = Buffer.alloc(172, 1);
-  let flooding = true;
-  let flooded = 0;
-  const flood = async () => {
-    while (flooding) {
-      for (let i = 0; i < 200; i++) flooder.send(pkt, portA, '127.0.0.1');
-      flooded += 200;
-      await new Promise((r) => setImmediate(r));
-    }
-  };
-  const f = flood();
-  for (let i = 0; i < 100; i++) {
-    b4.send(pkt, portB, '127.0.0.1');
-    await tick(20);
-  }
-  await tick(200);
-  flooding = false;
-  await f;
-  t.ok(flooded > 20000, `${flooded} packets flooded at one port`);
-  t.ok(received >= 95, `the other session got ${received} of 100 packets`);
-});
-
-t.test('a stream with its own side addresses (masquerading: two IPv4 sides), and a warm pair rebound for it', async (t) => {
-  let now = 0;
-  const relay = new Relay({ ports: [46200, 46201], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: 'strict', timeoutMs: 5000, now: () => now });
-  const table = relay.table;
-  const lan = await bind('udp4', '127.0.0.20');
-  const wan = await bind('udp4', '127.0.0.30');
-  t.teardown(() => {
-    relay.closeAll();
-    lan.close();
-    wan.close();
-  });
-  // First a stream of the address model on the only pair, released: the pair stays warm.
-  table.update('a', 0, 4, { addr: '127.0.0.1', rtp: 9, rtcp: 10, mux: false });
-  await tick();
-  table.release('a', 'bye');
-  now += 1000; // rested
-  const sides = [{ addr: '127.0.0.2', family: 4 }, { addr: '127.0.0.3', family: 4 }] as const;
-  const port = table.update('b', 0, 4, { addr: '127.0.0.20', rtp: lan.address().port, rtcp: lan.address().port + 1, mux: false, signal: '127.0.0.20' }, sides) as number;
-  table.update('b', 0, 6, { addr: '127.0.0.30', rtp: wan.address().port, rtcp: wan.address().port + 1, mux: false, signal: '127.0.0.30' });
-  t.equal(port, 46200, 'the same pair');
-  await tick();
-  const atWan = next(wan);
-  lan.send(Buffer.from('to-wan'), port, '127.0.0.2');
-  const w = await atWan;
-  t.equal(w?.msg.toString(), 'to-wan', 'LAN side (127.0.0.2) to public side, sent from 127.0.0.3');
-  t.equal(w?.port, port);
-  const atLan = next(lan);
-  wan.send(Buffer.from('to-lan'), port, '127.0.0.3');
-  t.equal((await atLan)?.msg.toString(), 'to-lan', 'and back');
-  t.same(relay.describe().map((s) => [s.party4, s.party6]), [[`127.0.0.20:${lan.address().port}`, `127.0.0.30:${wan.address().port}`]]);
-});
-
-t.test('two streams whose SDP name each other\'s relay ports cannot loop a packet (SPEC 11)', async (t) => {
-  // With rtp-latch no, a side whose SDP named no usable address takes packets from anyone.
-  const relay = new Relay({ ports: [46300, 46303], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: 'off', timeoutMs: 60000 });
-  const table = relay.table;
-  const stranger = await bind('udp6', '::1');
-  t.teardown(() => {
-    relay.closeAll();
-    stranger.close();
-  });
-  // Stream a: IPv4 party "127.0.0.1" (the relay itself), IPv6 party stream b's IPv6 port.
-  // Stream b: IPv4 party stream a's IPv4 port, IPv6 party with no address.
-  const pa = table.update('a', 0, 4, { addr: '127.0.0.1', rtp: 9, rtcp: 10, mux: false }) as number;
-  const pb = table.update('b', 0, 4, { addr: '127.0.0.1', rtp: pa, rtcp: pa + 1, mux: false }) as number;
-  table.update('a', 0, 6, { addr: '::1', rtp: pb, rtcp: pb + 1, mux: false });
-  table.update('b', 0, 6, { addr: null, rtp: 9, rtcp: 10, mux: false });
-  await tick();
-  // One packet into b's IPv6 side: b -> a (IPv4) -> b (IPv6) -> a ... without the guard.
-  stranger.send(Buffer.from('x'), pb, '::1');
-  await tick(300);
-  const relayed = relay.stats.packets4 + relay.stats.packets6;
-  t.equal(relayed, 1, `one packet in, one relayed (${relayed})`);
-  t.equal(relay.stats.drops.get('rtp-loop'), 1, 'the second hop, relay to relay, is a counted drop (rtp-loop)');
-});
-
-t.test('media goes only to addresses that proved themselves (SPEC 11)', async (t) => {
-  const relay = new Relay({ ports: [46400, 46403], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: 'strict', timeoutMs: 60000 });
-  const table = relay.table;
-  const caller = await bind('udp4', '127.0.0.10');
-  const victim = await bind('udp6', '::1');
-  t.teardown(() => {
-    relay.closeAll();
-    caller.close();
-    victim.close();
-  });
-  // The callee's SDP names the victim, but its SIP came from elsewhere (a stranger's call).
-  const port = table.update('c', 0, 4, { addr: '127.0.0.10', rtp: caller.address().port, rtcp: caller.address().port + 1, mux: false, signal: '127.0.0.10' }) as number;
-  table.update('c', 0, 6, { addr: '::1', rtp: victim.address().port, rtcp: victim.address().port + 1, mux: false, signal: '2001:db8::66' });
-  await tick();
-  const none = next(victim, 300);
-  for (let i = 0; i < 10; i++) caller.send(Buffer.from('rtp'), port, '127.0.0.1');
-  t.equal(await none, null, '0 packets to an address only the SDP named');
-  t.equal(relay.stats.drops.get('rtp-peer-unproven'), 10, 'each counted');
-  // The same SDP from a configured party (a provider signalling from one address and sending
-  // media from another) is trusted.
-  table.update('c', 0, 6, { addr: '::1', rtp: victim.address().port, rtcp: victim.address().port + 1, mux: false, signal: '2001:db8::66', trusted: true });
-  const got = next(victim);
-  caller.send(Buffer.from('rtp'), port, '127.0.0.1');
-  t.equal((await got)?.msg.toString(), 'rtp', 'a configured party\'s media server gets media before it sends');
-});
-
-t.test('rtp-latch strict, prefix and any', async (t) => {
-  const party = { addr: '2001:db8:1:2::10', rtp: 9, rtcp: 10, mux: false, signal: '2001:db8:1:2::10' };
-  for (const [mode, src, ok] of [
-    ['strict', '2001:db8:1:2::10', true], ['strict', '2001:db8:1:2::11', false],
-    ['prefix', '2001:db8:1:2::11', true], ['prefix', '2001:db8:1:3::10', false],
-    ['any', '2001:db8:9::1', true],
-  ] as const) {
-    const relay = new Relay({ ports: [46500, 46501], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: mode, timeoutMs: 60000 });
-    const port = relay.table.update('c', 0, 6, { ...party }) as number;
+  t.test(`${datapath}: relays both ways, latches, drops strangers, RTCP on port+1, times out`, async (t) => {
+    let now = 0;
+    const relay = mk({ ports: [46000, 46099], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: 'strict', timeoutMs: 5000, now: () => now });
+    const table = relay.table;
+    const p4 = await bind('udp4', '127.0.0.1');
+    const p6 = await bind('udp6', '::1');
+    const p4rtcp = await bind('udp4', '127.0.0.1');
+    const stranger = await bind('udp4', '127.0.0.1');
+    t.teardown(() => {
+      relay.closeAll();
+      for (const s of [p4, p6, p4rtcp, stranger]) s.close();
+    });
+    const port = table.update('c1', 0, 4, { addr: '127.0.0.1', rtp: p4.address().port, rtcp: p4rtcp.address().port, mux: false, signal: '127.0.0.1' }) as number;
+    table.update('c1', 0, 6, { addr: '::1', rtp: p6.address().port, rtcp: p6.address().port + 1, mux: false, signal: '::1' });
     await tick();
-    // Feed a packet as if it came from src (the relay's packet entry, without a socket).
-    const st = (relay as unknown as { streams: Map<number, unknown> }).streams.get(port);
-    (relay as unknown as { onPacket(st: unknown, f: number, rtcp: boolean, m: Buffer, r: { address: string; port: number }): void }).onPacket(st, 6, false, Buffer.from('x'), { address: src, port: 4000 });
-    t.equal((relay.stats.drops.get('rtp-foreign-source') ?? 0) === 0, ok, `${mode}: ${src} ${ok ? 'latches' : 'refused'}`);
-    relay.closeAll();
-  }
-});
+    t.equal(relay.size, 1);
 
-t.test('within the open-file limit: offers past it are refused, a new pair first unbinds a warm one', async (t) => {
-  let now = 0;
-  const relay = new Relay({ ports: [46400, 46499], maxPairs: 2, media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: 'strict', timeoutMs: 5000, now: () => now });
-  t.teardown(() => relay.closeAll());
-  const party = (n: number) => ({ addr: '127.0.0.1', rtp: 40000 + 2 * n, rtcp: 40001 + 2 * n, mux: false, signal: '127.0.0.1', trusted: true });
-  t.equal(relay.table.allowed, 2, 'two pairs allowed of a 50-pair range');
-  t.type(relay.table.update('a', 0, 4, party(0)), 'number');
-  t.type(relay.table.update('b', 0, 4, party(1)), 'number');
-  t.equal(relay.table.update('c', 0, 4, party(2)), 'fd-limit', 'the third stream: 503 rtp-fd-limit, no bind');
-  t.equal(relay.boundPairs, 2);
-  relay.table.release('a', 'bye'); // stays bound (warm)
-  now += 10; // not rested: the table allocates a new port, and the warm pair is unbound for it
-  t.type(relay.table.update('c', 0, 4, party(2)), 'number');
-  await tick();
-  t.equal(relay.boundPairs, 2, 'never more than the limit bound, warm pairs included');
-});
+    // IPv6 side -> IPv4 party, from media4:port.
+    const got4 = next(p4);
+    p6.send(Buffer.from('from six'), port, '::1');
+    const r4 = await got4;
+    t.equal(r4?.msg.toString(), 'from six');
+    t.equal(r4?.port, port, 'sent from the same port number on the other family');
+
+    // IPv4 side latches p4; then a stranger on the IPv4 side is dropped.
+    const got6 = next(p6);
+    p4.send(Buffer.from('from four'), port, '127.0.0.1');
+    t.equal((await got6)?.msg.toString(), 'from four');
+    const lost = next(p6, 300);
+    stranger.send(Buffer.from('spoof'), port, '127.0.0.1');
+    t.equal(await lost, null, 'a packet from a foreign source is not forwarded');
+    t.equal(relay.stats.drops.get('rtp-foreign-source'), 1);
+
+    // RTCP: IPv6 party's RTCP (sent to port+1) reaches the IPv4 party's RTCP port.
+    const rtcp = next(p4rtcp);
+    p6.send(Buffer.from('rtcp'), port + 1, '::1');
+    t.equal((await rtcp)?.msg.toString(), 'rtcp');
+    t.ok(relay.stats.packets4 >= 2 && relay.stats.packets6 >= 1);
+
+    // rtp-timeout: no packets for 5 s releases the stream and its sockets.
+    now += 6000;
+    relay.sweep();
+    t.equal(table.size, 0);
+    t.equal(relay.size, 0);
+  });
+
+  t.test(`${datapath}: media security: a stranger is never relayed, even before the party sends`, async (t) => {
+    const relay = mk({ ports: [46100, 46199], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: 'strict', timeoutMs: 60000 });
+    const table = relay.table;
+    const p4 = await bind('udp4', '127.0.0.10');
+    const p6 = await bind('udp6', '::1');
+    const stranger = await bind('udp4', '127.0.0.66');
+    t.teardown(() => {
+      relay.closeAll();
+      for (const s of [p4, p6, stranger]) s.close();
+    });
+    const port = table.update('c', 0, 4, { addr: '127.0.0.10', rtp: p4.address().port, rtcp: p4.address().port + 1, mux: false, signal: '127.0.0.10' }) as number;
+    table.update('c', 0, 6, { addr: '::1', rtp: p6.address().port, rtcp: p6.address().port + 1, mux: false, signal: '::1' });
+    await tick();
+    const none = next(p6, 300);
+    for (let i = 0; i < 20; i++) stranger.send(Buffer.from('hijack'), port, '127.0.0.1');
+    t.equal(await none, null, 'nothing from the stranger reaches the other party');
+    t.equal(relay.stats.drops.get('rtp-foreign-source'), 20, 'each stranger packet dropped and counted');
+    const got = next(p6);
+    p4.send(Buffer.from('party'), port, '127.0.0.1');
+    t.equal((await got)?.msg.toString(), 'party', 'the party still latches and is relayed');
+    const back = next(p4);
+    p6.send(Buffer.from('reply'), port, '::1');
+    t.equal((await back)?.msg.toString(), 'reply', 'the answer goes to the latched party, not the stranger');
+  });
+
+  t.test(`${datapath}: a flood on one relay port does not starve another session`, async (t) => {
+    const relay = mk({ ports: [46200, 46299], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: 'strict', timeoutMs: 60000 });
+    const table = relay.table;
+    const a4 = await bind('udp4', '127.0.0.10');
+    const b4 = await bind('udp4', '127.0.0.11');
+    const b6 = await bind('udp6', '::1');
+    const flooder = await bind('udp4', '127.0.0.66');
+    t.teardown(() => {
+      relay.closeAll();
+      for (const s of [a4, b4, b6, flooder]) s.close();
+    });
+    const portA = table.update('a', 0, 4, { addr: '127.0.0.10', rtp: a4.address().port, rtcp: a4.address().port + 1, mux: false, signal: '127.0.0.10' }) as number;
+    table.update('a', 0, 6, { addr: '::1', rtp: 9, rtcp: 10, mux: false, signal: '::1' });
+    const portB = table.update('b', 0, 4, { addr: '127.0.0.11', rtp: b4.address().port, rtcp: b4.address().port + 1, mux: false, signal: '127.0.0.11' }) as number;
+    table.update('b', 0, 6, { addr: '::1', rtp: b6.address().port, rtcp: b6.address().port + 1, mux: false, signal: '::1' });
+    await tick();
+    let received = 0;
+    b6.on('message', () => received++);
+    const pkt = Buffer.alloc(172, 1);
+    let flooding = true;
+    let flooded = 0;
+    const flood = async () => {
+      while (flooding) {
+        for (let i = 0; i < 200; i++) flooder.send(pkt, portA, '127.0.0.1');
+        flooded += 200;
+        await new Promise((r) => setImmediate(r));
+      }
+    };
+    const f = flood();
+    for (let i = 0; i < 100; i++) {
+      b4.send(pkt, portB, '127.0.0.1');
+      await tick(20);
+    }
+    await tick(200);
+    flooding = false;
+    await f;
+    t.ok(flooded > 20000, `${flooded} packets flooded at one port`);
+    t.ok(received >= 95, `the other session got ${received} of 100 packets`);
+  });
+
+  t.test(`${datapath}: a stream with its own side addresses (masquerading: two IPv4 sides), and a warm pair rebound for it`, async (t) => {
+    let now = 0;
+    const relay = mk({ ports: [46200, 46201], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: 'strict', timeoutMs: 5000, now: () => now });
+    const table = relay.table;
+    const lan = await bind('udp4', '127.0.0.20');
+    const wan = await bind('udp4', '127.0.0.30');
+    t.teardown(() => {
+      relay.closeAll();
+      lan.close();
+      wan.close();
+    });
+    // First a stream of the address model on the only pair, released: the pair stays warm.
+    table.update('a', 0, 4, { addr: '127.0.0.1', rtp: 9, rtcp: 10, mux: false });
+    await tick();
+    table.release('a', 'bye');
+    now += 1000; // rested
+    const sides = [{ addr: '127.0.0.2', family: 4 }, { addr: '127.0.0.3', family: 4 }] as const;
+    const port = table.update('b', 0, 4, { addr: '127.0.0.20', rtp: lan.address().port, rtcp: lan.address().port + 1, mux: false, signal: '127.0.0.20' }, sides) as number;
+    table.update('b', 0, 6, { addr: '127.0.0.30', rtp: wan.address().port, rtcp: wan.address().port + 1, mux: false, signal: '127.0.0.30' });
+    t.equal(port, 46200, 'the same pair');
+    await tick();
+    const atWan = next(wan);
+    lan.send(Buffer.from('to-wan'), port, '127.0.0.2');
+    const w = await atWan;
+    t.equal(w?.msg.toString(), 'to-wan', 'LAN side (127.0.0.2) to public side, sent from 127.0.0.3');
+    t.equal(w?.port, port);
+    const atLan = next(lan);
+    wan.send(Buffer.from('to-lan'), port, '127.0.0.3');
+    t.equal((await atLan)?.msg.toString(), 'to-lan', 'and back');
+    t.same(relay.describe().map((s) => [s.party4, s.party6]), [[`127.0.0.20:${lan.address().port}`, `127.0.0.30:${wan.address().port}`]]);
+  });
+
+  t.test(`${datapath}: two streams whose SDP name each other's relay ports cannot loop a packet (SPEC 11)`, async (t) => {
+    // With rtp-latch no, a side whose SDP named no usable address takes packets from anyone.
+    const relay = mk({ ports: [46300, 46303], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: 'off', timeoutMs: 60000 });
+    const table = relay.table;
+    const stranger = await bind('udp6', '::1');
+    t.teardown(() => {
+      relay.closeAll();
+      stranger.close();
+    });
+    // Stream a: IPv4 party "127.0.0.1" (the relay itself), IPv6 party stream b's IPv6 port.
+    // Stream b: IPv4 party stream a's IPv4 port, IPv6 party with no address.
+    const pa = table.update('a', 0, 4, { addr: '127.0.0.1', rtp: 9, rtcp: 10, mux: false }) as number;
+    const pb = table.update('b', 0, 4, { addr: '127.0.0.1', rtp: pa, rtcp: pa + 1, mux: false }) as number;
+    table.update('a', 0, 6, { addr: '::1', rtp: pb, rtcp: pb + 1, mux: false });
+    table.update('b', 0, 6, { addr: null, rtp: 9, rtcp: 10, mux: false });
+    await tick();
+    // One packet into b's IPv6 side: b -> a (IPv4) -> b (IPv6) -> a ... without the guard.
+    stranger.send(Buffer.from('x'), pb, '::1');
+    await tick(300);
+    const relayed = relay.stats.packets4 + relay.stats.packets6;
+    t.equal(relayed, 1, `one packet in, one relayed (${relayed})`);
+    t.equal(relay.stats.drops.get('rtp-loop'), 1, 'the second hop, relay to relay, is a counted drop (rtp-loop)');
+  });
+
+  t.test(`${datapath}: media goes only to addresses that proved themselves (SPEC 11)`, async (t) => {
+    const relay = mk({ ports: [46400, 46403], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: 'strict', timeoutMs: 60000 });
+    const table = relay.table;
+    const caller = await bind('udp4', '127.0.0.10');
+    const victim = await bind('udp6', '::1');
+    t.teardown(() => {
+      relay.closeAll();
+      caller.close();
+      victim.close();
+    });
+    // The callee's SDP names the victim, but its SIP came from elsewhere (a stranger's call).
+    const port = table.update('c', 0, 4, { addr: '127.0.0.10', rtp: caller.address().port, rtcp: caller.address().port + 1, mux: false, signal: '127.0.0.10' }) as number;
+    table.update('c', 0, 6, { addr: '::1', rtp: victim.address().port, rtcp: victim.address().port + 1, mux: false, signal: '2001:db8::66' });
+    await tick();
+    const none = next(victim, 300);
+    for (let i = 0; i < 10; i++) caller.send(Buffer.from('rtp'), port, '127.0.0.1');
+    t.equal(await none, null, '0 packets to an address only the SDP named');
+    t.equal(relay.stats.drops.get('rtp-peer-unproven'), 10, 'each counted');
+    // The same SDP from a configured party (a provider signalling from one address and sending
+    // media from another) is trusted.
+    table.update('c', 0, 6, { addr: '::1', rtp: victim.address().port, rtcp: victim.address().port + 1, mux: false, signal: '2001:db8::66', trusted: true });
+    const got = next(victim);
+    caller.send(Buffer.from('rtp'), port, '127.0.0.1');
+    t.equal((await got)?.msg.toString(), 'rtp', 'a configured party\'s media server gets media before it sends');
+  });
+
+  t.test(`${datapath}: rtp-latch strict, prefix and any`, async (t) => {
+    const party = { addr: '2001:db8:1:2::10', rtp: 9, rtcp: 10, mux: false, signal: '2001:db8:1:2::10' };
+    for (const [mode, src, ok] of [
+      ['strict', '2001:db8:1:2::10', true], ['strict', '2001:db8:1:2::11', false],
+      ['prefix', '2001:db8:1:2::11', true], ['prefix', '2001:db8:1:3::10', false],
+      ['any', '2001:db8:9::1', true],
+    ] as const) {
+      const relay = mk({ ports: [46500, 46501], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: mode, timeoutMs: 60000 });
+      const port = relay.table.update('c', 0, 6, { ...party }) as number;
+      await tick();
+      // Feed a packet as if it came from src (the datapath's packet entry, without a socket).
+      const verdict = relay.inject(port, 6, false, { addr: src, port: 4000 }, Buffer.from('x'));
+      t.equal(verdict !== 'rtp-foreign-source', ok, `${mode}: ${src} ${ok ? 'latches' : 'refused'} (${verdict})`);
+      t.equal((relay.stats.drops.get('rtp-foreign-source') ?? 0) === 0, ok, 'and counted as such');
+      relay.closeAll();
+    }
+  });
+
+  t.test(`${datapath}: within the open-file limit: offers past it are refused, a new pair first unbinds a warm one`, async (t) => {
+    let now = 0;
+    const relay = mk({ ports: [46400, 46499], maxPairs: 2, media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: 'strict', timeoutMs: 5000, now: () => now });
+    t.teardown(() => relay.closeAll());
+    const party = (n: number) => ({ addr: '127.0.0.1', rtp: 40000 + 2 * n, rtcp: 40001 + 2 * n, mux: false, signal: '127.0.0.1', trusted: true });
+    t.equal(relay.table.allowed, 2, 'two pairs allowed of a 50-pair range');
+    t.type(relay.table.update('a', 0, 4, party(0)), 'number');
+    t.type(relay.table.update('b', 0, 4, party(1)), 'number');
+    t.equal(relay.table.update('c', 0, 4, party(2)), 'fd-limit', 'the third stream: 503 rtp-fd-limit, no bind');
+    t.equal(relay.boundPairs, 2);
+    relay.table.release('a', 'bye'); // stays bound (warm)
+    now += 10; // not rested: the table allocates a new port, and the warm pair is unbound for it
+    t.type(relay.table.update('c', 0, 4, party(2)), 'number');
+    await tick();
+    t.equal(relay.boundPairs, 2, 'never more than the limit bound, warm pairs included');
+  });
+}

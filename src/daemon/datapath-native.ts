@@ -1,0 +1,120 @@
+// RTPproxy64's native packet path (issue 15): C worker threads with epoll and batched
+// recvmmsg/sendmmsg (src/native/), built by node-gyp when npm installs the package. This file
+// loads the addon and speaks its small interface (src/native/addon.c).
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { constants } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { Party } from '../media/table.js';
+import { Addr, Family } from '../net/addr.js';
+import { R } from '../sip/reasons.js';
+import { countDrop, Datapath, PairInfo, PathCounters, PathOptions, Peer, VERDICTS } from './datapath.js';
+
+type Handle = unknown;
+type NativeParty = [string | null, number, number, boolean, string | null, boolean] | null;
+type NativePeer = [string, number] | null;
+
+interface Addon {
+  create(lo: number, hi: number, threads: number, latch: number): Handle;
+  bind(h: Handle, port: number, addr4: string, addr6: string): number;
+  unbind(h: Handle, port: number): void;
+  parties(h: Handle, port: number, p4: NativeParty, p6: NativeParty, fresh: boolean): void;
+  detach(h: Handle, port: number): void;
+  pair(h: Handle, port: number): [number, number, number, NativePeer, NativePeer];
+  counters(h: Handle): number[];
+  inject(h: Handle, port: number, side: number, rtcp: number, addr: string, port2: number, msg: Buffer): number;
+  stop(h: Handle): void;
+}
+
+const LATCH = { strict: 0, prefix: 1, any: 2, off: 3 } as const;
+const ERRNO = new Map(Object.entries(constants.errno).map(([k, v]) => [v, k]));
+
+let loaded: Addon | Error | undefined;
+let loadedFrom: string | null = null;
+
+/** The file the addon was loaded from (null: not loaded). */
+export function nativeFile(): string | null {
+  return loadedFrom;
+}
+
+/** The addon, or why it cannot be used (not built, or built for another Node). Loaded once.
+ *  SIPPROXY64_NATIVE names another build (the sanitizer build of t/unit/daemon/native.ts). */
+export function loadNative(): Addon | Error {
+  if (loaded !== undefined) return loaded;
+  const builds = [process.env.SIPPROXY64_NATIVE, '../../build/Release/rtp64.node', '../../../build/Release/rtp64.node'];
+  const file = builds.map((b) => b && (b.startsWith('/') ? b : fileURLToPath(new URL(b, import.meta.url)))).find((f) => f && existsSync(f));
+  try {
+    if (!file) throw new Error('build/Release/rtp64.node is not built (npm install builds it with node-gyp)');
+    loaded = createRequire(import.meta.url)(file) as Addon;
+    loadedFrom = file;
+  } catch (e) {
+    loaded = e instanceof Error ? e : new Error(String(e));
+  }
+  return loaded;
+}
+
+const party = (p: Party | null): NativeParty => (p ? [p.addr, p.rtp, p.rtcp, p.mux, p.signal ?? null, p.trusted ?? false] : null);
+const peer = (p: NativePeer): Peer | null => (p ? { addr: p[0], port: p[1] } : null);
+
+export class NativeDatapath implements Datapath {
+  readonly kind = 'native';
+  private readonly h: Handle;
+  private readonly bindDrops = new Map<string, number>(); // bind failures, counted here
+  private last: PathCounters | null = null; // the counters when closed (the addon answers nothing after)
+
+  constructor(private readonly addon: Addon, private readonly opts: PathOptions) {
+    this.h = addon.create(opts.ports[0], opts.ports[1], opts.threads, LATCH[opts.latch]);
+  }
+
+  bind(port: number, addrs: readonly [Addr, Addr]): void {
+    if (this.last) return;
+    const err = this.addon.bind(this.h, port, addrs[0].addr, addrs[1].addr);
+    if (err === 0) return;
+    const code = ERRNO.get(err) ?? `errno ${err}`;
+    countDrop(this.bindDrops, code === 'EADDRINUSE' ? R.rtpPortInUse : R.rtpSocketError);
+    this.opts.onError?.(`relay ${addrs[0].addr}/${addrs[1].addr}:${port}`, Object.assign(new Error(`bind ${code}`), { code }));
+  }
+
+  unbind(port: number): void {
+    if (this.last) return;
+    this.addon.unbind(this.h, port);
+  }
+
+  parties(port: number, p4: Party | null, p6: Party | null, fresh: boolean): void {
+    if (this.last) return;
+    this.addon.parties(this.h, port, party(p4), party(p6), fresh);
+  }
+
+  detach(port: number): void {
+    if (this.last) return;
+    this.addon.detach(this.h, port);
+  }
+
+  pair(port: number): PairInfo {
+    if (this.last) return { sent4: 0, sent6: 0, rx: 0, latched4: null, latched6: null };
+    const [sent4, sent6, rx, l4, l6] = this.addon.pair(this.h, port);
+    return { sent4, sent6, rx, latched4: peer(l4), latched6: peer(l6) };
+  }
+
+  counters(): PathCounters {
+    if (this.last) return this.last;
+    const c = this.addon.counters(this.h);
+    const drops = new Map(this.bindDrops);
+    VERDICTS.forEach((reason, i) => {
+      if (reason && c[4 + i] > 0) countDrop(drops, reason, c[4 + i]);
+    });
+    return { packets4: c[0], packets6: c[1], bytes4: c[2], bytes6: c[3], drops };
+  }
+
+  inject(port: number, side: Family, rtcp: boolean, src: Peer, msg: Buffer): string {
+    if (this.last) return R.rtpNoSession.code;
+    const v = this.addon.inject(this.h, port, side === 4 ? 0 : 1, rtcp ? 1 : 0, src.addr, src.port, msg);
+    return VERDICTS[v]?.code ?? 'sent';
+  }
+
+  close(): void {
+    if (this.last) return;
+    this.last = this.counters();
+    this.addon.stop(this.h);
+  }
+}

@@ -1,0 +1,60 @@
+// RTPproxy64's packet path (SPEC 6, issue 15), behind one interface: the policy in relay.ts
+// (which pair a stream takes, warm pairs, timeouts) drives it; the path owns the sockets and
+// applies the per-packet rules. Two implementations follow the same rules: datapath-native.ts
+// (C threads, the default) and datapath-js.ts (the event loop, the fallback).
+import { Party } from '../media/table.js';
+import { Addr } from '../net/addr.js';
+import { R, Reason } from '../sip/reasons.js';
+
+export interface Peer {
+  readonly addr: string;
+  readonly port: number;
+}
+
+/** What a pair has done since its stream took it. */
+export interface PairInfo {
+  readonly sent4: number; // packets relayed out on side 4 (the IPv4 side of the address model)
+  readonly sent6: number;
+  readonly rx: number; //    packets accepted from a party (the timeout's "alive")
+  readonly latched4: Peer | null; // RTP source latched on each side
+  readonly latched6: Peer | null;
+}
+
+export interface PathCounters {
+  packets4: number; // relayed out on side 4
+  packets6: number;
+  bytes4: number;
+  bytes6: number;
+  drops: Map<string, number>; // by reason code
+}
+
+export interface Datapath {
+  readonly kind: 'native' | 'js';
+  /** Bind the pair's four sockets (RTP on port, RTCP on port + 1, on each side's address);
+   *  a failure is counted (rtp-port-in-use, rtp-socket-error) and reported to onError. */
+  bind(port: number, addrs: readonly [Addr, Addr]): void;
+  unbind(port: number): void;
+  /** A stream takes the bound pair (fresh: unlatched, counters zero), or a re-offer moves a party. */
+  parties(port: number, p4: Party | null, p6: Party | null, fresh: boolean): void;
+  /** The stream ended; the pair stays bound and drops what arrives (rtp-no-session). */
+  detach(port: number): void;
+  pair(port: number): PairInfo;
+  counters(): PathCounters;
+  /** The packet entry without a socket (tests, fuzzing): the reason code, or 'sent'. */
+  inject(port: number, side: 4 | 6, rtcp: boolean, src: Peer, msg: Buffer): string;
+  close(): void;
+}
+
+export interface PathOptions {
+  readonly ports: readonly [number, number]; // first even port, last even port with an odd partner
+  readonly latch: 'strict' | 'prefix' | 'any' | 'off';
+  readonly threads: number; // native threads (media-threads)
+  readonly onError?: (what: string, err: Error) => void;
+}
+
+/** The drops a datapath counts, in the native verdict order after 'sent' (src/native/path.h). */
+export const VERDICTS: readonly (Reason | null)[] = [null, R.rtpNoSession, R.rtpNoParty, R.rtpForeignSource, R.rtpNoPeerYet, R.rtpPeerUnproven, R.rtpLoop, R.rtpSocketError];
+
+export function countDrop(drops: Map<string, number>, reason: Reason, n = 1): void {
+  drops.set(reason.code, (drops.get(reason.code) ?? 0) + n);
+}

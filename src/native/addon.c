@@ -1,0 +1,231 @@
+/* The N-API face of RTPproxy64's native datapath: what src/daemon/datapath-native.ts calls.
+ * Every function checks its arguments and throws a TypeError rather than guess. */
+#include <arpa/inet.h>
+#include <node_api.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "worker.h"
+
+static napi_value fail(napi_env env, const char *what) {
+  napi_throw_type_error(env, NULL, what);
+  return NULL;
+}
+
+static napi_value number(napi_env env, double v) {
+  napi_value out;
+  return napi_create_double(env, v, &out) == napi_ok ? out : NULL;
+}
+
+static int get_u32(napi_env env, napi_value v, uint32_t *out) {
+  return napi_get_value_uint32(env, v, out) == napi_ok;
+}
+
+static int is_nullish(napi_env env, napi_value v) {
+  napi_valuetype t;
+  return napi_typeof(env, v, &t) == napi_ok && (t == napi_null || t == napi_undefined);
+}
+
+/* An address literal, or null (family 0). */
+static int get_ip(napi_env env, napi_value v, struct ip *ip) {
+  char s[64];
+  size_t len;
+  memset(ip, 0, sizeof *ip);
+  if (is_nullish(env, v)) return 1;
+  if (napi_get_value_string_utf8(env, v, s, sizeof s, &len) != napi_ok || len >= sizeof s - 1) return 0;
+  if (inet_pton(AF_INET, s, ip->a) == 1) ip->family = 4;
+  else if (inet_pton(AF_INET6, s, ip->a) == 1) ip->family = 6;
+  return 1;
+}
+
+/* A party: null, or [addr|null, rtp, rtcp, mux, signal|null, trusted]. */
+static int get_party(napi_env env, napi_value v, struct party *p) {
+  memset(p, 0, sizeof *p);
+  if (is_nullish(env, v)) return 1;
+  napi_value e[6];
+  for (uint32_t i = 0; i < 6; i++)
+    if (napi_get_element(env, v, i, &e[i]) != napi_ok) return 0;
+  uint32_t rtp, rtcp;
+  bool mux, trusted;
+  if (!get_ip(env, e[0], &p->addr) || !get_u32(env, e[1], &rtp) || !get_u32(env, e[2], &rtcp) || napi_get_value_bool(env, e[3], &mux) != napi_ok ||
+      !get_ip(env, e[4], &p->signal) || napi_get_value_bool(env, e[5], &trusted) != napi_ok || rtp > 65535 || rtcp > 65535)
+    return 0;
+  p->present = 1;
+  p->rtp = (uint16_t)rtp;
+  p->rtcp = (uint16_t)rtcp;
+  p->mux = mux;
+  p->trusted = trusted;
+  return 1;
+}
+
+/* The handle and port every per-pair call starts with; up to `want` arguments in argv. */
+static struct relay *args(napi_env env, napi_callback_info info, napi_value *argv, size_t want, uint32_t *port) {
+  size_t argc = want;
+  struct relay *r = NULL;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < want) return NULL;
+  if (napi_get_value_external(env, argv[0], (void **)&r) != napi_ok || !r || r->stopped) return NULL;
+  if (port && (!get_u32(env, argv[1], port) || !path_pair(&r->path, *port))) return NULL;
+  return r;
+}
+
+static void finalize(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  relay_stop(data);
+  free(data);
+}
+
+/* create(lo, hi, threads, latch): lo even, hi the last even port with an odd partner. */
+static napi_value js_create(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4], out;
+  uint32_t lo, hi, threads, latch;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 4 || !get_u32(env, argv[0], &lo) || !get_u32(env, argv[1], &hi) ||
+      !get_u32(env, argv[2], &threads) || !get_u32(env, argv[3], &latch) || hi > 65534 || lo > hi || lo % 2 || hi % 2 || latch > LATCH_OFF || threads < 1 ||
+      threads > MAX_THREADS)
+    return fail(env, "rtp64.create(lo, hi, threads, latch)");
+  struct relay *r = relay_new(lo, hi, threads, (enum latch)latch);
+  if (!r) return fail(env, "rtp64: cannot start the datapath threads");
+  if (napi_create_external(env, r, finalize, NULL, &out) != napi_ok) {
+    relay_stop(r);
+    free(r);
+    return fail(env, "rtp64: no external");
+  }
+  return out;
+}
+
+/* bind(h, port, addr0, addr1) -> 0 or errno */
+static napi_value js_bind(napi_env env, napi_callback_info info) {
+  napi_value argv[4];
+  uint32_t port;
+  struct ip local[2];
+  struct relay *r = args(env, info, argv, 4, &port);
+  if (!r || !get_ip(env, argv[2], &local[0]) || !get_ip(env, argv[3], &local[1])) return fail(env, "rtp64.bind(h, port, addr0, addr1)");
+  return number(env, relay_bind(r, port, local));
+}
+
+static napi_value js_unbind(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  uint32_t port;
+  struct relay *r = args(env, info, argv, 2, &port);
+  if (!r) return fail(env, "rtp64.unbind(h, port)");
+  relay_unbind(r, port);
+  return NULL;
+}
+
+/* parties(h, port, party0, party1, fresh): a new stream on the pair (fresh) or a re-offer. */
+static napi_value js_parties(napi_env env, napi_callback_info info) {
+  napi_value argv[5];
+  uint32_t port;
+  bool fresh;
+  struct party p[2];
+  struct relay *r = args(env, info, argv, 5, &port);
+  if (!r || !get_party(env, argv[2], &p[0]) || !get_party(env, argv[3], &p[1]) || napi_get_value_bool(env, argv[4], &fresh) != napi_ok)
+    return fail(env, "rtp64.parties(h, port, party0, party1, fresh)");
+  struct pair *pr = path_pair(&r->path, port);
+  pthread_mutex_lock(&pr->lock);
+  path_set_parties(pr, p, fresh);
+  pthread_mutex_unlock(&pr->lock);
+  return NULL;
+}
+
+/* detach(h, port): the stream ended; the pair stays bound (warm), its packets are dropped. */
+static napi_value js_detach(napi_env env, napi_callback_info info) {
+  napi_value argv[2];
+  uint32_t port;
+  struct relay *r = args(env, info, argv, 2, &port);
+  if (!r) return fail(env, "rtp64.detach(h, port)");
+  struct pair *pr = path_pair(&r->path, port);
+  pthread_mutex_lock(&pr->lock);
+  pr->active = 0;
+  pthread_mutex_unlock(&pr->lock);
+  return NULL;
+}
+
+static napi_value hostport(napi_env env, const struct hostport *hp) {
+  char s[INET6_ADDRSTRLEN];
+  napi_value out, a;
+  if (!hp->ip.family || !inet_ntop(hp->ip.family == 4 ? AF_INET : AF_INET6, hp->ip.a, s, sizeof s)) {
+    napi_get_null(env, &out);
+    return out;
+  }
+  napi_create_array_with_length(env, 2, &out);
+  napi_create_string_utf8(env, s, NAPI_AUTO_LENGTH, &a);
+  napi_set_element(env, out, 0, a);
+  napi_set_element(env, out, 1, number(env, hp->port));
+  return out;
+}
+
+/* pair(h, port) -> [sent0, sent1, rx, latched RTP source of side 0 ([addr, port] or null), of side 1] */
+static napi_value js_pair(napi_env env, napi_callback_info info) {
+  napi_value argv[2], out;
+  uint32_t port;
+  struct relay *r = args(env, info, argv, 2, &port);
+  if (!r) return fail(env, "rtp64.pair(h, port)");
+  struct pair *pr = path_pair(&r->path, port);
+  pthread_mutex_lock(&pr->lock);
+  struct pair copy = *pr;
+  pthread_mutex_unlock(&pr->lock);
+  napi_create_array_with_length(env, 5, &out);
+  napi_set_element(env, out, 0, number(env, (double)copy.sent[0]));
+  napi_set_element(env, out, 1, number(env, (double)copy.sent[1]));
+  napi_set_element(env, out, 2, number(env, (double)copy.rx));
+  napi_set_element(env, out, 3, hostport(env, &copy.latched[0][0]));
+  napi_set_element(env, out, 4, hostport(env, &copy.latched[1][0]));
+  return out;
+}
+
+/* counters(h) -> [packets0, packets1, bytes0, bytes1, then one count per verdict] */
+static napi_value js_counters(napi_env env, napi_callback_info info) {
+  napi_value argv[1], out;
+  struct counters c;
+  struct relay *r = args(env, info, argv, 1, NULL);
+  if (!r) return fail(env, "rtp64.counters(h)");
+  relay_counters(r, &c);
+  napi_create_array_with_length(env, 4 + V_COUNT, &out);
+  for (int s = 0; s < 2; s++) {
+    napi_set_element(env, out, (uint32_t)s, number(env, (double)c.packets[s]));
+    napi_set_element(env, out, (uint32_t)(2 + s), number(env, (double)c.bytes[s]));
+  }
+  for (int v = 0; v < V_COUNT; v++) napi_set_element(env, out, (uint32_t)(4 + v), number(env, (double)c.verdicts[v]));
+  return out;
+}
+
+/* inject(h, port, side, rtcp, srcAddr, srcPort, buffer) -> verdict: the packet entry, for tests. */
+static napi_value js_inject(napi_env env, napi_callback_info info) {
+  napi_value argv[7];
+  uint32_t port, side, rtcp, sport;
+  struct hostport src = {0};
+  void *data;
+  size_t len;
+  struct relay *r = args(env, info, argv, 7, &port);
+  if (!r || !get_u32(env, argv[2], &side) || !get_u32(env, argv[3], &rtcp) || side > 1 || rtcp > 1 || !get_ip(env, argv[4], &src.ip) || !src.ip.family ||
+      !get_u32(env, argv[5], &sport) || sport > 65535 || napi_get_buffer_info(env, argv[6], &data, &len) != napi_ok)
+    return fail(env, "rtp64.inject(h, port, side, rtcp, srcAddr, srcPort, buffer)");
+  src.port = (uint16_t)sport;
+  return number(env, relay_inject(r, port, (int)side, (int)rtcp, &src, data, len));
+}
+
+/* stop(h): threads ended and sockets closed, at once (the finalizer would, later). */
+static napi_value js_stop(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  struct relay *r = args(env, info, argv, 1, NULL);
+  if (r) relay_stop(r);
+  return NULL;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  const struct {
+    const char *name;
+    napi_callback fn;
+  } fns[] = {{"create", js_create}, {"bind", js_bind},   {"unbind", js_unbind}, {"parties", js_parties}, {"detach", js_detach},
+             {"pair", js_pair},     {"counters", js_counters}, {"inject", js_inject}, {"stop", js_stop}};
+  for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
+    napi_value f;
+    if (napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].fn, NULL, &f) != napi_ok || napi_set_named_property(env, exports, fns[i].name, f) != napi_ok)
+      return NULL;
+  }
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

@@ -1,0 +1,289 @@
+/* RTPproxy64's native datapath (issue 15): worker threads, each with its own epoll, move
+ * packets between the sockets of each port pair with recvmmsg/sendmmsg, under the rules of
+ * path.c. Pair i belongs to thread i % threads. JavaScript keeps the policy
+ * (src/daemon/relay.ts) and reaches this file through addon.c. */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "worker.h"
+
+#define BATCH 32          /* datagrams per recvmmsg: one epoll round per socket, so a flood on one port cannot starve another */
+#define MAX_DGRAM 65536
+#define STOP UINT32_MAX
+
+static void to_sockaddr(const struct hostport *hp, struct sockaddr_storage *ss, socklen_t *len) {
+  memset(ss, 0, sizeof *ss);
+  if (hp->ip.family == 4) {
+    struct sockaddr_in *s = (struct sockaddr_in *)ss;
+    s->sin_family = AF_INET;
+    s->sin_port = htons(hp->port);
+    memcpy(&s->sin_addr, hp->ip.a, 4);
+    *len = sizeof *s;
+  } else {
+    struct sockaddr_in6 *s = (struct sockaddr_in6 *)ss;
+    s->sin6_family = AF_INET6;
+    s->sin6_port = htons(hp->port);
+    memcpy(&s->sin6_addr, hp->ip.a, 16);
+    *len = sizeof *s;
+  }
+}
+
+static void from_sockaddr(const struct sockaddr_storage *ss, struct hostport *hp) {
+  memset(hp, 0, sizeof *hp);
+  if (ss->ss_family == AF_INET) {
+    const struct sockaddr_in *s = (const struct sockaddr_in *)ss;
+    hp->ip.family = 4;
+    memcpy(hp->ip.a, &s->sin_addr, 4);
+    hp->port = ntohs(s->sin_port);
+  } else if (ss->ss_family == AF_INET6) {
+    const struct sockaddr_in6 *s = (const struct sockaddr_in6 *)ss;
+    hp->ip.family = 6;
+    memcpy(hp->ip.a, &s->sin6_addr, 16);
+    hp->port = ntohs(s->sin6_port);
+  }
+}
+
+static void count(struct counters *c, int verdict, int to, size_t len) {
+  c->verdicts[verdict]++;
+  if (verdict == V_SEND) {
+    c->packets[to]++;
+    c->bytes[to] += len;
+  }
+}
+
+/* Send the batch out of `fd`; a datagram the kernel refuses is counted and skipped. */
+static void send_batch(struct counters *c, struct pair *pr, int to, int fd, struct mmsghdr *out, int k) {
+  int done = 0;
+  while (done < k) {
+    int m = sendmmsg(fd, out + done, (unsigned)(k - done), MSG_DONTWAIT);
+    if (m > 0) {
+      for (int i = done; i < done + m; i++) count(c, V_SEND, to, out[i].msg_hdr.msg_iov->iov_len);
+      pr->sent[to] += (uint64_t)m;
+      done += m;
+    } else if (m < 0 && errno == EINTR) {
+      continue;
+    } else {
+      c->verdicts[V_SOCKET_ERROR]++;
+      done++;
+    }
+  }
+}
+
+/* One readable socket: up to BATCH datagrams in, the allowed ones out of the other side. */
+static void on_readable(struct worker *w, struct pair *pr, int side, int rtcp, struct mmsghdr *in, struct sockaddr_storage *from, struct mmsghdr *out, struct sockaddr_storage *to_addr) {
+  pthread_mutex_lock(&pr->lock);
+  int fd = pr->fd[side][rtcp];
+  int n = fd < 0 ? 0 : recvmmsg(fd, in, BATCH, MSG_DONTWAIT, NULL);
+  if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) w->c.verdicts[V_SOCKET_ERROR]++;
+  int k = 0;
+  for (int i = 0; i < n; i++) {
+    struct hostport src, dst;
+    from_sockaddr(&from[i], &src);
+    int v = src.ip.family ? rtp64_decide(&w->r->path, pr, side, rtcp, &src, &dst) : V_FOREIGN;
+    if (v != V_SEND) {
+      w->c.verdicts[v]++;
+      continue;
+    }
+    to_sockaddr(&dst, &to_addr[k], &out[k].msg_hdr.msg_namelen);
+    out[k].msg_hdr.msg_iov = in[i].msg_hdr.msg_iov;
+    out[k].msg_hdr.msg_iov->iov_len = in[i].msg_len;
+    k++;
+  }
+  if (k > 0) send_batch(&w->c, pr, !side, pr->fd[!side][rtcp], out, k);
+  pthread_mutex_unlock(&pr->lock);
+  for (int i = 0; i < n; i++) {
+    in[i].msg_hdr.msg_iov->iov_len = MAX_DGRAM;
+    in[i].msg_hdr.msg_namelen = sizeof from[i];
+  }
+}
+
+static void *work(void *arg) {
+  struct worker *w = arg;
+  struct mmsghdr in[BATCH], out[BATCH];
+  struct iovec iov[BATCH];
+  struct sockaddr_storage from[BATCH], to_addr[BATCH];
+  char *buf = malloc((size_t)BATCH * MAX_DGRAM);
+  if (!buf) return NULL;
+  memset(in, 0, sizeof in);
+  memset(out, 0, sizeof out);
+  for (int i = 0; i < BATCH; i++) {
+    iov[i].iov_base = buf + (size_t)i * MAX_DGRAM;
+    iov[i].iov_len = MAX_DGRAM;
+    in[i].msg_hdr.msg_iov = &iov[i];
+    in[i].msg_hdr.msg_iovlen = 1;
+    in[i].msg_hdr.msg_name = &from[i];
+    in[i].msg_hdr.msg_namelen = sizeof from[i];
+    out[i].msg_hdr.msg_name = &to_addr[i];
+    out[i].msg_hdr.msg_iovlen = 1;
+  }
+  struct epoll_event ev[64];
+  for (;;) {
+    int n = epoll_wait(w->ep, ev, 64, -1);
+    if (n < 0 && errno != EINTR) break;
+    for (int i = 0; i < n; i++) {
+      uint32_t d = ev[i].data.u32;
+      if (d == STOP) goto end;
+      on_readable(w, &w->r->path.pairs[d >> 2], (d >> 1) & 1, d & 1, in, from, out, to_addr);
+    }
+  }
+end:
+  free(buf);
+  return NULL;
+}
+
+
+struct relay *relay_new(unsigned lo, unsigned hi, unsigned threads, enum latch latch) {
+  struct relay *r = calloc(1, sizeof *r);
+  if (!r) return NULL;
+  if (path_init(&r->path, (uint16_t)lo, (uint16_t)hi, latch) < 0) {
+    free(r);
+    return NULL;
+  }
+  r->stop = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  for (unsigned i = 0; i < threads; i++) {
+    struct worker *w = &r->w[i];
+    w->r = r;
+    w->ep = epoll_create1(EPOLL_CLOEXEC);
+    struct epoll_event ev = {.events = EPOLLIN, .data.u32 = STOP};
+    if (r->stop < 0 || w->ep < 0 || epoll_ctl(w->ep, EPOLL_CTL_ADD, r->stop, &ev) < 0 || pthread_create(&w->thread, NULL, work, w) != 0) {
+      if (w->ep >= 0) close(w->ep);
+      r->nthreads = i;
+      relay_stop(r);
+      free(r);
+      return NULL;
+    }
+    r->nthreads = i + 1;
+  }
+  return r;
+}
+
+/* End the threads and close every socket; the relay answers nothing after this. */
+void relay_stop(struct relay *r) {
+  if (r->stopped) return;
+  r->stopped = 1;
+  uint64_t one = 1;
+  if (r->stop >= 0 && write(r->stop, &one, sizeof one) < 0) { /* nothing to wake */ }
+  for (unsigned i = 0; i < r->nthreads; i++) {
+    pthread_join(r->w[i].thread, NULL);
+    close(r->w[i].ep);
+  }
+  if (r->stop >= 0) close(r->stop);
+  for (uint32_t i = 0; i < r->path.npairs; i++)
+    for (int s = 0; s < 2; s++)
+      for (int c = 0; c < 2; c++)
+        if (r->path.pairs[i].fd[s][c] >= 0) close(r->path.pairs[i].fd[s][c]);
+  path_free(&r->path);
+}
+
+/* A bound, non-blocking UDP socket on a:port, or the errno why not. */
+static int open_socket(const struct ip *a, unsigned port, int *out) {
+  int fam = a->family == 4 ? AF_INET : AF_INET6;
+  int fd = socket(fam, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return errno;
+  int one = 1, size = 1 << 20;
+  if (fam == AF_INET6) (void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+  (void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size); /* kernel limits may keep the default */
+  (void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+  struct hostport hp = {.ip = *a, .port = (uint16_t)port};
+  struct sockaddr_storage ss;
+  socklen_t len;
+  to_sockaddr(&hp, &ss, &len);
+  if (bind(fd, (struct sockaddr *)&ss, len) < 0) {
+    int e = errno;
+    close(fd);
+    return e;
+  }
+  *out = fd;
+  return 0;
+}
+
+static void close_pair(struct relay *r, struct pair *pr) {
+  struct worker *w = &r->w[(uint32_t)(pr - r->path.pairs) % r->nthreads];
+  for (int s = 0; s < 2; s++)
+    for (int c = 0; c < 2; c++)
+      if (pr->fd[s][c] >= 0) {
+        epoll_ctl(w->ep, EPOLL_CTL_DEL, pr->fd[s][c], NULL);
+        close(pr->fd[s][c]);
+        pr->fd[s][c] = -1;
+      }
+  __atomic_store_n(&pr->bound, 0, __ATOMIC_RELAXED);
+  pr->active = 0;
+}
+
+/* Bind the four sockets of a pair (RTP on port, RTCP on port + 1, on each side's address)
+ * and hand them to the pair's thread. Returns 0 or an errno; nothing stays bound on failure. */
+int relay_bind(struct relay *r, unsigned port, const struct ip local[2]) {
+  struct pair *pr = path_pair(&r->path, port);
+  if (!pr || !local[0].family || !local[1].family) return EINVAL;
+  uint32_t idx = (uint32_t)(pr - r->path.pairs);
+  struct worker *w = &r->w[idx % r->nthreads];
+  int e = 0;
+  pthread_mutex_lock(&pr->lock);
+  close_pair(r, pr);
+  for (int s = 0; s < 2 && !e; s++)
+    for (int c = 0; c < 2 && !e; c++) e = open_socket(&local[s], port + (unsigned)c, &pr->fd[s][c]);
+  for (int s = 0; s < 2 && !e; s++)
+    for (int c = 0; c < 2 && !e; c++) {
+      struct epoll_event ev = {.events = EPOLLIN, .data.u32 = idx << 2 | (uint32_t)s << 1 | (uint32_t)c};
+      if (epoll_ctl(w->ep, EPOLL_CTL_ADD, pr->fd[s][c], &ev) < 0) e = errno;
+    }
+  if (e) {
+    close_pair(r, pr);
+  } else {
+    path_own(&r->path, &local[0]);
+    path_own(&r->path, &local[1]);
+    __atomic_store_n(&pr->bound, 1, __ATOMIC_RELAXED);
+  }
+  pthread_mutex_unlock(&pr->lock);
+  return e;
+}
+
+void relay_unbind(struct relay *r, unsigned port) {
+  struct pair *pr = path_pair(&r->path, port);
+  if (!pr) return;
+  pthread_mutex_lock(&pr->lock);
+  close_pair(r, pr);
+  pthread_mutex_unlock(&pr->lock);
+}
+
+/* The packet entry without a socket (tests): decide for `src`, send if allowed; the verdict. */
+int relay_inject(struct relay *r, unsigned port, int side, int rtcp, const struct hostport *src, void *buf, size_t len) {
+  struct pair *pr = path_pair(&r->path, port);
+  if (!pr) return V_NO_SESSION;
+  struct iovec iov = {.iov_base = buf, .iov_len = len};
+  struct sockaddr_storage ss;
+  struct mmsghdr m = {.msg_hdr = {.msg_name = &ss, .msg_iov = &iov, .msg_iovlen = 1}};
+  struct hostport dst;
+  pthread_mutex_lock(&pr->lock);
+  int v = pr->bound ? rtp64_decide(&r->path, pr, side, rtcp, src, &dst) : V_NO_SESSION;
+  if (v == V_SEND) {
+    to_sockaddr(&dst, &ss, &m.msg_hdr.msg_namelen);
+    send_batch(&r->js, pr, !side, pr->fd[!side][rtcp], &m, 1);
+  } else {
+    r->js.verdicts[v]++;
+  }
+  pthread_mutex_unlock(&pr->lock);
+  return v;
+}
+
+/* Every thread's counters, summed (each written by one thread; read relaxed). */
+void relay_counters(struct relay *r, struct counters *sum) {
+  memset(sum, 0, sizeof *sum);
+  for (unsigned i = 0; i <= r->nthreads; i++) {
+    const struct counters *c = i < r->nthreads ? &r->w[i].c : &r->js;
+    for (int s = 0; s < 2; s++) {
+      sum->packets[s] += __atomic_load_n(&c->packets[s], __ATOMIC_RELAXED);
+      sum->bytes[s] += __atomic_load_n(&c->bytes[s], __ATOMIC_RELAXED);
+    }
+    for (int v = 0; v < V_COUNT; v++) sum->verdicts[v] += __atomic_load_n(&c->verdicts[v], __ATOMIC_RELAXED);
+  }
+}

@@ -1,0 +1,118 @@
+// The native datapath (issue 15): it builds and loads here; its packet entry survives random
+// datagrams with every one accounted for (both datapaths); its rules hold under a fuzzer
+// built with AddressSanitizer and UBSan; and the relay tests pass on a sanitizer build of
+// the addon.
+import t from 'tap';
+import dgram from 'node:dgram';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadNative } from '../../../src/daemon/datapath-native.js';
+import { Relay } from '../../../src/daemon/relay.js';
+
+const SRC = ['src/native/addon.c', 'src/native/worker.c', 'src/native/path.c'];
+const SANITIZE = ['-fsanitize=address,undefined', '-fno-sanitize-recover=all', '-fno-omit-frame-pointer', '-O1', '-g', '-std=gnu11', '-Wall', '-Wextra', '-Werror'];
+const runtime = (lib: string): string => spawnSync('gcc', [`-print-file-name=${lib}`], { encoding: 'utf8' }).stdout.trim();
+const tick = (ms = 50) => new Promise((r) => setTimeout(r, ms));
+
+t.test('the native datapath is built by npm install and loads (python3, make, g++ and Node\'s headers are on every machine)', async (t) => {
+  const addon = loadNative();
+  t.notOk(addon instanceof Error, addon instanceof Error ? addon.message : 'loaded');
+});
+
+t.test('rtp64_decide under ASan and UBSan: 2,000,000 random packets and re-offers keep the rules of SPEC 11', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'rtp64-fuzz-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const cc = spawnSync('gcc', [...SANITIZE, '-o', join(dir, 'fuzz'), 'src/native/fuzz.c', 'src/native/path.c', '-lpthread'], { encoding: 'utf8' });
+  t.equal(cc.status, 0, cc.stderr || 'built');
+  const seed = String(Date.now() % 1000000);
+  const run = spawnSync(join(dir, 'fuzz'), ['2000000', seed], { encoding: 'utf8', timeout: 120000 });
+  t.equal(run.status, 0, `seed ${seed}: ${run.stderr || 'no rule broken, no sanitizer report'}`);
+  const got = Object.fromEntries(run.stdout.trim().split('\n').map((l) => l.split(' ')).map(([k, v]) => [k, Number(v)]));
+  for (const v of ['sent', 'foreign-source', 'no-party', 'no-peer-yet', 'peer-unproven', 'loop', 'no-session']) t.ok(got[v] > 0, `${v}: ${got[v]} (every verdict reached)`);
+});
+
+t.test('the relay tests on a build of the addon with ASan and UBSan', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'rtp64-asan-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'rtp64.node');
+  const include = join(process.execPath, '../../include/node');
+  const cc = spawnSync('gcc', [...SANITIZE, '-shared', '-fPIC', '-DNAPI_VERSION=8', `-I${include}`, '-o', file, ...SRC, '-lpthread'], { encoding: 'utf8' });
+  t.equal(cc.status, 0, cc.stderr || 'built');
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('TAP') && !k.startsWith('NODE_')) env[k] = v;
+  Object.assign(env, {
+    LD_PRELOAD: `${runtime('libasan.so')}:${runtime('libubsan.so')}`,
+    ASAN_OPTIONS: 'detect_leaks=0:abort_on_error=1', // Node's own allocations are not ours to judge
+    UBSAN_OPTIONS: 'halt_on_error=1:print_stacktrace=1',
+    SIPPROXY64_NATIVE: file,
+    RELAY_PATHS: 'native',
+  });
+  const run = spawnSync('node_modules/.bin/tap', ['--disable-coverage', '--jobs=1', '--reporter=tap', 't/unit/daemon/relay.ts'], { encoding: 'utf8', env, timeout: 240000 });
+  const out = run.stdout + run.stderr;
+  t.equal(run.status, 0, 'relay tests pass on the sanitizer build');
+  t.notMatch(out, /ERROR: AddressSanitizer|runtime error:/, 'no sanitizer report');
+  t.match(out, /from the file SIPPROXY64_NATIVE names/, 'the sanitizer build was the one loaded');
+});
+
+for (const datapath of ['native', 'js'] as const) {
+  t.test(`${datapath}: random datagrams at bound and unbound relay ports: each one relayed or a counted drop`, async (t) => {
+    const relay = new Relay({ ports: [46600, 46615], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: 'strict', timeoutMs: 60000, datapath, threads: 2 });
+    const socks = await Promise.all([['udp4', '127.0.0.1'], ['udp4', '127.0.0.2'], ['udp6', '::1']].map(([type, addr]) => new Promise<dgram.Socket>((resolve) => {
+      const s = dgram.createSocket(type as 'udp4' | 'udp6');
+      s.bind(0, addr, () => resolve(s));
+    })));
+    t.teardown(() => {
+      relay.closeAll();
+      for (const s of socks) s.close();
+    });
+    const [a4, , a6] = socks;
+    // Two streams with parties on loopback, a third released (its pair stays bound, warm);
+    // the rest of the range unbound.
+    const port: Record<string, number> = {};
+    for (const id of ['x', 'y', 'z']) {
+      port[id] = relay.table.update(id, 0, 4, { addr: '127.0.0.1', rtp: a4.address().port, rtcp: a4.address().port, mux: true, signal: '127.0.0.1' }) as number;
+      relay.table.update(id, 0, 6, { addr: '::1', rtp: a6.address().port, rtcp: a6.address().port, mux: true, signal: '::1' });
+    }
+    relay.table.release('z', 'bye');
+    await tick();
+    const targets = relay.table.evenPorts().flatMap((p) => [p, p + 1]);
+    const streams = new Set([port.x, port.x + 1, port.y, port.y + 1]);
+    const warm = new Set([port.z, port.z + 1]);
+    let seed = 12345;
+    const rnd = (n: number): number => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) >>> 12) % n; // the high bits: the low ones of an LCG repeat
+    // Every datagram that reached a stream's socket: relayed, or dropped with a reason.
+    const accounted = (): [number, number] => {
+      const s = relay.stats;
+      let n = s.packets4 + s.packets6;
+      for (const [k, v] of s.drops) if (k !== 'rtp-no-session') n += v;
+      return [n, s.drops.get('rtp-no-session') ?? 0];
+    };
+    let toStreams = 0;
+    let toWarm = 0;
+    const sizes = [0, 1, 12, 172, 1500, 9000, 65507];
+    for (let burst = 0; burst < 25; burst++) {
+      for (let i = 0; i < 40; i++) {
+        const msg = Buffer.alloc(sizes[rnd(sizes.length)]);
+        for (let j = 0; j < Math.min(msg.length, 64); j++) msg[j] = rnd(256);
+        const sock = socks[rnd(3)];
+        const to = targets[rnd(targets.length)];
+        sock.send(msg, to, sock === a6 ? '::1' : '127.0.0.1');
+        if (streams.has(to)) toStreams++;
+        if (warm.has(to)) toWarm++;
+      }
+      // Bounded wait for this burst to be accounted for (so socket buffers never overflow).
+      for (let i = 0; i < 200 && (accounted()[0] < toStreams || accounted()[1] < toWarm); i++) await tick(10);
+    }
+    t.ok(toStreams > 200, `${toStreams} datagrams reached the two streams' sockets, ${toWarm} the released pair`);
+    t.equal(accounted()[0], toStreams, 'each one at a stream relayed or a counted drop');
+    t.equal(accounted()[1], toWarm, 'each one at the released pair a counted rtp-no-session drop');
+    t.ok((relay.stats.drops.get('rtp-foreign-source') ?? 0) > 0, 'the stranger\'s were foreign-source drops');
+    t.ok(relay.stats.packets4 > 0 && relay.stats.packets6 > 0, 'the parties\' were relayed, both ways');
+    // Still relaying afterwards.
+    const got = new Promise<Buffer>((resolve) => a4.once('message', resolve));
+    a6.send(Buffer.from('after'), port.x, '::1');
+    t.equal((await got).toString(), 'after', 'the relay still relays');
+  });
+}
