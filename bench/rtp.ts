@@ -4,6 +4,9 @@
 // protocol), with the same load from bench/rtpload (C, epoll). Run by bench/rtp-run inside a
 // namespace of its own. Per relay and session count: packets sent, received, lost, relay CPU
 // per 100k packets, one-way latency through the relay (median, 99th percentile).
+// RTPproxy64 runs on its native datapath and, for reference, on the JavaScript one.
+// THREADS=N: each relay gets N threads (media-threads, rtpengine --num-threads); with 1 the
+// relay is pinned to cpu0 and the generator to cpu1, with more nothing is pinned.
 //   node dist/bench/rtp.js CONF SECONDS LOADGEN N1 N2 ...
 import { spawn, spawnSync, ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
@@ -11,6 +14,8 @@ import { readFileSync } from 'node:fs';
 
 const [conf, secsArg, loadgen, ...steps] = process.argv.slice(2);
 const secs = Number(secsArg);
+const THREADS = Number(process.env.THREADS ?? 1);
+const pin = (cpu: number): string[] => (THREADS === 1 ? ['taskset', '-c', String(cpu)] : []);
 const CRLF = (s: string): string => s.replace(/\n/g, '\r\n');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -37,12 +42,13 @@ interface Relay4x6 {
 const sdp4 = (port: number) => CRLF(`v=0\no=a 1 1 IN IP4 127.0.0.10\ns=-\nc=IN IP4 127.0.0.10\nt=0 0\nm=audio ${port} RTP/AVP 0\n`);
 const sdp6 = (port: number) => CRLF(`v=0\no=c 1 1 IN IP6 2001:db8:1::20\ns=-\nc=IN IP6 2001:db8:1::20\nt=0 0\nm=audio ${port} RTP/AVP 0\n`);
 
-const sipproxy64: Relay4x6 = {
-  name: 'sipproxy64',
+const sipproxy64 = (datapath: 'native' | 'js'): Relay4x6 => ({
+  name: datapath === 'native' ? 'sipproxy64' : 'sp64-js',
   async start() {
     // PROFILE=DIR writes a CPU profile of the relay (node --cpu-prof) to DIR.
     const prof = process.env.PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.PROFILE}`] : [];
-    const p = spawn('taskset', ['-c', '0', process.execPath, ...prof, 'dist/src/cli/main.js', '-c', conf], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const cmd = [...pin(0), process.execPath, ...prof, 'dist/src/cli/main.js', '-c', conf, '--media-datapath', datapath, '--media-threads', String(THREADS)];
+    const p = spawn(cmd[0], cmd.slice(1), { stdio: ['ignore', 'ignore', 'inherit'] });
     await sleep(1200);
     return p;
   },
@@ -80,7 +86,7 @@ const sipproxy64: Relay4x6 = {
     carol.close();
     return out;
   },
-};
+});
 
 // bencode, enough for rtpengine's ng protocol
 function benc(v: unknown): string {
@@ -93,9 +99,10 @@ function benc(v: unknown): string {
 const rtpengine: Relay4x6 = {
   name: 'rtpengine',
   async start() {
-    const p = spawn('taskset', ['-c', '0', 'rtpengine', '--foreground', '--log-stderr', '--log-level=3', '--table=-1', '--num-threads=1',
+    const cmd = [...pin(0), 'rtpengine', '--foreground', '--log-stderr', '--log-level=3', '--table=-1', `--num-threads=${THREADS}`,
       '--interface=internal/127.0.0.2', '--interface=external/2001:db8::2', '--listen-ng=127.0.0.1:2223',
-      '--port-min=20000', '--port-max=39999', '--timeout=60', '--delete-delay=0'], { stdio: ['ignore', 'ignore', 'inherit'] });
+      '--port-min=20000', '--port-max=39999', '--timeout=60', '--delete-delay=0'];
+    const p = spawn(cmd[0], cmd.slice(1), { stdio: ['ignore', 'ignore', 'inherit'] });
     await sleep(1500);
     return p;
   },
@@ -127,17 +134,21 @@ const rtpengine: Relay4x6 = {
 };
 
 async function main(): Promise<void> {
-  console.log(`bench/rtp: ${secs}s per step; relay pinned to cpu0, bench/rtpload (C) on cpu1; latency is one way through the relay`);
+  const where = THREADS === 1 ? 'relay pinned to cpu0, bench/rtpload (C) on cpu1' : 'nothing pinned';
+  console.log(`bench/rtp: ${secs}s per step; ${THREADS} relay thread(s) each, ${where}; latency is one way through the relay`);
   const best: Record<string, { n: number; cpu: number }> = {};
-  for (const relay of process.env.PROFILE ? [sipproxy64] : [sipproxy64, rtpengine]) {
+  const lat: Record<string, Record<number, string>> = {};
+  for (const relay of process.env.PROFILE ? [sipproxy64('native')] : [sipproxy64('native'), sipproxy64('js'), rtpengine]) {
     console.log(`${relay.name.padEnd(11)} sessions  target-pps  sent-pps  sent      received  lost    cpu-s/100k  p50-us  p99-us`);
+    lat[relay.name] = {};
     for (const step of steps) {
       const n = Number(step);
       const proc = await relay.start();
       const legsOf = await relay.setup(n);
       const legs = legsOf.flatMap((l, i) => [`127.0.0.10 ${41000 + 2 * i} 127.0.0.2 ${l.r4}`, `2001:db8:1::20 ${41000 + 2 * i} 2001:db8::2 ${l.r6}`]).join('\n');
       const c0 = cpuOf(proc.pid!);
-      const r = spawnSync('taskset', ['-c', '1', loadgen, String(secs)], { input: legs + '\n', encoding: 'utf8' });
+      const gen = [...pin(1), loadgen, String(secs)];
+      const r = spawnSync(gen[0], gen.slice(1), { input: legs + '\n', encoding: 'utf8' });
       const cpu = cpuOf(proc.pid!) - c0;
       proc.kill(process.env.PROFILE ? 'SIGINT' : 'SIGKILL');
       await sleep(process.env.PROFILE ? 2000 : 500);
@@ -145,6 +156,7 @@ async function main(): Promise<void> {
       const lost = j.sent - j.received;
       const per = (cpu / j.sent) * 100000;
       console.log(`${''.padEnd(11)} ${String(n).padStart(8)}  ${String(n * 100).padStart(10)}  ${String(Math.round(j.pps)).padStart(8)}  ${String(j.sent).padEnd(8)}  ${String(j.received).padEnd(8)}  ${String(lost).padEnd(6)}  ${per.toFixed(3).padStart(10)}  ${String(j.p50_us).padStart(6)}  ${String(j.p99_us).padStart(6)}`);
+      lat[relay.name][n] = `${j.p50_us}/${j.p99_us}`;
       const genOk = j.pps >= n * 100 * 0.98;
       if (!genOk) console.log(`${''.padEnd(11)} (the generator reached only ${Math.round(j.pps)} of ${n * 100} packets/s: this step measures it, not the relay)`);
       if (lost === 0 && genOk) best[relay.name] = { n, cpu: per };
@@ -153,7 +165,9 @@ async function main(): Promise<void> {
   }
   const s = best.sipproxy64;
   const k = best.rtpengine;
-  console.log(`\nhighest session count with zero loss: sipproxy64 ${s?.n ?? 0}, rtpengine ${k?.n ?? 0}`);
+  const names = Object.keys(lat);
+  for (const n of [100, 500]) console.log(`p50/p99 us at ${n} sessions: ${names.map((r) => `${r} ${lat[r][n] ?? '-'}`).join(', ')}`);
+  console.log(`\nhighest session count with zero loss: ${names.map((r) => `${r} ${best[r]?.n ?? 0}`).join(', ')}`);
   if (s && k) console.log(`ratio sipproxy64/rtpengine: sessions ${(s.n / k.n).toFixed(2)}, CPU per packet ${(s.cpu / k.cpu).toFixed(2)} (lower is better)`);
 }
 
