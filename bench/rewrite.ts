@@ -83,6 +83,17 @@ const L4 = parseHostPort('192.0.2.120:5060')!;
 const L4reg = parseHostPort('192.0.2.105:5060')!;
 const L6 = parseHostPort('[2001:db8:64::10]:5060')!;
 
+// The same parties, alice mapped by a prefix line (192.0.2.10 is host 2 of 192.0.2.8/29).
+const prefixCfg = validate(parseConfig(`generic4 192.0.2.1
+generic6 2001:db8::1
+media4 192.0.2.2
+media6 2001:db8::2
+map 192.0.2.8/29 2001:db8:64::8/125
+map 2001:db8:1::5 192.0.2.105
+map 2001:db8:1::20 192.0.2.120
+rtp-ports 20000-59999
+`, 'bench'));
+
 // Masquerading: a LAN behind one public address (inbound/outbound).
 const natCfg = validate(parseConfig('inbound 192.0.2.1/24\noutbound 198.51.100.1\nrtp-ports 20000-59999\n', 'bench'));
 const L4lan = parseHostPort('192.0.2.1:5060')!;
@@ -117,10 +128,11 @@ function signResponse(text: string): string {
 const ok = buf(signResponse(ok200));
 const reg = buf(register);
 console.log(`sipproxy64 rewrite engine, node ${process.version}, ${secs}s per case`);
-bench('INVITE with SDP', secs, (e, i) => {
+const inviteRun = (e: Engine, i: number): void => {
   e.handle(invites[i % 1000], alice, L4);
   if (i % 1000 === 999) for (let k = 0; k < 1000; k++) e.media.release(`bench${k}@192.0.2.10`, 'bench');
-});
+};
+const plain = bench('INVITE with SDP', secs, inviteRun);
 bench('200 OK with SDP', secs, (e) => e.handle(ok, carol, L6));
 bench('REGISTER', secs, (e) => e.handle(reg, alice, L4reg));
 // The same INVITE from a LAN phone out through the public address (token, relay on two IPv4 sides).
@@ -129,3 +141,5 @@ bench('INVITE masquerading', secs, (e, i) => {
   e.handle(natInvites[i % 1000], alice, L4lan);
   if (i % 1000 === 999) for (let k = 0; k < 1000; k++) e.media.release(`nat${k}@192.0.2.10 192.0.2.10`, 'bench');
 }, natCfg);
+const prefixed = bench('INVITE prefix map', secs, inviteRun, prefixCfg);
+console.log(`prefix-mapped INVITE / plain map line INVITE: ${(prefixed / plain).toFixed(2)}`);

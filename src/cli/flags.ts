@@ -53,7 +53,8 @@ export const HELP = `
   Every config directive is also a flag; flags win over the file:
     --sip-port N              SIP port on every face and generic address (5060)
     --map REAL=FACE[,T]       map a party (repeatable): 192.0.2.10=2001:db8:64::10,
-                              T = udp|tcp|tls forces the transport towards it
+                              T = udp|tcp|tls forces the transport towards it; or a
+                              prefix of parties: 192.0.2.64/27=2001:db8:64::40/123
     --advertise LOCAL=PUBLIC  our address LOCAL is reached from outside as PUBLIC (1:1 NAT):
                               PUBLIC is written into SIP and SDP (repeatable)
     --generic4 ADDR           the proxy's own IPv4 address (required unless masquerading only)

@@ -4,7 +4,16 @@ import { uriHost } from '../net/addr.js';
 
 export function mappingTable(cfg: Config): string {
   const rows: string[][] = [['REAL', 'FACE', 'WHERE']];
+  let prefix: string | undefined;
   for (const m of cfg.maps) {
+    // A prefix map line is one row, however many hosts it holds.
+    if (m.prefix && m.prefix === prefix) continue;
+    prefix = m.prefix;
+    if (m.prefix) {
+      const [real, face] = m.prefix.split(' ');
+      rows.push([real, face, `${m.where} (${cfg.maps.filter((x) => x.prefix === m.prefix && x.where === m.where).length} faces)`]);
+      continue;
+    }
     const real = m.real ? uriHost(m.real) : (m.name as string);
     rows.push([m.realPort ? `${real}:${m.realPort}` : real, m.face.addr, m.where]);
   }

@@ -2,6 +2,7 @@
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { Addr, Family, HostPort, parseHostIp, parseHostPort, parseIp, parsePort } from '../net/addr.js';
 import { Advertised, advertiseProblem } from './advertise.js';
+import { expandPrefixMap } from './prefix.js';
 
 export interface MapEntry {
   readonly real: Addr | null; //   an IP party; null for an uplink named by host name
@@ -10,6 +11,7 @@ export interface MapEntry {
   readonly face: Addr; //         a local address of this host, in the other family
   readonly transport: 'udp' | 'tcp' | 'tls' | null; // forced transport towards the party
   readonly where: string; //      "file:line" for messages
+  readonly prefix?: string; //    "REAL/LEN FACE/LEN": the prefix map line it is one host of
 }
 
 export interface Config {
@@ -281,6 +283,14 @@ export function applyDirective(cfg: Config, where: string, name: string, args: s
       if (transport !== null && transport !== 'udp' && transport !== 'tcp' && transport !== 'tls') {
         throw new ConfigError(where, `map transport must be udp, tcp or tls, got "${transport}"`);
       }
+      if (args[0].includes('/') || args[1].includes('/')) {
+        // A prefix map: one entry per host, all naming the line they came from.
+        const p = expandPrefixMap(args[0], args[1]);
+        if (typeof p === 'string') throw new ConfigError(where, p);
+        const prefix = `${args[0]} ${args[1]}`;
+        p.reals.forEach((real, i) => cfg.maps.push({ real, name: null, realPort: null, face: p.faces[i], where, transport, prefix }));
+        return;
+      }
       const r = parseReal(where, args[0]);
       const face = ip(where, args[1]);
       if (r.real && r.real.family === face.family) {
@@ -341,6 +351,8 @@ export function validate(cfg: Config, where = 'config'): Config {
     if (m.face.addr === cfg.generic4?.addr || m.face.addr === cfg.generic6?.addr) {
       throw new ConfigError(m.where, `face ${m.face.addr} is also the generic address; give each party its own face`);
     }
+    const own = (['generic4', 'generic6', 'media4', 'media6'] as const).find((d) => m.real && cfg[d]?.addr === m.real.addr);
+    if (own) throw new ConfigError(m.where, `${m.real?.addr} is the proxy's own address (${own}); a map line names parties`);
     // A face that is another line's party would send that party's traffic to itself.
     const party = realAt.get(m.face.addr);
     if (party) throw new ConfigError(m.where, `face ${m.face.addr} is the real address mapped at ${party}`);

@@ -24,6 +24,12 @@ t.test('directives', async (t) => {
   t.equal(c.media4?.addr, '192.0.2.1', 'media defaults to generic');
   const u = validate(parseConfig(base + 'uri-header X-Vendor-Party\nuri-header P-Other\n', 'f'));
   t.same(u.uriHeaders, ['x-vendor-party', 'p-other'], 'uri-header repeats, names kept in lower case');
+  const pm = validate(parseConfig(base + 'map 192.0.2.64/27 2001:db8:64::40/123 tcp\ntcp yes\n', 'f'));
+  t.equal(pm.maps.length, 32, 'a prefix map line: one entry per host (32 of a /27)');
+  t.same([pm.maps[6].real?.addr, pm.maps[6].face.addr, pm.maps[6].transport, pm.maps[6].prefix], ['192.0.2.70', '2001:db8:64::46', 'tcp', '192.0.2.64/27 2001:db8:64::40/123'], 'host 6 of each, RFC 5952 text');
+  t.same([pm.maps[31].real?.addr, pm.maps[31].face.addr], ['192.0.2.95', '2001:db8:64::5f']);
+  const p6 = validate(parseConfig(base + 'map 2001:db8:1::100/120 198.51.100.0/24\n', 'f'));
+  t.same([p6.maps.length, p6.maps[255].real?.addr, p6.maps[255].face.addr], [256, '2001:db8:1::1ff', '198.51.100.255'], 'IPv6 parties on an IPv4 prefix, carry into the next byte');
   t.same([c.mediaDatapath, c.mediaThreads], ['auto', 0], 'media-datapath auto, media-threads one per core (0) by default');
   const m = validate(parseConfig(base + 'media-datapath js\nmedia-threads 4\n', 'f'));
   t.same([m.mediaDatapath, m.mediaThreads], ['js', 4]);
@@ -36,6 +42,13 @@ t.test('errors name the line and the problem', async (t) => {
   t.equal(err(base + 'sip-port 70000'), 'f.conf:3: 70000 is out of range 1-65535');
   t.equal(err(base + 'rtp-ports 2000'), 'f.conf:3: rtp-ports takes LO-HI, got "2000"');
   t.equal(err(base + 'rtp-latch maybe'), 'f.conf:3: rtp-latch takes strict, prefix, any, yes (= strict) or no, got "maybe"');
+  t.equal(err(base + 'map 192.0.2.64/27 2001:db8:64::40/124'), 'f.conf:3: 192.0.2.64/27 and 2001:db8:64::40/124 must have the same number of host bits (5 and 4)');
+  t.equal(err(base + 'map 192.0.2.65/27 2001:db8:64::40/123'), 'f.conf:3: "192.0.2.65/27" has host bits set (the prefix starts at its first address)');
+  t.equal(err(base + 'map 192.0.2.64/27 198.51.100.0/27'), 'f.conf:3: the faces 198.51.100.0/27 must be in the other family than 192.0.2.64/27');
+  t.equal(err(base + 'map 10.0.0.0/16 2001:db8:64::/112'), 'f.conf:3: 10.0.0.0/16 holds 65536 addresses; a prefix map line serves at most 256 (a /24 of IPv4, a /120 of IPv6), each face a SIP socket');
+  t.equal(err(base + 'map 010.0.0.0/24 2001:db8:64::/120'), 'f.conf:3: "010.0.0.0/24" is not a prefix (ADDRESS/LENGTH)');
+  t.equal(err(base + 'map 192.0.2.64/27 2001:db8:64::40/123\nmap 192.0.2.70 2001:db8:64::99'), 'f.conf:4: 192.0.2.70 is already mapped at f.conf:3');
+  t.equal(err(base + 'map 192.0.2.0/24 2001:db8:64::/120'), 'f.conf:3: 192.0.2.1 is the proxy\'s own address (generic4); a map line names parties');
   t.equal(err(base + 'media-datapath kernel'), 'f.conf:3: media-datapath takes auto, native or js, got "kernel"');
   t.equal(err(base + 'media-threads 0'), 'f.conf:3: 0 is out of range 1-64');
   t.equal(err(base + 'generic4 2001:db8::1'), 'f.conf:3: "2001:db8::1" is not an IPv4 address');
