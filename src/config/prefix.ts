@@ -3,7 +3,6 @@
 // of the other (map 192.0.2.0/24 2001:db8:64::/120: 192.0.2.10 appears as 2001:db8:64::a).
 // The line is expanded here into one map entry per host, so the address model, its lookups
 // and the faces the daemon binds are those of plain map lines.
-import { isIP } from 'node:net';
 import ipaddr from 'ipaddr.js';
 import { Addr, parseIp } from '../net/addr.js';
 
@@ -18,7 +17,7 @@ export interface PrefixPair {
 /** "A/LEN" as address bytes and length, or why not. */
 function parsePrefix(text: string): { bytes: number[]; len: number } | string {
   const m = /^([^/]+)\/(\d{1,3})$/.exec(text);
-  if (!m || !isIP(m[1])) return `"${text}" is not a prefix (ADDRESS/LENGTH)`;
+  if (!m || !parseIp(m[1])) return `"${text}" is not a prefix (ADDRESS/LENGTH)`;
   const bytes = ipaddr.parse(m[1]).toByteArray();
   const len = Number(m[2]);
   if (len > bytes.length * 8) return `"${text}": length ${len} is longer than the address`;
