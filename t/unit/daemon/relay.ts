@@ -1,4 +1,5 @@
 // RTPproxy64 over real UDP sockets on loopback (127.0.0.1 and ::1).
+// Relay ports below the kernel's ephemeral range (32768-60999), so no client socket can hold one.
 import t from 'tap';
 import dgram from 'node:dgram';
 import { loadNative, nativeFile } from '../../../src/daemon/datapath-native.js';
@@ -35,7 +36,7 @@ for (const datapath of PATHS) {
 
   t.test(`${datapath}: relays both ways, latches, drops strangers, RTCP on port+1, times out`, async (t) => {
     let now = 0;
-    const relay = mk({ ports: [46000, 46099], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: 'strict', timeoutMs: 5000, now: () => now });
+    const relay = mk({ ports: [24000, 24099], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: 'strict', timeoutMs: 5000, now: () => now });
     const table = relay.table;
     const p4 = await bind('udp4', '127.0.0.1');
     const p6 = await bind('udp6', '::1');
@@ -80,7 +81,7 @@ for (const datapath of PATHS) {
   });
 
   t.test(`${datapath}: media security: a stranger is never relayed, even before the party sends`, async (t) => {
-    const relay = mk({ ports: [46100, 46199], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: 'strict', timeoutMs: 60000 });
+    const relay = mk({ ports: [24100, 24199], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: 'strict', timeoutMs: 60000 });
     const table = relay.table;
     const p4 = await bind('udp4', '127.0.0.10');
     const p6 = await bind('udp6', '::1');
@@ -105,7 +106,7 @@ for (const datapath of PATHS) {
   });
 
   t.test(`${datapath}: a flood on one relay port does not starve another session`, async (t) => {
-    const relay = mk({ ports: [46200, 46299], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: 'strict', timeoutMs: 60000 });
+    const relay = mk({ ports: [24200, 24299], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: 'strict', timeoutMs: 60000 });
     const table = relay.table;
     const a4 = await bind('udp4', '127.0.0.10');
     const b4 = await bind('udp4', '127.0.0.11');
@@ -146,7 +147,7 @@ for (const datapath of PATHS) {
 
   t.test(`${datapath}: a stream with its own side addresses (masquerading: two IPv4 sides), and a warm pair rebound for it`, async (t) => {
     let now = 0;
-    const relay = mk({ ports: [46200, 46201], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: 'strict', timeoutMs: 5000, now: () => now });
+    const relay = mk({ ports: [24200, 24201], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: 'strict', timeoutMs: 5000, now: () => now });
     const table = relay.table;
     const lan = await bind('udp4', '127.0.0.20');
     const wan = await bind('udp4', '127.0.0.30');
@@ -163,7 +164,7 @@ for (const datapath of PATHS) {
     const sides = [{ addr: '127.0.0.2', family: 4 }, { addr: '127.0.0.3', family: 4 }] as const;
     const port = table.update('b', 0, 4, { addr: '127.0.0.20', rtp: lan.address().port, rtcp: lan.address().port + 1, mux: false, signal: '127.0.0.20' }, sides) as number;
     table.update('b', 0, 6, { addr: '127.0.0.30', rtp: wan.address().port, rtcp: wan.address().port + 1, mux: false, signal: '127.0.0.30' });
-    t.equal(port, 46200, 'the same pair');
+    t.equal(port, 24200, 'the same pair');
     await tick();
     const atWan = next(wan);
     lan.send(Buffer.from('to-wan'), port, '127.0.0.2');
@@ -178,7 +179,7 @@ for (const datapath of PATHS) {
 
   t.test(`${datapath}: two streams whose SDP name each other's relay ports cannot loop a packet (SPEC 11)`, async (t) => {
     // With rtp-latch no, a side whose SDP named no usable address takes packets from anyone.
-    const relay = mk({ ports: [46300, 46303], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: 'off', timeoutMs: 60000 });
+    const relay = mk({ ports: [24300, 24303], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: 'off', timeoutMs: 60000 });
     const table = relay.table;
     const stranger = await bind('udp6', '::1');
     t.teardown(() => {
@@ -201,7 +202,7 @@ for (const datapath of PATHS) {
   });
 
   t.test(`${datapath}: media goes only to addresses that proved themselves (SPEC 11)`, async (t) => {
-    const relay = mk({ ports: [46400, 46403], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: 'strict', timeoutMs: 60000 });
+    const relay = mk({ ports: [24400, 24403], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: 'strict', timeoutMs: 60000 });
     const table = relay.table;
     const caller = await bind('udp4', '127.0.0.10');
     const victim = await bind('udp6', '::1');
@@ -233,7 +234,7 @@ for (const datapath of PATHS) {
       ['prefix', '2001:db8:1:2::11', true], ['prefix', '2001:db8:1:3::10', false],
       ['any', '2001:db8:9::1', true],
     ] as const) {
-      const relay = mk({ ports: [46500, 46501], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: mode, timeoutMs: 60000 });
+      const relay = mk({ ports: [24500, 24501], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: mode, timeoutMs: 60000 });
       const port = relay.table.update('c', 0, 6, { ...party }) as number;
       await tick();
       // Feed a packet as if it came from src (the datapath's packet entry, without a socket).
@@ -246,7 +247,7 @@ for (const datapath of PATHS) {
 
   t.test(`${datapath}: within the open-file limit: offers past it are refused, a new pair first unbinds a warm one`, async (t) => {
     let now = 0;
-    const relay = mk({ ports: [46400, 46499], maxPairs: 2, media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: 'strict', timeoutMs: 5000, now: () => now });
+    const relay = mk({ ports: [24400, 24499], maxPairs: 2, media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: 'strict', timeoutMs: 5000, now: () => now });
     t.teardown(() => relay.closeAll());
     const party = (n: number) => ({ addr: '127.0.0.1', rtp: 40000 + 2 * n, rtcp: 40001 + 2 * n, mux: false, signal: '127.0.0.1', trusted: true });
     t.equal(relay.table.allowed, 2, 'two pairs allowed of a 50-pair range');
