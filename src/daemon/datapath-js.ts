@@ -110,6 +110,10 @@ export class JsDatapath implements Datapath {
     return { sent4: p.sides[4].sent, sent6: p.sides[6].sent, rx: p.rx, latched4: p.sides[4].latchedRtp, latched6: p.sides[6].latchedRtp };
   }
 
+  rxOf(ports: Uint32Array, out: Float64Array): void {
+    ports.forEach((p, i) => (out[i] = this.pairs.get(p)?.rx ?? 0));
+  }
+
   counters(): PathCounters {
     return this.stats;
   }

@@ -21,6 +21,7 @@ interface Addon {
   parties(h: Handle, port: number, p4: NativeParty, p6: NativeParty, fresh: boolean): void;
   detach(h: Handle, port: number): void;
   pair(h: Handle, port: number): [number, number, number, NativePeer, NativePeer];
+  rx(h: Handle, ports: Uint32Array, out: Float64Array): void;
   counters(h: Handle): number[];
   inject(h: Handle, port: number, side: number, rtcp: number, addr: string, port2: number, msg: Buffer): number;
   stop(h: Handle): void;
@@ -94,6 +95,11 @@ export class NativeDatapath implements Datapath {
     if (this.last) return { sent4: 0, sent6: 0, rx: 0, latched4: null, latched6: null };
     const [sent4, sent6, rx, l4, l6] = this.addon.pair(this.h, port);
     return { sent4, sent6, rx, latched4: peer(l4), latched6: peer(l6) };
+  }
+
+  rxOf(ports: Uint32Array, out: Float64Array): void {
+    if (this.last) out.fill(0);
+    else this.addon.rx(this.h, ports, out);
   }
 
   counters(): PathCounters {

@@ -39,6 +39,8 @@ export interface Datapath {
   /** The stream ended; the pair stays bound and drops what arrives (rtp-no-session). */
   detach(port: number): void;
   pair(port: number): PairInfo;
+  /** The `rx` of each of these pairs, in one call (the timeout sweep, every second). */
+  rxOf(ports: Uint32Array, out: Float64Array): void;
   counters(): PathCounters;
   /** The packet entry without a socket (tests, fuzzing): the reason code, or 'sent'. */
   inject(port: number, side: 4 | 6, rtcp: boolean, src: Peer, msg: Buffer): string;

@@ -224,14 +224,16 @@ export class Relay {
   sweep(): void {
     const now = this.now();
     const limit = now - this.opts.timeoutMs;
-    for (const st of [...this.streams.values()]) {
-      const rx = this.path.pair(st.s.port).rx;
-      if (rx !== st.rx) {
-        st.rx = rx;
+    const list = [...this.streams.values()];
+    const rx = new Float64Array(list.length);
+    this.path.rxOf(Uint32Array.from(list, (st) => st.s.port), rx);
+    list.forEach((st, i) => {
+      if (rx[i] !== st.rx) {
+        st.rx = rx[i];
         st.last = Math.max(st.last, this.lastSweep);
       }
       if (st.last < limit) this.table.releaseStream(st.s.callId, st.s.index, 'timeout');
-    }
+    });
     this.lastSweep = now;
     while (this.warm.length > 0 && now - this.warm[0].releasedAt > WARM_MAX_AGE_MS) this.closePair(this.warm.shift() as PortSockets);
   }

@@ -175,6 +175,24 @@ static napi_value js_pair(napi_env env, napi_callback_info info) {
   return out;
 }
 
+/* rx(h, ports: Uint32Array, out: Float64Array): the accepted-packet count of each pair, in one
+ * call and without the pairs' locks (the timeout sweep asks for every stream each second). */
+static napi_value js_rx(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
+  napi_typedarray_type t1, t2;
+  size_t n1, n2;
+  void *ports, *out;
+  struct relay *r = args(env, info, argv, 3, NULL);
+  if (!r || napi_get_typedarray_info(env, argv[1], &t1, &n1, &ports, NULL, NULL) != napi_ok ||
+      napi_get_typedarray_info(env, argv[2], &t2, &n2, &out, NULL, NULL) != napi_ok || t1 != napi_uint32_array || t2 != napi_float64_array || n2 < n1)
+    return fail(env, "rtp64.rx(h, Uint32Array ports, Float64Array out)");
+  for (size_t i = 0; i < n1; i++) {
+    struct pair *pr = path_pair(&r->path, ((uint32_t *)ports)[i]);
+    ((double *)out)[i] = pr ? (double)__atomic_load_n(&pr->rx, __ATOMIC_RELAXED) : 0;
+  }
+  return NULL;
+}
+
 /* counters(h) -> [packets0, packets1, bytes0, bytes1, then one count per verdict] */
 static napi_value js_counters(napi_env env, napi_callback_info info) {
   napi_value argv[1], out;
@@ -219,7 +237,7 @@ static napi_value init(napi_env env, napi_value exports) {
     const char *name;
     napi_callback fn;
   } fns[] = {{"create", js_create}, {"bind", js_bind},   {"unbind", js_unbind}, {"parties", js_parties}, {"detach", js_detach},
-             {"pair", js_pair},     {"counters", js_counters}, {"inject", js_inject}, {"stop", js_stop}};
+             {"pair", js_pair},     {"rx", js_rx}, {"counters", js_counters}, {"inject", js_inject}, {"stop", js_stop}};
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;
     if (napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].fn, NULL, &f) != napi_ok || napi_set_named_property(env, exports, fns[i].name, f) != napi_ok)

@@ -62,7 +62,8 @@ void path_set_parties(struct pair *pr, const struct party party[2], int fresh) {
     pr->party[s] = *np;
   }
   if (fresh) {
-    pr->sent[0] = pr->sent[1] = pr->rx = 0;
+    pr->sent[0] = pr->sent[1] = 0;
+    __atomic_store_n(&pr->rx, 0, __ATOMIC_RELAXED);
     pr->active = 1;
   }
 }
@@ -104,7 +105,7 @@ int rtp64_decide(struct path *p, struct pair *pr, int side, int rtcp, const stru
   } else if (!party->present || (party->addr.family && !ip_eq(&party->addr, &src->ip))) {
     return V_FOREIGN;
   }
-  pr->rx++;
+  __atomic_store_n(&pr->rx, pr->rx + 1, __ATOMIC_RELAXED); /* read without the lock by rx_of */
   const int to = !side;
   const struct party *other = &pr->party[to];
   if (pr->latched[to][rtcp].ip.family) {

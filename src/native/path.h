@@ -33,7 +33,7 @@ struct pair {
   struct party party[2];
   struct hostport latched[2][2]; /* [side][rtcp]; ip.family 0 until latched */
   uint64_t sent[2];            /* packets relayed out on each side */
-  uint64_t rx;                 /* packets accepted from a party */
+  uint64_t rx;                 /* packets accepted from a party; atomic (the sweep reads it unlocked) */
 };
 
 enum latch { LATCH_STRICT, LATCH_PREFIX, LATCH_ANY, LATCH_OFF };
