@@ -56,7 +56,7 @@ const sipproxy64 = (datapath: 'native' | 'js'): Relay4x6 => ({
     const alice = await sock('udp4', '127.0.0.10', 5060);
     const carol = await sock('udp6', '2001:db8:1::20', 5060);
     const out: Array<{ r4: number; r6: number }> = [];
-    let answered = 0;
+    const got = new Set<number>();
     const done = new Promise<void>((resolve) => {
       carol.on('message', (msg) => {
         const t = msg.toString('latin1');
@@ -72,16 +72,23 @@ const sipproxy64 = (datapath: 'native' | 'js'): Relay4x6 => ({
         const m = /^SIP\/2.0 200[\s\S]*Call-ID: b(\d+)[\s\S]*m=audio (\d+)/.exec(msg.toString('latin1'));
         if (!m) return;
         out[Number(m[1])].r4 = Number(m[2]);
-        if (++answered === n) resolve();
+        got.add(Number(m[1]));
+        if (got.size === n) resolve();
       });
     });
+    const body = sdp4(41000);
+    const inviteOf = (i: number): Buffer => Buffer.from(CRLF(`INVITE sip:carol@127.0.0.120 SIP/2.0\nVia: SIP/2.0/UDP 127.0.0.10:5060;branch=z9hG4bKb${i}\nMax-Forwards: 70\nFrom: <sip:alice@127.0.0.10>;tag=a\nTo: <sip:carol@127.0.0.120>\nCall-ID: b${i}\nCSeq: 1 INVITE\nContact: <sip:alice@127.0.0.10>\nContent-Type: application/sdp\nContent-Length: ${body.length}\n\n`) + body, 'latin1');
     for (let i = 0; i < n; i++) {
-      const body = sdp4(41000);
-      const inv = CRLF(`INVITE sip:carol@127.0.0.120 SIP/2.0\nVia: SIP/2.0/UDP 127.0.0.10:5060;branch=z9hG4bKb${i}\nMax-Forwards: 70\nFrom: <sip:alice@127.0.0.10>;tag=a\nTo: <sip:carol@127.0.0.120>\nCall-ID: b${i}\nCSeq: 1 INVITE\nContact: <sip:alice@127.0.0.10>\nContent-Type: application/sdp\nContent-Length: ${body.length}\n\n`) + body;
-      alice.send(Buffer.from(inv, 'latin1'), 5060, '127.0.0.120');
+      alice.send(inviteOf(i), 5060, '127.0.0.120');
       if (i % 50 === 49) await sleep(5);
     }
-    await done;
+    // As a UA does (RFC 3261 17.1.1.2, timer A): an INVITE not answered is sent again; bounded,
+    // so a lost datagram cannot hang the bench.
+    for (let round = 0; round < 10 && got.size < n; round++) {
+      if (await Promise.race([done.then(() => true), sleep(1000).then(() => false)])) break;
+      for (let i = 0; i < n; i++) if (!got.has(i)) alice.send(inviteOf(i), 5060, '127.0.0.120');
+    }
+    if (got.size < n) throw new Error(`sipproxy64 set up ${got.size} of ${n} sessions`);
     alice.close();
     carol.close();
     return out;
@@ -118,11 +125,16 @@ const rtpengine: Relay4x6 = {
       const start = m.index + m[0].length;
       pending.get(t.slice(0, sp))?.(t.slice(start, start + Number(m[1])));
     });
-    const call = (cookie: string, cmd: Record<string, unknown>) =>
-      new Promise<string>((resolve) => {
-        pending.set(cookie, resolve);
+    // One ng command, sent again each second until answered (UDP), at most ten times.
+    const call = async (cookie: string, cmd: Record<string, unknown>): Promise<string> => {
+      const answer = new Promise<string>((resolve) => pending.set(cookie, resolve));
+      for (let i = 0; i < 10; i++) {
         ng.send(Buffer.from(`${cookie} ${benc(cmd)}`, 'latin1'), 2223, '127.0.0.1');
-      });
+        const r = await Promise.race([answer, sleep(1000).then(() => null)]);
+        if (r !== null) return r;
+      }
+      throw new Error(`rtpengine did not answer ${cookie}`);
+    };
     const out: Array<{ r4: number; r6: number }> = [];
     for (let i = 0; i < n; i++) {
       const offer = await call(`o${i}`, { command: 'offer', 'call-id': `b${i}`, 'from-tag': 'a', sdp: sdp4(41000), direction: ['internal', 'external'] });
