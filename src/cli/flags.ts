@@ -53,7 +53,8 @@ export const HELP = `
   Every config directive is also a flag; flags win over the file:
     --sip-port N              SIP port on every face and generic address (5060)
     --map REAL=FACE[,T]       map a party (repeatable): 192.0.2.10=2001:db8:64::10,
-                              T = udp|tcp|tls forces the transport towards it; or a
+                              T = udp|tcp|tls forces the transport towards it; a face
+                              with its own port: 2001:db8:1::20=192.0.2.1:5071; or a
                               prefix of parties: 192.0.2.64/27=2001:db8:64::40/123
     --advertise LOCAL=PUBLIC  our address LOCAL is reached from outside as PUBLIC (1:1 NAT):
                               PUBLIC is written into SIP and SDP (repeatable)

@@ -78,6 +78,12 @@ export async function hostChecks(cfg: Config): Promise<Check[]> {
       add('bind', `${a.family === 6 ? `[${a.addr}]` : a.addr}:${port}`, why ? 'error' : 'ok', why ?? '');
     }
   }
+  // Port faces: each on its own SIP port.
+  for (const m of cfg.maps) {
+    if (!m.facePort || !own.some((o) => o.a.addr === m.face.addr && o.local)) continue;
+    const why = await canBind(m.face, m.facePort);
+    add('bind', `${m.face.family === 6 ? `[${m.face.addr}]` : m.face.addr}:${m.facePort}`, why ? 'error' : 'ok', why ?? '');
+  }
   // rtp-ports: clear of the ephemeral range (the kernel hands those to outgoing sockets) and served by the open-file limit.
   const [lo, hi] = cfg.rtpPorts;
   try {

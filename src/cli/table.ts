@@ -15,7 +15,7 @@ export function mappingTable(cfg: Config): string {
       continue;
     }
     const real = m.real ? uriHost(m.real) : (m.name as string);
-    rows.push([m.realPort ? `${real}:${m.realPort}` : real, m.face.addr, m.where]);
+    rows.push([m.realPort ? `${real}:${m.realPort}` : real, m.facePort ? `${uriHost(m.face)}:${m.facePort}` : m.face.addr, m.where]);
   }
   const w = [0, 1].map((i) => Math.max(...rows.map((r) => r[i].length)));
   const lines = rows.map((r) => `${r[0].padEnd(w[0])}  ${r[1].padEnd(w[1])}  ${r[2]}`);

@@ -12,6 +12,7 @@ export interface MapEntry {
   readonly transport: 'udp' | 'tcp' | 'tls' | null; // forced transport towards the party
   readonly where: string; //      "file:line" for messages
   readonly prefix?: string; //    "REAL/LEN FACE/LEN": the prefix map line it is one host of
+  readonly facePort?: number; //  a port face (map REAL FACE:PORT): the face is this address and SIP port
 }
 
 export interface Config {
@@ -292,11 +293,13 @@ export function applyDirective(cfg: Config, where: string, name: string, args: s
         return;
       }
       const r = parseReal(where, args[0]);
-      const face = ip(where, args[1]);
+      // FACE or FACE:PORT (a port face: many parties share one address, one SIP port each).
+      const hp = parseIp(args[1]) ? null : parseHostPort(args[1]);
+      const face = hp ? ip(where, hp.addr) : ip(where, args[1]);
       if (r.real && r.real.family === face.family) {
         throw new ConfigError(where, `face ${face.addr} must be in the other family than ${r.real.addr}`);
       }
-      cfg.maps.push({ real: r.real, name: r.name, realPort: r.port, face, where, transport });
+      cfg.maps.push({ real: r.real, name: r.name, realPort: r.port, face, where, transport, ...(hp ? { facePort: hp.port } : {}) });
       return;
     }
     default:
@@ -343,12 +346,22 @@ export function validate(cfg: Config, where = 'config'): Config {
   }
   checkPorts(cfg, where);
   const faces = new Map<string, string>();
+  const portFaceAt = new Map<string, string>();
   const reals = new Map<string, string>();
   const realAt = new Map(cfg.maps.filter((m) => m.real).map((m) => [(m.real as Addr).addr, m.where]));
   for (const m of cfg.maps) {
-    const prev = faces.get(m.face.addr);
-    if (prev) throw new ConfigError(m.where, `face ${m.face.addr} is already used at ${prev}`);
-    if (m.face.addr === cfg.generic4?.addr || m.face.addr === cfg.generic6?.addr) {
+    // A face is an address, or an address and a SIP port of its own (a port face).
+    const faceKey = m.facePort ? `${m.face.family === 6 ? `[${m.face.addr}]` : m.face.addr}:${m.facePort}` : m.face.addr;
+    // A plain face takes every port of its address: no port face beside it.
+    const prev = faces.get(faceKey) ?? faces.get(m.face.addr) ?? (m.facePort ? undefined : portFaceAt.get(m.face.addr));
+    if (prev) throw new ConfigError(m.where, `face ${faceKey} is already used at ${prev}`);
+    if (m.facePort) portFaceAt.set(m.face.addr, m.where);
+    if (m.facePort) {
+      const taken = m.facePort === cfg.sipPort ? 'sip-port' : cfg.tlsCert && m.facePort === cfg.tlsPort ? 'tls-port' : m.facePort >= cfg.rtpPorts[0] && m.facePort <= cfg.rtpPorts[1] ? 'rtp-ports' : null;
+      if (taken) throw new ConfigError(m.where, `face port ${m.facePort} is ${taken === 'rtp-ports' ? 'inside rtp-ports' : `the ${taken} of every address`}; a port face needs a port of its own`);
+      if (m.transport === 'tls') throw new ConfigError(m.where, 'a port face takes udp or tcp (TLS listens on tls-port only)');
+    }
+    if (!m.facePort && (m.face.addr === cfg.generic4?.addr || m.face.addr === cfg.generic6?.addr)) {
       throw new ConfigError(m.where, `face ${m.face.addr} is also the generic address; give each party its own face`);
     }
     const own = (['generic4', 'generic6', 'media4', 'media6'] as const).find((d) => m.real && cfg[d]?.addr === m.real.addr);
@@ -356,7 +369,7 @@ export function validate(cfg: Config, where = 'config'): Config {
     // A face that is another line's party would send that party's traffic to itself.
     const party = realAt.get(m.face.addr);
     if (party) throw new ConfigError(m.where, `face ${m.face.addr} is the real address mapped at ${party}`);
-    faces.set(m.face.addr, m.where);
+    faces.set(faceKey, m.where);
     const key = m.real ? m.real.addr : (m.name as string) + '/' + m.face.family;
     const prevReal = reals.get(key);
     if (prevReal) throw new ConfigError(m.where, `${m.real?.addr ?? m.name} is already mapped at ${prevReal}`);

@@ -122,7 +122,7 @@ export class Engine implements ProxyContext {
   }
 
   private dispatch(text: string, src: HostPort, local: HostPort, transport: Transport): Action[] {
-    if (!this.map.isOurs(local.addr) || !isOurPort(local.port, this.cfg)) return [drop(R.notOurAddress)];
+    if (!this.map.isOurs(local.addr) || !(isOurPort(local.port, this.cfg) || this.map.isFacePort(local.port))) return [drop(R.notOurAddress)];
     let m;
     try {
       m = parseMessage(text);

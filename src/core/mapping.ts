@@ -8,6 +8,8 @@ import type { Translator } from './uris.js';
 export class Mapping implements Translator {
   readonly cfg: Config;
   private readonly faces = new Map<string, MapEntry>();
+  private readonly portFaces = new Map<string, MapEntry>(); // "addr|port" of a port face
+  private readonly facePorts = new Set<number>(); //           the SIP ports of port faces
   private readonly reals = new Map<string, MapEntry>();
   private readonly names = new Map<string, MapEntry[]>();
   private readonly resolved = new Map<MapEntry, Addr[]>();
@@ -21,7 +23,10 @@ export class Mapping implements Translator {
   constructor(cfg: Config, alsoOurs: readonly Addr[] = []) {
     this.cfg = cfg;
     for (const m of cfg.maps) {
-      this.faces.set(m.face.addr, m);
+      if (m.facePort) {
+        this.portFaces.set(`${m.face.addr}|${m.facePort}`, m);
+        this.facePorts.add(m.facePort);
+      } else this.faces.set(m.face.addr, m);
       this.ours.add(m.face.addr);
       if (m.real) this.reals.set(m.real.addr, m);
       if (m.name) {
@@ -40,6 +45,7 @@ export class Mapping implements Translator {
       this.locals.set(pub.addr, local.addr);
       const f = this.faces.get(local.addr);
       if (f) this.faces.set(pub.addr, f);
+      for (const m of cfg.maps) if (m.facePort && m.face.addr === local.addr) this.portFaces.set(`${pub.addr}|${m.facePort}`, m);
     }
   }
 
@@ -73,8 +79,20 @@ export class Mapping implements Translator {
     return l === this.cfg.generic4?.addr || l === this.cfg.generic6?.addr;
   }
 
-  byFace(a: string): MapEntry | undefined {
-    return this.faces.get(a);
+  /** The map line whose face is `a` (with `port`, a port face first). */
+  byFace(a: string, port?: number | null): MapEntry | undefined {
+    return (port != null ? this.portFaces.get(`${a}|${port}`) : undefined) ?? this.faces.get(a);
+  }
+
+  /** Is `port` the SIP port of a port face (map REAL FACE:PORT)? */
+  isFacePort(port: number): boolean {
+    return this.facePorts.has(port);
+  }
+
+  /** The SIP port the party at `s` is represented on in family f: its port face's, else null (sip-port). */
+  facePortOf(s: Addr, f: Family): number | null {
+    const e = s.family === f ? undefined : this.reals.get(s.addr);
+    return e && e.face.family === f && e.facePort ? e.facePort : null;
   }
 
   byReal(a: string): MapEntry | undefined {
@@ -118,6 +136,9 @@ export class Mapping implements Translator {
   translate(a: Addr, port: number | null, out: Family): { host: string; port: number | null } {
     if (a.family === out) return { host: uriHost(a), port };
     const sip = this.cfg.sipPort;
+    // A port face: the face's port names the party; the party's own port is its line's.
+    const pf = port !== null ? this.portFaces.get(`${a.addr}|${port}`) : undefined;
+    if (pf) return { host: pf.real ? uriHost(pf.real) : (pf.name as string), port: pf.realPort };
     const f = this.faces.get(a.addr);
     if (f) {
       // A port-qualified map line: the real port where the URI had ours, or none and the real
@@ -127,6 +148,7 @@ export class Mapping implements Translator {
       return { host: f.name as string, port: realPort };
     }
     const r = this.reals.get(a.addr);
+    if (r && r.face.family === out && r.facePort) return { host: uriHost(this.written(r.face)), port: r.facePort }; // one port a face
     if (r && r.face.family === out) {
       const facePort = r.realPort !== null && port === r.realPort ? sip : port;
       return { host: uriHost(this.written(r.face)), port: facePort };
@@ -139,6 +161,11 @@ export class Mapping implements Translator {
    * a face leads to the party behind it, a mapped real address to itself.
    */
   targetOfIp(a: Addr, port: number | null): HostPort | null {
+    const pf = this.portFaces.get(`${a.addr}|${port ?? 5060}`);
+    if (pf) {
+      const real = this.realAddr(pf);
+      return real ? { addr: real.addr, family: real.family, port: pf.realPort ?? (pf.name ? this.uplinkPort(pf) : 5060) } : null;
+    }
     const f = this.faces.get(a.addr);
     if (f) {
       const real = this.realAddr(f);

@@ -57,9 +57,10 @@ export class AddressPlanner implements Planner {
     }
     if (!target) {
       // Traffic that arrives on a face is meant for the party behind it (SPEC 2).
-      const face = map.byFace(local.addr);
+      const face = map.byFace(local.addr, local.port);
       const real = face ? map.realAddr(face) : null;
-      if (face && real) target = { addr: real.addr, family: real.family, port: face.realPort ?? (face.name ? map.uplinkPort(face) : local.port) };
+      // A port face's own port says which party, not the party's port (5060 unless its line says).
+      if (face && real) target = { addr: real.addr, family: real.family, port: face.realPort ?? (face.name ? map.uplinkPort(face) : face.facePort ? 5060 : local.port) };
       else if (face) throw refuse(R.uplinkUnresolved);
     }
     if (!target || ctx.ours.isOurs(target.addr)) throw refuse(R.notARelay);
@@ -75,6 +76,7 @@ export class AddressPlanner implements Planner {
       type: 'forward',
       target,
       outAddr: map.representative(src, out),
+      outPort: map.facePortOf(src, out) ?? undefined,
       tr: map,
       media: familyMedia(ctx, r.callId, src, out),
       newRuri: null,
@@ -87,6 +89,6 @@ export class AddressPlanner implements Planner {
   /** The responder is represented by its face or the generic address in the next Via's family. */
   response(ctx: ProxyContext, r: PlanResponse): Writing {
     const out = r.dest.family;
-    return { outAddr: ctx.map.representative(r.src, out), tr: ctx.map, media: familyMedia(ctx, r.callId, r.src, out) };
+    return { outAddr: ctx.map.representative(r.src, out), outPort: ctx.map.facePortOf(r.src, out) ?? undefined, tr: ctx.map, media: familyMedia(ctx, r.callId, r.src, out) };
   }
 }

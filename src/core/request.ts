@@ -64,7 +64,7 @@ export function handleRequest(ctx: ProxyContext, planner: Planner, m: SipMessage
   requestMediaLife(ctx, m, plan.media?.key ?? callId, delta); // SPEC 6
   const out = writeOut(ctx, m, plan, edits, hop, branch, src, local, inT); // RFC 3261 16.6 steps 4 and 8, 18.1.1
   checkOutgoing(ctx, m, plan, pre, src, out); //                  SPEC 11 growth, RFC 3261 18.1.1 (513)
-  const from = { addr: plan.outAddr.addr, family: plan.outAddr.family, port: portFor(out.transport, ctx.cfg) };
+  const from = { addr: plan.outAddr.addr, family: plan.outAddr.family, port: plan.outPort ?? portFor(out.transport, ctx.cfg) };
   const send = { type: 'send', from, to: hop.target, data: out.data, transport: out.transport } as const;
   if (out.transport === 'udp') return [send];
   const udp = out.udp === null || out.udp.length > MAX_UDP ? null : { ...send, data: out.udp, transport: 'udp' as const };
@@ -87,11 +87,11 @@ function writeOut(ctx: ProxyContext, m: SipMessage, plan: Forward, edits: Edits,
   const mark = edits.size;
   const write = (t: Transport): string => {
     edits.rollback(mark);
-    const port = portFor(t, ctx.cfg);
+    const port = plan.outPort ?? portFor(t, ctx.cfg); // a port face sends from its own port
     pushVia(edits, firstVia, t, ctx.map.written(plan.outAddr), port, branch);
     addRecordRoute(ctx, m, plan, src, {
       out: { host: uriHost(ctx.map.written(plan.outAddr)), port, transport: t }, // advertise: PUBLIC
-      in: { host: uriHost(ctx.map.written(local)), port: portFor(inT, ctx.cfg), transport: inT },
+      in: { host: uriHost(ctx.map.written(local)), port: ctx.map.isFacePort(local.port) ? local.port : portFor(inT, ctx.cfg), transport: inT },
     }, edits, firstVia.start);
     return edits.apply(m.text, m.bodyEnd);
   };

@@ -14,7 +14,7 @@ import { rewriteHeaders } from './uris.js';
 export function handleResponse(ctx: ProxyContext, planner: Planner, m: SipMessage, src: HostPort, local: HostPort): Action[] {
   const [top, next] = leadingVias(m, 2); // ours, and the one that says where the response goes
   // RFC 3261 16.7 step 3 / 18.1.2: a response whose top Via is not ours is not ours to send.
-  if (!top || !top.hostAddr || !ctx.ours.isOurs(top.hostAddr.addr) || !isOurPort(top.port ?? 5060, ctx.cfg)) return [drop(R.notOurVia)];
+  if (!top || !top.hostAddr || !ctx.ours.isOurs(top.hostAddr.addr) || !(isOurPort(top.port ?? 5060, ctx.cfg) || ctx.map.isFacePort(top.port ?? 5060))) return [drop(R.notOurVia)];
   if (!next) return [drop(R.noNextVia)];
   const dest = viaDestination(next);
   if (!dest) return [drop(viaNotUnicast(next) ? R.viaNotUnicast : R.viaNotIp)];
@@ -43,5 +43,5 @@ export function handleResponse(ctx: ProxyContext, planner: Planner, m: SipMessag
   const data = edits.apply(m.text, m.bodyEnd);
   const transport = viaTransport(next, ctx.cfg); //                   RFC 3261 18.2.2
   if (transport === 'udp' && data.length > MAX_UDP) return [drop(R.tooLargeAfterRewrite)];
-  return [{ type: 'send', from: { addr: plan.outAddr.addr, family: plan.outAddr.family, port: portFor(transport, ctx.cfg) }, to: dest, data, transport }];
+  return [{ type: 'send', from: { addr: plan.outAddr.addr, family: plan.outAddr.family, port: plan.outPort ?? portFor(transport, ctx.cfg) }, to: dest, data, transport }];
 }

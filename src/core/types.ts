@@ -83,6 +83,7 @@ export interface PlanRequest {
 /** How addresses are written towards one side. */
 export interface Writing {
   readonly outAddr: Addr; //       our address on the outgoing side (SPEC 3 step 5)
+  readonly outPort?: number; //    its SIP port when it is a port face (default sip-port, tls-port)
   readonly tr: Translator;
   readonly hook?: UriHook;
   readonly media: MediaPlan | null; // null: SDP passes unchanged

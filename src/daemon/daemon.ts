@@ -65,7 +65,14 @@ function readTls(cert: string, key: string, ca: string | null): { key: Buffer; c
 /** Every address the proxy answers SIP on: the faces and the generic addresses. */
 export function sipAddresses(cfg: Config): Addr[] {
   const out: Addr[] = [];
-  for (const a of [cfg.generic4, cfg.generic6, ...cfg.maps.map((m) => m.face), cfg.inbound, cfg.outbound]) if (a && !out.some((x) => x.addr === a.addr)) out.push(a);
+  for (const a of [cfg.generic4, cfg.generic6, ...cfg.maps.filter((m) => !m.facePort).map((m) => m.face), cfg.inbound, cfg.outbound]) if (a && !out.some((x) => x.addr === a.addr)) out.push(a);
+  return out;
+}
+
+/** The port faces (map REAL FACE:PORT), by port: each binds its own SIP port. */
+export function portFaces(cfg: Config): Map<number, Addr[]> {
+  const out = new Map<number, Addr[]>();
+  for (const m of cfg.maps) if (m.facePort) out.set(m.facePort, [...(out.get(m.facePort) ?? []), m.face]);
   return out;
 }
 
@@ -162,9 +169,11 @@ async function startTransports(cfg: Config, engine: Engine, log: Logger, deliver
   const t: Transports = { udp: new SipUdp(engine, log, deliver), tcp: null, tls: null };
   try {
     await t.udp.start(sipAddresses(cfg), cfg.sipPort);
+    for (const [port, addrs] of portFaces(cfg)) await t.udp.start(addrs, port);
     if (cfg.tcp) {
       t.tcp = new SipTcp(engine, log, deliver, { ...stream, transport: 'tcp' });
       await t.tcp.start(sipAddresses(cfg), cfg.sipPort);
+      for (const [port, addrs] of portFaces(cfg)) await t.tcp.start(addrs, port);
     }
     if (cfg.tlsCert && cfg.tlsKey) {
       t.tls = new SipTcp(engine, log, deliver, { ...stream, transport: 'tls', tls: readTls(cfg.tlsCert, cfg.tlsKey, cfg.tlsCa) });
@@ -189,7 +198,7 @@ async function startStatus(cfg: Config, engine: Engine, relay: Relay, log: Logge
 
 function logStarted(cfg: Config, log: Logger, masq: MasqPlanner | null, relay: Relay): void {
   log.info('sipproxy64 started', {
-    sip: sipAddresses(cfg).map((a) => `${uriHost(a)}:${cfg.sipPort}`).join(','),
+    sip: [...sipAddresses(cfg).map((a) => `${uriHost(a)}:${cfg.sipPort}`), ...[...portFaces(cfg)].flatMap(([p, addrs]) => addrs.map((a) => `${uriHost(a)}:${p}`))].join(','),
     media4: cfg.media4?.addr,
     media6: cfg.media6?.addr,
     ports: `${cfg.rtpPorts[0]}-${cfg.rtpPorts[1]}`,

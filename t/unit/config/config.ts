@@ -30,6 +30,8 @@ t.test('directives', async (t) => {
   t.same([pm.maps[31].real?.addr, pm.maps[31].face.addr], ['192.0.2.95', '2001:db8:64::5f']);
   const p6 = validate(parseConfig(base + 'map 2001:db8:1::100/120 198.51.100.0/24\n', 'f'));
   t.same([p6.maps.length, p6.maps[255].real?.addr, p6.maps[255].face.addr], [256, '2001:db8:1::1ff', '198.51.100.255'], 'IPv6 parties on an IPv4 prefix, carry into the next byte');
+  const pf = validate(parseConfig(base + 'map 2001:db8:1::20 192.0.2.1:5071\nmap 2001:db8:1::21 192.0.2.1:5072 tcp\nmap 192.0.2.10 [2001:db8::1]:5071\ntcp yes\n', 'f'));
+  t.same(pf.maps.map((m) => [m.face.addr, m.facePort]), [['192.0.2.1', 5071], ['192.0.2.1', 5072], ['2001:db8::1', 5071]], 'port faces, on the generic addresses too');
   t.same([c.mediaDatapath, c.mediaThreads], ['auto', 0], 'media-datapath auto, media-threads one per core (0) by default');
   const m = validate(parseConfig(base + 'media-datapath js\nmedia-threads 4\n', 'f'));
   t.same([m.mediaDatapath, m.mediaThreads], ['js', 4]);
@@ -49,6 +51,11 @@ t.test('errors name the line and the problem', async (t) => {
   t.equal(err(base + 'map 010.0.0.0/24 2001:db8:64::/120'), 'f.conf:3: "010.0.0.0/24" is not a prefix (ADDRESS/LENGTH)');
   t.equal(err(base + 'map 192.0.2.64/27 2001:db8:64::40/123\nmap 192.0.2.70 2001:db8:64::99'), 'f.conf:4: 192.0.2.70 is already mapped at f.conf:3');
   t.equal(err(base + 'map 192.0.2.0/24 2001:db8:64::/120'), 'f.conf:3: 192.0.2.1 is the proxy\'s own address (generic4); a map line names parties');
+  t.equal(err(base + 'map 2001:db8:1::20 192.0.2.1:5071\nmap 2001:db8:1::21 192.0.2.1:5071'), 'f.conf:4: face 192.0.2.1:5071 is already used at f.conf:3');
+  t.equal(err(base + 'map 2001:db8:1::20 192.0.2.1:5060'), 'f.conf:3: face port 5060 is the sip-port of every address; a port face needs a port of its own');
+  t.equal(err(base + 'map 2001:db8:1::20 192.0.2.1:20010'), 'f.conf:3: face port 20010 is inside rtp-ports; a port face needs a port of its own');
+  t.equal(err(base + 'map 2001:db8:1::20 192.0.2.9\nmap 2001:db8:1::21 192.0.2.9:5071'), 'f.conf:4: face 192.0.2.9:5071 is already used at f.conf:3');
+  t.equal(err(base + 'map 2001:db8:1::21 192.0.2.9:5071\nmap 2001:db8:1::20 192.0.2.9'), 'f.conf:4: face 192.0.2.9 is already used at f.conf:3');
   t.equal(err(base + 'media-datapath kernel'), 'f.conf:3: media-datapath takes auto, native or js, got "kernel"');
   t.equal(err(base + 'media-threads 0'), 'f.conf:3: 0 is out of range 1-64');
   t.equal(err(base + 'generic4 2001:db8::1'), 'f.conf:3: "2001:db8::1" is not an IPv4 address');
