@@ -112,8 +112,12 @@ for (const datapath of ['native', 'js'] as const) {
     t.ok((relay.stats.drops.get('rtp-foreign-source') ?? 0) > 0, 'the stranger\'s were foreign-source drops');
     t.ok(relay.stats.packets4 > 0 && relay.stats.packets6 > 0, 'the parties\' were relayed, both ways');
     // Still relaying afterwards.
-    const got = new Promise<Buffer>((resolve) => a4.once('message', resolve));
+    // Relayed random datagrams may still be arriving at a4: wait for this one (bounded).
+    const got = new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), 2000);
+      a4.on('message', (m) => m.toString() === 'after' && (clearTimeout(timer), resolve(true)));
+    });
     a6.send(Buffer.from('after'), port.x, '::1');
-    t.equal((await got).toString(), 'after', 'the relay still relays');
+    t.ok(await got, 'the relay still relays');
   });
 }
