@@ -12,7 +12,7 @@ import { ownAddresses } from '../config/own.js';
 import { canBind } from '../daemon/udp.js';
 import { pairsAllowed, raiseOpenFileLimit, limitNeeded } from '../daemon/fdlimit.js';
 import { pairsIn } from '../media/table.js';
-import { Addr, other } from '../net/addr.js';
+import { Addr, formatHostPort, other } from '../net/addr.js';
 
 type Level = 'ok' | 'warning' | 'error';
 export interface Check { readonly check: string; readonly subject: string; readonly level: Level; readonly detail: string }
@@ -75,14 +75,14 @@ export async function hostChecks(cfg: Config): Promise<Check[]> {
     if (role === 'media4' || role === 'media6' || !local) continue; // media binds rtp-ports only
     for (const port of ports) {
       const why = await canBind(a, port);
-      add('bind', `${a.family === 6 ? `[${a.addr}]` : a.addr}:${port}`, why ? 'error' : 'ok', why ?? '');
+      add('bind', formatHostPort({ ...a, port }), why ? 'error' : 'ok', why ?? '');
     }
   }
   // Port faces: each on its own SIP port.
   for (const m of cfg.maps) {
     if (!m.facePort || !own.some((o) => o.a.addr === m.face.addr && o.local)) continue;
     const why = await canBind(m.face, m.facePort);
-    add('bind', `${m.face.family === 6 ? `[${m.face.addr}]` : m.face.addr}:${m.facePort}`, why ? 'error' : 'ok', why ?? '');
+    add('bind', formatHostPort({ ...m.face, port: m.facePort }), why ? 'error' : 'ok', why ?? '');
   }
   // rtp-ports: clear of the ephemeral range (the kernel hands those to outgoing sockets) and served by the open-file limit.
   const [lo, hi] = cfg.rtpPorts;

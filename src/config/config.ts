@@ -1,6 +1,6 @@
 // Config file and flag parsing (SPEC section 8): one directive a line, '#' comments.
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { Addr, Family, HostPort, parseHostIp, parseHostPort, parseIp, parsePort } from '../net/addr.js';
+import { Addr, Family, formatHostPort, HostPort, parseHostIp, parseHostPort, parseIp, parsePort } from '../net/addr.js';
 import { Advertised, advertiseProblem } from './advertise.js';
 import { expandPrefixMap } from './prefix.js';
 
@@ -351,12 +351,12 @@ export function validate(cfg: Config, where = 'config'): Config {
   const realAt = new Map(cfg.maps.filter((m) => m.real).map((m) => [(m.real as Addr).addr, m.where]));
   for (const m of cfg.maps) {
     // A face is an address, or an address and a SIP port of its own (a port face).
-    const faceKey = m.facePort ? `${m.face.family === 6 ? `[${m.face.addr}]` : m.face.addr}:${m.facePort}` : m.face.addr;
+    const faceKey = m.facePort ? formatHostPort({ ...m.face, port: m.facePort }) : m.face.addr;
     // A plain face takes every port of its address: no port face beside it.
     const prev = faces.get(faceKey) ?? faces.get(m.face.addr) ?? (m.facePort ? undefined : portFaceAt.get(m.face.addr));
     if (prev) throw new ConfigError(m.where, `face ${faceKey} is already used at ${prev}`);
-    if (m.facePort) portFaceAt.set(m.face.addr, m.where);
     if (m.facePort) {
+      portFaceAt.set(m.face.addr, m.where);
       const taken = m.facePort === cfg.sipPort ? 'sip-port' : cfg.tlsCert && m.facePort === cfg.tlsPort ? 'tls-port' : m.facePort >= cfg.rtpPorts[0] && m.facePort <= cfg.rtpPorts[1] ? 'rtp-ports' : null;
       if (taken) throw new ConfigError(m.where, `face port ${m.facePort} is ${taken === 'rtp-ports' ? 'inside rtp-ports' : `the ${taken} of every address`}; a port face needs a port of its own`);
       if (m.transport === 'tls') throw new ConfigError(m.where, 'a port face takes udp or tcp (TLS listens on tls-port only)');

@@ -14,7 +14,7 @@ import { localReply } from './reply.js';
 import { handleRequest } from './request.js';
 import { handleResponse } from './response.js';
 import { Throttle } from './throttle.js';
-import { isOurPort, MAX_UDP, type Transport } from './transport.js';
+import { MAX_UDP, type Transport } from './transport.js';
 import { Action, drop, Ours, Planner, ProxyContext } from './types.js';
 import { KEEP_PARAM } from './uris.js';
 
@@ -122,7 +122,7 @@ export class Engine implements ProxyContext {
   }
 
   private dispatch(text: string, src: HostPort, local: HostPort, transport: Transport): Action[] {
-    if (!this.map.isOurs(local.addr) || !(isOurPort(local.port, this.cfg) || this.map.isFacePort(local.port))) return [drop(R.notOurAddress)];
+    if (!this.map.isOurs(local.addr) || !this.map.listensOn(local.port)) return [drop(R.notOurAddress)];
     let m;
     try {
       m = parseMessage(text);

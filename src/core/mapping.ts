@@ -3,12 +3,13 @@
 import { writtenOf } from '../config/advertise.js';
 import { Config, MapEntry } from '../config/config.js';
 import { Addr, Family, HostPort, other, uriHost } from '../net/addr.js';
+import { isOurPort } from './transport.js';
 import type { Translator } from './uris.js';
 
 export class Mapping implements Translator {
   readonly cfg: Config;
   private readonly faces = new Map<string, MapEntry>();
-  private readonly portFaces = new Map<string, MapEntry>(); // "addr|port" of a port face
+  private readonly portFaces = new Map<string, MapEntry>(); // port faces, by portFaceKey
   private readonly facePorts = new Set<number>(); //           the SIP ports of port faces
   private readonly reals = new Map<string, MapEntry>();
   private readonly names = new Map<string, MapEntry[]>();
@@ -24,7 +25,7 @@ export class Mapping implements Translator {
     this.cfg = cfg;
     for (const m of cfg.maps) {
       if (m.facePort) {
-        this.portFaces.set(`${m.face.addr}|${m.facePort}`, m);
+        this.portFaces.set(portFaceKey(m.face.addr, m.facePort), m);
         this.facePorts.add(m.facePort);
       } else this.faces.set(m.face.addr, m);
       this.ours.add(m.face.addr);
@@ -45,7 +46,7 @@ export class Mapping implements Translator {
       this.locals.set(pub.addr, local.addr);
       const f = this.faces.get(local.addr);
       if (f) this.faces.set(pub.addr, f);
-      for (const m of cfg.maps) if (m.facePort && m.face.addr === local.addr) this.portFaces.set(`${pub.addr}|${m.facePort}`, m);
+      for (const m of cfg.maps) if (m.facePort && m.face.addr === local.addr) this.portFaces.set(portFaceKey(pub.addr, m.facePort), m);
     }
   }
 
@@ -79,9 +80,14 @@ export class Mapping implements Translator {
     return l === this.cfg.generic4?.addr || l === this.cfg.generic6?.addr;
   }
 
+  /** The map line of the port face a:port (map REAL FACE:PORT), if that is one. */
+  private portFace(a: string, port: number | null | undefined): MapEntry | undefined {
+    return port == null ? undefined : this.portFaces.get(portFaceKey(a, port));
+  }
+
   /** The map line whose face is `a` (with `port`, a port face first). */
   byFace(a: string, port?: number | null): MapEntry | undefined {
-    return (port != null ? this.portFaces.get(`${a}|${port}`) : undefined) ?? this.faces.get(a);
+    return this.portFace(a, port) ?? this.faces.get(a);
   }
 
   /** Is `port` the SIP port of a port face (map REAL FACE:PORT)? */
@@ -89,10 +95,15 @@ export class Mapping implements Translator {
     return this.facePorts.has(port);
   }
 
-  /** The SIP port the party at `s` is represented on in family f: its port face's, else null (sip-port). */
-  facePortOf(s: Addr, f: Family): number | null {
+  /** Do we take SIP on `port`: sip-port, tls-port or a port face's? */
+  listensOn(port: number): boolean {
+    return isOurPort(port, this.cfg) || this.facePorts.has(port);
+  }
+
+  /** The SIP port the party at `s` is represented on in family f: its port face's, else none (sip-port). */
+  facePortOf(s: Addr, f: Family): number | undefined {
     const e = s.family === f ? undefined : this.reals.get(s.addr);
-    return e && e.face.family === f && e.facePort ? e.facePort : null;
+    return e && e.face.family === f ? e.facePort : undefined;
   }
 
   byReal(a: string): MapEntry | undefined {
@@ -137,7 +148,7 @@ export class Mapping implements Translator {
     if (a.family === out) return { host: uriHost(a), port };
     const sip = this.cfg.sipPort;
     // A port face: the face's port names the party; the party's own port is its line's.
-    const pf = port !== null ? this.portFaces.get(`${a.addr}|${port}`) : undefined;
+    const pf = this.portFace(a.addr, port);
     if (pf) return { host: pf.real ? uriHost(pf.real) : (pf.name as string), port: pf.realPort };
     const f = this.faces.get(a.addr);
     if (f) {
@@ -161,7 +172,7 @@ export class Mapping implements Translator {
    * a face leads to the party behind it, a mapped real address to itself.
    */
   targetOfIp(a: Addr, port: number | null): HostPort | null {
-    const pf = this.portFaces.get(`${a.addr}|${port ?? 5060}`);
+    const pf = this.portFace(a.addr, port ?? 5060);
     if (pf) {
       const real = this.realAddr(pf);
       return real ? { addr: real.addr, family: real.family, port: pf.realPort ?? (pf.name ? this.uplinkPort(pf) : 5060) } : null;
@@ -193,4 +204,9 @@ export class Mapping implements Translator {
     if (!real) return 'unresolved';
     return { addr: real.addr, family: real.family, port: port ?? this.uplinkPort(e) };
   }
+}
+
+/** The key of a port face: its address and port. */
+function portFaceKey(addr: string, port: number): string {
+  return `${addr}|${port}`;
 }

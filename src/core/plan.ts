@@ -76,7 +76,7 @@ export class AddressPlanner implements Planner {
       type: 'forward',
       target,
       outAddr: map.representative(src, out),
-      outPort: map.facePortOf(src, out) ?? undefined,
+      outPort: map.facePortOf(src, out),
       tr: map,
       media: familyMedia(ctx, r.callId, src, out),
       newRuri: null,
@@ -89,6 +89,6 @@ export class AddressPlanner implements Planner {
   /** The responder is represented by its face or the generic address in the next Via's family. */
   response(ctx: ProxyContext, r: PlanResponse): Writing {
     const out = r.dest.family;
-    return { outAddr: ctx.map.representative(r.src, out), outPort: ctx.map.facePortOf(r.src, out) ?? undefined, tr: ctx.map, media: familyMedia(ctx, r.callId, r.src, out) };
+    return { outAddr: ctx.map.representative(r.src, out), outPort: ctx.map.facePortOf(r.src, out), tr: ctx.map, media: familyMedia(ctx, r.callId, r.src, out) };
   }
 }

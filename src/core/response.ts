@@ -7,14 +7,14 @@ import { R } from '../sip/reasons.js';
 import { leadingVias, MAX_VIA, viaCount, viaDestination, viaNotUnicast } from '../sip/via.js';
 import { verifyBranch } from './branch.js';
 import { fixContentLength, responseMediaLife, rewriteMessageBody } from './media.js';
-import { isOurPort, MAX_UDP, portFor, viaTransport } from './transport.js';
+import { MAX_UDP, portFor, viaTransport } from './transport.js';
 import { Action, drop, Planner, PlanResponse, ProxyContext, sendable } from './types.js';
 import { rewriteHeaders } from './uris.js';
 
 export function handleResponse(ctx: ProxyContext, planner: Planner, m: SipMessage, src: HostPort, local: HostPort): Action[] {
   const [top, next] = leadingVias(m, 2); // ours, and the one that says where the response goes
   // RFC 3261 16.7 step 3 / 18.1.2: a response whose top Via is not ours is not ours to send.
-  if (!top || !top.hostAddr || !ctx.ours.isOurs(top.hostAddr.addr) || !(isOurPort(top.port ?? 5060, ctx.cfg) || ctx.map.isFacePort(top.port ?? 5060))) return [drop(R.notOurVia)];
+  if (!top || !top.hostAddr || !ctx.ours.isOurs(top.hostAddr.addr) || !ctx.map.listensOn(top.port ?? 5060)) return [drop(R.notOurVia)];
   if (!next) return [drop(R.noNextVia)];
   const dest = viaDestination(next);
   if (!dest) return [drop(viaNotUnicast(next) ? R.viaNotUnicast : R.viaNotIp)];

@@ -4,8 +4,7 @@
 // through 127.0.0.1:5070, calls carol and dave at 127.0.0.1:5071 and :5072, and dave calls
 // her back through the registrar; RTP is counted at both ends of every call.
 import t from 'tap';
-import { sleep } from '../lib/netns.js';
-import { CALL_MS, e2e, tail } from '../lib/world.js';
+import { e2e, tail } from '../lib/world.js';
 
 const CONF = `generic4 127.0.0.1
 generic6 2001:db8::1
@@ -31,30 +30,12 @@ e2e('portface', (w) => {
     t.equal(reg.code, 0, `alice registers at the IPv6 registrar through its port face 127.0.0.1:5070${tail(reg)}`);
 
     for (const [callee, v6, port, n] of [['carol', '2001:db8:1::20', 5071, 1], ['dave', '2001:db8:1::21', 5072, 2]] as const) {
-      const uas = w.sipp('uas.xml', v6, 5060, 31210 + 2 * n, w.media(`${callee}${n}`, v6, 40200 + 20 * n));
-      await sleep(300);
-      const uac = await w.sipp('uac.xml', '127.0.0.10', 5060, 31220 + 2 * n, { ...w.media(`alice${n}`, '127.0.0.10', 40210 + 20 * n), callee }, `127.0.0.1:${port}`, CALL_MS);
-      const u = await uas;
-      t.equal(uac.code, 0, `alice calls ${callee} at sip:${callee}@127.0.0.1:${port}${tail(uac)}`);
-      t.equal(u.code, 0, `${callee} answers at [${v6}]${tail(u)}`);
-      for (const name of [`alice${n}`, `${callee}${n}`]) {
-        const r = await w.peerResult(name);
-        t.ok(r && r.familyOk && r.sent === 50 && r.received >= 45, `${name} RTP through the relay: ${JSON.stringify(r)}`);
-      }
+      await w.call(t, { name: `alice${n}`, addr: '127.0.0.10', sip: 5060, ctl: 31220 + 2 * n, rtp: 40210 + 20 * n }, { name: `${callee}${n}`, addr: v6, sip: 5060, ctl: 31210 + 2 * n, rtp: 40200 + 20 * n }, callee, `127.0.0.1:${port}`,
+        [`alice calls ${callee} at sip:${callee}@127.0.0.1:${port}`, `${callee} answers at [${v6}]`]);
     }
     // dave -> registrar -> alice's contact (her face) -> proxy -> 127.0.0.10; dave appears as 127.0.0.1:5072.
-    {
-      const uas = w.sipp('uas.xml', '127.0.0.10', 5060, 31230, w.media('alice3', '127.0.0.10', 40260));
-      await sleep(300);
-      const uac = await w.sipp('uac.xml', '2001:db8:1::21', 5060, 31232, { ...w.media('dave3', '2001:db8:1::21', 40270), callee: 'alice' }, '[2001:db8:1::5]:5060', CALL_MS);
-      const u = await uas;
-      t.equal(uac.code, 0, `dave calls alice through the registrar${tail(uac)}`);
-      t.equal(u.code, 0, `alice answers${tail(u)}`);
-      for (const name of ['alice3', 'dave3']) {
-        const r = await w.peerResult(name);
-        t.ok(r && r.familyOk && r.sent === 50 && r.received >= 45, `${name} RTP through the relay: ${JSON.stringify(r)}`);
-      }
-    }
+    await w.call(t, { name: 'dave3', addr: '2001:db8:1::21', sip: 5060, ctl: 31232, rtp: 40270 }, { name: 'alice3', addr: '127.0.0.10', sip: 5060, ctl: 31230, rtp: 40260 }, 'alice', '[2001:db8:1::5]:5060',
+      ['dave calls alice through the registrar', 'alice answers']);
     t.match(proxy.log(), /from=127\.0\.0\.1:5072 to=127\.0\.0\.10:5060/, 'what dave sends alice leaves from his port face');
     proxy.child.kill('SIGTERM');
     t.equal(await proxy.exited, 0);

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
-import { canUseNetns, Netns, RunResult, waitFor } from './netns.js';
+import { canUseNetns, Netns, RunResult, sleep, waitFor } from './netns.js';
 
 export const ROOT = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
 export const E2E = join(ROOT, 't', 'e2e');
@@ -55,6 +55,15 @@ export const CALL_MS = 4000;
 
 /** What a failed run printed last, for an assertion's message. */
 export const tail = (r: RunResult): string => (r.code === 0 ? '' : `\n${r.stdout.slice(-800)}\n${r.stderr.slice(-800)}`);
+
+/** A SIPp phone: its RTP peer's name, address, SIP port, SIPp's own media port, RTP port. */
+export interface Phone {
+  readonly name: string;
+  readonly addr: string;
+  readonly sip: number;
+  readonly ctl: number;
+  readonly rtp: number;
+}
 
 export interface Proxy {
   child: ChildProcess;
@@ -138,6 +147,24 @@ export class World {
     const f = join(this.dir, `${name}.json`);
     await waitFor(() => existsSync(f), 8000, 100);
     return existsSync(f) ? JSON.parse(readFileSync(f, 'utf8')) : null;
+  }
+
+  /**
+   * One call with RTP: `callee` answers (SIPp uas), `caller` calls `user` at `remote` (uac,
+   * CALL_MS long); asserts that both complete (`said`: what each line says) and that each
+   * phone's RTP peer sent its 50 packets and received at least 45 in its own family.
+   */
+  async call(t: Pick<typeof import('tap').default, 'equal' | 'ok'>, caller: Phone, callee: Phone, user: string, remote: string, said: [string, string]): Promise<void> {
+    const uas = this.sipp('uas.xml', callee.addr, callee.sip, callee.ctl, this.media(callee.name, callee.addr, callee.rtp));
+    await sleep(300);
+    const uac = await this.sipp('uac.xml', caller.addr, caller.sip, caller.ctl, { ...this.media(caller.name, caller.addr, caller.rtp), callee: user }, remote, CALL_MS);
+    const u = await uas;
+    t.equal(uac.code, 0, `${said[0]}${tail(uac)}`);
+    t.equal(u.code, 0, `${said[1]}${tail(u)}`);
+    for (const name of [caller.name, callee.name]) {
+      const r = await this.peerResult(name);
+      t.ok(r && r.familyOk && r.sent === 50 && r.received >= 45, `${name} RTP through the relay: ${JSON.stringify(r)}`);
+    }
   }
 
   /** Run the CLI inside the namespace (status, or node -e for HTTP). */
