@@ -58,6 +58,8 @@ export const HELP = `
                               prefix of parties: 192.0.2.64/27=2001:db8:64::40/123
     --advertise LOCAL=PUBLIC  our address LOCAL is reached from outside as PUBLIC (1:1 NAT):
                               PUBLIC is written into SIP and SDP (repeatable)
+    --nat64 PREFIX/96         every IPv4 party appears inside this IPv6 prefix (RFC 6052,
+                              64:ff9b::/96 or a network-specific one), no map line needed
     --generic4 ADDR           the proxy's own IPv4 address (required unless masquerading only)
     --generic6 ADDR           the proxy's own IPv6 address (required unless masquerading only)
     --media4 ADDR             RTPproxy64 IPv4 address (default: generic4)

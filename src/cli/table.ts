@@ -32,6 +32,7 @@ export function mappingTable(cfg: Config): string {
         ]
       : []),
     ...cfg.advertise.map((a) => `advertise ${a.local.addr} as ${a.public.addr}  (${a.where})`),
+    ...(cfg.nat64 ? [`nat64 ${cfg.nat64.text} (${cfg.nat64.wellKnown ? 'the Well-Known Prefix: global IPv4 only' : 'a network-specific prefix'}; IPv6 on [::]:${cfg.sipPort})  (${cfg.origin.nat64})`] : []),
     '',
     ...lines,
     '',

@@ -2,6 +2,8 @@
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { Addr, Family, formatHostPort, HostPort, parseHostIp, parseHostPort, parseIp, parsePort } from '../net/addr.js';
 import { Advertised, advertiseProblem } from './advertise.js';
+import { extract, Nat64Prefix, parseNat64 } from './nat64.js';
+import { ownAddresses } from './own.js';
 import { expandPrefixMap } from './prefix.js';
 
 export interface MapEntry {
@@ -31,6 +33,7 @@ export interface Config {
   keepUserAgent: boolean;
   uriHeaders: string[]; //    more headers that carry URIs (lower case): uri-header NAME
   advertise: Advertised[]; //  advertise LOCAL PUBLIC: what is written for our own addresses
+  nat64: Nat64Prefix | null; // nat64 PREFIX/96: every IPv4 party appears inside it (RFC 6052)
   metrics: HostPort | null; // status HTTP endpoint; off by default
   tcp: boolean; //            SIP over TCP on every SIP address (RFC 3261 18)
   tcpIdle: number; //         seconds before an idle TCP connection is closed
@@ -82,6 +85,7 @@ export function defaultConfig(): Config {
     keepUserAgent: false,
     uriHeaders: [],
     advertise: [],
+    nat64: null,
     metrics: null,
     tcp: false,
     tcpIdle: 300,
@@ -112,7 +116,7 @@ export function defaultConfig(): Config {
 
 /** Directive names, also the long flag names (`--map REAL=FACE`, `--sip-port 5060`, ...). */
 export const DIRECTIVES = [
-  'sip-port', 'map', 'advertise', 'generic4', 'generic6', 'media4', 'media6',
+  'sip-port', 'map', 'advertise', 'nat64', 'generic4', 'generic6', 'media4', 'media6',
   'rtp-ports', 'rtp-timeout', 'rtp-latch', 'rtp-quota', 'media-datapath', 'media-threads', 'keep-user-agent', 'uri-header', 'metrics', 'tcp', 'tcp-idle',
   'tls-port', 'tls-cert', 'tls-key', 'tls-ca',
   'inbound', 'outbound', 'registrar', 'domain', 'passwd', 'digest-algorithms', 'default-expires', 'registrations',
@@ -278,6 +282,12 @@ export function applyDirective(cfg: Config, where: string, name: string, args: s
       cfg.advertise.push({ local: ip(where, args[0]), public: ip(where, args[1]), where });
       return;
     }
+    case 'nat64': {
+      const p = parseNat64(one());
+      if (typeof p === 'string') throw new ConfigError(where, p);
+      cfg.nat64 = p;
+      return;
+    }
     case 'map': {
       if (args.length !== 2 && args.length !== 3) throw new ConfigError(where, 'map takes REAL FACE [udp|tcp|tls]');
       const transport = args[2] ?? null;
@@ -377,7 +387,16 @@ export function validate(cfg: Config, where = 'config'): Config {
   }
   const adv = advertiseProblem(cfg);
   if (adv) throw new ConfigError(adv.where, adv.problem);
+  if (cfg.nat64) checkNat64(cfg, cfg.nat64, where);
   return cfg;
+}
+
+/** nat64: beside the address model only, and none of our addresses or parties inside the prefix. */
+function checkNat64(cfg: Config, p: Nat64Prefix, where: string): void {
+  const at = cfg.origin.nat64 ?? where;
+  if (cfg.inbound || cfg.outbound || cfg.outboundName) throw new ConfigError(at, 'nat64 serves the address model (generic4/generic6), not masquerading');
+  const inside = ownAddresses(cfg).find(([, a]) => extract(p, a.addr)) ?? cfg.maps.filter((m) => m.real).map((m) => [m.where, m.real as Addr] as const).find(([, a]) => extract(p, a.addr));
+  if (inside) throw new ConfigError(at, `${inside[1].addr} (${inside[0]}) lies inside the nat64 prefix ${p.text}; the prefix stands for IPv4 parties only`);
 }
 
 /** SIP ports outside rtp-ports: a SIP socket inside the relay's range would take media (SPEC 11). */

@@ -122,7 +122,7 @@ export class Engine implements ProxyContext {
   }
 
   private dispatch(text: string, src: HostPort, local: HostPort, transport: Transport): Action[] {
-    if (!this.map.isOurs(local.addr) || !this.map.listensOn(local.port)) return [drop(R.notOurAddress)];
+    if (!this.map.isOurs(local.addr) || !this.map.listensOn(local.port)) return [drop(this.map.nat64Refused(local.addr) ? R.nat64Refused : R.notOurAddress)];
     let m;
     try {
       m = parseMessage(text);

@@ -2,6 +2,7 @@
 // the other family; unmapped (generic) parties are represented by generic4/generic6.
 import { writtenOf } from '../config/advertise.js';
 import { Config, MapEntry } from '../config/config.js';
+import { embed, extract, nat64Refusal } from '../config/nat64.js';
 import { Addr, Family, HostPort, other, uriHost } from '../net/addr.js';
 import { isOurPort } from './transport.js';
 import type { Translator } from './uris.js';
@@ -17,6 +18,7 @@ export class Mapping implements Translator {
   private readonly resolvedPort = new Map<MapEntry, number>();
   private readonly ours = new Set<string>();
   private readonly locals = new Map<string, string>(); // advertised PUBLIC -> LOCAL
+  private readonly nat64s = new Map<string, MapEntry | null>(); // nat64 entries made, by face and by real (bounded)
   /** What is written for one of our addresses: its advertised PUBLIC, or itself. */
   readonly written: (a: Addr) => Addr;
 
@@ -72,7 +74,7 @@ export class Mapping implements Translator {
   }
 
   isOurs(a: string): boolean {
-    return this.ours.has(a);
+    return this.ours.has(a) || (this.cfg.nat64 !== null && a.indexOf(':') > 0 && this.nat64Entry(a) !== undefined);
   }
 
   isGeneric(a: string): boolean {
@@ -87,7 +89,41 @@ export class Mapping implements Translator {
 
   /** The map line whose face is `a` (with `port`, a port face first). */
   byFace(a: string, port?: number | null): MapEntry | undefined {
-    return this.portFace(a, port) ?? this.faces.get(a);
+    return this.portFace(a, port) ?? this.face(a);
+  }
+
+  /** The line whose (plain) face is `a`: a map line's, else a nat64 face's. */
+  private face(a: string): MapEntry | undefined {
+    return this.faces.get(a) ?? (this.cfg.nat64 && a.indexOf(':') > 0 ? this.nat64Entry(a) : undefined);
+  }
+
+  /** The line of real address `a`: a map line's, else (IPv4 with nat64) its nat64 face's. */
+  private real(a: string): MapEntry | undefined {
+    return this.reals.get(a) ?? (this.cfg.nat64 && a.indexOf(':') < 0 ? this.nat64Entry(a) : undefined);
+  }
+
+  /**
+   * nat64 (RFC 6052): the entry of the IPv4 party `a` stands for (a inside the prefix), or of
+   * IPv4 party `a` itself, made on first use like a map line; none for an address SPEC 11
+   * forbids or one of ours (that would loop). Remembered, at most 4096 at a time.
+   */
+  private nat64Entry(a: string): MapEntry | undefined {
+    const p = this.cfg.nat64;
+    if (!p) return undefined;
+    let e = this.nat64s.get(a);
+    if (e === undefined) {
+      const v4 = a.indexOf(':') < 0 ? { addr: a, family: 4 as const } : extract(p, a);
+      const ok = v4 !== null && nat64Refusal(p, v4.addr) === null && !this.ours.has(v4.addr) && v4.addr !== this.cfg.media4?.addr;
+      e = ok ? { real: v4, name: null, realPort: null, face: embed(p, v4.addr), transport: null, where: `nat64 ${p.text}` } : null;
+      if (this.nat64s.size >= 4096) this.nat64s.clear();
+      this.nat64s.set(a, e);
+    }
+    return e ?? undefined;
+  }
+
+  /** Is `a` inside the nat64 prefix, standing for an IPv4 address that may not be reached? */
+  nat64Refused(a: string): boolean {
+    return this.cfg.nat64 !== null && a.indexOf(':') > 0 && extract(this.cfg.nat64, a) !== null && !this.nat64Entry(a);
   }
 
   /** Is `port` the SIP port of a port face (map REAL FACE:PORT)? */
@@ -102,16 +138,22 @@ export class Mapping implements Translator {
 
   /** The SIP port the party at `s` is represented on in family f: its port face's, else none (sip-port). */
   facePortOf(s: Addr, f: Family): number | undefined {
-    const e = s.family === f ? undefined : this.reals.get(s.addr);
+    const e = s.family === f ? undefined : this.real(s.addr);
     return e && e.face.family === f ? e.facePort : undefined;
   }
 
   byReal(a: string): MapEntry | undefined {
-    return this.reals.get(a);
+    return this.real(a);
   }
 
+  /** A configured party (a map line's real address): what SPEC 11 trusts. */
   isMapped(a: string): boolean {
     return this.reals.has(a);
+  }
+
+  /** Has `a` a face in the other family: a map line's party, or an IPv4 party under nat64? */
+  hasFace(a: string): boolean {
+    return this.real(a) !== undefined;
   }
 
   generic(f: Family): Addr {
@@ -136,7 +178,7 @@ export class Mapping implements Translator {
   /** The local address in family f that stands for source s: its face, or the generic address. */
   representative(s: Addr, f: Family): Addr {
     if (s.family === f) return this.isOurs(s.addr) ? s : this.generic(f);
-    const e = this.reals.get(s.addr);
+    const e = this.real(s.addr);
     return e && e.face.family === f ? e.face : this.generic(f);
   }
 
@@ -150,7 +192,7 @@ export class Mapping implements Translator {
     // A port face: the face's port names the party; the party's own port is its line's.
     const pf = this.portFace(a.addr, port);
     if (pf) return { host: pf.real ? uriHost(pf.real) : (pf.name as string), port: pf.realPort };
-    const f = this.faces.get(a.addr);
+    const f = this.face(a.addr);
     if (f) {
       // A port-qualified map line: the real port where the URI had ours, or none and the real
       // one is not the default (RFC 3261 19.1.4: sip:u@h and sip:u@h:5060 differ).
@@ -158,7 +200,7 @@ export class Mapping implements Translator {
       if (f.real) return { host: uriHost(f.real), port: realPort };
       return { host: f.name as string, port: realPort };
     }
-    const r = this.reals.get(a.addr);
+    const r = this.real(a.addr);
     if (r && r.face.family === out && r.facePort) return { host: uriHost(this.written(r.face)), port: r.facePort }; // one port a face
     if (r && r.face.family === out) {
       const facePort = r.realPort !== null && port === r.realPort ? sip : port;
@@ -177,7 +219,7 @@ export class Mapping implements Translator {
       const real = this.realAddr(pf);
       return real ? { addr: real.addr, family: real.family, port: pf.realPort ?? (pf.name ? this.uplinkPort(pf) : 5060) } : null;
     }
-    const f = this.faces.get(a.addr);
+    const f = this.face(a.addr);
     if (f) {
       const real = this.realAddr(f);
       if (!real) return null;

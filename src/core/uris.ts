@@ -10,7 +10,7 @@ import type { Ours } from './types.js';
 export interface Translator {
   translate(a: Addr, port: number | null, out: Family): { host: string; port: number | null };
   isGeneric(a: string): boolean; // an address that stands for unmapped parties
-  isMapped(a: string): boolean; //  a party's real address with a face in the other family
+  hasFace(a: string): boolean; //   a party's real address with a face in the other family (map line, nat64)
 }
 
 /** A step that may take over a URI's host and port; true when it did (masquerading tokens). */
@@ -104,7 +104,7 @@ export function rewriteUri(c: RewriteCtx, s: number, e: number, restorable = fal
         if (u.portStart >= 0) c.edits.replace(u.portStart - 1, u.portEnd, t.port === null ? '' : ':' + t.port);
         else c.edits.insert(u.hostEnd, ':' + t.port);
       }
-      const lossy = a.family !== c.out && !c.ours.isOurs(a.addr) && !c.tr.isMapped(a.addr);
+      const lossy = a.family !== c.out && !c.ours.isOurs(a.addr) && !c.tr.hasFace(a.addr);
       if (restorable && lossy && !kept) c.edits.insert(u.portStart >= 0 ? u.portEnd : u.hostEnd, `;${KEEP_PARAM}=${uriHost(a)}`);
     }
   }

@@ -168,7 +168,9 @@ async function startTransports(cfg: Config, engine: Engine, log: Logger, deliver
   const stream = { idleMs: cfg.tcpIdle * 1000, connectTimeoutMs: 5000, handshakeMs: 5000, maxPerSource: 64, maxPerDestination: 16, maxConnections: 20000 };
   const t: Transports = { udp: new SipUdp(engine, log, deliver), tcp: null, tls: null };
   try {
-    await t.udp.start(sipAddresses(cfg), cfg.sipPort);
+    // nat64: IPv6 on sip-port through one socket that sees each datagram's destination.
+    await t.udp.start(sipAddresses(cfg).filter((a) => !cfg.nat64 || a.family === 4), cfg.sipPort);
+    if (cfg.nat64) t.udp.startAny6(cfg.sipPort);
     for (const [port, addrs] of portFaces(cfg)) await t.udp.start(addrs, port);
     if (cfg.tcp) {
       t.tcp = new SipTcp(engine, log, deliver, { ...stream, transport: 'tcp' });
@@ -198,7 +200,8 @@ async function startStatus(cfg: Config, engine: Engine, relay: Relay, log: Logge
 
 function logStarted(cfg: Config, log: Logger, masq: MasqPlanner | null, relay: Relay): void {
   log.info('sipproxy64 started', {
-    sip: [...sipAddresses(cfg).map((a) => `${uriHost(a)}:${cfg.sipPort}`), ...[...portFaces(cfg)].flatMap(([p, addrs]) => addrs.map((a) => `${uriHost(a)}:${p}`))].join(','),
+    sip: [...sipAddresses(cfg).filter((a) => !cfg.nat64 || a.family === 4).map((a) => `${uriHost(a)}:${cfg.sipPort}`), ...(cfg.nat64 ? [`[::]:${cfg.sipPort}`] : []), ...[...portFaces(cfg)].flatMap(([p, addrs]) => addrs.map((a) => `${uriHost(a)}:${p}`))].join(','),
+    ...(cfg.nat64 ? { nat64: cfg.nat64.text } : {}),
     media4: cfg.media4?.addr,
     media6: cfg.media6?.addr,
     ports: `${cfg.rtpPorts[0]}-${cfg.rtpPorts[1]}`,

@@ -14,7 +14,7 @@ type Handle = unknown;
 type NativeParty = [string | null, number, number, boolean, string | null, boolean] | null;
 type NativePeer = [string, number] | null;
 
-interface Addon {
+export interface Addon {
   create(lo: number, hi: number, threads: number, latch: number): Handle;
   bind(h: Handle, port: number, addr4: string, addr6: string): number;
   unbind(h: Handle, port: number): void;
@@ -25,10 +25,19 @@ interface Addon {
   counters(h: Handle): number[];
   inject(h: Handle, port: number, side: number, rtcp: number, addr: string, port2: number, msg: Buffer): number;
   stop(h: Handle): void;
+  /** SIP over UDP/IPv6 on [::]:port with each datagram's destination (src/native/sipsock.c); -errno when it cannot bind. */
+  sipOpen(port: number, cb: (msg: Buffer, srcAddr: string, srcPort: number, dstAddr: string) => void): Handle | number;
+  sipSend(h: Handle, msg: Buffer, from: string, to: string, toPort: number): number;
+  sipClose(h: Handle): void;
 }
 
 const LATCH = { strict: 0, prefix: 1, any: 2, off: 3 } as const;
 const ERRNO = new Map(Object.entries(constants.errno).map(([k, v]) => [v, k]));
+
+/** An errno number's name (EADDRINUSE). */
+export function errnoName(n: number): string {
+  return ERRNO.get(n) ?? `errno ${n}`;
+}
 
 let loaded: Addon | Error | undefined;
 let loadedFrom: string | null = null;

@@ -1,17 +1,21 @@
 // SIP over UDP: one socket per face and generic address on sip-port (Node cannot tell the
 // destination address of a datagram on a wildcard socket). Receive, run the engine, send
-// from the socket of the address the engine chose.
+// from the socket of the address the engine chose. With nat64, one native socket on
+// [::]:sip-port serves every IPv6 address instead (src/native/sipsock.c: it tells each
+// datagram's destination and sends from a chosen source, the 2^32 addresses of the prefix too).
 import dgram from 'node:dgram';
 import { Engine } from '../core/engine.js';
 import { MAX_UDP } from '../core/transport.js';
 import { Action } from '../core/types.js';
 import { Addr, formatHostPort, HostPort, parseIp } from '../net/addr.js';
 import { R } from '../sip/reasons.js';
+import { Addon, errnoName, loadNative } from './datapath-native.js';
 import { Logger } from './log.js';
 import { udpSocket } from './udp.js';
 
 export class SipUdp {
   private readonly sockets = new Map<string, dgram.Socket>();
+  private any6: { addon: Addon; h: unknown; port: number } | null = null;
 
   constructor(private readonly engine: Engine, private readonly log: Logger, private readonly deliver: (actions: Action[]) => void) {}
 
@@ -36,19 +40,31 @@ export class SipUdp {
         this.engine.count('sip-socket-error');
         this.log.warn('SIP socket error', { local: formatHostPort(local), error: err.message });
       });
-      sock.on('message', (msg, rinfo) => this.receive(msg, rinfo, local));
+      sock.on('message', (msg, rinfo) => this.receive(msg, rinfo.address, rinfo.port, local));
       this.sockets.set(SipUdp.key(a.addr, port), sock);
     }
   }
 
-  private receive(msg: Buffer, rinfo: dgram.RemoteInfo, local: HostPort): void {
+  /** nat64: every IPv6 address on `port` through one native socket; an Error when the addon does not load or the port does not bind. */
+  startAny6(port: number): void {
+    const addon = loadNative();
+    if (addon instanceof Error) throw new Error(`nat64 needs the native addon (build/Release/rtp64.node; npm install builds it): ${addon.message}`);
+    const h = addon.sipOpen(port, (msg, srcAddr, srcPort, dstAddr) => {
+      const dst = parseIp(dstAddr);
+      if (dst) this.receive(msg, srcAddr, srcPort, { addr: dst.addr, family: 6, port });
+    });
+    if (typeof h === 'number') throw new Error(`cannot bind SIP socket [::]:${port}: ${errnoName(-h)}`);
+    this.any6 = { addon, h, port };
+  }
+
+  private receive(msg: Buffer, srcAddr: string, srcPort: number, local: HostPort): void {
     try {
-      const a = parseIp(rinfo.address);
+      const a = parseIp(srcAddr);
       if (!a) {
         this.engine.countDrop(R.badSource);
         return;
       }
-      const src: HostPort = { addr: a.addr, family: a.family, port: rinfo.port };
+      const src: HostPort = { addr: a.addr, family: a.family, port: srcPort };
       if (this.log.debugEnabled) this.log.debug('sip in', { from: formatHostPort(src), to: formatHostPort(local), bytes: msg.length, first: firstLine(msg) });
       this.deliver(this.engine.handle(msg, src, local, 'udp'));
     } catch (err) {
@@ -59,8 +75,10 @@ export class SipUdp {
 
   /** Send one datagram from the socket of act.from. */
   send(act: Extract<Action, { type: 'send' }>): void {
-    const sock = this.sockets.get(SipUdp.key(act.from.addr, act.from.port));
-    if (!sock) {
+    // The native socket sends from any source it is told (IPV6_FREEBIND): only from our own.
+    const any6 = this.any6 && act.from.family === 6 && act.from.port === this.any6.port && this.engine.map.isOurs(act.from.addr) ? this.any6 : null;
+    const sock = any6 ? null : this.sockets.get(SipUdp.key(act.from.addr, act.from.port));
+    if (!sock && !any6) {
       this.engine.countDrop(R.noLocalSocket);
       return;
     }
@@ -70,7 +88,14 @@ export class SipUdp {
       return;
     }
     if (this.log.debugEnabled) this.log.debug('sip out', { from: formatHostPort(act.from), to: formatHostPort(act.to), bytes: data.length, first: firstLine(data) });
-    sock.send(data, act.to.port, act.to.addr);
+    if (sock) sock.send(data, act.to.port, act.to.addr);
+    else if (any6) {
+      const n = any6.addon.sipSend(any6.h, data, act.from.addr, act.to.addr, act.to.port);
+      if (n < 0) {
+        this.engine.count('sip-socket-error');
+        this.log.warn('SIP socket error', { local: formatHostPort(act.from), error: errnoName(-n) });
+      }
+    }
   }
 
   close(): void {
@@ -82,6 +107,8 @@ export class SipUdp {
       }
     }
     this.sockets.clear();
+    if (this.any6) this.any6.addon.sipClose(this.any6.h);
+    this.any6 = null;
   }
 }
 

@@ -103,13 +103,13 @@ export class Nat {
   private readonly never = (): boolean => false;
   private readonly same = (a: Addr, port: number | null) => ({ host: uriHost(a), port });
 
-  private readonly toSame: Translator & { hook?: UriHook } = { translate: this.same, isGeneric: this.never, isMapped: this.never, hook: undefined };
+  private readonly toSame: Translator & { hook?: UriHook } = { translate: this.same, isGeneric: this.never, hasFace: this.never, hook: undefined };
 
   private readonly toWan: Translator & { hook?: UriHook } = {
     // RFC 3261 18.2.1 semantics on the public side: LAN addresses are not reachable there.
     translate: (a, port) => (this.isLan(a) || a.family !== this.outbound.family ? { host: uriHost(this.outboundOut), port } : this.same(a, port)),
     isGeneric: this.isOwn,
-    isMapped: this.never,
+    hasFace: this.never,
     hook: (c, u, a, port, restorable) => {
       if (!restorable || !this.isLan(a) || a.addr === this.inbound.addr) return false;
       // A routing URI into the LAN: our public address, and the phone in ;sp64n=.
@@ -123,7 +123,7 @@ export class Nat {
   private readonly toLan: Translator & { hook?: UriHook } = {
     translate: (a, port) => (a.family !== this.inbound.family ? { host: uriHost(this.inboundOut), port } : this.same(a, port)),
     isGeneric: this.isOwn,
-    isMapped: this.never,
+    hasFace: this.never,
     hook: (c, u) => {
       const p = param(u, NAT_PARAM);
       const hp = this.tokenOf(c.text, u);

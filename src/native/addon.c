@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sipsock.h"
 #include "worker.h"
 
 static napi_value fail(napi_env env, const char *what) {
@@ -237,7 +238,8 @@ static napi_value init(napi_env env, napi_value exports) {
     const char *name;
     napi_callback fn;
   } fns[] = {{"create", js_create}, {"bind", js_bind},   {"unbind", js_unbind}, {"parties", js_parties}, {"detach", js_detach},
-             {"pair", js_pair},     {"rx", js_rx}, {"counters", js_counters}, {"inject", js_inject}, {"stop", js_stop}};
+             {"pair", js_pair},     {"rx", js_rx}, {"counters", js_counters}, {"inject", js_inject}, {"stop", js_stop},
+             {"sipOpen", js_sip_open}, {"sipSend", js_sip_send}, {"sipClose", js_sip_close}};
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;
     if (napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].fn, NULL, &f) != napi_ok || napi_set_named_property(env, exports, fns[i].name, f) != napi_ok)

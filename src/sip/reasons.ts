@@ -96,6 +96,7 @@ const DEFS = {
   answerLimited: ['answer-limited', 0, 'an error answer to a stranger over answer-limit a second: not sent'],
   tooMuchGrowth: ['too-much-growth', 403, 'a stranger\'s request would grow by more than 1024 bytes once rewritten (no amplification)', 'Forbidden (request would grow too much)'],
   notOurAddress: ['not-our-address', 0, 'arrived on an address or port that is not a SIP address of ours'],
+  nat64Refused: ['nat64-refused', 0, 'arrived on an address of the nat64 prefix that stands for an IPv4 address none may reach through it (loopback, link-local, ours; not global under 64:ff9b::/96)'],
   internalError: ['internal-error', 0, 'a rewrite rule failed (a bug): the message is dropped'],
   tooLargeForUdp: ['too-large-for-udp', 0, 'an answer larger than a UDP datagram'],
   badSource: ['bad-source', 0, 'a datagram from a source address that cannot be parsed'],

@@ -64,6 +64,19 @@ if (!cannotRun()) {
     t.equal(inNs('bash', [helper, 'frob']).status, 2, 'usage error');
     t.equal(inNs('bash', [helper, 'add', '-c', '/nonexistent']).status, 2, 'unreadable config');
   });
+
+  t.test('port faces on an address the host holds, and a nat64 prefix', async (t) => {
+    inNs('ip', ['addr', 'add', '198.51.100.1/24', 'dev', 'up1']);
+    const pf = join(mkdtempSync(join(tmpdir(), 'faces-')), 'pf.conf');
+    writeFileSync(pf, 'generic4 192.0.2.1\ngeneric6 2001:db8::1\nmap 2001:db8:1::20 198.51.100.1:5071\nmap 2001:db8:1::21 198.51.100.1:5072 udp\nnat64 2001:db8:6464::/96\n');
+    const a = inNs('bash', [helper, 'add', '-c', pf]);
+    t.equal(a.status, 0, a.stderr);
+    t.equal(a.stdout, 'added local route 2001:db8:6464::/96 on lo\n', 'the prefix is a local route; the port faces\' address is held already, once');
+    t.notMatch(addrs(), '198.51.100.1/32', 'no second copy of a held address');
+    t.equal(inNs('bash', [helper, 'list', '-c', pf]).stdout, '198.51.100.1/32 lo held\n2001:db8:6464::/96 local-route lo yes\n');
+    t.equal(inNs('bash', [helper, 'del', '-c', pf]).stdout, 'removed local route 2001:db8:6464::/96 from lo\n', 'del takes away what add put there, not the held address');
+    t.match(addrs(), /up1\s+inet 198\.51\.100\.1\/24/);
+  });
 }
 
 t.test('the systemd unit passes systemd-analyze', async (t) => {

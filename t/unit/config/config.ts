@@ -119,3 +119,28 @@ t.test('config mistakes that open holes are refused, naming the lines (SPEC 11)'
   t.equal(err(base + 'generic4 192.0.2.2'), 'f.conf:3: generic4 is given again (first at f.conf:1); say it once');
   t.ok(validate(parseConfig(base + 'map 192.0.2.20 2001:db8:64::20\nmap 192.0.2.21 2001:db8:64::21', 'f')), 'map repeats');
 });
+
+t.test('nat64 PREFIX/96 (RFC 6052)', async (t) => {
+  const { embed, extract, nat64Refusal, parseNat64 } = await import('../../../src/config/nat64.js');
+  const c = validate(parseConfig(base + 'nat64 2001:db8:64::/96\n', 'f'));
+  t.same([c.nat64?.text, c.nat64?.wellKnown], ['2001:db8:64::/96', false]);
+  const p = c.nat64 as NonNullable<typeof c.nat64>;
+  t.equal(embed(p, '192.0.2.10').addr, '2001:db8:64::c000:20a', 'RFC 6052 2.2: the IPv4 address in the last 32 bits, RFC 5952 text');
+  t.same(extract(p, '2001:db8:64::c000:20a'), { addr: '192.0.2.10', family: 4 });
+  t.same(extract(p, '2001:DB8:64:0::C000:020A'.toLowerCase()), { addr: '192.0.2.10', family: 4 }, 'any spelling of the address');
+  t.equal(extract(p, '2001:db8:65::c000:20a'), null, 'outside the prefix');
+  t.equal(extract(p, '192.0.2.10'), null);
+  const wkp = parseNat64('64:ff9b::/96');
+  if (typeof wkp === 'string') throw new Error(wkp);
+  t.equal(wkp.wellKnown, true);
+  t.same(['127.0.0.1', '0.1.2.3', '224.0.0.1', '255.255.255.255', '169.254.169.254', '10.0.0.1', '192.0.2.10'].map((a) => nat64Refusal(p, a)), ['special', 'special', 'special', 'special', 'link-local', null, null],
+    'SPEC 11: never loopback, this network, multicast, broadcast, link-local; private addresses under a network-specific prefix');
+  t.same(['10.0.0.1', '100.64.0.1', '192.0.2.10', '169.254.1.1', '127.0.0.1'].map((a) => nat64Refusal(wkp, a)), ['non-global', 'non-global', 'non-global', 'link-local', 'special'], 'RFC 6052 3.1: the Well-Known Prefix stands for global IPv4 only');
+  t.equal(err(base + 'nat64 2001:db8:64::/64'), 'f.conf:3: nat64 takes a /96 (the IPv4 address in the last 32 bits, RFC 6052 2.2), got /64');
+  t.equal(err(base + 'nat64 192.0.2.0/24'), 'f.conf:3: nat64 takes an IPv6 prefix PREFIX/96 (64:ff9b::/96), got "192.0.2.0/24"');
+  t.equal(err(base + 'nat64 2001:db8:64::1/96'), 'f.conf:3: "2001:db8:64::1/96" has host bits set (the prefix ends in ::)');
+  t.equal(err(base + 'nat64 2001:db8:64:0:ff00::/96'), 'f.conf:3: "2001:db8:64:0:ff00::/96": bits 64 to 71 must be zero (RFC 6052 2.2)');
+  t.equal(err(base + 'nat64 2001:db8::/96'), 'f.conf:3: 2001:db8::1 (generic6) lies inside the nat64 prefix 2001:db8::/96; the prefix stands for IPv4 parties only');
+  t.equal(err(base + 'map 2001:db8:64::5 192.0.2.9\nnat64 2001:db8:64::/96'), 'f.conf:4: 2001:db8:64::5 (f.conf:3) lies inside the nat64 prefix 2001:db8:64::/96; the prefix stands for IPv4 parties only');
+  t.equal(err('inbound 192.168.1.1/24\noutbound 192.0.2.1\nnat64 2001:db8:64::/96\n'), 'f.conf:3: nat64 serves the address model (generic4/generic6), not masquerading');
+});

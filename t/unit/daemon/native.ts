@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { loadNative } from '../../../src/daemon/datapath-native.js';
 import { Relay } from '../../../src/daemon/relay.js';
 
-const SRC = ['src/native/addon.c', 'src/native/worker.c', 'src/native/path.c'];
+const SRC = ['src/native/addon.c', 'src/native/worker.c', 'src/native/path.c', 'src/native/sipsock.c'];
 const SANITIZE = ['-fsanitize=address,undefined', '-fno-sanitize-recover=all', '-fno-omit-frame-pointer', '-O1', '-g', '-std=gnu11', '-Wall', '-Wextra', '-Werror'];
 const runtime = (lib: string): string => spawnSync('gcc', [`-print-file-name=${lib}`], { encoding: 'utf8' }).stdout.trim();
 const tick = (ms = 50) => new Promise((r) => setTimeout(r, ms));
@@ -49,9 +49,9 @@ t.test('the relay tests on a build of the addon with ASan and UBSan', async (t) 
     SIPPROXY64_NATIVE: file,
     RELAY_PATHS: 'native',
   });
-  const run = spawnSync('node_modules/.bin/tap', ['--disable-coverage', '--jobs=1', '--reporter=tap', 't/unit/daemon/relay.ts'], { encoding: 'utf8', env, timeout: 240000 });
+  const run = spawnSync('node_modules/.bin/tap', ['--disable-coverage', '--jobs=1', '--reporter=tap', 't/unit/daemon/relay.ts', 't/unit/daemon/sipsock.ts'], { encoding: 'utf8', env, timeout: 240000 });
   const out = run.stdout + run.stderr;
-  const failed = out.split('\n').filter((l) => /not ok|found:|wanted:|Error/.test(l)).slice(0, 20).join('\n');
+  const failed = out.split('\n').filter((l) => /not ok|found:|wanted:|Error:/.test(l)).slice(0, 20).join('\n');
   t.equal(run.status, 0, `relay tests pass on the sanitizer build${failed ? `\n${failed}` : ''}`);
   t.notMatch(out, /ERROR: AddressSanitizer|runtime error:/, 'no sanitizer report');
   t.match(out, /from the file SIPPROXY64_NATIVE names/, 'the sanitizer build was the one loaded');
