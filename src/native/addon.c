@@ -5,18 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "napi-util.h"
 #include "sipsock.h"
 #include "worker.h"
-
-static napi_value fail(napi_env env, const char *what) {
-  napi_throw_type_error(env, NULL, what);
-  return NULL;
-}
-
-static napi_value number(napi_env env, double v) {
-  napi_value out;
-  return napi_create_double(env, v, &out) == napi_ok ? out : NULL;
-}
 
 static int get_u32(napi_env env, napi_value v, uint32_t *out) {
   return napi_get_value_uint32(env, v, out) == napi_ok;

@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "napi-util.h"
 #include "sipsock.h"
 
 #define BATCH 64      /* datagrams read per wake-up, so one flood cannot hold the loop */
@@ -29,16 +30,6 @@ struct sipsock {
   int closed;
   unsigned char buf[MAX_DGRAM];
 };
-
-static napi_value fail(napi_env env, const char *what) {
-  napi_throw_type_error(env, NULL, what);
-  return NULL;
-}
-
-static napi_value number(napi_env env, double v) {
-  napi_value out;
-  return napi_create_double(env, v, &out) == napi_ok ? out : NULL;
-}
 
 static napi_value string(napi_env env, const char *s) {
   napi_value out;
