@@ -10,6 +10,8 @@ import ipaddr from 'ipaddr.js';
 import { Config } from '../config/config.js';
 import { ownAddresses } from '../config/own.js';
 import { embed } from '../config/nat64.js';
+import { nth } from '../config/prefix.js';
+import { wildcardFamilies } from '../daemon/daemon.js';
 import { loadNative } from '../daemon/datapath-native.js';
 import { canBind } from '../daemon/udp.js';
 import { pairsAllowed, raiseOpenFileLimit, limitNeeded } from '../daemon/fdlimit.js';
@@ -67,24 +69,25 @@ export async function hostChecks(cfg: Config): Promise<Check[]> {
     const priv = kindOf(a.addr, PRIVATE);
     if (priv && role !== 'inbound' && !advertised.has(a.addr)) add('address', `${role} ${a.addr}`, 'warning', `${priv} on a side others must reach (advertise a public address?)`);
   }
-  if (cfg.nat64) nat64Checks(cfg, routes, add);
+  wildcardChecks(cfg, routes, add);
   for (const m of cfg.maps) {
     const never = m.real ? kindOf(m.real.addr, NEVER) : null;
     if (never) add('address', `map ${m.real?.addr} (${m.where})`, 'warning', `${never}: does not belong in SIP`);
   }
   // SIP sockets: every face, generic, inbound and outbound address on sip-port (and tls-port).
+  const wild = wildcardFamilies(cfg);
   const ports = [cfg.sipPort, ...(cfg.tlsCert ? [cfg.tlsPort] : [])];
   for (const { role, a, local } of own) {
     if (role === 'media4' || role === 'media6' || !local) continue; // media binds rtp-ports only
     for (const port of ports) {
-      if (cfg.nat64 && a.family === 6 && port === cfg.sipPort) continue; // [::]:sip-port serves them (below)
+      if (wild.has(a.family) && port === cfg.sipPort) continue; // the wildcard socket serves them (below)
       const why = await canBind(a, port);
       add('bind', formatHostPort({ ...a, port }), why ? 'error' : 'ok', why ?? '');
     }
   }
-  if (cfg.nat64) {
-    const why = await canBind({ addr: '::', family: 6 }, cfg.sipPort);
-    add('bind', `[::]:${cfg.sipPort} (nat64)`, why ? 'error' : 'ok', why ?? '');
+  for (const [f, what] of wild) {
+    const why = await canBind({ addr: f === 6 ? '::' : '0.0.0.0', family: f }, cfg.sipPort);
+    add('bind', `${f === 6 ? '[::]' : '0.0.0.0'}:${cfg.sipPort} (${what.split(' ')[0]})`, why ? 'error' : 'ok', why ?? '');
   }
   // Port faces: each on its own SIP port.
   for (const m of cfg.maps) {
@@ -120,13 +123,17 @@ export async function hostChecks(cfg: Config): Promise<Check[]> {
   return out;
 }
 
-/** nat64: the prefix routed to this host (AnyIP), and the native socket that serves it. */
-function nat64Checks(cfg: Config, routes: ReturnType<typeof localRoutes>, add: (check: string, subject: string, level: Level, detail?: string) => void): void {
-  const p = cfg.nat64 as NonNullable<Config['nat64']>;
-  const local = isLocal(embed(p, '192.0.2.1'), routes);
-  add('local', `nat64 ${p.text}`, local ? 'ok' : 'error', local ? 'a local route' : `not routed to this host (ip -6 route add local ${p.text} dev lo; sipproxy64-faces add does it)`);
+/** nat64 and large prefix lines: each prefix routed to this host (AnyIP), and the native socket that serves it. */
+function wildcardChecks(cfg: Config, routes: ReturnType<typeof localRoutes>, add: (check: string, subject: string, level: Level, detail?: string) => void): void {
+  const prefixes: Array<[string, Addr, string]> = cfg.prefixLines.map((l) => [`map ${l.real.text} ${l.face.text}`, nth(l.face, 0), l.face.text]);
+  if (cfg.nat64) prefixes.push([`nat64 ${cfg.nat64.text}`, embed(cfg.nat64, '192.0.2.1'), cfg.nat64.text]);
+  if (prefixes.length === 0) return;
+  for (const [subject, a, text] of prefixes) {
+    const local = isLocal(a, routes);
+    add('local', subject, local ? 'ok' : 'error', local ? 'a local route' : `not routed to this host (ip ${a.family === 6 ? '-6 ' : ''}route add local ${text} dev lo; sipproxy64-faces add does it)`);
+  }
   const addon = loadNative();
-  add('native', `nat64 ${p.text}`, addon instanceof Error ? 'error' : 'ok', addon instanceof Error ? `the native addon does not load: ${addon.message}` : 'the addon that serves the prefix loads');
+  add('native', prefixes.map((p) => p[0]).join(', '), addon instanceof Error ? 'error' : 'ok', addon instanceof Error ? `the native addon does not load: ${addon.message}` : 'the addon that serves them loads');
 }
 
 export function checksTable(checks: Check[]): string {

@@ -17,6 +17,7 @@ export function mappingTable(cfg: Config): string {
     const real = m.real ? uriHost(m.real) : (m.name as string);
     rows.push([m.realPort ? `${real}:${m.realPort}` : real, m.facePort ? `${uriHost(m.face)}:${m.facePort}` : m.face.addr, m.where]);
   }
+  for (const l of cfg.prefixLines) rows.push([l.real.text, l.face.text, `${l.where} (${2 ** (l.real.bytes.length * 8 - l.real.len)} faces, on ${l.face.family === 6 ? '[::]' : '0.0.0.0'}:${cfg.sipPort})`]);
   const w = [0, 1].map((i) => Math.max(...rows.map((r) => r[i].length)));
   const lines = rows.map((r) => `${r[0].padEnd(w[0])}  ${r[1].padEnd(w[1])}  ${r[2]}`);
   return [

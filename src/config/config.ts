@@ -2,9 +2,9 @@
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { Addr, Family, formatHostPort, HostPort, parseHostIp, parseHostPort, parseIp, parsePort } from '../net/addr.js';
 import { Advertised, advertiseProblem } from './advertise.js';
-import { extract, Nat64Prefix, parseNat64 } from './nat64.js';
-import { ownAddresses } from './own.js';
-import { expandPrefixMap } from './prefix.js';
+import { Nat64Prefix, parseNat64 } from './nat64.js';
+import { checkNat64, checkPrefixLines } from './spaces.js';
+import { expandPrefixMap, PrefixLine } from './prefix.js';
 
 export interface MapEntry {
   readonly real: Addr | null; //   an IP party; null for an uplink named by host name
@@ -15,11 +15,13 @@ export interface MapEntry {
   readonly where: string; //      "file:line" for messages
   readonly prefix?: string; //    "REAL/LEN FACE/LEN": the prefix map line it is one host of
   readonly facePort?: number; //  a port face (map REAL FACE:PORT): the face is this address and SIP port
+  readonly nat64?: boolean; //    made on use for an IPv4 party under nat64: not a configured party
 }
 
 export interface Config {
   sipPort: number;
   maps: MapEntry[];
+  prefixLines: PrefixLine[]; // prefix map lines of more than 256 hosts: computed, not expanded
   generic4: Addr | null;
   generic6: Addr | null;
   media4: Addr | null;
@@ -72,6 +74,7 @@ export function defaultConfig(): Config {
   return {
     sipPort: 5060,
     maps: [],
+    prefixLines: [],
     generic4: null,
     generic6: null,
     media4: null,
@@ -298,6 +301,11 @@ export function applyDirective(cfg: Config, where: string, name: string, args: s
         // A prefix map: one entry per host, all naming the line they came from.
         const p = expandPrefixMap(args[0], args[1]);
         if (typeof p === 'string') throw new ConfigError(where, p);
+        if (p.kind === 'line') {
+          if (transport === 'tcp' || transport === 'tls') throw new ConfigError(where, `a prefix map line of more than 256 hosts takes udp only (its faces are served by one UDP socket)`);
+          cfg.prefixLines.push({ real: p.real, face: p.face, transport, where });
+          return;
+        }
         const prefix = `${args[0]} ${args[1]}`;
         p.reals.forEach((real, i) => cfg.maps.push({ real, name: null, realPort: null, face: p.faces[i], where, transport, prefix }));
         return;
@@ -388,15 +396,8 @@ export function validate(cfg: Config, where = 'config'): Config {
   const adv = advertiseProblem(cfg);
   if (adv) throw new ConfigError(adv.where, adv.problem);
   if (cfg.nat64) checkNat64(cfg, cfg.nat64, where);
+  checkPrefixLines(cfg);
   return cfg;
-}
-
-/** nat64: beside the address model only, and none of our addresses or parties inside the prefix. */
-function checkNat64(cfg: Config, p: Nat64Prefix, where: string): void {
-  const at = cfg.origin.nat64 ?? where;
-  if (cfg.inbound || cfg.outbound || cfg.outboundName) throw new ConfigError(at, 'nat64 serves the address model (generic4/generic6), not masquerading');
-  const inside = ownAddresses(cfg).find(([, a]) => extract(p, a.addr)) ?? cfg.maps.filter((m) => m.real).map((m) => [m.where, m.real as Addr] as const).find(([, a]) => extract(p, a.addr));
-  if (inside) throw new ConfigError(at, `${inside[1].addr} (${inside[0]}) lies inside the nat64 prefix ${p.text}; the prefix stands for IPv4 parties only`);
 }
 
 /** SIP ports outside rtp-ports: a SIP socket inside the relay's range would take media (SPEC 11). */

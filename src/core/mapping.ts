@@ -3,6 +3,7 @@
 import { writtenOf } from '../config/advertise.js';
 import { Config, MapEntry } from '../config/config.js';
 import { embed, extract, nat64Refusal } from '../config/nat64.js';
+import { hostOf, nth } from '../config/prefix.js';
 import { Addr, Family, HostPort, other, uriHost } from '../net/addr.js';
 import { isOurPort } from './transport.js';
 import type { Translator } from './uris.js';
@@ -18,13 +19,15 @@ export class Mapping implements Translator {
   private readonly resolvedPort = new Map<MapEntry, number>();
   private readonly ours = new Set<string>();
   private readonly locals = new Map<string, string>(); // advertised PUBLIC -> LOCAL
-  private readonly nat64s = new Map<string, MapEntry | null>(); // nat64 entries made, by face and by real (bounded)
+  private readonly made = new Map<string, MapEntry | null>(); // computed entries, by role and address (bounded)
+  private readonly computes: boolean; //                          large prefix lines or nat64 configured
   /** What is written for one of our addresses: its advertised PUBLIC, or itself. */
   readonly written: (a: Addr) => Addr;
 
   /** `alsoOurs`: the SIP addresses of the modes beside the address model. */
   constructor(cfg: Config, alsoOurs: readonly Addr[] = []) {
     this.cfg = cfg;
+    this.computes = cfg.prefixLines.length > 0 || cfg.nat64 !== null;
     for (const m of cfg.maps) {
       if (m.facePort) {
         this.portFaces.set(portFaceKey(m.face.addr, m.facePort), m);
@@ -74,7 +77,7 @@ export class Mapping implements Translator {
   }
 
   isOurs(a: string): boolean {
-    return this.ours.has(a) || (this.cfg.nat64 !== null && a.indexOf(':') > 0 && this.nat64Entry(a) !== undefined);
+    return this.ours.has(a) || (this.computes && this.face(a) !== undefined);
   }
 
   isGeneric(a: string): boolean {
@@ -92,38 +95,56 @@ export class Mapping implements Translator {
     return this.portFace(a, port) ?? this.face(a);
   }
 
-  /** The line whose (plain) face is `a`: a map line's, else a nat64 face's. */
+  /** The line whose (plain) face is `a`: a map line's, else a computed one (large prefix line, nat64). */
   private face(a: string): MapEntry | undefined {
-    return this.faces.get(a) ?? (this.cfg.nat64 && a.indexOf(':') > 0 ? this.nat64Entry(a) : undefined);
+    return this.faces.get(a) ?? (this.computes ? this.computed(a, true) : undefined);
   }
 
-  /** The line of real address `a`: a map line's, else (IPv4 with nat64) its nat64 face's. */
+  /** The line of real address `a`: a map line's, else a computed one. */
   private real(a: string): MapEntry | undefined {
-    return this.reals.get(a) ?? (this.cfg.nat64 && a.indexOf(':') < 0 ? this.nat64Entry(a) : undefined);
+    return this.reals.get(a) ?? (this.computes ? this.computed(a, false) : undefined);
   }
 
   /**
-   * nat64 (RFC 6052): the entry of the IPv4 party `a` stands for (a inside the prefix), or of
-   * IPv4 party `a` itself, made on first use like a map line; none for an address SPEC 11
-   * forbids or one of ours (that would loop). Remembered, at most 4096 at a time.
+   * The entries of prefix lines too large to expand and of nat64 (RFC 6052), made on first
+   * use like a map line and remembered (at most 4096 at a time): as a face or as a party.
    */
-  private nat64Entry(a: string): MapEntry | undefined {
-    const p = this.cfg.nat64;
-    if (!p) return undefined;
-    let e = this.nat64s.get(a);
+  private computed(a: string, asFace: boolean): MapEntry | undefined {
+    const key = (asFace ? 'f|' : 'r|') + a;
+    let e = this.made.get(key);
     if (e === undefined) {
-      const v4 = a.indexOf(':') < 0 ? { addr: a, family: 4 as const } : extract(p, a);
-      const ok = v4 !== null && nat64Refusal(p, v4.addr) === null && !this.ours.has(v4.addr) && v4.addr !== this.cfg.media4?.addr;
-      e = ok ? { real: v4, name: null, realPort: null, face: embed(p, v4.addr), transport: null, where: `nat64 ${p.text}` } : null;
-      if (this.nat64s.size >= 4096) this.nat64s.clear();
-      this.nat64s.set(a, e);
+      e = (asFace ? this.lineEntry(a, 'face') ?? this.nat64Face(a) : this.lineEntry(a, 'real') ?? this.nat64Real(a)) ?? null;
+      if (this.made.size >= 4096) this.made.clear();
+      this.made.set(key, e);
     }
     return e ?? undefined;
   }
 
+  /** Host n of a large prefix line, found by its face or its party. */
+  private lineEntry(a: string, side: 'face' | 'real'): MapEntry | undefined {
+    for (const l of this.cfg.prefixLines) {
+      const n = hostOf(l[side], a);
+      if (n !== null) return { real: nth(l.real, n), name: null, realPort: null, face: nth(l.face, n), transport: l.transport, where: l.where, prefix: `${l.real.text} ${l.face.text}` };
+    }
+    return undefined;
+  }
+
+  /** nat64: the IPv4 party an address of the prefix stands for, if it may be reached (SPEC 11; not ours: a loop). */
+  private nat64Face(a: string): MapEntry | undefined {
+    const p = this.cfg.nat64;
+    const v4 = p && a.indexOf(':') > 0 ? extract(p, a) : null;
+    return v4 ? this.nat64Real(v4.addr) : undefined;
+  }
+
+  private nat64Real(v4: string): MapEntry | undefined {
+    const p = this.cfg.nat64;
+    if (!p || v4.indexOf(':') >= 0 || nat64Refusal(p, v4) !== null || this.ours.has(v4) || v4 === this.cfg.media4?.addr) return undefined;
+    return { real: { addr: v4, family: 4 }, name: null, realPort: null, face: embed(p, v4), transport: null, where: `nat64 ${p.text}`, nat64: true };
+  }
+
   /** Is `a` inside the nat64 prefix, standing for an IPv4 address that may not be reached? */
   nat64Refused(a: string): boolean {
-    return this.cfg.nat64 !== null && a.indexOf(':') > 0 && extract(this.cfg.nat64, a) !== null && !this.nat64Entry(a);
+    return this.cfg.nat64 !== null && a.indexOf(':') > 0 && extract(this.cfg.nat64, a) !== null && !this.face(a);
   }
 
   /** Is `port` the SIP port of a port face (map REAL FACE:PORT)? */
@@ -148,7 +169,9 @@ export class Mapping implements Translator {
 
   /** A configured party (a map line's real address): what SPEC 11 trusts. */
   isMapped(a: string): boolean {
-    return this.reals.has(a);
+    if (this.reals.has(a)) return true;
+    const e = this.computes ? this.real(a) : undefined;
+    return e !== undefined && !e.nat64;
   }
 
   /** Has `a` a face in the other family: a map line's party, or an IPv4 party under nat64? */
@@ -226,7 +249,7 @@ export class Mapping implements Translator {
       const p = f.realPort !== null && (port === null || port === this.cfg.sipPort) ? f.realPort : port ?? (f.name ? this.uplinkPort(f) : 5060);
       return { addr: real.addr, family: real.family, port: p };
     }
-    if (this.reals.has(a.addr)) return { addr: a.addr, family: a.family, port: port ?? 5060 };
+    if (this.isMapped(a.addr)) return { addr: a.addr, family: a.family, port: port ?? 5060 };
     return null;
   }
 

@@ -9,7 +9,7 @@ import { Engine } from '../core/engine.js';
 import { Action } from '../core/types.js';
 import { pairsIn } from '../media/table.js';
 import { MasqPlanner } from '../masq/planner.js';
-import { Addr, uriHost } from '../net/addr.js';
+import { Addr, Family, uriHost } from '../net/addr.js';
 import { buildEngine } from './compose.js';
 import { limitNeeded, pairsAllowed, raiseOpenFileLimit } from './fdlimit.js';
 import { Logger } from './log.js';
@@ -66,6 +66,17 @@ function readTls(cert: string, key: string, ca: string | null): { key: Buffer; c
 export function sipAddresses(cfg: Config): Addr[] {
   const out: Addr[] = [];
   for (const a of [cfg.generic4, cfg.generic6, ...cfg.maps.filter((m) => !m.facePort).map((m) => m.face), cfg.inbound, cfg.outbound]) if (a && !out.some((x) => x.addr === a.addr)) out.push(a);
+  return out;
+}
+
+/**
+ * The families whose SIP on sip-port goes through one native socket on the wildcard address
+ * (a nat64 prefix, the faces of a prefix line of more than 256 hosts), with what needs it.
+ */
+export function wildcardFamilies(cfg: Config): Map<Family, string> {
+  const out = new Map<Family, string>();
+  for (const l of cfg.prefixLines) out.set(l.face.family, `map ${l.real.text} ${l.face.text}`);
+  if (cfg.nat64) out.set(6, `nat64 ${cfg.nat64.text}`);
   return out;
 }
 
@@ -168,9 +179,10 @@ async function startTransports(cfg: Config, engine: Engine, log: Logger, deliver
   const stream = { idleMs: cfg.tcpIdle * 1000, connectTimeoutMs: 5000, handshakeMs: 5000, maxPerSource: 64, maxPerDestination: 16, maxConnections: 20000 };
   const t: Transports = { udp: new SipUdp(engine, log, deliver), tcp: null, tls: null };
   try {
-    // nat64: IPv6 on sip-port through one socket that sees each datagram's destination.
-    await t.udp.start(sipAddresses(cfg).filter((a) => !cfg.nat64 || a.family === 4), cfg.sipPort);
-    if (cfg.nat64) t.udp.startAny6(cfg.sipPort);
+    // nat64 and large prefix lines: their family on sip-port through one socket that sees each datagram's destination.
+    const wild = wildcardFamilies(cfg);
+    await t.udp.start(sipAddresses(cfg).filter((a) => !wild.has(a.family)), cfg.sipPort);
+    for (const [f, why] of wild) t.udp.startAny(f, cfg.sipPort, why);
     for (const [port, addrs] of portFaces(cfg)) await t.udp.start(addrs, port);
     if (cfg.tcp) {
       t.tcp = new SipTcp(engine, log, deliver, { ...stream, transport: 'tcp' });
@@ -199,8 +211,9 @@ async function startStatus(cfg: Config, engine: Engine, relay: Relay, log: Logge
 }
 
 function logStarted(cfg: Config, log: Logger, masq: MasqPlanner | null, relay: Relay): void {
+  const wild = wildcardFamilies(cfg);
   log.info('sipproxy64 started', {
-    sip: [...sipAddresses(cfg).filter((a) => !cfg.nat64 || a.family === 4).map((a) => `${uriHost(a)}:${cfg.sipPort}`), ...(cfg.nat64 ? [`[::]:${cfg.sipPort}`] : []), ...[...portFaces(cfg)].flatMap(([p, addrs]) => addrs.map((a) => `${uriHost(a)}:${p}`))].join(','),
+    sip: [...sipAddresses(cfg).filter((a) => !wild.has(a.family)).map((a) => `${uriHost(a)}:${cfg.sipPort}`), ...[...wild.keys()].map((f) => `${f === 6 ? '[::]' : '0.0.0.0'}:${cfg.sipPort}`), ...[...portFaces(cfg)].flatMap(([p, addrs]) => addrs.map((a) => `${uriHost(a)}:${p}`))].join(','),
     ...(cfg.nat64 ? { nat64: cfg.nat64.text } : {}),
     media4: cfg.media4?.addr,
     media6: cfg.media6?.addr,

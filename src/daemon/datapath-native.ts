@@ -25,8 +25,8 @@ export interface Addon {
   counters(h: Handle): number[];
   inject(h: Handle, port: number, side: number, rtcp: number, addr: string, port2: number, msg: Buffer): number;
   stop(h: Handle): void;
-  /** SIP over UDP/IPv6 on [::]:port with each datagram's destination (src/native/sipsock.c); -errno when it cannot bind. */
-  sipOpen(port: number, cb: (msg: Buffer, srcAddr: string, srcPort: number, dstAddr: string) => void): Handle | number;
+  /** SIP over UDP on the wildcard address with each datagram's destination (src/native/sipsock.c); -errno when it cannot bind. */
+  sipOpen(family: Family, port: number, cb: (msg: Buffer, srcAddr: string, srcPort: number, dstAddr: string) => void): Handle | number;
   sipSend(h: Handle, msg: Buffer, from: string, to: string, toPort: number): number;
   sipClose(h: Handle): void;
 }

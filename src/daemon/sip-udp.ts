@@ -1,13 +1,14 @@
 // SIP over UDP: one socket per face and generic address on sip-port (Node cannot tell the
 // destination address of a datagram on a wildcard socket). Receive, run the engine, send
-// from the socket of the address the engine chose. With nat64, one native socket on
-// [::]:sip-port serves every IPv6 address instead (src/native/sipsock.c: it tells each
-// datagram's destination and sends from a chosen source, the 2^32 addresses of the prefix too).
+// from the socket of the address the engine chose. With nat64 or a prefix map line of more
+// than 256 hosts, one native socket on the wildcard address serves every address of that
+// family on sip-port instead (src/native/sipsock.c: it tells each datagram's destination and
+// sends from a chosen source, the 2^32 addresses of a nat64 prefix too).
 import dgram from 'node:dgram';
 import { Engine } from '../core/engine.js';
 import { MAX_UDP } from '../core/transport.js';
 import { Action } from '../core/types.js';
-import { Addr, formatHostPort, HostPort, parseIp } from '../net/addr.js';
+import { Addr, Family, formatHostPort, HostPort, parseIp } from '../net/addr.js';
 import { R } from '../sip/reasons.js';
 import { Addon, errnoName, loadNative } from './datapath-native.js';
 import { Logger } from './log.js';
@@ -15,7 +16,7 @@ import { udpSocket } from './udp.js';
 
 export class SipUdp {
   private readonly sockets = new Map<string, dgram.Socket>();
-  private any6: { addon: Addon; h: unknown; port: number } | null = null;
+  private readonly any = new Map<Family, { addon: Addon; h: unknown; port: number }>();
 
   constructor(private readonly engine: Engine, private readonly log: Logger, private readonly deliver: (actions: Action[]) => void) {}
 
@@ -45,16 +46,16 @@ export class SipUdp {
     }
   }
 
-  /** nat64: every IPv6 address on `port` through one native socket; an Error when the addon does not load or the port does not bind. */
-  startAny6(port: number): void {
+  /** Every address of family f on `port` through one native socket; an Error when the addon does not load or the port does not bind. */
+  startAny(f: Family, port: number, why: string): void {
     const addon = loadNative();
-    if (addon instanceof Error) throw new Error(`nat64 needs the native addon (build/Release/rtp64.node; npm install builds it): ${addon.message}`);
-    const h = addon.sipOpen(port, (msg, srcAddr, srcPort, dstAddr) => {
+    if (addon instanceof Error) throw new Error(`${why} needs the native addon (build/Release/rtp64.node; npm install builds it): ${addon.message}`);
+    const h = addon.sipOpen(f, port, (msg, srcAddr, srcPort, dstAddr) => {
       const dst = parseIp(dstAddr);
-      if (dst) this.receive(msg, srcAddr, srcPort, { addr: dst.addr, family: 6, port });
+      if (dst) this.receive(msg, srcAddr, srcPort, { addr: dst.addr, family: dst.family, port });
     });
-    if (typeof h === 'number') throw new Error(`cannot bind SIP socket [::]:${port}: ${errnoName(-h)}`);
-    this.any6 = { addon, h, port };
+    if (typeof h === 'number') throw new Error(`cannot bind SIP socket ${f === 6 ? '[::]' : '0.0.0.0'}:${port}: ${errnoName(-h)}`);
+    this.any.set(f, { addon, h, port });
   }
 
   private receive(msg: Buffer, srcAddr: string, srcPort: number, local: HostPort): void {
@@ -75,10 +76,11 @@ export class SipUdp {
 
   /** Send one datagram from the socket of act.from. */
   send(act: Extract<Action, { type: 'send' }>): void {
-    // The native socket sends from any source it is told (IPV6_FREEBIND): only from our own.
-    const any6 = this.any6 && act.from.family === 6 && act.from.port === this.any6.port && this.engine.map.isOurs(act.from.addr) ? this.any6 : null;
-    const sock = any6 ? null : this.sockets.get(SipUdp.key(act.from.addr, act.from.port));
-    if (!sock && !any6) {
+    // The native socket sends from any source it is told (FREEBIND): only from our own.
+    const w = this.any.get(act.from.family);
+    const any = w && act.from.port === w.port && this.engine.map.isOurs(act.from.addr) ? w : null;
+    const sock = any ? null : this.sockets.get(SipUdp.key(act.from.addr, act.from.port));
+    if (!sock && !any) {
       this.engine.countDrop(R.noLocalSocket);
       return;
     }
@@ -89,8 +91,8 @@ export class SipUdp {
     }
     if (this.log.debugEnabled) this.log.debug('sip out', { from: formatHostPort(act.from), to: formatHostPort(act.to), bytes: data.length, first: firstLine(data) });
     if (sock) sock.send(data, act.to.port, act.to.addr);
-    else if (any6) {
-      const n = any6.addon.sipSend(any6.h, data, act.from.addr, act.to.addr, act.to.port);
+    else if (any) {
+      const n = any.addon.sipSend(any.h, data, act.from.addr, act.to.addr, act.to.port);
       if (n < 0) {
         this.engine.count('sip-socket-error');
         this.log.warn('SIP socket error', { local: formatHostPort(act.from), error: errnoName(-n) });
@@ -107,8 +109,8 @@ export class SipUdp {
       }
     }
     this.sockets.clear();
-    if (this.any6) this.any6.addon.sipClose(this.any6.h);
-    this.any6 = null;
+    for (const w of this.any.values()) w.addon.sipClose(w.h);
+    this.any.clear();
   }
 }
 

@@ -21,6 +21,21 @@ rtp-timeout 5
 metrics 127.0.0.1:9064
 `;
 
+// A line of 1024 hosts (more than 256: computed, not bound host by host): the IPv6 network
+// 2001:db8:1::/118, the registrar and carol and dave in it, appears as 127.1.0.0/22; one
+// native socket on 0.0.0.0:5060 serves every face (so the IPv4 phone erin here, on the
+// proxy's own host, takes another SIP port, which her map line names).
+const LARGE = `generic4 127.0.0.1
+generic6 2001:db8::1
+media4 127.0.0.2
+media6 2001:db8::2
+map 2001:db8:1::/118 127.1.0.0/22
+map 127.0.0.10:5062 2001:db8:64::10
+rtp-ports 30000-30099
+rtp-timeout 5
+metrics 127.0.0.1:9064
+`;
+
 e2e('prefix', (w) => {
   t.test('a prefix-mapped IPv4 LAN registers at an IPv6 registrar and calls both ways', async (t) => {
     const conf = join(w.dir, 'prefix.conf');
@@ -51,6 +66,32 @@ e2e('prefix', (w) => {
       ['alice calls carol', 'carol answers']);
     t.match(w.kamailioLog + proxy.log(), /2001:db8:65::[12]/, 'the registrar saw the phones at their prefix faces');
     t.ok(await waitFor(() => proxy.child.exitCode === null, 100), 'proxy still running');
+    proxy.child.kill('SIGTERM');
+    t.equal(await proxy.exited, 0);
+  });
+
+  t.test('a prefix line of 1024 hosts: one socket on 0.0.0.0 serves its faces', async (t) => {
+    const conf = join(w.dir, 'large.conf');
+    writeFileSync(conf, LARGE);
+    const helper = spawnSync('ip', ['netns', 'exec', w.ns.name, join(ROOT, 'etc', 'sipproxy64-faces'), 'add', '-c', conf], { encoding: 'utf8' });
+    t.equal(helper.status, 0, `sipproxy64-faces add: ${helper.stdout}${helper.stderr}`);
+    const host = await w.cli(['--check-config', '--host', '-c', conf]);
+    t.match(host.stdout, /bind\s+0\.0\.0\.0:5060 \(map\)\s+ok/, `--check-config --host checks the wildcard socket${tail(host)}`);
+    t.match(host.stdout, /2001:db8:1::\/118\s+127\.1\.0\.0\/22\s+\S+ \(1024 faces, on 0\.0\.0\.0:5060\)/, 'and prints the line as one row');
+    const proxy = w.startProxy(LARGE);
+    t.ok(await w.proxyUp(proxy), `proxy started${proxy.log().slice(-400)}`);
+    const socks = w.ns.udpSockets();
+    t.ok(socks.includes('0.0.0.0:5060') && !socks.includes('127.1.0.5:5060'), 'one IPv4 SIP socket for all 1024 faces');
+
+    const reg = await w.sipp('register.xml', '127.0.0.10', 5062, 31400, { user: 'erin' }, '127.1.0.5:5060');
+    t.equal(reg.code, 0, `erin registers at the IPv6 registrar through its face 127.1.0.5 (host 5 of the line)${tail(reg)}`);
+    // carol -> registrar -> erin's contact [2001:db8:64::10] -> proxy -> 127.0.0.10:5062
+    await w.call(t, { name: 'carol5', addr: '2001:db8:1::20', sip: 5062, ctl: 31412, rtp: 40410 }, { name: 'erin5', addr: '127.0.0.10', sip: 5062, ctl: 31410, rtp: 40400 }, 'erin', '[2001:db8:1::5]:5060',
+      ['carol calls erin through the registrar', 'erin answers']);
+    t.match(proxy.log(), /from=127\.1\.0\.5:5060 to=127\.0\.0\.10:5062/, 'what the registrar relays to erin leaves from its face 127.1.0.5, through the wildcard socket');
+    // erin -> 127.1.0.33 (dave's face) -> dave [2001:db8:1::21]:5060
+    await w.call(t, { name: 'erin6', addr: '127.0.0.10', sip: 5062, ctl: 31422, rtp: 40430 }, { name: 'dave6', addr: '2001:db8:1::21', sip: 5060, ctl: 31420, rtp: 40420 }, 'dave', '127.1.0.33:5060',
+      ['erin calls dave at his face 127.1.0.33', 'dave answers']);
     proxy.child.kill('SIGTERM');
     t.equal(await proxy.exited, 0);
   });

@@ -47,7 +47,7 @@ t.test('errors name the line and the problem', async (t) => {
   t.equal(err(base + 'map 192.0.2.64/27 2001:db8:64::40/124'), 'f.conf:3: 192.0.2.64/27 and 2001:db8:64::40/124 must have the same number of host bits (5 and 4)');
   t.equal(err(base + 'map 192.0.2.65/27 2001:db8:64::40/123'), 'f.conf:3: "192.0.2.65/27" has host bits set (the prefix starts at its first address)');
   t.equal(err(base + 'map 192.0.2.64/27 198.51.100.0/27'), 'f.conf:3: the faces 198.51.100.0/27 must be in the other family than 192.0.2.64/27');
-  t.equal(err(base + 'map 10.0.0.0/16 2001:db8:64::/112'), 'f.conf:3: 10.0.0.0/16 holds 65536 addresses; a prefix map line serves at most 256 (a /24 of IPv4, a /120 of IPv6), each face a SIP socket');
+  t.equal(err(base + 'map 10.0.0.0/7 2001:db8:64::/103'), 'f.conf:3: 10.0.0.0/7 holds 33554432 addresses; a prefix map line serves at most 16777216 (an IPv4 /8)');
   t.equal(err(base + 'map 010.0.0.0/24 2001:db8:64::/120'), 'f.conf:3: "010.0.0.0/24" is not a prefix (ADDRESS/LENGTH)');
   t.equal(err(base + 'map 192.0.2.64/27 2001:db8:64::40/123\nmap 192.0.2.70 2001:db8:64::99'), 'f.conf:4: 192.0.2.70 is already mapped at f.conf:3');
   t.equal(err(base + 'map 192.0.2.0/24 2001:db8:64::/120'), 'f.conf:3: 192.0.2.1 is the proxy\'s own address (generic4); a map line names parties');
@@ -143,4 +143,23 @@ t.test('nat64 PREFIX/96 (RFC 6052)', async (t) => {
   t.equal(err(base + 'nat64 2001:db8::/96'), 'f.conf:3: 2001:db8::1 (generic6) lies inside the nat64 prefix 2001:db8::/96; the prefix stands for IPv4 parties only');
   t.equal(err(base + 'map 2001:db8:64::5 192.0.2.9\nnat64 2001:db8:64::/96'), 'f.conf:4: 2001:db8:64::5 (f.conf:3) lies inside the nat64 prefix 2001:db8:64::/96; the prefix stands for IPv4 parties only');
   t.equal(err('inbound 192.168.1.1/24\noutbound 192.0.2.1\nnat64 2001:db8:64::/96\n'), 'f.conf:3: nat64 serves the address model (generic4/generic6), not masquerading');
+});
+
+t.test('prefix map lines of more than 256 hosts: one line, computed on use', async (t) => {
+  const c = validate(parseConfig(base + 'map 10.0.0.0/16 2001:db8:64::/112\nmap 2001:db8:1::/118 198.51.100.0/22 udp\n', 'f'));
+  t.equal(c.maps.length, 0, 'not expanded');
+  t.same(c.prefixLines.map((l) => [l.real.text, l.face.text, l.transport, l.where]), [['10.0.0.0/16', '2001:db8:64::/112', null, 'f:3'], ['2001:db8:1::/118', '198.51.100.0/22', 'udp', 'f:4']]);
+  const { hostOf, nth } = await import('../../../src/config/prefix.js');
+  const l = c.prefixLines[0];
+  t.same([hostOf(l.real, '10.0.1.7'), nth(l.face, 263).addr, hostOf(l.face, '2001:db8:64::107'), hostOf(l.real, '10.1.0.0'), hostOf(l.face, '2001:db8:65::1')], [263, '2001:db8:64::107', 263, null, null], 'host n of one is host n of the other');
+  t.same([hostOf(l.real, '10.0.255.255'), nth(l.real, 65535).addr], [65535, '10.0.255.255'], 'the last host');
+  t.equal(err(base + 'map 10.0.0.0/16 2001:db8:64::/112 tcp\ntcp yes'), 'f.conf:3: a prefix map line of more than 256 hosts takes udp only (its faces are served by one UDP socket)');
+  t.equal(err(base + 'map 192.0.0.0/16 2001:db8:64::/112'), 'f.conf:3: 192.0.2.1 (generic4) lies inside 192.0.0.0/16 2001:db8:64::/112');
+  t.equal(err(base + 'map 10.0.0.0/16 2001:db8::/112'), 'f.conf:3: 2001:db8::1 (generic6) lies inside 10.0.0.0/16 2001:db8::/112');
+  t.equal(err(base + 'map 10.0.0.7 2001:db8:9::7\nmap 10.0.0.0/16 2001:db8:64::/112'), 'f.conf:4: 10.0.0.7 (mapped at f.conf:3) lies inside 10.0.0.0/16 2001:db8:64::/112');
+  t.equal(err(base + 'map 2001:db8:64::7 192.0.2.9\nmap 10.0.0.0/16 2001:db8:64::/112'), 'f.conf:4: 2001:db8:64::7 (mapped at f.conf:3) lies inside 10.0.0.0/16 2001:db8:64::/112');
+  t.equal(err(base + 'map 10.0.0.0/16 2001:db8:64::/112\nmap 10.0.128.0/17 2001:db8:65::/113'), 'f.conf:3: 10.0.0.0/16 2001:db8:64::/112 overlaps 10.0.128.0/17 (f.conf:4)');
+  t.equal(err(base + 'map 10.0.0.0/16 2001:db8:64::/112\nmap 2001:db8:64::/118 198.51.100.0/22'), 'f.conf:3: 10.0.0.0/16 2001:db8:64::/112 overlaps 2001:db8:64::/118 (f.conf:4)', 'a face prefix that is another line\'s party prefix');
+  t.equal(err(base + 'nat64 2001:db8:64::/96\nmap 10.0.0.0/16 2001:db8:64::/112'), 'f.conf:4: 10.0.0.0/16 2001:db8:64::/112 overlaps 2001:db8:64::/96 (f.conf:3)');
+  t.equal(err('inbound 192.168.1.1/24\noutbound 192.0.2.1\nmap 10.0.0.0/16 2001:db8:64::/112\n'), 'f.conf:3: a prefix map line of more than 256 hosts serves the address model, not masquerading');
 });

@@ -8,13 +8,36 @@ import { waitFor } from '../../lib/netns.js';
 
 const PORT = 24700;
 
+t.test('the IPv4 socket: destination reported, source chosen (127.0.0.2 of 127/8, a local route)', async (t) => {
+  const addon = loadNative();
+  if (addon instanceof Error) return t.fail(`the addon does not load: ${addon.message}`);
+  const got: string[][] = [];
+  const h = addon.sipOpen(4, PORT + 4, (msg, srcAddr, srcPort, dstAddr) => void got.push([msg.toString(), srcAddr, String(srcPort), dstAddr]));
+  t.type(h, 'object');
+  t.teardown(() => addon.sipClose(h));
+  const client = dgram.createSocket('udp4');
+  t.teardown(() => client.close());
+  const back: Array<[string, string]> = [];
+  client.on('message', (m, r) => back.push([m.toString(), r.address]));
+  await new Promise<void>((r) => client.bind(0, '127.0.0.1', () => r()));
+  const cport = client.address().port;
+  client.send('to-two', PORT + 4, '127.0.0.2');
+  client.send('to-three', PORT + 4, '127.0.0.3');
+  t.ok(await waitFor(() => got.length === 2, 5000), 'both delivered');
+  t.same(got, [['to-two', '127.0.0.1', String(cport), '127.0.0.2'], ['to-three', '127.0.0.1', String(cport), '127.0.0.3']], 'each with the address it was sent to');
+  t.equal(addon.sipSend(h, Buffer.from('from-three'), '127.0.0.3', '127.0.0.1', cport), 10);
+  t.ok(await waitFor(() => back.length === 1, 5000));
+  t.same(back[0], ['from-three', '127.0.0.3'], 'the answer leaves from the address the request went to');
+  t.throws(() => addon.sipSend(h, Buffer.from('x'), '::1', '127.0.0.1', cport), TypeError, 'an IPv6 address on the IPv4 socket');
+});
+
 t.test('sipOpen/sipSend/sipClose on ::1', async (t) => {
   const addon = loadNative();
   if (addon instanceof Error) return t.fail(`the addon does not load: ${addon.message}`);
   const got: Array<[string, string, number, string]> = [];
-  const h = addon.sipOpen(PORT, (msg, srcAddr, srcPort, dstAddr) => void got.push([msg.toString(), srcAddr, srcPort, dstAddr]));
+  const h = addon.sipOpen(6, PORT, (msg, srcAddr, srcPort, dstAddr) => void got.push([msg.toString(), srcAddr, srcPort, dstAddr]));
   t.type(h, 'object', 'a handle');
-  const again = addon.sipOpen(PORT, () => {});
+  const again = addon.sipOpen(6, PORT, () => {});
   t.equal(typeof again === 'number' ? errnoName(-again) : again, 'EADDRINUSE', 'a taken port: -errno, not an exception');
 
   const client = dgram.createSocket('udp6');
@@ -37,11 +60,12 @@ t.test('sipOpen/sipSend/sipClose on ::1', async (t) => {
   for (const args of [[h, 'not a buffer', '::1', '::1', cport], [h, Buffer.from('x'), '127.0.0.1', '::1', cport], [h, Buffer.from('x'), '::1', '::1', 0], [{}, Buffer.from('x'), '::1', '::1', cport]] as unknown[][]) {
     t.throws(() => (addon.sipSend as (...a: unknown[]) => number)(...args), TypeError, `sipSend(${args.slice(1).map(String).join(', ')}) throws a TypeError`);
   }
-  t.throws(() => (addon.sipOpen as (...a: unknown[]) => unknown)(70000, () => {}), TypeError, 'a port out of range');
-  t.throws(() => (addon.sipOpen as (...a: unknown[]) => unknown)(PORT + 1, 'no function'), TypeError, 'no callback');
+  t.throws(() => (addon.sipOpen as (...a: unknown[]) => unknown)(6, 70000, () => {}), TypeError, 'a port out of range');
+  t.throws(() => (addon.sipOpen as (...a: unknown[]) => unknown)(6, PORT + 1, 'no function'), TypeError, 'no callback');
+  t.throws(() => (addon.sipOpen as (...a: unknown[]) => unknown)(5, PORT + 1, () => {}), TypeError, 'no such family');
 
   // A callback that throws stays in JavaScript's hands: the socket goes on.
-  const h2 = addon.sipOpen(PORT + 2, (msg) => {
+  const h2 = addon.sipOpen(6, PORT + 2, (msg) => {
     got.push([msg.toString(), '', 0, '']);
     throw new Error('a handler bug');
   });
@@ -55,7 +79,7 @@ t.test('sipOpen/sipSend/sipClose on ::1', async (t) => {
   addon.sipClose(h);
   addon.sipClose(h); // twice: nothing
   t.throws(() => addon.sipSend(h, Buffer.from('x'), '::1', '::1', cport), TypeError, 'a closed handle is refused');
-  const reopened = addon.sipOpen(PORT, () => {});
+  const reopened = addon.sipOpen(6, PORT, () => {});
   t.type(reopened, 'object', 'the port is free again after sipClose');
   addon.sipClose(reopened);
 });
