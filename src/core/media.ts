@@ -10,9 +10,25 @@ import { SipMessage } from '../sip/message.js';
 import { R, Reason } from '../sip/reasons.js';
 import { MediaPlan, ProxyContext, sendable } from './types.js';
 
-/** The address model's plan: the relay's IPv4 and IPv6 sides, keyed by Call-ID. */
-export function familyMedia(ctx: ProxyContext, callId: string, src: HostPort, out: Family): MediaPlan {
-  return { key: callId, side: src.family, media: ctx.map.written(ctx.map.media(out)) };
+/** The address model's plan: the relay's IPv4 and IPv6 sides, keyed by Call-ID and leg (`via`: our two SIP addresses on it). */
+export function familyMedia(ctx: ProxyContext, callId: string, src: HostPort, out: Family, via: string, m: SipMessage): MediaPlan {
+  return { key: legOf(ctx, callId, src.family, via, m), side: src.family, media: ctx.map.written(ctx.map.media(out)), via };
+}
+
+/**
+ * SPEC 6: a call that leaves through a provider and comes back through the proxy (two IPv4
+ * phones at an IPv6 registrar) meets its own relay address in SDP, on a leg of other
+ * addresses: that leg gets streams of its own, and the relay hands each packet from one
+ * leg's pair to the other's (one hand-over, never more: the datapaths' loop rule).
+ */
+function legOf(ctx: ProxyContext, callId: string, side: Family, via: string, m: SipMessage): string {
+  const key = ctx.media.legKey(callId, via);
+  if (key !== callId || m.bodyEnd <= m.bodyStart) return key;
+  const first = ctx.media.sessionsOf(callId)[0];
+  if (!first || first.via === undefined || first.via === via) return key;
+  const own = `IN IP${side} ${ctx.map.written(ctx.map.media(side)).addr}`;
+  if (m.text.slice(m.bodyStart, m.bodyEnd).indexOf(own) < 0) return key;
+  return ctx.media.newLeg(callId, via) ?? key;
 }
 
 /**
@@ -45,7 +61,7 @@ export function rewriteMessageBody(ctx: ProxyContext, m: SipMessage, edits: Edit
       // provider meets its other leg there); the relay never forwards from itself to itself.
       const a = party.addr === null ? null : ctx.map.localOf(party.addr); // our advertised media: the relay's own
       const addr = a !== null && (sendable(ctx, a) || relay.includes(a)) ? a : null;
-      const port = media.update(key, index, side, { addr, rtp: party.rtp, rtcp: party.rtcp, mux: party.mux, signal: src.addr, contact, trusted }, plan.addrs);
+      const port = media.update(key, index, side, { addr, rtp: party.rtp, rtcp: party.rtcp, mux: party.mux, signal: src.addr, contact, trusted }, plan.addrs, plan.via);
       if (typeof port === 'number') return port;
       refused = port;
       return null;

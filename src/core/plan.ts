@@ -1,6 +1,6 @@
 // The address model's planner (SPEC 2, 3 steps 4-5): faces, mapped parties, uplinks and
 // generic parties. Other modes (masquerading) implement the same Planner interface.
-import { Family, HostPort, other, uriHost } from '../net/addr.js';
+import { Addr, Family, HostPort, other, uriHost } from '../net/addr.js';
 import { refuse } from '../sip/errors.js';
 import { R } from '../sip/reasons.js';
 import { hostIp, parseUri, portOf, UriParts } from '../sip/uri.js';
@@ -17,6 +17,13 @@ export function targetOfUri(map: Mapping, text: string, u: UriParts, prefer: Fam
   const t = map.targetOfName(text.slice(u.hostStart, u.hostEnd), port, prefer);
   if (t === 'unresolved') throw refuse(R.uplinkUnresolved);
   return t;
+}
+
+/** Our two SIP addresses on a leg, in and out, in one order (a port face's port too): see MediaTable.legKey. */
+function legId(map: Mapping, local: HostPort, outAddr: Addr, outPort: number | undefined): string {
+  const a = map.isFacePort(local.port) ? `${uriHost(local)}:${local.port}` : local.addr;
+  const b = outPort ? `${uriHost(outAddr)}:${outPort}` : outAddr.addr;
+  return a < b ? `${a} ${b}` : `${b} ${a}`;
 }
 
 export class AddressPlanner implements Planner {
@@ -72,13 +79,15 @@ export class AddressPlanner implements Planner {
       const kept = ruri.params.some((p) => p.name === KEEP_PARAM);
       if (ra && map.isGeneric(ra.addr) && !kept) ruriHost = uriHost(routing.received.hp); // back to the generic party
     }
+    const outAddr = map.representative(src, out);
+    const outPort = map.facePortOf(src, out);
     return {
       type: 'forward',
       target,
-      outAddr: map.representative(src, out),
-      outPort: map.facePortOf(src, out),
+      outAddr,
+      outPort,
       tr: map,
-      media: familyMedia(ctx, r.callId, src, out),
+      media: familyMedia(ctx, r.callId, src, out, legId(map, local, outAddr, outPort), m),
       newRuri: null,
       ruriHost,
       viaReceived,
@@ -89,6 +98,8 @@ export class AddressPlanner implements Planner {
   /** The responder is represented by its face or the generic address in the next Via's family. */
   response(ctx: ProxyContext, r: PlanResponse): Writing {
     const out = r.dest.family;
-    return { outAddr: ctx.map.representative(r.src, out), outPort: ctx.map.facePortOf(r.src, out), tr: ctx.map, media: familyMedia(ctx, r.callId, r.src, out) };
+    const outAddr = ctx.map.representative(r.src, out);
+    const outPort = ctx.map.facePortOf(r.src, out);
+    return { outAddr, outPort, tr: ctx.map, media: familyMedia(ctx, r.callId, r.src, out, legId(ctx.map, r.local, outAddr, outPort), r.m) };
   }
 }

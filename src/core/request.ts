@@ -14,7 +14,7 @@ import { addRecordRoute, deleteRoutes, Preprocessed, preprocessRoutes } from './
 import { localReply } from './reply.js';
 import { MAX_UDP, portFor, RETRY_AFTER, Transport, transportFor, UDP_SIZE_LIMIT, VIA_NAME } from './transport.js';
 import { Action, drop, Forward, Ours, Planner, PlanRequest, ProxyContext, sendable } from './types.js';
-import { RewriteCtx, rewriteHeaders, rewriteUri, rewriteUriText } from './uris.js';
+import { isOwnEntry, RewriteCtx, rewriteHeaders, rewriteUri, rewriteUriText } from './uris.js';
 
 const ONCE: Record<string, Reason> = {
   'Call-ID': R.duplicateCallId, CSeq: R.duplicateCseq, 'Max-Forwards': R.duplicateMaxForwards,
@@ -218,7 +218,8 @@ function rewriteRequestUri(rw: RewriteCtx, m: SipMessage, plan: Forward, pre: Pr
 
 /** RFC 3261 16.4: our own Route entries go, the others are mapped. */
 function rewriteRoutes(rw: RewriteCtx, pre: Preprocessed): void {
-  for (const r of pre.routes) if (!pre.removed.has(r)) rewriteUri(rw, r.uriStart, r.uriEnd, true);
+  // Our own entries further down stay as written (a call that comes back through us: SPEC 6).
+  for (const r of pre.routes) if (!pre.removed.has(r) && !(r.uri && isOwnEntry(rw.text, r.uri, rw.ours))) rewriteUri(rw, r.uriStart, r.uriEnd, true);
   deleteRoutes(pre, rw.edits);
 }
 

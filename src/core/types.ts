@@ -58,6 +58,7 @@ export interface MediaPlan {
   readonly media: Addr; //    the relay address written into the SDP that goes out
   readonly addrs?: readonly [Addr, Addr]; // relay addresses of sides 4 and 6 (default media4, media6)
   readonly trusted?: boolean; // the sender is a configured party (default: its address has a map line)
+  readonly via?: string; //     our two SIP addresses on this leg (the address model: MediaTable.legKey)
 }
 
 /** What route preprocessing (RFC 3261 16.4) left for the plan. */

@@ -32,6 +32,7 @@ export interface MediaSession {
   dialogTag: string | null; // the callee's tag of the 2xx that established it (forking)
   readonly owner: string; //   the signalling address whose offer created it (quotas)
   readonly stranger: boolean; // its owner is not a configured party
+  readonly via?: string; //    our two SIP addresses on the leg whose SDP created it (legKey)
 }
 
 export interface MediaHooks {
@@ -45,6 +46,8 @@ export const MAX_STREAMS_PER_CALL = 16;
 
 export class MediaTable {
   private readonly calls = new Map<string, Map<number, MediaSession>>();
+  private readonly legs = new Map<string, { made: number; list: Array<{ key: string; via: string }> }>(); // a call's later legs
+  private readonly legCall = new Map<string, string>(); //                        a later leg's key -> Call-ID
   private readonly used = new Set<number>();
   private readonly foreign = new Set<number>(); // held by another process (a draining instance)
   private readonly owned = new Map<string, number>(); // streams per owner that is a stranger
@@ -126,6 +129,37 @@ export class MediaTable {
     return null;
   }
 
+  /**
+   * The key of a call's leg: a call that leaves through a provider and comes back through the
+   * proxy has two (SPEC 6), told apart by our two SIP addresses on each (`via`); the first
+   * leg, and every message no later leg claims, has the Call-ID itself.
+   */
+  legKey(callId: string, via: string): string {
+    return this.legs.get(callId)?.list.find((l) => l.via === via)?.key ?? callId;
+  }
+
+  /** A later leg of a call (at most three at a time: SPEC 11), or null. */
+  newLeg(callId: string, via: string): string | null {
+    const legs = this.legs.get(callId) ?? { made: 1, list: [] };
+    if (legs.list.length >= 3) return null;
+    const key = `${callId} leg${++legs.made}`; // a Call-ID holds no space (RFC 3261 25.1)
+    legs.list.push({ key, via });
+    this.legs.set(callId, legs);
+    this.legCall.set(key, callId);
+    return key;
+  }
+
+  /** A leg's streams are all gone: forget it; with the first leg, every later one that holds none. */
+  private dropLeg(key: string): void {
+    const callId = this.legCall.get(key) ?? key;
+    const legs = this.legs.get(callId);
+    if (!legs) return;
+    const gone = (l: { key: string }): boolean => l.key === key || (key === callId && !this.calls.has(l.key));
+    for (const l of legs.list) if (gone(l)) this.legCall.delete(l.key);
+    legs.list = legs.list.filter((l) => !gone(l));
+    if (legs.list.length === 0) this.legs.delete(callId);
+  }
+
   get(callId: string, index: number): MediaSession | undefined {
     return this.calls.get(callId)?.get(index);
   }
@@ -152,7 +186,7 @@ export class MediaTable {
    * offer's source is over its quota, or (an existing stream) the SDP does not come from the
    * party that set that side up (SPEC 11: a stranger with a live Call-ID cannot move media).
    */
-  update(callId: string, index: number, side: Family, party: Party, addrs: readonly [Addr, Addr] | null = null): number | Refused {
+  update(callId: string, index: number, side: Family, party: Party, addrs: readonly [Addr, Addr] | null = null, via?: string): number | Refused {
     let call = this.calls.get(callId);
     let s = call?.get(index);
     if (!s) {
@@ -165,7 +199,7 @@ export class MediaTable {
       const port = this.allocate();
       if (port === null) return 'exhausted';
       const t = this.now();
-      s = { callId, index, port, party4: null, party6: null, addrs, created: t, updated: t, established: false, dialogTag: null, owner, stranger };
+      s = { callId, index, port, party4: null, party6: null, addrs, created: t, updated: t, established: false, dialogTag: null, owner, stranger, via };
       if (stranger) {
         this.owned.set(owner, (this.owned.get(owner) ?? 0) + 1);
         this.strangers++;
@@ -212,7 +246,10 @@ export class MediaTable {
     const s = call?.get(index);
     if (!call || !s) return;
     call.delete(index);
-    if (call.size === 0) this.calls.delete(callId);
+    if (call.size === 0) {
+      this.calls.delete(callId);
+      this.dropLeg(callId);
+    }
     this.used.delete(s.port);
     if (s.stranger) {
       const n = (this.owned.get(s.owner) ?? 1) - 1;

@@ -12,7 +12,7 @@ e2e('calls', (w) => {
   let kamailio: ChildProcess | null = null;
   for (const datapath of ['native', 'js'] as const) t.test(`calls through Kamailio and sipproxy64, media-datapath ${datapath}`, async (t) => {
     kamailio ??= await w.kamailio();
-    const proxy = w.startProxy(PROXY_CONF + `media-datapath ${datapath}\nmedia-threads 2\n`);
+    const proxy = w.startProxy(PROXY_CONF + `map 127.0.0.11 2001:db8:64::11\nmedia-datapath ${datapath}\nmedia-threads 2\n`);
     t.ok(await w.proxyUp(proxy), 'proxy started');
     t.equal(proxy.child.exitCode, null, 'proxy running');
 
@@ -82,6 +82,16 @@ e2e('calls', (w) => {
       }
     }
 
+    // 5. Two IPv4 phones through the IPv6 registrar: the call leaves through the proxy and
+    //    comes back; each leg has its own relay pair, and the relay hands packets from one to
+    //    the other (SPEC 6). bob's BYE releases both.
+    {
+      const regB = await w.sipp('register.xml', '127.0.0.11', 5060, 31050, { user: 'bob' }, '127.0.0.105:5060');
+      t.equal(regB.code, 0, 'IPv4 phone bob registers through the registrar\'s face');
+      await w.call(t, { name: 'alice5', addr: '127.0.0.10', sip: 5060, ctl: 31052, rtp: 40070 }, { name: 'bob5', addr: '127.0.0.11', sip: 5060, ctl: 31054, rtp: 40060 }, 'bob', '127.0.0.105:5060',
+        ['IPv4 alice calls IPv4 bob through the IPv6 registrar', 'bob answers']);
+    }
+
     // 4. Not an open relay: a stranger asks for an unmapped destination.
     const refused = await w.sipp('refused.xml', '127.0.0.50', 5070, 31040, { callee: 'victim@127.0.0.77' }, '127.0.0.1:5060');
     t.equal(refused.code, 0, 'a request from an unknown source to an unmapped destination gets 403');
@@ -106,4 +116,4 @@ e2e('calls', (w) => {
     proxy.child.kill('SIGTERM');
     t.equal(await proxy.exited, 0, 'SIGTERM exits 0');
   });
-});
+}, { extra: ['2001:db8:64::11'] });

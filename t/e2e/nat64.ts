@@ -5,7 +5,8 @@
 // (AnyIP); one native socket on [::]:5060 serves every address of it. Both phones register
 // through the prefix, bob directly; bob calls carol through the provider (to be called from
 // IPv4, carol needs an IPv4 face: a port face on the generic address), dave calls bob through
-// it, carol calls bob at his prefix address; RTP counted at both ends of each call.
+// it, dave calls carol through it (out through the proxy and back), carol calls bob at his
+// prefix address; RTP counted at both ends of each call.
 // A connected UDP socket (it takes datagrams from its peer only) proves that the provider's
 // answer comes from the very prefix address the request went to; a datagram to the prefix
 // address of 127.0.0.1 is a counted drop. The proxy holds [::]:5060, so the phones here,
@@ -76,6 +77,10 @@ e2e('nat64', (w) => {
     // dave -> [prefix address of the provider] -> 198.51.100.20 -> bob's contact
     await w.call(t, { name: 'dave2', addr: '2001:db8:1::21', sip: 5064, ctl: 31322, rtp: 40330 }, { name: 'bob2', addr: '192.0.2.10', sip: 5060, ctl: 31320, rtp: 40320 }, 'bob', `[${PROVIDER}]:5060`,
       ['dave calls bob through the provider at its prefix address', 'bob answers']);
+    // dave -> [prefix address of the provider] -> 198.51.100.20 -> carol's port face -> carol:
+    // the call leaves through the proxy and comes back, one relay pair per leg (SPEC 6).
+    await w.call(t, { name: 'dave4', addr: '2001:db8:1::21', sip: 5064, ctl: 31342, rtp: 40370 }, { name: 'carol4', addr: '2001:db8:1::20', sip: 5062, ctl: 31340, rtp: 40360 }, 'carol', `[${PROVIDER}]:5060`,
+      ['IPv6 dave calls IPv6 carol through the IPv4-only provider', 'carol answers']);
     // carol -> [prefix address of bob] -> 192.0.2.10 (no registrar, no map line)
     await w.call(t, { name: 'carol3', addr: '2001:db8:1::20', sip: 5062, ctl: 31332, rtp: 40350 }, { name: 'bob3', addr: '192.0.2.10', sip: 5060, ctl: 31330, rtp: 40340 }, 'bob', `[${BOB}]:5060`,
       ['carol calls bob at his prefix address', 'bob answers at 192.0.2.10']);

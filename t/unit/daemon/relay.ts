@@ -205,6 +205,35 @@ for (const datapath of PATHS) {
     t.equal(relay.stats.drops.get('rtp-loop'), 1, 'the second hop, relay to relay, is a counted drop (rtp-loop)');
   });
 
+  t.test(`${datapath}: a call that comes back through a provider: one leg's pair hands packets to the other's, once (SPEC 6)`, async (t) => {
+    const relay = mk({ ports: [24620, 24623], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: 'strict', timeoutMs: 60000 });
+    const table = relay.table;
+    const alice = await bind('udp4', '127.0.0.1');
+    const bob = await bind('udp4', '127.0.0.1');
+    t.teardown(() => {
+      relay.closeAll();
+      alice.close();
+      bob.close();
+    });
+    // Leg 1: alice and, on the IPv6 side, leg 2's relay socket; leg 2: bob and leg 1's socket.
+    const pa = table.update('c', 0, 4, { addr: '127.0.0.1', rtp: alice.address().port, rtcp: alice.address().port + 1, mux: false, signal: '127.0.0.1' }) as number;
+    const pb = table.update('c leg2', 0, 6, { addr: '::1', rtp: pa, rtcp: pa + 1, mux: false, signal: '2001:db8:1::5' }) as number;
+    table.update('c leg2', 0, 4, { addr: '127.0.0.1', rtp: bob.address().port, rtcp: bob.address().port + 1, mux: false, signal: '127.0.0.1' });
+    table.update('c', 0, 6, { addr: '::1', rtp: pb, rtcp: pb + 1, mux: false, signal: '2001:db8:1::5' });
+    await tick();
+    const toBob = next(bob);
+    alice.send(Buffer.from('hello bob'), pa, '127.0.0.1');
+    const b = await toBob;
+    t.equal(b?.msg.toString(), 'hello bob', 'alice -> leg 1 -> leg 2 -> bob');
+    t.equal(b?.port, pb, 'from leg 2\'s port, the one bob was given');
+    const toAlice = next(alice);
+    bob.send(Buffer.from('hello alice'), pb, '127.0.0.1');
+    const a = await toAlice;
+    t.equal(a?.msg.toString(), 'hello alice', 'and back');
+    t.equal(a?.port, pa);
+    t.equal(relay.stats.drops.get('rtp-loop') ?? 0, 0, 'a hand-over is no loop');
+  });
+
   t.test(`${datapath}: media goes only to addresses that proved themselves (SPEC 11)`, async (t) => {
     const relay = mk({ ports: [24400, 24403], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: 'strict', timeoutMs: 60000 });
     const table = relay.table;

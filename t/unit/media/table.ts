@@ -28,3 +28,24 @@ t.test('streams per call are limited', async (t) => {
   for (let i = 0; i < MAX_STREAMS_PER_CALL; i++) t.ok(m.update('x', i, 4, party));
   t.equal(m.update('x', MAX_STREAMS_PER_CALL, 4, party), 'too-many-streams');
 });
+
+t.test('legs of a call that comes back through the proxy (SPEC 6)', async (t) => {
+  const table = new MediaTable([20000, 20099]);
+  const party = { addr: '192.0.2.10', rtp: 4000, rtcp: 4001, mux: false, signal: '192.0.2.10' };
+  t.equal(table.legKey('c', 'a b'), 'c', 'the first leg is the Call-ID');
+  table.update('c', 0, 4, party, null, 'a b');
+  t.equal(table.get('c', 0)?.via, 'a b', 'a stream remembers the leg that made it');
+  const k2 = table.newLeg('c', 'a d');
+  t.equal(k2, 'c leg2');
+  t.equal(table.legKey('c', 'a d'), 'c leg2', 'found again by its addresses');
+  t.equal(table.legKey('c', 'x y'), 'c', 'unknown addresses: the first leg');
+  t.equal(table.newLeg('c', 'e f'), 'c leg3');
+  t.equal(table.newLeg('c', 'g h'), 'c leg4');
+  t.equal(table.newLeg('c', 'i j'), null, 'at most four legs (SPEC 11)');
+  table.update(k2 as string, 0, 6, { ...party, addr: '2001:db8::2', signal: '2001:db8:1::5' }, null, 'a d');
+  table.release(k2 as string, 'bye');
+  t.equal(table.legKey('c', 'a d'), 'c', 'a leg whose streams are gone is forgotten');
+  t.equal(table.newLeg('c', 'k l'), 'c leg5', 'and its place taken by a leg of a new name');
+  table.release('c', 'bye');
+  t.equal(table.legKey('c', 'k l'), 'c', 'the first leg gone: later legs that never held a stream go with it');
+});
