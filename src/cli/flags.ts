@@ -66,6 +66,8 @@ export const HELP = `
     --media6 ADDR             RTPproxy64 IPv6 address (default: generic6)
     --rtp-ports LO-HI         relay port range (20000-29999)
     --rtp-timeout SECONDS     release media after this long without packets (60)
+    --rtp-hold-timeout SECONDS  the same for a stream on hold (sendonly, recvonly,
+                              inactive, c= unspecified) (3600)
     --rtp-latch MODE          which media source a stream learns: strict, prefix,
                               any, yes (= strict) or no (strict)
     --rtp-quota N             streams a source that is no configured party may hold (16)

@@ -15,7 +15,7 @@ function columns(rows: string[][]): string {
 
 export function sessionsTable(list: StreamInfo[]): string {
   const head = ['CALL-ID', '#', 'PORT', 'IPV4 PARTY', 'IPV6 PARTY', 'PKTS>V4', 'PKTS>V6', 'AGE', 'IDLE'];
-  const rows = list.map((s) => [s.callId, String(s.index), String(s.port), s.party4 ?? '-', s.party6 ?? '-', String(s.packets4), String(s.packets6), `${s.ageSeconds}s`, `${s.idleSeconds}s`]);
+  const rows = list.map((s) => [s.callId, String(s.index), String(s.port), s.party4 ?? '-', s.party6 ?? '-', String(s.packets4), String(s.packets6), `${s.ageSeconds}s`, `${s.idleSeconds}s${s.held ? ' (held)' : ''}`]);
   return columns([head, ...rows]) + `\n${list.length} media stream${list.length === 1 ? '' : 's'}\n`;
 }
 

@@ -28,6 +28,7 @@ export interface Config {
   media6: Addr | null;
   rtpPorts: [number, number];
   rtpTimeout: number;
+  rtpHoldTimeout: number; //   the same for a stream on hold (its SDP sendonly, recvonly, inactive or c= unspecified)
   rtpLatch: 'strict' | 'prefix' | 'any' | 'off'; // which sources a stream latches onto
   rtpQuota: number; //        streams a source that is not a configured party may hold
   mediaDatapath: 'auto' | 'native' | 'js'; // RTPproxy64's packet path (auto: native when it loads)
@@ -81,6 +82,7 @@ export function defaultConfig(): Config {
     media6: null,
     rtpPorts: [20000, 29999],
     rtpTimeout: 60,
+    rtpHoldTimeout: 3600,
     rtpLatch: 'strict',
     rtpQuota: 16,
     mediaDatapath: 'auto',
@@ -120,7 +122,7 @@ export function defaultConfig(): Config {
 /** Directive names, also the long flag names (`--map REAL=FACE`, `--sip-port 5060`, ...). */
 export const DIRECTIVES = [
   'sip-port', 'map', 'advertise', 'nat64', 'generic4', 'generic6', 'media4', 'media6',
-  'rtp-ports', 'rtp-timeout', 'rtp-latch', 'rtp-quota', 'media-datapath', 'media-threads', 'keep-user-agent', 'uri-header', 'metrics', 'tcp', 'tcp-idle',
+  'rtp-ports', 'rtp-timeout', 'rtp-hold-timeout', 'rtp-latch', 'rtp-quota', 'media-datapath', 'media-threads', 'keep-user-agent', 'uri-header', 'metrics', 'tcp', 'tcp-idle',
   'tls-port', 'tls-cert', 'tls-key', 'tls-ca',
   'inbound', 'outbound', 'registrar', 'domain', 'passwd', 'digest-algorithms', 'default-expires', 'registrations',
   'flood-limit', 'flood-ban', 'answer-limit',
@@ -187,6 +189,7 @@ export function applyDirective(cfg: Config, where: string, name: string, args: s
     case 'media4': cfg.media4 = ip(where, one(), 4); return;
     case 'media6': cfg.media6 = ip(where, one(), 6); return;
     case 'rtp-timeout': cfg.rtpTimeout = int(where, one(), 1, 86400); return;
+    case 'rtp-hold-timeout': cfg.rtpHoldTimeout = int(where, one(), 1, 86400); return;
     case 'rtp-latch': {
       const v = one();
       const modes = { strict: 'strict', prefix: 'prefix', any: 'any', yes: 'strict', no: 'off' } as const;

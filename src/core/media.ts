@@ -61,13 +61,16 @@ export function rewriteMessageBody(ctx: ProxyContext, m: SipMessage, edits: Edit
       // provider meets its other leg there); the relay never forwards from itself to itself.
       const a = party.addr === null ? null : ctx.map.localOf(party.addr); // our advertised media: the relay's own
       const addr = a !== null && (sendable(ctx, a) || relay.includes(a)) ? a : null;
-      const port = media.update(key, index, side, { addr, rtp: party.rtp, rtcp: party.rtcp, mux: party.mux, signal: src.addr, contact, trusted }, plan.addrs, plan.via);
+      const port = media.update(key, index, side, { addr, rtp: party.rtp, rtcp: party.rtcp, mux: party.mux, signal: src.addr, contact, trusted, held: party.held }, plan.addrs, plan.via);
       if (typeof port === 'number') return port;
       refused = port;
       return null;
     },
     hold(index) {
-      if (media.mayChange(key, index, side, src.addr)) return true;
+      if (media.mayChange(key, index, side, src.addr)) {
+        media.hold(key, index);
+        return true;
+      }
       refused = 'not-the-party';
       return false;
     },

@@ -149,6 +149,7 @@ function newRelay(cfg: Config, log: Logger): Relay {
     probeAddr: (cfg.media4 ?? cfg.inbound) as Addr,
     latch: cfg.rtpLatch,
     timeoutMs: cfg.rtpTimeout * 1000,
+    holdTimeoutMs: cfg.rtpHoldTimeout * 1000,
     datapath: cfg.mediaDatapath,
     threads: cfg.mediaThreads || availableParallelism(),
     onError: (what, err) => log.warn('relay socket error', { socket: what, error: err.message }),

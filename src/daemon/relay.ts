@@ -21,6 +21,7 @@ export interface RelayOptions {
   readonly probeAddr?: Addr; //   where rtp-ports are probed (default media4)
   readonly latch: 'strict' | 'prefix' | 'any' | 'off'; // rtp-latch
   readonly timeoutMs: number;
+  readonly holdTimeoutMs?: number; // rtp-hold-timeout (default: timeoutMs)
   readonly datapath?: DatapathChoice; // media-datapath (default auto: native when it loads)
   readonly threads?: number; //         media-threads (native only; default 1)
   readonly now?: () => number;
@@ -43,6 +44,7 @@ export interface StreamInfo {
   packets6: number;
   ageSeconds: number;
   idleSeconds: number;
+  held: boolean; // on hold: rtp-hold-timeout applies
 }
 
 /**
@@ -224,6 +226,7 @@ export class Relay {
   sweep(): void {
     const now = this.now();
     const limit = now - this.opts.timeoutMs;
+    const holdLimit = now - (this.opts.holdTimeoutMs ?? this.opts.timeoutMs);
     const list = [...this.streams.values()];
     const rx = new Float64Array(list.length);
     this.path.rxOf(Uint32Array.from(list, (st) => st.s.port), rx);
@@ -232,7 +235,8 @@ export class Relay {
         st.rx = rx[i];
         st.last = Math.max(st.last, this.lastSweep);
       }
-      if (st.last < limit) this.table.releaseStream(st.s.callId, st.s.index, 'timeout');
+      // A stream on hold sends nothing for as long as the hold lasts: rtp-hold-timeout.
+      if (st.last < (this.table.isHeld(st.s) ? holdLimit : limit)) this.table.releaseStream(st.s.callId, st.s.index, this.table.isHeld(st.s) ? 'hold-timeout' : 'timeout');
     });
     this.lastSweep = now;
     while (this.warm.length > 0 && now - this.warm[0].releasedAt > WARM_MAX_AGE_MS) this.closePair(this.warm.shift() as PortSockets);
@@ -262,6 +266,7 @@ export class Relay {
         packets6: info.sent6,
         ageSeconds: Math.round((now - st.s.created) / 1000),
         idleSeconds: Math.round((now - st.last) / 1000),
+        held: this.table.isHeld(st.s),
       };
     });
   }

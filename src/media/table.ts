@@ -12,6 +12,7 @@ export interface Party {
   readonly contact?: string; //   the IP of that message's Contact: where its own requests come from
   readonly trusted?: boolean; //  that SIP came from a configured party (a map line, an uplink): its
   //                              SDP may name media servers the relay sends to before they send
+  readonly held?: boolean; //     its SDP put the stream on hold (rtp-hold-timeout applies)
 }
 
 /** Why an offer or answer could not have a stream (SPEC 6, 11). */
@@ -29,6 +30,7 @@ export interface MediaSession {
   readonly created: number;
   updated: number;
   established: boolean; // an answer has passed (a 2xx or an ACK carried SDP)
+  held: boolean; //        an SDP with the unspecified address put it on hold (and kept its parties)
   dialogTag: string | null; // the callee's tag of the 2xx that established it (forking)
   readonly owner: string; //   the signalling address whose offer created it (quotas)
   readonly stranger: boolean; // its owner is not a configured party
@@ -174,6 +176,17 @@ export class MediaTable {
     return out;
   }
 
+  /** An SDP with the unspecified address (RFC 3264 8.4) put the stream on hold. */
+  hold(callId: string, index: number): void {
+    const s = this.get(callId, index);
+    if (s) s.held = true;
+  }
+
+  /** Is the stream on hold (rtp-hold-timeout): either side's SDP, or the unspecified address? */
+  isHeld(s: MediaSession): boolean {
+    return s.held || s.party4?.held === true || s.party6?.held === true;
+  }
+
   /** May SDP from `signal` change side `side` of this stream (a re-offer, a hold)? See sameParty. */
   mayChange(callId: string, index: number, side: Family, signal: string | undefined): boolean {
     const s = this.get(callId, index);
@@ -199,7 +212,7 @@ export class MediaTable {
       const port = this.allocate();
       if (port === null) return 'exhausted';
       const t = this.now();
-      s = { callId, index, port, party4: null, party6: null, addrs, created: t, updated: t, established: false, dialogTag: null, owner, stranger, via };
+      s = { callId, index, port, party4: null, party6: null, addrs, created: t, updated: t, established: false, held: false, dialogTag: null, owner, stranger, via };
       if (stranger) {
         this.owned.set(owner, (this.owned.get(owner) ?? 0) + 1);
         this.strangers++;
@@ -217,6 +230,7 @@ export class MediaTable {
     if (!sameParty(s, side, party.signal)) return 'not-the-party';
     if (side === 4) s.party4 = party;
     else s.party6 = party;
+    s.held = false; // a new SDP with an address ends a hold written as c= unspecified
     s.updated = this.now();
     this.hooks.update?.(s);
     return s.port;

@@ -7,6 +7,7 @@ export interface SdpParty {
   readonly rtp: number;
   readonly rtcp: number;
   readonly mux: boolean; //       rtcp-mux (RFC 5761): RTCP on the RTP port
+  readonly held: boolean; //      sendonly, recvonly or inactive (RFC 3264 8.4): no media both ways
 }
 
 export interface SdpTarget {
@@ -25,6 +26,7 @@ interface Stream {
   rtcp: number | null;
   rtcpAddr: string | null;
   mux: boolean;
+  dir: string | null; // its a=sendrecv/sendonly/recvonly/inactive (null: the session's)
 }
 
 // ICE lines that would lie once the relay is the only path (RFC 8839 5.1, 5.4).
@@ -82,12 +84,13 @@ export function rewriteSdp(sdp: string, t: SdpTarget): string | null {
   const streams: Stream[] = [];
   let sessionC: string | null = null;
   let sessionHold = false;
+  let sessionDir = 'sendrecv';
   let cur: Stream | null = null;
   for (const l of ls) {
     const b = bodyOf(l);
     if (b.startsWith('m=')) {
       const port = /^m=\S+\s+(\d+)/.exec(b);
-      cur = { port: port ? Number(port[1]) : 0, c: null, cHold: null, rtcp: null, rtcpAddr: null, mux: false };
+      cur = { port: port ? Number(port[1]) : 0, c: null, cHold: null, rtcp: null, rtcpAddr: null, mux: false, dir: null };
       streams.push(cur);
     } else if (b.startsWith('c=')) {
       if (cur) {
@@ -104,6 +107,11 @@ export function rewriteSdp(sdp: string, t: SdpTarget): string | null {
         cur.rtcpAddr = m[2] ? connAddr(m[2]) : null;
       }
     } else if (cur && /^a=rtcp-mux\s*$/i.test(b)) cur.mux = true;
+    else if (/^a=(sendrecv|sendonly|recvonly|inactive)\s*$/i.test(b)) {
+      const d = b.slice(2).trim().toLowerCase(); // RFC 4566 6: media level overrides session level
+      if (cur) cur.dir = d;
+      else sessionDir = d;
+    }
   }
   // Allocate (or find) a relay port pair for each enabled stream. One whose connection
   // address is unspecified names no place to send to: it keeps its port and gets no relay
@@ -122,7 +130,7 @@ export function rewriteSdp(sdp: string, t: SdpTarget): string | null {
       continue;
     }
     const addr = s.c ?? sessionC;
-    const party: SdpParty = { addr, rtp: s.port, rtcp: s.mux ? s.port : s.rtcp ?? s.port + 1, mux: s.mux };
+    const party: SdpParty = { addr, rtp: s.port, rtcp: s.mux ? s.port : s.rtcp ?? s.port + 1, mux: s.mux, held: (s.dir ?? sessionDir) !== 'sendrecv' };
     const p = t.stream(i, party);
     if (p === null) return null;
     relay.push(p);

@@ -58,7 +58,7 @@ export function runCase(dir: string): CaseResult {
   output += '# media\n';
   for (const s of engine.media.all()) {
     const p = (x: typeof s.party4) => (x ? `${x.addr ?? '-'}:${x.rtp}/${x.rtcp}${x.mux ? ' mux' : ''}` : '-');
-    output += `${s.callId} #${s.index} port ${s.port} v4 ${p(s.party4)} v6 ${p(s.party6)}${s.established ? ' established' : ''}\n`;
+    output += `${s.callId} #${s.index} port ${s.port} v4 ${p(s.party4)} v6 ${p(s.party6)}${s.established ? ' established' : ''}${engine.media.isHeld(s) ? ' held' : ''}\n`;
   }
   return { output, actions, engine };
 }

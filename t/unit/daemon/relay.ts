@@ -84,6 +84,29 @@ for (const datapath of PATHS) {
     t.equal(relay.size, 0);
   });
 
+  t.test(`${datapath}: a stream on hold is timed by rtp-hold-timeout (issue 17), in either mode's table`, async (t) => {
+    let now = 0;
+    const relay = mk({ ports: [24640, 24647], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: 'strict', timeoutMs: 5000, holdTimeoutMs: 20000, now: () => now });
+    t.teardown(() => relay.closeAll());
+    const table = relay.table;
+    const party = { addr: '127.0.0.1', rtp: 9, rtcp: 10, mux: false, signal: '127.0.0.1' };
+    table.update('held', 0, 4, { ...party, held: true }); //        a=sendonly
+    table.update('unspecified', 0, 4, party);
+    table.hold('unspecified', 0); //                                c=IN IP4 0.0.0.0
+    table.update('lan-phone 192.0.2.10', 0, 4, { ...party, held: true }); // masquerading's key
+    table.update('talking', 0, 4, party);
+    now += 6000;
+    relay.sweep();
+    t.same(table.all().map((x) => x.callId).sort(), ['held', 'lan-phone 192.0.2.10', 'unspecified'], 'past rtp-timeout only the held streams stay');
+    table.update('held', 0, 4, { ...party, held: false }); //       a=sendrecv again
+    now += 6000;
+    relay.sweep();
+    t.same(table.all().map((x) => x.callId).sort(), ['lan-phone 192.0.2.10', 'unspecified'], 'resumed: rtp-timeout again');
+    now += 9000;
+    relay.sweep();
+    t.equal(table.size, 0, 'past rtp-hold-timeout the held ones go too');
+  });
+
   t.test(`${datapath}: media security: a stranger is never relayed, even before the party sends`, async (t) => {
     const relay = mk({ ports: [24100, 24199], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: 'strict', timeoutMs: 60000 });
     const table = relay.table;

@@ -20,9 +20,9 @@ t.test('c=, o=, m=, a=rtcp and ICE for IPv6', async (t) => {
   t.equal(s.media[2].connection?.version, 6);
   t.notOk(out.includes('a=candidate'));
   t.same(seen, [
-    { addr: '192.0.2.10', rtp: 49170, rtcp: 49171, mux: false },
+    { addr: '192.0.2.10', rtp: 49170, rtcp: 49171, mux: false, held: false },
     null,
-    { addr: '192.0.2.11', rtp: 49180, rtcp: 49180, mux: true },
+    { addr: '192.0.2.11', rtp: 49180, rtcp: 49180, mux: true, held: false },
   ]);
   t.ok(out.endsWith('\r\n'));
 });
@@ -41,4 +41,16 @@ t.test('a c= line without an address is not given one (SPEC 11: no amplification
   const bare = 'v=0\r\no=x 1 1 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 \r\nt=0 0\r\nm=audio 1000 RTP/AVP 0\r\nc=IN IP4 \r\n';
   const out = rewriteSdp(bare, { out: 6, media: { addr: '2001:db8::2', family: 6 }, stream: () => 20000 }) ?? '';
   t.equal(out.split('\r\n').filter((l) => l.startsWith('c=')).join('|'), 'c=IN IP4 |c=IN IP4 ', 'left as they were');
+});
+
+t.test('a stream on hold: sendonly, recvonly or inactive, at media or session level (RFC 4566 6, RFC 3264 8.4)', async (t) => {
+  const held = (lines: string[]): boolean[] => {
+    const seen: boolean[] = [];
+    rewriteSdp(['v=0', 'o=- 1 1 IN IP4 192.0.2.10', 's=-', 'c=IN IP4 192.0.2.10', 't=0 0', ...lines, ''].join('\r\n'), { out: 6, media: { addr: '2001:db8::2', family: 6 }, stream: (_i, p) => (p && seen.push(p.held), 30000) });
+    return seen;
+  };
+  t.same(held(['m=audio 4000 RTP/AVP 0', 'a=sendonly', 'm=audio 4002 RTP/AVP 0']), [true, false], 'media level');
+  t.same(held(['a=inactive', 'm=audio 4000 RTP/AVP 0', 'm=audio 4002 RTP/AVP 0', 'a=sendrecv']), [true, false], 'session level, overridden by a media level one');
+  t.same(held(['m=audio 4000 RTP/AVP 0', 'a=recvonly']), [true]);
+  t.same(held(['m=audio 4000 RTP/AVP 0', 'a=sendrecv']), [false]);
 });
