@@ -100,6 +100,8 @@ export const HELP = `
     --default-expires SECONDS registration lifetime when none is asked (3600)
     --registrations FILE      registrations kept across restarts
                               (/var/lib/sipproxy64/registrations.json)
+    --default-target URI      incoming calls no registration matches go there
+                              (a reception phone, a PBX) instead of 404/480
     --auth-failures N         failed authentications before a source backs off (10)
     --auth-backoff SECONDS    first back-off; it doubles, up to an hour (60)
     --max-bindings N          contacts per address-of-record (10)

@@ -55,6 +55,7 @@ export interface Config {
   digestAlgorithms: Array<'SHA-256' | 'MD5'>; // challenges offered, most preferred first (RFC 8760 2.4)
   defaultExpires: number; //   registration lifetime when the phone names none (RFC 3261 10.3 step 7)
   registrations: string; //    where the registration table is kept across restarts
+  defaultTarget: string | null; // incoming calls no registration matches go here (siproxd's plugin_defaulttarget)
   floodLimit: number; //       messages a second from a source that is no configured party
   floodBan: number; //         seconds such a source is dropped once over the limit
   answerLimit: number; //      error answers to such sources a second, in all
@@ -108,6 +109,7 @@ export function defaultConfig(): Config {
     digestAlgorithms: ['SHA-256', 'MD5'],
     defaultExpires: 3600,
     registrations: '/var/lib/sipproxy64/registrations.json',
+    defaultTarget: null,
     floodLimit: 200,
     floodBan: 60,
     answerLimit: 100,
@@ -124,7 +126,7 @@ export const DIRECTIVES = [
   'sip-port', 'map', 'advertise', 'nat64', 'generic4', 'generic6', 'media4', 'media6',
   'rtp-ports', 'rtp-timeout', 'rtp-hold-timeout', 'rtp-latch', 'rtp-quota', 'media-datapath', 'media-threads', 'keep-user-agent', 'uri-header', 'metrics', 'tcp', 'tcp-idle',
   'tls-port', 'tls-cert', 'tls-key', 'tls-ca',
-  'inbound', 'outbound', 'registrar', 'domain', 'passwd', 'digest-algorithms', 'default-expires', 'registrations',
+  'inbound', 'outbound', 'registrar', 'domain', 'passwd', 'digest-algorithms', 'default-expires', 'registrations', 'default-target',
   'flood-limit', 'flood-ban', 'answer-limit',
   'auth-failures', 'auth-backoff', 'max-bindings', 'max-registrations',
 ] as const;
@@ -222,6 +224,13 @@ export function applyDirective(cfg: Config, where: string, name: string, args: s
     case 'passwd': cfg.passwd = one(); return;
     case 'default-expires': cfg.defaultExpires = int(where, one(), 1, 604800); return;
     case 'registrations': cfg.registrations = one(); return;
+    case 'default-target': {
+      const v = one();
+      // sip:user@host[:port][;params]: the host a literal or a name (resolved when a call comes)
+      if (!/^sip:[^@\s:;?]+@(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(:\d{1,5})?(;[^\s]*)?$/i.test(v)) throw new ConfigError(where, `default-target takes a SIP URI with a user part (sip:reception@192.168.1.20), got "${v}"`);
+      cfg.defaultTarget = v;
+      return;
+    }
     case 'flood-limit': cfg.floodLimit = int(where, one(), 1, 1000000); return;
     case 'flood-ban': cfg.floodBan = int(where, one(), 1, 86400); return;
     case 'answer-limit': cfg.answerLimit = int(where, one(), 1, 1000000); return;
@@ -353,6 +362,7 @@ export function parseConfig(text: string, file: string, cfg: Config = defaultCon
 export function validate(cfg: Config, where = 'config'): Config {
   const nat = cfg.inbound !== null || cfg.outbound !== null || cfg.outboundName !== null;
   if (nat) validateNat(cfg, where);
+  if (cfg.defaultTarget && !nat) throw new ConfigError(cfg.origin['default-target'] ?? where, 'default-target serves masquerading (calls arriving at the outbound address)');
   if (!nat || cfg.maps.length > 0 || cfg.generic4 || cfg.generic6) {
     if (!cfg.generic4) throw new ConfigError(where, 'generic4 is required (the proxy\'s own IPv4 address)');
     if (!cfg.generic6) throw new ConfigError(where, 'generic6 is required (the proxy\'s own IPv6 address)');

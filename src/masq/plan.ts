@@ -6,7 +6,7 @@ import { Forward, MediaPlan, Plan, PlanRequest, ProxyContext, Writing } from '..
 import { KEEP_PARAM } from '../core/uris.js';
 import { Addr, Family, HostPort, parseHostIp } from '../net/addr.js';
 import { refuse } from '../sip/errors.js';
-import { R } from '../sip/reasons.js';
+import { R, Reason } from '../sip/reasons.js';
 import { param, parseUri, UriParts, userOf, hostIp, portOf } from '../sip/uri.js';
 import { NameCache } from './names.js';
 import { Nat, Realm } from './nat.js';
@@ -17,6 +17,7 @@ export interface MasqState {
   readonly nat: Nat;
   readonly registrar: Registrar;
   readonly names: NameCache;
+  readonly defaultTarget: string | null; // default-target URI
 }
 
 type NeedName = { readonly type: 'resolve'; readonly name: string; readonly family: Family };
@@ -39,6 +40,16 @@ function targetOfHost(st: MasqState, text: string, u: UriParts, family: Family):
   if (r === undefined) return { type: 'resolve', name, family };
   if (r === null) throw refuse(R.nameUnresolved, `Service Unavailable (cannot resolve ${name})`);
   return { ...r.addr, port: port ?? r.port ?? 5060 };
+}
+
+/**
+ * default-target (siproxd's plugin_defaulttarget): an incoming call from the public side
+ * that no registration matches goes to that URI (a reception phone, a PBX) instead of its
+ * 404/480; anything else gets the refusal.
+ */
+function fallback(st: MasqState, r: PlanRequest, from: Realm, reason: Reason): string {
+  if (!st.defaultTarget || from !== 'wan' || r.m.method !== 'INVITE') throw refuse(reason);
+  return st.defaultTarget;
 }
 
 /** RFC 3261 16.5: a registered phone: the Request-URI becomes its contact, the target its host. */
@@ -80,15 +91,15 @@ export function natPlan(ctx: ProxyContext, st: MasqState, r: PlanRequest, from: 
   } else if (!routed && reg.enabled && user && (reg.isOurDomain(host) || forUs)) {
     // Our registrar's user, at its most recent binding.
     const b = reg.contactOf(`${user}@${forUs ? reg.domains[0] : host}`);
-    if (!b) throw refuse(reg.knows(user) ? R.notRegistered : R.noSuchUser);
-    ({ newRuri, target } = bindingTarget(st, b.contact));
+    ({ newRuri, target } = bindingTarget(st, b?.contact ?? fallback(st, r, from, reg.knows(user) ? R.notRegistered : R.noSuchUser)));
   } else if (!routed && forUs && user) {
     // Outbound-proxy operation: the phone that registered elsewhere through us, by user part.
     const b = reg.learnedOf(user);
-    if (!b) throw refuse(R.noRegistration);
-    ({ newRuri, target } = bindingTarget(st, b.contact));
+    ({ newRuri, target } = bindingTarget(st, b?.contact ?? fallback(st, r, from, R.noRegistration)));
   } else if (from === 'lan' && !forUs) {
     target = targetOfHost(st, uri.text, uri.u, nat.outbound.family);
+  } else if (!routed && forUs && !user && st.defaultTarget) {
+    ({ newRuri, target } = bindingTarget(st, fallback(st, r, from, R.notARelay))); // a call to the public address itself
   }
   if (target && 'type' in target) return target;
   return forward(ctx, st, r, from, target, newRuri === routing.newRuri ? null : newRuri);

@@ -19,6 +19,7 @@ export class MasqPlanner implements Planner, MasqState {
   readonly names: NameCache;
   readonly addresses: readonly Addr[];
   readonly markers = [NAT_PARAM];
+  readonly defaultTarget: string | null;
 
   /** `mac`: the engine's MAC (tokens and branches); `secret`: the key the nonces derive from. */
   constructor(cfg: Config & { inbound: Addr; outbound: Addr }, users: Map<string, Credentials>, mac: (v: string) => string, secret: Buffer, now: () => number = Date.now) {
@@ -26,6 +27,7 @@ export class MasqPlanner implements Planner, MasqState {
     this.registrar = new Registrar(cfg, users, createHmac('sha256', secret).update('digest nonce').digest(), now);
     this.names = new NameCache(now);
     this.addresses = [cfg.inbound, cfg.outbound];
+    this.defaultTarget = cfg.defaultTarget;
   }
 
   serves(a: string): boolean {

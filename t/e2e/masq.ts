@@ -140,6 +140,25 @@ metrics 127.0.0.1:9064
     await new Promise((r) => kam.once('exit', r));
   });
 
+  t.test('default-target takes a call no registration matches; held, it outlives rtp-timeout (issue 17)', async (t) => {
+    const proxy = rtr.startProxy(base + 'default-target sip:reception@192.0.2.11:5062\nrtp-hold-timeout 3600\n');
+    t.ok(await rtr.proxyUp(proxy), `proxy started${proxy.log().slice(-400)}`);
+    // carol calls nobody@ our public address: no phone registered that user through us.
+    const uas = lan.sipp('uas-hold.xml', '192.0.2.11', 5062, 31300, { user: 'reception', mediaip: '192.0.2.11', rtpport: '40300' });
+    await sleep(300);
+    const uac = pub.sipp('uac-hold.xml', '198.51.100.30', 5060, 31302, { user: 'carol', callee: 'nobody', mediaip: '198.51.100.30', rtpport: '40310' }, '198.51.100.1:5060', 12000);
+    const sessions = async (): Promise<Array<{ held: boolean }>> => JSON.parse((await rtr.http('/sessions')) || '[]');
+    t.ok(await waitFor(async () => (await sessions()).some((x) => x.held), 8000, 200), 'the reception phone answered, and the call is on hold');
+    await sleep(7000); // rtp-timeout 5 s and a sweep
+    t.equal((await sessions()).length, 1, 'past rtp-timeout the held stream is still there');
+    const [c, u] = await Promise.all([uac, uas]);
+    t.equal(c.code, 0, `carol's call to an unregistered user is answered by the default target and ended by her BYE${tail(c)}`);
+    t.equal(u.code, 0, `the reception phone (default-target) took the call, the hold and the BYE${tail(u)}`);
+    t.match(proxy.log(), /sip out from=192\.0\.2\.1:5060 to=192\.0\.2\.11:5062 \S+ first="INVITE sip:reception@192\.0\.2\.11:5062/, 'the INVITE went to the default target');
+    proxy.child.kill('SIGTERM');
+    t.equal(await proxy.exited, 0, 'SIGTERM exits 0');
+  });
+
   t.test('registrar operation: digest, hairpin on the LAN, restart keeps registrations', async (t) => {
     let proxy = rtr.startProxy(registrarConf);
     t.ok(await rtr.proxyUp(proxy), `proxy started${proxy.log().slice(-400)}`);

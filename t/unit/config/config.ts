@@ -120,6 +120,15 @@ t.test('config mistakes that open holes are refused, naming the lines (SPEC 11)'
   t.ok(validate(parseConfig(base + 'map 192.0.2.20 2001:db8:64::20\nmap 192.0.2.21 2001:db8:64::21', 'f')), 'map repeats');
 });
 
+t.test('rtp-hold-timeout and default-target (issue 17)', async (t) => {
+  const c = validate(parseConfig('inbound 192.168.1.1/24\noutbound 192.0.2.1\ndefault-target sip:reception@192.168.1.20:5062\nrtp-hold-timeout 600\n', 'f'));
+  t.same([c.defaultTarget, c.rtpHoldTimeout, validate(parseConfig(base, 'f')).rtpHoldTimeout], ['sip:reception@192.168.1.20:5062', 600, 3600]);
+  t.equal(err('inbound 192.168.1.1/24\noutbound 192.0.2.1\ndefault-target 192.168.1.20'), 'f.conf:3: default-target takes a SIP URI with a user part (sip:reception@192.168.1.20), got "192.168.1.20"');
+  t.equal(err('inbound 192.168.1.1/24\noutbound 192.0.2.1\ndefault-target sip:192.168.1.20'), 'f.conf:3: default-target takes a SIP URI with a user part (sip:reception@192.168.1.20), got "sip:192.168.1.20"');
+  t.equal(err(base + 'default-target sip:reception@192.168.1.20'), 'f.conf:3: default-target serves masquerading (calls arriving at the outbound address)');
+  t.equal(err(base + 'rtp-hold-timeout 0'), 'f.conf:3: 0 is out of range 1-86400');
+});
+
 t.test('nat64 PREFIX/96 (RFC 6052)', async (t) => {
   const { embed, extract, nat64Refusal, parseNat64 } = await import('../../../src/config/nat64.js');
   const c = validate(parseConfig(base + 'nat64 2001:db8:64::/96\n', 'f'));
