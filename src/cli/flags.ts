@@ -102,6 +102,8 @@ export const HELP = `
                               (/var/lib/sipproxy64/registrations.json)
     --default-target URI      incoming calls no registration matches go there
                               (a reception phone, a PBX) instead of 404/480
+    --outbound-proxy DOMAIN=HOST[:PORT]  the LAN's requests for DOMAIN go through
+                              the upstream proxy HOST (repeatable)
     --auth-failures N         failed authentications before a source backs off (10)
     --auth-backoff SECONDS    first back-off; it doubles, up to an hour (60)
     --max-bindings N          contacts per address-of-record (10)

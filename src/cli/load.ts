@@ -27,10 +27,10 @@ export function loadConfig(file: string | undefined, flags: DirectiveFlags, part
         const eq = x.lastIndexOf('=');
         if (eq <= 0) throw new ConfigError('--map', `expected REAL=FACE[,udp|tcp|tls], got "${x}"`);
         applyDirective(cfg, '--map', 'map', [x.slice(0, eq), ...x.slice(eq + 1).split(',')]);
-      } else if (d === 'advertise') {
-        const [local, pub, ...rest] = x.split('=');
-        if (!local || !pub || rest.length) throw new ConfigError('--advertise', `expected LOCAL=PUBLIC, got "${x}"`);
-        applyDirective(cfg, '--advertise', d, [local, pub]);
+      } else if (d === 'advertise' || d === 'outbound-proxy') {
+        const [a, b, ...rest] = x.split('=');
+        if (!a || !b || rest.length) throw new ConfigError(`--${d}`, `expected ${d === 'advertise' ? 'LOCAL=PUBLIC' : 'DOMAIN=HOST[:PORT]'}, got "${x}"`);
+        applyDirective(cfg, `--${d}`, d, [a, b]);
       } else applyDirective(cfg, `--${d}`, d, [x]);
     }
   }

@@ -56,6 +56,7 @@ export interface Config {
   defaultExpires: number; //   registration lifetime when the phone names none (RFC 3261 10.3 step 7)
   registrations: string; //    where the registration table is kept across restarts
   defaultTarget: string | null; // incoming calls no registration matches go here (siproxd's plugin_defaulttarget)
+  outboundProxies: OutboundProxy[]; // outbound-proxy DOMAIN HOST[:PORT]: the LAN's requests for DOMAIN go through HOST
   floodLimit: number; //       messages a second from a source that is no configured party
   floodBan: number; //         seconds such a source is dropped once over the limit
   answerLimit: number; //      error answers to such sources a second, in all
@@ -64,6 +65,14 @@ export interface Config {
   maxBindings: number; //      contacts per address-of-record
   maxRegistrations: number; // bindings in all
   origin: Partial<Record<string, string>>; // "file:line" (or "--flag") each directive came from
+}
+
+/** outbound-proxy DOMAIN HOST[:PORT]: requests from the LAN for DOMAIN go through HOST. */
+export interface OutboundProxy {
+  readonly domain: string; // lower case
+  readonly host: string; //   an IP address (canonical) or a host name (lower case)
+  readonly port: number | null;
+  readonly where: string;
 }
 
 export class ConfigError extends Error {
@@ -110,6 +119,7 @@ export function defaultConfig(): Config {
     defaultExpires: 3600,
     registrations: '/var/lib/sipproxy64/registrations.json',
     defaultTarget: null,
+    outboundProxies: [],
     floodLimit: 200,
     floodBan: 60,
     answerLimit: 100,
@@ -126,13 +136,13 @@ export const DIRECTIVES = [
   'sip-port', 'map', 'advertise', 'nat64', 'generic4', 'generic6', 'media4', 'media6',
   'rtp-ports', 'rtp-timeout', 'rtp-hold-timeout', 'rtp-latch', 'rtp-quota', 'media-datapath', 'media-threads', 'keep-user-agent', 'uri-header', 'metrics', 'tcp', 'tcp-idle',
   'tls-port', 'tls-cert', 'tls-key', 'tls-ca',
-  'inbound', 'outbound', 'registrar', 'domain', 'passwd', 'digest-algorithms', 'default-expires', 'registrations', 'default-target',
+  'inbound', 'outbound', 'registrar', 'domain', 'passwd', 'digest-algorithms', 'default-expires', 'registrations', 'default-target', 'outbound-proxy',
   'flood-limit', 'flood-ban', 'answer-limit',
   'auth-failures', 'auth-backoff', 'max-bindings', 'max-registrations',
 ] as const;
 
 /** Directives that may be given more than once (and flags that repeat). */
-export const REPEATABLE = new Set<string>(['map', 'domain', 'uri-header', 'advertise']);
+export const REPEATABLE = new Set<string>(['map', 'domain', 'uri-header', 'advertise', 'outbound-proxy']);
 export type Directive = (typeof DIRECTIVES)[number];
 
 const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*\.?$/i;
@@ -224,6 +234,17 @@ export function applyDirective(cfg: Config, where: string, name: string, args: s
     case 'passwd': cfg.passwd = one(); return;
     case 'default-expires': cfg.defaultExpires = int(where, one(), 1, 604800); return;
     case 'registrations': cfg.registrations = one(); return;
+    case 'outbound-proxy': {
+      // outbound-proxy DOMAIN HOST[:PORT] (siproxd's outbound_domain_name/_host)
+      if (args.length !== 2) throw new ConfigError(where, 'outbound-proxy takes DOMAIN HOST[:PORT]');
+      const domain = args[0].toLowerCase().replace(/\.$/, '');
+      if (!HOSTNAME.test(domain) || /^[\d.]+$/.test(domain)) throw new ConfigError(where, `"${args[0]}" is not a domain name`);
+      const hp = parseReal(where, args[1]);
+      const host = hp.real ? hp.real.addr : (hp.name as string);
+      if (cfg.outboundProxies.some((p) => p.domain === domain)) throw new ConfigError(where, `outbound-proxy for ${domain} is given twice`);
+      cfg.outboundProxies.push({ domain, host, port: hp.port, where });
+      return;
+    }
     case 'default-target': {
       const v = one();
       // sip:user@host[:port][;params]: the host a literal or a name (resolved when a call comes)
@@ -363,6 +384,7 @@ export function validate(cfg: Config, where = 'config'): Config {
   const nat = cfg.inbound !== null || cfg.outbound !== null || cfg.outboundName !== null;
   if (nat) validateNat(cfg, where);
   if (cfg.defaultTarget && !nat) throw new ConfigError(cfg.origin['default-target'] ?? where, 'default-target serves masquerading (calls arriving at the outbound address)');
+  if (cfg.outboundProxies.length && !nat) throw new ConfigError(cfg.outboundProxies[0].where, 'outbound-proxy serves masquerading (requests from the LAN)');
   if (!nat || cfg.maps.length > 0 || cfg.generic4 || cfg.generic6) {
     if (!cfg.generic4) throw new ConfigError(where, 'generic4 is required (the proxy\'s own IPv4 address)');
     if (!cfg.generic6) throw new ConfigError(where, 'generic6 is required (the proxy\'s own IPv6 address)');

@@ -93,6 +93,7 @@ function writeOut(ctx: ProxyContext, m: SipMessage, plan: Forward, edits: Edits,
       out: { host: uriHost(ctx.map.written(plan.outAddr)), port, transport: t }, // advertise: PUBLIC
       in: { host: uriHost(ctx.map.written(local)), port: ctx.map.isFacePort(local.port) ? local.port : portFor(inT, ctx.cfg), transport: inT },
     }, edits, firstVia.start);
+    if (plan.pushRoute) edits.insert(firstVia.start, `Route: <${plan.pushRoute}>\r\n`); // RFC 3261 16.6 step 6
     return edits.apply(m.text, m.bodyEnd);
   };
   if (hop.transport !== 'size') return { data: write(hop.transport), transport: hop.transport, udp: null };

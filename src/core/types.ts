@@ -97,6 +97,7 @@ export interface Forward extends Writing {
   readonly ruriHost: string | null; // replaces only the Request-URI host
   readonly viaReceived: boolean; //    the target came from received= on our Route
   readonly generic: boolean; //        our incoming-side Record-Route carries received=
+  readonly pushRoute?: string; //      a URI pushed as the top Route (RFC 3261 16.6 step 6: an outbound proxy)
 }
 
 export type Plan =

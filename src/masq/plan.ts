@@ -1,6 +1,7 @@
 // Masquerading: where a request that arrived on the inbound or outbound address goes, and
 // how it is written (sipproxy64(8) MASQUERADING). Not an open relay: the public side reaches
 // only phones (by ;sp64n=, by registration); the LAN may call anywhere.
+import type { OutboundProxy } from '../config/config.js';
 import { localReply } from '../core/reply.js';
 import { Forward, MediaPlan, Plan, PlanRequest, ProxyContext, Writing } from '../core/types.js';
 import { KEEP_PARAM } from '../core/uris.js';
@@ -18,6 +19,7 @@ export interface MasqState {
   readonly registrar: Registrar;
   readonly names: NameCache;
   readonly defaultTarget: string | null; // default-target URI
+  readonly outboundProxies: readonly OutboundProxy[]; // outbound-proxy DOMAIN HOST[:PORT]
 }
 
 type NeedName = { readonly type: 'resolve'; readonly name: string; readonly family: Family };
@@ -97,12 +99,28 @@ export function natPlan(ctx: ProxyContext, st: MasqState, r: PlanRequest, from: 
     const b = reg.learnedOf(user);
     ({ newRuri, target } = bindingTarget(st, b?.contact ?? fallback(st, r, from, R.noRegistration)));
   } else if (from === 'lan' && !forUs) {
+    const via = routed ? undefined : st.outboundProxies.find((p) => p.domain === host.replace(/\.$/, ''));
+    if (via) return viaProxy(ctx, st, r, via);
     target = targetOfHost(st, uri.text, uri.u, nat.outbound.family);
   } else if (!routed && forUs && !user && st.defaultTarget) {
     ({ newRuri, target } = bindingTarget(st, fallback(st, r, from, R.notARelay))); // a call to the public address itself
   }
   if (target && 'type' in target) return target;
   return forward(ctx, st, r, from, target, newRuri === routing.newRuri ? null : newRuri);
+}
+
+/**
+ * outbound-proxy DOMAIN HOST[:PORT] (siproxd's outbound_domain_name/_host): a LAN request for
+ * DOMAIN goes to HOST, which is pushed as the top Route (RFC 3261 16.6 step 6; it removes
+ * itself, loose routing, and sends on by the Request-URI, which stays).
+ */
+function viaProxy(ctx: ProxyContext, st: MasqState, r: PlanRequest, p: OutboundProxy): Plan {
+  const host = p.host.includes(':') ? `[${p.host}]` : p.host;
+  const uri = `sip:${host}${p.port ? `:${p.port}` : ''};lr`;
+  const u = parseUri(uri, 0, uri.length) as UriParts;
+  const target = targetOfHost(st, uri, u, st.nat.outbound.family);
+  if ('type' in target) return target;
+  return { ...forward(ctx, st, r, 'lan', target, null), pushRoute: uri };
 }
 
 /** The checks every masqueraded target passes, and how the request is written towards it. */

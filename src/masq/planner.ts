@@ -20,6 +20,7 @@ export class MasqPlanner implements Planner, MasqState {
   readonly addresses: readonly Addr[];
   readonly markers = [NAT_PARAM];
   readonly defaultTarget: string | null;
+  readonly outboundProxies: Config['outboundProxies'];
 
   /** `mac`: the engine's MAC (tokens and branches); `secret`: the key the nonces derive from. */
   constructor(cfg: Config & { inbound: Addr; outbound: Addr }, users: Map<string, Credentials>, mac: (v: string) => string, secret: Buffer, now: () => number = Date.now) {
@@ -28,6 +29,7 @@ export class MasqPlanner implements Planner, MasqState {
     this.names = new NameCache(now);
     this.addresses = [cfg.inbound, cfg.outbound];
     this.defaultTarget = cfg.defaultTarget;
+    this.outboundProxies = cfg.outboundProxies;
   }
 
   serves(a: string): boolean {

@@ -159,6 +159,19 @@ metrics 127.0.0.1:9064
     t.equal(await proxy.exited, 0, 'SIGTERM exits 0');
   });
 
+  t.test('outbound-proxy: the LAN\'s calls to a domain go through its upstream proxy (issue 17)', async (t) => {
+    const proxy = rtr.startProxy(base + 'outbound-proxy provider.example 198.51.100.30:5070\n');
+    t.ok(await rtr.proxyUp(proxy), `proxy started${proxy.log().slice(-400)}`);
+    // The "upstream proxy" is a SIPp UAS on 198.51.100.30:5070 that answers the call itself.
+    await call(t, { w: pub, ip: '198.51.100.30', port: 5070, mp: 31400, name: 'upstream8', rtp: 40400 },
+      { w: lan, scenario: 'nat-uac.xml', ip: '192.0.2.11', port: 5060, mp: 31402, name: 'bob8', rtp: 40410, vars: { callee: 'carol', domain: 'provider.example' }, remote: '192.0.2.1:5060', pauseMs: CALL_MS },
+      ['the upstream proxy receives and answers the call', 'bob calls carol@provider.example']);
+    const seen = spawnSync('sh', ['-c', `cat ${pub.dir}/uas*_messages.log`], { encoding: 'utf8' }).stdout;
+    t.match(seen, /INVITE sip:carol@provider\.example[^\n]*\n(?:[^\n]*\n)*?Route: <sip:198\.51\.100\.30:5070;lr>/, 'with itself pushed as the top Route and the Request-URI unchanged');
+    proxy.child.kill('SIGTERM');
+    t.equal(await proxy.exited, 0, 'SIGTERM exits 0');
+  });
+
   t.test('registrar operation: digest, hairpin on the LAN, restart keeps registrations', async (t) => {
     let proxy = rtr.startProxy(registrarConf);
     t.ok(await rtr.proxyUp(proxy), `proxy started${proxy.log().slice(-400)}`);

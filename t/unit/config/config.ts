@@ -127,6 +127,15 @@ t.test('rtp-hold-timeout and default-target (issue 17)', async (t) => {
   t.equal(err('inbound 192.168.1.1/24\noutbound 192.0.2.1\ndefault-target sip:192.168.1.20'), 'f.conf:3: default-target takes a SIP URI with a user part (sip:reception@192.168.1.20), got "sip:192.168.1.20"');
   t.equal(err(base + 'default-target sip:reception@192.168.1.20'), 'f.conf:3: default-target serves masquerading (calls arriving at the outbound address)');
   t.equal(err(base + 'rtp-hold-timeout 0'), 'f.conf:3: 0 is out of range 1-86400');
+  const nat = 'inbound 192.168.1.1/24\noutbound 192.0.2.1\n';
+  const o = validate(parseConfig(nat + 'outbound-proxy Provider.Example. 203.0.113.50:5070\noutbound-proxy other.example proxy.other.example\noutbound-proxy v6.example [2001:db8::50]:5080\n', 'f'));
+  t.same(o.outboundProxies.map((p) => [p.domain, p.host, p.port]), [['provider.example', '203.0.113.50', 5070], ['other.example', 'proxy.other.example', null], ['v6.example', '2001:db8::50', 5080]], 'outbound-proxy: domains in lower case, IP or name, a port or none');
+  t.equal(err(nat + 'outbound-proxy provider.example'), 'f.conf:3: outbound-proxy takes DOMAIN HOST[:PORT]');
+  t.equal(err(nat + 'outbound-proxy 192.0.2.9 203.0.113.50'), 'f.conf:3: "192.0.2.9" is not a domain name');
+  t.equal(err(nat + 'outbound-proxy a.example 203.0.113.50\noutbound-proxy A.example 203.0.113.51'), 'f.conf:4: outbound-proxy for a.example is given twice');
+  t.equal(err(base + 'outbound-proxy a.example 203.0.113.50'), 'f.conf:3: outbound-proxy serves masquerading (requests from the LAN)');
+  const { loadConfig: load } = await import('../../../src/cli/load.js');
+  t.same(load(undefined, { inbound: '192.168.1.1/24', outbound: '192.0.2.1', outboundProxy: ['a.example=203.0.113.50:5070'] } as never).outboundProxies.map((p) => p.host), ['203.0.113.50'], '--outbound-proxy DOMAIN=HOST[:PORT]');
 });
 
 t.test('nat64 PREFIX/96 (RFC 6052)', async (t) => {
