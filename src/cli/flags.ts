@@ -92,7 +92,8 @@ export const HELP = `
 
   Masquerading (phones on a private LAN behind one public address):
     --inbound ADDR[/PREFIX]   this host's LAN address; PREFIX: the LAN (interface's)
-    --outbound ADDR|NAME      this host's public address, IPv4 or IPv6
+    --outbound ADDR|NAME      this host's public address, IPv4 or IPv6 (once per
+                              family on a dual-stack line)
     --registrar yes|no        answer REGISTER for the domains ourselves (no)
     --domain NAME             a domain of the registrar (repeatable; first = realm)
     --passwd FILE             the registrar's password file

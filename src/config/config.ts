@@ -48,6 +48,7 @@ export interface Config {
   inbound: Addr | null; //     the LAN side: this host's private address
   inboundPrefix: number | null; // the LAN's prefix length (null: the daemon reads the interface's)
   outbound: Addr | null; //    the public side: this host's public address
+  outbound2: Addr | null; //   a second one, of the other family (a dual-stack line)
   outboundName: string | null; // a host name for it (dynamic DNS), resolved at start
   registrar: boolean; //       answer REGISTER for `domain` ourselves
   domains: string[]; //        the registrar's domains; the first is the digest realm
@@ -111,6 +112,7 @@ export function defaultConfig(): Config {
     inbound: null,
     inboundPrefix: null,
     outbound: null,
+    outbound2: null,
     outboundName: null,
     registrar: false,
     domains: [],
@@ -142,7 +144,7 @@ export const DIRECTIVES = [
 ] as const;
 
 /** Directives that may be given more than once (and flags that repeat). */
-export const REPEATABLE = new Set<string>(['map', 'domain', 'uri-header', 'advertise', 'outbound-proxy']);
+export const REPEATABLE = new Set<string>(['map', 'domain', 'uri-header', 'advertise', 'outbound-proxy', 'outbound']);
 export type Directive = (typeof DIRECTIVES)[number];
 
 const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*\.?$/i;
@@ -281,8 +283,18 @@ export function applyDirective(cfg: Config, where: string, name: string, args: s
       return;
     }
     case 'outbound': {
+      // Once per family (a dual-stack line); a name stands alone.
       const v = one();
       const a = parseIp(v);
+      const twice = (): never => {
+        throw new ConfigError(where, `outbound is given again (first at ${cfg.origin.outbound}); once per family, a name once`);
+      };
+      if (cfg.outboundName || cfg.outbound2 || (cfg.outbound && (!a || a.family === cfg.outbound.family))) twice();
+      if (cfg.outbound) {
+        cfg.outbound2 = ip(where, v);
+        return;
+      }
+      cfg.origin.outbound = where;
       if (a) {
         cfg.outbound = ip(where, v);
         cfg.outboundName = null;
@@ -451,10 +463,10 @@ function validateNat(cfg: Config, where: string): void {
   if (!cfg.inbound) throw new ConfigError(where, 'outbound needs inbound (the LAN side address)');
   if (!cfg.outbound && !cfg.outboundName) throw new ConfigError(where, 'inbound needs outbound (the public address)');
   const used = [cfg.generic4, cfg.generic6, ...cfg.maps.map((m) => m.face)].filter((a): a is Addr => a !== null).map((a) => a.addr);
-  for (const a of [cfg.inbound, cfg.outbound]) {
+  for (const a of [cfg.inbound, cfg.outbound, cfg.outbound2]) {
     if (a && used.includes(a.addr)) throw new ConfigError(where, `${a.addr} is a face or generic address; inbound and outbound need their own addresses`);
   }
-  if (cfg.outbound && cfg.outbound.addr === cfg.inbound.addr) throw new ConfigError(where, 'inbound and outbound must differ');
+  if ((cfg.outbound && cfg.outbound.addr === cfg.inbound.addr) || cfg.outbound2?.addr === cfg.inbound.addr) throw new ConfigError(where, 'inbound and outbound must differ');
   if (cfg.registrar) {
     if (cfg.domains.length === 0) throw new ConfigError(where, 'registrar yes needs a domain');
     if (!cfg.passwd) throw new ConfigError(where, 'registrar yes needs passwd (an open registrar would let anyone take a phone\'s calls)');

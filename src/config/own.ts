@@ -9,7 +9,7 @@ export type Role = 'generic4' | 'generic6' | 'media4' | 'media6' | 'inbound' | '
 export function ownAddresses(cfg: Config): Array<[Role, Addr]> {
   const list: Array<[Role, Addr | null]> = [
     ['generic4', cfg.generic4], ['generic6', cfg.generic6], ['media4', cfg.media4], ['media6', cfg.media6],
-    ['inbound', cfg.inbound], ['outbound', cfg.outbound], ...cfg.maps.map((m): [Role, Addr] => ['face', m.face]),
+    ['inbound', cfg.inbound], ['outbound', cfg.outbound], ['outbound', cfg.outbound2], ...cfg.maps.map((m): [Role, Addr] => ['face', m.face]),
   ];
   const seen = new Set<string>();
   const out: Array<[Role, Addr]> = [];

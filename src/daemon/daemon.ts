@@ -65,7 +65,7 @@ function readTls(cert: string, key: string, ca: string | null): { key: Buffer; c
 /** Every address the proxy answers SIP on: the faces and the generic addresses. */
 export function sipAddresses(cfg: Config): Addr[] {
   const out: Addr[] = [];
-  for (const a of [cfg.generic4, cfg.generic6, ...cfg.maps.filter((m) => !m.facePort).map((m) => m.face), cfg.inbound, cfg.outbound]) if (a && !out.some((x) => x.addr === a.addr)) out.push(a);
+  for (const a of [cfg.generic4, cfg.generic6, ...cfg.maps.filter((m) => !m.facePort).map((m) => m.face), cfg.inbound, cfg.outbound, cfg.outbound2]) if (a && !out.some((x) => x.addr === a.addr)) out.push(a);
   return out;
 }
 
@@ -170,7 +170,7 @@ function relayPairs(cfg: Config, log: Logger): number {
 
 /** Check the media addresses; skip the pairs a draining instance holds. */
 async function probeRelay(cfg: Config, relay: Relay, log: Logger): Promise<void> {
-  for (const a of [cfg.media4, cfg.media6, cfg.inbound, cfg.outbound]) if (a) await checkMedia(a);
+  for (const a of [cfg.media4, cfg.media6, cfg.inbound, cfg.outbound, cfg.outbound2]) if (a) await checkMedia(a);
   const held = await relay.probe();
   if (held > 0) log.info('relay port pairs held by another process (a draining instance?) are skipped', { pairs: held });
 }
@@ -224,7 +224,7 @@ function logStarted(cfg: Config, log: Logger, masq: MasqPlanner | null, relay: R
     metrics: cfg.metrics ? `${uriHost(cfg.metrics)}:${cfg.metrics.port}` : 'off',
     tcp: cfg.tcp ? 'yes' : 'no',
     tls: cfg.tlsCert ? `port ${cfg.tlsPort}` : 'off',
-    ...(masq ? { inbound: `${cfg.inbound?.addr}/${cfg.inboundPrefix ?? '?'}`, outbound: cfg.outbound?.addr, registrar: cfg.registrar ? cfg.domains.join(',') : 'no' } : {}),
+    ...(masq ? { inbound: `${cfg.inbound?.addr}/${cfg.inboundPrefix ?? '?'}`, outbound: [cfg.outbound?.addr, cfg.outbound2?.addr].filter(Boolean).join(','), registrar: cfg.registrar ? cfg.domains.join(',') : 'no' } : {}),
   });
 }
 

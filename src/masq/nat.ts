@@ -1,10 +1,10 @@
 // Masquerading (sipproxy64(8) MASQUERADING): phones on a private LAN behind one public
 // address. Two realms: the LAN (inbound address and its prefix) and the public side (the
-// outbound address). Routing URIs that point into the LAN go out naming the outbound
+// outbound address, or one per family on a dual-stack line). Routing URIs that point into the LAN go out naming the outbound
 // address with the LAN address in a MACed ;sp64n= parameter, so requests that come back
 // to the public address find the phone without per-call state.
 import ipaddr from 'ipaddr.js';
-import { Addr, HostPort, parseHostPort, uriHost } from '../net/addr.js';
+import { Addr, Family, HostPort, parseHostPort, uriHost } from '../net/addr.js';
 import { param, UriParts } from '../sip/uri.js';
 import type { Translator, UriHook } from '../core/uris.js';
 
@@ -17,6 +17,7 @@ export class Nat {
   private readonly net: [ipaddr.IPv4 | ipaddr.IPv6, number];
   private readonly inboundOut: Addr; //  what is written for inbound and outbound (advertise LOCAL PUBLIC)
   private readonly outboundOut: Addr;
+  private readonly outbound2Out: Addr | null;
 
   constructor(
     readonly inbound: Addr,
@@ -25,25 +26,31 @@ export class Nat {
     private readonly sipPort: number,
     private readonly mac: (value: string) => string,
     written: (a: Addr) => Addr = (a) => a,
+    readonly outbound2: Addr | null = null, // the other family's public address (dual stack)
   ) {
     this.net = [ipaddr.parse(inbound.addr), prefix ?? (inbound.family === 4 ? 24 : 64)];
     this.inboundOut = written(inbound);
     this.outboundOut = written(outbound);
+    this.outbound2Out = outbound2 && written(outbound2);
   }
 
   /** The realm a local address serves, if it is one of ours (advertised names included). */
   realmOf(local: string): Realm | null {
     if (local === this.inbound.addr || local === this.inboundOut.addr) return 'lan';
-    return local === this.outbound.addr || local === this.outboundOut.addr ? 'wan' : null;
+    const o2 = this.outbound2;
+    return local === this.outbound.addr || local === this.outboundOut.addr || (o2 !== null && (local === o2.addr || local === this.outbound2Out?.addr)) ? 'wan' : null;
   }
 
-  addrOf(r: Realm): Addr {
-    return r === 'lan' ? this.inbound : this.outbound;
+  /** Our address on a realm's side; on the public side, the one of family f when there is one. */
+  addrOf(r: Realm, f?: Family): Addr {
+    if (r === 'lan') return this.inbound;
+    return this.outbound2 && f === this.outbound2.family ? this.outbound2 : this.outbound;
   }
 
   /** The address written for a realm's side (advertise LOCAL PUBLIC). */
-  writtenOf(r: Realm): Addr {
-    return r === 'lan' ? this.inboundOut : this.outboundOut;
+  writtenOf(r: Realm, f?: Family): Addr {
+    if (r === 'lan') return this.inboundOut;
+    return this.outbound2Out && f === this.outbound2Out.family ? this.outbound2Out : this.outboundOut;
   }
 
   private readonly lanCache = new Map<string, boolean>();
@@ -51,7 +58,7 @@ export class Nat {
 
   /** On the LAN: the inbound address's family and prefix. */
   isLan(a: Addr): boolean {
-    if (a.family !== this.inbound.family || a.addr === this.outbound.addr) return false;
+    if (a.family !== this.inbound.family || a.addr === this.outbound.addr || a.addr === this.outbound2?.addr) return false;
     let hit = this.lanCache.get(a.addr);
     if (hit === undefined) {
       hit = ipaddr.parse(a.addr).match(this.net);
@@ -107,14 +114,14 @@ export class Nat {
 
   private readonly toWan: Translator & { hook?: UriHook } = {
     // RFC 3261 18.2.1 semantics on the public side: LAN addresses are not reachable there.
-    translate: (a, port) => (this.isLan(a) || a.family !== this.outbound.family ? { host: uriHost(this.outboundOut), port } : this.same(a, port)),
+    translate: (a, port, out) => (this.isLan(a) || a.family !== out ? { host: uriHost(this.writtenOf('wan', out)), port } : this.same(a, port)),
     isGeneric: this.isOwn,
     hasFace: this.never,
     hook: (c, u, a, port, restorable) => {
       if (!restorable || !this.isLan(a) || a.addr === this.inbound.addr) return false;
       // A routing URI into the LAN: our public address, and the phone in ;sp64n=.
       const end = u.portStart >= 0 ? u.portEnd : u.hostEnd;
-      c.edits.replace(u.hostStart, end, `${uriHost(this.outboundOut)}:${this.sipPort}`);
+      c.edits.replace(u.hostStart, end, `${uriHost(this.writtenOf('wan', c.out))}:${this.sipPort}`);
       c.edits.insert(end, `;${NAT_PARAM}=${this.token({ addr: a.addr, family: a.family, port: port ?? 5060 })}`);
       return true;
     },

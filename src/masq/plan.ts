@@ -25,11 +25,11 @@ export interface MasqState {
 type NeedName = { readonly type: 'resolve'; readonly name: string; readonly family: Family };
 
 /** Relay plan between the realms; media of one LAN phone's leg is keyed by its address. */
-export function natMedia(nat: Nat, callId: string, from: Realm, to: Realm, lan: Addr): MediaPlan | null {
+export function natMedia(nat: Nat, callId: string, from: Realm, to: Realm, lan: Addr, wan: Family): MediaPlan | null {
   if (from === to) return null; // within one realm the parties reach each other directly
   // The LAN's phones are this gateway's own: quotas for strangers and proof of media
-  // addresses apply to the public side.
-  return { key: `${callId} ${lan.addr}`, side: from === 'lan' ? 4 : 6, media: nat.writtenOf(to), addrs: [nat.inbound, nat.outbound], trusted: from === 'lan' };
+  // addresses apply to the public side, on our public address of the far party's family.
+  return { key: `${callId} ${lan.addr}`, side: from === 'lan' ? 4 : 6, media: nat.writtenOf(to, wan), addrs: [nat.inbound, nat.addrOf('wan', wan)], trusted: from === 'lan' };
 }
 
 /** A URI's target when it names a host: a literal, or a name from the cache (resolved first if not yet). */
@@ -38,10 +38,14 @@ function targetOfHost(st: MasqState, text: string, u: UriParts, family: Family):
   const a = hostIp(text, u.hostStart, u.hostEnd);
   if (a) return { ...a, port: port ?? 5060 };
   const name = text.slice(u.hostStart, u.hostEnd).toLowerCase().replace(/\.$/, '');
-  const r = st.names.get(name, family);
-  if (r === undefined) return { type: 'resolve', name, family };
-  if (r === null) throw refuse(R.nameUnresolved, `Service Unavailable (cannot resolve ${name})`);
-  return { ...r.addr, port: port ?? r.port ?? 5060 };
+  // A dual-stack line: the primary outbound's family first, then the other one's.
+  const families: Family[] = st.nat.outbound2 ? [family, st.nat.outbound2.family === family ? st.nat.outbound.family : st.nat.outbound2.family] : [family];
+  for (const f of families) {
+    const r = st.names.get(name, f);
+    if (r === undefined) return { type: 'resolve', name, family: f };
+    if (r !== null) return { ...r.addr, port: port ?? r.port ?? 5060 };
+  }
+  throw refuse(R.nameUnresolved, `Service Unavailable (cannot resolve ${name})`);
 }
 
 /**
@@ -128,7 +132,7 @@ function forward(ctx: ProxyContext, st: MasqState, r: PlanRequest, from: Realm, 
   const { nat } = st;
   if (!target || nat.realmOf(target.addr) || ctx.ours.isOurs(target.addr)) throw refuse(R.notARelay, 'Forbidden (no phone or route for this destination)');
   const to = nat.realmOfTarget(target);
-  const outAddr = nat.addrOf(to);
+  const outAddr = nat.addrOf(to, target.family);
   if (outAddr.family !== target.family) throw refuse(R.noAddressInFamily, `Forbidden (no IPv${target.family} address on the ${to === 'lan' ? 'LAN' : 'public'} side)`);
   if (from === 'wan' && to === 'wan') throw refuse(R.notARelay, 'Forbidden (public to public)');
   const tr = nat.translator(from, to);
@@ -138,7 +142,7 @@ function forward(ctx: ProxyContext, st: MasqState, r: PlanRequest, from: Realm, 
     outAddr,
     tr,
     hook: tr.hook,
-    media: natMedia(nat, r.callId, from, to, from === 'lan' ? r.src : target),
+    media: natMedia(nat, r.callId, from, to, from === 'lan' ? r.src : target, from === 'lan' ? target.family : r.src.family),
     newRuri,
     ruriHost: null,
     viaReceived: false,
@@ -149,8 +153,8 @@ function forward(ctx: ProxyContext, st: MasqState, r: PlanRequest, from: Realm, 
 /** Where a response to a LAN or public party goes and how it is written. */
 export function natResponsePlan(nat: Nat, from: Realm, src: HostPort, dest: HostPort, callId: string): (Writing & { to: Realm }) | null {
   const to = nat.realmOfTarget(dest);
-  const outAddr = nat.addrOf(to);
+  const outAddr = nat.addrOf(to, dest.family);
   if (outAddr.family !== dest.family) return null;
   const tr = nat.translator(from, to);
-  return { to, outAddr, tr, hook: tr.hook, media: natMedia(nat, callId, from, to, from === 'lan' ? src : dest) };
+  return { to, outAddr, tr, hook: tr.hook, media: natMedia(nat, callId, from, to, from === 'lan' ? src : dest, from === 'lan' ? dest.family : src.family) };
 }

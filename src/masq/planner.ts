@@ -24,10 +24,10 @@ export class MasqPlanner implements Planner, MasqState {
 
   /** `mac`: the engine's MAC (tokens and branches); `secret`: the key the nonces derive from. */
   constructor(cfg: Config & { inbound: Addr; outbound: Addr }, users: Map<string, Credentials>, mac: (v: string) => string, secret: Buffer, now: () => number = Date.now) {
-    this.nat = new Nat(cfg.inbound, cfg.inboundPrefix, cfg.outbound, cfg.sipPort, mac, writtenOf(cfg));
+    this.nat = new Nat(cfg.inbound, cfg.inboundPrefix, cfg.outbound, cfg.sipPort, mac, writtenOf(cfg), cfg.outbound2);
     this.registrar = new Registrar(cfg, users, createHmac('sha256', secret).update('digest nonce').digest(), now);
     this.names = new NameCache(now);
-    this.addresses = [cfg.inbound, cfg.outbound];
+    this.addresses = [cfg.inbound, cfg.outbound, ...(cfg.outbound2 ? [cfg.outbound2] : [])];
     this.defaultTarget = cfg.defaultTarget;
     this.outboundProxies = cfg.outboundProxies;
   }

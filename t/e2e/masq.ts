@@ -8,7 +8,7 @@
 // that keeps the registrations, and a wrong password refused.
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { waitFor, sleep } from '../lib/netns.js';
 import { CALL_MS, cannotRun, tail, World } from '../lib/world.js';
@@ -168,6 +168,44 @@ metrics 127.0.0.1:9064
       ['the upstream proxy receives and answers the call', 'bob calls carol@provider.example']);
     const seen = spawnSync('sh', ['-c', `cat ${pub.dir}/uas*_messages.log`], { encoding: 'utf8' }).stdout;
     t.match(seen, /INVITE sip:carol@provider\.example[^\n]*\n(?:[^\n]*\n)*?Route: <sip:198\.51\.100\.30:5070;lr>/, 'with itself pushed as the top Route and the Request-URI unchanged');
+    proxy.child.kill('SIGTERM');
+    t.equal(await proxy.exited, 0, 'SIGTERM exits 0');
+  });
+
+  t.test('a dual-stack line: outbound once per family, an IPv4 and an IPv6 provider at once (issue 17)', async (t) => {
+    const kam6 = await pub.kamailio([], mkdtempSync(join(pub.dir, 'kam6-')));
+    const kam4 = await pub.kamailio(['NAT4']);
+    t.teardown(() => {
+      kam6.kill('SIGKILL');
+      kam4.kill('SIGKILL');
+    });
+    const proxy = rtr.startProxy(base.replace('outbound 198.51.100.1', 'outbound 198.51.100.1\noutbound 2001:db8:1::1').replace(`registrations ${regFile}`, `registrations ${regFile}.dual`));
+    t.ok(await rtr.proxyUp(proxy), `proxy started${proxy.log().slice(-400)}`);
+    t.match(proxy.log(), /outbound=198\.51\.100\.1,2001:db8:1::1/, 'both public addresses');
+    const r4 = await lan.sipp('nat-register.xml', '192.0.2.10', 5060, 31500, { user: 'alice', domain: '198.51.100.20' }, '192.0.2.1:5060');
+    t.equal(r4.code, 0, `alice registers at the IPv4 provider${tail(r4)}`);
+    const r6 = await lan.sipp('nat-register.xml', '192.0.2.10', 5060, 31502, { user: 'alice', domain: '[2001:db8:1::5]' }, '192.0.2.1:5060');
+    t.equal(r6.code, 0, `and at the IPv6 provider${tail(r6)}`);
+    t.match(proxy.log(), /sip out from=198\.51\.100\.1:5060 to=198\.51\.100\.20:5060 \S+ first="REGISTER/, 'the REGISTER to the IPv4 provider leaves from the public IPv4 address');
+    t.match(proxy.log(), /sip out from=\[2001:db8:1::1\]:5060 to=\[2001:db8:1::5\]:5060 \S+ first="REGISTER/, 'the one to the IPv6 provider from the public IPv6 address');
+    for (const [ip, port, mp, prov] of [['198.51.100.30', 5062, 31504, '198.51.100.20:5060'], ['2001:db8:1::20', 5062, 31506, '[2001:db8:1::5]:5060']] as const) {
+      const reg = await pub.sipp('register.xml', ip, port, mp, { user: 'carol' }, prov);
+      t.equal(reg.code, 0, `carol registers at ${prov} from ${ip}`);
+    }
+    // One LAN phone calls a party at each provider, each call out in its own family.
+    await call(t, { w: pub, ip: '198.51.100.30', port: 5062, mp: 31510, name: 'carol9', rtp: 40500 },
+      { w: lan, scenario: 'nat-uac.xml', ip: '192.0.2.10', port: 5060, mp: 31512, name: 'alice9', rtp: 40510, vars: { callee: 'carol', domain: '198.51.100.20' }, remote: '192.0.2.1:5060', pauseMs: CALL_MS },
+      ['carol answers over IPv4', 'alice calls carol at the IPv4 provider']);
+    await call(t, { w: pub, ip: '2001:db8:1::20', port: 5062, mp: 31520, name: 'carol10', rtp: 40520 },
+      { w: lan, scenario: 'nat-uac.xml', ip: '192.0.2.10', port: 5060, mp: 31522, name: 'alice10', rtp: 40530, vars: { callee: 'carol', domain: '[2001:db8:1::5]' }, remote: '192.0.2.1:5060', pauseMs: CALL_MS },
+      ['carol answers over IPv6', 'alice calls carol at the IPv6 provider']);
+    // And the incoming calls arrive on either.
+    await call(t, { w: lan, ip: '192.0.2.10', port: 5060, mp: 31530, name: 'alice11', rtp: 40540 },
+      { w: pub, scenario: 'uac.xml', ip: '2001:db8:1::20', port: 5060, mp: 31532, name: 'carol11', rtp: 40550, vars: { callee: 'alice' }, remote: '[2001:db8:1::5]:5060', pauseMs: CALL_MS },
+      ['alice answers a call from the IPv6 provider', 'carol calls alice over IPv6']);
+    await call(t, { w: lan, ip: '192.0.2.10', port: 5060, mp: 31540, name: 'alice12', rtp: 40560 },
+      { w: pub, scenario: 'uac.xml', ip: '198.51.100.30', port: 5060, mp: 31542, name: 'carol12', rtp: 40570, vars: { callee: 'alice' }, remote: '198.51.100.20:5060', pauseMs: CALL_MS },
+      ['alice answers a call from the IPv4 provider', 'carol calls alice over IPv4']);
     proxy.child.kill('SIGTERM');
     t.equal(await proxy.exited, 0, 'SIGTERM exits 0');
   });
