@@ -105,6 +105,8 @@ export const HELP = `
                               (a reception phone, a PBX) instead of 404/480
     --outbound-proxy DOMAIN=HOST[:PORT]  the LAN's requests for DOMAIN go through
                               the upstream proxy HOST (repeatable)
+    --keepalive SECONDS       OPTIONS to phones registered from the public side, so
+                              their NAT stays open; three unanswered drop them (off)
     --auth-failures N         failed authentications before a source backs off (10)
     --auth-backoff SECONDS    first back-off; it doubles, up to an hour (60)
     --max-bindings N          contacts per address-of-record (10)

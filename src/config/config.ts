@@ -58,6 +58,7 @@ export interface Config {
   registrations: string; //    where the registration table is kept across restarts
   defaultTarget: string | null; // incoming calls no registration matches go here (siproxd's plugin_defaulttarget)
   outboundProxies: OutboundProxy[]; // outbound-proxy DOMAIN HOST[:PORT]: the LAN's requests for DOMAIN go through HOST
+  keepalive: number; //        seconds between OPTIONS to phones registered from the public side (0: off)
   floodLimit: number; //       messages a second from a source that is no configured party
   floodBan: number; //         seconds such a source is dropped once over the limit
   answerLimit: number; //      error answers to such sources a second, in all
@@ -122,6 +123,7 @@ export function defaultConfig(): Config {
     registrations: '/var/lib/sipproxy64/registrations.json',
     defaultTarget: null,
     outboundProxies: [],
+    keepalive: 0,
     floodLimit: 200,
     floodBan: 60,
     answerLimit: 100,
@@ -138,7 +140,7 @@ export const DIRECTIVES = [
   'sip-port', 'map', 'advertise', 'nat64', 'generic4', 'generic6', 'media4', 'media6',
   'rtp-ports', 'rtp-timeout', 'rtp-hold-timeout', 'rtp-latch', 'rtp-quota', 'media-datapath', 'media-threads', 'keep-user-agent', 'uri-header', 'metrics', 'tcp', 'tcp-idle',
   'tls-port', 'tls-cert', 'tls-key', 'tls-ca',
-  'inbound', 'outbound', 'registrar', 'domain', 'passwd', 'digest-algorithms', 'default-expires', 'registrations', 'default-target', 'outbound-proxy',
+  'inbound', 'outbound', 'registrar', 'domain', 'passwd', 'digest-algorithms', 'default-expires', 'registrations', 'default-target', 'outbound-proxy', 'keepalive',
   'flood-limit', 'flood-ban', 'answer-limit',
   'auth-failures', 'auth-backoff', 'max-bindings', 'max-registrations',
 ] as const;
@@ -236,6 +238,11 @@ export function applyDirective(cfg: Config, where: string, name: string, args: s
     case 'passwd': cfg.passwd = one(); return;
     case 'default-expires': cfg.defaultExpires = int(where, one(), 1, 604800); return;
     case 'registrations': cfg.registrations = one(); return;
+    case 'keepalive': {
+      const v = one();
+      cfg.keepalive = v === 'off' || v === 'no' ? 0 : int(where, v, 1, 3600);
+      return;
+    }
     case 'outbound-proxy': {
       // outbound-proxy DOMAIN HOST[:PORT] (siproxd's outbound_domain_name/_host)
       if (args.length !== 2) throw new ConfigError(where, 'outbound-proxy takes DOMAIN HOST[:PORT]');
@@ -396,6 +403,7 @@ export function validate(cfg: Config, where = 'config'): Config {
   const nat = cfg.inbound !== null || cfg.outbound !== null || cfg.outboundName !== null;
   if (nat) validateNat(cfg, where);
   if (cfg.defaultTarget && !nat) throw new ConfigError(cfg.origin['default-target'] ?? where, 'default-target serves masquerading (calls arriving at the outbound address)');
+  if (cfg.keepalive && !cfg.registrar) throw new ConfigError(cfg.origin.keepalive ?? where, 'keepalive serves the registrar of masquerading (registrar yes): its phones registered from the public side');
   if (cfg.outboundProxies.length && !nat) throw new ConfigError(cfg.outboundProxies[0].where, 'outbound-proxy serves masquerading (requests from the LAN)');
   if (!nat || cfg.maps.length > 0 || cfg.generic4 || cfg.generic6) {
     if (!cfg.generic4) throw new ConfigError(where, 'generic4 is required (the proxy\'s own IPv4 address)');

@@ -15,7 +15,7 @@ export function handleResponse(ctx: ProxyContext, planner: Planner, m: SipMessag
   const [top, next] = leadingVias(m, 2); // ours, and the one that says where the response goes
   // RFC 3261 16.7 step 3 / 18.1.2: a response whose top Via is not ours is not ours to send.
   if (!top || !top.hostAddr || !ctx.ours.isOurs(top.hostAddr.addr) || !ctx.map.listensOn(top.port ?? 5060)) return [drop(R.notOurVia)];
-  if (!next) return [drop(R.noNextVia)];
+  if (!next) return [drop(planner.ownResponse?.(m, top) ? R.keepaliveAnswered : R.noNextVia)];
   const dest = viaDestination(next);
   if (!dest) return [drop(viaNotUnicast(next) ? R.viaNotUnicast : R.viaNotIp)];
   const callId = callIdOf(m);

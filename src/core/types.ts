@@ -133,4 +133,6 @@ export interface Planner {
   request(ctx: ProxyContext, r: PlanRequest): Plan;
   /** RFC 3261 16.7: how a response is written, or the reason it is dropped. */
   response(ctx: ProxyContext, r: PlanResponse): Writing | Reason;
+  /** A response with our Via alone: to a request the mode sent itself (a keep-alive)? It is taken. */
+  ownResponse?(m: SipMessage, top: Via): boolean;
 }

@@ -247,6 +247,7 @@ export async function startDaemon(cfg: Config, log: Logger, product: string, dns
   const store = new RegistrationStore(masq?.registrar ?? null, cfg.registrations, log);
   store.start();
   const sip = await startTransports(cfg, engine, log, deliver);
+  const keepalive = startKeepalive(cfg, masq, log, deliver);
   relay.start();
   let status: Awaited<ReturnType<typeof serveMetrics>> | null;
   try {
@@ -258,15 +259,24 @@ export async function startDaemon(cfg: Config, log: Logger, product: string, dns
   const resolver = new UplinkResolver(engine.map, log, dnsApi);
   await resolver.start();
   logStarted(cfg, log, masq, relay);
-  return shutdown(engine, relay, sip, resolver, store, status, log);
+  return shutdown(engine, relay, sip, resolver, store, status, log, keepalive);
+}
+
+/** keepalive SECONDS: a round of OPTIONS to the phones registered from the public side, each interval. */
+function startKeepalive(cfg: Config, masq: MasqPlanner | null, log: Logger, deliver: (a: Action[]) => void): NodeJS.Timeout | null {
+  const ka = masq?.keepalive;
+  if (!ka) return null;
+  ka.onDrop = (aor, contact) => log.info('keep-alive: a phone stopped answering; its binding is dropped', { aor, contact });
+  return setInterval(() => deliver(ka.tick()), cfg.keepalive * 1000).unref();
 }
 
 /** The daemon's two ways out (SPEC 7): stop now, or drain (SIP closed, media until the calls end). */
-function shutdown(engine: Engine, relay: Relay, sip: Transports, resolver: UplinkResolver, store: RegistrationStore, status: Awaited<ReturnType<typeof serveMetrics>> | null, log: Logger): Daemon {
+function shutdown(engine: Engine, relay: Relay, sip: Transports, resolver: UplinkResolver, store: RegistrationStore, status: Awaited<ReturnType<typeof serveMetrics>> | null, log: Logger, keepalive: NodeJS.Timeout | null): Daemon {
   let stopped = false;
   const stop = (): void => {
     if (stopped) return;
     stopped = true;
+    if (keepalive) clearInterval(keepalive);
     resolver.stop();
     store.stop();
     closeTransports(sip);
@@ -274,6 +284,7 @@ function shutdown(engine: Engine, relay: Relay, sip: Transports, resolver: Uplin
     status?.close();
   };
   const drain = (): Promise<void> => {
+    if (keepalive) clearInterval(keepalive);
     closeTransports(sip);
     resolver.stop();
     store.stop();

@@ -54,6 +54,13 @@ export class Bindings {
     return { ok: true };
   }
 
+  /** Remove one binding (a phone that stopped answering keep-alives). */
+  remove(aor: string, contact: string): void {
+    const list = (this.aors.get(aor) ?? []).filter((b) => b.contact !== contact);
+    if (list.length) this.aors.set(aor, list);
+    else this.aors.delete(aor);
+  }
+
   /** Bindings held in all (expired ones not yet swept included). */
   size(): number {
     let n = 0;

@@ -12,6 +12,9 @@ import { NameCache } from './names.js';
 import { Nat, NAT_PARAM } from './nat.js';
 import { MasqState, natPlan, natResponsePlan } from './plan.js';
 import { Registrar } from './registrar.js';
+import { Keepalive } from './keepalive.js';
+import type { SipMessage } from '../sip/message.js';
+import type { Via } from '../sip/via.js';
 
 export class MasqPlanner implements Planner, MasqState {
   readonly nat: Nat;
@@ -20,6 +23,8 @@ export class MasqPlanner implements Planner, MasqState {
   readonly addresses: readonly Addr[];
   readonly markers = [NAT_PARAM];
   readonly defaultTarget: string | null;
+  /** keepalive SECONDS: OPTIONS to the phones registered from the public side (the daemon's timer ticks it). */
+  readonly keepalive: Keepalive | null;
   readonly outboundProxies: Config['outboundProxies'];
 
   /** `mac`: the engine's MAC (tokens and branches); `secret`: the key the nonces derive from. */
@@ -29,6 +34,7 @@ export class MasqPlanner implements Planner, MasqState {
     this.names = new NameCache(now);
     this.addresses = [cfg.inbound, cfg.outbound, ...(cfg.outbound2 ? [cfg.outbound2] : [])];
     this.defaultTarget = cfg.defaultTarget;
+    this.keepalive = cfg.keepalive > 0 && cfg.registrar ? new Keepalive(this.registrar, this.nat, cfg.sipPort, mac) : null;
     this.outboundProxies = cfg.outboundProxies;
   }
 
@@ -44,6 +50,10 @@ export class MasqPlanner implements Planner, MasqState {
   /** The LAN's phones are this gateway's own. */
   isParty(a: Addr): boolean {
     return this.nat.isLan(a);
+  }
+
+  ownResponse(m: SipMessage, top: Via): boolean {
+    return this.keepalive?.answer(m, top) ?? false;
   }
 
   request(ctx: ProxyContext, r: PlanRequest): Plan {

@@ -91,6 +91,7 @@ const DEFS = {
   viaNotUnicast: ['via-not-unicast', 0, 'the next Via names a broadcast, multicast or unspecified address (RFC 4475 bcast)'],
   badResponseHeaders: ['bad-response-headers', 0, 'a response without a readable Call-ID or CSeq'],
   forgedResponse: ['forged-response', 0, 'a response whose branch the proxy did not sign for that hop'],
+  keepaliveAnswered: ['keepalive-answered', 0, 'the answer to a keep-alive OPTIONS the proxy sent a phone registered from the public side (keepalive): taken, the phone is there'],
   // The engine and the shell
   flooding: ['flooding', 0, 'a source that is no configured party sent over flood-limit messages a second: dropped for flood-ban seconds'],
   answerLimited: ['answer-limited', 0, 'an error answer to a stranger over answer-limit a second: not sent'],

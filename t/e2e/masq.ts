@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { waitFor, sleep } from '../lib/netns.js';
-import { CALL_MS, cannotRun, tail, World } from '../lib/world.js';
+import { CALL_MS, cannotRun, E2E, tail, World } from '../lib/world.js';
 
 function sh(cmd: string): void {
   const r = spawnSync('sh', ['-c', cmd], { encoding: 'utf8' });
@@ -206,6 +206,45 @@ metrics 127.0.0.1:9064
     await call(t, { w: lan, ip: '192.0.2.10', port: 5060, mp: 31540, name: 'alice12', rtp: 40560 },
       { w: pub, scenario: 'uac.xml', ip: '198.51.100.30', port: 5060, mp: 31542, name: 'carol12', rtp: 40570, vars: { callee: 'alice' }, remote: '198.51.100.20:5060', pauseMs: CALL_MS },
       ['alice answers a call from the IPv4 provider', 'carol calls alice over IPv4']);
+    proxy.child.kill('SIGTERM');
+    t.equal(await proxy.exited, 0, 'SIGTERM exits 0');
+  });
+
+  t.test('keepalive: a teleworker\'s phone behind its own NAT stays reachable (issue 17)', async (t) => {
+    // A home network behind the public side: 10.0.0.5 behind a router (the public namespace)
+    // that translates it to 198.51.100.40 and forgets a UDP mapping after 6 s of silence.
+    const home = new World('mhome');
+    t.teardown(() => home.destroy());
+    home.ns.setup([]);
+    const H = home.ns.name;
+    sh(`ip link add m-home netns ${P} type veth peer name m-phone netns ${H}`);
+    sh(`ip -n ${H} addr add 10.0.0.5/24 dev m-phone && ip -n ${H} link set m-phone up && ip -n ${H} route add default via 10.0.0.1`);
+    sh(`ip -n ${P} addr add 10.0.0.1/24 dev m-home && ip -n ${P} link set m-home up && ip -n ${P} addr add 198.51.100.40/24 dev m-pub && ip netns exec ${P} sysctl -qw net.ipv4.ip_forward=1`);
+    sh(`ip netns exec ${P} nft -f - <<'EOF'
+table ip home {
+  chain post { type nat hook postrouting priority srcnat; oifname "m-pub" ip saddr 10.0.0.0/24 snat to 198.51.100.40; }
+  chain forward { type filter hook forward priority filter; policy drop; ct state established,related accept; iifname "m-home" accept; }
+}
+EOF`);
+    sh(`ip netns exec ${P} sysctl -qw net.netfilter.nf_conntrack_udp_timeout=6 net.netfilter.nf_conntrack_udp_timeout_stream=6`);
+    t.equal(spawnSync('ip', ['netns', 'exec', P, 'sysctl', '-n', 'net.netfilter.nf_conntrack_udp_timeout_stream'], { encoding: 'utf8' }).stdout.trim(), '6', 'the home router forgets a UDP mapping after 6 s');
+    const proxy = rtr.startProxy(registrarConf + 'keepalive 2\n');
+    t.ok(await rtr.proxyUp(proxy), `proxy started${proxy.log().slice(-400)}`);
+    const reg = await home.sipp('nat-register.xml', '10.0.0.5', 5060, 31600, { user: 'bob', domain: 'example.net' }, '198.51.100.1:5060', undefined, ['-au', 'bob', '-ap', 'bob-pw']);
+    t.equal(reg.code, 0, `bob registers from home, through his NAT, at our registrar${tail(reg)}`);
+    // He answers the keep-alives (SIPp -aa); nothing else passes his NAT.
+    const phone = home.ns.start('sipp', ['-sf', join(E2E, 'scenarios', 'uas.xml'), '-i', '10.0.0.5', '-p', '5060', '-mp', '31602', '-m', '1', '-aa', '-nostdin', '-trace_msg', '-set', 'user', 'bob', '-set', 'mediaip', '10.0.0.5', '-set', 'rtpport', '40600', '-set', 'peer', '/bin/true', '-set', 'count', '0', '-set', 'out', '/dev/null'], { cwd: home.dir });
+    await sleep(9000); // longer than his NAT keeps a silent mapping
+    const seen = (): string => spawnSync('sh', ['-c', `cat ${home.dir}/uas*_messages.log 2>/dev/null`], { encoding: 'utf8' }).stdout;
+    t.ok((seen().match(/OPTIONS sip:bob@10\.0\.0\.5/g) ?? []).length >= 3, 'keep-alives reach him through his NAT, every 2 s');
+    t.match(await rtr.http('/metrics'), /sipproxy64_sip_drops_total\{reason="keepalive-answered"\} [2-9]/, 'and his answers come back and are taken');
+    // 9 s after he registered, a call from the LAN still finds his NAT open.
+    const caller = lan.sipp('nat-uac.xml', '192.0.2.10', 5060, 31604, { ...lan.media('alice13', '192.0.2.10', 40610), callee: 'bob', domain: 'example.net' }, '192.0.2.1:5060', 500, ['-timeout', '6']);
+    t.ok(await waitFor(() => /INVITE sip:bob@10\.0\.0\.5:5060 SIP\/2\.0/.test(seen()), 8000, 200), 'the INVITE reaches his phone at home, through his NAT');
+    await caller;
+    // He goes away: after three unanswered rounds his binding is dropped.
+    phone.kill('SIGKILL');
+    t.ok(await waitFor(() => /keep-alive: a phone stopped answering; its binding is dropped aor=bob@example\.net/.test(proxy.log()), 15000, 200), 'a phone that stops answering loses its binding');
     proxy.child.kill('SIGTERM');
     t.equal(await proxy.exited, 0, 'SIGTERM exits 0');
   });

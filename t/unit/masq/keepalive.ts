@@ -1,0 +1,70 @@
+// keepalive SECONDS (issue 17): OPTIONS to the phones registered from the public side, any
+// answer keeps them, MAX_MISSES unanswered rounds drop the binding; a forged answer does not
+// count. Through the engine, as the daemon's timer and sockets would drive it.
+import t from 'tap';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseConfig, validate } from '../../../src/config/config.js';
+import { buildEngine } from '../../../src/daemon/compose.js';
+import { MAX_MISSES } from '../../../src/masq/keepalive.js';
+import { parseHostPort } from '../../../src/net/addr.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'ka-'));
+writeFileSync(join(dir, 'passwd'), 'alice alice-pw\nbob bob-pw\n');
+const cfg = validate(parseConfig(`inbound 192.0.2.1/24\noutbound 198.51.100.1\noutbound 2001:db8:1::1\nregistrar yes\ndomain example.net\npasswd ${join(dir, 'passwd')}\nkeepalive 30\n`, 'f'));
+const hp = (s: string) => parseHostPort(s)!;
+
+/** The answer a phone gives an OPTIONS: its Via, From, To, Call-ID and CSeq, status 200. */
+const answer = (req: string, branch?: string): string => {
+  const h = (n: string) => (new RegExp(`^${n}: .*$`, 'm').exec(req) as RegExpExecArray)[0];
+  const via = branch ? h('Via').replace(/branch=[^;]+/, `branch=${branch}`) : h('Via');
+  return `SIP/2.0 200 OK\r\n${via}\r\n${h('From')}\r\n${h('To')};tag=p1\r\n${h('Call-ID')}\r\n${h('CSeq')}\r\nContent-Length: 0\r\n\r\n`;
+};
+
+t.test('keep-alives to the public side, kept by answers, dropped after misses', async (t) => {
+  const { engine, masq } = buildEngine(cfg);
+  const ka = masq?.keepalive;
+  if (!ka || !masq) return t.fail('no keepalive');
+  const dropped: string[] = [];
+  ka.onDrop = (aor, contact) => dropped.push(`${aor} ${contact}`);
+  const b = masq.registrar.bindings;
+  b.register('alice@example.net', 'c1', 1, '203.0.113.30:5062/udp', [{ uri: 'sip:alice@10.0.0.5:5060', expires: 600 }]);
+  b.register('bob@example.net', 'c2', 1, '[2001:db8:9::5]:5060/udp', [{ uri: 'sip:bob@[2001:db8:9::5]', expires: 600 }]);
+  b.register('carol@example.net', 'c3', 1, '192.0.2.10:5060/udp', [{ uri: 'sip:carol@192.0.2.10', expires: 600 }]); // the LAN
+  b.register('dave@example.net', 'c4', 1, '203.0.113.31:5060/tcp', [{ uri: 'sip:dave@203.0.113.31;transport=tcp', expires: 600 }]);
+
+  const round1 = ka.tick();
+  t.same(round1.map((a) => a.type === 'send' && [`${a.from.addr}:${a.from.port}`, `${a.to.addr}:${a.to.port}`, a.data.split('\r\n')[0]]), [
+    ['198.51.100.1:5060', '203.0.113.30:5062', 'OPTIONS sip:alice@10.0.0.5:5060 SIP/2.0'],
+    ['2001:db8:1::1:5060', '2001:db8:9::5:5060', 'OPTIONS sip:bob@[2001:db8:9::5] SIP/2.0'],
+  ], 'an OPTIONS to each UDP binding from the public side, to where it registered from, from our address of its family; none to the LAN or over TCP');
+  const [toAlice, toBob] = round1.map((a) => (a.type === 'send' ? a.data : ''));
+  t.match(toAlice, /^Via: SIP\/2\.0\/UDP 198\.51\.100\.1:5060;branch=z9hG4bK64ka[0-9a-f]{12};rport\r$/m);
+
+  // A forged answer (a branch we did not send) is no answer.
+  const forged = engine.handle(answer(toAlice, 'z9hG4bK64kadeadbeef0000'), hp('203.0.113.30:5062'), hp('198.51.100.1:5060'));
+  t.same(forged, [{ type: 'drop', reason: forged[0].type === 'drop' ? forged[0].reason : null }]);
+  t.equal(forged[0].type === 'drop' && forged[0].reason.code, 'no-next-via', 'a forged answer is dropped as any stray response');
+  // Alice answers every round; bob never does.
+  const taken = engine.handle(answer(toAlice), hp('203.0.113.30:5062'), hp('198.51.100.1:5060'));
+  t.equal(taken[0].type === 'drop' && taken[0].reason.code, 'keepalive-answered', 'her answer is taken (a counted drop)');
+  for (let i = 1; i < MAX_MISSES; i++) {
+    const round = ka.tick();
+    t.equal(round.length, 2, `round ${i + 1}: both still asked`);
+    engine.handle(answer(round[0].type === 'send' ? round[0].data : ''), hp('203.0.113.30:5062'), hp('198.51.100.1:5060'));
+  }
+  t.same(dropped, []);
+  const last = ka.tick();
+  t.same(dropped, ['bob@example.net sip:bob@[2001:db8:9::5]'], `after ${MAX_MISSES} unanswered rounds bob's binding is dropped`);
+  t.equal(last.length, 1, 'and no longer asked');
+  t.same(b.lookup('bob@example.net'), []);
+  t.equal(b.lookup('alice@example.net').length, 1, 'alice, who answers, stays');
+  t.ok(masq.registrar.dirty, 'the table is saved again');
+  t.ok((engine.counters.get('drop:keepalive-answered') ?? 0) >= 1, 'answers counted');
+});
+
+t.test('keepalive needs the registrar', async (t) => {
+  t.throws(() => validate(parseConfig('inbound 192.0.2.1/24\noutbound 198.51.100.1\nkeepalive 30\n', 'f')), /keepalive serves the registrar/);
+  t.throws(() => validate(parseConfig('inbound 192.0.2.1/24\noutbound 198.51.100.1\nkeepalive 0\n', 'f')), /0 is out of range 1-3600/);
+});
