@@ -1,9 +1,13 @@
 // Config file and flag parsing (SPEC section 8): one directive a line, '#' comments.
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { Addr, Family, formatHostPort, HostPort, parseHostIp, parseHostPort, parseIp, parsePort } from '../net/addr.js';
+import { Addr, formatHostPort, HostPort, parseHostIp, parseHostPort, parseIp } from '../net/addr.js';
 import { Advertised, advertiseProblem } from './advertise.js';
 import { Nat64Prefix, parseNat64 } from './nat64.js';
 import { checkNat64, checkPrefixLines } from './spaces.js';
+import { applyMasqDirective, validateNat } from './masq.js';
+import { ConfigError, HOSTNAME, int, ip, parseReal, yesNo } from './values.js';
+
+export { ConfigError } from './values.js';
 import { expandPrefixMap, PrefixLine } from './prefix.js';
 
 export interface MapEntry {
@@ -77,11 +81,6 @@ export interface OutboundProxy {
   readonly where: string;
 }
 
-export class ConfigError extends Error {
-  constructor(readonly where: string, problem: string) {
-    super(`${where}: ${problem}`);
-  }
-}
 
 export function defaultConfig(): Config {
   return {
@@ -149,48 +148,6 @@ export const DIRECTIVES = [
 export const REPEATABLE = new Set<string>(['map', 'domain', 'uri-header', 'advertise', 'outbound-proxy', 'outbound']);
 export type Directive = (typeof DIRECTIVES)[number];
 
-const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*\.?$/i;
-
-function ip(where: string, text: string, family?: Family): Addr {
-  const a = parseIp(text);
-  if (!a) throw new ConfigError(where, `"${text}" is not an IP address`);
-  if (family && a.family !== family) throw new ConfigError(where, `"${text}" is not an IPv${family} address`);
-  if (a.addr === '0.0.0.0' || a.addr === '::') throw new ConfigError(where, `"${text}" is a wildcard address; name a real local address`);
-  return a;
-}
-
-function yesNo(where: string, text: string): boolean {
-  if (text === 'yes' || text === 'on' || text === 'true') return true;
-  if (text === 'no' || text === 'off' || text === 'false') return false;
-  throw new ConfigError(where, `expected yes or no, got "${text}"`);
-}
-
-function int(where: string, text: string, lo: number, hi: number): number {
-  if (!/^\d+$/.test(text)) throw new ConfigError(where, `"${text}" is not a number`);
-  const n = Number(text);
-  if (n < lo || n > hi) throw new ConfigError(where, `${n} is out of range ${lo}-${hi}`);
-  return n;
-}
-
-/** REAL in `map REAL FACE`: 192.0.2.10, 192.0.2.10:5070, [2001:db8::5]:5070, 2001:db8::5, host.name[:port]. */
-function parseReal(where: string, text: string): { real: Addr | null; name: string | null; port: number | null } {
-  const bare = parseIp(text);
-  if (bare) return { real: bare, name: null, port: null };
-  let host = text;
-  let port: number | null = null;
-  const m = /^(\[[^\]]+\]|[^:[\]]+):([^:]+)$/.exec(text);
-  if (m) {
-    host = m[1];
-    port = parsePort(m[2]);
-    if (port === null) throw new ConfigError(where, `bad port in "${text}"`);
-  }
-  const a = parseHostIp(host);
-  if (a) return { real: a, name: null, port };
-  if (host.startsWith('[')) throw new ConfigError(where, `"${host}" is not an IPv6 address`);
-  if (/^[\d.]+$/.test(host) || !HOSTNAME.test(host)) throw new ConfigError(where, `"${host}" is neither an IP address nor a host name`);
-  return { real: null, name: host.toLowerCase().replace(/\.$/, ''), port };
-}
-
 /** Apply one directive to cfg. `args` are the words after the directive name. */
 export function applyDirective(cfg: Config, where: string, name: string, args: string[]): void {
   const one = (): string => {
@@ -198,6 +155,7 @@ export function applyDirective(cfg: Config, where: string, name: string, args: s
     return args[0];
   };
   if (!REPEATABLE.has(name)) cfg.origin[name] = where;
+  if (applyMasqDirective(cfg, where, name, args, one)) return;
   switch (name) {
     case 'sip-port': cfg.sipPort = int(where, one(), 1, 65535); return;
     case 'generic4': cfg.generic4 = ip(where, one(), 4); return;
@@ -238,29 +196,6 @@ export function applyDirective(cfg: Config, where: string, name: string, args: s
     case 'passwd': cfg.passwd = one(); return;
     case 'default-expires': cfg.defaultExpires = int(where, one(), 1, 604800); return;
     case 'registrations': cfg.registrations = one(); return;
-    case 'keepalive': {
-      const v = one();
-      cfg.keepalive = v === 'off' || v === 'no' ? 0 : int(where, v, 1, 3600);
-      return;
-    }
-    case 'outbound-proxy': {
-      // outbound-proxy DOMAIN HOST[:PORT] (siproxd's outbound_domain_name/_host)
-      if (args.length !== 2) throw new ConfigError(where, 'outbound-proxy takes DOMAIN HOST[:PORT]');
-      const domain = args[0].toLowerCase().replace(/\.$/, '');
-      if (!HOSTNAME.test(domain) || /^[\d.]+$/.test(domain)) throw new ConfigError(where, `"${args[0]}" is not a domain name`);
-      const hp = parseReal(where, args[1]);
-      const host = hp.real ? hp.real.addr : (hp.name as string);
-      if (cfg.outboundProxies.some((p) => p.domain === domain)) throw new ConfigError(where, `outbound-proxy for ${domain} is given twice`);
-      cfg.outboundProxies.push({ domain, host, port: hp.port, where });
-      return;
-    }
-    case 'default-target': {
-      const v = one();
-      // sip:user@host[:port][;params]: the host a literal or a name (resolved when a call comes)
-      if (!/^sip:[^@\s:;?]+@(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(:\d{1,5})?(;[^\s]*)?$/i.test(v)) throw new ConfigError(where, `default-target takes a SIP URI with a user part (sip:reception@192.168.1.20), got "${v}"`);
-      cfg.defaultTarget = v;
-      return;
-    }
     case 'flood-limit': cfg.floodLimit = int(where, one(), 1, 1000000); return;
     case 'flood-ban': cfg.floodBan = int(where, one(), 1, 86400); return;
     case 'answer-limit': cfg.answerLimit = int(where, one(), 1, 1000000); return;
@@ -279,36 +214,6 @@ export function applyDirective(cfg: Config, where: string, name: string, args: s
       const d = one().toLowerCase().replace(/\.$/, '');
       if (!HOSTNAME.test(d) && !parseHostIp(d)) throw new ConfigError(where, `"${args[0]}" is not a domain name`);
       if (!cfg.domains.includes(d)) cfg.domains.push(d);
-      return;
-    }
-    case 'inbound': {
-      // inbound ADDR[/PREFIX]: the LAN side; the prefix says which addresses are on the LAN.
-      const [a, pfx, extra] = one().split('/');
-      if (extra !== undefined) throw new ConfigError(where, `inbound takes ADDR[/PREFIX], got "${args[0]}"`);
-      cfg.inbound = ip(where, a);
-      cfg.inboundPrefix = pfx === undefined ? null : int(where, pfx, 8, cfg.inbound.family === 4 ? 32 : 128);
-      return;
-    }
-    case 'outbound': {
-      // Once per family (a dual-stack line); a name stands alone.
-      const v = one();
-      const a = parseIp(v);
-      const twice = (): never => {
-        throw new ConfigError(where, `outbound is given again (first at ${cfg.origin.outbound}); once per family, a name once`);
-      };
-      if (cfg.outboundName || cfg.outbound2 || (cfg.outbound && (!a || a.family === cfg.outbound.family))) twice();
-      if (cfg.outbound) {
-        cfg.outbound2 = ip(where, v);
-        return;
-      }
-      cfg.origin.outbound = where;
-      if (a) {
-        cfg.outbound = ip(where, v);
-        cfg.outboundName = null;
-      } else if (HOSTNAME.test(v) && !/^[\d.]+$/.test(v)) {
-        cfg.outboundName = v.toLowerCase().replace(/\.$/, '');
-        cfg.outbound = null;
-      } else throw new ConfigError(where, `"${v}" is neither an IP address nor a host name`);
       return;
     }
     case 'metrics': {
@@ -463,20 +368,5 @@ function checkPorts(cfg: Config, where: string): void {
     if (port >= lo && port <= hi) {
       throw new ConfigError(cfg.origin[name] ?? where, `${name} ${port} lies inside rtp-ports ${lo}-${hi}${cfg.origin['rtp-ports'] ? ` (${cfg.origin['rtp-ports']})` : ''}`);
     }
-  }
-}
-
-/** Masquerading: inbound and outbound go together, on addresses no other directive uses. */
-function validateNat(cfg: Config, where: string): void {
-  if (!cfg.inbound) throw new ConfigError(where, 'outbound needs inbound (the LAN side address)');
-  if (!cfg.outbound && !cfg.outboundName) throw new ConfigError(where, 'inbound needs outbound (the public address)');
-  const used = [cfg.generic4, cfg.generic6, ...cfg.maps.map((m) => m.face)].filter((a): a is Addr => a !== null).map((a) => a.addr);
-  for (const a of [cfg.inbound, cfg.outbound, cfg.outbound2]) {
-    if (a && used.includes(a.addr)) throw new ConfigError(where, `${a.addr} is a face or generic address; inbound and outbound need their own addresses`);
-  }
-  if ((cfg.outbound && cfg.outbound.addr === cfg.inbound.addr) || cfg.outbound2?.addr === cfg.inbound.addr) throw new ConfigError(where, 'inbound and outbound must differ');
-  if (cfg.registrar) {
-    if (cfg.domains.length === 0) throw new ConfigError(where, 'registrar yes needs a domain');
-    if (!cfg.passwd) throw new ConfigError(where, 'registrar yes needs passwd (an open registrar would let anyone take a phone\'s calls)');
   }
 }
