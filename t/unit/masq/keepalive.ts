@@ -41,6 +41,7 @@ t.test('keep-alives to the public side, kept by answers, dropped after misses', 
   ], 'an OPTIONS to each UDP binding from the public side, to where it registered from, from our address of its family; none to the LAN or over TCP');
   const [toAlice, toBob] = round1.map((a) => (a.type === 'send' ? a.data : ''));
   t.match(toAlice, /^Via: SIP\/2\.0\/UDP 198\.51\.100\.1:5060;branch=z9hG4bK64ka[0-9a-f]{12};rport\r$/m);
+  t.match(toBob, /^Via: SIP\/2\.0\/UDP \[2001:db8:1::1\]:5060;branch=z9hG4bK64ka/m, 'bob\'s from our IPv6 address');
 
   // A forged answer (a branch we did not send) is no answer.
   const forged = engine.handle(answer(toAlice, 'z9hG4bK64kadeadbeef0000'), hp('203.0.113.30:5062'), hp('198.51.100.1:5060'));
