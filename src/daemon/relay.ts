@@ -236,7 +236,8 @@ export class Relay {
         st.last = Math.max(st.last, this.lastSweep);
       }
       // A stream on hold sends nothing for as long as the hold lasts: rtp-hold-timeout.
-      if (st.last < (this.table.isHeld(st.s) ? holdLimit : limit)) this.table.releaseStream(st.s.callId, st.s.index, this.table.isHeld(st.s) ? 'hold-timeout' : 'timeout');
+      const held = this.table.isHeld(st.s);
+      if (st.last < (held ? holdLimit : limit)) this.table.releaseStream(st.s.callId, st.s.index, held ? 'hold-timeout' : 'timeout');
     });
     this.lastSweep = now;
     while (this.warm.length > 0 && now - this.warm[0].releasedAt > WARM_MAX_AGE_MS) this.closePair(this.warm.shift() as PortSockets);

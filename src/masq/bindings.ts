@@ -1,6 +1,7 @@
 // The registrar's bindings (RFC 3261 10.3): address-of-record -> contacts, each with its
 // expiry, Call-ID and CSeq, and where the REGISTER came from. Pure: the daemon saves it
 // (daemon/store.ts) so that registrations survive a restart.
+import { HostPort, parseHostPort } from '../net/addr.js';
 import { R, Reason } from '../sip/reasons.js';
 
 export interface Binding {
@@ -9,6 +10,12 @@ export interface Binding {
   callId: string;
   cseq: number;
   source: string; //   "addr:port/transport" the REGISTER came from (a phone behind NAT)
+}
+
+/** Where a binding's REGISTER came from over UDP (null: another transport, or unreadable). */
+export function udpSourceOf(b: Binding): HostPort | null {
+  const [where, transport] = b.source.split('/');
+  return transport === 'udp' ? parseHostPort(where) : null;
 }
 
 export type RegisterResult = { ok: true } | { ok: false; reason: Reason };

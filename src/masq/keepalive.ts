@@ -5,10 +5,11 @@
 // public address of its family; any answer shows it alive; one that misses MAX_MISSES in a
 // row is dropped. Pure: the daemon's timer calls tick(); answers come through the engine.
 import { Action } from '../core/types.js';
-import { parseHostPort, uriHost } from '../net/addr.js';
+import { Addr, uriHost } from '../net/addr.js';
 import { SipMessage } from '../sip/message.js';
 import { Via, viaParam } from '../sip/via.js';
 import { Nat } from './nat.js';
+import { udpSourceOf } from './bindings.js';
 import { Registrar } from './registrar.js';
 
 /** Unanswered keep-alives in a row before a binding is dropped. */
@@ -35,9 +36,8 @@ export class Keepalive {
     const live = new Set<string>();
     for (const { aor, bindings } of this.reg.bindings.all()) {
       for (const b of bindings) {
-        const [where, transport] = b.source.split('/');
-        const to = parseHostPort(where);
-        if (!to || transport !== 'udp' || this.nat.isLan(to)) continue; // UDP from the public side only
+        const to = udpSourceOf(b);
+        if (!to || this.nat.isLan(to)) continue; // UDP from the public side only
         const key = `${aor}\n${b.contact}`;
         if ((this.misses.get(key) ?? 0) >= MAX_MISSES) {
           this.reg.bindings.remove(aor, b.contact);
@@ -51,7 +51,7 @@ export class Keepalive {
         if (from.family !== to.family) continue;
         const branch = PREFIX + this.mac(`${this.round}\n${key}`);
         this.pending.set(branch, key);
-        out.push({ type: 'send', from: { ...from, port: this.sipPort }, to, data: this.options(b.contact, branch, this.mac(key), from.family === 6 ? `[${from.addr}]` : from.addr), transport: 'udp' });
+        out.push({ type: 'send', from: { ...from, port: this.sipPort }, to, data: this.options(b.contact, branch, this.mac(key), from), transport: 'udp' });
       }
     }
     for (const key of this.misses.keys()) if (!live.has(key)) this.misses.delete(key); // gone by expiry or REGISTER
@@ -59,8 +59,8 @@ export class Keepalive {
   }
 
   /** RFC 3261 11: an OPTIONS from us (no dialog) to the binding's Contact; one Call-ID a binding, the CSeq counting rounds. */
-  private options(contact: string, branch: string, id: string, host: string): string {
-    const w = uriHost(this.nat.writtenOf('wan', host.startsWith('[') ? 6 : 4));
+  private options(contact: string, branch: string, id: string, from: Addr): string {
+    const w = uriHost(this.nat.writtenOf('wan', from.family));
     return `OPTIONS ${contact} SIP/2.0\r\nVia: SIP/2.0/UDP ${w}:${this.sipPort};branch=${branch};rport\r\nMax-Forwards: 70\r\n` +
       `From: <sip:keepalive@${w}>;tag=${id.slice(0, 8)}\r\nTo: <${contact}>\r\nCall-ID: ka-${id}@${w}\r\nCSeq: ${this.round} OPTIONS\r\nContent-Length: 0\r\n\r\n`;
   }

@@ -5,10 +5,11 @@ import type { OutboundProxy } from '../config/config.js';
 import { localReply } from '../core/reply.js';
 import { Forward, MediaPlan, Plan, PlanRequest, ProxyContext, Writing } from '../core/types.js';
 import { KEEP_PARAM } from '../core/uris.js';
-import { Addr, Family, HostPort, parseHostIp, parseHostPort } from '../net/addr.js';
+import { Addr, Family, HostPort, parseHostIp } from '../net/addr.js';
 import { refuse } from '../sip/errors.js';
 import { R, Reason } from '../sip/reasons.js';
 import { param, parseUri, UriParts, userOf, hostIp, portOf } from '../sip/uri.js';
+import { Binding, udpSourceOf } from './bindings.js';
 import { NameCache } from './names.js';
 import { Nat, Realm } from './nat.js';
 import { Registrar } from './registrar.js';
@@ -64,11 +65,10 @@ function fallback(st: MasqState, r: PlanRequest, from: Realm, reason: Reason): s
  * another address than the one its REGISTER came from) is reached where the REGISTER came
  * from (Kamailio nathelper's received; the binding keepalive keeps that open).
  */
-function bindingTarget(st: MasqState, contact: string, source?: string): { newRuri: string; target: HostPort | NeedName } {
+function bindingTarget(st: MasqState, contact: string, binding?: Binding): { newRuri: string; target: HostPort | NeedName } {
   const cu = parseUri(contact, 0, contact.length);
   if (!cu) throw refuse(R.badBinding);
-  const [where, transport] = (source ?? '').split('/');
-  const from = transport === 'udp' ? parseHostPort(where) : null;
+  const from = binding ? udpSourceOf(binding) : null;
   const host = hostIp(contact, cu.hostStart, cu.hostEnd);
   if (from && !st.nat.isLan(from) && host?.addr !== from.addr) return { newRuri: contact, target: from };
   return { newRuri: contact, target: targetOfHost(st, contact, cu, st.nat.inbound.family) };
@@ -106,7 +106,7 @@ export function natPlan(ctx: ProxyContext, st: MasqState, r: PlanRequest, from: 
   } else if (!routed && reg.enabled && user && (reg.isOurDomain(host) || forUs)) {
     // Our registrar's user, at its most recent binding.
     const b = reg.contactOf(`${user}@${forUs ? reg.domains[0] : host}`);
-    ({ newRuri, target } = b ? bindingTarget(st, b.contact, b.source) : bindingTarget(st, fallback(st, r, from, reg.knows(user) ? R.notRegistered : R.noSuchUser)));
+    ({ newRuri, target } = b ? bindingTarget(st, b.contact, b) : bindingTarget(st, fallback(st, r, from, reg.knows(user) ? R.notRegistered : R.noSuchUser)));
   } else if (!routed && forUs && user) {
     // Outbound-proxy operation: the phone that registered elsewhere through us, by user part.
     const b = reg.learnedOf(user);
