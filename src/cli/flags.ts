@@ -92,8 +92,11 @@ export const HELP = `
 
   Masquerading (phones on a private LAN behind one public address):
     --inbound ADDR[/PREFIX]   this host's LAN address; PREFIX: the LAN (interface's)
-    --outbound ADDR|NAME      this host's public address, IPv4 or IPv6 (once per
-                              family on a dual-stack line)
+    --outbound ADDR|NAME|if:IFACE  this host's public address, IPv4 or IPv6 (once
+                              per family on a dual-stack line); a NAME (dynamic DNS) is
+                              resolved again at its TTL, if:IFACE takes the interface's
+                              addresses; a change is followed without a restart
+    --outbound-check SECONDS  how often if:IFACE (or a NAME with no TTL) is read (10)
     --registrar yes|no        answer REGISTER for the domains ourselves (no)
     --domain NAME             a domain of the registrar (repeatable; first = realm)
     --passwd FILE             the registrar's password file

@@ -28,7 +28,7 @@ export function mappingTable(cfg: Config): string {
     `keep-user-agent ${cfg.keepUserAgent ? 'yes' : 'no'}  metrics ${cfg.metrics ? `${uriHost(cfg.metrics)}:${cfg.metrics.port}` : 'off'}`,
     ...(cfg.inbound
       ? [
-          `inbound ${cfg.inbound.addr}/${cfg.inboundPrefix ?? '(interface)'}  outbound ${cfg.outbound ? [cfg.outbound, cfg.outbound2].filter((a) => a).map((a) => a?.addr).join(' ') : cfg.outboundName}  registrations ${cfg.registrations}`,
+          `inbound ${cfg.inbound.addr}/${cfg.inboundPrefix ?? '(interface)'}  outbound ${cfg.outbound ? [cfg.outbound, cfg.outbound2].filter((a) => a).map((a) => a?.addr).join(' ') : cfg.outboundName ?? `if:${cfg.outboundIface}`}${cfg.outboundName || cfg.outboundIface ? ` (read again every ${cfg.outboundCheck} s or at the TTL)` : ''}  registrations ${cfg.registrations}`,
           cfg.registrar ? `registrar yes  domain ${cfg.domains.join(' ')}  passwd ${cfg.passwd}  digest-algorithms ${cfg.digestAlgorithms.join(',').toLowerCase()}  default-expires ${cfg.defaultExpires}` : 'registrar no',
         ]
       : []),

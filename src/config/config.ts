@@ -53,7 +53,9 @@ export interface Config {
   inboundPrefix: number | null; // the LAN's prefix length (null: the daemon reads the interface's)
   outbound: Addr | null; //    the public side: this host's public address
   outbound2: Addr | null; //   a second one, of the other family (a dual-stack line)
-  outboundName: string | null; // a host name for it (dynamic DNS), resolved at start
+  outboundName: string | null; // a host name for it (dynamic DNS), resolved at start and again at its TTL
+  outboundIface: string | null; // outbound if:IFACE: the interface's addresses, read again as they change
+  outboundCheck: number; //    seconds between readings of that interface (and of a name without a TTL)
   registrar: boolean; //       answer REGISTER for `domain` ourselves
   domains: string[]; //        the registrar's domains; the first is the digest realm
   passwd: string | null; //    the registrar's password file
@@ -114,6 +116,8 @@ export function defaultConfig(): Config {
     outbound: null,
     outbound2: null,
     outboundName: null,
+    outboundIface: null,
+    outboundCheck: 10,
     registrar: false,
     domains: [],
     passwd: null,
@@ -139,7 +143,7 @@ export const DIRECTIVES = [
   'sip-port', 'map', 'advertise', 'nat64', 'generic4', 'generic6', 'media4', 'media6',
   'rtp-ports', 'rtp-timeout', 'rtp-hold-timeout', 'rtp-latch', 'rtp-quota', 'media-datapath', 'media-threads', 'keep-user-agent', 'uri-header', 'metrics', 'tcp', 'tcp-idle',
   'tls-port', 'tls-cert', 'tls-key', 'tls-ca',
-  'inbound', 'outbound', 'registrar', 'domain', 'passwd', 'digest-algorithms', 'default-expires', 'registrations', 'default-target', 'outbound-proxy', 'keepalive',
+  'inbound', 'outbound', 'registrar', 'domain', 'passwd', 'digest-algorithms', 'default-expires', 'registrations', 'default-target', 'outbound-proxy', 'keepalive', 'outbound-check',
   'flood-limit', 'flood-ban', 'answer-limit',
   'auth-failures', 'auth-backoff', 'max-bindings', 'max-registrations',
 ] as const;
@@ -305,9 +309,10 @@ export function parseConfig(text: string, file: string, cfg: Config = defaultCon
 
 /** Checks across directives; fills media4/6 from generic4/6 when absent. */
 export function validate(cfg: Config, where = 'config'): Config {
-  const nat = cfg.inbound !== null || cfg.outbound !== null || cfg.outboundName !== null;
+  const nat = cfg.inbound !== null || cfg.outbound !== null || cfg.outboundName !== null || cfg.outboundIface !== null;
   if (nat) validateNat(cfg, where);
   if (cfg.defaultTarget && !nat) throw new ConfigError(cfg.origin['default-target'] ?? where, 'default-target serves masquerading (calls arriving at the outbound address)');
+  if (cfg.origin['outbound-check'] && !cfg.outboundName && !cfg.outboundIface) throw new ConfigError(cfg.origin['outbound-check'], 'outbound-check serves outbound NAME or outbound if:IFACE (a public address that changes)');
   if (cfg.keepalive && !cfg.registrar) throw new ConfigError(cfg.origin.keepalive ?? where, 'keepalive serves the registrar of masquerading (registrar yes): its phones registered from the public side');
   if (cfg.outboundProxies.length && !nat) throw new ConfigError(cfg.outboundProxies[0].where, 'outbound-proxy serves masquerading (requests from the LAN)');
   if (!nat || cfg.maps.length > 0 || cfg.generic4 || cfg.generic6) {

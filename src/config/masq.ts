@@ -1,5 +1,5 @@
 // The masquerading directives (sipproxy64(8) MASQUERADING): inbound, outbound (once per
-// family), outbound-proxy, default-target, keepalive, and their checks across the file.
+// family, a name or if:IFACE), outbound-check, outbound-proxy, default-target, keepalive, and their checks across the file.
 import { Addr, parseIp } from '../net/addr.js';
 import type { Config } from './config.js';
 import { ConfigError, HOSTNAME, int, ip, parseReal } from './values.js';
@@ -7,6 +7,10 @@ import { ConfigError, HOSTNAME, int, ip, parseReal } from './values.js';
 /** Apply a masquerading directive; false when `name` is none of them. */
 export function applyMasqDirective(cfg: Config, where: string, name: string, args: string[], one: () => string): boolean {
   switch (name) {
+    case 'outbound-check': {
+      cfg.outboundCheck = int(where, one(), 1, 3600);
+      return true;
+    }
     case 'keepalive': {
       const v = one();
       cfg.keepalive = v === 'off' || v === 'no' ? 0 : int(where, v, 1, 3600);
@@ -43,9 +47,9 @@ export function applyMasqDirective(cfg: Config, where: string, name: string, arg
       const v = one();
       const a = parseIp(v);
       const twice = (): never => {
-        throw new ConfigError(where, `outbound is given again (first at ${cfg.origin.outbound}); once per family, a name once`);
+        throw new ConfigError(where, `outbound is given again (first at ${cfg.origin.outbound}); once per family, a name or an interface once`);
       };
-      if (cfg.outboundName || cfg.outbound2 || (cfg.outbound && (!a || a.family === cfg.outbound.family))) twice();
+      if (cfg.outboundName || cfg.outboundIface || cfg.outbound2 || (cfg.outbound && (!a || a.family === cfg.outbound.family))) twice();
       if (cfg.outbound) {
         cfg.outbound2 = ip(where, v);
         return true;
@@ -54,6 +58,10 @@ export function applyMasqDirective(cfg: Config, where: string, name: string, arg
       if (a) {
         cfg.outbound = ip(where, v);
         cfg.outboundName = null;
+      } else if (v.startsWith('if:')) {
+        // outbound if:IFACE: the interface's addresses, one per family, read again as they change.
+        if (!/^[A-Za-z0-9][A-Za-z0-9_.@-]{0,14}$/.test(v.slice(3))) throw new ConfigError(where, `"${v.slice(3)}" is not an interface name`);
+        cfg.outboundIface = v.slice(3);
       } else if (HOSTNAME.test(v) && !/^[\d.]+$/.test(v)) {
         cfg.outboundName = v.toLowerCase().replace(/\.$/, '');
         cfg.outbound = null;
@@ -68,7 +76,7 @@ export function applyMasqDirective(cfg: Config, where: string, name: string, arg
 /** Masquerading: inbound and outbound go together, on addresses no other directive uses. */
 export function validateNat(cfg: Config, where: string): void {
   if (!cfg.inbound) throw new ConfigError(where, 'outbound needs inbound (the LAN side address)');
-  if (!cfg.outbound && !cfg.outboundName) throw new ConfigError(where, 'inbound needs outbound (the public address)');
+  if (!cfg.outbound && !cfg.outboundName && !cfg.outboundIface) throw new ConfigError(where, 'inbound needs outbound (the public address)');
   const used = [cfg.generic4, cfg.generic6, ...cfg.maps.map((m) => m.face)].filter((a): a is Addr => a !== null).map((a) => a.addr);
   for (const a of [cfg.inbound, cfg.outbound, cfg.outbound2]) {
     if (a && used.includes(a.addr)) throw new ConfigError(where, `${a.addr} is a face or generic address; inbound and outbound need their own addresses`);

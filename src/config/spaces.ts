@@ -10,7 +10,7 @@ import { holds, overlap, Prefix } from './prefix.js';
 /** nat64: beside the address model only, and none of our addresses or parties inside the prefix. */
 export function checkNat64(cfg: Config, p: Nat64Prefix, where: string): void {
   const at = cfg.origin.nat64 ?? where;
-  if (cfg.inbound || cfg.outbound || cfg.outboundName) throw new ConfigError(at, 'nat64 serves the address model (generic4/generic6), not masquerading');
+  if (cfg.inbound || cfg.outbound || cfg.outboundName || cfg.outboundIface) throw new ConfigError(at, 'nat64 serves the address model (generic4/generic6), not masquerading');
   const inside = ownAddresses(cfg).find(([, a]) => extract(p, a.addr)) ?? cfg.maps.filter((m) => m.real).map((m) => [m.where, m.real as Addr] as const).find(([, a]) => extract(p, a.addr));
   if (inside) throw new ConfigError(at, `${inside[1].addr} (${inside[0]}) lies inside the nat64 prefix ${p.text}; the prefix stands for IPv4 parties only`);
 }
@@ -25,7 +25,7 @@ export function checkPrefixLines(cfg: Config): void {
   const lines = cfg.prefixLines;
   for (const [i, l] of lines.entries()) {
     const name = `${l.real.text} ${l.face.text}`;
-    if (cfg.inbound || cfg.outbound || cfg.outboundName) throw new ConfigError(l.where, 'a prefix map line of more than 256 hosts serves the address model, not masquerading');
+    if (cfg.inbound || cfg.outbound || cfg.outboundName || cfg.outboundIface) throw new ConfigError(l.where, 'a prefix map line of more than 256 hosts serves the address model, not masquerading');
     for (const [role, a] of ownAddresses(cfg)) if (holds(l.real, a.addr) || holds(l.face, a.addr)) throw new ConfigError(l.where, `${a.addr} (${role}) lies inside ${name}`);
     for (const m of cfg.maps) if (m.real && (holds(l.real, m.real.addr) || holds(l.face, m.real.addr))) throw new ConfigError(l.where, `${m.real.addr} (mapped at ${m.where}) lies inside ${name}`);
     const others: Array<[Prefix, string]> = [...lines.slice(i + 1).flatMap((o): Array<[Prefix, string]> => [[o.real, o.where], [o.face, o.where]]), ...(cfg.nat64 ? [[nat64Prefix(cfg.nat64), cfg.origin.nat64 ?? 'nat64'] as [Prefix, string]] : [])];

@@ -76,6 +76,12 @@ export class Mapping implements Translator {
     for (const a of mine) if (!this.reals.has(a.addr)) this.reals.set(a.addr, entry);
   }
 
+  /** A mode's address that came or went while running (masquerading's public address changed). */
+  setOwn(a: string, own: boolean): void {
+    if (own) this.ours.add(a);
+    else this.ours.delete(a);
+  }
+
   isOurs(a: string): boolean {
     return this.ours.has(a) || (this.computes && this.face(a) !== undefined);
   }

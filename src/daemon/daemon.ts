@@ -16,6 +16,7 @@ import { Logger } from './log.js';
 import { fillInboundPrefix, MasqError, NameResolver, RegistrationStore, resolveOutbound } from './masq.js';
 import { serveMetrics } from './metrics.js';
 import { Relay } from './relay.js';
+import { watchPublic } from './renumber.js';
 import { DnsApi, UplinkResolver } from './resolver.js';
 import { SipTcp } from './sip-tcp.js';
 import { SipUdp } from './sip-udp.js';
@@ -248,6 +249,7 @@ export async function startDaemon(cfg: Config, log: Logger, product: string, dns
   store.start();
   const sip = await startTransports(cfg, engine, log, deliver);
   const keepalive = startKeepalive(cfg, masq, log, deliver);
+  const watch = watchPublic(cfg, masq, engine, sip, log, dnsApi); // outbound NAME or if:IFACE
   relay.start();
   let status: Awaited<ReturnType<typeof serveMetrics>> | null;
   try {
@@ -259,7 +261,10 @@ export async function startDaemon(cfg: Config, log: Logger, product: string, dns
   const resolver = new UplinkResolver(engine.map, log, dnsApi);
   await resolver.start();
   logStarted(cfg, log, masq, relay);
-  return shutdown(engine, relay, sip, resolver, store, status, log, keepalive);
+  return shutdown(engine, relay, sip, resolver, store, status, log, () => {
+    if (keepalive) clearInterval(keepalive);
+    watch?.stop();
+  });
 }
 
 /** keepalive SECONDS: a round of OPTIONS to the phones registered from the public side, each interval. */
@@ -271,12 +276,12 @@ function startKeepalive(cfg: Config, masq: MasqPlanner | null, log: Logger, deli
 }
 
 /** The daemon's two ways out (SPEC 7): stop now, or drain (SIP closed, media until the calls end). */
-function shutdown(engine: Engine, relay: Relay, sip: Transports, resolver: UplinkResolver, store: RegistrationStore, status: Awaited<ReturnType<typeof serveMetrics>> | null, log: Logger, keepalive: NodeJS.Timeout | null): Daemon {
+function shutdown(engine: Engine, relay: Relay, sip: Transports, resolver: UplinkResolver, store: RegistrationStore, status: Awaited<ReturnType<typeof serveMetrics>> | null, log: Logger, stopTimers: () => void): Daemon {
   let stopped = false;
   const stop = (): void => {
     if (stopped) return;
     stopped = true;
-    if (keepalive) clearInterval(keepalive);
+    stopTimers();
     resolver.stop();
     store.stop();
     closeTransports(sip);
@@ -284,7 +289,7 @@ function shutdown(engine: Engine, relay: Relay, sip: Transports, resolver: Uplin
     status?.close();
   };
   const drain = (): Promise<void> => {
-    if (keepalive) clearInterval(keepalive);
+    stopTimers();
     closeTransports(sip);
     resolver.stop();
     store.stop();

@@ -6,33 +6,31 @@ import { networkInterfaces } from 'node:os';
 import { dirname } from 'node:path';
 import { Config } from '../config/config.js';
 import { Action } from '../core/types.js';
-import { Addr, Family, parseIp } from '../net/addr.js';
+import { Family, parseIp } from '../net/addr.js';
 import { Credentials } from '../masq/digest.js';
 import { NameCache } from '../masq/names.js';
 import { parsePasswd } from '../masq/passwd.js';
 import { Registrar } from '../masq/registrar.js';
 import { R } from '../sip/reasons.js';
 import { Logger } from './log.js';
+import { hostAddresses, PublicDeps, PublicSource, readIface, readPublic } from './public.js';
 import { DnsApi, resolveUplink, systemDns } from './resolver.js';
 import { readJson, saveAtomic } from './store.js';
 
 export class MasqError extends Error {}
 
-/** outbound NAME (dynamic DNS): the first address it resolves to; resolved once, at start. */
-export async function resolveOutbound(cfg: Config, api: DnsApi = systemDns): Promise<void> {
-  if (!cfg.outboundName || cfg.outbound) return;
-  for (const f of [cfg.inbound?.family === 6 ? 6 : 4, cfg.inbound?.family === 6 ? 4 : 6] as Family[]) {
-    try {
-      const a = (await api.lookup(cfg.outboundName, f)).map((x) => parseIp(x)).find((x): x is Addr => x !== null);
-      if (a) {
-        cfg.outbound = a;
-        return;
-      }
-    } catch {
-      /* try the other family */
-    }
-  }
-  throw new MasqError(`outbound ${cfg.outboundName}: cannot resolve`);
+/** Where the public address comes from when it is not a literal (outbound NAME, outbound if:IFACE). */
+export function publicSource(cfg: Config): PublicSource {
+  return { name: cfg.outboundName, iface: cfg.outboundIface, first: cfg.inbound?.family === 6 ? 6 : 4, checkSeconds: cfg.outboundCheck };
+}
+
+/** outbound NAME (dynamic DNS) or if:IFACE: the public addresses now, one per family (the watch reads them again later). */
+export async function resolveOutbound(cfg: Config, api: DnsApi = systemDns, iface: PublicDeps['readIface'] = readIface): Promise<void> {
+  if (cfg.outbound || (!cfg.outboundName && !cfg.outboundIface)) return;
+  const { addrs } = await readPublic(publicSource(cfg), { dns: api, readIface: iface, held: hostAddresses });
+  if (addrs.length === 0) throw new MasqError(cfg.outboundIface ? `outbound if:${cfg.outboundIface}: no such interface, or it has no usable address` : `outbound ${cfg.outboundName}: cannot resolve`);
+  cfg.outbound = addrs[0];
+  cfg.outbound2 = addrs[1] ?? null;
 }
 
 /**

@@ -29,6 +29,7 @@ export function createRegistry(engine: Engine, relay: Relay): Registry {
   new Counter({ name: 'sipproxy64_sip_drops_total', help: 'SIP messages dropped, by reason', labelNames: ['reason'], registers: [reg], collect() { fill(this, prefixed('drop:')); } });
   new Counter({ name: 'sipproxy64_sip_tcp_fallbacks_total', help: 'Requests sent over UDP after TCP, chosen only by their size, could not connect', registers: [reg], collect() { this.reset(); this.inc(engine.counters.get('tcp-fallback-udp') ?? 0); } });
   new Counter({ name: 'sipproxy64_sip_parse_errors_total', help: 'Datagrams that could not be parsed as SIP', registers: [reg], collect() { this.reset(); this.inc(engine.counters.get('parse-error') ?? 0); } });
+  new Counter({ name: 'sipproxy64_public_address_changes_total', help: 'Changes of the public address of masquerading followed (outbound NAME or if:IFACE)', registers: [reg], collect() { this.reset(); this.inc(engine.counters.get('public-address-changed') ?? 0); } });
   new Counter({ name: 'sipproxy64_internal_errors_total', help: 'Messages dropped because a rule failed (a bug: please report)', registers: [reg], collect() { this.reset(); this.inc(engine.counters.get(R.internalError.code) ?? 0); } });
   new Gauge({ name: 'sipproxy64_media_sessions', help: 'Active media streams (one per m= line)', registers: [reg], collect() { this.set(engine.media.size); } });
   new Gauge({ name: 'sipproxy64_rtp_port_pairs_in_use', help: 'Relay port pairs in use', registers: [reg], collect() { this.set(engine.media.portsInUse); } });

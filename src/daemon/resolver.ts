@@ -12,9 +12,12 @@ export interface DnsApi {
   lookup(name: string, family: Family): Promise<string[]>;
 }
 
+// Bounded: an unreachable name server costs seconds, not c-ares's default of a minute and more.
+const res = new dns.promises.Resolver({ timeout: 2000, tries: 2 });
+
 export const systemDns: DnsApi = {
-  resolveSrv: (n) => dns.promises.resolveSrv(n),
-  resolveIp: (n, f) => (f === 4 ? dns.promises.resolve4(n, { ttl: true }) : dns.promises.resolve6(n, { ttl: true })),
+  resolveSrv: (n) => res.resolveSrv(n),
+  resolveIp: (n, f) => (f === 4 ? res.resolve4(n, { ttl: true }) : res.resolve6(n, { ttl: true })),
   lookup: async (n, f) => (await dns.promises.lookup(n, { family: f, all: true })).map((x) => x.address),
 };
 

@@ -35,7 +35,7 @@ interface Conn {
 }
 
 export class SipTcp {
-  private readonly servers: net.Server[] = [];
+  private readonly servers = new Map<string, net.Server>(); // by 'addr|port'
   private readonly conns = new Map<string, Conn>();
   private readonly perSource = new Map<string, number>(); // incoming, from the raw connection on
   private readonly perDest = new Map<string, number>(); //   outgoing
@@ -82,7 +82,7 @@ export class SipTcp {
         });
       });
       server.on('error', (err) => this.log.warn('SIP TCP server error', { local: formatHostPort(local), error: err.message }));
-      this.servers.push(server);
+      this.servers.set(`${a.addr}|${port}`, server);
     }
   }
 
@@ -205,9 +205,15 @@ export class SipTcp {
     }
   }
 
+  /** Stop listening on one address (a former public address the host no longer holds). */
+  release(addr: string, port: number): void {
+    this.servers.get(`${addr}|${port}`)?.close();
+    this.servers.delete(`${addr}|${port}`);
+  }
+
   close(): void {
-    for (const s of this.servers) s.close();
-    this.servers.length = 0;
+    for (const s of this.servers.values()) s.close();
+    this.servers.clear();
     for (const c of this.conns.values()) c.sock.destroy();
     this.conns.clear();
   }

@@ -100,6 +100,17 @@ export class SipUdp {
     }
   }
 
+  /** Stop serving one address (a former public address the host no longer holds). */
+  release(addr: string, port: number): void {
+    const k = SipUdp.key(addr, port);
+    try {
+      this.sockets.get(k)?.close();
+    } catch {
+      /* already closed */
+    }
+    this.sockets.delete(k);
+  }
+
   close(): void {
     for (const s of this.sockets.values()) {
       try {

@@ -16,17 +16,19 @@ export const NAT_PARAM = 'sp64n';
 export class Nat {
   private readonly net: [ipaddr.IPv4 | ipaddr.IPv6, number];
   private readonly inboundOut: Addr; //  what is written for inbound and outbound (advertise LOCAL PUBLIC)
-  private readonly outboundOut: Addr;
-  private readonly outbound2Out: Addr | null;
+  private outboundOut: Addr;
+  private outbound2Out: Addr | null;
+  /** Public addresses we had before a change, still served while the host holds them (calls set up on them). */
+  private readonly former: string[] = [];
 
   constructor(
     readonly inbound: Addr,
     prefix: number | null,
-    readonly outbound: Addr,
+    public outbound: Addr,
     private readonly sipPort: number,
     private readonly mac: (value: string) => string,
-    written: (a: Addr) => Addr = (a) => a,
-    readonly outbound2: Addr | null = null, // the other family's public address (dual stack)
+    private readonly written: (a: Addr) => Addr = (a) => a,
+    public outbound2: Addr | null = null, // the other family's public address (dual stack)
   ) {
     this.net = [ipaddr.parse(inbound.addr), prefix ?? (inbound.family === 4 ? 24 : 64)];
     this.inboundOut = written(inbound);
@@ -34,11 +36,36 @@ export class Nat {
     this.outbound2Out = outbound2 && written(outbound2);
   }
 
+  /**
+   * A new public address (outbound NAME re-resolved, outbound if:IFACE renumbered): written
+   * from now on; the ones it replaces stay ours (requests of established calls still come
+   * to them) until forget(). Returns those.
+   */
+  setPublic(primary: Addr, second: Addr | null): string[] {
+    const old = [this.outbound.addr, ...(this.outbound2 ? [this.outbound2.addr] : [])].filter((a) => a !== primary.addr && a !== second?.addr);
+    for (const a of old) if (!this.former.includes(a)) this.former.push(a);
+    const now = [primary.addr, second?.addr];
+    for (let i = this.former.length - 1; i >= 0; i--) if (now.includes(this.former[i])) this.former.splice(i, 1);
+    this.outbound = primary;
+    this.outbound2 = second;
+    this.outboundOut = this.written(primary);
+    this.outbound2Out = second && this.written(second);
+    this.lanCache.clear();
+    return old;
+  }
+
+  /** A former public address the host no longer holds. */
+  forget(addr: string): void {
+    const i = this.former.indexOf(addr);
+    if (i >= 0) this.former.splice(i, 1);
+  }
+
   /** The realm a local address serves, if it is one of ours (advertised names included). */
   realmOf(local: string): Realm | null {
     if (local === this.inbound.addr || local === this.inboundOut.addr) return 'lan';
     const o2 = this.outbound2;
-    return local === this.outbound.addr || local === this.outboundOut.addr || (o2 !== null && (local === o2.addr || local === this.outbound2Out?.addr)) ? 'wan' : null;
+    if (local === this.outbound.addr || local === this.outboundOut.addr || (o2 !== null && (local === o2.addr || local === this.outbound2Out?.addr))) return 'wan';
+    return this.former.length > 0 && this.former.includes(local) ? 'wan' : null;
   }
 
   /** Our address on a realm's side; on the public side, the one of family f when there is one. */
@@ -58,7 +85,7 @@ export class Nat {
 
   /** On the LAN: the inbound address's family and prefix. */
   isLan(a: Addr): boolean {
-    if (a.family !== this.inbound.family || a.addr === this.outbound.addr || a.addr === this.outbound2?.addr) return false;
+    if (a.family !== this.inbound.family || this.realmOf(a.addr) === 'wan') return false;
     let hit = this.lanCache.get(a.addr);
     if (hit === undefined) {
       hit = ipaddr.parse(a.addr).match(this.net);

@@ -136,9 +136,9 @@ t.test('rtp-hold-timeout and default-target (issue 17)', async (t) => {
   t.equal(err(base + 'outbound-proxy a.example 203.0.113.50'), 'f.conf:3: outbound-proxy serves masquerading (requests from the LAN)');
   const dual = validate(parseConfig('inbound 192.168.1.1/24\noutbound 192.0.2.1\noutbound 2001:db8::1\n', 'f'));
   t.same([dual.outbound?.addr, dual.outbound2?.addr], ['192.0.2.1', '2001:db8::1'], 'outbound once per family: a dual-stack line');
-  t.equal(err('inbound 192.168.1.1/24\noutbound 192.0.2.1\noutbound 192.0.2.2\n'), 'f.conf:3: outbound is given again (first at f.conf:2); once per family, a name once');
-  t.equal(err('inbound 192.168.1.1/24\noutbound home.example.net\noutbound 2001:db8::1\n'), 'f.conf:3: outbound is given again (first at f.conf:2); once per family, a name once');
-  t.equal(err('inbound 192.168.1.1/24\noutbound 192.0.2.1\noutbound 2001:db8::1\noutbound 2001:db8::2\n'), 'f.conf:4: outbound is given again (first at f.conf:2); once per family, a name once');
+  t.equal(err('inbound 192.168.1.1/24\noutbound 192.0.2.1\noutbound 192.0.2.2\n'), 'f.conf:3: outbound is given again (first at f.conf:2); once per family, a name or an interface once');
+  t.equal(err('inbound 192.168.1.1/24\noutbound home.example.net\noutbound 2001:db8::1\n'), 'f.conf:3: outbound is given again (first at f.conf:2); once per family, a name or an interface once');
+  t.equal(err('inbound 192.168.1.1/24\noutbound 192.0.2.1\noutbound 2001:db8::1\noutbound 2001:db8::2\n'), 'f.conf:4: outbound is given again (first at f.conf:2); once per family, a name or an interface once');
   const { loadConfig: load } = await import('../../../src/cli/load.js');
   t.same(load(undefined, { inbound: '192.168.1.1/24', outbound: '192.0.2.1', outboundProxy: ['a.example=203.0.113.50:5070'] } as never).outboundProxies.map((p) => p.host), ['203.0.113.50'], '--outbound-proxy DOMAIN=HOST[:PORT]');
 });

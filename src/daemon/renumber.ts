@@ -1,0 +1,73 @@
+// A public address that changes (sipproxy64(8) MASQUERADING): when the watch of outbound
+// NAME or outbound if:IFACE sees new addresses, bind them, then write them from the next
+// message on. The old ones stay bound and ours while the host still holds them, so calls
+// set up through them keep their signalling and media; once the host has dropped one, its
+// sockets close. Registrations are kept by LAN address and are not touched.
+import { Config } from '../config/config.js';
+import { Engine } from '../core/engine.js';
+import { MasqPlanner } from '../masq/planner.js';
+import { Addr } from '../net/addr.js';
+import { Logger } from './log.js';
+import { publicSource } from './masq.js';
+import { hostAddresses, PublicWatch, readIface } from './public.js';
+import { DnsApi, systemDns } from './resolver.js';
+import { SipTcp } from './sip-tcp.js';
+import { SipUdp } from './sip-udp.js';
+
+export interface SipSockets {
+  readonly udp: SipUdp;
+  tcp: SipTcp | null;
+  tls: SipTcp | null;
+}
+
+export function watchPublic(cfg: Config, masq: MasqPlanner | null, engine: Engine, sip: SipSockets, log: Logger, dnsApi: DnsApi = systemDns): PublicWatch | null {
+  if (!masq || (!cfg.outboundName && !cfg.outboundIface)) return null;
+  const nat = masq.nat;
+  const current = (): Addr[] => [nat.outbound, ...(nat.outbound2 ? [nat.outbound2] : [])];
+  const served = new Set(current().map((a) => a.addr));
+  const release = (a: string): void => {
+    sip.udp.release(a, cfg.sipPort);
+    sip.tcp?.release(a, cfg.sipPort);
+    sip.tls?.release(a, cfg.tlsPort);
+  };
+
+  const change = async (now: Addr[], was: Addr[]): Promise<boolean> => {
+    const fresh = now.filter((a) => !served.has(a.addr));
+    try {
+      await sip.udp.start(fresh, cfg.sipPort);
+      if (sip.tcp) await sip.tcp.start(fresh, cfg.sipPort);
+      if (sip.tls) await sip.tls.start(fresh, cfg.tlsPort);
+    } catch (e) {
+      for (const a of fresh) release(a.addr);
+      log.warn('the public address changed, but the new one cannot be bound: still writing the old one', { now: now.map((a) => a.addr).join(','), error: (e as Error).message });
+      return false;
+    }
+    for (const a of fresh) {
+      served.add(a.addr);
+      engine.map.setOwn(a.addr, true);
+    }
+    const kept = nat.setPublic(now[0], now[1] ?? null);
+    cfg.outbound = now[0];
+    cfg.outbound2 = now[1] ?? null;
+    engine.count('public-address-changed');
+    log.info('public address changed: new calls and registrations use the new one', { was: was.map((a) => a.addr).join(','), now: now.map((a) => a.addr).join(','), ...(kept.length ? { kept: `${kept.join(',')} while this host holds it` } : {}) });
+    return true;
+  };
+
+  // Each round: close what the host no longer holds of the former addresses.
+  const round = (held: Set<string>): void => {
+    const now = new Set(current().map((a) => a.addr));
+    for (const a of [...served]) {
+      if (now.has(a) || held.has(a)) continue;
+      release(a);
+      served.delete(a);
+      nat.forget(a);
+      engine.map.setOwn(a, false);
+      log.info('a former public address is gone from this host; its sockets are closed', { addr: a });
+    }
+  };
+
+  const w = new PublicWatch(publicSource(cfg), { dns: dnsApi, readIface, held: hostAddresses }, current(), change, round);
+  w.start();
+  return w;
+}
