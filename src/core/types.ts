@@ -17,6 +17,8 @@ export type Action =
     readonly type: 'send'; readonly from: HostPort; readonly to: HostPort; readonly data: string /* latin1 */; readonly transport: Transport;
     // A request over TCP/TLS: what to do when no connection opens (the UDP form, or a 503).
     readonly unreachable?: () => Action[];
+    // A keep-alive (RFC 5626 4.4.1 CRLFCRLF) on the connection the peer opened: never opens one.
+    readonly ping?: boolean;
   }
   | { readonly type: 'drop'; readonly reason: Reason }
   // A host name to resolve first; the daemon resolves it, then calls retry().

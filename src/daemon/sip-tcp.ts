@@ -152,6 +152,12 @@ export class SipTcp {
   send(act: Send): void {
     const data = Buffer.from(act.data, 'latin1');
     let c = this.conns.get(SipTcp.key(act.to));
+    if (act.ping) {
+      // A keep-alive goes on the peer's connection or nowhere (it is behind a NAT).
+      if (c?.connected) c.sock.write(data);
+      else if (act.unreachable) this.deliver(act.unreachable());
+      return;
+    }
     if (!c) {
       // SPEC 11: routing chose this target; still, bounded per destination and in all.
       const n = this.perDest.get(act.to.addr) ?? 0;

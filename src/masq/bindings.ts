@@ -3,6 +3,7 @@
 // (daemon/store.ts) so that registrations survive a restart.
 import { HostPort, parseHostPort } from '../net/addr.js';
 import { R, Reason } from '../sip/reasons.js';
+import type { Transport } from '../core/transport.js';
 
 export interface Binding {
   contact: string; //  the Contact URI as registered
@@ -14,8 +15,15 @@ export interface Binding {
 
 /** Where a binding's REGISTER came from over UDP (null: another transport, or unreadable). */
 export function udpSourceOf(b: Binding): HostPort | null {
+  const s = sourceOf(b);
+  return s?.transport === 'udp' ? s.hp : null;
+}
+
+/** Where a binding's REGISTER came from, and over which transport. */
+export function sourceOf(b: Binding): { hp: HostPort; transport: Transport } | null {
   const [where, transport] = b.source.split('/');
-  return transport === 'udp' ? parseHostPort(where) : null;
+  const hp = parseHostPort(where);
+  return hp && (transport === 'udp' || transport === 'tcp' || transport === 'tls') ? { hp, transport } : null;
 }
 
 export type RegisterResult = { ok: true } | { ok: false; reason: Reason };

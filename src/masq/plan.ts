@@ -4,12 +4,13 @@
 import type { OutboundProxy } from '../config/config.js';
 import { localReply } from '../core/reply.js';
 import { Forward, MediaPlan, Plan, PlanRequest, ProxyContext, Writing } from '../core/types.js';
+import { transportParam } from '../core/transport.js';
 import { KEEP_PARAM } from '../core/uris.js';
 import { Addr, Family, HostPort, parseHostIp } from '../net/addr.js';
 import { refuse } from '../sip/errors.js';
 import { R, Reason } from '../sip/reasons.js';
 import { param, parseUri, UriParts, userOf, hostIp, portOf } from '../sip/uri.js';
-import { Binding, udpSourceOf } from './bindings.js';
+import { Binding, sourceOf } from './bindings.js';
 import { NameCache } from './names.js';
 import { Nat, Realm } from './nat.js';
 import { Registrar } from './registrar.js';
@@ -63,12 +64,15 @@ function fallback(st: MasqState, r: PlanRequest, from: Realm, reason: Reason): s
  * RFC 3261 16.5: a registered phone: the Request-URI becomes its contact, the target its host.
  * A phone that registered from the public side behind a NAT of its own (its Contact names
  * another address than the one its REGISTER came from) is reached where the REGISTER came
- * from (Kamailio nathelper's received; the binding keepalive keeps that open).
+ * from (Kamailio nathelper's received; the binding keepalive keeps that open); over TCP or
+ * TLS, on the connection it registered on (RFC 5626 5.3's flow, without its reg-id).
  */
 function bindingTarget(st: MasqState, contact: string, binding?: Binding): { newRuri: string; target: HostPort | NeedName } {
   const cu = parseUri(contact, 0, contact.length);
   if (!cu) throw refuse(R.badBinding);
-  const from = binding ? udpSourceOf(binding) : null;
+  // Over TCP or TLS only when the Contact asks for that transport: then its connection.
+  const src = binding ? sourceOf(binding) : null;
+  const from = src && (src.transport === 'udp' || src.transport === (contact.startsWith('sips:') ? 'tls' : transportParam(contact, cu))) ? src.hp : null;
   const host = hostIp(contact, cu.hostStart, cu.hostEnd);
   if (from && !st.nat.isLan(from) && host?.addr !== from.addr) return { newRuri: contact, target: from };
   return { newRuri: contact, target: targetOfHost(st, contact, cu, st.nat.inbound.family) };
