@@ -31,7 +31,8 @@ export function loadConfig(file: string | undefined, flags: DirectiveFlags, part
         const [a, b, ...rest] = x.split('=');
         if (!a || !b || rest.length) throw new ConfigError(`--${d}`, `expected ${d === 'advertise' ? 'LOCAL=PUBLIC' : 'DOMAIN=HOST[:PORT]'}, got "${x}"`);
         applyDirective(cfg, `--${d}`, d, [a, b]);
-      } else applyDirective(cfg, `--${d}`, d, [x]);
+      } else if (d === 'media-engine') applyDirective(cfg, '--media-engine', d, x.split(/[=,]/));
+      else applyDirective(cfg, `--${d}`, d, [x]);
     }
   }
   return partial ? cfg : validate(cfg, file ?? 'command line');

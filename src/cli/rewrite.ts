@@ -13,7 +13,11 @@ export function formatActions(actions: Action[]): string {
   for (const a of actions) {
     if (a.type === 'send') out += `send ${formatHostPort(a.from)} ${formatHostPort(a.to)}${a.transport === 'udp' ? '' : ' ' + a.transport}\n${a.data}`;
     else if (a.type === 'drop') out += `drop ${a.reason.code}\n`;
-    else out += `resolve ${a.name} IPv${a.family}\n`;
+    else if (a.type === 'media') {
+      // Offline no engine is asked: its SDP is shown as the message's own.
+      out += `media ${a.ng.command} call-id=${a.key}${a.ng['address family'] ? ` address-family=${a.ng['address family']}` : ''}\n`;
+      if (a.then) out += formatActions(a.then(typeof a.ng.sdp === 'string' ? a.ng.sdp : ''));
+    } else out += `resolve ${a.name} IPv${a.family}\n`;
   }
   return out;
 }

@@ -43,5 +43,17 @@ export async function runStatus(at: HostPort): Promise<string> {
     throw new RuntimeError(`cannot reach ${url}: ${(e as Error).cause instanceof Error ? ((e as Error).cause as Error).message : (e as Error).message} (is the daemon running with a metrics directive?)`);
   }
   if (!res.ok) throw new RuntimeError(`${url}: HTTP ${res.status}`);
-  return sessionsTable((await res.json()) as StreamInfo[]);
+  const table = sessionsTable((await res.json()) as StreamInfo[]);
+  // media-engine rtpengine: each engine, whether it answers, its sessions (an older daemon has no /engines).
+  const eng = await fetch(metricsUrl(at, '/engines'), { signal: AbortSignal.timeout(5000) }).then((r) => (r.ok ? r.json() : []), () => []);
+  return (Array.isArray(eng) && eng.length > 0 ? enginesTable(eng as EngineRow[]) + '\n' : '') + table;
+}
+
+interface EngineRow { engine: string; up: boolean; requests: Record<string, number>; stats: Record<string, number> }
+
+/** The media engines: up or down, our requests, and the sessions each reports. */
+export function enginesTable(list: EngineRow[]): string {
+  const sum = (r: Record<string, number>, re: RegExp): string => String(Object.entries(r).filter(([k]) => re.test(k)).reduce((a, [, v]) => a + v, 0));
+  const rows = list.map((e) => [`rtpengine ${e.engine}`, e.up ? 'up' : 'DOWN', sum(e.requests, / ok$/), sum(e.requests, / (error|timeout)$/), sum(e.stats, /sessionsown$/i)]);
+  return columns([['MEDIA ENGINE', 'STATE', 'REQUESTS OK', 'FAILED', 'SESSIONS'], ...rows]) + '\n';
 }

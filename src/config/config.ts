@@ -65,6 +65,8 @@ export interface Config {
   defaultTarget: string | null; // incoming calls no registration matches go here (siproxd's plugin_defaulttarget)
   outboundProxies: OutboundProxy[]; // outbound-proxy DOMAIN HOST[:PORT]: the LAN's requests for DOMAIN go through HOST
   keepalive: number; //        seconds between OPTIONS to phones registered from the public side (0: off)
+  rtpengines: HostPort[]; //   media-engine rtpengine ADDR:PORT...: media through rtpengine's ng protocol (empty: RTPproxy64)
+  secret: string | null; //    the file with the key(s) of our MACs (default: derived from /etc/machine-id)
   floodLimit: number; //       messages a second from a source that is no configured party
   floodBan: number; //         seconds such a source is dropped once over the limit
   answerLimit: number; //      error answers to such sources a second, in all
@@ -127,6 +129,8 @@ export function defaultConfig(): Config {
     defaultTarget: null,
     outboundProxies: [],
     keepalive: 0,
+    rtpengines: [],
+    secret: null,
     floodLimit: 200,
     floodBan: 60,
     answerLimit: 100,
@@ -141,10 +145,10 @@ export function defaultConfig(): Config {
 /** Directive names, also the long flag names (`--map REAL=FACE`, `--sip-port 5060`, ...). */
 export const DIRECTIVES = [
   'sip-port', 'map', 'advertise', 'nat64', 'generic4', 'generic6', 'media4', 'media6',
-  'rtp-ports', 'rtp-timeout', 'rtp-hold-timeout', 'rtp-latch', 'rtp-quota', 'media-datapath', 'media-threads', 'keep-user-agent', 'uri-header', 'metrics', 'tcp', 'tcp-idle',
+  'rtp-ports', 'rtp-timeout', 'rtp-hold-timeout', 'rtp-latch', 'rtp-quota', 'media-datapath', 'media-threads', 'media-engine', 'keep-user-agent', 'uri-header', 'metrics', 'tcp', 'tcp-idle',
   'tls-port', 'tls-cert', 'tls-key', 'tls-ca',
   'inbound', 'outbound', 'registrar', 'domain', 'passwd', 'digest-algorithms', 'default-expires', 'registrations', 'default-target', 'outbound-proxy', 'keepalive', 'outbound-check',
-  'flood-limit', 'flood-ban', 'answer-limit',
+  'secret', 'flood-limit', 'flood-ban', 'answer-limit',
   'auth-failures', 'auth-backoff', 'max-bindings', 'max-registrations',
 ] as const;
 
@@ -200,6 +204,19 @@ export function applyDirective(cfg: Config, where: string, name: string, args: s
     case 'passwd': cfg.passwd = one(); return;
     case 'default-expires': cfg.defaultExpires = int(where, one(), 1, 604800); return;
     case 'registrations': cfg.registrations = one(); return;
+    case 'secret': cfg.secret = one(); return;
+    case 'media-engine': {
+      // media-engine embedded | rtpengine ADDR:PORT [ADDR:PORT...] (its ng protocol, UDP)
+      if (args.length === 1 && args[0] === 'embedded') cfg.rtpengines = [];
+      else if (args[0] === 'rtpengine' && args.length >= 2 && args.length <= 9) {
+        cfg.rtpengines = args.slice(1).map((x) => {
+          const hp = parseHostPort(x);
+          if (!hp || !/:\d+$/.test(x)) throw new ConfigError(where, `an rtpengine is ADDR:PORT (its listen-ng), got "${x}"`);
+          return hp;
+        });
+      } else throw new ConfigError(where, 'media-engine takes embedded, or rtpengine ADDR:PORT [ADDR:PORT...] (up to 8)');
+      return;
+    }
     case 'flood-limit': cfg.floodLimit = int(where, one(), 1, 1000000); return;
     case 'flood-ban': cfg.floodBan = int(where, one(), 1, 86400); return;
     case 'answer-limit': cfg.answerLimit = int(where, one(), 1, 1000000); return;
@@ -288,7 +305,7 @@ export function applyDirective(cfg: Config, where: string, name: string, args: s
 
 /** Parse config text; `file` names it in error messages. */
 /** Directives that name a file: a relative path in a config file is read from the file's folder. */
-const FILE_DIRECTIVES = new Set(['passwd', 'registrations', 'tls-cert', 'tls-key', 'tls-ca']);
+const FILE_DIRECTIVES = new Set(['passwd', 'registrations', 'tls-cert', 'tls-key', 'tls-ca', 'secret']);
 
 export function parseConfig(text: string, file: string, cfg: Config = defaultConfig()): Config {
   const lines = text.split(/\r?\n/);
@@ -313,6 +330,7 @@ export function validate(cfg: Config, where = 'config'): Config {
   if (nat) validateNat(cfg, where);
   if (cfg.defaultTarget && !nat) throw new ConfigError(cfg.origin['default-target'] ?? where, 'default-target serves masquerading (calls arriving at the outbound address)');
   if (cfg.origin['outbound-check'] && !cfg.outboundName && !cfg.outboundIface) throw new ConfigError(cfg.origin['outbound-check'], 'outbound-check serves outbound NAME or outbound if:IFACE (a public address that changes)');
+  if (cfg.rtpengines.length && nat) throw new ConfigError(cfg.origin['media-engine'] ?? where, 'masquerading relays its media with RTPproxy64 on its one host (media-engine rtpengine serves the address model)');
   if (cfg.keepalive && !cfg.registrar) throw new ConfigError(cfg.origin.keepalive ?? where, 'keepalive serves the registrar of masquerading (registrar yes): its phones registered from the public side');
   if (cfg.outboundProxies.length && !nat) throw new ConfigError(cfg.outboundProxies[0].where, 'outbound-proxy serves masquerading (requests from the LAN)');
   if (!nat || cfg.maps.length > 0 || cfg.generic4 || cfg.generic6) {

@@ -24,6 +24,8 @@ export function branchFor(mac: (v: string) => string, via: Via, callId: string, 
 }
 
 /** Did we sign `top` for `hop`, where the next Via `next` sends the response (viaDestination)? */
-export function verifyBranch(mac: (v: string) => string, top: Via, next: Via, hop: HostPort, callId: string, cseq: CSeq): boolean {
-  return viaParam(top, 'branch')?.value === signed(mac, next, callId, cseq.num, hop);
+export function verifyBranch(macs: ReadonlyArray<(v: string) => string>, top: Via, next: Via, hop: HostPort, callId: string, cseq: CSeq): boolean {
+  const b = viaParam(top, 'branch')?.value;
+  for (const mac of macs) if (b === signed(mac, next, callId, cseq.num, hop)) return true;
+  return false;
 }

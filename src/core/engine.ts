@@ -7,7 +7,8 @@ import { Addr, HostPort, sourceKey } from '../net/addr.js';
 import { SipError } from '../sip/errors.js';
 import { parseMessage } from '../sip/message.js';
 import { R, Reason } from '../sip/reasons.js';
-import { Mac, macer, TEST_SECRET } from './mac.js';
+import { keyring, Mac, TEST_SECRET } from './mac.js';
+import { NgCalls } from './ng.js';
 import { Mapping } from './mapping.js';
 import { AddressPlanner } from './plan.js';
 import { localReply } from './reply.js';
@@ -23,7 +24,7 @@ const KNOWN_METHODS = new Set(['INVITE', 'ACK', 'BYE', 'CANCEL', 'REGISTER', 'OP
 
 export interface EngineDeps {
   now?: () => number;
-  secret?: Buffer; // key for our MACs (default: fixed, for fixtures)
+  secret?: Buffer | readonly Buffer[]; // key(s) for our MACs, the first signs (default: fixed, for fixtures)
   product?: string; // User-Agent / Server value, "sipproxy64/VERSION"
   planners?: readonly Planner[]; // modes beside the address model, asked first
   media?: MediaTable; // the relay's table (default: a table with no relay behind it)
@@ -42,6 +43,8 @@ export class Engine implements ProxyContext {
   readonly throttle: Throttle;
   /** Our MAC (core/mac.ts) under the engine's key. */
   readonly mac: Mac;
+  readonly macs: readonly Mac[];
+  readonly ng: NgCalls | null;
   private readonly onInternalError?: (err: unknown) => void;
 
   constructor(readonly cfg: Config, deps: EngineDeps = {}) {
@@ -51,7 +54,9 @@ export class Engine implements ProxyContext {
     this.map = new Mapping(cfg, modes.flatMap((p) => p.addresses));
     this.media = deps.media ?? new MediaTable(cfg.rtpPorts, deps.now ?? Date.now, {}, cfg.rtpQuota);
     this.product = deps.product ?? 'sipproxy64';
-    this.mac = macer(deps.secret ?? TEST_SECRET);
+    this.macs = keyring(deps.secret ?? TEST_SECRET);
+    this.mac = this.macs[0];
+    this.ng = cfg.rtpengines.length > 0 ? new NgCalls() : null;
     this.throttle = new Throttle(deps.now ?? Date.now, cfg.floodLimit, cfg.floodBan * 1000, cfg.answerLimit);
     const map = this.map;
     this.ours = {
@@ -118,7 +123,24 @@ export class Engine implements ProxyContext {
       const then = a.unreachable; // counted when the daemon asks (no connection opened)
       out = [{ ...a, unreachable: () => { const o = then(); this.countOut(o); return o; } }];
     }
-    return out;
+    // media-engine rtpengine: what goes out once the engine answered is counted then; a rule
+    // that fails there is a counted drop, as here.
+    return out.map((x) => (x.type === 'media' && x.then ? { ...x, then: this.guarded(x.then) } : x));
+  }
+
+  private guarded(then: (sdp: string | null) => Action[]): (sdp: string | null) => Action[] {
+    return (sdp) => {
+      let o: Action[];
+      try {
+        o = then(sdp);
+      } catch (err) {
+        this.count(R.internalError.code);
+        this.onInternalError?.(err);
+        o = [drop(R.internalError)];
+      }
+      this.countOut(o);
+      return o;
+    };
   }
 
   private dispatch(text: string, src: HostPort, local: HostPort, transport: Transport): Action[] {
@@ -141,6 +163,7 @@ export class Engine implements ProxyContext {
     for (const a of out) {
       if (a.type === 'drop') this.count(`drop:${a.reason.code}`);
       else if (a.type === 'resolve') this.count('resolve');
+      else if (a.type === 'media') this.count(`media-engine:${a.ng.command}`);
       else if (a.type === 'send') {
         this.count('sent');
         const sp = a.data.indexOf(' ');

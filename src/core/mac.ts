@@ -17,5 +17,19 @@ export function macer(secret: Buffer): Mac {
   return (value) => sha256hex(prefix + value).slice(0, 12);
 }
 
+/**
+ * `secret FILE` may hold two keys (rotation): the first signs, both verify. A MAC checked
+ * against each key in turn; one key costs what a single comparison did.
+ */
+export function verifies(macs: readonly Mac[], value: string, given: string): boolean {
+  for (const m of macs) if (m(value) === given) return true;
+  return false;
+}
+
+/** The MACs of the keys: the first signs. */
+export function keyring(secret: Buffer | readonly Buffer[]): Mac[] {
+  return (Buffer.isBuffer(secret) ? [secret] : secret).map(macer);
+}
+
 /** A fixed key for fixtures and offline rewriting; the daemon passes the host's. */
 export const TEST_SECRET = Buffer.from('sipproxy64 fixed test key');

@@ -10,6 +10,7 @@ import { findUri, hostIp, param, parseUri, UriParts } from '../sip/uri.js';
 import { MAX_VIA, stampVia, topVia, Via, viaCount } from '../sip/via.js';
 import { branchFor } from './branch.js';
 import { fixContentLength, releaseRefused, requestMediaLife, rewriteMessageBody } from './media.js';
+import { ngStep, throughEngine } from './ng.js';
 import { addRecordRoute, deleteRoutes, Preprocessed, preprocessRoutes } from './routes.js';
 import { localReply } from './reply.js';
 import { MAX_UDP, portFor, RETRY_AFTER, Transport, transportFor, UDP_SIZE_LIMIT, VIA_NAME } from './transport.js';
@@ -55,20 +56,29 @@ export function handleRequest(ctx: ProxyContext, planner: Planner, m: SipMessage
   if (!sendable(ctx, hop.target.addr)) throw refuse(R.forbiddenDestination); // SPEC 11
   const branch = branchFor(ctx.mac, via, callId, cseq, src, inT !== 'udp');
   if (!branch) throw refuse(R.badVia); //                        no address a response could return to
-  const delta = rewriteMessageBody(ctx, m, edits, plan.media, src); // SPEC 5
+  const ng = ctx.ng ? ngStep(ctx.ng, m, plan.media, src, m.method) : null; // media-engine rtpengine
+  if (ng !== null && 'code' in ng) throw refuse(ng);
+  const delta = ng ? 0 : rewriteMessageBody(ctx, m, edits, plan.media, src); // SPEC 5
   if (typeof delta !== 'number') {
     if (plan.media) releaseRefused(ctx, plan.media.key);
     throw refuse(delta);
   }
   fixContentLength(m, edits, delta); //                          RFC 3261 20.14
-  requestMediaLife(ctx, m, plan.media?.key ?? callId, delta); // SPEC 6
+  if (!ng) requestMediaLife(ctx, m, plan.media?.key ?? callId, delta); // SPEC 6
   const out = writeOut(ctx, m, plan, edits, hop, branch, src, local, inT); // RFC 3261 16.6 steps 4 and 8, 18.1.1
   checkOutgoing(ctx, m, plan, pre, src, out); //                  SPEC 11 growth, RFC 3261 18.1.1 (513)
   const from = { addr: plan.outAddr.addr, family: plan.outAddr.family, port: plan.outPort ?? portFor(out.transport, ctx.cfg) };
   const send = { type: 'send', from, to: hop.target, data: out.data, transport: out.transport } as const;
-  if (out.transport === 'udp') return [send];
   const udp = out.udp === null || out.udp.length > MAX_UDP ? null : { ...send, data: out.udp, transport: 'udp' as const };
-  return [{ ...send, unreachable: () => unreachable(ctx, m, src, local, inT, udp) }];
+  const actions: Action[] = [out.transport === 'udp' ? send : { ...send, unreachable: () => unreachable(ctx, m, src, local, inT, udp) }];
+  return ng && plan.media ? throughEngine(ng, plan.media.key, actions, hop.target, () => engineDown(ctx, m, src, local, inT)) : actions;
+}
+
+/** No rtpengine answered: 503 to the sender (an ACK is never answered). */
+function engineDown(ctx: ProxyContext, m: SipMessage, src: HostPort, local: HostPort, inT: Transport): Action[] {
+  if (m.method === 'ACK' || !ctx.answerAllowed(src)) return [drop(R.mediaEngineDown)];
+  ctx.count(`refuse:503 ${R.mediaEngineDown.code}`);
+  return [localReply(m.text, 503, R.mediaEngineDown.phrase, R.mediaEngineDown, src, local, ctx.product, `Retry-After: ${RETRY_AFTER}\r\n`, inT)];
 }
 
 interface Written {

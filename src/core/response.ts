@@ -7,6 +7,7 @@ import { R } from '../sip/reasons.js';
 import { leadingVias, MAX_VIA, viaCount, viaDestination, viaNotUnicast } from '../sip/via.js';
 import { verifyBranch } from './branch.js';
 import { fixContentLength, responseMediaLife, rewriteMessageBody } from './media.js';
+import { ngStep, throughEngine } from './ng.js';
 import { MAX_UDP, portFor, viaTransport } from './transport.js';
 import { Action, drop, Planner, PlanResponse, ProxyContext, sendable } from './types.js';
 import { rewriteHeaders } from './uris.js';
@@ -24,7 +25,7 @@ export function handleResponse(ctx: ProxyContext, planner: Planner, m: SipMessag
   // RFC 3261 16.3 applies to responses too: a path this long is a loop or an attack.
   if (viaCount(m) > MAX_VIA) return [drop(R.tooManyVia)];
   // SPEC 11: only a response to a request we sent, returning to the hop it came from.
-  if (!verifyBranch(ctx.mac, top, next, dest, callId, cseq)) return [drop(R.forgedResponse)];
+  if (!verifyBranch(ctx.macs, top, next, dest, callId, cseq)) return [drop(R.forgedResponse)];
   if (!sendable(ctx, dest.addr)) return [drop(R.forbiddenDestination)]; // never to ourselves or special addresses
   const res: PlanResponse = { m, src, local, top, next, dest, callId, cseq };
   const plan = planner.response(ctx, res); //                         the mode: verify, and how to write
@@ -36,12 +37,15 @@ export function handleResponse(ctx: ProxyContext, planner: Planner, m: SipMessag
   rewriteHeaders(rw, m, new Set<Header>([top.header]), ctx.cfg.keepUserAgent ? null : ctx.product); // SPEC 4
   const key = plan.media?.key ?? callId;
   const held = ctx.media.dialogTag(key);
-  const delta = rewriteMessageBody(ctx, m, edits, plan.media, src, held !== null && held !== tagOf(m, 'To')); // SPEC 5
+  const ng = ctx.ng ? ngStep(ctx.ng, m, plan.media, src, cseq.method) : null; // media-engine rtpengine
+  if (ng !== null && 'code' in ng) return [drop(ng)];
+  const delta = ng ? 0 : rewriteMessageBody(ctx, m, edits, plan.media, src, held !== null && held !== tagOf(m, 'To')); // SPEC 5
   if (typeof delta !== 'number') return [drop(delta)];
   fixContentLength(m, edits, delta); //                               RFC 3261 20.14
-  responseMediaLife(ctx, m, cseq.method, key, delta); //              SPEC 6
+  if (!ng) responseMediaLife(ctx, m, cseq.method, key, delta); //     SPEC 6
   const data = edits.apply(m.text, m.bodyEnd);
   const transport = viaTransport(next, ctx.cfg); //                   RFC 3261 18.2.2
   if (transport === 'udp' && data.length > MAX_UDP) return [drop(R.tooLargeAfterRewrite)];
-  return [{ type: 'send', from: { addr: plan.outAddr.addr, family: plan.outAddr.family, port: plan.outPort ?? portFor(transport, ctx.cfg) }, to: dest, data, transport }];
+  const send: Action = { type: 'send', from: { addr: plan.outAddr.addr, family: plan.outAddr.family, port: plan.outPort ?? portFor(transport, ctx.cfg) }, to: dest, data, transport };
+  return ng ? throughEngine(ng, key, [send], dest, () => [drop(R.mediaEngineDown)]) : [send];
 }

@@ -7,6 +7,7 @@ import { hasTag } from '../sip/fields.js';
 import { elementsOf, Header, SipMessage } from '../sip/message.js';
 import { R } from '../sip/reasons.js';
 import { findUri, param, parseUri, UriParts } from '../sip/uri.js';
+import { verifies } from './mac.js';
 import { rrTransport, Transport } from './transport.js';
 import { Forward, ProxyContext, Routing } from './types.js';
 import { isOwnEntry, OWN_PARAM } from './uris.js';
@@ -71,7 +72,7 @@ function receivedOf(ctx: ProxyContext, text: string, u: UriParts): HostPort | 'f
   const hp = recText ? parseHostPort(recText, 5060) : null;
   if (!hp || recText === null) return null;
   const mac = param(u, OWN_PARAM);
-  return mac !== undefined && mac.valueStart >= 0 && text.slice(mac.valueStart, mac.valueEnd) === ctx.mac(recText) ? hp : 'forged';
+  return mac !== undefined && mac.valueStart >= 0 && verifies(ctx.macs, recText, text.slice(mac.valueStart, mac.valueEnd)) ? hp : 'forged';
 }
 
 /** Delete removed Route elements: runs of them per header, or the whole line if none is left. */

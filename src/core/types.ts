@@ -9,6 +9,7 @@ import type { Reason } from '../sip/reasons.js';
 import type { UriParts } from '../sip/uri.js';
 import type { Via } from '../sip/via.js';
 import type { Mapping } from './mapping.js';
+import type { NgCalls } from './ng.js';
 import type { Transport } from './transport.js';
 import type { Translator, UriHook } from './uris.js';
 
@@ -21,8 +22,14 @@ export type Action =
     readonly ping?: boolean;
   }
   | { readonly type: 'drop'; readonly reason: Reason }
+  // media-engine rtpengine: an ng command (offer, answer, delete) for the engine chosen by
+  // `key`; then() gets the SDP it returned (null: no engine answered) and gives what to send.
+  | { readonly type: 'media'; readonly key: string; readonly ng: NgCommand; readonly then?: (sdp: string | null) => Action[] }
   // A host name to resolve first; the daemon resolves it, then calls retry().
   | { readonly type: 'resolve'; readonly name: string; readonly family: Family; readonly retry: () => Action[] };
+
+/** An ng protocol dictionary (rtpengine): strings, numbers and lists of strings. */
+export type NgCommand = Readonly<Record<string, string | number | readonly string[]>>;
 
 export const drop = (reason: Reason): Action => ({ type: 'drop', reason });
 
@@ -46,6 +53,8 @@ export interface ProxyContext {
   readonly product: string;
   readonly ours: Ours;
   readonly mac: (value: string) => string; // 12 hex digits of our MAC under the host's key (core/mac.ts)
+  readonly macs: ReadonlyArray<(value: string) => string>; // every key's MAC (secret FILE: rotation); the first is mac
+  readonly ng: NgCalls | null; // media-engine rtpengine: the calls offered to it (null: RTPproxy64)
   count(what: string): void;
   /** A configured party (a map line's real address or uplink, a mode's own): no stranger. */
   isParty(a: Addr): boolean;

@@ -2,7 +2,7 @@
 // The daemon, `sipproxy64 rewrite`, the fixtures and the benches build their engine here.
 import { Config } from '../config/config.js';
 import { Engine, EngineDeps } from '../core/engine.js';
-import { macer, TEST_SECRET } from '../core/mac.js';
+import { keyring, TEST_SECRET } from '../core/mac.js';
 import { MasqPlanner } from '../masq/planner.js';
 import { loadUsers } from './masq.js';
 
@@ -16,7 +16,7 @@ export function buildEngine(cfg: Config, deps: Omit<EngineDeps, 'planners'> = {}
   const secret = deps.secret ?? TEST_SECRET;
   const { inbound, outbound } = cfg;
   const masq = inbound && outbound
-    ? new MasqPlanner({ ...cfg, inbound, outbound }, loadUsers(cfg), macer(secret), secret, deps.now)
+    ? new MasqPlanner({ ...cfg, inbound, outbound }, loadUsers(cfg), keyring(secret), secret, deps.now)
     : null;
   return { engine: new Engine(cfg, { ...deps, secret, planners: masq ? [masq] : [] }), masq };
 }

@@ -1,7 +1,6 @@
 // The daemon (SPEC section 7): binds every SIP address, runs RTPproxy64, resolves uplinks,
 // and handles signals. HUP: stop SIP, keep media until the calls end, then exit. It is the
 // composition root of the process: startDaemon is the list of its start-up steps.
-import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Config } from '../config/config.js';
@@ -15,7 +14,9 @@ import { limitNeeded, pairsAllowed, raiseOpenFileLimit } from './fdlimit.js';
 import { Logger } from './log.js';
 import { fillInboundPrefix, MasqError, NameResolver, RegistrationStore, resolveOutbound } from './masq.js';
 import { serveMetrics } from './metrics.js';
+import { MediaEngine } from './media-engine.js';
 import { Relay } from './relay.js';
+import { hostSecret, readSecret } from './secret.js';
 import { watchPublic } from './renumber.js';
 import { DnsApi, UplinkResolver } from './resolver.js';
 import { SipTcp } from './sip-tcp.js';
@@ -23,24 +24,6 @@ import { SipUdp } from './sip-udp.js';
 import { canBind } from './udp.js';
 
 export class StartupError extends Error {}
-
-/**
- * The key for our Record-Route MACs: the same across restarts of this host (so dialogs
- * survive a restart, SPEC 3) and unknown outside it: derived from /etc/machine-id.
- */
-function hostSecret(): Buffer {
-  let id = '';
-  for (const f of ['/etc/machine-id', '/var/lib/dbus/machine-id']) {
-    try {
-      id = readFileSync(f, 'utf8').trim();
-      if (id) break;
-    } catch {
-      /* try the next */
-    }
-  }
-  if (!id) id = randomBytes(16).toString('hex'); // no machine id: dialogs do not survive a restart
-  return createHash('sha256').update('sipproxy64 record-route key\n' + id).digest();
-}
 
 export interface Daemon {
   readonly engine: Engine;
@@ -118,10 +101,22 @@ async function setupMasquerading(cfg: Config, log: Logger, dnsApi?: DnsApi): Pro
   if (!fillInboundPrefix(cfg)) log.warn('inbound has no /PREFIX and no interface holds it; the LAN is taken as /24 (/64 for IPv6)', { inbound: cfg.inbound?.addr });
 }
 
+/** secret FILE (instances that share it accept each other's dialogs), else this host's key. */
+function keysOf(cfg: Config, log: Logger): Buffer[] {
+  if (!cfg.secret) return [hostSecret()];
+  try {
+    const { keys, warning } = readSecret(cfg.secret);
+    if (warning) log.warn(warning);
+    return keys;
+  } catch (e) {
+    throw new StartupError((e as Error).message);
+  }
+}
+
 /** The engine with its modes, on the relay's table. */
 function createEngine(cfg: Config, log: Logger, product: string, relay: Relay): { engine: Engine; masq: MasqPlanner | null } {
   try {
-    return buildEngine(cfg, { product, secret: hostSecret(), media: relay.table, onInternalError: (e) => log.error('internal error (a bug: please report it with this line)', { error: (e as Error)?.stack ?? String(e) }) });
+    return buildEngine(cfg, { product, secret: keysOf(cfg, log), media: relay.table, onInternalError: (e) => log.error('internal error (a bug: please report it with this line)', { error: (e as Error)?.stack ?? String(e) }) });
   } catch (e) {
     if (e instanceof MasqError) throw new StartupError(e.message);
     throw e;
@@ -203,10 +198,10 @@ async function startTransports(cfg: Config, engine: Engine, log: Logger, deliver
 }
 
 /** The metrics and status endpoint, when configured. */
-async function startStatus(cfg: Config, engine: Engine, relay: Relay, log: Logger): Promise<Awaited<ReturnType<typeof serveMetrics>> | null> {
+async function startStatus(cfg: Config, engine: Engine, relay: Relay, log: Logger, media: MediaEngine | null): Promise<Awaited<ReturnType<typeof serveMetrics>> | null> {
   if (!cfg.metrics) return null;
   try {
-    return await serveMetrics(cfg.metrics, engine, relay, (e) => log.warn('metrics server error', { error: e.message }));
+    return await serveMetrics(cfg.metrics, engine, relay, media?.client.states ?? [], (e) => log.warn('metrics server error', { error: e.message }));
   } catch (err) {
     throw new StartupError(`cannot listen for metrics on ${uriHost(cfg.metrics)}:${cfg.metrics.port}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
   }
@@ -239,11 +234,13 @@ export async function startDaemon(cfg: Config, log: Logger, product: string, dns
       if (a.type === 'drop') {
         if (log.debugEnabled) log.debug('sip drop', { reason: a.reason.code });
       } else if (a.type === 'resolve') names?.resolve(a);
+      else if (a.type === 'media') media?.handle(a, deliver);
       else if (a.transport === 'tcp' && sip.tcp) sip.tcp.send(a);
       else if (a.transport === 'tls' && sip.tls) sip.tls.send(a);
       else sip.udp.send(a);
     }
   };
+  const media = cfg.rtpengines.length > 0 ? new MediaEngine(cfg, engine, log) : null; // media-engine rtpengine
   const names = masq ? new NameResolver(masq.names, (x) => deliver(x), (r) => engine.countDrop(r), dnsApi) : null;
   const store = new RegistrationStore(masq?.registrar ?? null, cfg.registrations, log);
   store.start();
@@ -253,7 +250,7 @@ export async function startDaemon(cfg: Config, log: Logger, product: string, dns
   relay.start();
   let status: Awaited<ReturnType<typeof serveMetrics>> | null;
   try {
-    status = await startStatus(cfg, engine, relay, log);
+    status = await startStatus(cfg, engine, relay, log, media);
   } catch (err) {
     closeTransports(sip);
     throw err;
@@ -264,6 +261,7 @@ export async function startDaemon(cfg: Config, log: Logger, product: string, dns
   return shutdown(engine, relay, sip, resolver, store, status, log, () => {
     if (keepalive) clearInterval(keepalive);
     watch?.stop();
+    media?.stop();
   });
 }
 

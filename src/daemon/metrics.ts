@@ -3,6 +3,7 @@
 import http from 'node:http';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { Engine } from '../core/engine.js';
+import { EngineState } from './ng.js';
 import { Relay } from './relay.js';
 import { HostPort, uriHost } from '../net/addr.js';
 import { R } from '../sip/reasons.js';
@@ -13,7 +14,7 @@ function fill(c: Counter<string>, entries: Iterable<[Record<string, string>, num
   for (const [labels, v] of entries) c.inc(labels, v);
 }
 
-export function createRegistry(engine: Engine, relay: Relay): Registry {
+export function createRegistry(engine: Engine, relay: Relay, engines: readonly EngineState[] = []): Registry {
   const reg = new Registry();
   reg.setDefaultLabels({});
   const byMethod = (m: Map<string, number>) =>
@@ -39,13 +40,19 @@ export function createRegistry(engine: Engine, relay: Relay): Registry {
   new Counter({ name: 'sipproxy64_rtp_bytes_total', help: 'RTP/RTCP bytes relayed, by the family they went out on', labelNames: ['family'], registers: [reg], collect() { fill(this, [[{ family: 'ipv4' }, relay.stats.bytes4], [{ family: 'ipv6' }, relay.stats.bytes6]]); } });
   new Counter({ name: 'sipproxy64_rtp_drops_total', help: 'RTP/RTCP packets dropped, by reason', labelNames: ['reason'], registers: [reg], collect() { fill(this, [...relay.stats.drops].map(([k, v]): [Record<string, string>, number] => [{ reason: k }, v])); } });
   new Gauge({ name: 'sipproxy64_rtp_datapath', help: 'RTPproxy64\'s packet path (media-datapath): native with its threads, or js', labelNames: ['datapath', 'threads'], registers: [reg], collect() { this.set({ datapath: relay.path.kind, threads: String(relay.threads) }, 1); } });
+  if (engines.length > 0) {
+    // media-engine rtpengine: each engine's state, our requests to it, and its own figures.
+    new Gauge({ name: 'sipproxy64_rtpengine_up', help: 'An rtpengine answered its last request (1) or not (0)', labelNames: ['engine'], registers: [reg], collect() { this.reset(); for (const e of engines) this.set({ engine: e.engine }, e.up ? 1 : 0); } });
+    new Counter({ name: 'sipproxy64_rtpengine_requests_total', help: 'ng requests to each rtpengine, by command and result (ok, error, timeout)', labelNames: ['engine', 'command', 'result'], registers: [reg], collect() { fill(this, engines.flatMap((e) => [...e.requests].map(([k, v]): [Record<string, string>, number] => { const [command, result] = k.split(' '); return [{ engine: e.engine, command, result }, v]; }))); } });
+    new Gauge({ name: 'sipproxy64_rtpengine_statistic', help: 'Figures from each rtpengine\'s ng statistics (sessions, packets, bytes)', labelNames: ['engine', 'statistic'], registers: [reg], collect() { this.reset(); for (const e of engines) for (const [k, v] of Object.entries(e.stats)) this.set({ engine: e.engine, statistic: k }, v); } });
+  }
   new Gauge({ name: 'sipproxy64_info', help: 'Version', labelNames: ['version'], registers: [reg], collect() { this.set({ version: VERSION }, 1); } });
   return reg;
 }
 
 /** Serve /metrics and /sessions; resolves once listening. Errors never end the process. */
-export async function serveMetrics(at: HostPort, engine: Engine, relay: Relay, onError: (e: Error) => void): Promise<http.Server> {
-  const reg = createRegistry(engine, relay);
+export async function serveMetrics(at: HostPort, engine: Engine, relay: Relay, engines: readonly EngineState[], onError: (e: Error) => void): Promise<http.Server> {
+  const reg = createRegistry(engine, relay, engines);
   const server = http.createServer((req, res) => {
     const url = (req.url ?? '/').split('?')[0];
     if (req.method !== 'GET') {
@@ -57,8 +64,10 @@ export async function serveMetrics(at: HostPort, engine: Engine, relay: Relay, o
       );
     } else if (url === '/sessions') {
       res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(relay.describe()));
+    } else if (url === '/engines') {
+      res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(engines.map((e) => ({ engine: e.engine, up: e.up, requests: Object.fromEntries(e.requests), stats: e.stats }))));
     } else {
-      res.writeHead(404, { 'Content-Type': 'text/plain' }).end('sipproxy64: /metrics, /sessions\n');
+      res.writeHead(404, { 'Content-Type': 'text/plain' }).end('sipproxy64: /metrics, /sessions, /engines\n');
     }
   });
   server.on('error', onError);

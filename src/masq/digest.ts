@@ -32,11 +32,13 @@ export class DigestAuth {
 
   constructor(
     private readonly realm: string,
-    private readonly key: Buffer,
+    key: Buffer | readonly Buffer[], // secret FILE rotation: the first signs nonces, each verifies
     private readonly now: () => number = Date.now,
     private readonly nonceLifeMs = 300_000,
     private readonly algorithms: Algorithm[] = ['SHA-256', 'MD5'],
-  ) {}
+  ) {
+    this.keys = Buffer.isBuffer(key) ? [key] : key;
+  }
 
   /** A nonce for a challenge sent to `to` (the address the REGISTER came from). */
   nonce(to: string): string {
@@ -44,15 +46,20 @@ export class DigestAuth {
     return `${ts}.${this.nonceMac(ts, to)}`;
   }
 
-  private nonceMac(ts: string, to: string): string {
-    return createHmac('sha256', this.key).update(`${ts}\n${to}`).digest('hex').slice(0, 24);
+  private readonly keys: readonly Buffer[] = [];
+
+  private nonceMac(ts: string, to: string, key = this.keys[0]): string {
+    return createHmac('sha256', key).update(`${ts}\n${to}`).digest('hex').slice(0, 24);
   }
 
   private nonceOk(nonce: string, from: string): 'ok' | 'stale' | 'bad' {
     const [ts, mac] = nonce.split('.');
     if (!ts || !mac || !/^[0-9a-f]{1,12}$/.test(ts)) return 'bad';
-    const want = this.nonceMac(ts, from);
-    if (mac.length !== want.length || !timingSafeEqual(Buffer.from(mac, 'latin1'), Buffer.from(want, 'latin1'))) return 'bad';
+    const ok = this.keys.some((k) => {
+      const want = this.nonceMac(ts, from, k);
+      return mac.length === want.length && timingSafeEqual(Buffer.from(mac, 'latin1'), Buffer.from(want, 'latin1'));
+    });
+    if (!ok) return 'bad';
     return this.now() - parseInt(ts, 16) * 1000 > this.nonceLifeMs ? 'stale' : 'ok';
   }
 

@@ -7,6 +7,7 @@ import ipaddr from 'ipaddr.js';
 import { Addr, Family, HostPort, parseHostPort, uriHost } from '../net/addr.js';
 import { param, UriParts } from '../sip/uri.js';
 import type { Translator, UriHook } from '../core/uris.js';
+import { verifies } from '../core/mac.js';
 
 export type Realm = 'lan' | 'wan';
 
@@ -26,7 +27,7 @@ export class Nat {
     prefix: number | null,
     public outbound: Addr,
     private readonly sipPort: number,
-    private readonly mac: (value: string) => string,
+    private readonly macs: ReadonlyArray<(value: string) => string>, // the first signs; each verifies (secret FILE rotation)
     private readonly written: (a: Addr) => Addr = (a) => a,
     public outbound2: Addr | null = null, // the other family's public address (dual stack)
   ) {
@@ -104,7 +105,7 @@ export class Nat {
     const v = `${hp.addr}-${hp.port}`;
     let t = this.tokenCache.get(v);
     if (t === undefined) {
-      t = `${v}-${this.mac(v)}`;
+      t = `${v}-${this.macs[0](v)}`;
       if (this.tokenCache.size >= 4096) this.tokenCache.clear();
       this.tokenCache.set(v, t);
     }
@@ -113,7 +114,7 @@ export class Nat {
 
   untoken(v: string): HostPort | null {
     const m = /^([0-9A-Fa-f.:]+)-(\d{1,5})-([0-9a-f]{12})$/.exec(v);
-    if (!m || this.mac(`${m[1]}-${m[2]}`) !== m[3]) return null;
+    if (!m || !verifies(this.macs, `${m[1]}-${m[2]}`, m[3])) return null;
     const hp = parseHostPort(m[1].includes(':') ? `[${m[1]}]:${m[2]}` : `${m[1]}:${m[2]}`);
     return hp && this.isLan(hp) ? hp : null;
   }

@@ -28,9 +28,10 @@ export class MasqPlanner implements Planner, MasqState {
   readonly outboundProxies: Config['outboundProxies'];
 
   /** `mac`: the engine's MAC (tokens and branches); `secret`: the key the nonces derive from. */
-  constructor(cfg: Config & { inbound: Addr; outbound: Addr }, users: Map<string, Credentials>, mac: (v: string) => string, secret: Buffer, now: () => number = Date.now) {
-    this.nat = new Nat(cfg.inbound, cfg.inboundPrefix, cfg.outbound, cfg.sipPort, mac, writtenOf(cfg), cfg.outbound2);
-    this.registrar = new Registrar(cfg, users, createHmac('sha256', secret).update('digest nonce').digest(), now);
+  constructor(cfg: Config & { inbound: Addr; outbound: Addr }, users: Map<string, Credentials>, macs: ReadonlyArray<(v: string) => string>, secret: Buffer | readonly Buffer[], now: () => number = Date.now) {
+    const mac = macs[0];
+    this.nat = new Nat(cfg.inbound, cfg.inboundPrefix, cfg.outbound, cfg.sipPort, macs, writtenOf(cfg), cfg.outbound2);
+    this.registrar = new Registrar(cfg, users, (Buffer.isBuffer(secret) ? [secret] : secret).map((k) => createHmac('sha256', k).update('digest nonce').digest()), now);
     this.names = new NameCache(now);
     this.addresses = [cfg.inbound, cfg.outbound, ...(cfg.outbound2 ? [cfg.outbound2] : [])];
     this.defaultTarget = cfg.defaultTarget;

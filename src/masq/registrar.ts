@@ -30,7 +30,7 @@ export class Registrar {
   private readonly guard: AuthGuard;
   dirty = false; // a table changed since the daemon last saved it
 
-  constructor(private readonly cfg: Config, private readonly users: Map<string, Credentials>, key: Buffer, private readonly now: () => number) {
+  constructor(private readonly cfg: Config, private readonly users: Map<string, Credentials>, key: Buffer | readonly Buffer[], private readonly now: () => number) {
     this.bindings = new Bindings(now);
     this.learned = new Bindings(now);
     this.domains = cfg.domains;

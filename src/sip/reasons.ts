@@ -63,6 +63,9 @@ const DEFS = {
   rtpFdLimit: ['rtp-fd-limit', 503, 'the open-file limit allows no more relay sockets (four a stream; see LIMITS)', 'Service Unavailable (no media relay sockets)'],
   rtpSourceQuota: ['rtp-source-quota', 503, 'the offer\'s source, not a configured party, holds rtp-quota streams already', 'Service Unavailable (media quota of this source)'],
   rtpStrangerQuota: ['rtp-stranger-quota', 503, 'sources that are not configured parties hold half the port pairs already', 'Service Unavailable (media quota)'],
+  mediaEngineDown: ['media-engine-down', 503, 'media-engine rtpengine: no rtpengine answered the offer or answer in time', 'Service Unavailable (media engine)'],
+  mediaEngineBusy: ['media-engine-busy', 0, 'media-engine rtpengine: a retransmission of an offer or answer the engine is still being asked for (the first copy goes on)'],
+  mediaEngineBody: ['media-engine-body', 488, 'media-engine rtpengine: SDP inside a multipart body, which the engine does not take', 'Not Acceptable Here (SDP in a multipart body)'],
   mediaNotYours: ['media-not-yours', 403, 'a re-offer or answer for a stream from another address than the party that set it up', 'Forbidden (media of another party)'],
   // Masquerading and its registrar (sipproxy64(8) MASQUERADING; RFC 3261 10.3, 22.4)
   nameUnresolved: ['name-unresolved', 503, 'a host name a LAN phone sends to does not resolve'],

@@ -6,7 +6,7 @@ import { parseHostPort, parseIp } from '../../../src/net/addr.js';
 import { parseUri } from '../../../src/sip/uri.js';
 
 const mac = (v: string) => createHmac('sha256', 'k').update(v).digest('hex').slice(0, 12);
-const nat = new Nat(parseIp('192.0.2.1')!, 24, parseIp('198.51.100.1')!, 5060, mac);
+const nat = new Nat(parseIp('192.0.2.1')!, 24, parseIp('198.51.100.1')!, 5060, [mac]);
 
 t.test('the LAN and its tokens', async (t) => {
   t.ok(nat.isLan(parseIp('192.0.2.200')!));
@@ -25,7 +25,7 @@ t.test('the LAN and its tokens', async (t) => {
   for (const junk of ['', '-', '192.0.2.10', '192.0.2.10-99999-000000000000', 'x-1-2']) t.equal(nat.untoken(junk), null, `junk "${junk}"`);
   const uri = `sip:alice@198.51.100.1:5060;sp64n=${tok};lr`;
   t.same(nat.tokenOf(uri, parseUri(uri, 0, uri.length)!), parseHostPort('192.0.2.10:5062'));
-  const v6 = new Nat(parseIp('2001:db8:1::1')!, null, parseIp('198.51.100.1')!, 5060, mac);
+  const v6 = new Nat(parseIp('2001:db8:1::1')!, null, parseIp('198.51.100.1')!, 5060, [mac]);
   const tok6 = v6.token(parseHostPort('[2001:db8:1::20]:5060')!);
   t.same(v6.untoken(tok6), parseHostPort('[2001:db8:1::20]:5060'), 'IPv6 LANs (default /64)');
 });

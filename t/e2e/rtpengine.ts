@@ -1,0 +1,90 @@
+// media-engine rtpengine (issue 18) over real UDP in a namespace: Debian's rtpengine-daemon in
+// userspace as the media engine. An IPv4 SIPp phone calls an IPv6 one through sipproxy64; the
+// RTP is counted at both ends and went through rtpengine's addresses, the BYE deletes the
+// call there; with two engines, one stopped mid-test, new calls go to the other.
+import t from 'tap';
+import { ChildProcess, spawnSync } from 'node:child_process';
+import { waitFor, sleep } from '../lib/netns.js';
+import { CALL_MS, e2e, tail, World } from '../lib/world.js';
+
+const hasRtpengine = spawnSync('sh', ['-c', 'command -v rtpengine']).status === 0;
+const CONF = `generic4 127.0.0.1
+generic6 2001:db8::1
+map 127.0.0.10 2001:db8:64::10
+map 2001:db8:1::20 127.0.0.120
+rtp-ports 30000-30099
+metrics 127.0.0.1:9064
+`;
+
+/** One rtpengine in userspace, its ng port on loopback; resolves once it answers a ping. */
+async function rtpengine(w: World, n: number): Promise<ChildProcess> {
+  const p = w.ns.start('rtpengine', ['--foreground', '--log-stderr', '--log-level=5', '--table=-1', '--config-file=none', `--interface=127.0.0.${n}`, `--interface=2001:db8::${n}`, `--listen-ng=127.0.0.1:${2220 + n}`, `--port-min=${32000 + n * 100}`, `--port-max=${32099 + n * 100}`, '--delete-delay=0', `--pidfile=${w.dir}/rtpengine${n}.pid`]);
+  let log = '';
+  p.stderr?.on('data', (d: Buffer) => (log += d.toString()));
+  t.teardown(() => p.kill('SIGKILL'));
+  const up = await waitFor(() => w.ns.udpSockets().includes(`127.0.0.1:${2220 + n} `), 10000, 100);
+  if (!up) throw new Error(`rtpengine ${n} did not start:\n${log.slice(-1000)}`);
+  return p;
+}
+
+/** Ask an engine about a call, from inside the namespace (our ng client is the test's tool here). */
+async function query(w: World, n: number, callId: string): Promise<string> {
+  const code = `import('${process.cwd()}/dist/src/daemon/ng.js').then(async ({ NgClient }) => { const c = new NgClient([{ addr: '127.0.0.1', family: 4, port: ${2220 + n} }]); const r = await c.request('q', { command: 'query', 'call-id': ${JSON.stringify(callId)} }); c.close(); process.stdout.write(String(r?.result) + ' ' + String(r?.['error-reason'] ?? '')); })`;
+  return (await w.ns.run(process.execPath, ['-e', code], 10000)).stdout;
+}
+
+e2e('rtpe', (w) => {
+  t.test('an IPv4 phone calls an IPv6 phone, media through rtpengine; BYE deletes the call there', async (t) => {
+    await rtpengine(w, 3);
+    const proxy = w.startProxy(CONF + 'media-engine rtpengine 127.0.0.1:2223\n');
+    t.ok(await w.proxyUp(proxy), `proxy started${proxy.log().slice(-400)}`);
+    const uas = w.sipp('uas.xml', '2001:db8:1::20', 5060, 31000, w.media('carol1', '2001:db8:1::20', 40000));
+    await sleep(300);
+    const uacP = w.sipp('uac.xml', '127.0.0.10', 5060, 31002, { ...w.media('alice1', '127.0.0.10', 40010), callee: 'carol' }, '127.0.0.120:5060', 6000);
+    t.ok(await waitFor(() => /media offer|sip out .*first="SIP\/2\.0 200 OK"/.test(proxy.log()) && /first="SIP\/2\.0 200 OK"/.test(proxy.log()), 8000, 100), 'the call is answered');
+    const callId = /Call-ID: (\S+)/.exec(spawnSync('sh', ['-c', `cat ${w.dir}/uac*_messages.log`], { encoding: 'utf8' }).stdout)?.[1] ?? '';
+    t.match(await query(w, 3, callId), /^ok/, 'rtpengine holds the call while it is up');
+    const engines = JSON.parse(await w.http('/engines')) as Array<{ engine: string; up: boolean; requests: Record<string, number> }>;
+    t.match(engines, [{ engine: '127.0.0.1:2223', up: true, requests: { 'offer ok': Number, 'answer ok': Number } }], '/engines: the engine, up, our offer and answer');
+    const [uac, u] = [await uacP, await uas];
+    t.equal(uac.code, 0, `alice (IPv4) calls carol (IPv6)${tail(uac)}`);
+    t.equal(u.code, 0, `carol answers and gets the BYE${tail(u)}`);
+    const a = await w.peerResult('alice1');
+    const c = await w.peerResult('carol1');
+    t.ok(a && a.familyOk && a.sent === 50 && a.received >= 45, `alice's RTP, IPv4, through rtpengine: ${JSON.stringify(a)}`);
+    t.ok(c && c.familyOk && c.sent === 50 && c.received >= 45, `carol's RTP, IPv6, through rtpengine: ${JSON.stringify(c)}`);
+    t.match(JSON.stringify(a), /"dest":"127\.0\.0\.3:32\d\d\d"/, 'alice sends to rtpengine\'s IPv4 address');
+    t.match(JSON.stringify(c), /"dest":"2001:db8::3:32\d\d\d"/, 'carol to its IPv6 address');
+    t.same(w.relaySockets(), [], 'RTPproxy64 bound nothing');
+    t.ok(await waitFor(async () => /^error/.test(await query(w, 3, callId)), 5000, 200), 'after the BYE rtpengine no longer knows the call');
+    const metrics = await w.http('/metrics');
+    t.match(metrics, /sipproxy64_rtpengine_requests_total\{engine="127\.0\.0\.1:2223",command="delete",result="ok"\} 1/, 'the delete is counted');
+    t.match(metrics, /sipproxy64_rtpengine_up\{engine="127\.0\.0\.1:2223"\} 1/);
+    const st = await w.cli(['status', '--metrics', '127.0.0.1:9064']);
+    t.match(st.stdout, /rtpengine 127\.0\.0\.1:2223\s+up/, 'status shows the engine');
+    proxy.child.kill('SIGTERM');
+    t.equal(await proxy.exited, 0, 'SIGTERM exits 0');
+  });
+
+  t.test('two engines: one stopped, new calls go to the other', async (t) => {
+    const e4 = await rtpengine(w, 4);
+    await rtpengine(w, 5);
+    const proxy = w.startProxy(CONF + 'media-engine rtpengine 127.0.0.1:2224 127.0.0.1:2225\n');
+    t.ok(await w.proxyUp(proxy), 'proxy started');
+    e4.kill('SIGKILL');
+    for (let i = 0; i < 3; i++) {
+      const uas = w.sipp('uas.xml', '2001:db8:1::20', 5060, 31010 + i * 2, w.media(`carol2${i}`, '2001:db8:1::20', 40020 + i * 20));
+      await sleep(300);
+      const uac = await w.sipp('uac.xml', '127.0.0.10', 5060, 31011 + i * 2, { ...w.media(`alice2${i}`, '127.0.0.10', 40030 + i * 20), callee: 'carol' }, '127.0.0.120:5060', CALL_MS);
+      const u = await uas;
+      t.equal(uac.code, 0, `call ${i + 1} completes${tail(uac)}`);
+      t.equal(u.code, 0, `and is answered${tail(u)}`);
+      const a = await w.peerResult(`alice2${i}`);
+      t.ok(a && a.received >= 45, `its media flows: ${JSON.stringify(a)}`);
+      t.match(JSON.stringify(a), /"dest":"127\.0\.0\.5:/, 'through the engine that runs');
+    }
+    t.ok(await waitFor(async () => /sipproxy64_rtpengine_up\{engine="127\.0\.0\.1:2224"\} 0/.test(await w.http('/metrics')), 15000, 500), 'the stopped engine shows down');
+    proxy.child.kill('SIGTERM');
+    t.equal(await proxy.exited, 0, 'SIGTERM exits 0');
+  });
+}, { missing: hasRtpengine ? null : 'rtpengine is not installed (apt-get install rtpengine-daemon)', extra: ['2001:db8::3', '2001:db8::4', '2001:db8::5'] });
