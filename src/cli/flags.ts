@@ -75,6 +75,11 @@ export const HELP = `
                               RTPproxy64's packet path: native (C threads, built by npm
                               install) or js (the event loop); auto: native when it loads
     --media-threads N         native datapath threads (one per core)
+    --media-engine embedded|rtpengine=ADDR:PORT[,ADDR:PORT...]
+                              who relays media: RTPproxy64 here (embedded), or
+                              rtpengine through its ng protocol, an engine per call
+    --secret FILE             the key(s) of our MACs; instances sharing it accept each
+                              other's dialogs (derived from /etc/machine-id)
     --flood-limit N           messages a second from a source that is no configured
                               party before it is dropped (200)
     --flood-ban SECONDS       how long such a source is dropped (60)

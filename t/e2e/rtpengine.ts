@@ -1,9 +1,12 @@
 // media-engine rtpengine (issue 18) over real UDP in a namespace: Debian's rtpengine-daemon in
 // userspace as the media engine. An IPv4 SIPp phone calls an IPv6 one through sipproxy64; the
 // RTP is counted at both ends and went through rtpengine's addresses, the BYE deletes the
-// call there; with two engines, one stopped mid-test, new calls go to the other.
+// call there; with two engines, one stopped mid-test, new calls go to the other; two
+// instances with one secret hand a call over (`secret FILE`), with two secrets they do not.
 import t from 'tap';
 import { ChildProcess, spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { waitFor, sleep } from '../lib/netns.js';
 import { CALL_MS, e2e, tail, World } from '../lib/world.js';
 
@@ -87,4 +90,40 @@ e2e('rtpe', (w) => {
     proxy.child.kill('SIGTERM');
     t.equal(await proxy.exited, 0, 'SIGTERM exits 0');
   });
-}, { missing: hasRtpengine ? null : 'rtpengine is not installed (apt-get install rtpengine-daemon)', extra: ['2001:db8::3', '2001:db8::4', '2001:db8::5'] });
+
+  // Two instances behind one address (a rolling restart, or a standby taking the address over):
+  // the 200 OK of a call set up through the first reaches the second, which must accept the
+  // branch the first signed; then the re-INVITE and BYE go through it, media in rtpengine.
+  const secrets = (n: string): string => {
+    const f = join(w.dir, `secret-${n}`);
+    writeFileSync(f, `# made by: openssl rand -hex 32\n${n.repeat(64)}\n`, { mode: 0o600 });
+    return f;
+  };
+  for (const same of [true, false]) t.test(`two instances, ${same ? 'the same secret: one takes over a call the other set up' : 'different secrets: the second refuses what the first signed'}`, async (t) => {
+    await rtpengine(w, same ? 6 : 7);
+    const conf = CONF + `media-engine rtpengine 127.0.0.1:${same ? 2226 : 2227}\n`;
+    const first = w.startProxy(conf + `secret ${secrets('a')}\n`);
+    t.ok(await w.proxyUp(first), 'the first instance started');
+    const callee = w.sipp('uas-late-hold.xml', '2001:db8:1::20', 5060, 31040, { user: 'carol', mediaip: '2001:db8:1::20', rtpport: '40100' });
+    await sleep(300);
+    const caller = w.sipp('uac-hold.xml', '127.0.0.10', 5060, 31042, { user: 'alice', callee: 'carol', mediaip: '127.0.0.10', rtpport: '40110' }, '127.0.0.120:5060', 1000);
+    t.ok(await waitFor(() => /first="SIP\/2\.0 180 Ringing"/.test(first.log()), 8000, 50), 'the call rings through the first instance');
+    first.child.kill('SIGKILL');
+    await first.exited;
+    const second = w.startProxy(conf + `secret ${secrets(same ? 'a' : 'b')}\n`);
+    t.ok(await w.proxyUp(second), 'the second instance took over the addresses');
+    if (same) {
+      const [c, u] = await Promise.all([caller, callee]);
+      t.equal(c.code, 0, `alice gets the 200 OK through the second instance, holds the call and hangs up${tail(c)}`);
+      t.equal(u.code, 0, `carol's answer, the re-INVITE and the BYE passed the second instance${tail(u)}`);
+      t.match(second.log(), /sip out from=127\.0\.0\.120:5060 to=127\.0\.0\.10:5060 \S+ first="SIP\/2\.0 200 OK"/, 'the 200 OK the first instance\'s branch asked for went on');
+      t.match(second.log(), /first="BYE sip:carol@\[2001:db8:1::20\]:5060/, 'and the BYE');
+    } else {
+      t.ok(await waitFor(async () => /sipproxy64_sip_drops_total\{reason="forged-response"\} [1-9]/.test(await w.http('/metrics')), 15000, 250), 'the 200 OK is dropped as forged-response: the branch is not this instance\'s');
+      w.ns.run('pkill', ['-f', 'sipp'], 5000).catch(() => {});
+      await Promise.all([caller, callee]);
+    }
+    second.child.kill('SIGTERM');
+    t.equal(await second.exited, 0, 'SIGTERM exits 0');
+  });
+}, { missing: hasRtpengine ? null : 'rtpengine is not installed (apt-get install rtpengine-daemon)', extra: ['2001:db8::3', '2001:db8::4', '2001:db8::5', '2001:db8::6', '2001:db8::7'] });

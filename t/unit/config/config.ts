@@ -186,3 +186,18 @@ t.test('prefix map lines of more than 256 hosts: one line, computed on use', asy
   t.equal(err(base + 'nat64 2001:db8:64::/96\nmap 10.0.0.0/16 2001:db8:64::/112'), 'f.conf:4: 10.0.0.0/16 2001:db8:64::/112 overlaps 2001:db8:64::/96 (f.conf:3)');
   t.equal(err('inbound 192.168.1.1/24\noutbound 192.0.2.1\nmap 10.0.0.0/16 2001:db8:64::/112\n'), 'f.conf:3: a prefix map line of more than 256 hosts serves the address model, not masquerading');
 });
+
+t.test('media-engine and secret (issue 18)', async (t) => {
+  const c = validate(parseConfig(base + 'media-engine rtpengine 127.0.0.1:2223 [2001:db8::5]:2223\nsecret /etc/sipproxy64/secret\n', '/etc/f.conf'));
+  t.same(c.rtpengines.map((e) => `${e.addr} ${e.port}`), ['127.0.0.1 2223', '2001:db8::5 2223']);
+  t.equal(c.secret, '/etc/sipproxy64/secret');
+  t.equal(validate(parseConfig(base + 'secret secret.txt\n', '/etc/sp64/f.conf')).secret, '/etc/sp64/secret.txt', 'relative to the config file');
+  t.same(validate(parseConfig(base + 'media-engine embedded\n', 'f')).rtpengines, [], 'embedded: RTPproxy64');
+  t.equal(err(base + 'media-engine rtpengine'), 'f.conf:3: media-engine takes embedded, or rtpengine ADDR:PORT [ADDR:PORT...] (up to 8)');
+  t.equal(err(base + 'media-engine rtpengine 127.0.0.1'), 'f.conf:3: an rtpengine is ADDR:PORT (its listen-ng), got "127.0.0.1"');
+  t.equal(err(base + 'media-engine rtpengine engine.example:2223'), 'f.conf:3: an rtpengine is ADDR:PORT (its listen-ng), got "engine.example:2223"');
+  t.equal(err(base + 'media-engine kurento'), 'f.conf:3: media-engine takes embedded, or rtpengine ADDR:PORT [ADDR:PORT...] (up to 8)');
+  t.equal(err('inbound 192.0.2.1\noutbound 198.51.100.1\nmedia-engine rtpengine 127.0.0.1:2223'), 'f.conf:3: masquerading relays its media with RTPproxy64 on its one host (media-engine rtpengine serves the address model)');
+  const f = loadConfig(undefined, { generic4: '192.0.2.1', generic6: '2001:db8::1', mediaEngine: 'rtpengine=127.0.0.1:2223,127.0.0.1:2224' });
+  t.equal(f.rtpengines.length, 2, '--media-engine rtpengine=A,B');
+});

@@ -19,3 +19,17 @@ t.test('the key and every byte of the value count', async (t) => {
   t.not(a('192.0.2.10:5060'), a('192.0.2.10:5061'), 'one character more');
   t.not(a('ab'), a('a'), 'a prefix is not the value');
 });
+
+t.test('secret FILE rotation: the first key signs, each key verifies', async (t) => {
+  const { keyring, verifies } = await import('../../../src/core/mac.js');
+  const oldKey = Buffer.from('old key'), newKey = Buffer.from('new key');
+  const before = keyring([oldKey]);
+  const during = keyring([newKey, oldKey]);
+  const after = keyring([newKey]);
+  const v = '192.0.2.10:5060';
+  t.equal(during[0](v), after[0](v), 'during the rotation the new key signs');
+  t.ok(verifies(during, v, before[0](v)), 'what the old key signed still verifies');
+  t.notOk(verifies(after, v, before[0](v)), 'once the old key is removed, it no longer does');
+  t.notOk(verifies(during, v, macer(Buffer.from('a stranger\'s key'))(v)), 'a stranger\'s key never did');
+  t.equal(keyring(TEST_SECRET).length, 1, 'one key');
+});

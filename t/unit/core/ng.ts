@@ -1,0 +1,66 @@
+// media-engine rtpengine through the engine (issue 18): which ng command each message asks,
+// the engine's SDP spliced in with its Content-Length, a 503 when no engine answers, the
+// delete on BYE, a late offer, SDP in multipart refused.
+import t from 'tap';
+import { Action } from '../../../src/core/types.js';
+import { parseHostPort } from '../../../src/net/addr.js';
+import { engineOf } from '../../lib/engine.js';
+
+const CONF = 'generic4 127.0.0.1\ngeneric6 2001:db8::1\nmap 127.0.0.10 2001:db8:64::10\nmap 2001:db8:1::20 127.0.0.120\nrtp-ports 30000-30099\nmedia-engine rtpengine 127.0.0.1:2223\n';
+const hp = (s: string) => parseHostPort(s)!;
+const SDP4 = 'v=0\r\no=a 1 1 IN IP4 127.0.0.10\r\ns=-\r\nc=IN IP4 127.0.0.10\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\na=candidate:1 1 UDP 1 127.0.0.10 40000 typ host\r\n';
+const ENGINE_SDP = 'v=0\r\no=a 1 1 IN IP6 2001:db8::3\r\ns=-\r\nc=IN IP6 2001:db8::3\r\nt=0 0\r\nm=audio 32300 RTP/AVP 0\r\n';
+const req = (method: string, body = '', ctype = 'application/sdp', toTag = '') =>
+  `${method} sip:carol@127.0.0.120:5060 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.10:5060;branch=z9hG4bK${method}1\r\nMax-Forwards: 70\r\nFrom: <sip:alice@127.0.0.10>;tag=al\r\nTo: <sip:carol@127.0.0.120>${toTag}\r\nCall-ID: ng1@x\r\nCSeq: 1 ${method}\r\nContact: <sip:alice@127.0.0.10>\r\n${body ? `Content-Type: ${ctype}\r\n` : ''}Content-Length: ${body.length}\r\n\r\n${body}`;
+type Media = Extract<Action, { type: 'media' }>;
+type Send = Extract<Action, { type: 'send' }>;
+
+t.test('an offer: the engine is asked first, its SDP goes out with its length; no answer: 503', async (t) => {
+  const { engine } = engineOf(CONF);
+  const out = engine.handle(req('INVITE', SDP4), hp('127.0.0.10:5060'), hp('127.0.0.120:5060'));
+  t.equal(out.length, 1);
+  const m = out[0] as Media;
+  t.equal(m.type, 'media', 'nothing is sent before the engine answers');
+  t.match(m.ng, { command: 'offer', 'call-id': 'ng1@x', 'from-tag': 'al', 'address family': 'IP6', 'received from': ['IP4', '127.0.0.10'], replace: ['origin', 'session-connection'], ICE: 'remove', sdp: SDP4 });
+  t.notOk('to-tag' in m.ng, 'no To tag yet');
+  const sent = m.then!(ENGINE_SDP)[0] as Send;
+  t.equal(sent.type, 'send');
+  t.equal(sent.to.addr, '2001:db8:1::20');
+  t.ok(sent.data.endsWith(`\r\n\r\n${ENGINE_SDP}`), 'the engine\'s SDP is the body');
+  t.match(sent.data, new RegExp(`\\r\\nContent-Length: ${ENGINE_SDP.length}\\r\\n`), 'and Content-Length says its length');
+  t.match(sent.data, /^INVITE sip:carol@\[2001:db8:1::20\]:5060 SIP\/2\.0\r\n/, 'the headers are ours as always');
+  const refused = m.then!(null)[0] as Send;
+  t.match(refused.data, /^SIP\/2\.0 503 Service Unavailable \(media engine\)\r\n/, 'no engine answered: 503 to the caller');
+  t.equal(refused.to.addr, '127.0.0.10');
+  t.ok((engine.counters.get('refuse:503 media-engine-down') ?? 0) === 1, 'counted');
+});
+
+t.test('the answer in the 200 OK, the ACK, the BYE\'s delete; a late offer; multipart', async (t) => {
+  const { engine } = engineOf(CONF);
+  const inv = engine.handle(req('INVITE', SDP4), hp('127.0.0.10:5060'), hp('127.0.0.120:5060'))[0] as Media;
+  const fwd = inv.then!(ENGINE_SDP)[0] as Send;
+  const via = fwd.data.match(/^Via: .*$/gm)!.join('\r\n');
+  const ok = `SIP/2.0 200 OK\r\n${via}\r\nFrom: <sip:alice@[2001:db8:64::10]>;tag=al\r\nTo: <sip:carol@[2001:db8:1::20]>;tag=ca\r\nCall-ID: ng1@x\r\nCSeq: 1 INVITE\r\nContact: <sip:carol@[2001:db8:1::20]>\r\nContent-Type: application/sdp\r\nContent-Length: ${ENGINE_SDP.length}\r\n\r\n${ENGINE_SDP}`;
+  const ans = engine.handle(ok, hp('[2001:db8:1::20]:5060'), hp('[2001:db8:64::10]:5060'))[0] as Media;
+  t.match(ans.ng, { command: 'answer', 'from-tag': 'al', 'to-tag': 'ca', 'address family': 'IP4' }, 'the 200 OK carries the answer, out in IPv4');
+  t.equal((ans.then!(SDP4)[0] as Send).to.addr, '127.0.0.10');
+  const bye = engine.handle(req('BYE', '', '', ';tag=ca'), hp('127.0.0.10:5060'), hp('127.0.0.120:5060'));
+  t.same(bye.map((a) => a.type), ['send', 'media'], 'the BYE goes on at once, the delete beside it');
+  t.match((bye[1] as Media).ng, { command: 'delete', 'call-id': 'ng1@x' });
+  t.notOk((bye[1] as Media).then, 'nothing waits for the delete');
+
+  const late = engineOf(CONF).engine;
+  const bare = late.handle(req('INVITE'), hp('127.0.0.10:5060'), hp('127.0.0.120:5060'));
+  t.equal(bare[0].type, 'send', 'an INVITE without SDP goes on directly');
+  const lvia = (bare[0] as Send).data.match(/^Via: .*$/gm)!.join('\r\n');
+  const lok = ok.replace(via, lvia);
+  const offer = late.handle(lok, hp('[2001:db8:1::20]:5060'), hp('[2001:db8:64::10]:5060'))[0] as Media;
+  t.match(offer.ng, { command: 'offer', 'from-tag': 'ca', 'to-tag': 'al' }, 'late offer: the 200 OK carries the offer, from the callee');
+  const ack = late.handle(req('ACK', SDP4, 'application/sdp', ';tag=ca'), hp('127.0.0.10:5060'), hp('127.0.0.120:5060'))[0] as Media;
+  t.match(ack.ng, { command: 'answer', 'from-tag': 'al', 'to-tag': 'ca' }, 'and the ACK the answer');
+  t.same(ack.then!(null), [{ type: 'drop', reason: ack.then!(null)[0].type === 'drop' ? (ack.then!(null)[0] as { reason: unknown }).reason : null }], 'an ACK is never answered, even with 503');
+
+  const multi = `--b\r\nContent-Type: application/sdp\r\n\r\n${SDP4}\r\n--b--\r\n`;
+  const mp = late.handle(req('INVITE', multi, 'multipart/mixed;boundary=b').replace('Call-ID: ng1@x', 'Call-ID: ng2@x'), hp('127.0.0.10:5060'), hp('127.0.0.120:5060'))[0] as Send;
+  t.match(mp.data, /^SIP\/2\.0 488 Not Acceptable Here \(SDP in a multipart body\)/, 'SDP inside multipart: 488');
+});
