@@ -182,7 +182,7 @@ export class NgClient {
         if (!vals || typeof vals !== 'object' || Array.isArray(vals)) continue;
         for (const [k, v] of Object.entries(vals)) {
           const n = typeof v === 'number' ? v : typeof v === 'string' && /^\d+(\.\d+)?$/.test(v) ? Number(v) : NaN;
-          if (Number.isFinite(n) && /^(sessionsown|sessionsforeign|sessionstotal|packetsuser|bytesuser|totalsessions|currentsessions|sessionsmanaged)/i.test(k)) flat[`${group}.${k}`] = n;
+          if (Number.isFinite(n) && /^(sessionsown|sessionsforeign|sessionstotal|packetrate|byterate|errorrate|managedsessions)$/i.test(k)) flat[`${group}.${k}`] = n;
         }
       }
       st.stats = flat;
