@@ -80,6 +80,8 @@ export const HELP = `
                               rtpengine through its ng protocol, an engine per call
     --secret FILE             the key(s) of our MACs; instances sharing it accept each
                               other's dialogs (derived from /etc/machine-id)
+    --hep ADDR:PORT[,ID]      mirror every SIP message as HEPv3 to a Homer collector or
+                              sngrep -L (capture id 64)
     --flood-limit N           messages a second from a source that is no configured
                               party before it is dropped (200)
     --flood-ban SECONDS       how long such a source is dropped (60)

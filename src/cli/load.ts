@@ -32,6 +32,7 @@ export function loadConfig(file: string | undefined, flags: DirectiveFlags, part
         if (!a || !b || rest.length) throw new ConfigError(`--${d}`, `expected ${d === 'advertise' ? 'LOCAL=PUBLIC' : 'DOMAIN=HOST[:PORT]'}, got "${x}"`);
         applyDirective(cfg, `--${d}`, d, [a, b]);
       } else if (d === 'media-engine') applyDirective(cfg, '--media-engine', d, x.split(/[=,]/));
+      else if (d === 'hep') applyDirective(cfg, '--hep', d, x.split(','));
       else applyDirective(cfg, `--${d}`, d, [x]);
     }
   }

@@ -66,6 +66,7 @@ export interface Config {
   outboundProxies: OutboundProxy[]; // outbound-proxy DOMAIN HOST[:PORT]: the LAN's requests for DOMAIN go through HOST
   keepalive: number; //        seconds between OPTIONS to phones registered from the public side (0: off)
   rtpengines: HostPort[]; //   media-engine rtpengine ADDR:PORT...: media through rtpengine's ng protocol (empty: RTPproxy64)
+  hep: { to: HostPort; id: number } | null; // hep ADDR:PORT [ID]: every SIP message mirrored as HEPv3
   secret: string | null; //    the file with the key(s) of our MACs (default: derived from /etc/machine-id)
   floodLimit: number; //       messages a second from a source that is no configured party
   floodBan: number; //         seconds such a source is dropped once over the limit
@@ -130,6 +131,7 @@ export function defaultConfig(): Config {
     outboundProxies: [],
     keepalive: 0,
     rtpengines: [],
+    hep: null,
     secret: null,
     floodLimit: 200,
     floodBan: 60,
@@ -148,7 +150,7 @@ export const DIRECTIVES = [
   'rtp-ports', 'rtp-timeout', 'rtp-hold-timeout', 'rtp-latch', 'rtp-quota', 'media-datapath', 'media-threads', 'media-engine', 'keep-user-agent', 'uri-header', 'metrics', 'tcp', 'tcp-idle',
   'tls-port', 'tls-cert', 'tls-key', 'tls-ca',
   'inbound', 'outbound', 'registrar', 'domain', 'passwd', 'digest-algorithms', 'default-expires', 'registrations', 'default-target', 'outbound-proxy', 'keepalive', 'outbound-check',
-  'secret', 'flood-limit', 'flood-ban', 'answer-limit',
+  'secret', 'hep', 'flood-limit', 'flood-ban', 'answer-limit',
   'auth-failures', 'auth-backoff', 'max-bindings', 'max-registrations',
 ] as const;
 
@@ -205,6 +207,13 @@ export function applyDirective(cfg: Config, where: string, name: string, args: s
     case 'default-expires': cfg.defaultExpires = int(where, one(), 1, 604800); return;
     case 'registrations': cfg.registrations = one(); return;
     case 'secret': cfg.secret = one(); return;
+    case 'hep': {
+      // hep ADDR:PORT [ID]: HEPv3 copies of every SIP message to a collector (Homer, sngrep -L)
+      const hp = parseHostPort(args[0] ?? '');
+      if (!hp || args.length > 2 || !/:\d+$/.test(args[0])) throw new ConfigError(where, 'hep takes ADDR:PORT [CAPTURE-ID] (a Homer collector, 127.0.0.1:9060)');
+      cfg.hep = { to: hp, id: args[1] === undefined ? 64 : int(where, args[1], 0, 4294967295) };
+      return;
+    }
     case 'media-engine': {
       // media-engine embedded | rtpengine ADDR:PORT [ADDR:PORT...] (its ng protocol, UDP)
       if (args.length === 1 && args[0] === 'embedded') cfg.rtpengines = [];

@@ -15,6 +15,7 @@ import { Logger } from './log.js';
 import { fillInboundPrefix, MasqError, NameResolver, RegistrationStore, resolveOutbound } from './masq.js';
 import { serveMetrics } from './metrics.js';
 import { MediaEngine } from './media-engine.js';
+import { HepMirror } from './hep.js';
 import { Relay } from './relay.js';
 import { hostSecret, readSecret } from './secret.js';
 import { watchPublic } from './renumber.js';
@@ -245,6 +246,11 @@ export async function startDaemon(cfg: Config, log: Logger, product: string, dns
   const store = new RegistrationStore(masq?.registrar ?? null, cfg.registrations, log);
   store.start();
   const sip = await startTransports(cfg, engine, log, deliver);
+  const hep = cfg.hep ? new HepMirror(cfg.hep.to, cfg.hep.id) : null; // hep ADDR:PORT [ID]
+  if (hep) {
+    sip.udp.mirror = (d, s, r, tr) => hep.sip(d, s, r, tr);
+    for (const t of [sip.tcp, sip.tls]) if (t) t.mirror = (d, s, r, tr) => hep.sip(d, s, r, tr);
+  }
   const keepalive = startKeepalive(cfg, masq, log, deliver);
   const watch = watchPublic(cfg, masq, engine, sip, log, dnsApi); // outbound NAME or if:IFACE
   relay.start();
@@ -262,6 +268,7 @@ export async function startDaemon(cfg: Config, log: Logger, product: string, dns
     if (keepalive) clearInterval(keepalive);
     watch?.stop();
     media?.stop();
+    hep?.close();
   });
 }
 

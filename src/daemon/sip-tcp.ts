@@ -52,6 +52,9 @@ export class SipTcp {
     return `${hp.addr}|${hp.port}`;
   }
 
+  /** hep ADDR:PORT: every message in and out, mirrored. */
+  mirror: ((data: Buffer, src: HostPort, dst: HostPort, transport: 'tcp' | 'tls') => void) | null = null;
+
   get size(): number {
     return this.conns.size;
   }
@@ -133,6 +136,7 @@ export class SipTcp {
         for (let i = 0; i < f.pings; i++) sock.write('\r\n'); // RFC 5626 4.4.1 pong
         for (const msg of f.messages) {
           if (this.log.debugEnabled) this.log.debug('sip in', { from: formatHostPort(remote), to: formatHostPort(local), transport: this.opts.transport, bytes: msg.length, first: firstLine(msg) });
+          this.mirror?.(Buffer.isBuffer(msg) ? msg : Buffer.from(msg, 'latin1'), remote, local, this.opts.transport);
           this.deliver(this.engine.handle(msg, remote, local, this.opts.transport));
         }
         if (f.error) {
@@ -197,6 +201,7 @@ export class SipTcp {
       });
     }
     if (this.log.debugEnabled) this.log.debug('sip out', { from: formatHostPort(act.from), to: formatHostPort(act.to), transport: this.opts.transport, bytes: data.length, first: firstLine(data) });
+    this.mirror?.(data, act.from, act.to, this.opts.transport);
     if (c.connected) c.sock.write(data);
     else c.pending.push(act);
   }

@@ -18,6 +18,9 @@ export class SipUdp {
   private readonly sockets = new Map<string, dgram.Socket>();
   private readonly any = new Map<Family, { addon: Addon; h: unknown; port: number }>();
 
+  /** hep ADDR:PORT: every message in and out, mirrored. */
+  mirror: ((data: Buffer, src: HostPort, dst: HostPort, transport: 'udp') => void) | null = null;
+
   constructor(private readonly engine: Engine, private readonly log: Logger, private readonly deliver: (actions: Action[]) => void) {}
 
   private static key(addr: string, port: number): string {
@@ -67,6 +70,7 @@ export class SipUdp {
       }
       const src: HostPort = { addr: a.addr, family: a.family, port: srcPort };
       if (this.log.debugEnabled) this.log.debug('sip in', { from: formatHostPort(src), to: formatHostPort(local), bytes: msg.length, first: firstLine(msg) });
+      this.mirror?.(msg, src, local, 'udp');
       this.deliver(this.engine.handle(msg, src, local, 'udp'));
     } catch (err) {
       this.engine.count(R.internalError.code);
@@ -90,6 +94,7 @@ export class SipUdp {
       return;
     }
     if (this.log.debugEnabled) this.log.debug('sip out', { from: formatHostPort(act.from), to: formatHostPort(act.to), bytes: data.length, first: firstLine(data) });
+    this.mirror?.(data, act.from, act.to, 'udp');
     if (sock) sock.send(data, act.to.port, act.to.addr);
     else if (any) {
       const n = any.addon.sipSend(any.h, data, act.from.addr, act.to.addr, act.to.port);

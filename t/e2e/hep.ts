@@ -1,0 +1,50 @@
+// HEP traces (issue 19) over real UDP in a namespace: sngrep (Debian's, a HEP decoder someone
+// else wrote) listens as the collector while an IPv4 phone calls an IPv6 one; what it
+// decoded is read back by tshark: each message in and out, with its addresses and ports.
+// (tshark 4.0 has no HEP dissector of its own; sngrep 1.6 writes IPv6 packets with 0.0.0.0
+// addresses, so those are checked by port, method and Call-ID.)
+import t from 'tap';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { waitFor, sleep } from '../lib/netns.js';
+import { CALL_MS, e2e, tail } from '../lib/world.js';
+
+const has = (c: string): boolean => spawnSync('sh', ['-c', `command -v ${c}`]).status === 0;
+const CONF = `generic4 127.0.0.1
+generic6 2001:db8::1
+map 127.0.0.10 2001:db8:64::10
+map 2001:db8:1::20 127.0.0.120
+rtp-ports 30000-30099
+hep 127.0.0.1:9060 2001
+`;
+
+e2e('hep', (w) => {
+  t.test('every SIP message in and out reaches the collector as HEPv3', async (t) => {
+    const out = join(w.dir, 'hep.pcap');
+    const sngrep = w.ns.start('sngrep', ['-N', '-q', '-F', '-L', 'udp:127.0.0.1:9060', '-O', out]);
+    t.teardown(() => sngrep.kill('SIGKILL'));
+    t.ok(await waitFor(() => w.ns.udpSockets().includes('127.0.0.1:9060 '), 8000, 100), 'sngrep listens for HEP');
+    const proxy = w.startProxy(CONF);
+    t.ok(await w.proxyUp(proxy), `proxy started${proxy.log().slice(-300)}`);
+    const uas = w.sipp('uas.xml', '2001:db8:1::20', 5060, 31000, w.media('carol', '2001:db8:1::20', 40000));
+    await sleep(300);
+    const uac = await w.sipp('uac.xml', '127.0.0.10', 5060, 31002, { ...w.media('alice', '127.0.0.10', 40010), callee: 'carol' }, '127.0.0.120:5060', CALL_MS);
+    const u = await uas;
+    t.equal(uac.code, 0, `alice calls carol${tail(uac)}`);
+    t.equal(u.code, 0, `carol answers${tail(u)}`);
+    proxy.child.kill('SIGTERM');
+    await proxy.exited;
+    await sleep(300);
+    sngrep.kill('SIGINT'); // it writes its capture as it ends
+    await waitFor(() => sngrep.exitCode !== null || sngrep.signalCode !== null, 5000, 100);
+    const r = spawnSync('tshark', ['-r', out, '-T', 'fields', '-E', 'separator=|', '-e', 'ip.src', '-e', 'udp.srcport', '-e', 'ip.dst', '-e', 'udp.dstport', '-e', 'sip.Method', '-e', 'sip.Status-Code', '-e', 'sip.CSeq.method'], { encoding: 'utf8' });
+    t.equal(r.status, 0, `tshark reads what sngrep decoded ${r.status === 0 ? '' : r.stderr.slice(-300)}`);
+    const rows = r.stdout.trim().split('\n');
+    const v4 = '127.0.0.10|5060|127.0.0.120|5060|';
+    for (const want of [`${v4}INVITE||INVITE`, `${v4}ACK||ACK`, `${v4}BYE||BYE`, '127.0.0.120|5060|127.0.0.10|5060||200|INVITE', '127.0.0.120|5060|127.0.0.10|5060||200|BYE']) {
+      t.ok(rows.includes(want), `IPv4 side, as the proxy saw it: ${want}`);
+    }
+    for (const m of ['INVITE', 'ACK', 'BYE']) t.ok(rows.some((x) => x.endsWith(`|5060|${m}||${m}`) && !x.startsWith('127.')), `the IPv6 side too: ${m} to carol`);
+    t.ok(rows.length >= 10 && rows.every((x) => /\|(INVITE|ACK|BYE)?\|\d*\|(INVITE|ACK|BYE)$/.test(x)), `each message in and out, all of them SIP (a 180, a retransmission may add some): ${JSON.stringify(rows)}`);
+  });
+}, { missing: has('sngrep') && has('tshark') ? null : 'sngrep and tshark are not installed (apt-get install sngrep tshark)' });
