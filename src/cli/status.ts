@@ -36,6 +36,8 @@ export function registrationsTable(saved: unknown, now: number): string {
 
 export async function runStatus(at: HostPort): Promise<string> {
   const url = metricsUrl(at, '/sessions');
+  // media-engine rtpengine: each engine, whether it answers, its sessions (an older daemon has no /engines).
+  const engines = fetch(metricsUrl(at, '/engines'), { signal: AbortSignal.timeout(5000) }).then((r) => (r.ok ? r.json() : []), () => []);
   let res: Response;
   try {
     res = await fetch(url, { signal: AbortSignal.timeout(5000) });
@@ -44,8 +46,7 @@ export async function runStatus(at: HostPort): Promise<string> {
   }
   if (!res.ok) throw new RuntimeError(`${url}: HTTP ${res.status}`);
   const table = sessionsTable((await res.json()) as StreamInfo[]);
-  // media-engine rtpengine: each engine, whether it answers, its sessions (an older daemon has no /engines).
-  const eng = await fetch(metricsUrl(at, '/engines'), { signal: AbortSignal.timeout(5000) }).then((r) => (r.ok ? r.json() : []), () => []);
+  const eng: unknown = await engines;
   return (Array.isArray(eng) && eng.length > 0 ? enginesTable(eng as EngineRow[]) + '\n' : '') + table;
 }
 

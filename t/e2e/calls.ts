@@ -23,11 +23,12 @@ e2e('calls', (w) => {
 
     // 1. IPv6 caller -> registrar -> proxy -> IPv4 phone.
     {
-      const uas = w.sipp('uas.xml', '127.0.0.10', 5060, 31010, w.media('alice1', '127.0.0.10', 40000));
+      // 300 packets each way (6 s): the stream has media, and so outlives rtp-timeout, while
+      // the status command and the sessions endpoint are asked (two process starts, seconds
+      // on a busy machine).
+      const uas = w.sipp('uas.xml', '127.0.0.10', 5060, 31010, w.media('alice1', '127.0.0.10', 40000, 300));
       await sleep(300);
-      const uacP = w.sipp('uac.xml', '2001:db8:1::21', 5060, 31012, { ...w.media('carol1', '2001:db8:1::21', 40010), callee: 'alice' }, '[2001:db8:1::5]:5060', 6000);
-      // While the call is up (6 s, long enough for a process start on a busy machine): the
-      // status command and the sessions endpoint show it.
+      const uacP = w.sipp('uac.xml', '2001:db8:1::21', 5060, 31012, { ...w.media('carol1', '2001:db8:1::21', 40010, 300), callee: 'alice' }, '[2001:db8:1::5]:5060', 9000);
       t.ok(await waitFor(() => w.relaySockets().length > 0, 5000), 'relay bound');
       await sleep(400);
       // The endpoint first (one HTTP request), then the command (a process start): both
@@ -48,8 +49,8 @@ e2e('calls', (w) => {
         t.ok(r, `${name} RTP peer ran`);
         if (!r) continue;
         t.ok(r.familyOk, `${name} received SDP in its own family`);
-        t.equal(r.sent, 50, `${name} sent 50 packets`);
-        t.ok(r.received >= 45, `${name} received ${r.received} of 50 packets through the relay`);
+        t.equal(r.sent, 300, `${name} sent 300 packets`);
+        t.ok(r.received >= 270, `${name} received ${r.received} of 300 packets through the relay`);
       }
     }
 
