@@ -5,7 +5,7 @@
       "sources": ["src/native/addon.c", "src/native/worker.c", "src/native/path.c", "src/native/sipsock.c"],
       "defines": ["NAPI_VERSION=8"],
       "cflags_c": ["-std=gnu11", "-O2", "-Wall", "-Wextra", "-Werror", "-Wshadow", "-Wconversion", "-Wno-sign-conversion"],
-      "libraries": ["-lpthread"]
+      "libraries": ["-lpthread", "-lm"]
     }
   ]
 }

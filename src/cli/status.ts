@@ -14,9 +14,12 @@ function columns(rows: string[][]): string {
 }
 
 export function sessionsTable(list: StreamInfo[]): string {
-  const head = ['CALL-ID', '#', 'PORT', 'IPV4 PARTY', 'IPV6 PARTY', 'PKTS>V4', 'PKTS>V6', 'AGE', 'IDLE'];
-  const rows = list.map((s) => [s.callId, String(s.index), String(s.port), s.party4 ?? '-', s.party6 ?? '-', String(s.packets4), String(s.packets6), `${s.ageSeconds}s`, `${s.idleSeconds}s${s.held ? ' (held)' : ''}`]);
-  return columns([head, ...rows]) + `\n${list.length} media stream${list.length === 1 ? '' : 's'}\n`;
+  const head = ['CALL-ID', '#', 'PORT', 'IPV4 PARTY', 'IPV6 PARTY', 'PKTS>V4', 'PKTS>V6', 'AGE', 'IDLE', 'LOST V4/V6', 'JITTER MS V4/V6'];
+  // Lost and jitter of what each party sends (RFC 3550); an older daemon has no quality figures.
+  const q = (s: StreamInfo, f: (x: StreamInfo['from4']) => string): string => (s.from4 && s.from6 ? `${f(s.from4)}/${f(s.from6)}` : '-');
+  const rows = list.map((s) => [s.callId, String(s.index), String(s.port), s.party4 ?? '-', s.party6 ?? '-', String(s.packets4), String(s.packets6), `${s.ageSeconds}s`, `${s.idleSeconds}s${s.held ? ' (held)' : ''}`, q(s, (x) => String(x.lost)), q(s, (x) => x.jitterMs.toFixed(1))]);
+  const verdicts = list.filter((s) => s.verdict).map((s) => `${s.callId} #${s.index}: ${s.verdict}`);
+  return columns([head, ...rows]) + `\n${list.length} media stream${list.length === 1 ? '' : 's'}\n` + (verdicts.length ? `\nVERDICTS\n${verdicts.join('\n')}\n` : '');
 }
 
 /** Registrar bindings and phones registered elsewhere through us, with their time left. */

@@ -144,6 +144,7 @@ function newRelay(cfg: Config, log: Logger): Relay {
     media4: cfg.media4,
     media6: cfg.media6,
     probeAddr: (cfg.media4 ?? cfg.inbound) as Addr,
+    sideNames: cfg.inbound ? ['LAN', 'public'] : ['IPv4', 'IPv6'],
     latch: cfg.rtpLatch,
     timeoutMs: cfg.rtpTimeout * 1000,
     holdTimeoutMs: cfg.rtpHoldTimeout * 1000,

@@ -6,6 +6,7 @@ import { Party } from '../media/table.js';
 import { Addr, Family } from '../net/addr.js';
 import { R, Reason } from '../sip/reasons.js';
 import { countDrop, Datapath, PairInfo, PathCounters, PathOptions, Peer } from './datapath.js';
+import { monoUs, newQuality, observe, QualityState, report } from './quality.js';
 import { udpSocket } from './udp.js';
 
 interface Side {
@@ -15,6 +16,7 @@ interface Side {
   latchedRtp: Peer | null;
   latchedRtcp: Peer | null;
   sent: number;
+  q: QualityState; // what this side's party sends (issue 19)
 }
 
 interface Pair {
@@ -56,7 +58,7 @@ export class JsDatapath implements Datapath {
   bind(port: number, addrs: readonly [Addr, Addr]): void {
     this.unbind(port);
     this.own.add(addrs[0].addr).add(addrs[1].addr);
-    const side = (a: Addr): Side => ({ rtp: this.socket(a, port), rtcp: this.socket(a, port + 1), party: null, latchedRtp: null, latchedRtcp: null, sent: 0 });
+    const side = (a: Addr): Side => ({ rtp: this.socket(a, port), rtcp: this.socket(a, port + 1), party: null, latchedRtp: null, latchedRtcp: null, sent: 0, q: newQuality() });
     const pair: Pair = { sides: { 4: side(addrs[0]), 6: side(addrs[1]) }, active: false, rx: 0 };
     for (const f of [4, 6] as Family[]) {
       pair.sides[f].rtp.on('message', (msg, r) => this.onPacket(pair, f, false, msg, r.address, r.port));
@@ -90,7 +92,10 @@ export class JsDatapath implements Datapath {
         s.latchedRtp = null;
         s.latchedRtcp = null;
       }
-      if (fresh) s.sent = 0;
+      if (fresh) {
+        s.sent = 0;
+        s.q = newQuality();
+      }
       s.party = p;
     }
     if (fresh) {
@@ -106,8 +111,9 @@ export class JsDatapath implements Datapath {
 
   pair(port: number): PairInfo {
     const p = this.pairs.get(port);
-    if (!p) return { sent4: 0, sent6: 0, rx: 0, latched4: null, latched6: null };
-    return { sent4: p.sides[4].sent, sent6: p.sides[6].sent, rx: p.rx, latched4: p.sides[4].latchedRtp, latched6: p.sides[6].latchedRtp };
+    if (!p) return { sent4: 0, sent6: 0, rx: 0, latched4: null, latched6: null, q4: report(newQuality(), 0), q6: report(newQuality(), 0) };
+    const now = monoUs();
+    return { sent4: p.sides[4].sent, sent6: p.sides[6].sent, rx: p.rx, latched4: p.sides[4].latchedRtp, latched6: p.sides[6].latchedRtp, q4: report(p.sides[4].q, now), q6: report(p.sides[6].q, now) };
   }
 
   rxOf(ports: Uint32Array, out: Float64Array): void {
@@ -142,7 +148,7 @@ export class JsDatapath implements Datapath {
     const latched = rtcp ? here.latchedRtcp : here.latchedRtp;
     if (latched) {
       if (latched.addr !== src || latched.port !== srcPort) {
-        this.drop(R.rtpForeignSource);
+        this.foreign(here, src, srcPort);
         return;
       }
     } else if (this.opts.latch !== 'off') {
@@ -152,17 +158,18 @@ export class JsDatapath implements Datapath {
       }
       // Only the party latches (SPEC 6, rtp-latch); a stranger's packets are never relayed.
       if (!latches(this.opts.latch, src, party)) {
-        this.drop(R.rtpForeignSource);
+        this.foreign(here, src, srcPort);
         return;
       }
       const peer = { addr: src, port: srcPort };
       if (rtcp) here.latchedRtcp = peer;
       else here.latchedRtp = peer;
     } else if (!party || (party.addr !== null && party.addr !== src)) {
-      this.drop(R.rtpForeignSource);
+      this.foreign(here, src, srcPort);
       return;
     }
     pair.rx++;
+    observe(here.q, rtcp, msg, monoUs());
     const to: Family = from === 4 ? 6 : 4;
     const there = pair.sides[to];
     const other = there.party;
@@ -195,6 +202,13 @@ export class JsDatapath implements Datapath {
       this.stats.packets6++;
       this.stats.bytes6 += msg.length;
     }
+  }
+
+  /** A packet from another source than the side's party: dropped, and remembered for the verdict. */
+  private foreign(side: Side, addr: string, port: number): void {
+    side.q.foreign++;
+    side.q.foreignSrc = { addr, port };
+    this.drop(R.rtpForeignSource);
   }
 
   /** Is addr:port one of the relay's own sockets (an address it binds, a port pair it holds)? */

@@ -9,6 +9,9 @@ import { Party } from '../media/table.js';
 import { Addr, Family } from '../net/addr.js';
 import { R } from '../sip/reasons.js';
 import { countDrop, Datapath, PairInfo, PathCounters, PathOptions, Peer, VERDICTS } from './datapath.js';
+import { fromFigures, Quality } from './quality.js';
+
+const NONE: Quality = fromFigures(0, 0, 0, 0, 0, -1, 0, null);
 
 type Handle = unknown;
 type NativeParty = [string | null, number, number, boolean, string | null, boolean] | null;
@@ -20,7 +23,7 @@ export interface Addon {
   unbind(h: Handle, port: number): void;
   parties(h: Handle, port: number, p4: NativeParty, p6: NativeParty, fresh: boolean): void;
   detach(h: Handle, port: number): void;
-  pair(h: Handle, port: number): [number, number, number, NativePeer, NativePeer];
+  pair(h: Handle, port: number): Array<number | NativePeer>; // see addon.c js_pair
   rx(h: Handle, ports: Uint32Array, out: Float64Array): void;
   counters(h: Handle): number[];
   inject(h: Handle, port: number, side: number, rtcp: number, addr: string, port2: number, msg: Buffer): number;
@@ -101,9 +104,10 @@ export class NativeDatapath implements Datapath {
   }
 
   pair(port: number): PairInfo {
-    if (this.last) return { sent4: 0, sent6: 0, rx: 0, latched4: null, latched6: null };
-    const [sent4, sent6, rx, l4, l6] = this.addon.pair(this.h, port);
-    return { sent4, sent6, rx, latched4: peer(l4), latched6: peer(l6) };
+    if (this.last) return { sent4: 0, sent6: 0, rx: 0, latched4: null, latched6: null, q4: NONE, q6: NONE };
+    const a = this.addon.pair(this.h, port);
+    const q = (at: number): Quality => fromFigures(a[at] as number, a[at + 1] as number, a[at + 2] as number, a[at + 3] as number, a[at + 4] as number, a[at + 5] as number, a[at + 6] as number, peer(a[at + 7] as [string, number] | null));
+    return { sent4: a[0] as number, sent6: a[1] as number, rx: a[2] as number, latched4: peer(a[3] as [string, number] | null), latched6: peer(a[4] as [string, number] | null), q4: q(5), q6: q(13) };
   }
 
   rxOf(ports: Uint32Array, out: Float64Array): void {

@@ -5,6 +5,7 @@
 import { Party } from '../media/table.js';
 import { Addr } from '../net/addr.js';
 import { R, Reason } from '../sip/reasons.js';
+import type { Quality } from './quality.js';
 
 export interface Peer {
   readonly addr: string;
@@ -18,6 +19,8 @@ export interface PairInfo {
   readonly rx: number; //    packets accepted from a party (the timeout's "alive")
   readonly latched4: Peer | null; // RTP source latched on each side
   readonly latched6: Peer | null;
+  readonly q4: Quality; //  what the party of side 4 sends (issue 19)
+  readonly q6: Quality;
 }
 
 export interface PathCounters {

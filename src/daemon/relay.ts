@@ -9,6 +9,8 @@ import { Datapath, PathOptions, Peer } from './datapath.js';
 import { JsDatapath } from './datapath-js.js';
 import { loadNative, NativeDatapath } from './datapath-native.js';
 import { canBind } from './udp.js';
+import type { Quality } from './quality.js';
+import { verdictOf, VerdictKind } from './verdict.js';
 
 export type DatapathChoice = 'auto' | 'native' | 'js';
 
@@ -19,6 +21,7 @@ export interface RelayOptions {
   readonly media4: Addr | null; // sides 4 and 6 of the address model's streams
   readonly media6: Addr | null;
   readonly probeAddr?: Addr; //   where rtp-ports are probed (default media4)
+  readonly sideNames?: readonly [string, string]; // what the verdicts call the sides (IPv4 and IPv6; LAN and public)
   readonly latch: 'strict' | 'prefix' | 'any' | 'off'; // rtp-latch
   readonly timeoutMs: number;
   readonly holdTimeoutMs?: number; // rtp-hold-timeout (default: timeoutMs)
@@ -45,6 +48,10 @@ export interface StreamInfo {
   ageSeconds: number;
   idleSeconds: number;
   held: boolean; // on hold: rtp-hold-timeout applies
+  from4: Quality; // what the IPv4 (LAN) party sends: packets, loss, jitter, idle, foreign sources
+  from6: Quality;
+  verdict: string; //       sipproxy64(8) TROUBLESHOOTING
+  verdictKind: VerdictKind;
 }
 
 /**
@@ -257,17 +264,25 @@ export class Relay {
     };
     return [...this.streams.values()].map((st) => {
       const info = this.path.pair(st.s.port);
+      const party4 = where(info.latched4, st.s.party4);
+      const party6 = where(info.latched6, st.s.party6);
+      const held = this.table.isHeld(st.s);
+      const v = verdictOf({ held, ageMs: now - st.s.created, q: [info.q4, info.q6], parties: [party4, party6] }, this.opts.sideNames ?? ['IPv4', 'IPv6']);
       return {
         callId: st.s.callId,
         index: st.s.index,
         port: st.s.port,
-        party4: where(info.latched4, st.s.party4),
-        party6: where(info.latched6, st.s.party6),
+        party4,
+        party6,
         packets4: info.sent4,
         packets6: info.sent6,
         ageSeconds: Math.round((now - st.s.created) / 1000),
         idleSeconds: Math.round((now - st.last) / 1000),
-        held: this.table.isHeld(st.s),
+        held,
+        from4: info.q4,
+        from6: info.q6,
+        verdict: v.text,
+        verdictKind: v.kind,
       };
     });
   }

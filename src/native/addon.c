@@ -148,7 +148,9 @@ static napi_value hostport(napi_env env, const struct hostport *hp) {
   return out;
 }
 
-/* pair(h, port) -> [sent0, sent1, rx, latched RTP source of side 0 ([addr, port] or null), of side 1] */
+/* pair(h, port) -> [sent0, sent1, rx, latched RTP source of side 0 ([addr, port] or null), of
+ * side 1, then for each side: packets, bytes, rtp, expected (RFC 3550 A.3), jitter in ms,
+ * ms since its last packet (-1: none), foreign packets, the latest foreign source or null] */
 static napi_value js_pair(napi_env env, napi_callback_info info) {
   napi_value argv[2], out;
   uint32_t port;
@@ -158,12 +160,26 @@ static napi_value js_pair(napi_env env, napi_callback_info info) {
   pthread_mutex_lock(&pr->lock);
   struct pair copy = *pr;
   pthread_mutex_unlock(&pr->lock);
-  napi_create_array_with_length(env, 5, &out);
+  int64_t now = mono_us();
+  napi_create_array_with_length(env, 21, &out);
   napi_set_element(env, out, 0, number(env, (double)copy.sent[0]));
   napi_set_element(env, out, 1, number(env, (double)copy.sent[1]));
   napi_set_element(env, out, 2, number(env, (double)copy.rx));
   napi_set_element(env, out, 3, hostport(env, &copy.latched[0][0]));
   napi_set_element(env, out, 4, hostport(env, &copy.latched[1][0]));
+  for (uint32_t s = 0; s < 2; s++) {
+    const struct quality *q = &copy.q[s];
+    uint32_t at = 5 + s * 8;
+    double expected = q->rtp ? (double)q->cycles + q->max_seq - q->base_seq + 1 : 0;
+    napi_set_element(env, out, at, number(env, (double)q->packets));
+    napi_set_element(env, out, at + 1, number(env, (double)q->bytes));
+    napi_set_element(env, out, at + 2, number(env, (double)(q->rtp - q->rtp_base)));
+    napi_set_element(env, out, at + 3, number(env, expected));
+    napi_set_element(env, out, at + 4, number(env, q->rate > 0 ? q->jitter / q->rate * 1000 : 0));
+    napi_set_element(env, out, at + 5, number(env, q->last_any_us ? (double)(now - q->last_any_us) / 1000 : -1));
+    napi_set_element(env, out, at + 6, number(env, (double)q->foreign));
+    napi_set_element(env, out, at + 7, hostport(env, &q->foreign_src));
+  }
   return out;
 }
 

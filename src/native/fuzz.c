@@ -75,6 +75,12 @@ int main(int argc, char **argv) {
       memset(&dst, 0, sizeof dst);
       int v = rtp64_decide(&p, pr, side, rtcp, &src, &dst);
       if (v < 0 || v >= V_COUNT) return fprintf(stderr, "verdict %d out of range\n", v), 1;
+      /* The quality count (issue 19) on a random packet of random length, at a random time. */
+      uint8_t pkt[40];
+      for (unsigned b = 0; b < sizeof pkt; b++) pkt[b] = (uint8_t)rnd(256);
+      if (rnd(2)) pkt[0] = 0x80;
+      path_observe(pr, side, rtcp, v, &src, pkt, rnd(sizeof pkt + 1), (int64_t)(i * 20000 + (long)rnd(40000)));
+      if (pr->q[side].jitter < 0 || pr->q[side].jitter != pr->q[side].jitter) return fprintf(stderr, "jitter %f\n", pr->q[side].jitter), 1;
       verdicts[v]++;
       if (v != V_SEND) continue;
       const struct party *to = &pr->party[!side];

@@ -2,8 +2,66 @@
  * symmetric latching, foreign sources dropped, media only to proven addresses, no loops. */
 #include "path.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+int64_t mono_us(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (int64_t)t.tv_sec * 1000000 + t.tv_nsec / 1000;
+}
+
+/* The RTP clocks there are; a measured rate snaps to the nearest. */
+static const double RATES[] = {8000, 16000, 32000, 44100, 48000, 90000};
+
+/* A packet of side `side` got `verdict`: count what the party sends (the latch accepted it),
+ * or a foreign source. RTP (version 2, 12 bytes or more, not on the RTCP socket nor an RTCP
+ * type on a muxed one, RFC 5761 4) feeds loss (RFC 3550 A.1) and jitter (A.8). */
+void path_observe(struct pair *pr, int side, int rtcp, int verdict, const struct hostport *src, const uint8_t *data, size_t len, int64_t now_us) {
+  struct quality *q = &pr->q[side];
+  if (verdict == V_FOREIGN) {
+    q->foreign++;
+    q->foreign_src = *src;
+    return;
+  }
+  if (verdict == V_NO_SESSION || verdict == V_NO_PARTY || verdict == V_SOCKET_ERROR) return;
+  q->packets++;
+  q->bytes += len;
+  q->last_any_us = now_us;
+  if (rtcp || len < 12 || (data[0] >> 6) != 2 || (data[1] >= 200 && data[1] <= 204)) return;
+  uint32_t seq = (uint32_t)data[2] << 8 | data[3];
+  uint32_t ts = (uint32_t)data[4] << 24 | (uint32_t)data[5] << 16 | (uint32_t)data[6] << 8 | data[7];
+  uint32_t ssrc = (uint32_t)data[8] << 24 | (uint32_t)data[9] << 16 | (uint32_t)data[10] << 8 | data[11];
+  uint32_t delta = (seq - q->max_seq) & 0xffff;
+  /* RFC 3550 A.1: the first packet, a new SSRC or a jump past MAX_DROPOUT restarts the count. */
+  if (q->rtp++ == 0 || ssrc != q->ssrc || (delta >= 3000 && delta <= 65536 - 100)) {
+    q->ssrc = ssrc;
+    q->rtp_base = q->rtp - 1;
+    q->base_seq = q->max_seq = seq;
+    q->cycles = 0;
+    q->first_us = q->last_us = now_us;
+    q->first_ts = q->last_ts = ts;
+    if (q->rtp == 1) q->rate = 8000;
+    return;
+  }
+  if (delta > 0 && delta < 3000) {
+    if (seq < q->max_seq) q->cycles += 65536; /* wrapped */
+    q->max_seq = seq;
+  }
+  double span = (double)(now_us - q->first_us) / 1e6;
+  if (span >= 1.0) {
+    double r = (double)(uint32_t)(ts - q->first_ts) / span, best = RATES[0];
+    for (unsigned i = 1; i < sizeof RATES / sizeof RATES[0]; i++)
+      if (fabs(RATES[i] - r) < fabs(best - r)) best = RATES[i];
+    q->rate = best;
+  }
+  double d = (double)(now_us - q->last_us) / 1e6 * q->rate - (double)(int32_t)(ts - q->last_ts);
+  q->jitter += (fabs(d) - q->jitter) / 16;
+  q->last_us = now_us;
+  q->last_ts = ts;
+}
 
 int ip_eq(const struct ip *a, const struct ip *b) {
   if (a->family == 0 || a->family != b->family) return 0;
@@ -62,6 +120,7 @@ void path_set_parties(struct pair *pr, const struct party party[2], int fresh) {
     pr->party[s] = *np;
   }
   if (fresh) {
+    memset(pr->q, 0, sizeof pr->q);
     pr->sent[0] = pr->sent[1] = 0;
     __atomic_store_n(&pr->rx, 0, __ATOMIC_RELAXED);
     pr->active = 1;

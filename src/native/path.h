@@ -25,6 +25,23 @@ struct party {
   uint8_t mux, trusted;
 };
 
+/* What one side's party sends (issue 19): counted on the packets its latch accepts; loss
+ * and interarrival jitter from the RTP header (RFC 3550 A.1, A.8). */
+struct quality {
+  uint64_t packets, bytes;  /* accepted from this side's party, RTP and RTCP */
+  uint64_t rtp;             /* RTP packets among them: loss and jitter are measured on these */
+  uint64_t rtp_base;        /* rtp when the sequence was last (re)started */
+  uint32_t ssrc;
+  uint32_t base_seq, max_seq, cycles;
+  int64_t first_us, last_us; /* monotonic arrival of the first and the latest RTP packet */
+  uint32_t first_ts, last_ts;
+  double rate;              /* RTP clock, Hz: 8000 until a second of packets tells it */
+  double jitter;            /* RFC 3550 A.8, in timestamp units */
+  int64_t last_any_us;      /* latest accepted packet of any kind; 0 none */
+  uint64_t foreign;         /* packets to this side from another source than the party's */
+  struct hostport foreign_src; /* the latest such source */
+};
+
 struct pair {
   pthread_mutex_t lock;
   int fd[2][2];                /* [side][rtcp]; -1 when not bound */
@@ -34,6 +51,7 @@ struct pair {
   struct hostport latched[2][2]; /* [side][rtcp]; ip.family 0 until latched */
   uint64_t sent[2];            /* packets relayed out on each side */
   uint64_t rx;                 /* packets accepted from a party; atomic (the sweep reads it unlocked) */
+  struct quality q[2];         /* what each side's party sends (issue 19) */
 };
 
 enum latch { LATCH_STRICT, LATCH_PREFIX, LATCH_ANY, LATCH_OFF };
@@ -58,5 +76,7 @@ void path_free(struct path *p);
 struct pair *path_pair(struct path *p, unsigned port);
 void path_own(struct path *p, const struct ip *a);
 void path_set_parties(struct pair *pr, const struct party party[2], int fresh);
+void path_observe(struct pair *pr, int side, int rtcp, int verdict, const struct hostport *src, const uint8_t *data, size_t len, int64_t now_us);
+int64_t mono_us(void);
 int rtp64_decide(struct path *p, struct pair *pr, int side, int rtcp, const struct hostport *src, struct hostport *dst);
 #endif

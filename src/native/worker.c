@@ -85,10 +85,12 @@ static void on_readable(struct worker *w, struct pair *pr, int side, int rtcp, s
   int n = fd < 0 ? 0 : recvmmsg(fd, in, BATCH, MSG_DONTWAIT, NULL);
   if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) w->c.verdicts[V_SOCKET_ERROR]++;
   int k = 0;
+  int64_t now = n > 0 ? mono_us() : 0; /* one clock read a batch: the jitter's arrival time */
   for (int i = 0; i < n; i++) {
     struct hostport src, dst;
     from_sockaddr(&from[i], &src);
     int v = src.ip.family ? rtp64_decide(&w->r->path, pr, side, rtcp, &src, &dst) : V_FOREIGN;
+    path_observe(pr, side, rtcp, v, &src, in[i].msg_hdr.msg_iov->iov_base, in[i].msg_len, now);
     if (v != V_SEND) {
       w->c.verdicts[v]++;
       continue;
@@ -265,6 +267,7 @@ int relay_inject(struct relay *r, unsigned port, int side, int rtcp, const struc
   struct hostport dst;
   pthread_mutex_lock(&pr->lock);
   int v = pr->bound ? rtp64_decide(&r->path, pr, side, rtcp, src, &dst) : V_NO_SESSION;
+  path_observe(pr, side, rtcp, v, src, buf, len, mono_us());
   if (v == V_SEND) {
     to_sockaddr(&dst, &ss, &m.msg_hdr.msg_namelen);
     send_batch(&r->js, pr, !side, pr->fd[!side][rtcp], &m, 1);

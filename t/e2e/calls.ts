@@ -33,13 +33,16 @@ e2e('calls', (w) => {
       await sleep(400);
       // The endpoint first (one HTTP request), then the command (a process start): both
       // while the one-second call still has media, on a busy machine too.
-      const sessions = JSON.parse(await w.http('/sessions')) as Array<{ port: number }>;
+      const sessions = JSON.parse(await w.http("/sessions")) as Array<Record<string, unknown>>;
       t.equal(sessions.length, 1, '/sessions lists the stream as JSON');
       const st = await w.cli(['status', '--metrics', '127.0.0.1:9064']);
       t.equal(st.code, 0, `sipproxy64 status ${st.stderr}`);
       t.match(st.stdout, /CALL-ID\s+#\s+PORT\s+IPV4 PARTY\s+IPV6 PARTY\s+PKTS>V4\s+PKTS>V6\s+AGE\s+IDLE/);
       t.match(st.stdout, /\s0\s+3000\d\s+127\.0\.0\.10:40000\s+\[2001:db8:1::21\]:40010\s+[1-9]\d*\s+[1-9]\d*/, 'the call, its parties, packets both ways');
       t.match(st.stdout, '1 media stream');
+      t.match(st.stdout, /\nVERDICTS\n\S+ #0: (ok|waiting for media.*)\n/, 'its verdict');
+      t.match(sessions, [{ from4: { lost: 0, foreign: 0 }, from6: { lost: 0, foreign: 0 } }], '/sessions: the quality of what each side sends, nothing lost');
+      t.ok(await waitFor(async () => (JSON.parse(await w.http('/sessions')) as Array<{ verdictKind: string }>)[0]?.verdictKind === 'ok', 4000, 200), 'with media both ways the verdict is ok');
       const uac = await uacP;
       const u = await uas;
       t.equal(uac.code, 0, `IPv6 caller completes INVITE/200/ACK/BYE${tail(uac)}`);

@@ -24,7 +24,7 @@ t.test('the native datapath is built by npm install and loads (python3, make, g+
 t.test('rtp64_decide under ASan and UBSan: 2,000,000 random packets and re-offers keep the rules of SPEC 11', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'rtp64-fuzz-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const cc = spawnSync('gcc', [...SANITIZE, '-o', join(dir, 'fuzz'), 'src/native/fuzz.c', 'src/native/path.c', '-lpthread'], { encoding: 'utf8' });
+  const cc = spawnSync('gcc', [...SANITIZE, '-o', join(dir, 'fuzz'), 'src/native/fuzz.c', 'src/native/path.c', '-lpthread', '-lm'], { encoding: 'utf8' });
   t.equal(cc.status, 0, cc.stderr || 'built');
   const seed = String(Date.now() % 1000000);
   const run = spawnSync(join(dir, 'fuzz'), ['2000000', seed], { encoding: 'utf8', timeout: 120000 });

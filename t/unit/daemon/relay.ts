@@ -317,4 +317,33 @@ for (const datapath of PATHS) {
     await tick();
     t.equal(relay.boundPairs, 2, 'never more than the limit bound, warm pairs included');
   });
+
+  t.test(`${datapath}: quality of what each party sends: packets, loss, jitter, foreign sources, a verdict (issue 19)`, async (t) => {
+    const relay = mk({ ports: [24600, 24601], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: 'strict', timeoutMs: 60000 });
+    t.teardown(() => relay.closeAll());
+    const port = relay.table.update('q', 0, 4, { addr: '192.0.2.10', rtp: 4000, rtcp: 4001, mux: false, signal: '192.0.2.10' }) as number;
+    relay.table.update('q', 0, 6, { addr: '2001:db8::20', rtp: 5000, rtcp: 5001, mux: false, signal: '2001:db8::20' });
+    await tick();
+    const rtp = (seq: number): Buffer => {
+      const b = Buffer.alloc(172, 0xd5);
+      b[0] = 0x80;
+      b.writeUInt16BE(seq & 0xffff, 2);
+      b.writeUInt32BE((seq * 160) >>> 0, 4);
+      return b;
+    };
+    // The IPv4 party: 65530..65535, then 0..9 after a wrap, with 3 and 7 missing; one RTCP.
+    for (const seq of [65530, 65531, 65532, 65533, 65534, 65535, 0, 1, 2, 4, 5, 6, 8, 9]) relay.inject(port, 4, false, { addr: '192.0.2.10', port: 4000 }, rtp(seq));
+    relay.inject(port, 4, true, { addr: '192.0.2.10', port: 4001 }, Buffer.alloc(80, 0x81));
+    relay.inject(port, 4, false, { addr: '192.0.2.10', port: 4000 }, rtp(1)); // late, a duplicate: not an advance
+    // Packets for the IPv6 side from a stranger only.
+    for (let i = 0; i < 3; i++) relay.inject(port, 6, false, { addr: '2001:db8:9::1', port: 7000 }, rtp(i));
+    const info = relay.path.pair(port);
+    t.match(info.q4, { packets: 16, bytes: 15 * 172 + 80, expected: 16, lost: 1, foreign: 0 }, 'counted across the wrap: 16 expected, 15 RTP packets arrived (one twice), so 1 lost');
+    t.ok(info.q4.jitterMs >= 0 && Number.isFinite(info.q4.jitterMs), `jitter ${info.q4.jitterMs} ms`);
+    t.ok(info.q4.idleMs !== null && info.q4.idleMs < 5000, 'its last packet is recent');
+    t.match(info.q6, { packets: 0, foreign: 3, foreignFrom: { addr: '2001:db8:9::1', port: 7000 }, idleMs: null }, 'the IPv6 side: nothing from its party, three from a stranger');
+    const d = relay.describe()[0];
+    t.equal(d.verdictKind, 'never-latched');
+    t.equal(d.verdict, 'never latched: packets for the IPv6 side arrive only from [2001:db8:9::1]:7000, not the party\'s address ([2001:db8::20]:5000); only rtp-latch any would accept it');
+  });
 }
