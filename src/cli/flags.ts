@@ -82,6 +82,7 @@ export const HELP = `
                               other's dialogs (derived from /etc/machine-id)
     --hep ADDR:PORT[,ID]      mirror every SIP message as HEPv3 to a Homer collector or
                               sngrep -L (capture id 64)
+    --call-log FILE|-         a JSON line per call as it ends (USR1 reopens the file)
     --flood-limit N           messages a second from a source that is no configured
                               party before it is dropped (200)
     --flood-ban SECONDS       how long such a source is dropped (60)

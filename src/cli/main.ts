@@ -121,6 +121,10 @@ async function runDaemon(cfg: ReturnType<typeof loadConfig>, log: ReturnType<typ
         resolve(0);
       });
     });
+    process.on('SIGUSR1', () => {
+      log.info('SIGUSR1: reopening the call log');
+      d.reopen();
+    });
     for (const sig of ['SIGTERM', 'SIGINT'] as const) {
       process.on(sig, () => {
         log.info(`${sig}: exiting`);

@@ -67,6 +67,7 @@ export interface Config {
   keepalive: number; //        seconds between OPTIONS to phones registered from the public side (0: off)
   rtpengines: HostPort[]; //   media-engine rtpengine ADDR:PORT...: media through rtpengine's ng protocol (empty: RTPproxy64)
   hep: { to: HostPort; id: number } | null; // hep ADDR:PORT [ID]: every SIP message mirrored as HEPv3
+  callLog: string | null; //   call-log FILE|-: a JSON line per call when it ends
   secret: string | null; //    the file with the key(s) of our MACs (default: derived from /etc/machine-id)
   floodLimit: number; //       messages a second from a source that is no configured party
   floodBan: number; //         seconds such a source is dropped once over the limit
@@ -132,6 +133,7 @@ export function defaultConfig(): Config {
     keepalive: 0,
     rtpengines: [],
     hep: null,
+    callLog: null,
     secret: null,
     floodLimit: 200,
     floodBan: 60,
@@ -150,7 +152,7 @@ export const DIRECTIVES = [
   'rtp-ports', 'rtp-timeout', 'rtp-hold-timeout', 'rtp-latch', 'rtp-quota', 'media-datapath', 'media-threads', 'media-engine', 'keep-user-agent', 'uri-header', 'metrics', 'tcp', 'tcp-idle',
   'tls-port', 'tls-cert', 'tls-key', 'tls-ca',
   'inbound', 'outbound', 'registrar', 'domain', 'passwd', 'digest-algorithms', 'default-expires', 'registrations', 'default-target', 'outbound-proxy', 'keepalive', 'outbound-check',
-  'secret', 'hep', 'flood-limit', 'flood-ban', 'answer-limit',
+  'secret', 'hep', 'call-log', 'flood-limit', 'flood-ban', 'answer-limit',
   'auth-failures', 'auth-backoff', 'max-bindings', 'max-registrations',
 ] as const;
 
@@ -207,6 +209,7 @@ export function applyDirective(cfg: Config, where: string, name: string, args: s
     case 'default-expires': cfg.defaultExpires = int(where, one(), 1, 604800); return;
     case 'registrations': cfg.registrations = one(); return;
     case 'secret': cfg.secret = one(); return;
+    case 'call-log': cfg.callLog = one(); return;
     case 'hep': {
       // hep ADDR:PORT [ID]: HEPv3 copies of every SIP message to a collector (Homer, sngrep -L)
       const hp = parseHostPort(args[0] ?? '');
@@ -314,7 +317,7 @@ export function applyDirective(cfg: Config, where: string, name: string, args: s
 
 /** Parse config text; `file` names it in error messages. */
 /** Directives that name a file: a relative path in a config file is read from the file's folder. */
-const FILE_DIRECTIVES = new Set(['passwd', 'registrations', 'tls-cert', 'tls-key', 'tls-ca', 'secret']);
+const FILE_DIRECTIVES = new Set(['passwd', 'registrations', 'tls-cert', 'tls-key', 'tls-ca', 'secret', 'call-log']);
 
 export function parseConfig(text: string, file: string, cfg: Config = defaultConfig()): Config {
   const lines = text.split(/\r?\n/);

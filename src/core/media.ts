@@ -1,6 +1,6 @@
 // SDP through RTPproxy64's table (SPEC 5, 6): bodies rewritten by a media plan, Content-Length
 // after them, and the life of a call's streams (offer, answer, release).
-import { Family, HostPort } from '../net/addr.js';
+import { Family, formatHostPort, HostPort } from '../net/addr.js';
 import type { Refused } from '../media/table.js';
 import { rewriteBody } from '../sdp/body.js';
 import { Edits } from '../sip/edits.js';
@@ -111,20 +111,21 @@ export function fixContentLength(m: SipMessage, edits: Edits, delta: number): vo
 }
 
 /** SPEC 6: what a request does to its call's streams (CANCEL, BYE, an ACK with the answer). */
-export function requestMediaLife(ctx: ProxyContext, m: SipMessage, key: string, delta: number): void {
+export function requestMediaLife(ctx: ProxyContext, m: SipMessage, key: string, delta: number, src: HostPort): void {
   const media = ctx.media;
-  if (m.method === 'CANCEL' && !media.isEstablished(key)) media.release(key, 'cancel');
+  const by = formatHostPort(src); // who ended the call (the call log)
+  if (m.method === 'CANCEL' && !media.isEstablished(key)) media.release(key, 'cancel', by);
   else if (m.method === 'BYE') {
     // A forked call may see a 2xx from several callees; the caller hangs up the extra ones.
     // Only the BYE of the dialog that holds the media releases it.
     const held = media.dialogTag(key);
-    if (!held || held === tagOf(m, 'To') || held === tagOf(m, 'From')) media.release(key, 'bye');
+    if (!held || held === tagOf(m, 'To') || held === tagOf(m, 'From')) media.release(key, 'bye', by);
   } else if (m.method === 'ACK' && delta !== 0) media.markEstablished(key);
 }
 
 /** SPEC 6: an answer in a 2xx completes the session; a final error to an unanswered INVITE releases it. */
-export function responseMediaLife(ctx: ProxyContext, m: SipMessage, method: string, key: string, delta: number): void {
+export function responseMediaLife(ctx: ProxyContext, m: SipMessage, method: string, key: string, delta: number, src: HostPort): void {
   if (method !== 'INVITE') return;
   if (m.status >= 200 && m.status < 300 && delta !== 0) ctx.media.markEstablished(key, tagOf(m, 'To'));
-  else if (m.status >= 300 && !ctx.media.isEstablished(key)) ctx.media.release(key, `status-${m.status}`);
+  else if (m.status >= 300 && !ctx.media.isEstablished(key)) ctx.media.release(key, `status-${m.status}`, formatHostPort(src));
 }

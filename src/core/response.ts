@@ -42,7 +42,7 @@ export function handleResponse(ctx: ProxyContext, planner: Planner, m: SipMessag
   const delta = ng ? 0 : rewriteMessageBody(ctx, m, edits, plan.media, src, held !== null && held !== tagOf(m, 'To')); // SPEC 5
   if (typeof delta !== 'number') return [drop(delta)];
   fixContentLength(m, edits, delta); //                               RFC 3261 20.14
-  if (!ng) responseMediaLife(ctx, m, cseq.method, key, delta); //     SPEC 6
+  if (!ng) responseMediaLife(ctx, m, cseq.method, key, delta, src); //     SPEC 6
   const data = edits.apply(m.text, m.bodyEnd);
   const transport = viaTransport(next, ctx.cfg); //                   RFC 3261 18.2.2
   if (transport === 'udp' && data.length > MAX_UDP) return [drop(R.tooLargeAfterRewrite)];

@@ -15,6 +15,7 @@ import { Logger } from './log.js';
 import { fillInboundPrefix, MasqError, NameResolver, RegistrationStore, resolveOutbound } from './masq.js';
 import { serveMetrics } from './metrics.js';
 import { MediaEngine } from './media-engine.js';
+import { CallLog } from './call-log.js';
 import { HepMirror } from './hep.js';
 import { Relay } from './relay.js';
 import { hostSecret, readSecret } from './secret.js';
@@ -33,6 +34,8 @@ export interface Daemon {
   drain(): Promise<void>;
   /** Close everything now. */
   stop(): void;
+  /** USR1: reopen the call log (after logrotate renamed it). */
+  reopen(): void;
 }
 
 /** The TLS key, certificate and CAs; a file that cannot be read stops start-up (exit 2). */
@@ -137,14 +140,18 @@ function createRelay(cfg: Config, log: Logger): Relay {
 }
 
 function newRelay(cfg: Config, log: Logger): Relay {
+  const names: [string, string] = cfg.inbound ? ['LAN', 'public'] : ['IPv4', 'IPv6'];
+  const calls = cfg.callLog ? new CallLog(cfg.callLog, names, (e) => log.warn('call-log cannot be written', { file: cfg.callLog, error: e.message })) : null;
   return new Relay({
+    onStreamEnd: calls ? (s, left) => calls.streamEnded(s, left) : undefined,
+    callLog: calls,
     ports: cfg.rtpPorts,
     quota: cfg.rtpQuota,
     maxPairs: relayPairs(cfg, log),
     media4: cfg.media4,
     media6: cfg.media6,
     probeAddr: (cfg.media4 ?? cfg.inbound) as Addr,
-    sideNames: cfg.inbound ? ['LAN', 'public'] : ['IPv4', 'IPv6'],
+    sideNames: names,
     latch: cfg.rtpLatch,
     timeoutMs: cfg.rtpTimeout * 1000,
     holdTimeoutMs: cfg.rtpHoldTimeout * 1000,
@@ -315,5 +322,5 @@ function shutdown(engine: Engine, relay: Relay, sip: Transports, resolver: Uplin
       check();
     });
   };
-  return { engine, relay, drain, stop };
+  return { engine, relay, drain, stop, reopen: () => relay.reopenLog() };
 }

@@ -5,7 +5,8 @@
 // packets themselves go through a Datapath: native threads, or the event loop.
 import { MediaSession, MediaTable } from '../media/table.js';
 import { Addr, Family, formatHostPort } from '../net/addr.js';
-import { Datapath, PathOptions, Peer } from './datapath.js';
+import { Datapath, PairInfo, PathOptions, Peer } from './datapath.js';
+import type { CallLog, EndedStream } from './call-log.js';
 import { JsDatapath } from './datapath-js.js';
 import { loadNative, NativeDatapath } from './datapath-native.js';
 import { canBind } from './udp.js';
@@ -21,6 +22,8 @@ export interface RelayOptions {
   readonly media4: Addr | null; // sides 4 and 6 of the address model's streams
   readonly media6: Addr | null;
   readonly probeAddr?: Addr; //   where rtp-ports are probed (default media4)
+  readonly onStreamEnd?: (s: EndedStream, left: number) => void; // call-log: each stream as it ends
+  readonly callLog?: CallLog | null; //  call-log FILE|-: reopened on USR1, closed with the relay
   readonly sideNames?: readonly [string, string]; // what the verdicts call the sides (IPv4 and IPv6; LAN and public)
   readonly latch: 'strict' | 'prefix' | 'any' | 'off'; // rtp-latch
   readonly timeoutMs: number;
@@ -112,7 +115,7 @@ export class Relay {
       prefer: () => this.prefer(),
       open: (s) => this.open(s),
       update: (s) => this.update(s),
-      close: (s) => this.close(s),
+      close: (s, why, by) => this.close(s, why, by),
     }, opts.quota, opts.maxPairs);
     const lo = opts.ports[0] + (opts.ports[0] % 2);
     const hi = Math.max(lo, opts.ports[1] - 1 - ((opts.ports[1] - 1) % 2));
@@ -182,9 +185,10 @@ export class Relay {
     if (this.streams.has(s.port)) this.path.parties(s.port, s.party4, s.party6, false);
   }
 
-  private close(s: MediaSession): void {
+  private close(s: MediaSession, why: string, by: string | null): void {
     if (!this.streams.delete(s.port)) return;
     const info = this.path.pair(s.port);
+    if (this.opts.onStreamEnd) this.opts.onStreamEnd(this.endedStream(s, info, why, by), this.table.sessionsOf(s.callId).length);
     if (info.sent4 > 0 && info.sent6 > 0) this.ended.withMedia++;
     else this.ended.withoutMedia++;
     const set = this.bound.get(s.port);
@@ -194,6 +198,23 @@ export class Relay {
     set.releasedAt = this.now();
     this.warm.push(set);
     while (this.warm.length > WARM_MAX) this.closePair(this.warm.shift() as PortSockets);
+  }
+
+  /** A stream as the call log keeps it. */
+  private endedStream(s: MediaSession, info: PairInfo, why: string, by: string | null): EndedStream {
+    const now = this.now();
+    const relayAt = (side: 0 | 1): string => {
+      const a = s.addrs?.[side] ?? (side === 0 ? this.opts.media4 : this.opts.media6);
+      return a ? formatHostPort({ ...a, port: s.port }) : `-:${s.port}`;
+    };
+    const party = (l: Peer | null, p: MediaSession['party4']): string | null => {
+      const hp = l ?? (p && p.addr ? { addr: p.addr, port: p.rtp } : null);
+      return hp ? formatHostPort({ ...hp, family: hp.addr.includes(':') ? 6 : 4 }) : null;
+    };
+    const p4 = party(info.latched4, s.party4);
+    const p6 = party(info.latched6, s.party6);
+    const verdict = verdictOf({ held: this.table.isHeld(s), ageMs: now - s.created, q: [info.q4, info.q6], parties: [p4, p6] }, this.opts.sideNames ?? ['IPv4', 'IPv6']);
+    return { callId: s.callId, index: s.index, created: s.created, establishedAt: s.establishedAt, ended: now, why, by, offerer: s.owner, sides: [{ party: p4, relay: relayAt(0), sent: info.q4 }, { party: p6, relay: relayAt(1), sent: info.q6 }], verdict };
   }
 
   /** The packet entry without a socket (tests): the drop reason, or 'sent'. */
@@ -287,9 +308,17 @@ export class Relay {
     });
   }
 
+  /** USR1: the call log goes to a new file of its name. */
+  reopenLog(): void {
+    this.opts.callLog?.reopen();
+  }
+
   closeAll(): void {
     if (this.timer) clearInterval(this.timer);
     if (this.probeTimer) clearInterval(this.probeTimer);
+    // The calls still up end here: the call log has their lines (why: shutdown).
+    if (this.opts.callLog) for (const st of [...this.streams.values()]) this.table.releaseStream(st.s.callId, st.s.index, 'shutdown');
+    this.opts.callLog?.close();
     this.streams.clear();
     this.warm.length = 0;
     this.bound.clear();

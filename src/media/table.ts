@@ -30,6 +30,7 @@ export interface MediaSession {
   readonly created: number;
   updated: number;
   established: boolean; // an answer has passed (a 2xx or an ACK carried SDP)
+  establishedAt: number | null; // when (the call log's answer time)
   held: boolean; //        an SDP with the unspecified address put it on hold (and kept its parties)
   dialogTag: string | null; // the callee's tag of the 2xx that established it (forking)
   readonly owner: string; //   the signalling address whose offer created it (quotas)
@@ -41,7 +42,7 @@ export interface MediaHooks {
   prefer?(): number | null; // a port pair to take first if free (the relay's warm sockets)
   open?(s: MediaSession): void;
   update?(s: MediaSession): void;
-  close?(s: MediaSession, why: string): void;
+  close?(s: MediaSession, why: string, by: string | null): void; // by: who ended it (the BYE's, CANCEL's or final answer's source)
 }
 
 export const MAX_STREAMS_PER_CALL = 16;
@@ -212,7 +213,7 @@ export class MediaTable {
       const port = this.allocate();
       if (port === null) return 'exhausted';
       const t = this.now();
-      s = { callId, index, port, party4: null, party6: null, addrs, created: t, updated: t, established: false, held: false, dialogTag: null, owner, stranger, via };
+      s = { callId, index, port, party4: null, party6: null, addrs, created: t, updated: t, established: false, establishedAt: null, held: false, dialogTag: null, owner, stranger, via };
       if (stranger) {
         this.owned.set(owner, (this.owned.get(owner) ?? 0) + 1);
         this.strangers++;
@@ -240,6 +241,7 @@ export class MediaTable {
   markEstablished(callId: string, tag: string | null = null): void {
     for (const s of this.calls.get(callId)?.values() ?? []) {
       if (!s.established && tag) s.dialogTag = tag;
+      if (!s.established) s.establishedAt = this.now();
       s.established = true;
     }
   }
@@ -255,7 +257,7 @@ export class MediaTable {
     return false;
   }
 
-  releaseStream(callId: string, index: number, why: string): void {
+  releaseStream(callId: string, index: number, why: string, by: string | null = null): void {
     const call = this.calls.get(callId);
     const s = call?.get(index);
     if (!call || !s) return;
@@ -271,15 +273,15 @@ export class MediaTable {
       else this.owned.delete(s.owner);
       this.strangers--;
     }
-    this.hooks.close?.(s, why);
+    this.hooks.close?.(s, why, by);
   }
 
   /** Release every stream of a call; returns how many. */
-  release(callId: string, why: string): number {
+  release(callId: string, why: string, by: string | null = null): number {
     const call = this.calls.get(callId);
     if (!call) return 0;
     const list = [...call.keys()];
-    for (const i of list) this.releaseStream(callId, i, why);
+    for (const i of list) this.releaseStream(callId, i, why, by);
     return list.length;
   }
 }

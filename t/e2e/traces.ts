@@ -1,10 +1,11 @@
-// HEP traces (issue 19) over real UDP in a namespace: sngrep (Debian's, a HEP decoder someone
+// HEP traces and the call log (issue 19) over real UDP in a namespace: sngrep (Debian's, a HEP decoder someone
 // else wrote) listens as the collector while an IPv4 phone calls an IPv6 one; what it
 // decoded is read back by tshark: each message in and out, with its addresses and ports.
 // (tshark 4.0 has no HEP dissector of its own; sngrep 1.6 writes IPv6 packets with 0.0.0.0
 // addresses, so those are checked by port, method and Call-ID.)
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { waitFor, sleep } from '../lib/netns.js';
 import { CALL_MS, e2e, tail } from '../lib/world.js';
@@ -46,5 +47,36 @@ e2e('hep', (w) => {
     }
     for (const m of ['INVITE', 'ACK', 'BYE']) t.ok(rows.some((x) => x.endsWith(`|5060|${m}||${m}`) && !x.startsWith('127.')), `the IPv6 side too: ${m} to carol`);
     t.ok(rows.length >= 10 && rows.every((x) => /\|(INVITE|ACK|BYE)?\|\d*\|(INVITE|ACK|BYE)$/.test(x)), `each message in and out, all of them SIP (a 180, a retransmission may add some): ${JSON.stringify(rows)}`);
+  });
+
+  t.test('call-log: a JSON line per call as it ends, reopened on USR1 after a rename', async (t) => {
+    const file = join(w.dir, 'calls.jsonl');
+    const proxy = w.startProxy(CONF.replace(/^hep .*$/m, '') + `call-log ${file}\n`);
+    t.ok(await w.proxyUp(proxy), 'proxy started');
+    const call = async (n: number): Promise<void> => {
+      const uas = w.sipp('uas.xml', '2001:db8:1::20', 5060, 31010 + n * 2, w.media(`carol${n}`, '2001:db8:1::20', 40020 + n * 20));
+      await sleep(300);
+      const uac = await w.sipp('uac.xml', '127.0.0.10', 5060, 31011 + n * 2, { ...w.media(`alice${n}`, '127.0.0.10', 40030 + n * 20), callee: 'carol' }, '127.0.0.120:5060', CALL_MS);
+      t.equal(uac.code, 0, `call ${n}${tail(uac)}`);
+      t.equal((await uas).code, 0, `answered`);
+    };
+    await call(1);
+    t.ok(await waitFor(() => existsSync(file) && readFileSync(file, 'utf8').endsWith('\n'), 5000, 100), 'a line when the call ended');
+    const lines = readFileSync(file, 'utf8').trim().split('\n');
+    t.equal(lines.length, 1, 'one line for one call');
+    const c = JSON.parse(lines[0]);
+    t.match(c, { callId: /^1-\d+@127\.0\.0\.10$/, offer: /^20\d\d-/, answer: /^20\d\d-/, end: /^20\d\d-/, ended: { why: 'bye', by: '127.0.0.10:5060' }, offerer: '127.0.0.10' }, 'the call: its times, ended by alice\'s BYE');
+    t.ok(c.duration >= CALL_MS / 1000 - 1 && c.duration < 30, `its duration from the answer: ${c.duration} s`);
+    t.match(c.streams, [{ index: 0, ipv4: { party: '127.0.0.10:40050', relay: /^127\.0\.0\.1:3\d{4}$/, sent: { packets: Number, lost: 0, foreign: 0 } }, ipv6: { party: '[2001:db8:1::20]:40040', relay: /^\[2001:db8::1\]:3\d{4}$/, sent: { lost: 0 } }, verdict: String }], 'its stream: each party, the relay port it used, what it sent');
+    t.ok(c.streams[0].ipv4.sent.packets >= 50 && c.streams[0].ipv6.sent.packets >= 50, 'the 50 counted packets of each party (and the probes)');
+    // logrotate without copytruncate: rename, then USR1.
+    renameSync(file, `${file}.1`);
+    proxy.child.kill('SIGUSR1');
+    t.ok(await waitFor(() => /SIGUSR1: reopening the call log/.test(proxy.log()), 5000, 50), 'USR1 taken');
+    await call(2);
+    t.ok(await waitFor(() => existsSync(file) && readFileSync(file, 'utf8').split('\n').length === 2, 5000, 100), 'the next call is in a new file');
+    t.equal(readFileSync(`${file}.1`, 'utf8').trim().split('\n').length, 1, 'the rotated one keeps its line');
+    proxy.child.kill('SIGTERM');
+    t.equal(await proxy.exited, 0, 'SIGTERM exits 0');
   });
 }, { missing: has('sngrep') && has('tshark') ? null : 'sngrep and tshark are not installed (apt-get install sngrep tshark)' });
