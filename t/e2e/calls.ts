@@ -33,9 +33,10 @@ e2e('calls', (w) => {
       await sleep(400);
       // The endpoint first (one HTTP request), then the command (a process start): both
       // while the one-second call still has media, on a busy machine too.
+      const stP = w.cli(['status', '--metrics', '127.0.0.1:9064']); // a process start: seconds on a busy machine
       const sessions = JSON.parse(await w.http("/sessions")) as Array<Record<string, unknown>>;
       t.equal(sessions.length, 1, '/sessions lists the stream as JSON');
-      const st = await w.cli(['status', '--metrics', '127.0.0.1:9064']);
+      const st = await stP;
       t.equal(st.code, 0, `sipproxy64 status ${st.stderr}`);
       t.match(st.stdout, /CALL-ID\s+#\s+PORT\s+IPV4 PARTY\s+IPV6 PARTY\s+PKTS>V4\s+PKTS>V6\s+AGE\s+IDLE/);
       t.match(st.stdout, /\s0\s+3000\d\s+127\.0\.0\.10:40000\s+\[2001:db8:1::21\]:40010\s+[1-9]\d*\s+[1-9]\d*/, 'the call, its parties, packets both ways');

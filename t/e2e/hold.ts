@@ -15,11 +15,13 @@ e2e('hold', (w) => {
     await sleep(300);
     const uac = w.sipp('uac-hold.xml', '2001:db8::99', 5060, 31602, { user: 'dave', callee: 'alice', mediaip: '2001:db8::99', rtpport: '40610' }, '[2001:db8:64::10]:5060', 14000);
     t.ok(await waitFor(async () => (await sessions()).some((s) => s.held), 8000, 200), 'the stream is marked held once the re-INVITE passes');
+    // The status command meanwhile: a process start takes seconds on a busy machine.
+    const stP = w.cli(['status', '--metrics', '127.0.0.1:9064']);
     await sleep(7000); // rtp-timeout 5 s and a sweep: a stream that is not held would be gone
     const during = await sessions();
     t.equal(during.length, 1, 'past rtp-timeout the held stream is still there');
     t.ok(during[0]?.held, 'still held');
-    const st = await w.cli(['status', '--metrics', '127.0.0.1:9064']);
+    const st = await stP;
     t.match(st.stdout, /\(held\)/, `sipproxy64 status shows it held${tail(st)}`);
     const [c, s] = await Promise.all([uac, uas]);
     t.equal(c.code, 0, `dave's BYE after 14 s on hold completes${tail(c)}`);
