@@ -12,6 +12,8 @@ export const FLAGS: Record<string, Flag> = {
   from: { type: 'string' },
   to: { type: 'string' },
   transport: { type: 'string' },
+  pcap: { type: 'string' },
+  write: { type: 'string' },
   logFormat: { type: 'string' },
   verbose: { type: 'boolean', shortFlag: 'v' },
   debug: { type: 'boolean' },
@@ -29,6 +31,8 @@ export const HELP = `
     sipproxy64 rewrite --from ADDR:PORT --to ADDR:PORT [options] < message
                                               run one SIP message through the rewrite
                                               engine offline and print what would be sent
+    sipproxy64 rewrite --pcap FILE [--write OUT] [options]
+                                              the same for every SIP message of a capture
     sipproxy64 status [options]               list the registrations (masquerading) and
                                               the active media sessions of the running
                                               daemon (needs its metrics directive)
@@ -44,7 +48,12 @@ export const HELP = `
                               exit 2 on an error
     --from ADDR:PORT          rewrite: the source the message came from
     --to ADDR:PORT            rewrite: the local address it arrived on
-    --transport udp|tcp|tls   rewrite: the transport it arrived over (udp)
+    --transport udp|tcp|tls   rewrite: the transport it arrived over (udp); with
+                              --pcap, tls takes the capture's TCP as decrypted TLS
+    --pcap FILE               rewrite: every SIP message of a pcap or pcapng capture
+                              (UDP, TCP; IPv4, IPv6; Ethernet, Linux cooked), from and
+                              to its packet's addresses, through one engine, in order
+    --write FILE              rewrite --pcap: what the proxy would have sent, as a pcap
     --log-format plain|json   log lines on stderr (plain)
     -v, --verbose             log each SIP message in and out (also --debug)
     -h, --help                this text

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // sipproxy64 command line (meow): the daemon, `rewrite`, `--check-config`.
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import meow from 'meow';
 import { ConfigError } from '../config/config.js';
 import { loadConfig } from './load.js';
@@ -10,7 +10,9 @@ import { buildEngine } from '../daemon/compose.js';
 import { MasqError } from '../daemon/masq.js';
 import { readJson } from '../daemon/store.js';
 import { PRODUCT, VERSION } from '../version.js';
-import { runRewrite, runRewriteResolving, UsageError } from './rewrite.js';
+import { runPcap, runRewrite, runRewriteResolving, UsageError } from './rewrite.js';
+import { PcapError, PcapWriter } from './pcap.js';
+import { readSecret, SecretError } from '../daemon/secret.js';
 import { createLogger } from '../daemon/log.js';
 import { startDaemon, StartupError } from '../daemon/daemon.js';
 import { UplinkResolver } from '../daemon/resolver.js';
@@ -70,16 +72,10 @@ function main(argv: string[]): number | Promise<number> {
   if (cmd === 'rewrite') {
     const transport = (f.transport as string | undefined) ?? 'udp';
     if (transport !== 'udp' && transport !== 'tcp' && transport !== 'tls') throw new UsageError(`--transport takes udp, tcp or tls, got "${transport}"`);
-    if (typeof f.from !== 'string' || typeof f.to !== 'string') throw new UsageError('rewrite needs --from ADDR:PORT and --to ADDR:PORT');
+    if (typeof f.pcap === 'string') return rewritePcap(cfg, f.pcap, typeof f.write === 'string' ? f.write : null, transport === 'tls' ? 'tls' : 'tcp');
+    if (typeof f.from !== 'string' || typeof f.to !== 'string') throw new UsageError('rewrite needs --from ADDR:PORT and --to ADDR:PORT (or --pcap FILE)');
     const input = readFileSync(0);
-    let built;
-    try {
-      built = buildEngine(cfg, { product: PRODUCT });
-    } catch (e) {
-      if (e instanceof MasqError) throw new ConfigError('passwd', e.message);
-      throw e;
-    }
-    const { engine, masq } = built;
+    const { engine, masq } = offlineEngine(cfg);
     const from = f.from;
     const to = f.to;
     const write = (text: string): number => {
@@ -102,6 +98,42 @@ function main(argv: string[]): number | Promise<number> {
 }
 
 /** Run until a signal: HUP drains (SPEC 7), TERM/INT stop now. */
+/** rewrite --pcap IN [--write OUT]: the capture through one engine; what it would send, as a capture. */
+/** The engine of `rewrite`: the config's secret when it names one (then branches and tokens are the daemon's), else the fixed test key. */
+function offlineEngine(cfg: ReturnType<typeof loadConfig>): ReturnType<typeof buildEngine> {
+  try {
+    return buildEngine(cfg, { product: PRODUCT, ...(cfg.secret ? { secret: readSecret(cfg.secret).keys } : {}) });
+  } catch (e) {
+    if (e instanceof MasqError) throw new ConfigError('passwd', e.message);
+    if (e instanceof SecretError) throw new ConfigError('secret', e.message);
+    throw e;
+  }
+}
+
+async function rewritePcap(cfg: ReturnType<typeof loadConfig>, file: string, out: string | null, tcpAs: 'tcp' | 'tls'): Promise<number> {
+  let capture: Buffer;
+  try {
+    capture = readFileSync(file);
+  } catch (e) {
+    throw new UsageError(`--pcap ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+  }
+  const built = offlineEngine(cfg);
+  const resolver = new UplinkResolver(built.engine.map, createLogger('plain', 'warn'));
+  await resolver.start();
+  resolver.stop();
+  const writer = out ? new PcapWriter() : null;
+  let text: string;
+  try {
+    text = await runPcap(built.engine, built.masq?.names ?? null, capture, tcpAs, writer);
+  } catch (e) {
+    if (e instanceof PcapError) throw new UsageError(`--pcap ${file}: ${e.message}`);
+    throw e;
+  }
+  process.stdout.write(Buffer.from(text, 'latin1'));
+  if (writer && out) writeFileSync(out, writer.toBuffer());
+  return 0;
+}
+
 async function runDaemon(cfg: ReturnType<typeof loadConfig>, log: ReturnType<typeof createLogger>): Promise<number> {
   let d: Awaited<ReturnType<typeof startDaemon>>;
   try {

@@ -6,6 +6,7 @@ import { formatHostPort, HostPort, parseHostPort } from '../net/addr.js';
 import { DnsApi, systemDns } from '../daemon/resolver.js';
 import { resolveName } from '../daemon/masq.js';
 import type { NameCache } from '../masq/names.js';
+import { PcapWriter, sipPackets } from './pcap.js';
 
 /** The text form of the engine's answer: `send SRC DST` + the exact bytes, or `drop REASON`. */
 export function formatActions(actions: Action[]): string {
@@ -39,6 +40,32 @@ export async function runRewriteResolving(engine: Engine, names: NameCache, inpu
     out = a.retry();
   }
   return formatActions(out);
+}
+
+/** What the engine's actions send, flattened (a media engine's SDP offline: the message's own). */
+function sends(actions: Action[]): Array<Extract<Action, { type: 'send' }>> {
+  return actions.flatMap((a) => (a.type === 'send' ? [a] : a.type === 'media' && a.then ? sends(a.then(typeof a.ng.sdp === 'string' ? a.ng.sdp : '')) : []));
+}
+
+/**
+ * `rewrite --pcap`: every SIP message of a capture through one engine, in order, from and to
+ * the addresses of its packet; the output of `rewrite` for each, under a line naming the
+ * packet. With `writer`, what the proxy would have sent, as a capture.
+ */
+export async function runPcap(engine: Engine, names: NameCache | null, capture: Buffer, tcpAs: 'tcp' | 'tls', writer: PcapWriter | null, api: DnsApi = systemDns): Promise<string> {
+  let text = '';
+  const packets = sipPackets(capture, tcpAs);
+  for (const p of packets) {
+    let out = engine.handle(p.data, p.src, p.dst, p.transport);
+    for (let i = 0; names && i < 4 && out[0]?.type === 'resolve'; i++) {
+      const a = out[0];
+      await resolveName(names, api, a.name, a.family);
+      out = a.retry();
+    }
+    text += `# packet ${p.n} ${new Date(p.tsUs / 1000).toISOString()} ${formatHostPort(p.src)} -> ${formatHostPort(p.dst)} ${p.transport}\n` + formatActions(out);
+    if (writer) for (const s of sends(out)) writer.add(p.tsUs, s.from, s.to, s.transport, Buffer.from(s.data, 'latin1'));
+  }
+  return text + `# ${packets.length} SIP message${packets.length === 1 ? '' : 's'} in the capture\n`;
 }
 
 function parseOrThrow(text: string, flag: string): HostPort {

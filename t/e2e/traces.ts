@@ -1,11 +1,12 @@
 // HEP traces and the call log (issue 19) over real UDP in a namespace: sngrep (Debian's, a HEP decoder someone
 // else wrote) listens as the collector while an IPv4 phone calls an IPv6 one; what it
 // decoded is read back by tshark: each message in and out, with its addresses and ports.
+// Then `rewrite --pcap` replays tcpdump's captures of calls over UDP and TCP.
 // (tshark 4.0 has no HEP dissector of its own; sngrep 1.6 writes IPv6 packets with 0.0.0.0
 // addresses, so those are checked by port, method and Call-ID.)
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, renameSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { waitFor, sleep } from '../lib/netns.js';
 import { CALL_MS, e2e, tail } from '../lib/world.js';
@@ -79,4 +80,46 @@ e2e('hep', (w) => {
     proxy.child.kill('SIGTERM');
     t.equal(await proxy.exited, 0, 'SIGTERM exits 0');
   });
-}, { missing: has('sngrep') && has('tshark') ? null : 'sngrep and tshark are not installed (apt-get install sngrep tshark)' });
+
+  t.test('rewrite --pcap replays tcpdump\'s captures (Ethernet and Linux cooked, UDP and TCP) as the daemon ran them', async (t) => {
+    const secret = join(w.dir, 'secret');
+    writeFileSync(secret, `${'c'.repeat(64)}\n`, { mode: 0o600 });
+    const conf = join(w.dir, 'replay.conf');
+    // The daemon's own secret for rewrite too: then its branches are the daemon's, byte for byte.
+    writeFileSync(conf, CONF.replace(/^hep .*$/m, '') + `tcp yes\nsecret ${secret}\n`);
+    const lo = join(w.dir, 'lo.pcap'), any = join(w.dir, 'any.pcap');
+    const dumps = [w.ns.start('tcpdump', ['-i', 'lo', '-U', '-w', lo, 'port 5060']), w.ns.start('tcpdump', ['-i', 'any', '-U', '-w', any, 'port 5060'])];
+    let said = '';
+    for (const d of dumps) d.stderr?.on('data', (b: Buffer) => (said += b.toString()));
+    t.teardown(() => dumps.forEach((d) => d.kill('SIGKILL')));
+    t.ok(await waitFor(() => (said.match(/listening on/g) ?? []).length === 2, 8000, 100), 'tcpdump listens on lo and on any');
+    const proxy = w.startProxy(readFileSync(conf, 'utf8'));
+    t.ok(await w.proxyUp(proxy), 'proxy started');
+    for (const [n, extra] of [[5, []], [6, ['-t', 't1']]] as const) {
+      const uas = w.sipp('uas.xml', '2001:db8:1::20', 5060, 31020 + n * 2, w.media(`carol${n}`, '2001:db8:1::20', 40100 + n * 20));
+      await sleep(300);
+      const uac = await w.sipp('uac.xml', '127.0.0.10', 5070 + n, 31021 + n * 2, { ...w.media(`alice${n}`, '127.0.0.10', 40110 + n * 20), callee: 'carol' }, '127.0.0.120:5060', 1000, [...extra]);
+      t.equal(uac.code, 0, `alice calls carol over ${extra.length ? 'TCP' : 'UDP'}${tail(uac)}`);
+      t.equal((await uas).code, 0, 'carol answers');
+    }
+    proxy.child.kill('SIGTERM');
+    await proxy.exited;
+    await sleep(300);
+    for (const d of dumps) d.kill('SIGINT');
+    await waitFor(() => dumps.every((d) => d.exitCode !== null || d.signalCode !== null), 5000, 100);
+    const out = join(w.dir, 'replayed.pcap');
+    const r = await w.cli(['rewrite', '-c', conf, '--pcap', lo, '--write', out]);
+    t.equal(r.code, 0, `rewrite --pcap runs ${r.stderr.slice(-300)}`);
+    t.match(r.stdout, /# packet \d+ \S+ 127\.0\.0\.10:5075 -> 127\.0\.0\.120:5060 udp\nsend \[2001:db8:64::10\]:5060 \[2001:db8:1::20\]:5060\nINVITE sip:carol@\[2001:db8:1::20\]:5060 SIP\/2\.0\r\n/, 'the UDP INVITE as it came, and what the proxy makes of it');
+    t.match(r.stdout, /# packet \d+ \S+ 127\.0\.0\.10:\d+ -> 127\.0\.0\.120:5060 tcp\nsend \[2001:db8:64::10\]:5060 \[2001:db8:1::20\]:5060\nINVITE sip:carol@/, 'and the one that came over TCP');
+    // What rewrite makes of the captured INVITE is what the daemon sent (captured too).
+    const sent = (r.stdout.split('\n# packet ').find((b) => / 127\.0\.0\.10:5075 -> 127\.0\.0\.120:5060 udp\nsend /.test(b) && /\nINVITE /.test(b)) ?? '').split('\n').slice(2).join('\n');
+    const live = spawnSync('tshark', ['-r', lo, '-Y', 'sip.Method == "INVITE" && ipv6.dst == 2001:db8:1::20 && udp.srcport == 5060', '-T', 'fields', '-e', 'sip.Via'], { encoding: 'utf8' }).stdout.trim().split('\n')[0];
+    t.ok(live && sent.includes(live.split(',')[0]), `the replayed INVITE has the daemon's own Via branch (shared secret): ${live}`);
+    const dec = spawnSync('tshark', ['-r', out, '-T', 'fields', '-E', 'separator=|', '-e', 'ipv6.src', '-e', 'ipv6.dst', '-e', 'sip.Method'], { encoding: 'utf8' }).stdout;
+    t.match(dec, /2001:db8:64::10\|2001:db8:1::20\|INVITE/, '--write: tshark reads the replayed INVITE, to carol over IPv6');
+    const cooked = await w.cli(['rewrite', '-c', conf, '--pcap', any]);
+    t.equal(cooked.code, 0, 'the Linux cooked capture (-i any) replays too');
+    t.match(cooked.stdout, /127\.0\.0\.10:5075 -> 127\.0\.0\.120:5060 udp\nsend \[2001:db8:64::10\]:5060 \[2001:db8:1::20\]:5060\nINVITE /);
+  });
+}, { missing: has('sngrep') && has('tshark') && has('tcpdump') ? null : 'sngrep, tshark and tcpdump are not installed (apt-get install sngrep tshark tcpdump)' });
