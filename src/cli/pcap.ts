@@ -6,7 +6,7 @@
 // pcap of Ethernet frames. Our own small reader: no registry package reads pcapng and the
 // cooked headers without native code. Malformed input is skipped, never thrown past here.
 import type { Transport } from '../core/transport.js';
-import { Family, HostPort } from '../net/addr.js';
+import { addrBytes, Family, HostPort } from '../net/addr.js';
 import { StreamFramer } from '../sip/stream.js';
 
 export interface SipPacket {
@@ -278,16 +278,6 @@ function udpHeader(src: HostPort, dst: HostPort, len: number): Buffer {
   return h;
 }
 
-function ipBytes(a: HostPort): Buffer {
-  if (a.family === 4) return Buffer.from(a.addr.split('.').map(Number));
-  const [head, tail] = a.addr.split('::');
-  const h = head ? head.split(':') : [];
-  const t = tail !== undefined && tail !== '' ? tail.split(':') : [];
-  const groups = tail === undefined ? h : [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
-  const b = Buffer.alloc(16);
-  groups.forEach((g, i) => b.writeUInt16BE(parseInt(g, 16), i * 2));
-  return b;
-}
 
 function ipv4Header(src: HostPort, dst: HostPort, proto: number, len: number): Buffer {
   const h = Buffer.alloc(20);
@@ -295,8 +285,8 @@ function ipv4Header(src: HostPort, dst: HostPort, proto: number, len: number): B
   h.writeUInt16BE(20 + len, 2);
   h[8] = 64;
   h[9] = proto;
-  ipBytes(src).copy(h, 12);
-  ipBytes(dst).copy(h, 16);
+  addrBytes(src).copy(h, 12);
+  addrBytes(dst).copy(h, 16);
   h.writeUInt16BE(sum16(h), 10);
   return h;
 }
@@ -307,8 +297,8 @@ function ipv6Header(src: HostPort, dst: HostPort, proto: number, len: number): B
   h.writeUInt16BE(len, 4);
   h[6] = proto;
   h[7] = 64;
-  ipBytes(src).copy(h, 8);
-  ipBytes(dst).copy(h, 24);
+  addrBytes(src).copy(h, 8);
+  addrBytes(dst).copy(h, 24);
   return h;
 }
 
@@ -323,7 +313,7 @@ function sum16(b: Buffer, start = 0): number {
 
 /** UDP/TCP checksum over the pseudo-header (RFC 768, RFC 8200 8.1). */
 function checksum(src: HostPort, dst: HostPort, proto: number, body: Buffer): number {
-  const pseudo = Buffer.concat([ipBytes(src), ipBytes(dst), Buffer.from([0, proto]), Buffer.from([(body.length >> 8) & 0xff, body.length & 0xff])]);
+  const pseudo = Buffer.concat([addrBytes(src), addrBytes(dst), Buffer.from([0, proto]), Buffer.from([(body.length >> 8) & 0xff, body.length & 0xff])]);
   const pre = ~sum16(pseudo) & 0xffff;
   const c = sum16(body, pre);
   return proto === 17 && c === 0 ? 0xffff : c;

@@ -207,10 +207,10 @@ async function startTransports(cfg: Config, engine: Engine, log: Logger, deliver
 }
 
 /** The metrics and status endpoint, when configured. */
-async function startStatus(cfg: Config, engine: Engine, relay: Relay, log: Logger, media: MediaEngine | null): Promise<Awaited<ReturnType<typeof serveMetrics>> | null> {
+async function startStatus(cfg: Config, engine: Engine, relay: Relay, log: Logger, media: MediaEngine | null, masq: MasqPlanner | null): Promise<Awaited<ReturnType<typeof serveMetrics>> | null> {
   if (!cfg.metrics) return null;
   try {
-    return await serveMetrics(cfg.metrics, engine, relay, media?.client.states ?? [], (e) => log.warn('metrics server error', { error: e.message }));
+    return await serveMetrics(cfg.metrics, engine, relay, media?.client.states ?? [], (e) => log.warn('metrics server error', { error: e.message }), masq ? () => masq.registrar.toJSON() : null);
   } catch (err) {
     throw new StartupError(`cannot listen for metrics on ${uriHost(cfg.metrics)}:${cfg.metrics.port}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
   }
@@ -264,7 +264,7 @@ export async function startDaemon(cfg: Config, log: Logger, product: string, dns
   relay.start();
   let status: Awaited<ReturnType<typeof serveMetrics>> | null;
   try {
-    status = await startStatus(cfg, engine, relay, log, media);
+    status = await startStatus(cfg, engine, relay, log, media, masq);
   } catch (err) {
     closeTransports(sip);
     throw err;

@@ -3,9 +3,8 @@
 // collector or `sngrep -L`, so they show the proxy's own view of each call. Best effort:
 // a datagram that cannot be sent is counted, never retried; SIP never waits for it.
 import dgram from 'node:dgram';
-import { isIPv4 } from 'node:net';
 import type { Transport } from '../core/transport.js';
-import { HostPort } from '../net/addr.js';
+import { addrBytes, HostPort } from '../net/addr.js';
 
 const IPPROTO: Record<Transport, number> = { udp: 17, tcp: 6, tls: 6 };
 
@@ -30,15 +29,6 @@ const u32 = (n: number): Buffer => {
   return b;
 };
 
-function ipBytes(a: HostPort): Buffer {
-  if (isIPv4(a.addr)) return Buffer.from(a.addr.split('.').map(Number));
-  // RFC 4291 2.2: expand "::" to the zero groups it stands for.
-  const [head, tail] = a.addr.split('::');
-  const h = head ? head.split(':') : [];
-  const t = tail !== undefined && tail !== '' ? tail.split(':') : [];
-  const groups = tail === undefined ? h : [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
-  return Buffer.concat(groups.map((g) => u16(parseInt(g, 16))));
-}
 
 /** A HEPv3 packet for one SIP message (protocol type 1: SIP). */
 export function hep3(payload: Buffer, src: HostPort, dst: HostPort, transport: Transport, nowMs: number, captureId: number): Buffer {
@@ -46,8 +36,8 @@ export function hep3(payload: Buffer, src: HostPort, dst: HostPort, transport: T
   const chunks = Buffer.concat([
     chunk(0x0001, u8(v6 ? 10 : 2)), //           IP protocol family: AF_INET6 / AF_INET
     chunk(0x0002, u8(IPPROTO[transport])), //     IP protocol: UDP or TCP
-    chunk(v6 ? 0x0005 : 0x0003, ipBytes(src)),
-    chunk(v6 ? 0x0006 : 0x0004, ipBytes(dst)),
+    chunk(v6 ? 0x0005 : 0x0003, addrBytes(src)),
+    chunk(v6 ? 0x0006 : 0x0004, addrBytes(dst)),
     chunk(0x0007, u16(src.port)),
     chunk(0x0008, u16(dst.port)),
     chunk(0x0009, u32(Math.floor(nowMs / 1000))),

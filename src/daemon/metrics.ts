@@ -4,6 +4,7 @@ import http from 'node:http';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { Engine } from '../core/engine.js';
 import { EngineState } from './ng.js';
+import { PAGE_CSS, PAGE_HTML, PAGE_JS } from './status-page.js';
 import { Relay } from './relay.js';
 import { HostPort, uriHost } from '../net/addr.js';
 import { R } from '../sip/reasons.js';
@@ -66,7 +67,7 @@ export function createRegistry(engine: Engine, relay: Relay, engines: readonly E
 }
 
 /** Serve /metrics and /sessions; resolves once listening. Errors never end the process. */
-export async function serveMetrics(at: HostPort, engine: Engine, relay: Relay, engines: readonly EngineState[], onError: (e: Error) => void): Promise<http.Server> {
+export async function serveMetrics(at: HostPort, engine: Engine, relay: Relay, engines: readonly EngineState[], onError: (e: Error) => void, registrations: (() => unknown) | null = null): Promise<http.Server> {
   const reg = createRegistry(engine, relay, engines);
   const server = http.createServer((req, res) => {
     const url = (req.url ?? '/').split('?')[0];
@@ -79,10 +80,16 @@ export async function serveMetrics(at: HostPort, engine: Engine, relay: Relay, e
       );
     } else if (url === '/sessions') {
       res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(relay.describe()));
+    } else if (url === '/' || url === '/status.js' || url === '/status.css') {
+      // The status page: one document, its style and its script, nothing from elsewhere.
+      const [type, body] = url === '/' ? ['text/html; charset=utf-8', PAGE_HTML] : url === '/status.js' ? ['text/javascript; charset=utf-8', PAGE_JS] : ['text/css; charset=utf-8', PAGE_CSS];
+      res.writeHead(200, { 'Content-Type': type, 'Content-Security-Policy': "default-src 'self'", 'X-Content-Type-Options': 'nosniff', 'Cache-Control': 'no-store' }).end(body);
+    } else if (url === '/registrations') {
+      res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(registrations ? { enabled: true, now: Date.now(), ...(registrations() as object) } : { enabled: false }));
     } else if (url === '/engines') {
       res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(engines.map((e) => ({ engine: e.engine, up: e.up, requests: Object.fromEntries(e.requests), stats: e.stats }))));
     } else {
-      res.writeHead(404, { 'Content-Type': 'text/plain' }).end('sipproxy64: /metrics, /sessions, /engines\n');
+      res.writeHead(404, { 'Content-Type': 'text/plain' }).end('sipproxy64: /, /metrics, /sessions, /engines, /registrations\n');
     }
   });
   server.on('error', onError);

@@ -83,6 +83,11 @@ export function parseHostPort(text: string, defPort?: number): HostPort | null {
 }
 
 /** Host as written in a URI or Via: IPv6 in brackets (RFC 3261 25.1, RFC 5118). */
+/** The address as it goes on the wire: 4 or 16 bytes (a canonical Addr: parseIp's). */
+export function addrBytes(a: Addr): Buffer {
+  return Buffer.from(ipaddr.parse(a.addr).toByteArray());
+}
+
 export function uriHost(a: Addr): string {
   return a.family === 6 ? '[' + a.addr + ']' : a.addr;
 }
