@@ -84,6 +84,8 @@ export async function serveMetrics(at: HostPort, engine: Engine, relay: Relay, e
       // The status page: one document, its style and its script, nothing from elsewhere.
       const [type, body] = url === '/' ? ['text/html; charset=utf-8', PAGE_HTML] : url === '/status.js' ? ['text/javascript; charset=utf-8', PAGE_JS] : ['text/css; charset=utf-8', PAGE_CSS];
       res.writeHead(200, { 'Content-Type': type, 'Content-Security-Policy': "default-src 'self'", 'X-Content-Type-Options': 'nosniff', 'Cache-Control': 'no-store' }).end(body);
+    } else if (url === '/favicon.ico') {
+      res.writeHead(204).end(); // browsers ask for it: none, and no error in their console
     } else if (url === '/registrations') {
       res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(registrations ? { enabled: true, now: Date.now(), ...(registrations() as object) } : { enabled: false }));
     } else if (url === '/engines') {

@@ -24,11 +24,12 @@ e2e('page', (w) => {
     const { chromium: pw } = await import('playwright-core');
     const proxy = w.startProxy(CONF);
     t.ok(await w.proxyUp(proxy), `proxy started${proxy.log().slice(-300)}`);
-    // Two calls at once, 6 s of RTP each: one with an ordinary Call-ID, one whose Call-ID is HTML.
+    // Two calls at once, 20 s of RTP each (a browser starts slowly on a busy machine): one with
+    // an ordinary Call-ID, one whose Call-ID is HTML; carol answers each on a port of its own.
     const calls = [0, 1].map(async (n) => {
-      const uas = w.sipp('uas.xml', '2001:db8:1::20', 5060 + n * 2, 31000 + n * 4, w.media(`carol${n}`, '2001:db8:1::20', 40000 + n * 40, 300));
+      const uas = w.sipp('uas.xml', '2001:db8:1::20', 5060 + n * 2, 31000 + n * 4, w.media(`carol${n}`, '2001:db8:1::20', 40000 + n * 40, 1000));
       await sleep(300);
-      const uac = await w.sipp('uac.xml', '127.0.0.10', 5060 + n * 2, 31002 + n * 4, { ...w.media(`alice${n}`, '127.0.0.10', 40020 + n * 40, 300), callee: 'carol' }, `127.0.0.120:5060`, 9000, n ? ['-cid_str', `${HOSTILE}%u@%s`] : []);
+      const uac = await w.sipp('nat-uac.xml', '127.0.0.10', 5060 + n * 2, 31002 + n * 4, { ...w.media(`alice${n}`, '127.0.0.10', 40020 + n * 40, 1000), callee: 'carol', domain: `127.0.0.120:${5060 + n * 2}` }, '127.0.0.120:5060', 22000, n ? ['-cid_str', `${HOSTILE}%u@%s`] : []);
       return [uac, await uas];
     });
     t.ok(await waitFor(async () => (JSON.parse((await w.http('/sessions')) || '[]') as unknown[]).length === 2, 10000, 200), 'both calls are up');
@@ -50,7 +51,7 @@ e2e('page', (w) => {
     t.equal(res?.status(), 200, 'GET / serves the page');
     t.match(res?.headers()['content-security-policy'] ?? '', /default-src 'self'/, 'nothing from elsewhere may load');
     await page.waitForFunction(() => document.querySelectorAll('.call').length === 2, undefined, { timeout: 10000 });
-    const ids = await page.$$eval('.call .id', (xs) => xs.map((x) => x.textContent));
+    const ids = await page.$$eval('.call > .id', (xs) => xs.map((x) => x.textContent));
     t.ok(ids.some((x) => x && /^1-\d+@127\.0\.0\.10$/.test(x)), `the ordinary call is listed by its Call-ID: ${JSON.stringify(ids)}`);
     t.ok(ids.some((x) => x?.startsWith(HOSTILE)), 'the hostile Call-ID is shown as the text it is');
     t.equal(await page.$$eval('img', (xs) => xs.length), 0, 'and no element was made of it');
