@@ -5,6 +5,7 @@ import { Advertised, advertiseProblem } from './advertise.js';
 import { Nat64Prefix, parseNat64 } from './nat64.js';
 import { checkNat64, checkPrefixLines } from './spaces.js';
 import { applyMasqDirective, validateNat } from './masq.js';
+import { applyOperatorDirective } from './operator.js';
 import { ConfigError, HOSTNAME, int, ip, parseReal, yesNo } from './values.js';
 
 export { ConfigError } from './values.js';
@@ -167,7 +168,7 @@ export function applyDirective(cfg: Config, where: string, name: string, args: s
     return args[0];
   };
   if (!REPEATABLE.has(name)) cfg.origin[name] = where;
-  if (applyMasqDirective(cfg, where, name, args, one)) return;
+  if (applyMasqDirective(cfg, where, name, args, one) || applyOperatorDirective(cfg, where, name, args, one)) return;
   switch (name) {
     case 'sip-port': cfg.sipPort = int(where, one(), 1, 65535); return;
     case 'generic4': cfg.generic4 = ip(where, one(), 4); return;
@@ -208,27 +209,6 @@ export function applyDirective(cfg: Config, where: string, name: string, args: s
     case 'passwd': cfg.passwd = one(); return;
     case 'default-expires': cfg.defaultExpires = int(where, one(), 1, 604800); return;
     case 'registrations': cfg.registrations = one(); return;
-    case 'secret': cfg.secret = one(); return;
-    case 'call-log': cfg.callLog = one(); return;
-    case 'hep': {
-      // hep ADDR:PORT [ID]: HEPv3 copies of every SIP message to a collector (Homer, sngrep -L)
-      const hp = parseHostPort(args[0] ?? '');
-      if (!hp || args.length > 2 || !/:\d+$/.test(args[0])) throw new ConfigError(where, 'hep takes ADDR:PORT [CAPTURE-ID] (a Homer collector, 127.0.0.1:9060)');
-      cfg.hep = { to: hp, id: args[1] === undefined ? 64 : int(where, args[1], 0, 4294967295) };
-      return;
-    }
-    case 'media-engine': {
-      // media-engine embedded | rtpengine ADDR:PORT [ADDR:PORT...] (its ng protocol, UDP)
-      if (args.length === 1 && args[0] === 'embedded') cfg.rtpengines = [];
-      else if (args[0] === 'rtpengine' && args.length >= 2 && args.length <= 9) {
-        cfg.rtpengines = args.slice(1).map((x) => {
-          const hp = parseHostPort(x);
-          if (!hp || !/:\d+$/.test(x)) throw new ConfigError(where, `an rtpengine is ADDR:PORT (its listen-ng), got "${x}"`);
-          return hp;
-        });
-      } else throw new ConfigError(where, 'media-engine takes embedded, or rtpengine ADDR:PORT [ADDR:PORT...] (up to 8)');
-      return;
-    }
     case 'flood-limit': cfg.floodLimit = int(where, one(), 1, 1000000); return;
     case 'flood-ban': cfg.floodBan = int(where, one(), 1, 86400); return;
     case 'answer-limit': cfg.answerLimit = int(where, one(), 1, 1000000); return;
