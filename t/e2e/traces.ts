@@ -55,9 +55,9 @@ e2e('hep', (w) => {
     const proxy = w.startProxy(CONF.replace(/^hep .*$/m, '') + `call-log ${file}\n`);
     t.ok(await w.proxyUp(proxy), 'proxy started');
     const call = async (n: number): Promise<void> => {
-      const uas = w.sipp('uas.xml', '2001:db8:1::20', 5060, 31010 + n * 2, w.media(`carol${n}`, '2001:db8:1::20', 40020 + n * 20));
+      const uas = w.sipp('uas.xml', '2001:db8:1::20', 5060, 31200 + n * 20, w.media(`carol${n}`, '2001:db8:1::20', 40020 + n * 20));
       await sleep(300);
-      const uac = await w.sipp('uac.xml', '127.0.0.10', 5060, 31011 + n * 2, { ...w.media(`alice${n}`, '127.0.0.10', 40030 + n * 20), callee: 'carol' }, '127.0.0.120:5060', CALL_MS);
+      const uac = await w.sipp('uac.xml', '127.0.0.10', 5060, 31210 + n * 20, { ...w.media(`alice${n}`, '127.0.0.10', 40030 + n * 20), callee: 'carol' }, '127.0.0.120:5060', CALL_MS);
       t.equal(uac.code, 0, `call ${n}${tail(uac)}`);
       t.equal((await uas).code, 0, `answered`);
     };
@@ -96,9 +96,14 @@ e2e('hep', (w) => {
     const proxy = w.startProxy(readFileSync(conf, 'utf8'));
     t.ok(await w.proxyUp(proxy), 'proxy started');
     for (const [n, extra] of [[5, []], [6, ['-t', 't1']]] as const) {
-      const uas = w.sipp('uas.xml', '2001:db8:1::20', 5060, 31020 + n * 2, w.media(`carol${n}`, '2001:db8:1::20', 40100 + n * 20));
-      await sleep(300);
-      const uac = await w.sipp('uac.xml', '127.0.0.10', 5070 + n, 31021 + n * 2, { ...w.media(`alice${n}`, '127.0.0.10', 40110 + n * 20), callee: 'carol' }, '127.0.0.120:5060', 1000, [...extra]);
+      // Carol listens before alice calls: over TCP nobody retransmits the INVITE (the proxy is
+      // stateless). Her last call's socket must be gone first (its RTP peer holds it a while).
+      const carolUp = (): boolean => w.ns.udpSockets().includes('[2001:db8:1::20]:5060 ');
+      await waitFor(() => !carolUp(), 8000, 50);
+      const uas = w.sipp('uas.xml', '2001:db8:1::20', 5060, 31300 + n * 20, w.media(`carol${n}`, '2001:db8:1::20', 40100 + n * 20));
+      await waitFor(carolUp, 8000, 50);
+      await sleep(200);
+      const uac = await w.sipp('uac.xml', '127.0.0.10', 5070 + n, 31310 + n * 20, { ...w.media(`alice${n}`, '127.0.0.10', 40110 + n * 20), callee: 'carol' }, '127.0.0.120:5060', 1000, [...extra]);
       t.equal(uac.code, 0, `alice calls carol over ${extra.length ? 'TCP' : 'UDP'}${tail(uac)}`);
       t.equal((await uas).code, 0, 'carol answers');
     }
