@@ -24,16 +24,8 @@ e2e('page', (w) => {
     const { chromium: pw } = await import('playwright-core');
     const proxy = w.startProxy(CONF);
     t.ok(await w.proxyUp(proxy), `proxy started${proxy.log().slice(-300)}`);
-    // Two calls at once, 20 s of RTP each (a browser starts slowly on a busy machine): one with
-    // an ordinary Call-ID, one whose Call-ID is HTML; carol answers each on a port of its own.
-    const calls = [0, 1].map(async (n) => {
-      const uas = w.sipp('uas.xml', '2001:db8:1::20', 5060 + n * 2, 31000 + n * 4, w.media(`carol${n}`, '2001:db8:1::20', 40000 + n * 40, 1000));
-      await sleep(300);
-      const uac = await w.sipp('nat-uac.xml', '127.0.0.10', 5060 + n * 2, 31002 + n * 4, { ...w.media(`alice${n}`, '127.0.0.10', 40020 + n * 40, 1000), callee: 'carol', domain: `127.0.0.120:${5060 + n * 2}` }, '127.0.0.120:5060', 22000, n ? ['-cid_str', `${HOSTILE}%u@%s`] : []);
-      return [uac, await uas];
-    });
-    t.ok(await waitFor(async () => (JSON.parse((await w.http('/sessions')) || '[]') as unknown[]).length === 2, 10000, 200), 'both calls are up');
-    // The browser runs inside the namespace: playwright talks to it over a pipe.
+    // The browser first (it starts slowly on a busy machine), inside the namespace: playwright
+    // talks to it over a pipe.
     const wrapper = join(w.dir, 'chromium-in-ns');
     writeFileSync(wrapper, `#!/bin/sh\nexec ip netns exec ${w.ns.name} ${chromium} "$@"\n`);
     chmodSync(wrapper, 0o755);
@@ -47,16 +39,25 @@ e2e('page', (w) => {
       problems.push(`a dialog opened: ${d.message()}`);
       void d.dismiss();
     });
-    const res = await page.goto('http://127.0.0.1:9064/', { timeout: 15000 });
+    // Two calls at once, 20 s of RTP each (SIPp ends a run at 25 s): one with
+    // an ordinary Call-ID, one whose Call-ID is HTML; carol answers each on a port of its own.
+    const calls = [0, 1].map(async (n) => {
+      const uas = w.sipp('uas.xml', '2001:db8:1::20', 5060 + n * 2, 31000 + n * 4, w.media(`carol${n}`, '2001:db8:1::20', 40000 + n * 40, 1000));
+      await sleep(300);
+      const uac = await w.sipp('nat-uac.xml', '127.0.0.10', 5060 + n * 2, 31002 + n * 4, { ...w.media(`alice${n}`, '127.0.0.10', 40020 + n * 40, 1000), callee: 'carol', domain: `127.0.0.120:${5060 + n * 2}` }, '127.0.0.120:5060', 22000, n ? ['-cid_str', `${HOSTILE}%u@%s`] : []);
+      return [uac, await uas];
+    });
+    t.ok(await waitFor(async () => (JSON.parse((await w.http('/sessions')) || '[]') as unknown[]).length === 2, 10000, 200), 'both calls are up');
+    const res = await page.goto('http://127.0.0.1:9064/', { timeout: 20000 });
     t.equal(res?.status(), 200, 'GET / serves the page');
     t.match(res?.headers()['content-security-policy'] ?? '', /default-src 'self'/, 'nothing from elsewhere may load');
-    await page.waitForFunction(() => document.querySelectorAll('.call').length === 2, undefined, { timeout: 10000 });
+    await page.waitForFunction(() => document.querySelectorAll('.call').length === 2, undefined, { timeout: 20000 });
     const ids = await page.$$eval('.call > .id', (xs) => xs.map((x) => x.textContent));
     t.ok(ids.some((x) => x && /^1-\d+@127\.0\.0\.10$/.test(x)), `the ordinary call is listed by its Call-ID: ${JSON.stringify(ids)}`);
     t.ok(ids.some((x) => x?.startsWith(HOSTILE)), 'the hostile Call-ID is shown as the text it is');
     t.equal(await page.$$eval('img', (xs) => xs.length), 0, 'and no element was made of it');
     // The page refreshes itself: once media flows both ways, each call's verdict reads ok.
-    await page.waitForFunction(() => [...document.querySelectorAll('.verdict')].filter((v) => v.textContent === 'ok').length === 2, undefined, { timeout: 10000 });
+    await page.waitForFunction(() => [...document.querySelectorAll('.verdict')].filter((v) => v.textContent === 'ok').length === 2, undefined, { timeout: 20000 });
     t.pass('both verdicts: ok');
     t.match(await page.textContent('#calls'), /packets, 0 lost, jitter/, 'with what each party sends');
     t.not(await page.title(), 'pwned', 'no script of the Call-ID ran');
