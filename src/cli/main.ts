@@ -97,8 +97,6 @@ function main(argv: string[]): number | Promise<number> {
   return runDaemon(cfg, log);
 }
 
-/** Run until a signal: HUP drains (SPEC 7), TERM/INT stop now. */
-/** rewrite --pcap IN [--write OUT]: the capture through one engine; what it would send, as a capture. */
 /** The engine of `rewrite`: the config's secret when it names one (then branches and tokens are the daemon's), else the fixed test key. */
 function offlineEngine(cfg: ReturnType<typeof loadConfig>): ReturnType<typeof buildEngine> {
   try {
@@ -110,6 +108,7 @@ function offlineEngine(cfg: ReturnType<typeof loadConfig>): ReturnType<typeof bu
   }
 }
 
+/** rewrite --pcap IN [--write OUT]: the capture through one engine; what it would send, as a capture. */
 async function rewritePcap(cfg: ReturnType<typeof loadConfig>, file: string, out: string | null, tcpAs: 'tcp' | 'tls'): Promise<number> {
   let capture: Buffer;
   try {
@@ -134,6 +133,7 @@ async function rewritePcap(cfg: ReturnType<typeof loadConfig>, file: string, out
   return 0;
 }
 
+/** Run until a signal: HUP drains (SPEC 7), USR1 reopens the call log, TERM/INT stop now. */
 async function runDaemon(cfg: ReturnType<typeof loadConfig>, log: ReturnType<typeof createLogger>): Promise<number> {
   let d: Awaited<ReturnType<typeof startDaemon>>;
   try {

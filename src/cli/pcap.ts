@@ -6,7 +6,7 @@
 // pcap of Ethernet frames. Our own small reader: no registry package reads pcapng and the
 // cooked headers without native code. Malformed input is skipped, never thrown past here.
 import type { Transport } from '../core/transport.js';
-import { addrBytes, Family, HostPort } from '../net/addr.js';
+import { addrBytes, addrFromBytes, Family, HostPort } from '../net/addr.js';
 import { StreamFramer } from '../sip/stream.js';
 
 export interface SipPacket {
@@ -134,21 +134,6 @@ interface Segment {
   readonly syn: boolean;
 }
 
-function addr(b: Buffer, f: Family): string {
-  if (f === 4) return `${b[0]}.${b[1]}.${b[2]}.${b[3]}`;
-  const g: string[] = [];
-  for (let i = 0; i < 16; i += 2) g.push(b.readUInt16BE(i).toString(16));
-  // RFC 5952: the longest run of zero groups (two or more) as "::".
-  let best = -1, bestLen = 1;
-  for (let i = 0; i < 8;) {
-    if (g[i] !== '0') { i++; continue; }
-    let j = i;
-    while (j < 8 && g[j] === '0') j++;
-    if (j - i > bestLen) { best = i; bestLen = j - i; }
-    i = j;
-  }
-  return best < 0 ? g.join(':') : `${g.slice(0, best).join(':')}::${g.slice(best + bestLen).join(':')}`;
-}
 
 /** UDP or TCP in an IPv4 or IPv6 packet. */
 function segmentOf(ip: Buffer): Segment | null {
@@ -158,11 +143,11 @@ function segmentOf(ip: Buffer): Segment | null {
     const ihl = (ip[0] & 15) * 4;
     if (ihl < 20 || ip.length < ihl || (ip.readUInt16BE(6) & 0x3fff) !== 0) return null; // fragments: not reassembled
     f = 4; proto = ip[9]; o = ihl;
-    s = addr(ip.subarray(12, 16), 4); d = addr(ip.subarray(16, 20), 4);
+    s = addrFromBytes(ip.subarray(12, 16)).addr; d = addrFromBytes(ip.subarray(16, 20)).addr;
     end = Math.min(ip.length, ip.readUInt16BE(2) || ip.length);
   } else if (ip[0] >> 4 === 6 && ip.length >= 40) {
     f = 6; proto = ip[6]; o = 40;
-    s = addr(ip.subarray(8, 24), 6); d = addr(ip.subarray(24, 40), 6);
+    s = addrFromBytes(ip.subarray(8, 24)).addr; d = addrFromBytes(ip.subarray(24, 40)).addr;
     end = Math.min(ip.length, 40 + ip.readUInt16BE(4));
   } else return null;
   if (proto === 17 && end >= o + 8) {

@@ -8,16 +8,18 @@ import { resolveName } from '../daemon/masq.js';
 import type { NameCache } from '../masq/names.js';
 import { PcapWriter, sipPackets } from './pcap.js';
 
-/** The text form of the engine's answer: `send SRC DST` + the exact bytes, or `drop REASON`. */
-export function formatActions(actions: Action[]): string {
+/** The text form of the engine's answer: `send SRC DST` + the exact bytes, or `drop REASON`; `sink` sees each send. */
+export function formatActions(actions: Action[], sink?: (s: Extract<Action, { type: 'send' }>) => void): string {
   let out = '';
   for (const a of actions) {
-    if (a.type === 'send') out += `send ${formatHostPort(a.from)} ${formatHostPort(a.to)}${a.transport === 'udp' ? '' : ' ' + a.transport}\n${a.data}`;
-    else if (a.type === 'drop') out += `drop ${a.reason.code}\n`;
+    if (a.type === 'send') {
+      sink?.(a);
+      out += `send ${formatHostPort(a.from)} ${formatHostPort(a.to)}${a.transport === 'udp' ? '' : ' ' + a.transport}\n${a.data}`;
+    } else if (a.type === 'drop') out += `drop ${a.reason.code}\n`;
     else if (a.type === 'media') {
       // Offline no engine is asked: its SDP is shown as the message's own.
       out += `media ${a.ng.command} call-id=${a.key}${a.ng['address family'] ? ` address-family=${a.ng['address family']}` : ''}\n`;
-      if (a.then) out += formatActions(a.then(typeof a.ng.sdp === 'string' ? a.ng.sdp : ''));
+      if (a.then) out += formatActions(a.then(typeof a.ng.sdp === 'string' ? a.ng.sdp : ''), sink);
     } else out += `resolve ${a.name} IPv${a.family}\n`;
   }
   return out;
@@ -33,18 +35,18 @@ export function runRewrite(engine: Engine, input: Buffer, from: string, to: stri
 export async function runRewriteResolving(engine: Engine, names: NameCache, input: Buffer, from: string, to: string, transport: Transport, api: DnsApi = systemDns): Promise<string> {
   const src = parseOrThrow(from, '--from');
   const dst = parseOrThrow(to, '--to');
-  let out = engine.handle(input, src, dst, transport);
-  for (let i = 0; i < 4 && out[0]?.type === 'resolve'; i++) {
+  return formatActions(await settled(engine.handle(input, src, dst, transport), names, api));
+}
+
+/** The host names masquerading asks for (RFC 3263), resolved as the daemon would, then the actions. */
+async function settled(first: Action[], names: NameCache | null, api: DnsApi): Promise<Action[]> {
+  let out = first;
+  for (let i = 0; names && i < 4 && out[0]?.type === 'resolve'; i++) {
     const a = out[0];
     await resolveName(names, api, a.name, a.family);
     out = a.retry();
   }
-  return formatActions(out);
-}
-
-/** What the engine's actions send, flattened (a media engine's SDP offline: the message's own). */
-function sends(actions: Action[]): Array<Extract<Action, { type: 'send' }>> {
-  return actions.flatMap((a) => (a.type === 'send' ? [a] : a.type === 'media' && a.then ? sends(a.then(typeof a.ng.sdp === 'string' ? a.ng.sdp : '')) : []));
+  return out;
 }
 
 /**
@@ -56,14 +58,9 @@ export async function runPcap(engine: Engine, names: NameCache | null, capture: 
   let text = '';
   const packets = sipPackets(capture, tcpAs);
   for (const p of packets) {
-    let out = engine.handle(p.data, p.src, p.dst, p.transport);
-    for (let i = 0; names && i < 4 && out[0]?.type === 'resolve'; i++) {
-      const a = out[0];
-      await resolveName(names, api, a.name, a.family);
-      out = a.retry();
-    }
-    text += `# packet ${p.n} ${new Date(p.tsUs / 1000).toISOString()} ${formatHostPort(p.src)} -> ${formatHostPort(p.dst)} ${p.transport}\n` + formatActions(out);
-    if (writer) for (const s of sends(out)) writer.add(p.tsUs, s.from, s.to, s.transport, Buffer.from(s.data, 'latin1'));
+    const out = await settled(engine.handle(p.data, p.src, p.dst, p.transport), names, api);
+    text += `# packet ${p.n} ${new Date(p.tsUs / 1000).toISOString()} ${formatHostPort(p.src)} -> ${formatHostPort(p.dst)} ${p.transport}\n`;
+    text += formatActions(out, writer ? (s) => writer.add(p.tsUs, s.from, s.to, s.transport, Buffer.from(s.data, 'latin1')) : undefined);
   }
   return text + `# ${packets.length} SIP message${packets.length === 1 ? '' : 's'} in the capture\n`;
 }

@@ -26,9 +26,14 @@ export function verifies(macs: readonly Mac[], value: string, given: string): bo
   return false;
 }
 
+/** One key or several (secret FILE rotation) as a list, the signing key first. */
+export function keyList(secret: Buffer | readonly Buffer[]): readonly Buffer[] {
+  return Buffer.isBuffer(secret) ? [secret] : secret;
+}
+
 /** The MACs of the keys: the first signs. */
 export function keyring(secret: Buffer | readonly Buffer[]): Mac[] {
-  return (Buffer.isBuffer(secret) ? [secret] : secret).map(macer);
+  return keyList(secret).map(macer);
 }
 
 /** A fixed key for fixtures and offline rewriting; the daemon passes the host's. */

@@ -113,13 +113,12 @@ export function fixContentLength(m: SipMessage, edits: Edits, delta: number): vo
 /** SPEC 6: what a request does to its call's streams (CANCEL, BYE, an ACK with the answer). */
 export function requestMediaLife(ctx: ProxyContext, m: SipMessage, key: string, delta: number, src: HostPort): void {
   const media = ctx.media;
-  const by = formatHostPort(src); // who ended the call (the call log)
-  if (m.method === 'CANCEL' && !media.isEstablished(key)) media.release(key, 'cancel', by);
+  if (m.method === 'CANCEL' && !media.isEstablished(key)) media.release(key, 'cancel', formatHostPort(src)); // by: the call log's who
   else if (m.method === 'BYE') {
     // A forked call may see a 2xx from several callees; the caller hangs up the extra ones.
     // Only the BYE of the dialog that holds the media releases it.
     const held = media.dialogTag(key);
-    if (!held || held === tagOf(m, 'To') || held === tagOf(m, 'From')) media.release(key, 'bye', by);
+    if (!held || held === tagOf(m, 'To') || held === tagOf(m, 'From')) media.release(key, 'bye', formatHostPort(src));
   } else if (m.method === 'ACK' && delta !== 0) media.markEstablished(key);
 }
 

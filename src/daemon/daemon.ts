@@ -19,7 +19,7 @@ import { CallLog } from './call-log.js';
 import { HepMirror } from './hep.js';
 import { Relay } from './relay.js';
 import { hostSecret, readSecret } from './secret.js';
-import { watchPublic } from './renumber.js';
+import { SipSockets, watchPublic } from './renumber.js';
 import { DnsApi, UplinkResolver } from './resolver.js';
 import { SipTcp } from './sip-tcp.js';
 import { SipUdp } from './sip-udp.js';
@@ -81,14 +81,7 @@ async function checkMedia(a: Addr): Promise<void> {
   if (err) throw new StartupError(`cannot bind media address ${uriHost(a)}: ${err}`);
 }
 
-/** The SIP transports: UDP always, TCP with `tcp yes`, TLS with a certificate. */
-interface Transports {
-  readonly udp: SipUdp;
-  tcp: SipTcp | null;
-  tls: SipTcp | null;
-}
-
-function closeTransports(t: Transports): void {
+function closeTransports(t: SipSockets): void {
   t.udp.close();
   t.tcp?.close();
   t.tls?.close();
@@ -181,9 +174,9 @@ async function probeRelay(cfg: Config, relay: Relay, log: Logger): Promise<void>
 }
 
 /** Bind SIP on every address: UDP, and TCP and TLS when configured; nothing stays bound on failure. */
-async function startTransports(cfg: Config, engine: Engine, log: Logger, deliver: (a: Action[]) => void): Promise<Transports> {
+async function startTransports(cfg: Config, engine: Engine, log: Logger, deliver: (a: Action[]) => void): Promise<SipSockets> {
   const stream = { idleMs: cfg.tcpIdle * 1000, connectTimeoutMs: 5000, handshakeMs: 5000, maxPerSource: 64, maxPerDestination: 16, maxConnections: 20000 };
-  const t: Transports = { udp: new SipUdp(engine, log, deliver), tcp: null, tls: null };
+  const t: SipSockets = { udp: new SipUdp(engine, log, deliver), tcp: null, tls: null };
   try {
     // nat64 and large prefix lines: their family on sip-port through one socket that sees each datagram's destination.
     const wild = wildcardFamilies(cfg);
@@ -255,10 +248,8 @@ export async function startDaemon(cfg: Config, log: Logger, product: string, dns
   store.start();
   const sip = await startTransports(cfg, engine, log, deliver);
   const hep = cfg.hep ? new HepMirror(cfg.hep.to, cfg.hep.id) : null; // hep ADDR:PORT [ID]
-  if (hep) {
-    sip.udp.mirror = (d, s, r, tr) => hep.sip(d, s, r, tr);
-    for (const t of [sip.tcp, sip.tls]) if (t) t.mirror = (d, s, r, tr) => hep.sip(d, s, r, tr);
-  }
+  const mirror: SipUdp['mirror'] = hep && ((d, s, r, tr) => hep.sip(d, s, r, tr));
+  for (const t of [sip.udp, sip.tcp, sip.tls]) if (t) t.mirror = mirror;
   const keepalive = startKeepalive(cfg, masq, log, deliver);
   const watch = watchPublic(cfg, masq, engine, sip, log, dnsApi); // outbound NAME or if:IFACE
   relay.start();
@@ -289,7 +280,7 @@ function startKeepalive(cfg: Config, masq: MasqPlanner | null, log: Logger, deli
 }
 
 /** The daemon's two ways out (SPEC 7): stop now, or drain (SIP closed, media until the calls end). */
-function shutdown(engine: Engine, relay: Relay, sip: Transports, resolver: UplinkResolver, store: RegistrationStore, status: Awaited<ReturnType<typeof serveMetrics>> | null, log: Logger, stopTimers: () => void): Daemon {
+function shutdown(engine: Engine, relay: Relay, sip: SipSockets, resolver: UplinkResolver, store: RegistrationStore, status: Awaited<ReturnType<typeof serveMetrics>> | null, log: Logger, stopTimers: () => void): Daemon {
   let stopped = false;
   const stop = (): void => {
     if (stopped) return;

@@ -1,9 +1,8 @@
 // RTPproxy64's packet path on the event loop (media-datapath js; the fallback when the native
 // one cannot be built or loaded). The rules are those of src/native/path.c, packet for packet.
 import dgram from 'node:dgram';
-import ipaddr from 'ipaddr.js';
 import { Party } from '../media/table.js';
-import { Addr, Family } from '../net/addr.js';
+import { Addr, Family, prefix64 } from '../net/addr.js';
 import { R, Reason } from '../sip/reasons.js';
 import { countDrop, Datapath, PairInfo, PathCounters, PathOptions, Peer } from './datapath.js';
 import { monoUs, newQuality, observe, QualityState, report } from './quality.js';
@@ -223,9 +222,4 @@ function latches(mode: 'strict' | 'prefix' | 'any', src: string, party: Party): 
   if (mode === 'strict' || !src.includes(':')) return false;
   const net = prefix64(src);
   return [party.addr, party.signal].some((a) => a && a.includes(':') && prefix64(a) === net);
-}
-
-/** The first 64 bits of an IPv6 address, as text. */
-function prefix64(a: string): string {
-  return ipaddr.parse(a).toNormalizedString().split(':').slice(0, 4).join(':');
 }

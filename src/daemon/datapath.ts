@@ -3,13 +3,18 @@
 // applies the per-packet rules. Two implementations follow the same rules: datapath-native.ts
 // (C threads, the default) and datapath-js.ts (the event loop, the fallback).
 import { Party } from '../media/table.js';
-import { Addr } from '../net/addr.js';
+import { Addr, formatHostPort } from '../net/addr.js';
 import { R, Reason } from '../sip/reasons.js';
 import type { Quality } from './quality.js';
 
 export interface Peer {
   readonly addr: string;
   readonly port: number;
+}
+
+/** "addr:port", brackets for IPv6 (status, call log, verdicts). */
+export function peerText(p: Peer): string {
+  return formatHostPort({ ...p, family: p.addr.includes(':') ? 6 : 4 });
 }
 
 /** What a pair has done since its stream took it. */

@@ -5,7 +5,7 @@ import { Counter, Gauge, Registry } from 'prom-client';
 import { Engine } from '../core/engine.js';
 import { EngineState } from './ng.js';
 import { PAGE_CSS, PAGE_HTML, PAGE_JS } from './status-page.js';
-import { Relay } from './relay.js';
+import { Relay, StreamInfo } from './relay.js';
 import { HostPort, uriHost } from '../net/addr.js';
 import { R } from '../sip/reasons.js';
 import { VERSION } from '../version.js';
@@ -47,20 +47,29 @@ export function createRegistry(engine: Engine, relay: Relay, engines: readonly E
     new Counter({ name: 'sipproxy64_rtpengine_requests_total', help: 'ng requests to each rtpengine, by command and result (ok, error, timeout)', labelNames: ['engine', 'command', 'result'], registers: [reg], collect() { fill(this, engines.flatMap((e) => [...e.requests].map(([k, v]): [Record<string, string>, number] => { const [command, result] = k.split(' '); return [{ engine: e.engine, command, result }, v]; }))); } });
     new Gauge({ name: 'sipproxy64_rtpengine_statistic', help: 'Figures from each rtpengine\'s ng statistics (sessions, packets, bytes)', labelNames: ['engine', 'statistic'], registers: [reg], collect() { this.reset(); for (const e of engines) for (const [k, v] of Object.entries(e.stats)) this.set({ engine: e.engine, statistic: k }, v); } });
   }
-  // Quality (issue 19): streams by verdict, and what their parties lose (RFC 3550).
+  // Quality (issue 19): streams by verdict, and what their parties lose (RFC 3550). One look at
+  // the streams a scrape (prom-client calls every collect in one turn), not one per gauge.
+  let snap: StreamInfo[] | null = null;
+  const streams = (): StreamInfo[] => {
+    if (!snap) {
+      snap = relay.describe();
+      setImmediate(() => (snap = null));
+    }
+    return snap;
+  };
   const verdicts = ['ok', 'one-way', 'never-latched', 'held', 'no-media', 'waiting'];
   new Gauge({ name: 'sipproxy64_media_streams_by_verdict', help: 'Active media streams by verdict (ok, one-way, never-latched, held, no-media, waiting)', labelNames: ['verdict'], registers: [reg], collect() {
     const n = new Map(verdicts.map((v) => [v, 0]));
-    for (const s of relay.describe()) n.set(s.verdictKind, (n.get(s.verdictKind) ?? 0) + 1);
+    for (const s of streams()) n.set(s.verdictKind, (n.get(s.verdictKind) ?? 0) + 1);
     for (const [verdict, v] of n) this.set({ verdict }, v);
   } });
   new Gauge({ name: 'sipproxy64_rtp_stream_lost_packets', help: 'RTP packets the parties of the active streams sent that never arrived (RFC 3550 A.3), by the side they came from', labelNames: ['side'], registers: [reg], collect() {
-    const d = relay.describe();
+    const d = streams();
     this.set({ side: '4' }, d.reduce((a, s) => a + s.from4.lost, 0));
     this.set({ side: '6' }, d.reduce((a, s) => a + s.from6.lost, 0));
   } });
   new Gauge({ name: 'sipproxy64_rtp_stream_jitter_ms_max', help: 'The highest interarrival jitter (RFC 3550 A.8) among the active streams\' parties, ms', registers: [reg], collect() {
-    this.set(relay.describe().reduce((a, s) => Math.max(a, s.from4.jitterMs, s.from6.jitterMs), 0));
+    this.set(streams().reduce((a, s) => Math.max(a, s.from4.jitterMs, s.from6.jitterMs), 0));
   } });
   new Gauge({ name: 'sipproxy64_info', help: 'Version', labelNames: ['version'], registers: [reg], collect() { this.set({ version: VERSION }, 1); } });
   return reg;

@@ -5,13 +5,13 @@
 // packets themselves go through a Datapath: native threads, or the event loop.
 import { MediaSession, MediaTable } from '../media/table.js';
 import { Addr, Family, formatHostPort } from '../net/addr.js';
-import { Datapath, PairInfo, PathOptions, Peer } from './datapath.js';
+import { Datapath, PairInfo, PathOptions, Peer, peerText } from './datapath.js';
 import type { CallLog, EndedStream } from './call-log.js';
 import { JsDatapath } from './datapath-js.js';
 import { loadNative, NativeDatapath } from './datapath-native.js';
 import { canBind } from './udp.js';
 import type { Quality } from './quality.js';
-import { verdictOf, VerdictKind } from './verdict.js';
+import { Verdict, verdictOf, VerdictKind } from './verdict.js';
 
 export type DatapathChoice = 'auto' | 'native' | 'js';
 
@@ -200,6 +200,18 @@ export class Relay {
     while (this.warm.length > WARM_MAX) this.closePair(this.warm.shift() as PortSockets);
   }
 
+  /** Each side's party (where its media goes: the latched source, else its SDP's address), whether it is held, the verdict. */
+  private view(s: MediaSession, info: PairInfo, now: number): { party4: string | null; party6: string | null; held: boolean; verdict: Verdict } {
+    const party = (l: Peer | null, p: MediaSession['party4']): string | null => {
+      const hp = l ?? (p && p.addr ? { addr: p.addr, port: p.rtp } : null);
+      return hp && peerText(hp);
+    };
+    const party4 = party(info.latched4, s.party4);
+    const party6 = party(info.latched6, s.party6);
+    const held = this.table.isHeld(s);
+    return { party4, party6, held, verdict: verdictOf({ held, ageMs: now - s.created, q: [info.q4, info.q6], parties: [party4, party6] }, this.opts.sideNames ?? ['IPv4', 'IPv6']) };
+  }
+
   /** A stream as the call log keeps it. */
   private endedStream(s: MediaSession, info: PairInfo, why: string, by: string | null): EndedStream {
     const now = this.now();
@@ -207,14 +219,8 @@ export class Relay {
       const a = s.addrs?.[side] ?? (side === 0 ? this.opts.media4 : this.opts.media6);
       return a ? formatHostPort({ ...a, port: s.port }) : `-:${s.port}`;
     };
-    const party = (l: Peer | null, p: MediaSession['party4']): string | null => {
-      const hp = l ?? (p && p.addr ? { addr: p.addr, port: p.rtp } : null);
-      return hp ? formatHostPort({ ...hp, family: hp.addr.includes(':') ? 6 : 4 }) : null;
-    };
-    const p4 = party(info.latched4, s.party4);
-    const p6 = party(info.latched6, s.party6);
-    const verdict = verdictOf({ held: this.table.isHeld(s), ageMs: now - s.created, q: [info.q4, info.q6], parties: [p4, p6] }, this.opts.sideNames ?? ['IPv4', 'IPv6']);
-    return { callId: s.callId, index: s.index, created: s.created, establishedAt: s.establishedAt, ended: now, why, by, offerer: s.owner, sides: [{ party: p4, relay: relayAt(0), sent: info.q4 }, { party: p6, relay: relayAt(1), sent: info.q6 }], verdict };
+    const v = this.view(s, info, now);
+    return { callId: s.callId, index: s.index, created: s.created, establishedAt: s.establishedAt, ended: now, why, by, offerer: s.owner, sides: [{ party: v.party4, relay: relayAt(0), sent: info.q4 }, { party: v.party6, relay: relayAt(1), sent: info.q6 }], verdict: v.verdict };
   }
 
   /** The packet entry without a socket (tests): the drop reason, or 'sent'. */
@@ -279,16 +285,9 @@ export class Relay {
   /** The active streams, for the status endpoint. */
   describe(): StreamInfo[] {
     const now = this.now();
-    const where = (l: Peer | null, p: MediaSession['party4']): string | null => {
-      const hp = l ?? (p && p.addr ? { addr: p.addr, port: p.rtp } : null);
-      return hp ? formatHostPort({ ...hp, family: hp.addr.includes(':') ? 6 : 4 }) : null;
-    };
     return [...this.streams.values()].map((st) => {
       const info = this.path.pair(st.s.port);
-      const party4 = where(info.latched4, st.s.party4);
-      const party6 = where(info.latched6, st.s.party6);
-      const held = this.table.isHeld(st.s);
-      const v = verdictOf({ held, ageMs: now - st.s.created, q: [info.q4, info.q6], parties: [party4, party6] }, this.opts.sideNames ?? ['IPv4', 'IPv6']);
+      const { party4, party6, held, verdict: v } = this.view(st.s, info, now);
       return {
         callId: st.s.callId,
         index: st.s.index,

@@ -14,6 +14,7 @@ import { DnsApi, systemDns } from './resolver.js';
 import { SipTcp } from './sip-tcp.js';
 import { SipUdp } from './sip-udp.js';
 
+/** The SIP transports of the daemon: UDP always, TCP with `tcp yes`, TLS with a certificate. */
 export interface SipSockets {
   readonly udp: SipUdp;
   tcp: SipTcp | null;

@@ -6,6 +6,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { Engine } from '../core/engine.js';
+import type { Transport } from '../core/transport.js';
 import { Action } from '../core/types.js';
 import { Addr, formatHostPort, HostPort, parseIp } from '../net/addr.js';
 import { R } from '../sip/reasons.js';
@@ -53,7 +54,7 @@ export class SipTcp {
   }
 
   /** hep ADDR:PORT: every message in and out, mirrored. */
-  mirror: ((data: Buffer, src: HostPort, dst: HostPort, transport: 'tcp' | 'tls') => void) | null = null;
+  mirror: ((data: Buffer, src: HostPort, dst: HostPort, transport: Transport) => void) | null = null;
 
   get size(): number {
     return this.conns.size;

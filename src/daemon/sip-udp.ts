@@ -6,7 +6,7 @@
 // sends from a chosen source, the 2^32 addresses of a nat64 prefix too).
 import dgram from 'node:dgram';
 import { Engine } from '../core/engine.js';
-import { MAX_UDP } from '../core/transport.js';
+import { MAX_UDP, Transport } from '../core/transport.js';
 import { Action } from '../core/types.js';
 import { Addr, Family, formatHostPort, HostPort, parseIp } from '../net/addr.js';
 import { R } from '../sip/reasons.js';
@@ -19,7 +19,7 @@ export class SipUdp {
   private readonly any = new Map<Family, { addon: Addon; h: unknown; port: number }>();
 
   /** hep ADDR:PORT: every message in and out, mirrored. */
-  mirror: ((data: Buffer, src: HostPort, dst: HostPort, transport: 'udp') => void) | null = null;
+  mirror: ((data: Buffer, src: HostPort, dst: HostPort, transport: Transport) => void) | null = null;
 
   constructor(private readonly engine: Engine, private readonly log: Logger, private readonly deliver: (actions: Action[]) => void) {}
 

@@ -1,8 +1,7 @@
 // A plain verdict for each stream (issue 19; sipproxy64(8) TROUBLESHOOTING): what an operator
 // asks first about a call with bad audio, answered from what the relay counted. Pure.
-import ipaddr from 'ipaddr.js';
-import { formatHostPort, parseHostPort } from '../net/addr.js';
-import { Peer } from './datapath.js';
+import { parseHostPort, prefix64 } from '../net/addr.js';
+import { Peer, peerText } from './datapath.js';
 import { Quality } from './quality.js';
 
 export type VerdictKind = 'ok' | 'one-way' | 'never-latched' | 'held' | 'no-media' | 'waiting';
@@ -22,13 +21,10 @@ export interface StreamState {
   readonly parties: readonly [string | null, string | null]; // each side's party (latched, else advertised)
 }
 
-const where = (p: Peer): string => formatHostPort({ ...p, family: p.addr.includes(':') ? 6 : 4 });
-
 /** Which rtp-latch mode would take packets from `src` for a party at `party` (its advertised address). */
 function latchHint(src: Peer, party: string | null): string {
-  const net = (a: string): string => ipaddr.parse(a).toNormalizedString().split(':').slice(0, 4).join(':');
   const p = party !== null ? parseHostPort(party) : null;
-  const sameNet = p !== null && p.family === 6 && src.addr.includes(':') && net(p.addr) === net(src.addr);
+  const sameNet = p !== null && p.family === 6 && src.addr.includes(':') && prefix64(p.addr) === prefix64(src.addr);
   return sameNet ? 'rtp-latch prefix would accept it' : 'only rtp-latch any would accept it';
 }
 
@@ -47,7 +43,7 @@ export function verdictOf(s: StreamState, names: readonly [string, string]): Ver
   if (foreignOnly.length > 0) {
     const i = foreignOnly[0];
     const src = s.q[i].foreignFrom as Peer;
-    return { kind: 'never-latched', text: `never latched: packets for the ${names[i]} side arrive only from ${where(src)}, not the party's address${s.parties[i] ? ` (${s.parties[i]})` : ''}; ${latchHint(src, s.parties[i])}` };
+    return { kind: 'never-latched', text: `never latched: packets for the ${names[i]} side arrive only from ${peerText(src)}, not the party's address${s.parties[i] ? ` (${s.parties[i]})` : ''}; ${latchHint(src, s.parties[i])}` };
   }
   if (silent(a) && silent(b)) {
     if (a.packets === 0 && b.packets === 0 && s.ageMs < SILENT_MS) return { kind: 'waiting', text: 'waiting for media' };

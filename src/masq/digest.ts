@@ -4,6 +4,7 @@
 // Replay from the same address is refused too: each nonce's highest nonce-count is kept
 // while the nonce lives (RFC 2617 3.2.2: nc must grow), in a bounded table.
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { keyList } from '../core/mac.js';
 
 export type Algorithm = 'MD5' | 'SHA-256';
 
@@ -37,7 +38,7 @@ export class DigestAuth {
     private readonly nonceLifeMs = 300_000,
     private readonly algorithms: Algorithm[] = ['SHA-256', 'MD5'],
   ) {
-    this.keys = Buffer.isBuffer(key) ? [key] : key;
+    this.keys = keyList(key);
   }
 
   /** A nonce for a challenge sent to `to` (the address the REGISTER came from). */

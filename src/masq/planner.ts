@@ -15,6 +15,7 @@ import { Registrar } from './registrar.js';
 import { Keepalive } from './keepalive.js';
 import type { SipMessage } from '../sip/message.js';
 import type { Via } from '../sip/via.js';
+import { keyList } from '../core/mac.js';
 
 export class MasqPlanner implements Planner, MasqState {
   readonly nat: Nat;
@@ -31,7 +32,7 @@ export class MasqPlanner implements Planner, MasqState {
   constructor(cfg: Config & { inbound: Addr; outbound: Addr }, users: Map<string, Credentials>, macs: ReadonlyArray<(v: string) => string>, secret: Buffer | readonly Buffer[], now: () => number = Date.now) {
     const mac = macs[0];
     this.nat = new Nat(cfg.inbound, cfg.inboundPrefix, cfg.outbound, cfg.sipPort, macs, writtenOf(cfg), cfg.outbound2);
-    this.registrar = new Registrar(cfg, users, (Buffer.isBuffer(secret) ? [secret] : secret).map((k) => createHmac('sha256', k).update('digest nonce').digest()), now);
+    this.registrar = new Registrar(cfg, users, keyList(secret).map((k) => createHmac('sha256', k).update('digest nonce').digest()), now);
     this.names = new NameCache(now);
     this.addresses = [cfg.inbound, cfg.outbound, ...(cfg.outbound2 ? [cfg.outbound2] : [])];
     this.defaultTarget = cfg.defaultTarget;

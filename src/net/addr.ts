@@ -88,6 +88,17 @@ export function addrBytes(a: Addr): Buffer {
   return Buffer.from(ipaddr.parse(a.addr).toByteArray());
 }
 
+/** The address of 4 or 16 bytes off the wire, in canonical text (RFC 5952 for IPv6). */
+export function addrFromBytes(b: Uint8Array): Addr {
+  const a = ipaddr.fromByteArray([...b]);
+  return a.kind() === 'ipv4' ? { addr: a.toString(), family: 4 } : { addr: (a as ipaddr.IPv6).toRFC5952String(), family: 6 };
+}
+
+/** The first 64 bits of an IPv6 address, as text (rtp-latch prefix: the party's /64). */
+export function prefix64(a: string): string {
+  return ipaddr.parse(a).toNormalizedString().split(':').slice(0, 4).join(':');
+}
+
 export function uriHost(a: Addr): string {
   return a.family === 6 ? '[' + a.addr + ']' : a.addr;
 }
