@@ -7,16 +7,10 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { waitFor, sleep } from '../lib/netns.js';
-import { e2e, tail } from '../lib/world.js';
+import { e2e, tail, TWO_PARTIES } from '../lib/world.js';
 
 const chromium = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => spawnSync('test', ['-x', p]).status === 0);
-const CONF = `generic4 127.0.0.1
-generic6 2001:db8::1
-map 127.0.0.10 2001:db8:64::10
-map 2001:db8:1::20 127.0.0.120
-rtp-ports 30000-30099
-metrics 127.0.0.1:9064
-`;
+const CONF = TWO_PARTIES + 'metrics 127.0.0.1:9064\n';
 const HOSTILE = '<img/src=x/onerror=document.title=`pwned`>';
 
 e2e('page', (w) => {

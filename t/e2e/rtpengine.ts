@@ -8,16 +8,10 @@ import { ChildProcess, spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { waitFor, sleep } from '../lib/netns.js';
-import { CALL_MS, e2e, tail, World } from '../lib/world.js';
+import { CALL_MS, e2e, tail, World, TWO_PARTIES } from '../lib/world.js';
 
 const hasRtpengine = spawnSync('sh', ['-c', 'command -v rtpengine']).status === 0;
-const CONF = `generic4 127.0.0.1
-generic6 2001:db8::1
-map 127.0.0.10 2001:db8:64::10
-map 2001:db8:1::20 127.0.0.120
-rtp-ports 30000-30099
-metrics 127.0.0.1:9064
-`;
+const CONF = TWO_PARTIES + 'metrics 127.0.0.1:9064\n';
 
 /** One rtpengine in userspace, its ng port on loopback; resolves once it answers a ping. */
 async function rtpengine(w: World, n: number): Promise<ChildProcess> {

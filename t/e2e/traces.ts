@@ -9,16 +9,10 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { waitFor, sleep } from '../lib/netns.js';
-import { CALL_MS, e2e, tail } from '../lib/world.js';
+import { CALL_MS, e2e, tail, TWO_PARTIES } from '../lib/world.js';
 
 const has = (c: string): boolean => spawnSync('sh', ['-c', `command -v ${c}`]).status === 0;
-const CONF = `generic4 127.0.0.1
-generic6 2001:db8::1
-map 127.0.0.10 2001:db8:64::10
-map 2001:db8:1::20 127.0.0.120
-rtp-ports 30000-30099
-hep 127.0.0.1:9060 2001
-`;
+const CONF = TWO_PARTIES + 'hep 127.0.0.1:9060 2001\n';
 
 e2e('hep', (w) => {
   t.test('every SIP message in and out reaches the collector as HEPv3', async (t) => {
@@ -52,7 +46,7 @@ e2e('hep', (w) => {
 
   t.test('call-log: a JSON line per call as it ends, reopened on USR1 after a rename', async (t) => {
     const file = join(w.dir, 'calls.jsonl');
-    const proxy = w.startProxy(CONF.replace(/^hep .*$/m, '') + `call-log ${file}\n`);
+    const proxy = w.startProxy(TWO_PARTIES + `call-log ${file}\n`);
     t.ok(await w.proxyUp(proxy), 'proxy started');
     const call = async (n: number): Promise<void> => {
       const uas = w.sipp('uas.xml', '2001:db8:1::20', 5060, 31200 + n * 20, w.media(`carol${n}`, '2001:db8:1::20', 40020 + n * 20));
@@ -86,7 +80,7 @@ e2e('hep', (w) => {
     writeFileSync(secret, `${'c'.repeat(64)}\n`, { mode: 0o600 });
     const conf = join(w.dir, 'replay.conf');
     // The daemon's own secret for rewrite too: then its branches are the daemon's, byte for byte.
-    writeFileSync(conf, CONF.replace(/^hep .*$/m, '') + `tcp yes\nsecret ${secret}\n`);
+    writeFileSync(conf, TWO_PARTIES + `tcp yes\nsecret ${secret}\n`);
     const lo = join(w.dir, 'lo.pcap'), any = join(w.dir, 'any.pcap');
     const dumps = [w.ns.start('tcpdump', ['-i', 'lo', '-U', '-w', lo, 'port 5060']), w.ns.start('tcpdump', ['-i', 'any', '-U', '-w', any, 'port 5060'])];
     let said = '';

@@ -28,6 +28,14 @@ rtp-timeout 5
 metrics 127.0.0.1:9064
 `;
 
+/** Two parties by map line and no registrar: alice 127.0.0.10 (face 2001:db8:64::10) and carol 2001:db8:1::20 (face 127.0.0.120). */
+export const TWO_PARTIES = `generic4 127.0.0.1
+generic6 2001:db8::1
+map 127.0.0.10 2001:db8:64::10
+map 2001:db8:1::20 127.0.0.120
+rtp-ports 30000-30099
+`;
+
 /**
  * Why the end-to-end tests of a file cannot run here (null: they can): not root, no
  * namespaces, or `missing`, what the file needs beyond them. A reason fails the file.
