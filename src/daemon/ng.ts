@@ -6,7 +6,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
 import { NgCommand } from '../core/types.js';
-import { formatHostPort, HostPort } from '../net/addr.js';
+import { formatHostPort, HostPort, parseIp } from '../net/addr.js';
 
 export type Bencoded = string | number | Bencoded[] | { [k: string]: Bencoded };
 
@@ -76,35 +76,43 @@ export interface NgOptions {
 /** The client: one socket per family, answers matched by cookie, each request bounded in time. */
 export class NgClient {
   private readonly socks = new Map<4 | 6, dgram.Socket>();
-  private readonly pending = new Map<string, (r: Record<string, Bencoded> | null) => void>();
+  private readonly pending = new Map<string, { readonly from: HostPort; readonly done: (r: Record<string, Bencoded> | null) => void }>();
   private readonly downUntil = new Map<string, number>();
   readonly states: EngineState[];
   private seq = 0;
-  private readonly prefix = randomBytes(4).toString('hex');
   private closed = false;
 
-  constructor(private readonly engines: readonly HostPort[], private readonly opts: NgOptions = { timeoutMs: 500, tries: 2, downMs: 10_000 }, private readonly now: () => number = Date.now) {
+  constructor(private readonly engines: readonly HostPort[], private readonly opts: NgOptions = { timeoutMs: 500, tries: 2, downMs: 10_000 }, private readonly now: () => number = Date.now, private readonly onIgnored: () => void = () => {}) {
     this.states = engines.map((e) => ({ engine: formatHostPort(e), up: true, requests: new Map(), stats: {} }));
     for (const f of new Set(engines.map((e) => e.family))) {
       const s = dgram.createSocket(f === 6 ? 'udp6' : 'udp4');
       s.on('error', () => {}); // ICMP errors: the request times out and fails over
-      s.on('message', (msg) => this.receive(msg));
+      s.on('message', (msg, rinfo) => this.receive(msg, rinfo));
       s.unref();
       this.socks.set(f, s);
     }
   }
 
-  private receive(msg: Buffer): void {
+  /**
+   * An answer counts only from the engine asked, under the cookie of the request: a stranger
+   * who sends one (even with the engine's address forged, it cannot guess 64 random bits) is
+   * counted (onIgnored) and ignored, and the engine's own answer is still awaited.
+   */
+  private receive(msg: Buffer, rinfo: dgram.RemoteInfo): void {
     const t = msg.toString('latin1');
     const sp = t.indexOf(' ');
-    const done = sp > 0 ? this.pending.get(t.slice(0, sp)) : undefined;
-    if (!done) return; // late, or not ours
+    const p = sp > 0 ? this.pending.get(t.slice(0, sp)) : undefined;
+    if (!p || rinfo.port !== p.from.port || parseIp(rinfo.address)?.addr !== p.from.addr) {
+      this.onIgnored(); // late, or not ours
+      return;
+    }
     try {
       const [v] = bdecode(t, sp + 1);
-      if (v && typeof v === 'object' && !Array.isArray(v)) done(v);
+      if (v && typeof v === 'object' && !Array.isArray(v)) return p.done(v);
     } catch {
-      /* malformed: the request times out and fails over */
+      /* malformed: counted below; the request times out and fails over */
     }
+    this.onIgnored();
   }
 
   private state(e: HostPort): EngineState {
@@ -120,7 +128,7 @@ export class NgClient {
   private ask(e: HostPort, cmd: NgCommand | Record<string, Bencoded>): Promise<Record<string, Bencoded> | null> {
     const sock = this.socks.get(e.family);
     if (!sock || this.closed) return Promise.resolve(null);
-    const cookie = `${this.prefix}_${++this.seq}`;
+    const cookie = `${++this.seq}_${randomBytes(8).toString('hex')}`; // unguessable per request
     const data = Buffer.from(`${cookie} ${bencode(cmd as NgCommand)}`, 'latin1');
     return new Promise((resolve) => {
       let tries = 0;
@@ -135,7 +143,7 @@ export class NgClient {
         sock.send(data, e.port, e.addr);
         timer = setTimeout(send, this.opts.timeoutMs);
       };
-      this.pending.set(cookie, finish);
+      this.pending.set(cookie, { from: e, done: finish });
       send();
     });
   }
@@ -191,7 +199,7 @@ export class NgClient {
 
   close(): void {
     this.closed = true;
-    for (const f of this.pending.values()) f(null);
+    for (const p of this.pending.values()) p.done(null);
     for (const s of this.socks.values()) s.close();
     this.socks.clear();
   }

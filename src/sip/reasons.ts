@@ -65,6 +65,7 @@ const DEFS = {
   rtpStrangerQuota: ['rtp-stranger-quota', 503, 'sources that are not configured parties hold half the port pairs already', 'Service Unavailable (media quota)'],
   mediaEngineDown: ['media-engine-down', 503, 'media-engine rtpengine: no rtpengine answered the offer or answer in time', 'Service Unavailable (media engine)'],
   mediaEngineBusy: ['media-engine-busy', 0, 'media-engine rtpengine: a retransmission of an offer or answer the engine is still being asked for (the first copy goes on)'],
+  mediaEngineStranger: ['media-engine-stranger', 0, 'media-engine rtpengine: a datagram at the ng client that is no awaited answer from the engine asked (late, malformed, or a stranger\'s)'],
   mediaEngineBody: ['media-engine-body', 488, 'media-engine rtpengine: SDP inside a multipart body, which the engine does not take', 'Not Acceptable Here (SDP in a multipart body)'],
   mediaNotYours: ['media-not-yours', 403, 'a re-offer or answer for a stream from another address than the party that set it up', 'Forbidden (media of another party)'],
   // Masquerading and its registrar (sipproxy64(8) MASQUERADING; RFC 3261 10.3, 22.4)

@@ -1,7 +1,9 @@
 // rtpengine's ng protocol (issue 18): bencode both ways, malformed input refused, the engine of
 // a call by rendezvous hashing (the same for every instance; only a gone engine's calls move).
 import t from 'tap';
-import { bdecode, bencode, rank } from '../../../src/daemon/ng.js';
+import dgram from 'node:dgram';
+import { once } from 'node:events';
+import { bdecode, bencode, NgClient, rank } from '../../../src/daemon/ng.js';
 import { HostPort } from '../../../src/net/addr.js';
 
 t.test('bencode: strings are bytes, keys sorted; decode gives back what was encoded', async (t) => {
@@ -34,4 +36,42 @@ t.test('rank: each call has one first engine, the same for every instance; a gon
   }
   for (const p of [2223, 2224, 2225]) t.ok((firsts.get(p) ?? 0) > 60, `engine ${p} is first for about a third of the calls: ${firsts.get(p)}`);
   t.equal(moved.others, 0, 'taking one engine away moves none of the other engines\' calls');
+});
+
+t.test('the client takes an answer only from the engine asked, under its cookie (SPEC 11)', async (t) => {
+  const engine = dgram.createSocket('udp4');
+  const stranger = dgram.createSocket('udp4');
+  t.teardown(() => { engine.close(); stranger.close(); });
+  engine.bind(0, '127.0.0.1');
+  stranger.bind(0, '127.0.0.1');
+  await Promise.all([once(engine, 'listening'), once(stranger, 'listening')]);
+  const port = engine.address().port;
+  let ignored = 0;
+  const client = new NgClient([{ addr: '127.0.0.1', family: 4, port }], { timeoutMs: 2000, tries: 1, downMs: 1000 }, Date.now, () => ignored++);
+  t.teardown(() => client.close());
+  const cookies: string[] = [];
+  // The engine: the stranger learns each request (as an on-path attacker would) and answers
+  // first with an SDP of its choosing; the engine's own answer follows.
+  engine.on('message', (msg, rinfo) => {
+    const cookie = msg.toString('latin1').split(' ')[0];
+    cookies.push(cookie);
+    stranger.send(`${cookie} d6:result2:ok3:sdp9:c=STRANGEe`, rinfo.port, rinfo.address, () => {
+      stranger.send(`${cookie} d6:result2:ok3:sdp6:c=OURSe`, rinfo.port, rinfo.address, () => {
+        engine.send(`${cookie} d6:result2:ok3:sdp6:c=OURSe`, rinfo.port, rinfo.address);
+      });
+    });
+  });
+  const r = await client.request('call-1', { command: 'offer', 'call-id': 'call-1' });
+  t.equal(r?.sdp, 'c=OURS', 'the engine\'s answer, not the stranger\'s');
+  t.equal(ignored, 2, 'both of the stranger\'s answers counted and ignored');
+  const r2 = await client.request('call-2', { command: 'offer', 'call-id': 'call-2' });
+  t.equal(r2?.sdp, 'c=OURS');
+  t.equal(ignored, 4);
+  t.equal(cookies.length, 2);
+  t.not(cookies[0].split('_')[1], cookies[1].split('_')[1], 'each request has its own random part');
+  t.match(cookies[0], /^\d+_[0-9a-f]{16}$/, 'a counter and 64 random bits');
+  // An answer for a cookie nobody awaits (late, or guessed) from the engine's own address is ignored too.
+  engine.send(`${cookies[0]} d6:result2:oke`, client['socks'].get(4)!.address().port, '127.0.0.1');
+  for (let i = 0; i < 250 && ignored < 5; i++) await new Promise((res) => setTimeout(res, 20)); // bounded: 5 s
+  t.equal(ignored, 5, 'a late answer is counted and ignored');
 });

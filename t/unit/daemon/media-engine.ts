@@ -1,0 +1,43 @@
+// media-engine rtpengine in the daemon (issue 18): while an offer is being asked, a phone's
+// retransmission of it is dropped and counted (media-engine-busy); the first copy goes on once
+// the engine answers, and a copy after that is asked again. A real UDP socket is the engine.
+import t from 'tap';
+import dgram from 'node:dgram';
+import { once } from 'node:events';
+import { Config } from '../../../src/config/config.js';
+import { Engine } from '../../../src/core/engine.js';
+import { Action } from '../../../src/core/types.js';
+import { MediaEngine } from '../../../src/daemon/media-engine.js';
+import { createLogger } from '../../../src/daemon/log.js';
+import { Reason } from '../../../src/sip/reasons.js';
+
+t.test('a retransmission while the engine is asked: dropped as media-engine-busy, the first copy goes on', async (t) => {
+  const sock = dgram.createSocket('udp4');
+  sock.bind(0, '127.0.0.1');
+  await once(sock, 'listening');
+  const asked: { cookie: string; port: number }[] = [];
+  sock.on('message', (msg, rinfo) => asked.push({ cookie: msg.toString('latin1').split(' ')[0], port: rinfo.port }));
+  const drops: string[] = [];
+  const engine = { countDrop: (r: Reason) => drops.push(r.code), count: () => {} } as unknown as Engine;
+  const cfg = { rtpengines: [{ addr: '127.0.0.1', family: 4, port: sock.address().port }] } as unknown as Config;
+  const media = new MediaEngine(cfg, engine, createLogger('plain', 'error', () => {}));
+  t.teardown(() => { media.stop(); sock.close(); });
+  const wait = async (f: () => boolean): Promise<void> => { for (let i = 0; i < 250 && !f(); i++) await new Promise((r) => setTimeout(r, 20)); };
+  await wait(() => asked.length >= 1); // the statistics poll at start
+  const answer = (i: number): void => void sock.send(`${asked[i].cookie} d6:result2:ok3:sdp4:v=0\re`, asked[i].port, '127.0.0.1');
+  answer(0);
+  const delivered: string[] = [];
+  const offer: Extract<Action, { type: 'media' }> = { type: 'media', key: 'c1', ng: { command: 'offer', 'call-id': 'c1', 'from-tag': 'a', sdp: 'v=0\r' }, then: (sdp) => (delivered.push(String(sdp)), []) };
+  media.handle(offer, () => {});
+  await wait(() => asked.length >= 2);
+  media.handle(offer, () => {}); // the phone's retransmission, the engine not answered yet
+  t.same(drops, ['media-engine-busy'], 'the second copy is dropped and counted');
+  t.equal(asked.length, 2, 'and not asked of the engine');
+  answer(1);
+  await wait(() => delivered.length >= 1);
+  t.same(delivered, ['v=0\r'], 'the first copy goes on with the engine\'s SDP');
+  media.handle(offer, () => {}); // a copy after the answer: asked again (the engine answers it from its call)
+  await wait(() => asked.length >= 3);
+  t.equal(asked.length, 3);
+  t.same(drops, ['media-engine-busy']);
+});
