@@ -113,7 +113,7 @@ e2e('rtpe', (w) => {
       t.match(second.log(), /sip out from=127\.0\.0\.120:5060 to=127\.0\.0\.10:5060 \S+ first="SIP\/2\.0 200 OK"/, 'the 200 OK the first instance\'s branch asked for went on');
       t.match(second.log(), /first="BYE sip:carol@\[2001:db8:1::20\]:5060/, 'and the BYE');
     } else {
-      t.ok(await waitFor(async () => /sipproxy64_sip_drops_total\{reason="forged-response"\} [1-9]/.test(await w.http('/metrics')), 15000, 250), 'the 200 OK is dropped as forged-response: the branch is not this instance\'s');
+      t.ok(await waitFor(async () => /sipproxy64_sip_drops_total\{reason="forged-response"\} [1-9]/.test(await w.http('/metrics')), 15000, 250), `the 200 OK is dropped as forged-response: the branch is not this instance's${second.log().slice(-1500)}`);
       w.ns.run('pkill', ['-f', 'sipp'], 5000).catch(() => {});
       await Promise.all([caller, callee]);
     }
