@@ -5,7 +5,7 @@
 // instances with one secret hand a call over (`secret FILE`), with two secrets they do not.
 import t from 'tap';
 import { ChildProcess, spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { waitFor, sleep } from '../lib/netns.js';
 import { CALL_MS, e2e, tail, World, TWO_PARTIES } from '../lib/world.js';
@@ -88,6 +88,7 @@ e2e('rtpe', (w) => {
   // Two instances behind one address (a rolling restart, or a standby taking the address over):
   // the 200 OK of a call set up through the first reaches the second, which must accept the
   // branch the first signed; then the re-INVITE and BYE go through it, media in rtpengine.
+  const callerTraces = (): string[] => readdirSync(w.dir).filter((f) => /^uac-hold_\d+_messages\.log$/.test(f));
   const secrets = (n: string): string => {
     const f = join(w.dir, `secret-${n}`);
     writeFileSync(f, `# made by: openssl rand -hex 32\n${n.repeat(64)}\n`, { mode: 0o600 });
@@ -100,8 +101,13 @@ e2e('rtpe', (w) => {
     t.ok(await w.proxyUp(first), 'the first instance started');
     const callee = w.sipp('uas-late-hold.xml', '2001:db8:1::20', 5060, 31040, { user: 'carol', mediaip: '2001:db8:1::20', rtpport: '40100' });
     await sleep(300);
+    const before = new Set(callerTraces());
     const caller = w.sipp('uac-hold.xml', '127.0.0.10', 5060, 31042, { user: 'alice', callee: 'carol', mediaip: '127.0.0.10', rtpport: '40110' }, '127.0.0.120:5060', 1000);
     t.ok(await waitFor(() => /first="SIP\/2\.0 180 Ringing"/.test(first.log()), 8000, 50), 'the call rings through the first instance');
+    // Alice must have heard it ring before the first instance goes: else she sends her INVITE
+    // again, the second instance forwards it under its own branch, and carol answers that copy.
+    const heard = (): boolean => callerTraces().filter((f) => !before.has(f)).some((f) => /received[\s\S]{0,200}?SIP\/2\.0 180/.test(readFileSync(join(w.dir, f), 'latin1')));
+    t.ok(await waitFor(heard, 8000, 50), 'alice heard it ring');
     first.child.kill('SIGKILL');
     await first.exited;
     const second = w.startProxy(conf + `secret ${secrets(same ? 'a' : 'b')}\n`);
@@ -113,7 +119,7 @@ e2e('rtpe', (w) => {
       t.match(second.log(), /sip out from=127\.0\.0\.120:5060 to=127\.0\.0\.10:5060 \S+ first="SIP\/2\.0 200 OK"/, 'the 200 OK the first instance\'s branch asked for went on');
       t.match(second.log(), /first="BYE sip:carol@\[2001:db8:1::20\]:5060/, 'and the BYE');
     } else {
-      t.ok(await waitFor(async () => /sipproxy64_sip_drops_total\{reason="forged-response"\} [1-9]/.test(await w.http('/metrics')), 15000, 250), `the 200 OK is dropped as forged-response: the branch is not this instance's${second.log().slice(-1500)}`);
+      t.ok(await waitFor(async () => /sipproxy64_sip_drops_total\{reason="forged-response"\} [1-9]/.test(await w.http('/metrics')), 15000, 250), `the 200 OK is dropped as forged-response: the branch is not this instance's\nfirst:${first.log().slice(-800)}\nsecond:${second.log().slice(-1200)}`);
       w.ns.run('pkill', ['-f', 'sipp'], 5000).catch(() => {});
       await Promise.all([caller, callee]);
     }
