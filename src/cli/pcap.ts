@@ -134,7 +134,6 @@ interface Segment {
   readonly syn: boolean;
 }
 
-
 /** UDP or TCP in an IPv4 or IPv6 packet. */
 function segmentOf(ip: Buffer): Segment | null {
   if (ip.length < 20) return null;

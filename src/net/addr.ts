@@ -142,7 +142,7 @@ export function sourceKey(a: Addr): string {
   if (a.family === 4) return a.addr;
   let k = nets.get(a.addr);
   if (k === undefined) {
-    k = ipaddr.parse(a.addr).toNormalizedString().split(':').slice(0, 4).join(':') + '::/64';
+    k = prefix64(a.addr) + '::/64';
     if (nets.size >= 4096) nets.clear();
     nets.set(a.addr, k);
   }
