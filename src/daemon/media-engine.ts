@@ -14,7 +14,7 @@ export class MediaEngine {
   private readonly timer: NodeJS.Timeout;
 
   constructor(cfg: Config, private readonly engine: Engine, private readonly log: Logger) {
-    this.client = new NgClient(cfg.rtpengines, undefined, undefined, () => engine.countDrop(R.mediaEngineStranger));
+    this.client = new NgClient(cfg.rtpengines, { onIgnored: () => engine.countDrop(R.mediaEngineStranger) });
     const poll = (): void => void this.client.poll().catch(() => {});
     poll();
     this.timer = setInterval(poll, 10_000);

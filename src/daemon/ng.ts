@@ -71,7 +71,11 @@ export interface NgOptions {
   readonly timeoutMs: number; // per try
   readonly tries: number; //     per engine before the next
   readonly downMs: number; //    an engine that failed is tried last for this long
+  readonly now: () => number;
+  readonly onIgnored: () => void; // an answer not taken (a stranger's, a late one): the daemon counts it
 }
+
+const DEFAULTS: NgOptions = { timeoutMs: 500, tries: 2, downMs: 10_000, now: Date.now, onIgnored: () => {} };
 
 /** The client: one socket per family, answers matched by cookie, each request bounded in time. */
 export class NgClient {
@@ -81,8 +85,10 @@ export class NgClient {
   readonly states: EngineState[];
   private seq = 0;
   private closed = false;
+  private readonly opts: NgOptions;
 
-  constructor(private readonly engines: readonly HostPort[], private readonly opts: NgOptions = { timeoutMs: 500, tries: 2, downMs: 10_000 }, private readonly now: () => number = Date.now, private readonly onIgnored: () => void = () => {}) {
+  constructor(private readonly engines: readonly HostPort[], opts: Partial<NgOptions> = {}) {
+    this.opts = { ...DEFAULTS, ...opts };
     this.states = engines.map((e) => ({ engine: formatHostPort(e), up: true, requests: new Map(), stats: {} }));
     for (const f of new Set(engines.map((e) => e.family))) {
       const s = dgram.createSocket(f === 6 ? 'udp6' : 'udp4');
@@ -103,7 +109,7 @@ export class NgClient {
     const sp = t.indexOf(' ');
     const p = sp > 0 ? this.pending.get(t.slice(0, sp)) : undefined;
     if (!p || rinfo.port !== p.from.port || parseIp(rinfo.address)?.addr !== p.from.addr) {
-      this.onIgnored(); // late, or not ours
+      this.opts.onIgnored(); // late, or not ours
       return;
     }
     try {
@@ -112,7 +118,7 @@ export class NgClient {
     } catch {
       /* malformed: counted below; the request times out and fails over */
     }
-    this.onIgnored();
+    this.opts.onIgnored();
   }
 
   private state(e: HostPort): EngineState {
@@ -154,7 +160,7 @@ export class NgClient {
    * error one, or null when none answered.
    */
   async request(key: string, cmd: NgCommand): Promise<Record<string, Bencoded> | null> {
-    const t = this.now();
+    const t = this.opts.now();
     let refused: Record<string, Bencoded> | null = null;
     const order = rank(this.engines, key);
     order.sort((a, b) => Number((this.downUntil.get(formatHostPort(a)) ?? 0) > t) - Number((this.downUntil.get(formatHostPort(b)) ?? 0) > t));
@@ -162,7 +168,7 @@ export class NgClient {
       const r = await this.ask(e, cmd);
       const name = formatHostPort(e);
       if (r === null) {
-        this.downUntil.set(name, this.now() + this.opts.downMs);
+        this.downUntil.set(name, this.opts.now() + this.opts.downMs);
         this.state(e).up = false;
         this.count(e, `${cmd.command} timeout`);
         continue;

@@ -41,3 +41,34 @@ t.test('a retransmission while the engine is asked: dropped as media-engine-busy
   t.equal(asked.length, 3);
   t.same(drops, ['media-engine-busy']);
 });
+
+t.test('an answer from a stranger on the ng socket: counted as media-engine-stranger, the engine\'s own still taken', async (t) => {
+  const sock = dgram.createSocket('udp4');
+  sock.bind(0, '127.0.0.1');
+  await once(sock, 'listening');
+  const stranger = dgram.createSocket('udp4');
+  stranger.bind(0, '127.0.0.1');
+  await once(stranger, 'listening');
+  const asked: { cookie: string; port: number }[] = [];
+  sock.on('message', (msg, rinfo) => asked.push({ cookie: msg.toString('latin1').split(' ')[0], port: rinfo.port }));
+  const drops: string[] = [];
+  const engine = { countDrop: (r: Reason) => drops.push(r.code), count: () => {} } as unknown as Engine;
+  const cfg = { rtpengines: [{ addr: '127.0.0.1', family: 4, port: sock.address().port }] } as unknown as Config;
+  const media = new MediaEngine(cfg, engine, createLogger('plain', 'error', () => {}));
+  t.teardown(() => { media.stop(); sock.close(); stranger.close(); });
+  const wait = async (f: () => boolean): Promise<void> => { for (let i = 0; i < 250 && !f(); i++) await new Promise((r) => setTimeout(r, 20)); };
+  await wait(() => asked.length >= 1); // the statistics poll at start
+  sock.send(`${asked[0].cookie} d6:result2:oke`, asked[0].port, '127.0.0.1');
+  const delivered: string[] = [];
+  const offer: Extract<Action, { type: 'media' }> = { type: 'media', key: 'c1', ng: { command: 'offer', 'call-id': 'c1', 'from-tag': 'a', sdp: 'v=0\r' }, then: (sdp) => (delivered.push(String(sdp)), []) };
+  media.handle(offer, () => {});
+  await wait(() => asked.length >= 2);
+  // The stranger knows the cookie (say, it watched the wire) and answers first, from its own port.
+  stranger.send(`${asked[1].cookie} d6:result2:ok3:sdp9:v=0\rforge`, asked[1].port, '127.0.0.1');
+  await wait(() => drops.length >= 1);
+  t.same(drops, ['media-engine-stranger'], 'counted under its reason');
+  t.same(delivered, [], 'and not taken');
+  sock.send(`${asked[1].cookie} d6:result2:ok3:sdp4:v=0\re`, asked[1].port, '127.0.0.1');
+  await wait(() => delivered.length >= 1);
+  t.same(delivered, ['v=0\r'], 'the engine\'s own answer goes on');
+});

@@ -47,7 +47,7 @@ t.test('the client takes an answer only from the engine asked, under its cookie 
   await Promise.all([once(engine, 'listening'), once(stranger, 'listening')]);
   const port = engine.address().port;
   let ignored = 0;
-  const client = new NgClient([{ addr: '127.0.0.1', family: 4, port }], { timeoutMs: 2000, tries: 1, downMs: 1000 }, Date.now, () => ignored++);
+  const client = new NgClient([{ addr: '127.0.0.1', family: 4, port }], { timeoutMs: 2000, tries: 1, downMs: 1000, onIgnored: () => ignored++ });
   t.teardown(() => client.close());
   const cookies: string[] = [];
   // The engine: the stranger learns each request (as an on-path attacker would) and answers
