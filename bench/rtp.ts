@@ -42,12 +42,14 @@ interface Relay4x6 {
 const sdp4 = (port: number) => CRLF(`v=0\no=a 1 1 IN IP4 127.0.0.10\ns=-\nc=IN IP4 127.0.0.10\nt=0 0\nm=audio ${port} RTP/AVP 0\n`);
 const sdp6 = (port: number) => CRLF(`v=0\no=c 1 1 IN IP6 2001:db8:1::20\ns=-\nc=IN IP6 2001:db8:1::20\nt=0 0\nm=audio ${port} RTP/AVP 0\n`);
 
-const sipproxy64 = (datapath: 'native' | 'js'): Relay4x6 => ({
-  name: datapath === 'native' ? 'sipproxy64' : 'sp64-js',
+// sp64-epoll: the native datapath with media-io epoll (a system call a packet each way), for
+// what io_uring (the default where the kernel allows it) saves.
+const sipproxy64 = (datapath: 'native' | 'js', io: 'auto' | 'epoll' = 'auto'): Relay4x6 => ({
+  name: datapath === 'js' ? 'sp64-js' : io === 'epoll' ? 'sp64-epoll' : 'sipproxy64',
   async start() {
     // PROFILE=DIR writes a CPU profile of the relay (node --cpu-prof) to DIR.
     const prof = process.env.PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${process.env.PROFILE}`] : [];
-    const cmd = [...pin(0), process.execPath, ...prof, 'dist/src/cli/main.js', '-c', conf, '--media-datapath', datapath, '--media-threads', String(THREADS)];
+    const cmd = [...pin(0), process.execPath, ...prof, 'dist/src/cli/main.js', '-c', conf, '--media-datapath', datapath, '--media-io', io, '--media-threads', String(THREADS)];
     const p = spawn(cmd[0], cmd.slice(1), { stdio: ['ignore', 'ignore', 'inherit'] });
     await sleep(1200);
     return p;
@@ -173,7 +175,7 @@ async function runStep(relay: Relay4x6, n: number): Promise<{ row: Row; ok: bool
 async function main(): Promise<void> {
   const where = THREADS === 1 ? 'relay pinned to cpu0, bench/rtpload (C) on cpu1' : 'nothing pinned';
   console.log(`bench/rtp: ${secs}s per step; ${THREADS} relay thread(s) each, ${where}; the relays take turns at each step; latency is one way through the relay`);
-  const relays = process.env.PROFILE ? [sipproxy64('native')] : [sipproxy64('native'), sipproxy64('js'), rtpengine];
+  const relays = process.env.PROFILE ? [sipproxy64('native')] : [sipproxy64('native'), sipproxy64('native', 'epoll'), sipproxy64('js'), rtpengine];
   const best: Record<string, { n: number; cpu: number }> = {};
   const lat: Record<string, Record<number, string>> = {};
   const rows: Record<string, Row[]> = {};

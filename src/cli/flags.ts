@@ -84,6 +84,10 @@ export const HELP = `
                               RTPproxy64's packet path: native (C threads, built by npm
                               install) or js (the event loop); auto: native when it loads
     --media-threads N         native datapath threads (one per core)
+    --media-io auto|epoll|io_uring
+                              how the native threads read and send: a system call a
+                              packet each way (epoll), or a round's packets in one
+                              (io_uring); auto: io_uring where the kernel allows it
     --media-engine embedded|rtpengine=ADDR:PORT[,ADDR:PORT...]
                               who relays media: RTPproxy64 here (embedded), or
                               rtpengine through its ng protocol, an engine per call

@@ -24,7 +24,7 @@ export function mappingTable(cfg: Config): string {
     `sip-port ${cfg.sipPort}`,
     `generic4 ${cfg.generic4?.addr ?? '-'}  generic6 ${cfg.generic6?.addr ?? '-'}`,
     `media4 ${cfg.media4?.addr ?? '-'}  media6 ${cfg.media6?.addr ?? '-'}  rtp-ports ${cfg.rtpPorts[0]}-${cfg.rtpPorts[1]}  rtp-timeout ${cfg.rtpTimeout}  rtp-latch ${cfg.rtpLatch}`,
-    `media-datapath ${cfg.mediaDatapath}  media-threads ${cfg.mediaThreads || 'one per core'}`,
+    `media-datapath ${cfg.mediaDatapath}  media-threads ${cfg.mediaThreads || 'one per core'}  media-io ${cfg.mediaIo}`,
     `keep-user-agent ${cfg.keepUserAgent ? 'yes' : 'no'}  metrics ${cfg.metrics ? `${uriHost(cfg.metrics)}:${cfg.metrics.port}` : 'off'}`,
     ...(cfg.inbound
       ? [

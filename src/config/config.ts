@@ -38,6 +38,7 @@ export interface Config {
   rtpQuota: number; //        streams a source that is not a configured party may hold
   mediaDatapath: 'auto' | 'native' | 'js'; // RTPproxy64's packet path (auto: native when it loads)
   mediaThreads: number; //     native datapath threads (0: one per core)
+  mediaIo: 'auto' | 'epoll' | 'io_uring'; // how the native threads move packets (auto: io_uring where allowed)
   keepUserAgent: boolean;
   uriHeaders: string[]; //    more headers that carry URIs (lower case): uri-header NAME
   advertise: Advertised[]; //  advertise LOCAL PUBLIC: what is written for our own addresses
@@ -105,6 +106,7 @@ export function defaultConfig(): Config {
     rtpQuota: 16,
     mediaDatapath: 'auto',
     mediaThreads: 0,
+    mediaIo: 'auto',
     keepUserAgent: false,
     uriHeaders: [],
     advertise: [],
@@ -150,7 +152,7 @@ export function defaultConfig(): Config {
 /** Directive names, also the long flag names (`--map REAL=FACE`, `--sip-port 5060`, ...). */
 export const DIRECTIVES = [
   'sip-port', 'map', 'advertise', 'nat64', 'generic4', 'generic6', 'media4', 'media6',
-  'rtp-ports', 'rtp-timeout', 'rtp-hold-timeout', 'rtp-latch', 'rtp-quota', 'media-datapath', 'media-threads', 'media-engine', 'keep-user-agent', 'uri-header', 'metrics', 'tcp', 'tcp-idle',
+  'rtp-ports', 'rtp-timeout', 'rtp-hold-timeout', 'rtp-latch', 'rtp-quota', 'media-datapath', 'media-threads', 'media-io', 'media-engine', 'keep-user-agent', 'uri-header', 'metrics', 'tcp', 'tcp-idle',
   'tls-port', 'tls-cert', 'tls-key', 'tls-ca',
   'inbound', 'outbound', 'registrar', 'domain', 'passwd', 'digest-algorithms', 'default-expires', 'registrations', 'default-target', 'outbound-proxy', 'keepalive', 'outbound-check',
   'secret', 'hep', 'call-log', 'flood-limit', 'flood-ban', 'answer-limit',
@@ -192,6 +194,12 @@ export function applyDirective(cfg: Config, where: string, name: string, args: s
       return;
     }
     case 'media-threads': cfg.mediaThreads = int(where, one(), 1, 64); return;
+    case 'media-io': {
+      const v = one();
+      if (v !== 'auto' && v !== 'epoll' && v !== 'io_uring') throw new ConfigError(where, `media-io takes auto, epoll or io_uring, got "${v}"`);
+      cfg.mediaIo = v;
+      return;
+    }
     case 'keep-user-agent': cfg.keepUserAgent = yesNo(where, one()); return;
     case 'uri-header': {
       const h = one(); // RFC 3261 25.1: a header name is a token

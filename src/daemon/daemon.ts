@@ -150,6 +150,7 @@ function newRelay(cfg: Config, log: Logger): Relay {
     holdTimeoutMs: cfg.rtpHoldTimeout * 1000,
     datapath: cfg.mediaDatapath,
     threads: cfg.mediaThreads || availableParallelism(),
+    io: cfg.mediaIo,
     onError: (what, err) => log.warn('relay socket error', { socket: what, error: err.message }),
   });
 }
@@ -218,7 +219,7 @@ function logStarted(cfg: Config, log: Logger, masq: MasqPlanner | null, relay: R
     media6: cfg.media6?.addr,
     ports: `${cfg.rtpPorts[0]}-${cfg.rtpPorts[1]}`,
     streams: relay.table.allowed, // what rtp-ports and the open-file limit allow
-    datapath: relay.path.kind === 'native' ? `native, ${relay.threads} threads` : 'js',
+    datapath: relay.path.kind === 'native' ? `native, ${relay.threads} threads, ${relay.path.io()}` : 'js',
     metrics: cfg.metrics ? `${uriHost(cfg.metrics)}:${cfg.metrics.port}` : 'off',
     tcp: cfg.tcp ? 'yes' : 'no',
     tls: cfg.tlsCert ? `port ${cfg.tlsPort}` : 'off',

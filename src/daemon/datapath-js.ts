@@ -26,6 +26,10 @@ interface Pair {
 
 export class JsDatapath implements Datapath {
   readonly kind = 'js';
+
+  io(): null {
+    return null;
+  }
   private readonly pairs = new Map<number, Pair>();
   private readonly own = new Set<string>(); // every address the relay binds
   private readonly stats: PathCounters = { packets4: 0, packets6: 0, bytes4: 0, bytes6: 0, drops: new Map() };

@@ -18,7 +18,9 @@ type NativeParty = [string | null, number, number, boolean, string | null, boole
 type NativePeer = [string, number] | null;
 
 export interface Addon {
-  create(lo: number, hi: number, threads: number, latch: number): Handle;
+  create(lo: number, hi: number, threads: number, latch: number, io?: number): Handle;
+  /** [1 when packets move by io_uring, else 0; io_uring's errno where it was refused] */
+  io(h: Handle): [number, number];
   bind(h: Handle, port: number, addr4: string, addr6: string): number;
   unbind(h: Handle, port: number): void;
   parties(h: Handle, port: number, p4: NativeParty, p6: NativeParty, fresh: boolean): void;
@@ -35,6 +37,7 @@ export interface Addon {
 }
 
 const LATCH = { strict: 0, prefix: 1, any: 2, off: 3 } as const;
+const IO = { auto: 0, epoll: 1, io_uring: 2 } as const;
 const ERRNO = new Map(Object.entries(constants.errno).map(([k, v]) => [v, k]));
 
 /** An errno number's name (EADDRINUSE). */
@@ -76,7 +79,13 @@ export class NativeDatapath implements Datapath {
   private last: PathCounters | null = null; // the counters when closed (the addon answers nothing after)
 
   constructor(private readonly addon: Addon, private readonly opts: PathOptions) {
-    this.h = addon.create(opts.ports[0], opts.ports[1], opts.threads, LATCH[opts.latch]);
+    this.h = addon.create(opts.ports[0], opts.ports[1], opts.threads, LATCH[opts.latch], IO[opts.io ?? 'auto']);
+  }
+
+  io(): string {
+    if (this.last) return 'epoll';
+    const [uring, err] = this.addon.io(this.h);
+    return uring ? 'io_uring' : err ? `epoll (io_uring: ${errnoName(err)})` : 'epoll';
   }
 
   bind(port: number, addrs: readonly [Addr, Addr]): void {

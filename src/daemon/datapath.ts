@@ -38,6 +38,8 @@ export interface PathCounters {
 
 export interface Datapath {
   readonly kind: 'native' | 'js';
+  /** How the native threads move packets now ('io_uring', 'epoll', or with auto 'epoll (io_uring: EPERM)'); null for js. */
+  io(): string | null;
   /** Bind the pair's four sockets (RTP on port, RTCP on port + 1, on each side's address);
    *  a failure is counted (rtp-port-in-use, rtp-socket-error) and reported to onError. */
   bind(port: number, addrs: readonly [Addr, Addr]): void;
@@ -55,10 +57,14 @@ export interface Datapath {
   close(): void;
 }
 
+/** media-io: the native threads' system calls (auto: io_uring where the kernel allows it). */
+export type IoChoice = 'auto' | 'epoll' | 'io_uring';
+
 export interface PathOptions {
   readonly ports: readonly [number, number]; // first even port, last even port with an odd partner
   readonly latch: 'strict' | 'prefix' | 'any' | 'off';
   readonly threads: number; // native threads (media-threads)
+  readonly io?: IoChoice; //   how the native threads move packets (media-io; default auto)
   readonly onError?: (what: string, err: Error) => void;
 }
 

@@ -5,7 +5,7 @@
 // packets themselves go through a Datapath: native threads, or the event loop.
 import { MediaSession, MediaTable } from '../media/table.js';
 import { Addr, Family, formatHostPort } from '../net/addr.js';
-import { Datapath, PairInfo, PathOptions, Peer, peerText } from './datapath.js';
+import { Datapath, IoChoice, PairInfo, PathOptions, Peer, peerText } from './datapath.js';
 import type { CallLog, EndedStream } from './call-log.js';
 import { JsDatapath } from './datapath-js.js';
 import { loadNative, NativeDatapath } from './datapath-native.js';
@@ -30,6 +30,7 @@ export interface RelayOptions {
   readonly holdTimeoutMs?: number; // rtp-hold-timeout (default: timeoutMs)
   readonly datapath?: DatapathChoice; // media-datapath (default auto: native when it loads)
   readonly threads?: number; //         media-threads (native only; default 1)
+  readonly io?: IoChoice; //            media-io (native only; default auto)
   readonly now?: () => number;
   readonly onError?: (what: string, err: Error) => void;
 }
@@ -119,7 +120,7 @@ export class Relay {
     }, opts.quota, opts.maxPairs);
     const lo = opts.ports[0] + (opts.ports[0] % 2);
     const hi = Math.max(lo, opts.ports[1] - 1 - ((opts.ports[1] - 1) % 2));
-    ({ path: this.path, fellBack: this.fellBack } = chooseDatapath(opts.datapath ?? 'auto', { ports: [lo, hi], latch: opts.latch, threads: opts.threads ?? 1, onError: opts.onError }));
+    ({ path: this.path, fellBack: this.fellBack } = chooseDatapath(opts.datapath ?? 'auto', { ports: [lo, hi], latch: opts.latch, threads: opts.threads ?? 1, io: opts.io, onError: opts.onError }));
     this.threads = this.path.kind === 'native' ? (opts.threads ?? 1) : 1;
   }
 

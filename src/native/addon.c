@@ -2,6 +2,7 @@
  * Every function checks its arguments and throws a TypeError rather than guess. */
 #include <arpa/inet.h>
 #include <node_api.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -67,22 +68,40 @@ static void finalize(napi_env env, void *data, void *hint) {
   free(data);
 }
 
-/* create(lo, hi, threads, latch): lo even, hi the last even port with an odd partner. */
+/* create(lo, hi, threads, latch[, io]): lo even, hi the last even port with an odd partner;
+ * io 0 auto, 1 epoll, 2 io_uring (media-io). */
 static napi_value js_create(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
-  napi_value argv[4], out;
-  uint32_t lo, hi, threads, latch;
+  size_t argc = 5;
+  napi_value argv[5], out;
+  uint32_t lo, hi, threads, latch, io = IO_AUTO;
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 4 || !get_u32(env, argv[0], &lo) || !get_u32(env, argv[1], &hi) ||
       !get_u32(env, argv[2], &threads) || !get_u32(env, argv[3], &latch) || hi > 65534 || lo > hi || lo % 2 || hi % 2 || latch > LATCH_OFF || threads < 1 ||
-      threads > MAX_THREADS)
-    return fail(env, "rtp64.create(lo, hi, threads, latch)");
-  struct relay *r = relay_new(lo, hi, threads, (enum latch)latch);
+      threads > MAX_THREADS || (argc > 4 && (!get_u32(env, argv[4], &io) || io > IO_URING)))
+    return fail(env, "rtp64.create(lo, hi, threads, latch[, io])");
+  int err = 0;
+  struct relay *r = relay_new(lo, hi, threads, (enum latch)latch, (enum io_mode)io, &err);
+  if (!r && err) {
+    char msg[128];
+    snprintf(msg, sizeof msg, "rtp64: io_uring is not available here: %s", strerror(err));
+    return fail(env, msg);
+  }
   if (!r) return fail(env, "rtp64: cannot start the datapath threads");
   if (napi_create_external(env, r, finalize, NULL, &out) != napi_ok) {
     relay_stop(r);
     free(r);
     return fail(env, "rtp64: no external");
   }
+  return out;
+}
+
+/* io(h) -> [1 when packets move by io_uring, else 0; io_uring's errno where it was refused] */
+static napi_value js_io(napi_env env, napi_callback_info info) {
+  napi_value argv[1], out;
+  struct relay *r = args(env, info, argv, 1, NULL);
+  if (!r) return fail(env, "rtp64.io(h)");
+  napi_create_array_with_length(env, 2, &out);
+  napi_set_element(env, out, 0, number(env, relay_uring(r)));
+  napi_set_element(env, out, 1, number(env, r->uring_errno));
   return out;
 }
 
@@ -246,7 +265,7 @@ static napi_value init(napi_env env, napi_value exports) {
     napi_callback fn;
   } fns[] = {{"create", js_create}, {"bind", js_bind},   {"unbind", js_unbind}, {"parties", js_parties}, {"detach", js_detach},
              {"pair", js_pair},     {"rx", js_rx}, {"counters", js_counters}, {"inject", js_inject}, {"stop", js_stop},
-             {"sipOpen", js_sip_open}, {"sipSend", js_sip_send}, {"sipClose", js_sip_close}};
+             {"sipOpen", js_sip_open}, {"sipSend", js_sip_send}, {"sipClose", js_sip_close}, {"io", js_io}};
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;
     if (napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].fn, NULL, &f) != napi_ok || napi_set_named_property(env, exports, fns[i].name, f) != napi_ok)

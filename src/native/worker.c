@@ -1,7 +1,8 @@
 /* RTPproxy64's native datapath (issue 15): worker threads, each with its own epoll, move
- * packets between the sockets of each port pair with recvmmsg/sendmmsg, under the rules of
- * path.c. Pair i belongs to thread i % threads. JavaScript keeps the policy
- * (src/daemon/relay.ts) and reaches this file through addon.c. */
+ * packets between the sockets of each port pair, under the rules of path.c: with
+ * recvmmsg/sendmmsg (media-io epoll), or a round at a time through io_uring (uring-round.c).
+ * Pair i belongs to thread i % threads. JavaScript keeps the policy (src/daemon/relay.ts)
+ * and reaches this file through addon.c. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -15,50 +16,10 @@
 #include <unistd.h>
 
 #include "worker.h"
+#include "io.h"
 
 #define BATCH 32          /* datagrams per recvmmsg: one epoll round per socket, so a flood on one port cannot starve another */
-#define MAX_DGRAM 65536
 #define STOP UINT32_MAX
-
-static void to_sockaddr(const struct hostport *hp, struct sockaddr_storage *ss, socklen_t *len) {
-  memset(ss, 0, sizeof *ss);
-  if (hp->ip.family == 4) {
-    struct sockaddr_in *s = (struct sockaddr_in *)ss;
-    s->sin_family = AF_INET;
-    s->sin_port = htons(hp->port);
-    memcpy(&s->sin_addr, hp->ip.a, 4);
-    *len = sizeof *s;
-  } else {
-    struct sockaddr_in6 *s = (struct sockaddr_in6 *)ss;
-    s->sin6_family = AF_INET6;
-    s->sin6_port = htons(hp->port);
-    memcpy(&s->sin6_addr, hp->ip.a, 16);
-    *len = sizeof *s;
-  }
-}
-
-static void from_sockaddr(const struct sockaddr_storage *ss, struct hostport *hp) {
-  memset(hp, 0, sizeof *hp);
-  if (ss->ss_family == AF_INET) {
-    const struct sockaddr_in *s = (const struct sockaddr_in *)ss;
-    hp->ip.family = 4;
-    memcpy(hp->ip.a, &s->sin_addr, 4);
-    hp->port = ntohs(s->sin_port);
-  } else if (ss->ss_family == AF_INET6) {
-    const struct sockaddr_in6 *s = (const struct sockaddr_in6 *)ss;
-    hp->ip.family = 6;
-    memcpy(hp->ip.a, &s->sin6_addr, 16);
-    hp->port = ntohs(s->sin6_port);
-  }
-}
-
-static void count(struct counters *c, int verdict, int to, size_t len) {
-  c->verdicts[verdict]++;
-  if (verdict == V_SEND) {
-    c->packets[to]++;
-    c->bytes[to] += len;
-  }
-}
 
 /* Send the batch out of `fd`; a datagram the kernel refuses is counted and skipped. */
 static void send_batch(struct counters *c, struct pair *pr, int to, int fd, struct mmsghdr *out, int k) {
@@ -128,25 +89,53 @@ static void *work(void *arg) {
     out[i].msg_hdr.msg_iovlen = 1;
   }
   struct epoll_event ev[64];
+  struct slot *sl = NULL;
+  char *ubuf = NULL;
+  if (w->uring_ok) {
+    sl = calloc(SLOTS, sizeof *sl);
+    ubuf = malloc((size_t)SLOTS * MAX_DGRAM);
+    if (!sl || !ubuf) w->uring_ok = 0;
+  }
   for (;;) {
     int n = epoll_wait(w->ep, ev, 64, -1);
     if (n < 0 && errno != EINTR) break;
+    for (int i = 0; i < n; i++)
+      if (ev[i].data.u32 == STOP) goto end;
+    if (w->uring_ok && n > 0) {
+      if (round_uring(w, ev, n, sl, ubuf) < 0) __atomic_store_n(&w->uring_ok, 0, __ATOMIC_RELAXED); /* what it had read is counted lost */
+      continue;
+    }
     for (int i = 0; i < n; i++) {
       uint32_t d = ev[i].data.u32;
-      if (d == STOP) goto end;
       on_readable(w, &w->r->path.pairs[d >> 2], (d >> 1) & 1, d & 1, in, from, out, to_addr);
     }
   }
 end:
+  free(ubuf);
+  free(sl);
   free(buf);
   return NULL;
 }
 
 
-struct relay *relay_new(unsigned lo, unsigned hi, unsigned threads, enum latch latch) {
+struct relay *relay_new(unsigned lo, unsigned hi, unsigned threads, enum latch latch, enum io_mode io, int *err) {
+  *err = 0;
   struct relay *r = calloc(1, sizeof *r);
   if (!r) return NULL;
   if (path_init(&r->path, (uint16_t)lo, (uint16_t)hi, latch) < 0) {
+    free(r);
+    return NULL;
+  }
+  for (unsigned i = 0; i < MAX_THREADS; i++) r->w[i].ring.fd = -1;
+  for (unsigned i = 0; i < threads && io != IO_EPOLL; i++) {
+    int e = uring_init(&r->w[i].ring, 2 * SLOTS);
+    r->w[i].uring_ok = e == 0;
+    if (e < 0 && !r->uring_errno) r->uring_errno = -e;
+  }
+  if (io == IO_URING && r->uring_errno) { /* asked for, and the kernel refuses it */
+    *err = r->uring_errno;
+    for (unsigned i = 0; i < threads; i++) uring_free(&r->w[i].ring);
+    path_free(&r->path);
     free(r);
     return NULL;
   }
@@ -168,6 +157,12 @@ struct relay *relay_new(unsigned lo, unsigned hi, unsigned threads, enum latch l
   return r;
 }
 
+int relay_uring(const struct relay *r) {
+  for (unsigned i = 0; i < r->nthreads; i++)
+    if (__atomic_load_n(&r->w[i].uring_ok, __ATOMIC_RELAXED)) return 1;
+  return 0;
+}
+
 /* End the threads and close every socket; the relay answers nothing after this. */
 void relay_stop(struct relay *r) {
   if (r->stopped) return;
@@ -178,6 +173,8 @@ void relay_stop(struct relay *r) {
     pthread_join(r->w[i].thread, NULL);
     close(r->w[i].ep);
   }
+  for (unsigned i = 0; i < MAX_THREADS; i++)
+    if (r->w[i].ring.fd >= 0) uring_free(&r->w[i].ring);
   if (r->stop >= 0) close(r->stop);
   for (uint32_t i = 0; i < r->path.npairs; i++)
     for (int s = 0; s < 2; s++)

@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 
 #include "path.h"
+#include "uring.h"
 
 #define MAX_THREADS 64
 
@@ -15,10 +16,17 @@ struct counters {
 
 struct relay;
 
+/* media-io: how a worker moves packets (epoll: a recvmmsg and a sendmmsg a socket; io_uring:
+ * each round's receives in one io_uring_enter, then its sends in one; auto: io_uring where
+ * the kernel allows it). */
+enum io_mode { IO_AUTO, IO_EPOLL, IO_URING };
+
 struct worker {
   struct relay *r;
   pthread_t thread;
   int ep;
+  int uring_ok; /* this worker's ring is set up and has not failed */
+  struct uring ring;
   struct counters c; /* written by this thread only */
 };
 
@@ -29,9 +37,27 @@ struct relay {
   struct worker w[MAX_THREADS];
   struct counters js; /* packets injected from the JavaScript thread, bind failures */
   int stopped;
+  int uring_errno; /* why io_uring was not used (auto), 0 when every worker has it */
 };
 
-struct relay *relay_new(unsigned lo, unsigned hi, unsigned threads, enum latch latch);
+/* One datagram of an io_uring round (uring-round.c): where it came from and goes, its pair. */
+#define SLOTS 128
+struct slot {
+  struct msghdr mh;
+  struct iovec iov;
+  struct sockaddr_storage from, to;
+  struct pair *pr;
+  int side, rtcp, len;
+};
+struct epoll_event;
+/* The readable sockets of one epoll_wait, read, decided and sent through the worker's ring;
+ * -1 when the ring failed (the worker goes on with epoll). */
+int round_uring(struct worker *w, const struct epoll_event *ev, int n, struct slot *sl, char *buf);
+
+/* NULL on failure; with IO_URING, *err is io_uring's errno when it is off here. */
+struct relay *relay_new(unsigned lo, unsigned hi, unsigned threads, enum latch latch, enum io_mode io, int *err);
+/* Does any worker move packets with io_uring now? */
+int relay_uring(const struct relay *r);
 void relay_stop(struct relay *r);
 int relay_bind(struct relay *r, unsigned port, const struct ip local[2]);
 void relay_unbind(struct relay *r, unsigned port);

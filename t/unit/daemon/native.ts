@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { loadNative } from '../../../src/daemon/datapath-native.js';
 import { Relay } from '../../../src/daemon/relay.js';
 
-const SRC = ['src/native/addon.c', 'src/native/worker.c', 'src/native/path.c', 'src/native/sipsock.c'];
+const SRC = ['src/native/addon.c', 'src/native/worker.c', 'src/native/path.c', 'src/native/sipsock.c', 'src/native/uring.c', 'src/native/uring-round.c'];
 const SANITIZE = ['-fsanitize=address,undefined', '-fno-sanitize-recover=all', '-fno-omit-frame-pointer', '-O1', '-g', '-std=gnu11', '-Wall', '-Wextra', '-Werror'];
 const runtime = (lib: string): string => spawnSync('gcc', [`-print-file-name=${lib}`], { encoding: 'utf8' }).stdout.trim();
 const tick = (ms = 50) => new Promise((r) => setTimeout(r, ms));
@@ -31,6 +31,38 @@ t.test('rtp64_decide under ASan and UBSan: 2,000,000 random packets and re-offer
   t.equal(run.status, 0, `seed ${seed}: ${run.stderr || 'no rule broken, no sanitizer report'}`);
   const got = Object.fromEntries(run.stdout.trim().split('\n').map((l) => l.split(' ')).map(([k, v]) => [k, Number(v)]));
   for (const v of ['sent', 'foreign-source', 'no-party', 'no-peer-yet', 'peer-unproven', 'loop', 'no-session']) t.ok(got[v] > 0, `${v}: ${got[v]} (every verdict reached)`);
+});
+
+t.test('media-io where the kernel refuses io_uring (seccomp, as in a container): auto relays with epoll and says why; io_uring refuses to start', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'rtp64-nouring-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const cc = spawnSync('gcc', ['-O2', '-Wall', '-Wextra', '-Werror', '-o', join(dir, 'no-uring'), 't/tools/no-uring.c'], { encoding: 'utf8' });
+  t.equal(cc.status, 0, cc.stderr || 'built');
+  // In the child: a relay asked for io_uring, then one on auto that must relay a packet over
+  // real UDP (IPv6 party to IPv4 party) on epoll.
+  const script = `
+    const { Relay } = await import(${JSON.stringify(join(process.cwd(), 'dist/src/daemon/relay.js'))});
+    const dgram = await import('node:dgram');
+    const mk = (io) => new Relay({ ports: [24920, 24929], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: 'strict', timeoutMs: 5000, datapath: 'native', io, threads: 1 });
+    const out = {};
+    try { mk('io_uring').closeAll(); out.forced = 'started'; } catch (e) { out.forced = e.message; }
+    const r = mk('auto');
+    out.auto = r.path.io();
+    const sock = (type, addr) => new Promise((ok) => { const s = dgram.createSocket(type); s.bind(0, addr, () => ok(s)); });
+    const p4 = await sock('udp4', '127.0.0.1'), p6 = await sock('udp6', '::1');
+    const port = r.table.update('c1', 0, 4, { addr: '127.0.0.1', rtp: p4.address().port, rtcp: p4.address().port + 1, mux: false, signal: '127.0.0.1' });
+    r.table.update('c1', 0, 6, { addr: '::1', rtp: p6.address().port, rtcp: p6.address().port + 1, mux: false, signal: '::1' });
+    const got = new Promise((ok) => { const tm = setTimeout(() => ok(null), 3000); p4.once('message', (m) => { clearTimeout(tm); ok(m.toString()); }); });
+    p6.send('through epoll', port, '::1');
+    out.relayed = await got;
+    r.closeAll(); p4.close(); p6.close();
+    console.log(JSON.stringify(out));`;
+  const run = spawnSync(join(dir, 'no-uring'), [process.execPath, '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30000 });
+  t.equal(run.status, 0, run.stderr || 'ran');
+  const out = JSON.parse(run.stdout.trim().split('\n').pop() || '{}');
+  t.match(out.forced, /io_uring is not available here: Operation not permitted/, 'media-io io_uring: refused, with the reason');
+  t.equal(out.auto, 'epoll (io_uring: EPERM)', 'media-io auto: epoll, and why');
+  t.equal(out.relayed, 'through epoll', 'and packets are relayed');
 });
 
 t.test('the relay tests on a build of the addon with ASan and UBSan', async (t) => {
@@ -57,9 +89,9 @@ t.test('the relay tests on a build of the addon with ASan and UBSan', async (t) 
   t.match(out, /from the file SIPPROXY64_NATIVE names/, 'the sanitizer build was the one loaded');
 });
 
-for (const datapath of ['native', 'js'] as const) {
-  t.test(`${datapath}: random datagrams at bound and unbound relay ports: each one relayed or a counted drop`, async (t) => {
-    const relay = new Relay({ ports: [24600, 24615], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: 'strict', timeoutMs: 60000, datapath, threads: 2 });
+for (const { name, datapath, io } of [{ name: 'native/io_uring', datapath: 'native', io: 'io_uring' }, { name: 'native/epoll', datapath: 'native', io: 'epoll' }, { name: 'js', datapath: 'js', io: 'auto' }] as const) {
+  t.test(`${name}: random datagrams at bound and unbound relay ports: each one relayed or a counted drop`, async (t) => {
+    const relay = new Relay({ ports: [24600, 24615], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: 'strict', timeoutMs: 60000, datapath, io, threads: 2 });
     const socks = await Promise.all([['udp4', '127.0.0.1'], ['udp4', '127.0.0.2'], ['udp6', '::1']].map(([type, addr]) => new Promise<dgram.Socket>((resolve) => {
       const s = dgram.createSocket(type as 'udp4' | 'udp6');
       s.bind(0, addr, () => resolve(s));

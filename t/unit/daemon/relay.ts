@@ -5,9 +5,11 @@ import dgram from 'node:dgram';
 import { loadNative, nativeFile } from '../../../src/daemon/datapath-native.js';
 import { Relay, RelayOptions } from '../../../src/daemon/relay.js';
 
-// Every test runs against both datapaths: the native one (C threads) and the JavaScript one.
+// Every test runs against both datapaths: the native one (C threads), with each of its ways
+// of moving packets (media-io io_uring and epoll), and the JavaScript one.
 // t/unit/daemon/native.ts runs the native ones again on a sanitizer build (RELAY_PATHS=native).
-const PATHS = process.env.RELAY_PATHS === 'native' ? (['native'] as const) : (['native', 'js'] as const);
+const NATIVE = [{ name: 'native/io_uring', datapath: 'native', io: 'io_uring' }, { name: 'native/epoll', datapath: 'native', io: 'epoll' }] as const;
+const PATHS = process.env.RELAY_PATHS === 'native' ? NATIVE : [...NATIVE, { name: 'js', datapath: 'js', io: 'auto' } as const];
 
 t.test('the build under test', async (t) => {
   if (process.env.SIPPROXY64_NATIVE) {
@@ -31,10 +33,16 @@ const next = (s: dgram.Socket, ms = 1000): Promise<{ msg: Buffer; port: number }
   });
 const tick = (ms = 50) => new Promise((r) => setTimeout(r, ms));
 
-for (const datapath of PATHS) {
-  const mk = (o: RelayOptions): Relay => new Relay({ ...o, datapath, threads: 2 });
+for (const { name, datapath, io } of PATHS) {
+  const mk = (o: RelayOptions): Relay => new Relay({ ...o, datapath, io, threads: 2 });
 
-  t.test(`${datapath}: relays both ways, latches, drops strangers, RTCP on port+1, times out`, async (t) => {
+  t.test(`${name}: the way of moving packets asked for is the one in use`, async (t) => {
+    const relay = mk({ ports: [24900, 24909], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: 'strict', timeoutMs: 5000 });
+    t.teardown(() => relay.closeAll());
+    t.equal(relay.path.io(), datapath === 'js' ? null : io);
+  });
+
+  t.test(`${name}: relays both ways, latches, drops strangers, RTCP on port+1, times out`, async (t) => {
     let now = 0;
     const relay = mk({ ports: [24000, 24099], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: 'strict', timeoutMs: 5000, now: () => now });
     const table = relay.table;
@@ -84,7 +92,7 @@ for (const datapath of PATHS) {
     t.equal(relay.size, 0);
   });
 
-  t.test(`${datapath}: a stream on hold is timed by rtp-hold-timeout (issue 17), in either mode's table`, async (t) => {
+  t.test(`${name}: a stream on hold is timed by rtp-hold-timeout (issue 17), in either mode's table`, async (t) => {
     let now = 0;
     const relay = mk({ ports: [24640, 24647], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: 'strict', timeoutMs: 5000, holdTimeoutMs: 20000, now: () => now });
     t.teardown(() => relay.closeAll());
@@ -107,7 +115,7 @@ for (const datapath of PATHS) {
     t.equal(table.size, 0, 'past rtp-hold-timeout the held ones go too');
   });
 
-  t.test(`${datapath}: media security: a stranger is never relayed, even before the party sends`, async (t) => {
+  t.test(`${name}: media security: a stranger is never relayed, even before the party sends`, async (t) => {
     const relay = mk({ ports: [24100, 24199], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: 'strict', timeoutMs: 60000 });
     const table = relay.table;
     const p4 = await bind('udp4', '127.0.0.10');
@@ -132,7 +140,7 @@ for (const datapath of PATHS) {
     t.equal((await back)?.msg.toString(), 'reply', 'the answer goes to the latched party, not the stranger');
   });
 
-  t.test(`${datapath}: a flood on one relay port does not starve another session`, async (t) => {
+  t.test(`${name}: a flood on one relay port does not starve another session`, async (t) => {
     const relay = mk({ ports: [24200, 24299], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: 'strict', timeoutMs: 60000 });
     const table = relay.table;
     const a4 = await bind('udp4', '127.0.0.10');
@@ -172,7 +180,7 @@ for (const datapath of PATHS) {
     t.ok(received >= 95, `the other session got ${received} of 100 packets`);
   });
 
-  t.test(`${datapath}: a stream with its own side addresses (masquerading: two IPv4 sides), and a warm pair rebound for it`, async (t) => {
+  t.test(`${name}: a stream with its own side addresses (masquerading: two IPv4 sides), and a warm pair rebound for it`, async (t) => {
     let now = 0;
     const relay = mk({ ports: [24200, 24201], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: 'strict', timeoutMs: 5000, now: () => now });
     const table = relay.table;
@@ -204,7 +212,7 @@ for (const datapath of PATHS) {
     t.same(relay.describe().map((s) => [s.party4, s.party6]), [[`127.0.0.20:${lan.address().port}`, `127.0.0.30:${wan.address().port}`]]);
   });
 
-  t.test(`${datapath}: two streams whose SDP name each other's relay ports cannot loop a packet (SPEC 11)`, async (t) => {
+  t.test(`${name}: two streams whose SDP name each other's relay ports cannot loop a packet (SPEC 11)`, async (t) => {
     // With rtp-latch no, a side whose SDP named no usable address takes packets from anyone.
     const relay = mk({ ports: [24300, 24303], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: 'off', timeoutMs: 60000 });
     const table = relay.table;
@@ -228,7 +236,7 @@ for (const datapath of PATHS) {
     t.equal(relay.stats.drops.get('rtp-loop'), 1, 'the second hop, relay to relay, is a counted drop (rtp-loop)');
   });
 
-  t.test(`${datapath}: a call that comes back through a provider: one leg's pair hands packets to the other's, once (SPEC 6)`, async (t) => {
+  t.test(`${name}: a call that comes back through a provider: one leg's pair hands packets to the other's, once (SPEC 6)`, async (t) => {
     const relay = mk({ ports: [24620, 24623], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: 'strict', timeoutMs: 60000 });
     const table = relay.table;
     const alice = await bind('udp4', '127.0.0.1');
@@ -257,7 +265,7 @@ for (const datapath of PATHS) {
     t.equal(relay.stats.drops.get('rtp-loop') ?? 0, 0, 'a hand-over is no loop');
   });
 
-  t.test(`${datapath}: media goes only to addresses that proved themselves (SPEC 11)`, async (t) => {
+  t.test(`${name}: media goes only to addresses that proved themselves (SPEC 11)`, async (t) => {
     const relay = mk({ ports: [24400, 24403], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: 'strict', timeoutMs: 60000 });
     const table = relay.table;
     const caller = await bind('udp4', '127.0.0.10');
@@ -283,7 +291,7 @@ for (const datapath of PATHS) {
     t.equal((await got)?.msg.toString(), 'rtp', 'a configured party\'s media server gets media before it sends');
   });
 
-  t.test(`${datapath}: rtp-latch strict, prefix and any`, async (t) => {
+  t.test(`${name}: rtp-latch strict, prefix and any`, async (t) => {
     const party = { addr: '2001:db8:1:2::10', rtp: 9, rtcp: 10, mux: false, signal: '2001:db8:1:2::10' };
     for (const [mode, src, ok] of [
       ['strict', '2001:db8:1:2::10', true], ['strict', '2001:db8:1:2::11', false],
@@ -301,7 +309,7 @@ for (const datapath of PATHS) {
     }
   });
 
-  t.test(`${datapath}: within the open-file limit: offers past it are refused, a new pair first unbinds a warm one`, async (t) => {
+  t.test(`${name}: within the open-file limit: offers past it are refused, a new pair first unbinds a warm one`, async (t) => {
     let now = 0;
     const relay = mk({ ports: [24400, 24499], maxPairs: 2, media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: 'strict', timeoutMs: 5000, now: () => now });
     t.teardown(() => relay.closeAll());
@@ -318,7 +326,7 @@ for (const datapath of PATHS) {
     t.equal(relay.boundPairs, 2, 'never more than the limit bound, warm pairs included');
   });
 
-  t.test(`${datapath}: quality of what each party sends: packets, loss, jitter, foreign sources, a verdict (issue 19)`, async (t) => {
+  t.test(`${name}: quality of what each party sends: packets, loss, jitter, foreign sources, a verdict (issue 19)`, async (t) => {
     const relay = mk({ ports: [24600, 24601], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: 'strict', timeoutMs: 60000 });
     t.teardown(() => relay.closeAll());
     const port = relay.table.update('q', 0, 4, { addr: '192.0.2.10', rtp: 4000, rtcp: 4001, mux: false, signal: '192.0.2.10' }) as number;

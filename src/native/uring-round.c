@@ -1,0 +1,127 @@
+/* media-io io_uring: the sockets epoll found readable are read in one io_uring_enter (one
+ * datagram each; the rest of a socket the kernel says holds more with one recvmmsg), their
+ * packets decided as on_readable does, and the allowed ones sent in one more io_uring_enter.
+ * Every pair of the round stays locked until its sends are done, as on_readable holds its
+ * one pair: the JavaScript thread cannot close a socket the kernel is using. A ring that
+ * fails makes round_uring return -1, and the worker goes on with epoll. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <sys/epoll.h>
+
+#include "io.h"
+#include "uring.h"
+#include "worker.h"
+
+#define MORE 31 /* datagrams read from one socket beyond the first in a round */
+
+/* Slot k's buffer and header, ready to receive. */
+static void ready(struct slot *s, char *buf, unsigned k) {
+  s->iov = (struct iovec){buf + (size_t)k * MAX_DGRAM, MAX_DGRAM};
+  s->mh = (struct msghdr){.msg_name = &s->from, .msg_namelen = sizeof s->from, .msg_iov = &s->iov, .msg_iovlen = 1};
+}
+
+/* One SQE: a recvmsg or sendmsg of one datagram, never waiting (the socket is ready, or it
+ * answers EAGAIN). */
+static int uring_prep(struct worker *w, uint8_t op, int fd, struct msghdr *mh, uint64_t data) {
+  struct io_uring_sqe *q = uring_sqe(&w->ring);
+  if (!q) return -1; /* cannot happen: the ring holds more than SLOTS */
+  q->opcode = op;
+  q->fd = fd;
+  q->addr = (uint64_t)(uintptr_t)mh;
+  q->len = 1;
+  q->msg_flags = MSG_DONTWAIT;
+  q->user_data = data;
+  return 0;
+}
+
+int round_uring(struct worker *w, const struct epoll_event *ev, int n, struct slot *sl, char *buf) {
+  struct pair *held[64];
+  int nheld = 0, want[64], nwant = 0, failed = 0;
+  for (int i = 0; i < n; i++) {
+    struct pair *pr = &w->r->path.pairs[ev[i].data.u32 >> 2];
+    int j = 0;
+    while (j < nheld && held[j] != pr) j++;
+    if (j == nheld) {
+      pthread_mutex_lock(&pr->lock);
+      held[nheld++] = pr;
+    }
+  }
+  /* One receive a readable socket, all in one io_uring_enter. */
+  unsigned k = 0;
+  for (int i = 0; i < n && k < SLOTS; i++) {
+    uint32_t d = ev[i].data.u32;
+    struct slot *s = &sl[k];
+    *s = (struct slot){.pr = &w->r->path.pairs[d >> 2], .side = (d >> 1) & 1, .rtcp = d & 1, .len = -1};
+    int fd = s->pr->fd[s->side][s->rtcp];
+    if (fd < 0) continue;
+    ready(s, buf, k);
+    if (uring_prep(w, IORING_OP_RECVMSG, fd, &s->mh, k) < 0) break;
+    k++;
+  }
+  if (k > 0 && uring_submit_wait(&w->ring, k) < 0) failed = 1;
+  for (unsigned c = 0; c < k && !failed; c++) {
+    struct io_uring_cqe *cqe = uring_cqe(&w->ring);
+    struct slot *s = &sl[cqe->user_data];
+    s->len = cqe->res;
+    if (cqe->res < 0 && cqe->res != -EAGAIN && cqe->res != -EINTR) w->c.verdicts[V_SOCKET_ERROR]++;
+    if (cqe->res >= 0 && (cqe->flags & IORING_CQE_F_SOCK_NONEMPTY)) want[nwant++] = (int)cqe->user_data;
+    uring_seen(&w->ring);
+  }
+  /* A socket the kernel says holds more (a busy stream): the rest in one recvmmsg, as
+   * media-io epoll reads it, up to MORE datagrams, so that one flood cannot fill the round. */
+  for (int i = 0; i < nwant && k < SLOTS && !failed; i++) {
+    const struct slot *first = &sl[want[i]];
+    int fd = first->pr->fd[first->side][first->rtcp];
+    unsigned m = SLOTS - k < MORE ? SLOTS - k : MORE;
+    struct mmsghdr mm[MORE];
+    for (unsigned j = 0; j < m; j++) {
+      struct slot *s = &sl[k + j];
+      *s = (struct slot){.pr = first->pr, .side = first->side, .rtcp = first->rtcp, .len = -1};
+      ready(s, buf, k + j);
+      mm[j] = (struct mmsghdr){.msg_hdr = s->mh};
+    }
+    int r = recvmmsg(fd, mm, m, MSG_DONTWAIT, NULL);
+    if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) w->c.verdicts[V_SOCKET_ERROR]++;
+    for (int j = 0; j < r; j++) sl[k + (unsigned)j].len = (int)mm[j].msg_len;
+    if (r > 0) k += (unsigned)r;
+  }
+  unsigned nsend = 0;
+  int64_t now = mono_us(); /* one clock read a round: the jitter's arrival time */
+  for (unsigned i = 0; i < k && !failed; i++) { /* in slot order: each socket's packets in turn */
+    struct slot *s = &sl[i];
+    if (s->len < 0) continue;
+    struct hostport src, dst;
+    from_sockaddr(&s->from, &src);
+    int v = src.ip.family ? rtp64_decide(&w->r->path, s->pr, s->side, s->rtcp, &src, &dst) : V_FOREIGN;
+    path_observe(s->pr, s->side, s->rtcp, v, &src, s->iov.iov_base, (size_t)s->len, now);
+    int fd = s->pr->fd[!s->side][s->rtcp];
+    if (v == V_SEND && fd < 0) v = V_SOCKET_ERROR;
+    if (v != V_SEND) {
+      w->c.verdicts[v]++;
+      continue;
+    }
+    socklen_t tl;
+    to_sockaddr(&dst, &s->to, &tl);
+    s->iov.iov_len = (size_t)s->len;
+    s->mh = (struct msghdr){.msg_name = &s->to, .msg_namelen = tl, .msg_iov = &s->iov, .msg_iovlen = 1};
+    if (uring_prep(w, IORING_OP_SENDMSG, fd, &s->mh, i) == 0) nsend++;
+  }
+  if (nsend > 0 && uring_submit_wait(&w->ring, nsend) < 0) failed = 1;
+  for (unsigned c = 0; c < nsend && !failed; c++) {
+    struct io_uring_cqe *cqe = uring_cqe(&w->ring);
+    struct slot *s = &sl[cqe->user_data];
+    if (cqe->res >= 0) {
+      count(&w->c, V_SEND, !s->side, (size_t)cqe->res);
+      s->pr->sent[!s->side]++;
+    } else {
+      w->c.verdicts[V_SOCKET_ERROR]++;
+    }
+    uring_seen(&w->ring);
+  }
+  for (int j = 0; j < nheld; j++) pthread_mutex_unlock(&held[j]->lock);
+  if (failed) w->c.verdicts[V_SOCKET_ERROR]++;
+  return failed ? -1 : 0;
+}
+
