@@ -51,4 +51,22 @@ static inline void count(struct counters *c, int verdict, int to, size_t len) {
   }
 }
 
+/* Send the batch out of `fd`; a datagram the kernel refuses is counted and skipped. */
+static inline void send_batch(struct counters *c, struct pair *pr, int to, int fd, struct mmsghdr *out, int k) {
+  int done = 0;
+  while (done < k) {
+    int m = sendmmsg(fd, out + done, (unsigned)(k - done), MSG_DONTWAIT);
+    if (m > 0) {
+      for (int i = done; i < done + m; i++) count(c, V_SEND, to, out[i].msg_hdr.msg_iov->iov_len);
+      pr->sent[to] += (uint64_t)m;
+      done += m;
+    } else if (m < 0 && errno == EINTR) {
+      continue;
+    } else {
+      c->verdicts[V_SOCKET_ERROR]++;
+      done++;
+    }
+  }
+}
+
 #endif

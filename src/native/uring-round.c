@@ -1,6 +1,7 @@
 /* media-io io_uring: the sockets epoll found readable are read in one io_uring_enter (one
  * datagram each; the rest of a socket the kernel says holds more with one recvmmsg), their
- * packets decided as on_readable does, and the allowed ones sent in one more io_uring_enter.
+ * packets decided as on_readable does, and the allowed ones sent in one more io_uring_enter
+ * (a busy socket's run with one sendmmsg).
  * Every pair of the round stays locked until its sends are done, as on_readable holds its
  * one pair: the JavaScript thread cannot close a socket the kernel is using. A ring that
  * fails makes round_uring return -1, and the worker goes on with epoll. */
@@ -38,7 +39,10 @@ static int uring_prep(struct worker *w, uint8_t op, int fd, struct msghdr *mh, u
 
 int round_uring(struct worker *w, const struct epoll_event *ev, int n, struct slot *sl, char *buf) {
   struct pair *held[64];
-  int nheld = 0, want[64], nwant = 0, failed = 0;
+  int nheld = 0, want[64], nwant = 0, failed = 0, ngroups = 0;
+  struct run {
+    unsigned first, lo, hi;
+  } group[64];
   for (int i = 0; i < n; i++) {
     struct pair *pr = &w->r->path.pairs[ev[i].data.u32 >> 2];
     int j = 0;
@@ -53,7 +57,7 @@ int round_uring(struct worker *w, const struct epoll_event *ev, int n, struct sl
   for (int i = 0; i < n && k < SLOTS; i++) {
     uint32_t d = ev[i].data.u32;
     struct slot *s = &sl[k];
-    *s = (struct slot){.pr = &w->r->path.pairs[d >> 2], .side = (d >> 1) & 1, .rtcp = d & 1, .len = -1};
+    *s = (struct slot){.pr = &w->r->path.pairs[d >> 2], .side = (d >> 1) & 1, .rtcp = d & 1, .len = -1, .grp = -1};
     int fd = s->pr->fd[s->side][s->rtcp];
     if (fd < 0) continue;
     ready(s, buf, k);
@@ -78,14 +82,19 @@ int round_uring(struct worker *w, const struct epoll_event *ev, int n, struct sl
     struct mmsghdr mm[MORE];
     for (unsigned j = 0; j < m; j++) {
       struct slot *s = &sl[k + j];
-      *s = (struct slot){.pr = first->pr, .side = first->side, .rtcp = first->rtcp, .len = -1};
+      *s = (struct slot){.pr = first->pr, .side = first->side, .rtcp = first->rtcp, .len = -1, .grp = -1};
       ready(s, buf, k + j);
       mm[j] = (struct mmsghdr){.msg_hdr = s->mh};
     }
     int r = recvmmsg(fd, mm, m, MSG_DONTWAIT, NULL);
     if (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) w->c.verdicts[V_SOCKET_ERROR]++;
     for (int j = 0; j < r; j++) sl[k + (unsigned)j].len = (int)mm[j].msg_len;
-    if (r > 0) k += (unsigned)r;
+    if (r <= 0) continue;
+    group[ngroups] = (struct run){.first = (unsigned)want[i], .lo = k, .hi = k + (unsigned)r};
+    sl[want[i]].grp = ngroups;
+    for (unsigned j = k; j < k + (unsigned)r; j++) sl[j].grp = ngroups;
+    ngroups++;
+    k += (unsigned)r;
   }
   unsigned nsend = 0;
   int64_t now = mono_us(); /* one clock read a round: the jitter's arrival time */
@@ -106,7 +115,19 @@ int round_uring(struct worker *w, const struct epoll_event *ev, int n, struct sl
     to_sockaddr(&dst, &s->to, &tl);
     s->iov.iov_len = (size_t)s->len;
     s->mh = (struct msghdr){.msg_name = &s->to, .msg_namelen = tl, .msg_iov = &s->iov, .msg_iovlen = 1};
-    if (uring_prep(w, IORING_OP_SENDMSG, fd, &s->mh, i) == 0) nsend++;
+    s->send = 1;
+    if (s->grp < 0 && uring_prep(w, IORING_OP_SENDMSG, fd, &s->mh, i) == 0) nsend++;
+  }
+  /* A busy socket's run goes out in one sendmmsg, as media-io epoll sends it: cheaper a
+   * packet than an SQE each once there are several. */
+  for (int g = 0; g < ngroups && !failed; g++) {
+    struct mmsghdr mm[MORE + 1];
+    int m = 0;
+    const struct slot *f = &sl[group[g].first];
+    if (f->send) mm[m++] = (struct mmsghdr){.msg_hdr = f->mh};
+    for (unsigned j = group[g].lo; j < group[g].hi; j++)
+      if (sl[j].send) mm[m++] = (struct mmsghdr){.msg_hdr = sl[j].mh};
+    if (m > 0) send_batch(&w->c, f->pr, !f->side, f->pr->fd[!f->side][f->rtcp], mm, m);
   }
   if (nsend > 0 && uring_submit_wait(&w->ring, nsend) < 0) failed = 1;
   for (unsigned c = 0; c < nsend && !failed; c++) {

@@ -21,24 +21,6 @@
 #define BATCH 32          /* datagrams per recvmmsg: one epoll round per socket, so a flood on one port cannot starve another */
 #define STOP UINT32_MAX
 
-/* Send the batch out of `fd`; a datagram the kernel refuses is counted and skipped. */
-static void send_batch(struct counters *c, struct pair *pr, int to, int fd, struct mmsghdr *out, int k) {
-  int done = 0;
-  while (done < k) {
-    int m = sendmmsg(fd, out + done, (unsigned)(k - done), MSG_DONTWAIT);
-    if (m > 0) {
-      for (int i = done; i < done + m; i++) count(c, V_SEND, to, out[i].msg_hdr.msg_iov->iov_len);
-      pr->sent[to] += (uint64_t)m;
-      done += m;
-    } else if (m < 0 && errno == EINTR) {
-      continue;
-    } else {
-      c->verdicts[V_SOCKET_ERROR]++;
-      done++;
-    }
-  }
-}
-
 /* One readable socket: up to BATCH datagrams in, the allowed ones out of the other side. */
 static void on_readable(struct worker *w, struct pair *pr, int side, int rtcp, struct mmsghdr *in, struct sockaddr_storage *from, struct mmsghdr *out, struct sockaddr_storage *to_addr) {
   pthread_mutex_lock(&pr->lock);

@@ -48,6 +48,8 @@ struct slot {
   struct sockaddr_storage from, to;
   struct pair *pr;
   int side, rtcp, len;
+  int grp;  /* its socket's run of datagrams read with recvmmsg, or -1 */
+  int send; /* decided: goes out */
 };
 struct epoll_event;
 /* The readable sockets of one epoll_wait, read, decided and sent through the worker's ring;
