@@ -1,7 +1,7 @@
 // media-engine rtpengine in the daemon (issue 18): while an offer is being asked, a phone's
 // retransmission of it is dropped and counted (media-engine-busy); the first copy goes on once
 // the engine answers, and a copy after that is asked again. A real UDP socket is the engine.
-import t from 'tap';
+import t, { Test } from 'tap';
 import dgram from 'node:dgram';
 import { once } from 'node:events';
 import { Config } from '../../../src/config/config.js';
@@ -11,10 +11,17 @@ import { MediaEngine } from '../../../src/daemon/media-engine.js';
 import { createLogger } from '../../../src/daemon/log.js';
 import { Reason } from '../../../src/sip/reasons.js';
 
-t.test('a retransmission while the engine is asked: dropped as media-engine-busy, the first copy goes on', async (t) => {
-  const sock = dgram.createSocket('udp4');
-  sock.bind(0, '127.0.0.1');
-  await once(sock, 'listening');
+const udp = async (): Promise<dgram.Socket> => {
+  const s = dgram.createSocket('udp4');
+  s.bind(0, '127.0.0.1');
+  await once(s, 'listening');
+  return s;
+};
+const wait = async (f: () => boolean): Promise<void> => { for (let i = 0; i < 250 && !f(); i++) await new Promise((r) => setTimeout(r, 20)); };
+
+/** A MediaEngine whose one rtpengine is a socket of the test's: what it was asked, what it counted. */
+async function withEngine(t: Test) {
+  const sock = await udp();
   const asked: { cookie: string; port: number }[] = [];
   sock.on('message', (msg, rinfo) => asked.push({ cookie: msg.toString('latin1').split(' ')[0], port: rinfo.port }));
   const drops: string[] = [];
@@ -22,7 +29,11 @@ t.test('a retransmission while the engine is asked: dropped as media-engine-busy
   const cfg = { rtpengines: [{ addr: '127.0.0.1', family: 4, port: sock.address().port }] } as unknown as Config;
   const media = new MediaEngine(cfg, engine, createLogger('plain', 'error', () => {}));
   t.teardown(() => { media.stop(); sock.close(); });
-  const wait = async (f: () => boolean): Promise<void> => { for (let i = 0; i < 250 && !f(); i++) await new Promise((r) => setTimeout(r, 20)); };
+  return { sock, asked, drops, media };
+}
+
+t.test('a retransmission while the engine is asked: dropped as media-engine-busy, the first copy goes on', async (t) => {
+  const { sock, asked, drops, media } = await withEngine(t);
   await wait(() => asked.length >= 1); // the statistics poll at start
   const answer = (i: number): void => void sock.send(`${asked[i].cookie} d6:result2:ok3:sdp4:v=0\re`, asked[i].port, '127.0.0.1');
   answer(0);
@@ -43,20 +54,9 @@ t.test('a retransmission while the engine is asked: dropped as media-engine-busy
 });
 
 t.test('an answer from a stranger on the ng socket: counted as media-engine-stranger, the engine\'s own still taken', async (t) => {
-  const sock = dgram.createSocket('udp4');
-  sock.bind(0, '127.0.0.1');
-  await once(sock, 'listening');
-  const stranger = dgram.createSocket('udp4');
-  stranger.bind(0, '127.0.0.1');
-  await once(stranger, 'listening');
-  const asked: { cookie: string; port: number }[] = [];
-  sock.on('message', (msg, rinfo) => asked.push({ cookie: msg.toString('latin1').split(' ')[0], port: rinfo.port }));
-  const drops: string[] = [];
-  const engine = { countDrop: (r: Reason) => drops.push(r.code), count: () => {} } as unknown as Engine;
-  const cfg = { rtpengines: [{ addr: '127.0.0.1', family: 4, port: sock.address().port }] } as unknown as Config;
-  const media = new MediaEngine(cfg, engine, createLogger('plain', 'error', () => {}));
-  t.teardown(() => { media.stop(); sock.close(); stranger.close(); });
-  const wait = async (f: () => boolean): Promise<void> => { for (let i = 0; i < 250 && !f(); i++) await new Promise((r) => setTimeout(r, 20)); };
+  const { sock, asked, drops, media } = await withEngine(t);
+  const stranger = await udp();
+  t.teardown(() => stranger.close());
   await wait(() => asked.length >= 1); // the statistics poll at start
   sock.send(`${asked[0].cookie} d6:result2:oke`, asked[0].port, '127.0.0.1');
   const delivered: string[] = [];
