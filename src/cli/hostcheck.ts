@@ -1,8 +1,9 @@
 // --check-config --host (issue 16): on the machine where it will run, is the configuration
 // servable? One table of checks: each address of ours local (an address, or a local route:
 // Linux AnyIP) and its SIP ports bindable; rtp-ports clear of the kernel's ephemeral range
-// and within the open-file limit; uplinks resolving in the family they are used from; and
-// addresses that do not belong in SIP. Errors exit 2, warnings 0.
+// and within the open-file limit; the native datapath and io_uring (media-io); uplinks
+// resolving in the family they are used from; and addresses that do not belong in SIP.
+// Errors exit 2, warnings 0.
 import { spawnSync } from 'node:child_process';
 import { lookup } from 'node:dns/promises';
 import { readFileSync } from 'node:fs';
@@ -12,7 +13,7 @@ import { ownAddresses } from '../config/own.js';
 import { embed } from '../config/nat64.js';
 import { nth } from '../config/prefix.js';
 import { wildcardFamilies } from '../daemon/daemon.js';
-import { loadNative } from '../daemon/datapath-native.js';
+import { errnoName, loadNative } from '../daemon/datapath-native.js';
 import { canBind } from '../daemon/udp.js';
 import { pairsAllowed, raiseOpenFileLimit, limitNeeded } from '../daemon/fdlimit.js';
 import { pairsIn } from '../media/table.js';
@@ -110,6 +111,7 @@ export async function hostChecks(cfg: Config): Promise<Check[]> {
     const allowed = pairsAllowed(lim.soft);
     add('open files', `${lim.soft} (hard ${lim.hard})`, allowed < pool ? 'warning' : 'ok', allowed < pool ? `serves ${allowed} of ${pool} streams; set it to ${limitNeeded(pool)}` : `serves all ${pool} streams`);
   }
+  datapathCheck(cfg, add);
   // Uplinks by name, in the family they are reached from (the face's other family).
   for (const m of cfg.maps.filter((x) => x.name)) {
     const fam = other(m.face.family);
@@ -134,6 +136,24 @@ function wildcardChecks(cfg: Config, routes: ReturnType<typeof localRoutes>, add
   }
   const addon = loadNative();
   add('native', prefixes.map((p) => p[0]).join(', '), addon instanceof Error ? 'error' : 'ok', addon instanceof Error ? `the native addon does not load: ${addon.message}` : 'the addon that serves them loads');
+}
+
+/** Where RTPproxy64 relays: the native addon loads, and io_uring is there if media-io asks for it. */
+function datapathCheck(cfg: Config, add: (check: string, subject: string, level: Level, detail?: string) => void): void {
+  if (cfg.rtpengines.length > 0 || cfg.mediaDatapath === 'js') return;
+  const addon = loadNative();
+  if (addon instanceof Error) {
+    add('datapath', `media-datapath ${cfg.mediaDatapath}`, cfg.mediaDatapath === 'native' ? 'error' : 'warning', `the native addon does not load (auto relays on the event loop): ${addon.message}`);
+    return;
+  }
+  try {
+    const h = addon.create(20000, 20000, 1, 0, { auto: 0, epoll: 1, io_uring: 2 }[cfg.mediaIo]);
+    const [uring, err] = addon.io(h);
+    addon.stop(h);
+    add('datapath', `media-io ${cfg.mediaIo}`, 'ok', `native, ${uring ? 'io_uring' : err ? `epoll (io_uring: ${errnoName(err)})` : 'epoll'}`);
+  } catch (e) {
+    add('datapath', `media-io ${cfg.mediaIo}`, 'error', (e as Error).message);
+  }
 }
 
 export function checksTable(checks: Check[]): string {

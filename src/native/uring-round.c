@@ -67,6 +67,10 @@ int round_uring(struct worker *w, const struct epoll_event *ev, int n, struct sl
   if (k > 0 && uring_submit_wait(&w->ring, k) < 0) failed = 1;
   for (unsigned c = 0; c < k && !failed; c++) {
     struct io_uring_cqe *cqe = uring_cqe(&w->ring);
+    if (!cqe || cqe->user_data >= SLOTS) { /* cannot happen: uring_submit_wait waited for k */
+      failed = 1;
+      break;
+    }
     struct slot *s = &sl[cqe->user_data];
     s->len = cqe->res;
     if (cqe->res < 0 && cqe->res != -EAGAIN && cqe->res != -EINTR) w->c.verdicts[V_SOCKET_ERROR]++;
@@ -132,6 +136,10 @@ int round_uring(struct worker *w, const struct epoll_event *ev, int n, struct sl
   if (nsend > 0 && uring_submit_wait(&w->ring, nsend) < 0) failed = 1;
   for (unsigned c = 0; c < nsend && !failed; c++) {
     struct io_uring_cqe *cqe = uring_cqe(&w->ring);
+    if (!cqe || cqe->user_data >= SLOTS) {
+      failed = 1;
+      break;
+    }
     struct slot *s = &sl[cqe->user_data];
     if (cqe->res >= 0) {
       count(&w->c, V_SEND, !s->side, (size_t)cqe->res);

@@ -70,16 +70,22 @@ struct io_uring_sqe *uring_sqe(struct uring *u) {
   return sqe;
 }
 
+/* Completions the kernel posted that this thread has not read. */
+static unsigned posted(struct uring *u) {
+  return load_acquire(u->cq_tail) - *u->cq_head;
+}
+
 int uring_submit_wait(struct uring *u, unsigned n) {
-  for (;;) {
-    long r = syscall(__NR_io_uring_enter, u->fd, u->queued, n, n ? IORING_ENTER_GETEVENTS : 0, NULL, 0);
-    if (r >= 0) {
-      u->queued -= (unsigned)r < u->queued ? (unsigned)r : u->queued;
-      if (u->queued == 0) return 0;
-      continue; /* the kernel took part of the queue: hand it the rest */
-    }
-    if (errno != EINTR) return -errno;
+  /* A signal may end the wait early, after the kernel took the SQEs: wait again until the
+   * n completions are there, never return with fewer. */
+  while (u->queued > 0 || posted(u) < n) {
+    long r = syscall(__NR_io_uring_enter, u->fd, u->queued, n, IORING_ENTER_GETEVENTS, NULL, 0);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) return -errno;
+    if (r == 0 && u->queued > 0) return -EAGAIN; /* the kernel takes none: do not spin */
+    u->queued -= (unsigned)r < u->queued ? (unsigned)r : u->queued;
   }
+  return 0;
 }
 
 struct io_uring_cqe *uring_cqe(struct uring *u) {

@@ -56,6 +56,10 @@ t.test('media-io where the kernel refuses io_uring (seccomp, as in a container):
     p6.send('through epoll', port, '::1');
     out.relayed = await got;
     r.closeAll(); p4.close(); p6.close();
+    // --check-config --host says the same before a start.
+    const { hostChecks } = await import(${JSON.stringify(join(process.cwd(), 'dist/src/cli/hostcheck.js'))});
+    const { defaultConfig } = await import(${JSON.stringify(join(process.cwd(), 'dist/src/config/config.js'))});
+    for (const io of ['io_uring', 'auto']) out['host-' + io] = (await hostChecks({ ...defaultConfig(), mediaIo: io })).find((c) => c.check === 'datapath');
     console.log(JSON.stringify(out));`;
   const run = spawnSync(join(dir, 'no-uring'), [process.execPath, '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30000 });
   t.equal(run.status, 0, run.stderr || 'ran');
@@ -63,6 +67,8 @@ t.test('media-io where the kernel refuses io_uring (seccomp, as in a container):
   t.match(out.forced, /io_uring is not available here: Operation not permitted/, 'media-io io_uring: refused, with the reason');
   t.equal(out.auto, 'epoll (io_uring: EPERM)', 'media-io auto: epoll, and why');
   t.equal(out.relayed, 'through epoll', 'and packets are relayed');
+  t.match(out['host-io_uring'], { level: 'error', detail: /io_uring is not available here/ }, '--check-config --host: media-io io_uring is an error');
+  t.match(out['host-auto'], { level: 'ok', detail: 'native, epoll (io_uring: EPERM)' }, '--check-config --host: auto says epoll and why');
 });
 
 t.test('the relay tests on a build of the addon with ASan and UBSan', async (t) => {
