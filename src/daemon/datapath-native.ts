@@ -1,6 +1,7 @@
-// RTPproxy64's native packet path (issue 15): C worker threads with epoll and batched
-// recvmmsg/sendmmsg (src/native/), built by node-gyp when npm installs the package. This file
-// loads the addon and speaks its small interface (src/native/addon.c).
+// RTPproxy64's native packet path (issue 15): C worker threads with epoll, moving packets
+// through io_uring or with batched recvmmsg/sendmmsg (media-io; src/native/), built by
+// node-gyp when npm installs the package. This file loads the addon and speaks its small
+// interface (src/native/addon.c).
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { constants } from 'node:os';
