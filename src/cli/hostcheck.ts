@@ -13,7 +13,7 @@ import { ownAddresses } from '../config/own.js';
 import { embed } from '../config/nat64.js';
 import { nth } from '../config/prefix.js';
 import { wildcardFamilies } from '../daemon/daemon.js';
-import { errnoName, loadNative } from '../daemon/datapath-native.js';
+import { loadNative, NativeDatapath } from '../daemon/datapath-native.js';
 import { canBind } from '../daemon/udp.js';
 import { pairsAllowed, raiseOpenFileLimit, limitNeeded } from '../daemon/fdlimit.js';
 import { pairsIn } from '../media/table.js';
@@ -147,10 +147,9 @@ function datapathCheck(cfg: Config, add: (check: string, subject: string, level:
     return;
   }
   try {
-    const h = addon.create(20000, 20000, 1, 0, { auto: 0, epoll: 1, io_uring: 2 }[cfg.mediaIo]);
-    const [uring, err] = addon.io(h);
-    addon.stop(h);
-    add('datapath', `media-io ${cfg.mediaIo}`, 'ok', `native, ${uring ? 'io_uring' : err ? `epoll (io_uring: ${errnoName(err)})` : 'epoll'}`);
+    const path = new NativeDatapath(addon, { ports: [20000, 20000], latch: cfg.rtpLatch, threads: 1, io: cfg.mediaIo });
+    add('datapath', `media-io ${cfg.mediaIo}`, 'ok', `native, ${path.io()}`);
+    path.close();
   } catch (e) {
     add('datapath', `media-io ${cfg.mediaIo}`, 'error', (e as Error).message);
   }

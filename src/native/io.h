@@ -51,6 +51,20 @@ static inline void count(struct counters *c, int verdict, int to, size_t len) {
   }
 }
 
+/* One datagram received on `side` of pair `pr` from `from`, under the rules of path.c: its
+ * verdict, counted here unless it is V_SEND, and for V_SEND where it goes (`to`, `tolen`).
+ * Both ways of moving packets decide through this, so they cannot drift apart. */
+static inline int pass(struct worker *w, struct pair *pr, int side, int rtcp, const struct sockaddr_storage *from, const void *buf, size_t len, int64_t now,
+                       struct sockaddr_storage *to, socklen_t *tolen) {
+  struct hostport src, dst;
+  from_sockaddr(from, &src);
+  int v = src.ip.family ? rtp64_decide(&w->r->path, pr, side, rtcp, &src, &dst) : V_FOREIGN;
+  path_observe(pr, side, rtcp, v, &src, buf, len, now);
+  if (v != V_SEND) w->c.verdicts[v]++;
+  else to_sockaddr(&dst, to, tolen);
+  return v;
+}
+
 /* Send the batch out of `fd`; a datagram the kernel refuses is counted and skipped. */
 static inline void send_batch(struct counters *c, struct pair *pr, int to, int fd, struct mmsghdr *out, int k) {
   int done = 0;

@@ -104,19 +104,13 @@ int round_uring(struct worker *w, const struct epoll_event *ev, int n, struct sl
   int64_t now = mono_us(); /* one clock read a round: the jitter's arrival time */
   for (unsigned i = 0; i < k && !failed; i++) { /* in slot order: each socket's packets in turn */
     struct slot *s = &sl[i];
-    if (s->len < 0) continue;
-    struct hostport src, dst;
-    from_sockaddr(&s->from, &src);
-    int v = src.ip.family ? rtp64_decide(&w->r->path, s->pr, s->side, s->rtcp, &src, &dst) : V_FOREIGN;
-    path_observe(s->pr, s->side, s->rtcp, v, &src, s->iov.iov_base, (size_t)s->len, now);
+    socklen_t tl;
+    if (s->len < 0 || pass(w, s->pr, s->side, s->rtcp, &s->from, s->iov.iov_base, (size_t)s->len, now, &s->to, &tl) != V_SEND) continue;
     int fd = s->pr->fd[!s->side][s->rtcp];
-    if (v == V_SEND && fd < 0) v = V_SOCKET_ERROR;
-    if (v != V_SEND) {
-      w->c.verdicts[v]++;
+    if (fd < 0) { /* as sendmmsg on a closed socket counts it in media-io epoll */
+      w->c.verdicts[V_SOCKET_ERROR]++;
       continue;
     }
-    socklen_t tl;
-    to_sockaddr(&dst, &s->to, &tl);
     s->iov.iov_len = (size_t)s->len;
     s->mh = (struct msghdr){.msg_name = &s->to, .msg_namelen = tl, .msg_iov = &s->iov, .msg_iovlen = 1};
     s->send = 1;

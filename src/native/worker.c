@@ -30,15 +30,7 @@ static void on_readable(struct worker *w, struct pair *pr, int side, int rtcp, s
   int k = 0;
   int64_t now = n > 0 ? mono_us() : 0; /* one clock read a batch: the jitter's arrival time */
   for (int i = 0; i < n; i++) {
-    struct hostport src, dst;
-    from_sockaddr(&from[i], &src);
-    int v = src.ip.family ? rtp64_decide(&w->r->path, pr, side, rtcp, &src, &dst) : V_FOREIGN;
-    path_observe(pr, side, rtcp, v, &src, in[i].msg_hdr.msg_iov->iov_base, in[i].msg_len, now);
-    if (v != V_SEND) {
-      w->c.verdicts[v]++;
-      continue;
-    }
-    to_sockaddr(&dst, &to_addr[k], &out[k].msg_hdr.msg_namelen);
+    if (pass(w, pr, side, rtcp, &from[i], in[i].msg_hdr.msg_iov->iov_base, in[i].msg_len, now, &to_addr[k], &out[k].msg_hdr.msg_namelen) != V_SEND) continue;
     out[k].msg_hdr.msg_iov = in[i].msg_hdr.msg_iov;
     out[k].msg_hdr.msg_iov->iov_len = in[i].msg_len;
     k++;
