@@ -152,6 +152,7 @@ function newRelay(cfg: Config, log: Logger): Relay {
     threads: cfg.mediaThreads || availableParallelism(),
     io: cfg.mediaIo,
     onError: (what, err) => log.warn('relay socket error', { socket: what, error: err.message }),
+    onIoChange: (io) => log.warn('media-io: an io_uring ring failed; its thread goes on with epoll', { datapath: io }),
   });
 }
 

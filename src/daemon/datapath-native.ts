@@ -20,8 +20,10 @@ type NativePeer = [string, number] | null;
 
 export interface Addon {
   create(lo: number, hi: number, threads: number, latch: number, io?: number): Handle;
-  /** [1 when packets move by io_uring, else 0; io_uring's errno where it was refused] */
-  io(h: Handle): [number, number];
+  /** [threads moving packets by io_uring, io_uring's errno where it was refused or failed, threads] */
+  io(h: Handle): [number, number, number];
+  /** Tests only: each thread's ring then fails as the kernel's would (src/native/worker.c). */
+  testBreakRings(h: Handle): number;
   bind(h: Handle, port: number, addr4: string, addr6: string): number;
   unbind(h: Handle, port: number): void;
   parties(h: Handle, port: number, p4: NativeParty, p6: NativeParty, fresh: boolean): void;
@@ -85,8 +87,11 @@ export class NativeDatapath implements Datapath {
 
   io(): string {
     if (this.last) return 'epoll';
-    const [uring, err] = this.addon.io(this.h);
-    return uring ? 'io_uring' : err ? `epoll (io_uring: ${errnoName(err)})` : 'epoll';
+    const [uring, err, threads] = this.addon.io(this.h);
+    const why = err ? `: ${errnoName(err)}` : '';
+    if (uring === 0) return `epoll${why ? ` (io_uring${why})` : ''}`;
+    // A ring that failed at run time sent its thread to epoll; the others go on with theirs.
+    return uring === threads ? 'io_uring' : `io_uring (${threads - uring} of ${threads} threads on epoll${why})`;
   }
 
   bind(port: number, addrs: readonly [Addr, Addr]): void {

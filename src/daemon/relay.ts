@@ -33,6 +33,8 @@ export interface RelayOptions {
   readonly io?: IoChoice; //            media-io (native only; default auto)
   readonly now?: () => number;
   readonly onError?: (what: string, err: Error) => void;
+  /** How the datapath moves packets changed (a ring failed at run time: media-io), seen at a sweep. */
+  readonly onIoChange?: (io: string) => void;
 }
 
 interface Stream {
@@ -108,6 +110,7 @@ export class Relay {
   private readonly now: () => number;
   private lastSweep: number;
   private ended = { withMedia: 0, withoutMedia: 0 };
+  private io: string | null; // the datapath's io() at the last sweep
 
   constructor(private readonly opts: RelayOptions) {
     this.now = opts.now ?? Date.now;
@@ -122,6 +125,7 @@ export class Relay {
     const hi = Math.max(lo, opts.ports[1] - 1 - ((opts.ports[1] - 1) % 2));
     ({ path: this.path, fellBack: this.fellBack } = chooseDatapath(opts.datapath ?? 'auto', { ports: [lo, hi], latch: opts.latch, threads: opts.threads ?? 1, io: opts.io, onError: opts.onError }));
     this.threads = this.path.kind === 'native' ? (opts.threads ?? 1) : 1;
+    this.io = this.path.io();
   }
 
   /** Start the timeout sweep (rtp-timeout). */
@@ -275,6 +279,9 @@ export class Relay {
       if (st.last < (held ? holdLimit : limit)) this.table.releaseStream(st.s.callId, st.s.index, held ? 'hold-timeout' : 'timeout');
     });
     this.lastSweep = now;
+    const io = this.path.io();
+    if (io !== this.io && io !== null) this.opts.onIoChange?.(io);
+    this.io = io;
     while (this.warm.length > 0 && now - this.warm[0].releasedAt > WARM_MAX_AGE_MS) this.closePair(this.warm.shift() as PortSockets);
   }
 

@@ -94,14 +94,15 @@ static napi_value js_create(napi_env env, napi_callback_info info) {
   return out;
 }
 
-/* io(h) -> [1 when packets move by io_uring, else 0; io_uring's errno where it was refused] */
+/* io(h) -> [threads moving packets by io_uring, io_uring's errno where it was refused or failed, threads] */
 static napi_value js_io(napi_env env, napi_callback_info info) {
   napi_value argv[1], out;
   struct relay *r = args(env, info, argv, 1, NULL);
   if (!r) return fail(env, "rtp64.io(h)");
-  napi_create_array_with_length(env, 2, &out);
+  napi_create_array_with_length(env, 3, &out);
   napi_set_element(env, out, 0, number(env, relay_uring(r)));
-  napi_set_element(env, out, 1, number(env, r->uring_errno));
+  napi_set_element(env, out, 1, number(env, relay_uring_errno(r)));
+  napi_set_element(env, out, 2, number(env, r->nthreads));
   return out;
 }
 
@@ -251,6 +252,14 @@ static napi_value js_inject(napi_env env, napi_callback_info info) {
   return number(env, relay_inject(r, port, (int)side, (int)rtcp, &src, data, len));
 }
 
+/* testBreakRings(h) -> how many: tests only, each worker's ring then fails as the kernel's would. */
+static napi_value js_break_rings(napi_env env, napi_callback_info info) {
+  napi_value argv[1];
+  struct relay *r = args(env, info, argv, 1, NULL);
+  if (!r) return fail(env, "rtp64.testBreakRings(h)");
+  return number(env, relay_break_rings(r));
+}
+
 /* stop(h): threads ended and sockets closed, at once (the finalizer would, later). */
 static napi_value js_stop(napi_env env, napi_callback_info info) {
   napi_value argv[1];
@@ -265,7 +274,8 @@ static napi_value init(napi_env env, napi_value exports) {
     napi_callback fn;
   } fns[] = {{"create", js_create}, {"bind", js_bind},   {"unbind", js_unbind}, {"parties", js_parties}, {"detach", js_detach},
              {"pair", js_pair},     {"rx", js_rx}, {"counters", js_counters}, {"inject", js_inject}, {"stop", js_stop},
-             {"sipOpen", js_sip_open}, {"sipSend", js_sip_send}, {"sipClose", js_sip_close}, {"io", js_io}};
+             {"sipOpen", js_sip_open}, {"sipSend", js_sip_send}, {"sipClose", js_sip_close}, {"io", js_io},
+             {"testBreakRings", js_break_rings}};
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;
     if (napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].fn, NULL, &f) != napi_ok || napi_set_named_property(env, exports, fns[i].name, f) != napi_ok)

@@ -4,7 +4,7 @@
  * (a busy socket's run with one sendmmsg).
  * Every pair of the round stays locked until its sends are done, as on_readable holds its
  * one pair: the JavaScript thread cannot close a socket the kernel is using. A ring that
- * fails makes round_uring return -1, and the worker goes on with epoll. */
+ * fails makes round_uring return its negative errno, and the worker goes on with epoll. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
@@ -39,7 +39,7 @@ static int uring_prep(struct worker *w, uint8_t op, int fd, struct msghdr *mh, u
 
 int round_uring(struct worker *w, const struct epoll_event *ev, int n, struct slot *sl, char *buf) {
   struct pair *held[64];
-  int nheld = 0, want[64], nwant = 0, failed = 0, ngroups = 0;
+  int nheld = 0, want[64], nwant = 0, failed = 0 /* the ring's errno */, ngroups = 0;
   struct run {
     unsigned first, lo, hi;
   } group[64];
@@ -64,11 +64,11 @@ int round_uring(struct worker *w, const struct epoll_event *ev, int n, struct sl
     if (uring_prep(w, IORING_OP_RECVMSG, fd, &s->mh, k) < 0) break;
     k++;
   }
-  if (k > 0 && uring_submit_wait(&w->ring, k) < 0) failed = 1;
+  if (k > 0) failed = -uring_submit_wait(&w->ring, k);
   for (unsigned c = 0; c < k && !failed; c++) {
     struct io_uring_cqe *cqe = uring_cqe(&w->ring);
     if (!cqe || cqe->user_data >= SLOTS) { /* cannot happen: uring_submit_wait waited for k */
-      failed = 1;
+      failed = EPROTO; /* a completion we did not ask for */
       break;
     }
     struct slot *s = &sl[cqe->user_data];
@@ -127,11 +127,11 @@ int round_uring(struct worker *w, const struct epoll_event *ev, int n, struct sl
       if (sl[j].send) mm[m++] = (struct mmsghdr){.msg_hdr = sl[j].mh};
     if (m > 0) send_batch(&w->c, f->pr, !f->side, f->pr->fd[!f->side][f->rtcp], mm, m);
   }
-  if (nsend > 0 && uring_submit_wait(&w->ring, nsend) < 0) failed = 1;
+  if (nsend > 0 && !failed) failed = -uring_submit_wait(&w->ring, nsend);
   for (unsigned c = 0; c < nsend && !failed; c++) {
     struct io_uring_cqe *cqe = uring_cqe(&w->ring);
     if (!cqe || cqe->user_data >= SLOTS) {
-      failed = 1;
+      failed = EPROTO; /* a completion we did not ask for */
       break;
     }
     struct slot *s = &sl[cqe->user_data];
@@ -145,6 +145,6 @@ int round_uring(struct worker *w, const struct epoll_event *ev, int n, struct sl
   }
   for (int j = 0; j < nheld; j++) pthread_mutex_unlock(&held[j]->lock);
   if (failed) w->c.verdicts[V_SOCKET_ERROR]++;
-  return failed ? -1 : 0;
+  return -failed;
 }
 

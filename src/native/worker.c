@@ -76,7 +76,12 @@ static void *work(void *arg) {
     for (int i = 0; i < n; i++)
       if (ev[i].data.u32 == STOP) goto end;
     if (w->uring_ok && n > 0) {
-      if (round_uring(w, ev, n, sl, ubuf) < 0) __atomic_store_n(&w->uring_ok, 0, __ATOMIC_RELAXED); /* what it had read is counted lost */
+      int e = round_uring(w, ev, n, sl, ubuf);
+      if (e == 0) continue;
+      /* The ring failed: on with epoll. What the round had read is lost (counted); a socket
+       * it had not read yet is still readable, and epoll reports it again at once. */
+      __atomic_store_n(&w->uring_err, -e, __ATOMIC_RELAXED);
+      __atomic_store_n(&w->uring_ok, 0, __ATOMIC_RELEASE);
       continue;
     }
     for (int i = 0; i < n; i++) {
@@ -131,10 +136,27 @@ struct relay *relay_new(unsigned lo, unsigned hi, unsigned threads, enum latch l
   return r;
 }
 
-int relay_uring(const struct relay *r) {
+unsigned relay_uring(const struct relay *r) {
+  unsigned n = 0;
+  for (unsigned i = 0; i < r->nthreads; i++) n += __atomic_load_n(&r->w[i].uring_ok, __ATOMIC_RELAXED) != 0;
+  return n;
+}
+
+int relay_uring_errno(const struct relay *r) {
+  if (r->uring_errno) return r->uring_errno;
   for (unsigned i = 0; i < r->nthreads; i++)
-    if (__atomic_load_n(&r->w[i].uring_ok, __ATOMIC_RELAXED)) return 1;
+    if (!__atomic_load_n(&r->w[i].uring_ok, __ATOMIC_ACQUIRE) && __atomic_load_n(&r->w[i].uring_err, __ATOMIC_RELAXED))
+      return r->w[i].uring_err;
   return 0;
+}
+
+int relay_break_rings(struct relay *r) {
+  int null = open("/dev/null", O_RDONLY | O_CLOEXEC), n = 0;
+  if (null < 0) return 0;
+  for (unsigned i = 0; i < r->nthreads; i++) /* dup2 swaps the fd at once: a call in flight keeps the ring */
+    if (__atomic_load_n(&r->w[i].uring_ok, __ATOMIC_RELAXED) && r->w[i].ring.fd >= 0 && dup2(null, r->w[i].ring.fd) >= 0) n++;
+  close(null);
+  return n;
 }
 
 /* End the threads and close every socket; the relay answers nothing after this. */

@@ -25,7 +25,8 @@ struct worker {
   struct relay *r;
   pthread_t thread;
   int ep;
-  int uring_ok; /* this worker's ring is set up and has not failed */
+  int uring_ok;  /* this worker's ring is set up and has not failed */
+  int uring_err; /* the errno its ring failed with at run time (set before uring_ok is cleared) */
   struct uring ring;
   struct counters c; /* written by this thread only */
 };
@@ -53,13 +54,18 @@ struct slot {
 };
 struct epoll_event;
 /* The readable sockets of one epoll_wait, read, decided and sent through the worker's ring;
- * -1 when the ring failed (the worker goes on with epoll). */
+ * 0, or the negative errno the ring failed with (the worker goes on with epoll). */
 int round_uring(struct worker *w, const struct epoll_event *ev, int n, struct slot *sl, char *buf);
 
 /* NULL on failure; with IO_URING, *err is io_uring's errno when it is off here. */
 struct relay *relay_new(unsigned lo, unsigned hi, unsigned threads, enum latch latch, enum io_mode io, int *err);
-/* Does any worker move packets with io_uring now? */
-int relay_uring(const struct relay *r);
+/* How many workers move packets with io_uring now. */
+unsigned relay_uring(const struct relay *r);
+/* Why io_uring is not used: the kernel refused it at start, or a worker's ring failed; 0. */
+int relay_uring_errno(const struct relay *r);
+/* Tests only: every worker's ring fd becomes /dev/null, so its next io_uring_enter fails as
+ * a kernel failure would (EOPNOTSUPP). Returns how many rings it broke. */
+int relay_break_rings(struct relay *r);
 void relay_stop(struct relay *r);
 int relay_bind(struct relay *r, unsigned port, const struct ip local[2]);
 void relay_unbind(struct relay *r, unsigned port);

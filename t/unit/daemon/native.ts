@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadNative } from '../../../src/daemon/datapath-native.js';
+import { Addon, loadNative } from '../../../src/daemon/datapath-native.js';
 import { Relay } from '../../../src/daemon/relay.js';
 
 const SRC = ['src/native/addon.c', 'src/native/worker.c', 'src/native/path.c', 'src/native/sipsock.c', 'src/native/uring.c', 'src/native/uring-round.c'];
@@ -69,6 +69,58 @@ t.test('media-io where the kernel refuses io_uring (seccomp, as in a container):
   t.equal(out.relayed, 'through epoll', 'and packets are relayed');
   t.match(out['host-io_uring'], { level: 'error', detail: /io_uring is not available here/ }, '--check-config --host: media-io io_uring is an error');
   t.match(out['host-auto'], { level: 'ok', detail: 'native, epoll (io_uring: EPERM)' }, '--check-config --host: auto says epoll and why');
+});
+
+t.test('media-io io_uring: a ring that fails at run time sends its thread to epoll, counted and said, and packets still go through', async (t) => {
+  const lo = 24940;
+  const relay = new Relay({ ports: [lo, lo + 9], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: 'strict', timeoutMs: 60000, datapath: 'native', io: 'io_uring', threads: 2, onIoChange: (io) => changes.push(io) });
+  const changes: string[] = [];
+  const socks = await Promise.all([['udp4', '127.0.0.1'], ['udp6', '::1']].map(([type, addr]) => new Promise<dgram.Socket>((resolve) => {
+    const s = dgram.createSocket(type as 'udp4' | 'udp6');
+    s.bind(0, addr, () => resolve(s));
+  })));
+  t.teardown(() => {
+    relay.closeAll();
+    for (const s of socks) s.close();
+  });
+  const [a4, a6] = socks;
+  // A stream on each thread (pair i belongs to thread i % threads).
+  const byThread: number[] = [];
+  for (let i = 0; i < 5 && byThread.filter((p) => p).length < 2; i++) {
+    const port = relay.table.update(`c${i}`, 0, 4, { addr: '127.0.0.1', rtp: a4.address().port, rtcp: a4.address().port, mux: true, signal: '127.0.0.1' }) as number;
+    relay.table.update(`c${i}`, 0, 6, { addr: '::1', rtp: a6.address().port, rtcp: a6.address().port, mux: true, signal: '::1' });
+    byThread[((port - lo) / 2) % 2] ??= port;
+  }
+  t.ok(byThread[0] && byThread[1], `a stream on each thread (ports ${byThread.join(', ')})`);
+  await tick();
+  // Send from the IPv6 party until `want` datagrams reached the IPv4 one (bounded in count and time).
+  let got = 0;
+  a4.on('message', () => got++);
+  const relayed = async (port: number, want: number): Promise<boolean> => {
+    const goal = got + want;
+    for (let i = 0; i < 300 && got < goal; i++) {
+      a6.send(Buffer.from('rtp'), port, '::1');
+      await tick(10);
+    }
+    return got >= goal;
+  };
+  const errors = (): number => relay.stats.drops.get('rtp-socket-error') ?? 0;
+  t.equal(relay.path.io(), 'io_uring', 'both threads on io_uring');
+  t.ok(await relayed(byThread[0], 5) && await relayed(byThread[1], 5), 'relayed through the rings');
+  const h = (relay.path as unknown as { h: unknown }).h;
+  t.equal((loadNative() as Addon).testBreakRings(h), 2, 'both rings broken (their fds made /dev/null)');
+  t.ok(await relayed(byThread[0], 20), 'packets still relayed, by epoll');
+  t.equal(relay.path.io(), 'io_uring (1 of 2 threads on epoll: EOPNOTSUPP)', 'the datapath says which, and why');
+  t.equal(errors(), 1, 'the failed ring counted once as rtp-socket-error');
+  relay.sweep();
+  relay.sweep();
+  t.same(changes, ['io_uring (1 of 2 threads on epoll: EOPNOTSUPP)'], 'the sweep tells the daemon, once (it logs a warning)');
+  t.ok(await relayed(byThread[1], 20), 'the other thread\'s ring fails too: relayed by epoll');
+  t.equal(relay.path.io(), 'epoll (io_uring: EOPNOTSUPP)', 'both on epoll, and why');
+  t.equal(errors(), 2, 'each failed ring counted once');
+  relay.sweep();
+  t.same(changes.slice(1), ['epoll (io_uring: EOPNOTSUPP)'], 'and again when the last ring failed');
+  t.ok(await relayed(byThread[0], 5) && await relayed(byThread[1], 5), 'and both go on relaying');
 });
 
 t.test('the relay tests on a build of the addon with ASan and UBSan', async (t) => {
