@@ -2,6 +2,7 @@
 // expiry, Call-ID and CSeq, and where the REGISTER came from. Pure: the daemon saves it
 // (daemon/store.ts) so that registrations survive a restart.
 import { HostPort, parseHostPort } from '../net/addr.js';
+import { detached } from '../net/strings.js';
 import { R, Reason } from '../sip/reasons.js';
 import type { Transport } from '../core/transport.js';
 
@@ -59,13 +60,14 @@ export class Bindings {
       const i = list.findIndex((b) => b.contact === c.uri);
       if (i >= 0 && list[i].callId === callId && list[i].cseq >= cseq) return { ok: false, reason: R.registerOutOfOrder };
       if (i >= 0) list.splice(i, 1);
-      if (c.expires > 0) list.push({ contact: c.uri, expires: t + c.expires * 1000, callId, cseq, source });
+      // Kept for hours: copies that hold no REGISTER alive (net/strings.ts).
+      if (c.expires > 0) list.push({ contact: detached(c.uri), expires: t + c.expires * 1000, callId: detached(callId), cseq, source: detached(source) });
     }
     // SPEC 11: bounded per address-of-record and in all (nothing changes when refused).
     if (list.length > before && list.length > maxPerAor) return { ok: false, reason: R.tooManyBindings };
     if (list.length > before && this.size() - before + list.length > maxTotal) return { ok: false, reason: R.registrationsFull };
     if (list.length === 0) this.aors.delete(aor);
-    else this.aors.set(aor, list);
+    else this.aors.set(detached(aor), list); // a key already there is kept as it is
     return { ok: true };
   }
 

@@ -5,6 +5,7 @@
 // while the nonce lives (RFC 2617 3.2.2: nc must grow), in a bounded table.
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { keyList } from '../core/mac.js';
+import { detached } from '../net/strings.js';
 
 export type Algorithm = 'MD5' | 'SHA-256';
 
@@ -83,7 +84,7 @@ export class DigestAuth {
       this.counts.delete(k);
       if (v.ts >= oldest) this.forgottenTs = Math.max(this.forgottenTs, v.ts);
     }
-    this.counts.set(nonce, { nc, ts });
+    this.counts.set(detached(nonce), { nc, ts }); // kept while the nonce lives (net/strings.ts)
     return 'ok';
   }
 

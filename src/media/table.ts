@@ -1,6 +1,7 @@
 // RTPproxy64's session table (SPEC section 6): keyed by Call-ID and m-line index; an
 // even RTP port and the next odd RTCP port, the same numbers on media4 and media6.
 import { Addr, Family } from '../net/addr.js';
+import { detached } from '../net/strings.js';
 
 /** A stream's party on one side: where its SDP says it receives, and where its SIP came from. */
 export interface Party {
@@ -145,7 +146,8 @@ export class MediaTable {
   newLeg(callId: string, via: string): string | null {
     const legs = this.legs.get(callId) ?? { made: 1, list: [] };
     if (legs.list.length >= 3) return null;
-    const key = `${callId} leg${++legs.made}`; // a Call-ID holds no space (RFC 3261 25.1)
+    const key = detached(`${callId} leg${++legs.made}`); // a Call-ID holds no space (RFC 3261 25.1)
+    callId = detached(callId);
     legs.list.push({ key, via });
     this.legs.set(callId, legs);
     this.legCall.set(key, callId);
@@ -213,6 +215,7 @@ export class MediaTable {
       const port = this.allocate();
       if (port === null) return 'exhausted';
       const t = this.now();
+      callId = detached(callId); // the table outlives the message (net/strings.ts)
       s = { callId, index, port, party4: null, party6: null, addrs, created: t, updated: t, established: false, establishedAt: null, held: false, dialogTag: null, owner, stranger, via };
       if (stranger) {
         this.owned.set(owner, (this.owned.get(owner) ?? 0) + 1);
@@ -240,7 +243,7 @@ export class MediaTable {
   /** An answer passed; `tag` is the callee's tag of the first 2xx (a forked call has several). */
   markEstablished(callId: string, tag: string | null = null): void {
     for (const s of this.calls.get(callId)?.values() ?? []) {
-      if (!s.established && tag) s.dialogTag = tag;
+      if (!s.established && tag) s.dialogTag = detached(tag);
       if (!s.established) s.establishedAt = this.now();
       s.established = true;
     }

@@ -1,6 +1,7 @@
 // IP address helpers: validation, RFC 5952 canonical text, host:port forms.
 import { isIP } from 'node:net';
 import ipaddr from 'ipaddr.js';
+import { detached } from './strings.js';
 
 export type Family = 4 | 6;
 
@@ -20,6 +21,7 @@ const THREE_COLONS = /^[0-9A-Fa-f]{1,4}(:[0-9A-Fa-f]{1,4})*:::\d{1,3}\.\d{1,3}\.
 export function parseIp(text: string): Addr | null {
   let hit = cache.get(text);
   if (hit !== undefined) return hit;
+  text = detached(text); // the cache outlives the message the address was cut from
   // RFC 5118 4.10: an old ABNF allowed three colons before an embedded IPv4 address.
   const ip = THREE_COLONS.test(text) ? text.replace(':::', '::') : text;
   const kind = isIP(ip);

@@ -1,0 +1,80 @@
+// SPEC 11: what tables and caches keep holds no message alive. A string cut from a message
+// with slice() can keep the whole message (up to 64 KB) in memory; a stranger who makes the
+// proxy keep thousands of such strings would make it hold hundreds of megabytes. Each store
+// below is filled from large messages and the heap measured after a full collection.
+import t from 'tap';
+import v8 from 'node:v8';
+import vm from 'node:vm';
+import { parseConfig, validate } from '../../../src/config/config.js';
+import { buildEngine } from '../../../src/daemon/compose.js';
+import { Bindings } from '../../../src/masq/bindings.js';
+import { parseHostPort, parseIp } from '../../../src/net/addr.js';
+import { detached } from '../../../src/net/strings.js';
+
+v8.setFlagsFromString('--expose-gc');
+const gc = vm.runInNewContext('gc') as () => void;
+const PAD = 'x'.repeat(30000); // each message about 30 KB
+const N = 400; //                  400 of them: 12 MB if each were kept
+const heap = (): number => {
+  gc();
+  gc();
+  return process.memoryUsage().heapUsed;
+};
+/** Heap growth per kept item while `fill(i)` runs N times, the result of each kept by the caller. */
+function growth(fill: (i: number) => unknown): number {
+  const keep: unknown[] = [];
+  const before = heap();
+  for (let i = 0; i < N; i++) keep.push(fill(i));
+  const per = (heap() - before) / N;
+  keep.length = 0;
+  return per;
+}
+
+t.test('detached: the same text, holding nothing else alive', async (t) => {
+  const big = `${PAD}Call-ID: a84b4c76e66710@pc33.atlanta.example.com${PAD}`;
+  const cut = big.slice(PAD.length + 9, PAD.length + 47);
+  t.equal(detached(cut), cut, 'the same characters');
+  t.equal(detached(''), '');
+  t.equal(detached('short'), 'short');
+  // The control: a plain slice keeps its message (the test would pass for nothing otherwise).
+  t.ok(growth((i) => `${PAD}${i}@example.com${PAD}`.slice(PAD.length, PAD.length + 20)) > 20000, 'a slice keeps its 60 KB message');
+  t.ok(growth((i) => detached(`${PAD}${i}@example.com${PAD}`.slice(PAD.length, PAD.length + 20))) < 1000, 'a detached copy keeps only itself');
+});
+
+t.test('the address cache keeps no message its addresses were cut from', async (t) => {
+  const per = growth((i) => {
+    const text = `${PAD}[2001:db8::${(i + 1).toString(16)}:1234]${PAD}`;
+    return parseIp(text.slice(PAD.length + 1, text.indexOf(']')));
+  });
+  t.ok(per < 2000, `${Math.round(per)} bytes a cached address`);
+});
+
+t.test('the media table keeps no INVITE: a stream costs its own bytes, not its offer\'s', async (t) => {
+  const cfg = validate(parseConfig('generic4 192.0.2.1\ngeneric6 2001:db8::1\nmedia4 192.0.2.2\nmedia6 2001:db8::2\nmap 192.0.2.10 2001:db8:64::10\nmap 2001:db8:1::20 192.0.2.120\nrtp-ports 20000-29999\n', 'test'));
+  const { engine } = buildEngine(cfg, { product: 'sipproxy64/test' });
+  const alice = parseHostPort('192.0.2.10:5060')!;
+  const to = parseHostPort('192.0.2.120:5060')!;
+  const sdp = 'v=0\r\no=a 1 1 IN IP4 192.0.2.10\r\ns=-\r\nc=IN IP4 192.0.2.10\r\nt=0 0\r\nm=audio 49170 RTP/AVP 0\r\n';
+  const invite = (i: number): string => [
+    'INVITE sip:carol@192.0.2.120 SIP/2.0', `Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bKk${i}`, 'Max-Forwards: 70',
+    'From: <sip:alice@192.0.2.10>;tag=a', 'To: <sip:carol@192.0.2.120>', `Call-ID: keep-${i}-a84b4c76e66710@192.0.2.10`, 'CSeq: 1 INVITE',
+    'Contact: <sip:alice@192.0.2.10>', ...[0, 1, 2, 3].map((k) => `X-Pad-${k}: ${PAD.slice(0, 7500)}`), 'Content-Type: application/sdp', `Content-Length: ${sdp.length}`, '', sdp,
+  ].join('\r\n');
+  const per = growth((i) => {
+    const out = engine.handle(Buffer.from(invite(i), 'latin1'), alice, to);
+    return out[0].type === 'send' ? out[0].data.length : out[0].type; // what is sent goes, as from a socket handler
+  });
+  t.equal(engine.media.size, N, 'each INVITE has its stream');
+  t.ok(per < 4000, `${Math.round(per)} bytes a stream (the INVITE was 30 KB)`);
+});
+
+t.test('the registrar\'s bindings keep no REGISTER', async (t) => {
+  const b = new Bindings(() => 0);
+  const per = growth((i) => {
+    const msg = `${PAD}alice${i}@example.net sip:alice@192.0.2.10:5060 reg-${i}-a84b4c76e66710@192.0.2.10 192.0.2.10:5060/udp ${PAD}`;
+    const at = (s: string): string => msg.slice(msg.indexOf(s), msg.indexOf(' ', msg.indexOf(s)));
+    return b.register(at(`alice${i}@`), at(`reg-${i}-`), 1, at('192.0.2.10:5060/'), [{ uri: at('sip:alice@'), expires: 600 }]);
+  });
+  t.equal(b.size(), N);
+  t.ok(per < 2000, `${Math.round(per)} bytes a binding`);
+});
