@@ -3,6 +3,7 @@
 // into the message as it goes out (the headers stay ours, byte for byte). Pure: the core
 // returns a 'media' action; the daemon asks the engine and calls then() with the answer.
 import { HostPort } from '../net/addr.js';
+import { detached } from '../net/strings.js';
 import { tagOf } from '../sip/fields.js';
 import { SipMessage } from '../sip/message.js';
 import { R, Reason } from '../sip/reasons.js';
@@ -24,7 +25,7 @@ export class NgCalls {
     if (!c) {
       if (this.calls.size >= MAX_CALLS) this.calls.delete(this.calls.keys().next().value as string); // the oldest
       c = { late: false, established: false };
-      this.calls.set(key, c);
+      this.calls.set(detached(key), c); // kept for the call: no INVITE with it (net/strings.ts)
     }
     return c;
   }

@@ -7,6 +7,7 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { parseConfig, validate } from '../../../src/config/config.js';
 import { buildEngine } from '../../../src/daemon/compose.js';
+import { NgCalls } from '../../../src/core/ng.js';
 import { Bindings } from '../../../src/masq/bindings.js';
 import { parseHostPort, parseIp } from '../../../src/net/addr.js';
 import { detached } from '../../../src/net/strings.js';
@@ -77,4 +78,11 @@ t.test('the registrar\'s bindings keep no REGISTER', async (t) => {
   });
   t.equal(b.size(), N);
   t.ok(per < 2000, `${Math.round(per)} bytes a binding`);
+});
+
+t.test('media-engine rtpengine: the calls it tracks keep no INVITE', async (t) => {
+  const calls = new NgCalls();
+  const per = growth((i) => calls.invited(`${PAD}ng-${i}-a84b4c76e66710@192.0.2.10 ${PAD}`.slice(PAD.length, PAD.length + 40), true));
+  t.equal(calls.size, N);
+  t.ok(per < 2000, `${Math.round(per)} bytes a call`);
 });
