@@ -144,9 +144,10 @@ unsigned relay_uring(const struct relay *r) {
 
 int relay_uring_errno(const struct relay *r) {
   if (r->uring_errno) return r->uring_errno;
-  for (unsigned i = 0; i < r->nthreads; i++)
-    if (!__atomic_load_n(&r->w[i].uring_ok, __ATOMIC_ACQUIRE) && __atomic_load_n(&r->w[i].uring_err, __ATOMIC_RELAXED))
-      return r->w[i].uring_err;
+  for (unsigned i = 0; i < r->nthreads; i++) {
+    int e = __atomic_load_n(&r->w[i].uring_ok, __ATOMIC_ACQUIRE) ? 0 : __atomic_load_n(&r->w[i].uring_err, __ATOMIC_RELAXED);
+    if (e) return e;
+  }
   return 0;
 }
 
