@@ -9,6 +9,8 @@ import { parseConfig, validate } from '../../../src/config/config.js';
 import { buildEngine } from '../../../src/daemon/compose.js';
 import { NgCalls } from '../../../src/core/ng.js';
 import { Bindings } from '../../../src/masq/bindings.js';
+import { DigestAuth, fromPassword } from '../../../src/masq/digest.js';
+import { createHash } from 'node:crypto';
 import { parseHostPort, parseIp } from '../../../src/net/addr.js';
 import { detached } from '../../../src/net/strings.js';
 
@@ -85,4 +87,25 @@ t.test('media-engine rtpengine: the calls it tracks keep no INVITE', async (t) =
   const per = growth((i) => calls.invited(`${PAD}ng-${i}-a84b4c76e66710@192.0.2.10 ${PAD}`.slice(PAD.length, PAD.length + 40), true));
   t.equal(calls.size, N);
   t.ok(per < 2000, `${Math.round(per)} bytes a call`);
+});
+
+t.test('the digest nonce table keeps no REGISTER', async (t) => {
+  const auth = new DigestAuth('example.net', Buffer.from('k'), () => 1_800_000_000_000);
+  const alice = fromPassword('alice', 'example.net', 'secret');
+  const md5 = (x: string): string => createHash('md5').update(x).digest('hex');
+  const ha1 = md5('alice:example.net:secret');
+  let accepted = 0;
+  const per = growth((i) => {
+    const from = `2001:db8::${(i + 1).toString(16)}`; // a nonce of its own each time: it names the address
+    const nonce = auth.nonce(from);
+    const resp = md5(`${ha1}:${nonce}:00000001:c0ffee:auth:${md5('REGISTER:sip:example.net')}`);
+    const value = `Digest username="alice", realm="example.net", nonce="${nonce}", uri="sip:example.net", response="${resp}", algorithm=MD5, cnonce="c0ffee", qop=auth, nc=00000001`;
+    const msg = `${PAD}\r\nAuthorization: ${value}\r\n${PAD}`;
+    const start = msg.indexOf('Digest');
+    const who = auth.verify(msg.slice(start, msg.indexOf('\r\n', start)), 'REGISTER', () => alice, from);
+    if (who === 'alice') accepted++; // so its nonce-count is kept
+    return who;
+  });
+  t.equal(accepted, N, 'each REGISTER\'s credentials accepted');
+  t.ok(per < 2000, `${Math.round(per)} bytes a nonce`);
 });
