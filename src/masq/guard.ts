@@ -5,6 +5,8 @@
 // its first failure; the user's own phone, whose credentials are right, is never locked out.
 // Pure (time injected) and bounded: the oldest entries go first.
 
+import { detached } from '../net/strings.js';
+
 interface SourceState {
   fails: number;
   last: number; //  time of the last failure
@@ -60,7 +62,7 @@ function touch<V>(map: Map<string, V>, key: string, make: () => V): V {
   let v = map.get(key);
   if (v !== undefined) map.delete(key);
   else v = make();
-  map.set(key, v);
+  map.set(detached(key), v); // a user's name comes from a stranger's Authorization (net/strings.ts)
   while (map.size > MAX_ENTRIES) map.delete(map.keys().next().value as string);
   return v;
 }

@@ -10,6 +10,7 @@ import { buildEngine } from '../../../src/daemon/compose.js';
 import { NgCalls } from '../../../src/core/ng.js';
 import { Bindings } from '../../../src/masq/bindings.js';
 import { DigestAuth, fromPassword } from '../../../src/masq/digest.js';
+import { AuthGuard } from '../../../src/masq/guard.js';
 import { createHash } from 'node:crypto';
 import { parseHostPort, parseIp } from '../../../src/net/addr.js';
 import { detached } from '../../../src/net/strings.js';
@@ -108,4 +109,10 @@ t.test('the digest nonce table keeps no REGISTER', async (t) => {
   });
   t.equal(accepted, N, 'each REGISTER\'s credentials accepted');
   t.ok(per < 2000, `${Math.round(per)} bytes a nonce`);
+});
+
+t.test('the registrar\'s guard keeps no failed REGISTER (the user names strangers send)', async (t) => {
+  const guard = new AuthGuard(() => 0, 1000, 1000);
+  const per = growth((i) => guard.failed('192.0.2.66', `${PAD}Digest username="guess-${i}-a84b4c76e66710", ${PAD}`.slice(PAD.length + 17, PAD.length + 38 + String(i).length)));
+  t.ok(per < 2000, `${Math.round(per)} bytes a user name`);
 });
