@@ -89,7 +89,7 @@ export class NativeDatapath implements Datapath {
     if (this.last) return 'epoll';
     const [uring, err, threads] = this.addon.io(this.h);
     const why = err ? `: ${errnoName(err)}` : '';
-    if (uring === 0) return `epoll${why ? ` (io_uring${why})` : ''}`;
+    if (uring === 0) return err ? `epoll (io_uring${why})` : 'epoll';
     // A ring that failed at run time sent its thread to epoll; the others go on with theirs.
     return uring === threads ? 'io_uring' : `io_uring (${threads - uring} of ${threads} threads on epoll${why})`;
   }

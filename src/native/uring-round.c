@@ -37,6 +37,15 @@ static int uring_prep(struct worker *w, uint8_t op, int fd, struct msghdr *mh, u
   return 0;
 }
 
+/* The round's next completion; NULL, with *failed = EPROTO, for one it did not ask for (cannot
+ * happen: uring_submit_wait waited for all of them). */
+static struct io_uring_cqe *next_cqe(struct worker *w, int *failed) {
+  struct io_uring_cqe *cqe = uring_cqe(&w->ring);
+  if (cqe && cqe->user_data < SLOTS) return cqe;
+  *failed = EPROTO;
+  return NULL;
+}
+
 int round_uring(struct worker *w, const struct epoll_event *ev, int n, struct slot *sl, char *buf) {
   struct pair *held[64];
   int nheld = 0, want[64], nwant = 0, failed = 0 /* the ring's errno */, ngroups = 0;
@@ -66,11 +75,8 @@ int round_uring(struct worker *w, const struct epoll_event *ev, int n, struct sl
   }
   if (k > 0) failed = -uring_submit_wait(&w->ring, k);
   for (unsigned c = 0; c < k && !failed; c++) {
-    struct io_uring_cqe *cqe = uring_cqe(&w->ring);
-    if (!cqe || cqe->user_data >= SLOTS) { /* cannot happen: uring_submit_wait waited for k */
-      failed = EPROTO; /* a completion we did not ask for */
-      break;
-    }
+    struct io_uring_cqe *cqe = next_cqe(w, &failed);
+    if (!cqe) break;
     struct slot *s = &sl[cqe->user_data];
     s->len = cqe->res;
     if (cqe->res < 0 && cqe->res != -EAGAIN && cqe->res != -EINTR) w->c.verdicts[V_SOCKET_ERROR]++;
@@ -129,11 +135,8 @@ int round_uring(struct worker *w, const struct epoll_event *ev, int n, struct sl
   }
   if (nsend > 0 && !failed) failed = -uring_submit_wait(&w->ring, nsend);
   for (unsigned c = 0; c < nsend && !failed; c++) {
-    struct io_uring_cqe *cqe = uring_cqe(&w->ring);
-    if (!cqe || cqe->user_data >= SLOTS) {
-      failed = EPROTO; /* a completion we did not ask for */
-      break;
-    }
+    struct io_uring_cqe *cqe = next_cqe(w, &failed);
+    if (!cqe) break;
     struct slot *s = &sl[cqe->user_data];
     if (cqe->res >= 0) {
       count(&w->c, V_SEND, !s->side, (size_t)cqe->res);
