@@ -111,6 +111,7 @@ export async function hostChecks(cfg: Config): Promise<Check[]> {
     const allowed = pairsAllowed(lim.soft);
     add('open files', `${lim.soft} (hard ${lim.hard})`, allowed < pool ? 'warning' : 'ok', allowed < pool ? `serves ${allowed} of ${pool} streams; set it to ${limitNeeded(pool)}` : `serves all ${pool} streams`);
   }
+  sipIoCheck(cfg, add);
   datapathCheck(cfg, add);
   // Uplinks by name, in the family they are reached from (the face's other family).
   for (const m of cfg.maps.filter((x) => x.name)) {
@@ -136,6 +137,14 @@ function wildcardChecks(cfg: Config, routes: ReturnType<typeof localRoutes>, add
   }
   const addon = loadNative();
   add('native', prefixes.map((p) => p[0]).join(', '), addon instanceof Error ? 'error' : 'ok', addon instanceof Error ? `the native addon does not load: ${addon.message}` : 'the addon that serves them loads');
+}
+
+/** SIP over UDP: the addon's sockets load (sip-io). */
+function sipIoCheck(cfg: Config, add: (check: string, subject: string, level: Level, detail?: string) => void): void {
+  if (cfg.sipIo === 'js') return;
+  const addon = loadNative();
+  if (addon instanceof Error) add('sip-io', `sip-io ${cfg.sipIo}`, cfg.sipIo === 'native' ? 'error' : 'warning', `the native addon does not load (auto uses Node's dgram): ${addon.message}`);
+  else add('sip-io', `sip-io ${cfg.sipIo}`, 'ok', 'native sockets');
 }
 
 /** Where RTPproxy64 relays: the native addon loads, and io_uring is there if media-io asks for it. */

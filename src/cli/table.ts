@@ -21,7 +21,7 @@ export function mappingTable(cfg: Config): string {
   const w = [0, 1].map((i) => Math.max(...rows.map((r) => r[i].length)));
   const lines = rows.map((r) => `${r[0].padEnd(w[0])}  ${r[1].padEnd(w[1])}  ${r[2]}`);
   return [
-    `sip-port ${cfg.sipPort}`,
+    `sip-port ${cfg.sipPort}  sip-io ${cfg.sipIo}`,
     `generic4 ${cfg.generic4?.addr ?? '-'}  generic6 ${cfg.generic6?.addr ?? '-'}`,
     `media4 ${cfg.media4?.addr ?? '-'}  media6 ${cfg.media6?.addr ?? '-'}  rtp-ports ${cfg.rtpPorts[0]}-${cfg.rtpPorts[1]}  rtp-timeout ${cfg.rtpTimeout}  rtp-latch ${cfg.rtpLatch}`,
     `media-datapath ${cfg.mediaDatapath}  media-threads ${cfg.mediaThreads || 'one per core'}  media-io ${cfg.mediaIo}`,

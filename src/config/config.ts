@@ -37,6 +37,7 @@ export interface Config {
   rtpLatch: 'strict' | 'prefix' | 'any' | 'off'; // which sources a stream latches onto
   rtpQuota: number; //        streams a source that is not a configured party may hold
   mediaDatapath: 'auto' | 'native' | 'js'; // RTPproxy64's packet path (auto: native when it loads)
+  sipIo: 'auto' | 'native' | 'js'; // SIP over UDP: the addon's sockets, or Node's dgram (auto: native when it loads)
   mediaThreads: number; //     native datapath threads (0: one per core)
   mediaIo: 'auto' | 'epoll' | 'io_uring'; // how the native threads move packets (auto: io_uring where allowed)
   keepUserAgent: boolean;
@@ -105,6 +106,7 @@ export function defaultConfig(): Config {
     rtpLatch: 'strict',
     rtpQuota: 16,
     mediaDatapath: 'auto',
+    sipIo: 'auto',
     mediaThreads: 0,
     mediaIo: 'auto',
     keepUserAgent: false,
@@ -151,7 +153,7 @@ export function defaultConfig(): Config {
 
 /** Directive names, also the long flag names (`--map REAL=FACE`, `--sip-port 5060`, ...). */
 export const DIRECTIVES = [
-  'sip-port', 'map', 'advertise', 'nat64', 'generic4', 'generic6', 'media4', 'media6',
+  'sip-port', 'sip-io', 'map', 'advertise', 'nat64', 'generic4', 'generic6', 'media4', 'media6',
   'rtp-ports', 'rtp-timeout', 'rtp-hold-timeout', 'rtp-latch', 'rtp-quota', 'media-datapath', 'media-threads', 'media-io', 'media-engine', 'keep-user-agent', 'uri-header', 'metrics', 'tcp', 'tcp-idle',
   'tls-port', 'tls-cert', 'tls-key', 'tls-ca',
   'inbound', 'outbound', 'registrar', 'domain', 'passwd', 'digest-algorithms', 'default-expires', 'registrations', 'default-target', 'outbound-proxy', 'keepalive', 'outbound-check',
@@ -191,6 +193,12 @@ export function applyDirective(cfg: Config, where: string, name: string, args: s
       const v = one();
       if (v !== 'auto' && v !== 'native' && v !== 'js') throw new ConfigError(where, `media-datapath takes auto, native or js, got "${v}"`);
       cfg.mediaDatapath = v;
+      return;
+    }
+    case 'sip-io': {
+      const v = one();
+      if (v !== 'auto' && v !== 'native' && v !== 'js') throw new ConfigError(where, `sip-io takes auto, native or js, got "${v}"`);
+      cfg.sipIo = v;
       return;
     }
     case 'media-threads': cfg.mediaThreads = int(where, one(), 1, 64); return;

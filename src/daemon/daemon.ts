@@ -178,7 +178,13 @@ async function probeRelay(cfg: Config, relay: Relay, log: Logger): Promise<void>
 /** Bind SIP on every address: UDP, and TCP and TLS when configured; nothing stays bound on failure. */
 async function startTransports(cfg: Config, engine: Engine, log: Logger, deliver: (a: Action[]) => void): Promise<SipSockets> {
   const stream = { idleMs: cfg.tcpIdle * 1000, connectTimeoutMs: 5000, handshakeMs: 5000, maxPerSource: 64, maxPerDestination: 16, maxConnections: 20000 };
-  const t: SipSockets = { udp: new SipUdp(engine, log, deliver), tcp: null, tls: null };
+  let udp: SipUdp;
+  try {
+    udp = new SipUdp(engine, log, deliver, cfg.sipIo);
+  } catch (err) {
+    throw new StartupError((err as Error).message); // sip-io native, and the addon does not load
+  }
+  const t: SipSockets = { udp, tcp: null, tls: null };
   try {
     // nat64 and large prefix lines: their family on sip-port through one socket that sees each datagram's destination.
     const wild = wildcardFamilies(cfg);
@@ -211,10 +217,11 @@ async function startStatus(cfg: Config, engine: Engine, relay: Relay, log: Logge
   }
 }
 
-function logStarted(cfg: Config, log: Logger, masq: MasqPlanner | null, relay: Relay): void {
+function logStarted(cfg: Config, log: Logger, masq: MasqPlanner | null, relay: Relay, sipIo: string): void {
   const wild = wildcardFamilies(cfg);
   log.info('sipproxy64 started', {
     sip: [...sipAddresses(cfg).filter((a) => !wild.has(a.family)).map((a) => `${uriHost(a)}:${cfg.sipPort}`), ...[...wild.keys()].map((f) => `${f === 6 ? '[::]' : '0.0.0.0'}:${cfg.sipPort}`), ...[...portFaces(cfg)].flatMap(([p, addrs]) => addrs.map((a) => `${uriHost(a)}:${p}`))].join(','),
+    'sip-io': sipIo,
     ...(cfg.nat64 ? { nat64: cfg.nat64.text } : {}),
     media4: cfg.media4?.addr,
     media6: cfg.media6?.addr,
@@ -264,7 +271,7 @@ export async function startDaemon(cfg: Config, log: Logger, product: string, dns
   }
   const resolver = new UplinkResolver(engine.map, log, dnsApi);
   await resolver.start();
-  logStarted(cfg, log, masq, relay);
+  logStarted(cfg, log, masq, relay, sip.udp.io);
   return shutdown(engine, relay, sip, resolver, store, status, log, () => {
     if (keepalive) clearInterval(keepalive);
     watch?.stop();

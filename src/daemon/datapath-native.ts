@@ -34,8 +34,9 @@ export interface Addon {
   inject(h: Handle, port: number, side: number, rtcp: number, addr: string, port2: number, msg: Buffer): number;
   stop(h: Handle): void;
   /** SIP over UDP on the wildcard address with each datagram's destination (src/native/sipsock.c); -errno when it cannot bind. */
-  sipOpen(family: Family, port: number, cb: (msg: Buffer, srcAddr: string, srcPort: number, dstAddr: string) => void): Handle | number;
-  sipSend(h: Handle, msg: Buffer, from: string, to: string, toPort: number): number;
+  /** Without addr: the wildcard address, any source. msg: one char per byte (latin1). */
+  sipOpen(family: Family, port: number, cb: (msg: string, srcAddr: string, srcPort: number, dstAddr: string) => void, addr?: string): Handle | number;
+  sipSend(h: Handle, msg: Buffer | string, from: string, to: string, toPort: number): number;
   sipClose(h: Handle): void;
 }
 

@@ -1,6 +1,8 @@
 // SIP over UDP: one socket per face and generic address on sip-port (Node cannot tell the
 // destination address of a datagram on a wildcard socket). Receive, run the engine, send
-// from the socket of the address the engine chose. With nat64 or a prefix map line of more
+// from the socket of the address the engine chose. The sockets are the addon's when it loads
+// (sip-io: src/native/sipsock.c reads datagrams in batches and hands each to JavaScript as a
+// string, with no Buffer and address object per datagram), else Node's dgram. With nat64 or a prefix map line of more
 // than 256 hosts, one native socket on the wildcard address serves every address of that
 // family on sip-port instead (src/native/sipsock.c: it tells each datagram's destination and
 // sends from a chosen source, the 2^32 addresses of a nat64 prefix too).
@@ -14,14 +16,35 @@ import { Addon, errnoName, loadNative } from './datapath-native.js';
 import { Logger } from './log.js';
 import { udpSocket } from './udp.js';
 
+interface NativeSock {
+  addon: Addon;
+  h: unknown;
+  port: number;
+}
+
 export class SipUdp {
   private readonly sockets = new Map<string, dgram.Socket>();
-  private readonly any = new Map<Family, { addon: Addon; h: unknown; port: number }>();
+  /** Addresses served by the addon's socket (sipsock.c), when it loads: no per-datagram objects. */
+  private readonly natives = new Map<string, NativeSock>();
+  private readonly any = new Map<Family, NativeSock>();
 
   /** hep ADDR:PORT: every message in and out, mirrored. */
   mirror: ((data: Buffer, src: HostPort, dst: HostPort, transport: Transport) => void) | null = null;
 
-  constructor(private readonly engine: Engine, private readonly log: Logger, private readonly deliver: (actions: Action[]) => void) {}
+  /** What serves the addresses of start(): `native` (the addon's sockets) or `js` (Node's dgram). */
+  readonly io: 'native' | 'js';
+  private readonly addon: Addon | null;
+
+  /** sip-io: native or js as asked; auto: native when the addon loads. Throws for native when it does not. */
+  constructor(private readonly engine: Engine, private readonly log: Logger, private readonly deliver: (actions: Action[]) => void, choice: 'auto' | 'native' | 'js' = 'js') {
+    const addon = choice === 'js' ? null : loadNative();
+    if (addon instanceof Error) {
+      if (choice === 'native') throw new Error(`sip-io native: ${addon.message}`);
+      log.warn('the native addon does not load: SIP over UDP through Node\'s dgram (sip-io js)', { error: addon.message });
+    }
+    this.addon = addon instanceof Error ? null : addon;
+    this.io = this.addon ? 'native' : 'js';
+  }
 
   private static key(addr: string, port: number): string {
     return `${addr}|${port}`;
@@ -29,8 +52,16 @@ export class SipUdp {
 
   /** Bind every address; rejects with an Error whose message names the address that failed. */
   async start(addrs: Addr[], port: number): Promise<void> {
+    const addon = this.addon;
     for (const a of addrs) {
       const local: HostPort = { addr: a.addr, family: a.family, port };
+      // sip-io native: a batch of datagrams a read, each handed over as a string (sipsock.c).
+      if (addon) {
+        const h = addon.sipOpen(a.family, port, (msg, srcAddr, srcPort) => this.receive(msg, srcAddr, srcPort, local), a.addr);
+        if (typeof h === 'number') throw new Error(`cannot bind SIP socket ${formatHostPort(local)}: ${errnoName(-h)}`);
+        this.natives.set(SipUdp.key(a.addr, port), { addon, h, port });
+        continue;
+      }
       const sock = udpSocket(a.family, { reuseAddr: false, recvBufferSize: 1 << 21, sendBufferSize: 1 << 21 });
       await new Promise<void>((resolve, reject) => {
         const fail = (err: Error): void => reject(new Error(`cannot bind SIP socket ${formatHostPort(local)}: ${(err as NodeJS.ErrnoException).code ?? err.message}`));
@@ -61,7 +92,7 @@ export class SipUdp {
     this.any.set(f, { addon, h, port });
   }
 
-  private receive(msg: Buffer, srcAddr: string, srcPort: number, local: HostPort): void {
+  private receive(msg: Buffer | string, srcAddr: string, srcPort: number, local: HostPort): void {
     try {
       const a = parseIp(srcAddr);
       if (!a) {
@@ -70,7 +101,7 @@ export class SipUdp {
       }
       const src: HostPort = { addr: a.addr, family: a.family, port: srcPort };
       if (this.log.debugEnabled) this.log.debug('sip in', { from: formatHostPort(src), to: formatHostPort(local), bytes: msg.length, first: firstLine(msg) });
-      this.mirror?.(msg, src, local, 'udp');
+      this.mirror?.(typeof msg === 'string' ? Buffer.from(msg, 'latin1') : msg, src, local, 'udp');
       this.deliver(this.engine.handle(msg, src, local, 'udp'));
     } catch (err) {
       this.engine.count(R.internalError.code);
@@ -80,24 +111,25 @@ export class SipUdp {
 
   /** Send one datagram from the socket of act.from. */
   send(act: Extract<Action, { type: 'send' }>): void {
-    // The native socket sends from any source it is told (FREEBIND): only from our own.
+    const k = SipUdp.key(act.from.addr, act.from.port);
+    // The wildcard socket sends from any source it is told (FREEBIND): only from our own.
     const w = this.any.get(act.from.family);
-    const any = w && act.from.port === w.port && this.engine.map.isOurs(act.from.addr) ? w : null;
-    const sock = any ? null : this.sockets.get(SipUdp.key(act.from.addr, act.from.port));
-    if (!sock && !any) {
+    const nat = this.natives.get(k) ?? (w && act.from.port === w.port && this.engine.map.isOurs(act.from.addr) ? w : null);
+    const sock = nat ? null : this.sockets.get(k);
+    if (!sock && !nat) {
       this.engine.countDrop(R.noLocalSocket);
       return;
     }
-    const data = Buffer.from(act.data, 'latin1');
-    if (data.length > MAX_UDP) {
+    // One char per byte (latin1): the string's length is the datagram's.
+    if (act.data.length > MAX_UDP) {
       this.engine.countDrop(R.tooLargeForUdp);
       return;
     }
-    if (this.log.debugEnabled) this.log.debug('sip out', { from: formatHostPort(act.from), to: formatHostPort(act.to), bytes: data.length, first: firstLine(data) });
-    this.mirror?.(data, act.from, act.to, 'udp');
-    if (sock) sock.send(data, act.to.port, act.to.addr);
-    else if (any) {
-      const n = any.addon.sipSend(any.h, data, act.from.addr, act.to.addr, act.to.port);
+    if (this.log.debugEnabled) this.log.debug('sip out', { from: formatHostPort(act.from), to: formatHostPort(act.to), bytes: act.data.length, first: firstLine(act.data) });
+    if (this.mirror) this.mirror(Buffer.from(act.data, 'latin1'), act.from, act.to, 'udp');
+    if (sock) sock.send(Buffer.from(act.data, 'latin1'), act.to.port, act.to.addr);
+    else if (nat) {
+      const n = nat.addon.sipSend(nat.h, act.data, act.from.addr, act.to.addr, act.to.port);
       if (n < 0) {
         this.engine.count('sip-socket-error');
         this.log.warn('SIP socket error', { local: formatHostPort(act.from), error: errnoName(-n) });
@@ -114,6 +146,9 @@ export class SipUdp {
       /* already closed */
     }
     this.sockets.delete(k);
+    const n = this.natives.get(k);
+    if (n) n.addon.sipClose(n.h);
+    this.natives.delete(k);
   }
 
   close(): void {
@@ -125,13 +160,14 @@ export class SipUdp {
       }
     }
     this.sockets.clear();
-    for (const w of this.any.values()) w.addon.sipClose(w.h);
+    for (const w of [...this.any.values(), ...this.natives.values()]) w.addon.sipClose(w.h);
     this.any.clear();
+    this.natives.clear();
   }
 }
 
-export function firstLine(b: Buffer): string {
-  const s = b.subarray(0, 200).toString('latin1');
+export function firstLine(b: Buffer | string): string {
+  const s = typeof b === 'string' ? b.slice(0, 200) : b.subarray(0, 200).toString('latin1');
   const i = s.indexOf('\r');
   return i < 0 ? s : s.slice(0, i);
 }

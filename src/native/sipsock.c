@@ -20,6 +20,7 @@
 #include "sipsock.h"
 
 #define BATCH 64      /* datagrams read per wake-up, so one flood cannot hold the loop */
+#define RECV_VLEN 8   /* datagrams per recvmmsg: a short count says the queue is empty (no EAGAIN call) */
 #define MAX_DGRAM 65535
 
 struct sipsock {
@@ -30,21 +31,24 @@ struct sipsock {
   int fd;
   int family; /* AF_INET or AF_INET6 */
   int closed;
-  unsigned char buf[MAX_DGRAM];
 };
+
+/* Where datagrams are read: one set for every socket, as all are read on the JavaScript
+ * thread and each datagram is copied into a string before the next read. */
+static unsigned char bufs[RECV_VLEN][MAX_DGRAM];
 
 static napi_value string(napi_env env, const char *s) {
   napi_value out;
   return napi_create_string_utf8(env, s, NAPI_AUTO_LENGTH, &out) == napi_ok ? out : NULL;
 }
 
-/* One datagram to JavaScript: cb(buffer, srcAddr, srcPort, dstAddr). src and dst: in_addr or in6_addr. */
-static void deliver(struct sipsock *s, size_t len, const void *src, uint16_t sport, const void *dst) {
+/* One datagram to JavaScript: cb(text, srcAddr, srcPort, dstAddr), text one char per byte
+ * (latin1, as the engine reads it). src and dst: in_addr or in6_addr. */
+static void deliver(struct sipsock *s, const unsigned char *data, size_t len, const void *src, uint16_t sport, const void *dst) {
   char sa[INET6_ADDRSTRLEN], da[INET6_ADDRSTRLEN];
   napi_value argv[4], cb, recv, result; /* recv: the global object (it must be an object) */
-  void *copy;
   if (!inet_ntop(s->family, src, sa, sizeof sa) || !inet_ntop(s->family, dst, da, sizeof da)) return;
-  if (napi_create_buffer_copy(s->env, len, s->buf, &copy, &argv[0]) != napi_ok) return;
+  if (napi_create_string_latin1(s->env, (const char *)data, len, &argv[0]) != napi_ok) return;
   argv[1] = string(s->env, sa);
   argv[2] = number(s->env, sport);
   argv[3] = string(s->env, da);
@@ -62,29 +66,39 @@ static void on_readable(uv_poll_t *h, int status, int events) {
   if (status < 0 || s->closed) return;
   napi_handle_scope scope;
   if (napi_open_handle_scope(s->env, &scope) != napi_ok) return;
-  for (int i = 0; i < BATCH && !s->closed; i++) {
-    struct sockaddr_storage src;
-    union {
-      char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))]; /* the larger of the two */
-      struct cmsghdr align;
-    } ctl;
-    struct iovec iov = {s->buf, sizeof s->buf};
-    struct msghdr mh = {&src, sizeof src, &iov, 1, ctl.buf, sizeof ctl.buf, 0};
-    ssize_t n = recvmsg(s->fd, &mh, MSG_DONTWAIT);
-    if (n < 0) break; /* EAGAIN: drained; anything else: the next wake-up tries again */
-    const void *dst = NULL;
-    for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
-      if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) dst = &((const struct in6_pktinfo *)(const void *)CMSG_DATA(c))->ipi6_addr;
-      if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) dst = &((const struct in_pktinfo *)(const void *)CMSG_DATA(c))->ipi_addr;
+  union ctl {
+    char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))]; /* the larger of the two */
+    struct cmsghdr align;
+  };
+  struct sockaddr_storage src[RECV_VLEN];
+  union ctl ctl[RECV_VLEN];
+  struct iovec iov[RECV_VLEN];
+  struct mmsghdr mm[RECV_VLEN];
+  for (int done = 0; done < BATCH && !s->closed;) {
+    for (int k = 0; k < RECV_VLEN; k++) {
+      iov[k] = (struct iovec){bufs[k], MAX_DGRAM};
+      mm[k].msg_hdr = (struct msghdr){&src[k], sizeof src[k], &iov[k], 1, ctl[k].buf, sizeof ctl[k].buf, 0};
     }
-    if (!dst || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || src.ss_family != s->family) continue; /* cannot say where it went: not ours to answer */
-    if (s->family == AF_INET6) {
-      const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)(const void *)&src;
-      deliver(s, (size_t)n, &a->sin6_addr, ntohs(a->sin6_port), dst);
-    } else {
-      const struct sockaddr_in *a = (const struct sockaddr_in *)(const void *)&src;
-      deliver(s, (size_t)n, &a->sin_addr, ntohs(a->sin_port), dst);
+    int got = recvmmsg(s->fd, mm, RECV_VLEN, MSG_DONTWAIT, NULL);
+    if (got <= 0) break; /* EAGAIN: drained; anything else: the next wake-up tries again */
+    for (int k = 0; k < got && !s->closed; k++) {
+      struct msghdr *mh = &mm[k].msg_hdr;
+      const void *dst = NULL;
+      for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+        if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) dst = &((const struct in6_pktinfo *)(const void *)CMSG_DATA(c))->ipi6_addr;
+        if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) dst = &((const struct in_pktinfo *)(const void *)CMSG_DATA(c))->ipi_addr;
+      }
+      if (!dst || (mh->msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || src[k].ss_family != s->family) continue; /* cannot say where it went: not ours to answer */
+      if (s->family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)(const void *)&src[k];
+        deliver(s, bufs[k], mm[k].msg_len, &a->sin6_addr, ntohs(a->sin6_port), dst);
+      } else {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)(const void *)&src[k];
+        deliver(s, bufs[k], mm[k].msg_len, &a->sin_addr, ntohs(a->sin_port), dst);
+      }
     }
+    done += got;
+    if (got < RECV_VLEN) break; /* fewer than asked: the queue is empty */
   }
   napi_close_handle_scope(s->env, scope);
 }
@@ -109,20 +123,23 @@ static struct sipsock *handle(napi_env env, napi_value v) {
   return s;
 }
 
-/* A bound wildcard socket of the family with destination reports and free source choice; -errno on failure. */
-static int open_any(int family, uint16_t port) {
+/* A bound socket of the family with destination reports: on addr (text), or on the wildcard
+ * address with free source choice when addr is NULL; -errno on failure. */
+static int open_sock(int family, uint16_t port, const char *addr) {
   int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return -errno;
   int one = 1, big = 1 << 21, rc;
   if (family == AF_INET6) {
-    struct sockaddr_in6 any = {.sin6_family = AF_INET6, .sin6_port = htons(port), .sin6_addr = IN6ADDR_ANY_INIT};
+    struct sockaddr_in6 sa = {.sin6_family = AF_INET6, .sin6_port = htons(port), .sin6_addr = IN6ADDR_ANY_INIT};
+    if (addr && inet_pton(AF_INET6, addr, &sa.sin6_addr) != 1) rc = (errno = EINVAL);
     /* IPv6 only (IPv4 has its own sockets); pktinfo in; FREEBIND: a source in a local route (the prefix) */
-    rc = setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) < 0 || setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof one) < 0 ||
-         setsockopt(fd, IPPROTO_IPV6, IPV6_FREEBIND, &one, sizeof one) < 0 || bind(fd, (struct sockaddr *)&any, sizeof any) < 0;
+    else rc = setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) < 0 || setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof one) < 0 ||
+              (!addr && setsockopt(fd, IPPROTO_IPV6, IPV6_FREEBIND, &one, sizeof one) < 0) || bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0;
   } else {
-    struct sockaddr_in any = {.sin_family = AF_INET, .sin_port = htons(port), .sin_addr = {htonl(INADDR_ANY)}};
-    rc = setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof one) < 0 || setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof one) < 0 ||
-         bind(fd, (struct sockaddr *)&any, sizeof any) < 0;
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port), .sin_addr = {htonl(INADDR_ANY)}};
+    if (addr && inet_pton(AF_INET, addr, &sa.sin_addr) != 1) rc = (errno = EINVAL);
+    else rc = setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof one) < 0 || (!addr && setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof one) < 0) ||
+              bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0;
   }
   if (rc) {
     int e = errno;
@@ -134,18 +151,21 @@ static int open_any(int family, uint16_t port) {
   return fd;
 }
 
-/* sipOpen(family, port, cb) -> handle, or -errno when the socket cannot be made or bound. */
+/* sipOpen(family, port, cb[, addr]) -> handle, or -errno when the socket cannot be made or
+ * bound. Without addr: the wildcard address, any source. */
 napi_value js_sip_open(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3], out, name;
+  size_t argc = 4, al = 0;
+  napi_value argv[4], out, name;
   uint32_t family, port;
   napi_valuetype t;
   uv_loop_t *loop;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 3 || napi_get_value_uint32(env, argv[0], &family) != napi_ok ||
+  char addr[64];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 3 || napi_get_value_uint32(env, argv[0], &family) != napi_ok ||
       (family != 4 && family != 6) || napi_get_value_uint32(env, argv[1], &port) != napi_ok || port < 1 || port > 65535 ||
-      napi_typeof(env, argv[2], &t) != napi_ok || t != napi_function || napi_get_uv_event_loop(env, &loop) != napi_ok)
-    return fail(env, "rtp64.sipOpen(family, port, callback)");
-  int fd = open_any(family == 6 ? AF_INET6 : AF_INET, (uint16_t)port);
+      napi_typeof(env, argv[2], &t) != napi_ok || t != napi_function || napi_get_uv_event_loop(env, &loop) != napi_ok ||
+      (argc > 3 && napi_get_value_string_utf8(env, argv[3], addr, sizeof addr, &al) != napi_ok))
+    return fail(env, "rtp64.sipOpen(family, port, callback[, addr])");
+  int fd = open_sock(family == 6 ? AF_INET6 : AF_INET, (uint16_t)port, argc > 3 ? addr : NULL);
   if (fd < 0) return number(env, fd);
   struct sipsock *s = calloc(1, sizeof *s);
   if (!s) {
@@ -179,10 +199,13 @@ static size_t put_cmsg(struct cmsghdr *c, int level, int type, const void *data,
   return CMSG_SPACE(size);
 }
 
-/* sipSend(handle, buffer, fromAddr, toAddr, toPort) -> bytes sent, or -errno. */
+/* sipSend(handle, data, fromAddr, toAddr, toPort) -> bytes sent, or -errno. data: a Buffer,
+ * or a string of one char per byte (latin1), as the engine writes it. */
 napi_value js_sip_send(napi_env env, napi_callback_info info) {
+  static char text[MAX_DGRAM + 1]; /* the JavaScript thread's alone */
   size_t argc = 5, len, fl, tl;
   napi_value argv[5];
+  napi_valuetype dt;
   void *data;
   char from[64], to[64];
   uint32_t port;
@@ -198,9 +221,14 @@ napi_value js_sip_send(napi_env env, napi_callback_info info) {
   memset(&dst, 0, sizeof dst);
   memset(&ctl, 0, sizeof ctl);
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 5 || !(s = handle(env, argv[0])) ||
-      napi_get_buffer_info(env, argv[1], &data, &len) != napi_ok || napi_get_value_string_utf8(env, argv[2], from, sizeof from, &fl) != napi_ok ||
+      napi_typeof(env, argv[1], &dt) != napi_ok ||
+      (dt == napi_string ? napi_get_value_string_latin1(env, argv[1], NULL, 0, &len) != napi_ok || len > MAX_DGRAM ||
+                               napi_get_value_string_latin1(env, argv[1], text, sizeof text, &len) != napi_ok
+                         : napi_get_buffer_info(env, argv[1], &data, &len) != napi_ok) ||
+      napi_get_value_string_utf8(env, argv[2], from, sizeof from, &fl) != napi_ok ||
       napi_get_value_string_utf8(env, argv[3], to, sizeof to, &tl) != napi_ok || napi_get_value_uint32(env, argv[4], &port) != napi_ok || port < 1 || port > 65535)
-    return fail(env, "rtp64.sipSend(handle, buffer, fromAddr, toAddr, toPort)");
+    return fail(env, "rtp64.sipSend(handle, data, fromAddr, toAddr, toPort)");
+  if (dt == napi_string) data = text;
   struct iovec iov = {data, len};
   struct msghdr mh = {&dst, 0, &iov, 1, ctl.buf, 0, 0};
   struct cmsghdr *c = (struct cmsghdr *)(void *)ctl.buf;

@@ -8,13 +8,15 @@ import { waitFor, sleep } from '../lib/netns.js';
 
 e2e('calls', (w) => {
 
-  // The same calls on each media datapath (issue 15): native threads, and the event loop.
+  // The same calls on each media datapath and SIP socket (issue 15): the native addon's
+  // threads and sockets, and the event loop with Node's dgram (the fallback without it).
   let kamailio: ChildProcess | null = null;
-  for (const datapath of ['native', 'js'] as const) t.test(`calls through Kamailio and sipproxy64, media-datapath ${datapath}`, async (t) => {
+  for (const datapath of ['native', 'js'] as const) t.test(`calls through Kamailio and sipproxy64, media-datapath ${datapath}, sip-io ${datapath}`, async (t) => {
     kamailio ??= await w.kamailio();
-    const proxy = w.startProxy(PROXY_CONF + `map 127.0.0.11 2001:db8:64::11\nmedia-datapath ${datapath}\nmedia-threads 2\n`);
+    const proxy = w.startProxy(PROXY_CONF + `map 127.0.0.11 2001:db8:64::11\nmedia-datapath ${datapath}\nmedia-threads 2\nsip-io ${datapath}\n`);
     t.ok(await w.proxyUp(proxy), 'proxy started');
     t.equal(proxy.child.exitCode, null, 'proxy running');
+    t.match(proxy.log(), new RegExp(`sipproxy64 started .* sip-io=${datapath} `), `SIP over UDP through ${datapath === 'native' ? 'the addon\'s sockets' : 'Node\'s dgram'}`);
 
     const reg = await w.sipp('register.xml', '127.0.0.10', 5060, 31000, { user: 'alice' }, '127.0.0.105:5060');
     t.equal(reg.code, 0, 'IPv4 phone alice registers at the IPv6 registrar through its face');

@@ -33,6 +33,8 @@ t.test('directives', async (t) => {
   const pf = validate(parseConfig(base + 'map 2001:db8:1::20 192.0.2.1:5071\nmap 2001:db8:1::21 192.0.2.1:5072 tcp\nmap 192.0.2.10 [2001:db8::1]:5071\ntcp yes\n', 'f'));
   t.same(pf.maps.map((m) => [m.face.addr, m.facePort]), [['192.0.2.1', 5071], ['192.0.2.1', 5072], ['2001:db8::1', 5071]], 'port faces, on the generic addresses too');
   t.same([c.mediaDatapath, c.mediaThreads], ['auto', 0], 'media-datapath auto, media-threads one per core (0) by default');
+  t.equal(c.sipIo, 'auto', 'sip-io auto by default');
+  t.equal(validate(parseConfig(base + 'sip-io js\n', 'f')).sipIo, 'js', 'sip-io js');
   const m = validate(parseConfig(base + 'media-datapath js\nmedia-threads 4\n', 'f'));
   t.same([m.mediaDatapath, m.mediaThreads], ['js', 4]);
 });
@@ -57,6 +59,7 @@ t.test('errors name the line and the problem', async (t) => {
   t.equal(err(base + 'map 2001:db8:1::20 192.0.2.9\nmap 2001:db8:1::21 192.0.2.9:5071'), 'f.conf:4: face 192.0.2.9:5071 is already used at f.conf:3');
   t.equal(err(base + 'map 2001:db8:1::21 192.0.2.9:5071\nmap 2001:db8:1::20 192.0.2.9'), 'f.conf:4: face 192.0.2.9 is already used at f.conf:3');
   t.equal(err(base + 'media-datapath kernel'), 'f.conf:3: media-datapath takes auto, native or js, got "kernel"');
+  t.equal(err(base + 'sip-io dgram'), 'f.conf:3: sip-io takes auto, native or js, got "dgram"');
   t.equal(err(base + 'media-threads 0'), 'f.conf:3: 0 is out of range 1-64');
   t.equal(err(base + 'generic4 2001:db8::1'), 'f.conf:3: "2001:db8::1" is not an IPv4 address');
   t.equal(err('generic6 2001:db8::1'), "config: generic4 is required (the proxy's own IPv4 address)");

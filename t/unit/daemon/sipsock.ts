@@ -1,6 +1,7 @@
-// The native SIP/IPv6 socket of nat64 (src/native/sipsock.c): on [::]:port it tells each
-// datagram's destination and sends from a chosen source; every misuse is an errno or a
-// TypeError, never a crash. Also run on the sanitizer build (t/unit/daemon/native.ts).
+// The native SIP socket (src/native/sipsock.c): of nat64 on [::]:port, where it tells each
+// datagram's destination and sends from a chosen source, and of sip-io native on one
+// address; every misuse is an errno or a TypeError, never a crash. Also run on the sanitizer
+// build (t/unit/daemon/native.ts).
 import t from 'tap';
 import dgram from 'node:dgram';
 import { errnoName, loadNative } from '../../../src/daemon/datapath-native.js';
@@ -57,7 +58,8 @@ t.test('sipOpen/sipSend/sipClose on ::1', async (t) => {
   // IPV6_FREEBIND (a source inside the local route of the prefix) lets the kernel send from any
   // address: the socket is only as careful as its caller, so SipUdp sends only from our own.
   t.type(addon.sipSend(h, Buffer.from('x'), '2001:db8:dead::1', '::1', cport), 'number', 'any source is the caller\'s to choose');
-  for (const args of [[h, 'not a buffer', '::1', '::1', cport], [h, Buffer.from('x'), '127.0.0.1', '::1', cport], [h, Buffer.from('x'), '::1', '::1', 0], [{}, Buffer.from('x'), '::1', '::1', cport]] as unknown[][]) {
+  t.throws(() => addon.sipSend(h, 'x'.repeat(65536), '::1', '::1', cport), TypeError, 'a string longer than a datagram is refused, not cut');
+  for (const args of [[h, 42, '::1', '::1', cport], [h, Buffer.from('x'), '127.0.0.1', '::1', cport], [h, Buffer.from('x'), '::1', '::1', 0], [{}, Buffer.from('x'), '::1', '::1', cport]] as unknown[][]) {
     t.throws(() => (addon.sipSend as (...a: unknown[]) => number)(...args), TypeError, `sipSend(${args.slice(1).map(String).join(', ')}) throws a TypeError`);
   }
   t.throws(() => (addon.sipOpen as (...a: unknown[]) => unknown)(6, 70000, () => {}), TypeError, 'a port out of range');
@@ -82,4 +84,47 @@ t.test('sipOpen/sipSend/sipClose on ::1', async (t) => {
   const reopened = addon.sipOpen(6, PORT, () => {});
   t.type(reopened, 'object', 'the port is free again after sipClose');
   addon.sipClose(reopened);
+});
+
+t.test('sip-io native: one address, text both ways, batches and large datagrams', async (t) => {
+  const addon = loadNative();
+  if (addon instanceof Error) return t.fail(`the addon does not load: ${addon.message}`);
+  const got: Array<[string, string, number, string]> = [];
+  const h = addon.sipOpen(4, PORT + 5, (msg, srcAddr, srcPort, dstAddr) => void got.push([msg, srcAddr, srcPort, dstAddr]), '127.0.0.2');
+  t.type(h, 'object', 'bound to 127.0.0.2');
+  t.teardown(() => addon.sipClose(h));
+  const other = addon.sipOpen(4, PORT + 5, () => {}, '127.0.0.3');
+  t.type(other, 'object', 'another address on the same port has its own socket');
+  addon.sipClose(other as object);
+  for (const bad of ['127.0.0.300', '::1', '010.0.0.1x']) {
+    const r = addon.sipOpen(4, PORT + 6, () => {}, bad);
+    t.equal(typeof r === 'number' ? errnoName(-r) : r, 'EINVAL', `${bad} is no IPv4 address: -EINVAL`);
+  }
+  const client = dgram.createSocket('udp4');
+  t.teardown(() => client.close());
+  const back: Buffer[] = [];
+  client.on('message', (m) => back.push(m));
+  await new Promise<void>((r) => client.bind(0, '127.0.0.1', () => r()));
+  const cport = client.address().port;
+  // Every byte value, NUL and 0x80-0xff included, arrives as one char each (latin1).
+  const bytes = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+  client.send(bytes, PORT + 5, '127.0.0.2');
+  t.ok(await waitFor(() => got.length === 1, 5000), 'delivered');
+  t.same(got[0], [bytes.toString('latin1'), '127.0.0.1', cport, '127.0.0.2'], 'text of one char per byte, source, destination');
+  // A burst larger than one read (8 datagrams) and one wake-up (64): all, in order.
+  got.length = 0;
+  for (let i = 0; i < 150; i++) client.send(`b${i}`, PORT + 5, '127.0.0.2');
+  t.ok(await waitFor(() => got.length === 150, 5000), `every datagram of a burst (${got.length}/150)`);
+  t.same(got.map((g) => g[0]), Array.from({ length: 150 }, (_, i) => `b${i}`), 'in order');
+  // The largest SIP message (sip/message.ts MAX_MESSAGE) in one datagram, and back as text.
+  got.length = 0;
+  const big = Buffer.alloc(65000, 0xe9);
+  client.send(big, PORT + 5, '127.0.0.2');
+  t.ok(await waitFor(() => got.length === 1, 5000), 'a 65,000-byte datagram');
+  t.equal(got[0][0], big.toString('latin1'), 'whole');
+  t.equal(addon.sipSend(h, got[0][0], '127.0.0.2', '127.0.0.1', cport), 65000, 'sent back as text');
+  t.equal(addon.sipSend(h, '\u00e9t\u00e9\0', '127.0.0.2', '127.0.0.1', cport), 4, 'one byte per char');
+  t.ok(await waitFor(() => back.length === 2, 5000), 'both arrive');
+  t.ok(back[0].equals(big), 'the large one byte for byte');
+  t.same([...back[1]], [0xe9, 0x74, 0xe9, 0], 'latin1 bytes, NUL included');
 });
