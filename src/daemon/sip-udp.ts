@@ -7,6 +7,7 @@
 // family on sip-port instead (src/native/sipsock.c: it tells each datagram's destination and
 // sends from a chosen source, the 2^32 addresses of a nat64 prefix too).
 import dgram from 'node:dgram';
+import { constants } from 'node:os';
 import { Engine } from '../core/engine.js';
 import { MAX_UDP, Transport } from '../core/transport.js';
 import { Action } from '../core/types.js';
@@ -21,6 +22,8 @@ interface NativeSock {
   h: unknown;
   port: number;
 }
+
+const { EAGAIN, ENOBUFS } = constants.errno;
 
 export class SipUdp {
   private readonly sockets = new Map<string, dgram.Socket>();
@@ -130,7 +133,9 @@ export class SipUdp {
     if (sock) sock.send(Buffer.from(act.data, 'latin1'), act.to.port, act.to.addr);
     else if (nat) {
       const n = nat.addon.sipSend(nat.h, act.data, act.from.addr, act.to.addr, act.to.port);
-      if (n < 0) {
+      // Datagrams the kernel has not sent yet fill the buffer: drop and count (Node's dgram queues instead).
+      if (n === -EAGAIN || n === -ENOBUFS) this.engine.countDrop(R.sendBufferFull);
+      else if (n < 0) {
         this.engine.count('sip-socket-error');
         this.log.warn('SIP socket error', { local: formatHostPort(act.from), error: errnoName(-n) });
       }

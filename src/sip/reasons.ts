@@ -106,6 +106,7 @@ const DEFS = {
   tooLargeForUdp: ['too-large-for-udp', 0, 'an answer larger than a UDP datagram'],
   badSource: ['bad-source', 0, 'a datagram from a source address that cannot be parsed'],
   noLocalSocket: ['no-local-socket', 0, 'no socket is bound to the address a message should leave from'],
+  sendBufferFull: ['send-buffer-full', 0, 'the SIP socket\'s send buffer is full (sip-io native: EAGAIN or ENOBUFS; the sender\'s retransmission brings the message again)'],
   resolveQueueFull: ['resolve-queue-full', 0, 'more than 100 messages wait for one name to resolve'],
   tlsHandshakeFailed: ['tls-handshake-failed', 0, 'a TLS handshake failed or did not finish within 5 seconds'],
   tcpTooManyFromSource: ['tcp-too-many-from-source', 0, 'more than 64 connections from one source address, TLS handshakes in progress included'],

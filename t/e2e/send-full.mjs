@@ -1,0 +1,23 @@
+#!/usr/bin/env node
+// Inside a namespace whose only way out is a veth shaped to 100 kbit/s: SipUdp (sip-io
+// IO) sends COUNT 60 KB datagrams from 192.0.2.201:5060, faster than the link drains them.
+// Prints what it counted, and how many warnings it logged, as one JSON line.
+//   node send-full.mjs IO COUNT
+import { parseConfig, validate } from '../../dist/src/config/config.js';
+import { buildEngine } from '../../dist/src/daemon/compose.js';
+import { createLogger } from '../../dist/src/daemon/log.js';
+import { SipUdp } from '../../dist/src/daemon/sip-udp.js';
+
+const [io, count] = process.argv.slice(2);
+const cfg = validate(parseConfig('generic4 192.0.2.201\ngeneric6 2001:db8::1\n', 'send-full'));
+const { engine } = buildEngine(cfg, { product: 'send-full' });
+const warnings = [];
+const udp = new SipUdp(engine, createLogger('plain', 'info', (l) => { if (/warn/.test(l)) warnings.push(l); }), () => {}, io);
+await udp.start([{ addr: '192.0.2.201', family: 4 }], 5060);
+const from = { addr: '192.0.2.201', family: 4, port: 5060 };
+const to = { addr: '192.0.2.202', family: 4, port: 5060 };
+const data = 'SIP/2.0 200 OK\r\n' + 'X'.repeat(60000);
+for (let i = 0; i < Number(count); i++) udp.send({ type: 'send', from, to, data, transport: 'udp' });
+console.log(JSON.stringify({ io: udp.io, counters: Object.fromEntries(engine.counters), warnings }));
+udp.close();
+process.exit(0);
