@@ -80,6 +80,25 @@ e2e('daemon', (w) => {
     t.match(r2.stdout, /^0 errors, 1 warnings$/m);
   });
 
+  t.test('without the addon: sip-io and media-datapath auto use Node, sip-io native refuses to start', async (t) => {
+    const { writeFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    // SIPPROXY64_NATIVE names the build to load: here a file that is no addon.
+    const broken = join(w.dir, 'broken.node');
+    writeFileSync(broken, 'not an addon');
+    const env = ['env', `SIPPROXY64_NATIVE=${broken}`];
+    const p = w.startProxy(PROXY_CONF, ['-v'], env);
+    t.ok(await w.proxyUp(p), `proxy up${p.child.exitCode !== null ? p.log() : ''}`);
+    t.match(p.log(), /warn the native addon does not load: SIP over UDP through Node's dgram \(sip-io js\)/, 'said once for SIP');
+    t.match(p.log(), /warn the native media datapath does not load/, 'and once for media');
+    t.match(p.log(), /sipproxy64 started .* sip-io=js .* datapath=js /, 'both on Node');
+    p.child.kill('SIGTERM');
+    t.equal(await p.exited, 0);
+    const q = w.startProxy(PROXY_CONF + 'sip-io native\n', ['-v'], env);
+    t.equal(await q.exited, 2, 'sip-io native without the addon: exit 2');
+    t.match(q.log(), /sip-io native: /, 'naming why');
+  });
+
   t.test('JSON log lines', async (t) => {
     const p = w.startProxy(PROXY_CONF, ['--log-format', 'json']);
     t.ok(await w.proxyUp(p));
