@@ -1,11 +1,11 @@
 // SIP over UDP: one socket per face and generic address on sip-port (Node cannot tell the
 // destination address of a datagram on a wildcard socket). Receive, run the engine, send
-// from the socket of the address the engine chose. The sockets are the addon's when it loads
-// (sip-io: src/native/sipsock.c reads datagrams in batches and hands each to JavaScript as a
-// string, with no Buffer and address object per datagram), else Node's dgram. With nat64 or a prefix map line of more
-// than 256 hosts, one native socket on the wildcard address serves every address of that
-// family on sip-port instead (src/native/sipsock.c: it tells each datagram's destination and
-// sends from a chosen source, the 2^32 addresses of a nat64 prefix too).
+// from the socket of the address the engine chose. The sockets are the addon's when it
+// loads (sip-io, src/native/sipsock.c: datagrams read in batches, each handed over as a
+// string, with no Buffer and no address object a datagram), else Node's dgram. With nat64
+// or a prefix map line of more than 256 hosts, one native socket on the wildcard address
+// serves every address of that family on sip-port instead (it tells each datagram's
+// destination and sends from a chosen source, the 2^32 addresses of a nat64 prefix too).
 import dgram from 'node:dgram';
 import { constants } from 'node:os';
 import { Engine } from '../core/engine.js';
