@@ -129,8 +129,10 @@ export class SipUdp {
       return;
     }
     if (this.log.debugEnabled) this.log.debug('sip out', { from: formatHostPort(act.from), to: formatHostPort(act.to), bytes: act.data.length, first: firstLine(act.data) });
-    if (this.mirror) this.mirror(Buffer.from(act.data, 'latin1'), act.from, act.to, 'udp');
-    if (sock) sock.send(Buffer.from(act.data, 'latin1'), act.to.port, act.to.addr);
+    // A Buffer only where one is needed (hep, dgram), made once.
+    const buf = this.mirror || sock ? Buffer.from(act.data, 'latin1') : null;
+    if (this.mirror && buf) this.mirror(buf, act.from, act.to, 'udp');
+    if (sock && buf) sock.send(buf, act.to.port, act.to.addr);
     else if (nat) {
       const n = nat.addon.sipSend(nat.h, act.data, act.from.addr, act.to.addr, act.to.port);
       // Datagrams the kernel has not sent yet fill the buffer: drop and count (Node's dgram queues instead).
