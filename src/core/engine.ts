@@ -3,7 +3,7 @@
 // modes it serves are handed to it as planners; the address model is always there, last.
 import { Config } from '../config/config.js';
 import { MediaTable } from '../media/table.js';
-import { Addr, HostPort, sourceKey } from '../net/addr.js';
+import { Addr, Family, HostPort, sourceKey } from '../net/addr.js';
 import { SipError } from '../sip/errors.js';
 import { parseMessage } from '../sip/message.js';
 import { R, Reason } from '../sip/reasons.js';
@@ -20,7 +20,12 @@ import { Action, drop, Ours, Planner, ProxyContext } from './types.js';
 import { KEEP_PARAM } from './uris.js';
 
 /** Methods counted by name; others count as "other" (bounded metric labels). */
-const KNOWN_METHODS = new Set(['INVITE', 'ACK', 'BYE', 'CANCEL', 'REGISTER', 'OPTIONS', 'PRACK', 'SUBSCRIBE', 'NOTIFY', 'PUBLISH', 'INFO', 'REFER', 'MESSAGE', 'UPDATE', 'response', 'unparsed']);
+const KNOWN_METHODS = ['INVITE', 'ACK', 'BYE', 'CANCEL', 'REGISTER', 'OPTIONS', 'PRACK', 'SUBSCRIBE', 'NOTIFY', 'PUBLISH', 'INFO', 'REFER', 'MESSAGE', 'UPDATE', 'response', 'unparsed'];
+/** The metric keys "METHOD|family", made once: no key is built per message. */
+const familyKeys = (m: string): readonly [string, string] => [`${m}|4`, `${m}|6`];
+const METHOD_KEYS = new Map(KNOWN_METHODS.map((m) => [m, familyKeys(m)]));
+const OTHER_KEYS = familyKeys('other');
+const metricKey = (method: string, family: Family): string => (METHOD_KEYS.get(method) ?? OTHER_KEYS)[family === 4 ? 0 : 1];
 
 export interface EngineDeps {
   now?: () => number;
@@ -166,16 +171,14 @@ export class Engine implements ProxyContext {
       else if (a.type === 'media') this.count(`media-engine:${a.ng.command}`);
       else if (a.type === 'send') {
         this.count('sent');
-        const sp = a.data.indexOf(' ');
-        const method = a.data.startsWith('SIP/2.0 ') ? 'response' : a.data.slice(0, sp);
-        const key = `${KNOWN_METHODS.has(method) ? method : 'other'}|${a.to.family}`;
+        const key = metricKey(a.method ?? 'response', a.to.family);
         this.msgOut.set(key, (this.msgOut.get(key) ?? 0) + 1);
       }
     }
   }
 
-  private countIn(method: string, family: number): void {
-    const key = `${KNOWN_METHODS.has(method) ? method : 'other'}|${family}`;
+  private countIn(method: string, family: Family): void {
+    const key = metricKey(method, family);
     this.msgIn.set(key, (this.msgIn.get(key) ?? 0) + 1);
   }
 }

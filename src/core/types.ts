@@ -20,6 +20,9 @@ export type Action =
     readonly unreachable?: () => Action[];
     // A keep-alive (RFC 5626 4.4.1 CRLFCRLF) on the connection the peer opened: never opens one.
     readonly ping?: boolean;
+    // A forwarded request's method, for the message metrics (absent: a response), so that
+    // counting never reads the bytes written.
+    readonly method?: string;
   }
   | { readonly type: 'drop'; readonly reason: Reason }
   // media-engine rtpengine: an ng command (offer, answer, delete) for the engine chosen by

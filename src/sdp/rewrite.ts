@@ -32,29 +32,29 @@ interface Stream {
 // ICE lines that would lie once the relay is the only path (RFC 8839 5.1, 5.4).
 const ICE = /^a=(candidate|remote-candidates|ice-ufrag|ice-pwd|ice-options|ice-lite|ice-mismatch|ice-pacing|end-of-candidates)(:|\r?$)/i;
 
-/** Split keeping line ends, so untouched lines go out byte for byte. */
-function lines(sdp: string): string[] {
-  const out: string[] = [];
+/** One line as received (its end included, so untouched lines go out byte for byte) and its text. */
+interface Line {
+  readonly raw: string;
+  readonly b: string; // without CR/LF
+}
+
+/** Split keeping line ends; each line's text cut once, for both passes. */
+function lines(sdp: string): Line[] {
+  const out: Line[] = [];
   let p = 0;
   while (p < sdp.length) {
     const nl = sdp.indexOf('\n', p);
     const e = nl < 0 ? sdp.length : nl + 1;
-    out.push(sdp.slice(p, e));
+    let be = nl < 0 ? e : nl;
+    if (be > p && sdp.charCodeAt(be - 1) === 13) be--;
+    out.push({ raw: sdp.slice(p, e), b: sdp.slice(p, be) });
     p = e;
   }
   return out;
 }
 
-function bodyOf(line: string): string {
-  let e = line.length;
-  if (line.charCodeAt(e - 1) === 10) e--;
-  if (line.charCodeAt(e - 1) === 13) e--;
-  return line.slice(0, e);
-}
-
-function eolOf(line: string): string {
-  return line.slice(bodyOf(line).length);
-}
+/** The line end as received (CRLF, LF, or none at the end of the body). */
+const eolOf = (l: Line): string => l.raw.slice(l.b.length);
 
 /** Address of a `c=`/`o=` tail "IN IP4 a[/ttl]"; null when it is not an IP we can relay to. */
 function connAddr(tail: string): string | null {
@@ -86,8 +86,7 @@ export function rewriteSdp(sdp: string, t: SdpTarget): string | null {
   let sessionHold = false;
   let sessionDir = 'sendrecv';
   let cur: Stream | null = null;
-  for (const l of ls) {
-    const b = bodyOf(l);
+  for (const { b } of ls) {
     if (b.startsWith('m=')) {
       const port = /^m=\S+\s+(\d+)/.exec(b);
       cur = { port: port ? Number(port[1]) : 0, c: null, cHold: null, rtcp: null, rtcpAddr: null, mux: false, dir: null };
@@ -139,28 +138,28 @@ export function rewriteSdp(sdp: string, t: SdpTarget): string | null {
   let out = '';
   let idx = -1;
   for (const l of ls) {
-    const b = bodyOf(l);
+    const b = l.b;
     const c0 = b.charCodeAt(0);
     if (c0 === 111 && b.startsWith('o=')) {
       // o=<username> <sess-id> <sess-version> <nettype> <addrtype> <unicast-address>
       const m = /^(o=\S+\s+\S+\s+\S+\s+)(IN\s+IP[46]\s+\S+)\s*$/i.exec(b);
-      out += m ? m[1] + `IN IP${t.out} ${t.media.addr}` + eolOf(l) : l;
+      out += m ? m[1] + `IN IP${t.out} ${t.media.addr}` + eolOf(l) : l.raw;
     } else if (c0 === 99 && b.startsWith('c=')) {
       // SPEC 11: a c= line without an address is not given one (no growth for strangers).
-      out += /^c=IN\s+IP[46]\s+\S/i.test(b) ? 'c=' + addrOut(t, b.slice(2)) + eolOf(l) : l;
+      out += /^c=IN\s+IP[46]\s+\S/i.test(b) ? 'c=' + addrOut(t, b.slice(2)) + eolOf(l) : l.raw;
     } else if (c0 === 109 && b.startsWith('m=')) {
       idx++;
       const m = /^(m=\S+\s+)(\d+)(\/\d+)?(\s.*)$/.exec(b);
-      out += !m || relay[idx] < 0 ? l : m[1] + relay[idx] + m[4] + eolOf(l);
+      out += !m || relay[idx] < 0 ? l.raw : m[1] + relay[idx] + m[4] + eolOf(l);
     } else if (c0 === 97 && ICE.test(b)) {
       continue;
     } else if (c0 === 97 && idx >= 0 && b.startsWith('a=rtcp:')) {
       const s = streams[idx];
       const port = relay[idx] < 0 ? s.rtcp ?? 0 : relay[idx] === 0 ? 0 : s.mux || s.rtcp === s.port ? relay[idx] : relay[idx] + 1;
       const m = /^a=rtcp:\d+(\s+IN\s+IP[46]\s+\S+)?/i.exec(b);
-      if (!m) out += l;
+      if (!m) out += l.raw;
       else out += `a=rtcp:${port}` + (m[1] ? ' ' + (relay[idx] < 0 ? unspecifiedOut(t) : addrOut(t, m[1].trim())) : '') + b.slice(m[0].length) + eolOf(l);
-    } else out += l;
+    } else out += l.raw;
   }
   return out;
 }

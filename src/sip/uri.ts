@@ -58,14 +58,26 @@ export function findUri(text: string, s: number, e: number): UriSpan | null {
   return ue > s ? { start: s, end: ue, angle: false } : null;
 }
 
-const HOST_END = new Set([58, 59, 63, 62, 47, 35, 44, 32, 9, 13, 10]); // : ; ? > / # , SP HT CR LF
+/** Characters that end a host: : ; ? > / # , SP HT CR LF (a table: one load per character). */
+const HOST_END = new Uint8Array(256);
+for (const c of ':;?>/#, \t\r\n') HOST_END[c.charCodeAt(0)] = 1;
+const isHostEnd = (c: number): boolean => c < 256 && HOST_END[c] === 1;
+
+/** The scheme, lower-cased; "sip" itself without a copy (nearly every URI). */
+function schemeOf(text: string, s: number, colon: number): string {
+  if (colon - s === 3 && (text.charCodeAt(s) | 32) === 115 && (text.charCodeAt(s + 1) | 32) === 105 && (text.charCodeAt(s + 2) | 32) === 112) return 'sip';
+  return text.slice(s, colon).toLowerCase();
+}
+
+/** ; ? = end a URI parameter's name; ; ? its value (RFC 3261 25.1 uri-parameters). */
+const isParamEnd = (c: number, eq: boolean): boolean => c === 59 || c === 63 || (eq && c === 61);
 
 /** Split a URI into scheme, host, port and parameters; null when it has no host part. */
 export function parseUri(text: string, s: number, e: number): UriParts | null {
   const colon = text.indexOf(':', s);
   if (colon < 0 || colon >= e) return null;
-  const scheme = text.slice(s, colon).toLowerCase();
-  if (!/^[a-z][a-z0-9+.-]*$/.test(scheme)) return null;
+  const scheme = schemeOf(text, s, colon);
+  if (scheme !== 'sip' && !/^[a-z][a-z0-9+.-]*$/.test(scheme)) return null;
   let p = colon + 1;
   let authEnd = e;
   if (scheme === 'sip' || scheme === 'sips') {
@@ -89,7 +101,7 @@ export function parseUri(text: string, s: number, e: number): UriParts | null {
     hostEnd = close + 1;
   } else {
     hostEnd = p;
-    while (hostEnd < authEnd && !HOST_END.has(text.charCodeAt(hostEnd))) hostEnd++;
+    while (hostEnd < authEnd && !isHostEnd(text.charCodeAt(hostEnd))) hostEnd++;
   }
   if (hostEnd === hostStart) return null;
   let portStart = -1;
@@ -106,14 +118,14 @@ export function parseUri(text: string, s: number, e: number): UriParts | null {
     while (q < e && text.charCodeAt(q) === 59) {
       const ps = q;
       let ne = q + 1;
-      while (ne < e && !';?='.includes(text[ne])) ne++;
+      while (ne < e && !isParamEnd(text.charCodeAt(ne), true)) ne++;
       const name = text.slice(q + 1, ne).trim().toLowerCase();
       let vs = -1;
       let ve = -1;
       if (text.charCodeAt(ne) === 61 && ne < e) {
         vs = ne + 1;
         ve = vs;
-        while (ve < e && !';?'.includes(text[ve])) ve++;
+        while (ve < e && !isParamEnd(text.charCodeAt(ve), false)) ve++;
         q = ve;
       } else q = ne;
       params.push({ start: ps, end: q, name, valueStart: vs, valueEnd: ve });
