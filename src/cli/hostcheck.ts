@@ -13,7 +13,7 @@ import { ownAddresses } from '../config/own.js';
 import { embed } from '../config/nat64.js';
 import { nth } from '../config/prefix.js';
 import { wildcardFamilies } from '../daemon/daemon.js';
-import { loadNative, NativeDatapath } from '../daemon/datapath-native.js';
+import { Addon, chooseNative, loadNative, NativeChoice, NativeDatapath } from '../daemon/datapath-native.js';
 import { canBind } from '../daemon/udp.js';
 import { pairsAllowed, raiseOpenFileLimit, limitNeeded } from '../daemon/fdlimit.js';
 import { pairsIn } from '../media/table.js';
@@ -139,22 +139,26 @@ function wildcardChecks(cfg: Config, routes: ReturnType<typeof localRoutes>, add
   add('native', prefixes.map((p) => p[0]).join(', '), addon instanceof Error ? 'error' : 'ok', addon instanceof Error ? `the native addon does not load: ${addon.message}` : 'the addon that serves them loads');
 }
 
+type Add = (check: string, subject: string, level: Level, detail?: string) => void;
+
+/** An auto|native|js directive's addon, as the daemon would choose it; what it could not load is said. */
+function addonCheck(check: string, directive: string, choice: NativeChoice, fallback: string, add: Add): Addon | null {
+  // native would not start: an error here, where auto's fallback is a warning.
+  const { addon, fellBack } = chooseNative(directive, choice === 'native' ? 'auto' : choice);
+  if (fellBack) add(check, `${directive} ${choice}`, choice === 'native' ? 'error' : 'warning', `the native addon does not load (auto ${fallback}): ${fellBack.message}`);
+  return addon;
+}
+
 /** SIP over UDP: the addon's sockets load (sip-io). */
-function sipIoCheck(cfg: Config, add: (check: string, subject: string, level: Level, detail?: string) => void): void {
-  if (cfg.sipIo === 'js') return;
-  const addon = loadNative();
-  if (addon instanceof Error) add('sip-io', `sip-io ${cfg.sipIo}`, cfg.sipIo === 'native' ? 'error' : 'warning', `the native addon does not load (auto uses Node's dgram): ${addon.message}`);
-  else add('sip-io', `sip-io ${cfg.sipIo}`, 'ok', 'native sockets');
+function sipIoCheck(cfg: Config, add: Add): void {
+  if (addonCheck('sip-io', 'sip-io', cfg.sipIo, "uses Node's dgram", add)) add('sip-io', `sip-io ${cfg.sipIo}`, 'ok', 'native sockets');
 }
 
 /** Where RTPproxy64 relays: the native addon loads, and io_uring is there if media-io asks for it. */
-function datapathCheck(cfg: Config, add: (check: string, subject: string, level: Level, detail?: string) => void): void {
-  if (cfg.rtpengines.length > 0 || cfg.mediaDatapath === 'js') return;
-  const addon = loadNative();
-  if (addon instanceof Error) {
-    add('datapath', `media-datapath ${cfg.mediaDatapath}`, cfg.mediaDatapath === 'native' ? 'error' : 'warning', `the native addon does not load (auto relays on the event loop): ${addon.message}`);
-    return;
-  }
+function datapathCheck(cfg: Config, add: Add): void {
+  if (cfg.rtpengines.length > 0) return;
+  const addon = addonCheck('datapath', 'media-datapath', cfg.mediaDatapath, 'relays on the event loop', add);
+  if (!addon) return;
   try {
     const path = new NativeDatapath(addon, { ports: [20000, 20000], latch: cfg.rtpLatch, threads: 1, io: cfg.mediaIo });
     add('datapath', `media-io ${cfg.mediaIo}`, 'ok', `native, ${path.io()}`);

@@ -35,7 +35,7 @@ export interface Addon {
   stop(h: Handle): void;
   /** SIP over UDP on the wildcard address with each datagram's destination (src/native/sipsock.c); -errno when it cannot bind. */
   /** Without addr: the wildcard address, any source. msg: one char per byte (latin1). */
-  sipOpen(family: Family, port: number, cb: (msg: string, srcAddr: string, srcPort: number, dstAddr: string) => void, addr?: string): Handle | number;
+  sipOpen(family: Family, port: number, cb: (msg: string, srcAddr: string, srcPort: number, dstAddr?: string) => void, addr?: string): Handle | number; // dstAddr: on the wildcard address only
   sipSend(h: Handle, msg: Buffer | string, from: string, to: string, toPort: number): number;
   sipClose(h: Handle): void;
 }
@@ -71,6 +71,22 @@ export function loadNative(): Addon | Error {
     loaded = e instanceof Error ? e : new Error(String(e));
   }
   return loaded;
+}
+
+/** An `auto|native|js` directive (media-datapath, sip-io). */
+export type NativeChoice = 'auto' | 'native' | 'js';
+
+/**
+ * The one decision behind every auto|native|js directive: the addon, or null for the
+ * JavaScript path. js never loads it; auto falls back when it does not load and `fellBack`
+ * says why (the caller logs it once); native throws, so the daemon does not start.
+ */
+export function chooseNative(directive: string, choice: NativeChoice): { addon: Addon | null; fellBack: Error | null } {
+  if (choice === 'js') return { addon: null, fellBack: null };
+  const addon = loadNative();
+  if (!(addon instanceof Error)) return { addon, fellBack: null };
+  if (choice === 'native') throw new Error(`${directive} native: ${addon.message}`);
+  return { addon: null, fellBack: addon };
 }
 
 const party = (p: Party | null): NativeParty => (p ? [p.addr, p.rtp, p.rtcp, p.mux, p.signal ?? null, p.trusted ?? false] : null);

@@ -8,12 +8,12 @@ import { Addr, Family, formatHostPort } from '../net/addr.js';
 import { Datapath, IoChoice, PairInfo, PathOptions, Peer, peerText } from './datapath.js';
 import type { CallLog, EndedStream } from './call-log.js';
 import { JsDatapath } from './datapath-js.js';
-import { loadNative, NativeDatapath } from './datapath-native.js';
+import { chooseNative, NativeChoice, NativeDatapath } from './datapath-native.js';
 import { canBind } from './udp.js';
 import type { Quality } from './quality.js';
 import { Verdict, verdictOf, VerdictKind } from './verdict.js';
 
-export type DatapathChoice = 'auto' | 'native' | 'js';
+export type DatapathChoice = NativeChoice;
 
 export interface RelayOptions {
   readonly ports: [number, number]; // rtp-ports
@@ -88,11 +88,8 @@ export interface RelayStats {
 
 /** The datapath media-datapath asks for; with auto, the JavaScript one when the addon does not load (`fellBack` says why). */
 export function chooseDatapath(choice: DatapathChoice, opts: PathOptions): { path: Datapath; fellBack: Error | null } {
-  if (choice === 'js') return { path: new JsDatapath(opts), fellBack: null };
-  const addon = loadNative();
-  if (!(addon instanceof Error)) return { path: new NativeDatapath(addon, opts), fellBack: null };
-  if (choice === 'native') throw new Error(`media-datapath native: ${addon.message}`);
-  return { path: new JsDatapath(opts), fellBack: addon };
+  const { addon, fellBack } = chooseNative('media-datapath', choice);
+  return { path: addon ? new NativeDatapath(addon, opts) : new JsDatapath(opts), fellBack };
 }
 
 export class Relay {

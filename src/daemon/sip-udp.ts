@@ -13,7 +13,7 @@ import { MAX_UDP, Transport } from '../core/transport.js';
 import { Action } from '../core/types.js';
 import { Addr, Family, formatHostPort, HostPort, parseIp } from '../net/addr.js';
 import { R } from '../sip/reasons.js';
-import { Addon, errnoName, loadNative } from './datapath-native.js';
+import { Addon, chooseNative, NativeChoice, errnoName, loadNative } from './datapath-native.js';
 import { Logger } from './log.js';
 import { udpSocket } from './udp.js';
 
@@ -39,13 +39,10 @@ export class SipUdp {
   private readonly addon: Addon | null;
 
   /** sip-io: native or js as asked; auto: native when the addon loads. Throws for native when it does not. */
-  constructor(private readonly engine: Engine, private readonly log: Logger, private readonly deliver: (actions: Action[]) => void, choice: 'auto' | 'native' | 'js' = 'js') {
-    const addon = choice === 'js' ? null : loadNative();
-    if (addon instanceof Error) {
-      if (choice === 'native') throw new Error(`sip-io native: ${addon.message}`);
-      log.warn('the native addon does not load: SIP over UDP through Node\'s dgram (sip-io js)', { error: addon.message });
-    }
-    this.addon = addon instanceof Error ? null : addon;
+  constructor(private readonly engine: Engine, private readonly log: Logger, private readonly deliver: (actions: Action[]) => void, choice: NativeChoice = 'js') {
+    const { addon, fellBack } = chooseNative('sip-io', choice);
+    if (fellBack) log.warn('the native addon does not load: SIP over UDP through Node\'s dgram (sip-io js)', { error: fellBack.message });
+    this.addon = addon;
     this.io = this.addon ? 'native' : 'js';
   }
 
@@ -88,7 +85,7 @@ export class SipUdp {
     const addon = loadNative();
     if (addon instanceof Error) throw new Error(`${why} needs the native addon (build/Release/rtp64.node; npm install builds it): ${addon.message}`);
     const h = addon.sipOpen(f, port, (msg, srcAddr, srcPort, dstAddr) => {
-      const dst = parseIp(dstAddr);
+      const dst = dstAddr === undefined ? null : parseIp(dstAddr);
       if (dst) this.receive(msg, srcAddr, srcPort, { addr: dst.addr, family: dst.family, port });
     });
     if (typeof h === 'number') throw new Error(`cannot bind SIP socket ${f === 6 ? '[::]' : '0.0.0.0'}:${port}: ${errnoName(-h)}`);

@@ -30,6 +30,7 @@ struct sipsock {
   uv_poll_t poll;
   int fd;
   int family; /* AF_INET or AF_INET6 */
+  int bound;  /* bound to one address: it is where every datagram arrived, so none is reported */
   int closed;
 };
 
@@ -42,19 +43,20 @@ static napi_value string(napi_env env, const char *s) {
   return napi_create_string_utf8(env, s, NAPI_AUTO_LENGTH, &out) == napi_ok ? out : NULL;
 }
 
-/* One datagram to JavaScript: cb(text, srcAddr, srcPort, dstAddr), text one char per byte
- * (latin1, as the engine reads it). src and dst: in_addr or in6_addr. */
+/* One datagram to JavaScript: cb(text, srcAddr, srcPort[, dstAddr]), text one char per byte
+ * (latin1, as the engine reads it). src and dst: in_addr or in6_addr; dst NULL on a bound
+ * socket, whose callback gets three arguments. */
 static void deliver(struct sipsock *s, const unsigned char *data, size_t len, const void *src, uint16_t sport, const void *dst) {
   char sa[INET6_ADDRSTRLEN], da[INET6_ADDRSTRLEN];
   napi_value argv[4], cb, recv, result; /* recv: the global object (it must be an object) */
-  if (!inet_ntop(s->family, src, sa, sizeof sa) || !inet_ntop(s->family, dst, da, sizeof da)) return;
+  if (!inet_ntop(s->family, src, sa, sizeof sa) || (dst && !inet_ntop(s->family, dst, da, sizeof da))) return;
   if (napi_create_string_latin1(s->env, (const char *)data, len, &argv[0]) != napi_ok) return;
   argv[1] = string(s->env, sa);
   argv[2] = number(s->env, sport);
-  argv[3] = string(s->env, da);
+  if (dst) argv[3] = string(s->env, da);
   if (napi_get_reference_value(s->env, s->cb, &cb) != napi_ok || napi_get_global(s->env, &recv) != napi_ok) return;
   /* napi_make_callback: microtasks and nextTicks run after it, as after any Node callback. */
-  if (napi_make_callback(s->env, s->ctx, recv, cb, 4, argv, &result) != napi_ok) {
+  if (napi_make_callback(s->env, s->ctx, recv, cb, dst ? 4 : 3, argv, &result) != napi_ok) {
     napi_value ex;
     napi_get_and_clear_last_exception(s->env, &ex); /* the JavaScript side catches its own; never let one escape here */
   }
@@ -88,7 +90,8 @@ static void on_readable(uv_poll_t *h, int status, int events) {
         if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) dst = &((const struct in6_pktinfo *)(const void *)CMSG_DATA(c))->ipi6_addr;
         if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) dst = &((const struct in_pktinfo *)(const void *)CMSG_DATA(c))->ipi_addr;
       }
-      if (!dst || (mh->msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || src[k].ss_family != s->family) continue; /* cannot say where it went: not ours to answer */
+      /* on the wildcard address, a datagram that cannot say where it went is not ours to answer */
+      if ((!dst && !s->bound) || (mh->msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || src[k].ss_family != s->family) continue;
       if (s->family == AF_INET6) {
         const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)(const void *)&src[k];
         deliver(s, bufs[k], mm[k].msg_len, &a->sin6_addr, ntohs(a->sin6_port), dst);
@@ -123,8 +126,8 @@ static struct sipsock *handle(napi_env env, napi_value v) {
   return s;
 }
 
-/* A bound socket of the family with destination reports: on addr (text), or on the wildcard
- * address with free source choice when addr is NULL; -errno on failure. */
+/* A bound socket of the family: on addr (text), or on the wildcard address, with destination
+ * reports and free source choice, when addr is NULL; -errno on failure. */
 static int open_sock(int family, uint16_t port, const char *addr) {
   int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return -errno;
@@ -132,13 +135,13 @@ static int open_sock(int family, uint16_t port, const char *addr) {
   if (family == AF_INET6) {
     struct sockaddr_in6 sa = {.sin6_family = AF_INET6, .sin6_port = htons(port), .sin6_addr = IN6ADDR_ANY_INIT};
     if (addr && inet_pton(AF_INET6, addr, &sa.sin6_addr) != 1) rc = (errno = EINVAL);
-    /* IPv6 only (IPv4 has its own sockets); pktinfo in; FREEBIND: a source in a local route (the prefix) */
-    else rc = setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) < 0 || setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof one) < 0 ||
+    /* IPv6 only (IPv4 has its own sockets); wildcard: pktinfo in, FREEBIND (a source in a local route, the prefix) */
+    else rc = setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one) < 0 || (!addr && setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof one) < 0) ||
               (!addr && setsockopt(fd, IPPROTO_IPV6, IPV6_FREEBIND, &one, sizeof one) < 0) || bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0;
   } else {
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port), .sin_addr = {htonl(INADDR_ANY)}};
     if (addr && inet_pton(AF_INET, addr, &sa.sin_addr) != 1) rc = (errno = EINVAL);
-    else rc = setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof one) < 0 || (!addr && setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof one) < 0) ||
+    else rc = (!addr && setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof one) < 0) || (!addr && setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof one) < 0) ||
               bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0;
   }
   if (rc) {
@@ -175,6 +178,7 @@ napi_value js_sip_open(napi_env env, napi_callback_info info) {
   s->env = env;
   s->fd = fd;
   s->family = family == 6 ? AF_INET6 : AF_INET;
+  s->bound = argc > 3;
   s->poll.data = s;
   if (napi_create_reference(env, argv[2], 1, &s->cb) != napi_ok || napi_create_string_utf8(env, "sipproxy64:sip", NAPI_AUTO_LENGTH, &name) != napi_ok ||
       napi_async_init(env, NULL, name, &s->ctx) != napi_ok || uv_poll_init(loop, &s->poll, fd) != 0) {

@@ -1,7 +1,7 @@
 // The daemon's life: start-up failures, HUP hand-over with a live call, SIGTERM, JSON logs.
 import t from 'tap';
 import { waitFor, sleep } from '../lib/netns.js';
-import { PROXY_CONF, tail, e2e } from '../lib/world.js';
+import { PROXY_CONF, ROOT, tail, e2e } from '../lib/world.js';
 
 e2e('daemon', (w) => {
 
@@ -80,7 +80,7 @@ e2e('daemon', (w) => {
     t.match(r2.stdout, /^0 errors, 1 warnings$/m);
   });
 
-  t.test('without the addon: sip-io and media-datapath auto use Node, sip-io native refuses to start', async (t) => {
+  t.test('without the addon: sip-io and media-datapath auto use Node, sip-io native refuses to start, --check-config --host says the same', async (t) => {
     const { writeFileSync } = await import('node:fs');
     const { join } = await import('node:path');
     // SIPPROXY64_NATIVE names the build to load: here a file that is no addon.
@@ -97,6 +97,22 @@ e2e('daemon', (w) => {
     const q = w.startProxy(PROXY_CONF + 'sip-io native\n', ['-v'], env);
     t.equal(await q.exited, 2, 'sip-io native without the addon: exit 2');
     t.match(q.log(), /sip-io native: /, 'naming why');
+    // --check-config --host makes the same choice (chooseNative): auto warns, native is an error.
+    const conf = join(w.dir, 'broken-host.conf');
+    const check = async (text: string) => {
+      writeFileSync(conf, text);
+      return w.ns.run('env', [`SIPPROXY64_NATIVE=${broken}`, process.execPath, join(ROOT, 'dist', 'src', 'cli', 'main.js'), '--check-config', '--host', '-c', conf], 10000);
+    };
+    const auto = await check(PROXY_CONF);
+    t.equal(auto.code, 0, `auto: warnings only${auto.stderr}`);
+    t.match(auto.stdout, /^sip-io\s+sip-io auto\s+warning: the native addon does not load \(auto uses Node's dgram\)/m);
+    t.match(auto.stdout, /^datapath\s+media-datapath auto\s+warning: the native addon does not load \(auto relays on the event loop\)/m);
+    const native = await check(PROXY_CONF + 'sip-io native\nmedia-datapath native\n');
+    t.not(native.code, 0, 'native: errors');
+    t.match(native.stdout, /^sip-io\s+sip-io native\s+error: the native addon does not load/m);
+    t.match(native.stdout, /^datapath\s+media-datapath native\s+error: the native addon does not load/m);
+    const js = await check(PROXY_CONF + 'sip-io js\nmedia-datapath js\n');
+    t.notMatch(js.stdout, /^(sip-io|datapath) /m, 'js: the addon is not asked for');
   });
 
   t.test('JSON log lines', async (t) => {
