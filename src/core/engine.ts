@@ -130,7 +130,7 @@ export class Engine implements ProxyContext {
     }
     // media-engine rtpengine: what goes out once the engine answered is counted then; a rule
     // that fails there is a counted drop, as here.
-    return out.map((x) => (x.type === 'media' && x.then ? { ...x, then: this.guarded(x.then) } : x));
+    return out.some((x) => x.type === 'media' && x.then) ? out.map((x) => (x.type === 'media' && x.then ? { ...x, then: this.guarded(x.then) } : x)) : out;
   }
 
   private guarded(then: (sdp: string | null) => Action[]): (sdp: string | null) => Action[] {

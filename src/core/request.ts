@@ -21,6 +21,7 @@ const ONCE: Record<string, Reason> = {
   'Call-ID': R.duplicateCallId, CSeq: R.duplicateCseq, 'Max-Forwards': R.duplicateMaxForwards,
   'Content-Length': R.duplicateContentLength, From: R.badFrom, To: R.badTo,
 };
+const ONCE_BIT = new Map(Object.keys(ONCE).map((name, i) => [name, 1 << i]));
 /** How many bytes a stranger's request may grow by when rewritten (sipproxy64(8) SECURITY). */
 export const GROWTH = 1024;
 const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*\.?$/;
@@ -147,19 +148,23 @@ function checkRequest(m: SipMessage): Checked {
   if (!cseq) throw refuse(R.badCseq);
   if (cseq.method !== m.method) throw refuse(R.cseqMethodMismatch);
   // Single-value headers must appear once (RFC 3261 7.3.1; RFC 4475 multi01, mcl01).
-  const seen = new Set<string>();
+  let seen = 0; // a bit for each header of ONCE met
   for (const h of m.headers) {
-    const once = ONCE[h.def.name];
-    if (!once) continue;
-    if (seen.has(h.def.name)) throw refuse(once);
-    seen.add(h.def.name);
+    const bit = ONCE_BIT.get(h.def.name);
+    if (bit === undefined) continue;
+    if (seen & bit) throw refuse(ONCE[h.def.name]);
+    seen |= bit;
   }
-  for (const [h, why] of [[m.hot.from, R.badFrom], [m.hot.to, R.badTo]] as const) {
-    if (!h) throw refuse(why);
-    const list = splitList(m.text, h.valueStart, h.valueEnd);
-    if (list.length !== 1 || !findUri(m.text, list[0][0], list[0][1])) throw refuse(why);
-  }
+  checkNameAddr(m, m.hot.from, R.badFrom);
+  checkNameAddr(m, m.hot.to, R.badTo);
   return { via, callId, cseq, ruri: checkRequestUri(m) };
+}
+
+/** From and To: one name-addr or addr-spec each (RFC 3261 8.1.1.2-3). */
+function checkNameAddr(m: SipMessage, h: Header | undefined, why: Reason): void {
+  if (!h) throw refuse(why);
+  const list = splitList(m.text, h.valueStart, h.valueEnd);
+  if (list.length !== 1 || !findUri(m.text, list[0][0], list[0][1])) throw refuse(why);
 }
 
 /** The Request-URI: sip, sips or tel (RFC 3261 16.3 step 2: 416 else), with a sound host and port. */

@@ -27,6 +27,9 @@ const VIA = /^SIP[ \t\r\n]*\/[ \t\r\n]*2\.0[ \t\r\n]*\/[ \t\r\n]*([A-Za-z0-9-]+)
 // Any protocol name and version: a request we answer 505 still gets its Via stamped.
 const ANY_VIA = new RegExp(VIA.source.replace('SIP', '[A-Za-z0-9.!%*_+`\'~-]+').replace('2\\.0', '[A-Za-z0-9.!%*_+`\'~-]+'));
 
+/** One via-params element (sticky: read where the last one ended), made once, not per Via. */
+const VIA_PARAM = /[ \t\r\n]*;[ \t\r\n]*([A-Za-z0-9.!%*_+`'~-]+)(?:[ \t\r\n]*=[ \t\r\n]*("(?:[^"\\]|\\.)*"|\[[0-9A-Fa-f:.]+\]|[^;, \t\r\n]+))?/y;
+
 /** One Via value (RFC 3261 20.42); `anyVersion` reads sent-protocols other than SIP/2.0 too. */
 export function parseVia(text: string, s: number, e: number, header: Header, anyVersion = false): Via | null {
   const v = text.slice(s, e);
@@ -45,10 +48,9 @@ export function parseVia(text: string, s: number, e: number, header: Header, any
   if (port !== null && (port < 1 || port > 65535)) return null;
   const params: ViaParam[] = [];
   let p = m[0].length;
-  const re = /[ \t\r\n]*;[ \t\r\n]*([A-Za-z0-9.!%*_+`'~-]+)(?:[ \t\r\n]*=[ \t\r\n]*("(?:[^"\\]|\\.)*"|\[[0-9A-Fa-f:.]+\]|[^;, \t\r\n]+))?/y;
   for (;;) {
-    re.lastIndex = p;
-    const pm = re.exec(v);
+    VIA_PARAM.lastIndex = p;
+    const pm = VIA_PARAM.exec(v);
     if (!pm) break;
     params.push({ name: pm[1].toLowerCase(), value: pm[2] ?? null, start: s + p, end: s + p + pm[0].length });
     p += pm[0].length;
