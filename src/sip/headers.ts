@@ -22,9 +22,13 @@ export interface HeaderDef {
   readonly compact: string | null;
   readonly rfc: number | string; // RFC number, or the defining document when not an RFC
   readonly kind: Kind;
+  readonly hot: number; //         its index in HOT_NAMES, or -1
 }
 
-const T = (name: string, compact: string | null, rfc: number | string, kind: Kind): HeaderDef => ({ name, compact, rfc, kind });
+/** The headers the parser remembers the first of as it meets them (message.ts HotHeaders). */
+export const HOT_NAMES = ['Via', 'Call-ID', 'CSeq', 'From', 'To', 'Max-Forwards', 'Content-Type', 'Content-Length'] as const;
+
+const T = (name: string, compact: string | null, rfc: number | string, kind: Kind): HeaderDef => ({ name, compact, rfc, kind, hot: (HOT_NAMES as readonly string[]).indexOf(name) });
 
 export const HEADERS: readonly HeaderDef[] = [
   T('Accept', null, 3261, 'opaque'),

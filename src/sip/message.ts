@@ -27,10 +27,10 @@ export interface HotHeaders {
   readonly contentLength?: Header;
 }
 
-const HOT: Partial<Record<string, keyof HotHeaders>> = {
-  Via: 'via', 'Call-ID': 'callId', CSeq: 'cseq', From: 'from', To: 'to',
-  'Max-Forwards': 'maxForwards', 'Content-Type': 'contentType', 'Content-Length': 'contentLength',
-};
+/** The hot headers from the parser's slots, in the order of HOT_NAMES (one object shape for all messages). */
+function hotHeaders(h: ReadonlyArray<Header | undefined>): HotHeaders {
+  return { via: h[0], callId: h[1], cseq: h[2], from: h[3], to: h[4], maxForwards: h[5], contentType: h[6], contentLength: h[7] };
+}
 
 export interface SipMessage {
   readonly text: string;
@@ -96,7 +96,7 @@ export function parseMessage(text: string): SipMessage {
     uriEnd = pos + sp2;
   }
   const headers: Header[] = [];
-  const hot: { -readonly [K in keyof HotHeaders]: Header } = {};
+  const slots: Array<Header | undefined> = [undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined]; // HOT_NAMES
   pos = slEnd + 1;
   let headersEnd = -1;
   while (pos < text.length) {
@@ -130,11 +130,11 @@ export function parseMessage(text: string): SipMessage {
     if (headers.length >= MAX_HEADERS) throw refuse(R.tooManyHeaders);
     const h: Header = { def, name, start, valueStart: vs, valueEnd: ve, end: end + 1 };
     headers.push(h);
-    const k = HOT[def.name];
-    if (k && !hot[k]) hot[k] = h;
+    if (def.hot >= 0 && slots[def.hot] === undefined) slots[def.hot] = h;
     pos = end + 1;
   }
   if (headersEnd < 0) throw dropWith(R.truncated);
+  const hot = hotHeaders(slots);
   const bodyStart = pos;
   let bodyEnd = text.length;
   const cl = hot.contentLength;
