@@ -32,6 +32,12 @@ interface Stream {
 // ICE lines that would lie once the relay is the only path (RFC 8839 5.1, 5.4).
 const ICE = /^a=(candidate|remote-candidates|ice-ufrag|ice-pwd|ice-options|ice-lite|ice-mismatch|ice-pacing|end-of-candidates)(:|\r?$)/i;
 
+/** Could the a= line be an ICE attribute (c..., i..., e..., re...)? Spares the regex for the rest. */
+function maybeIce(b: string): boolean {
+  const c = b.charCodeAt(2) | 32;
+  return c === 99 || c === 105 || c === 101 || (c === 114 && (b.charCodeAt(3) | 32) === 101);
+}
+
 /** One line as received (its end included, so untouched lines go out byte for byte) and its text. */
 interface Line {
   readonly raw: string;
@@ -56,17 +62,25 @@ function lines(sdp: string): Line[] {
 /** The line end as received (CRLF, LF, or none at the end of the body). */
 const eolOf = (l: Line): string => l.raw.slice(l.b.length);
 
-/** Address of a `c=`/`o=` tail "IN IP4 a[/ttl]"; null when it is not an IP we can relay to. */
-function connAddr(tail: string): string | null {
-  const m = /^IN\s+IP[46]\s+([^\s/]+)/i.exec(tail);
-  if (!m) return null;
-  const a = parseIp(m[1])?.addr ?? null;
-  return a === '0.0.0.0' || a === '::' ? null : a; // a hold names no party (RFC 3264 8.4)
+const CONN = /^IN\s+IP[46]\s+([^\s/]+)/i;
+
+/** A `c=`/`o=` tail "IN IP4 a[/ttl]": the address written, or null when there is none. */
+function connText(tail: string): string | null {
+  return CONN.exec(tail)?.[1] ?? null;
 }
 
-/** Is a `c=` tail the unspecified address (an old-style hold, or a trickle-ICE offer)? */
+/** The unspecified address: an old-style hold, or a trickle-ICE offer (RFC 3264 8.4, RFC 8840). */
+const isUnspecified = (a: string | null): boolean => a === '0.0.0.0' || a === '::';
+
+/** The address written in a connection line, as one we can relay to; null for none, or a hold (it names no party). */
+function connAddr(written: string | null): string | null {
+  const a = written === null ? null : parseIp(written)?.addr ?? null;
+  return isUnspecified(a) ? null : a;
+}
+
+/** Is a `c=` tail the unspecified address? */
 function unspecified(tail: string): boolean {
-  return /^IN\s+IP[46]\s+(0\.0\.0\.0|::)(\/|\s|$)/i.test(tail);
+  return isUnspecified(connText(tail));
 }
 
 /** The unspecified address in the outgoing family. */
@@ -92,20 +106,22 @@ export function rewriteSdp(sdp: string, t: SdpTarget): string | null {
       cur = { port: port ? Number(port[1]) : 0, c: null, cHold: null, rtcp: null, rtcpAddr: null, mux: false, dir: null };
       streams.push(cur);
     } else if (b.startsWith('c=')) {
+      const written = connText(b.slice(2)); // one read gives the address and whether it is a hold
       if (cur) {
-        cur.c = connAddr(b.slice(2));
-        cur.cHold = unspecified(b.slice(2));
+        cur.c = connAddr(written);
+        cur.cHold = isUnspecified(written);
       } else {
-        sessionC = connAddr(b.slice(2));
-        sessionHold = unspecified(b.slice(2));
+        sessionC = connAddr(written);
+        sessionHold = isUnspecified(written);
       }
     } else if (cur && b.startsWith('a=rtcp:')) {
       const m = /^a=rtcp:(\d+)(?:\s+(IN\s+IP[46]\s+\S+))?/i.exec(b);
       if (m) {
         cur.rtcp = Number(m[1]);
-        cur.rtcpAddr = m[2] ? connAddr(m[2]) : null;
+        cur.rtcpAddr = m[2] ? connAddr(connText(m[2])) : null;
       }
-    } else if (cur && /^a=rtcp-mux\s*$/i.test(b)) cur.mux = true;
+    } else if (!b.startsWith('a=') || b.indexOf(':') >= 0) continue; // the flags below take no value (RFC 4566 5.13)
+    else if (cur && /^a=rtcp-mux\s*$/i.test(b)) cur.mux = true;
     else if (/^a=(sendrecv|sendonly|recvonly|inactive)\s*$/i.test(b)) {
       const d = b.slice(2).trim().toLowerCase(); // RFC 4566 6: media level overrides session level
       if (cur) cur.dir = d;
@@ -151,7 +167,7 @@ export function rewriteSdp(sdp: string, t: SdpTarget): string | null {
       idx++;
       const m = /^(m=\S+\s+)(\d+)(\/\d+)?(\s.*)$/.exec(b);
       out += !m || relay[idx] < 0 ? l.raw : m[1] + relay[idx] + m[4] + eolOf(l);
-    } else if (c0 === 97 && ICE.test(b)) {
+    } else if (c0 === 97 && maybeIce(b) && ICE.test(b)) {
       continue;
     } else if (c0 === 97 && idx >= 0 && b.startsWith('a=rtcp:')) {
       const s = streams[idx];
