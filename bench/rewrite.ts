@@ -1,5 +1,8 @@
 // bench/rewrite: messages per second of the offline rewrite engine (no sockets).
 //   npm run build && node dist/bench/rewrite.js [seconds-per-case]
+// With --messages N CASE: exactly N messages of that case after its warm-up, and no clock, so
+// that bench/instructions can count the instructions each message costs.
+//   node dist/bench/rewrite.js --messages 20000 'INVITE with SDP'
 import { parseConfig, validate } from '../src/config/config.js';
 import { signed } from '../src/core/branch.js';
 import { Engine } from '../src/core/engine.js';
@@ -113,9 +116,18 @@ rtp-ports 20000-59999
 const natCfg = validate(parseConfig('inbound 192.0.2.1/24\noutbound 198.51.100.1\nrtp-ports 20000-59999\n', 'bench'));
 const L4lan = parseHostPort('192.0.2.1:5060')!;
 
+const fixed = process.argv[2] === '--messages' ? { n: Number(process.argv[3]), only: process.argv[4] ?? '', ran: false } : null;
+
 function bench(name: string, seconds: number, run: (e: Engine, i: number) => void, c = cfg): number {
+  if (fixed && name !== fixed.only) return 0;
   const { engine: e } = buildEngine(c, { product: 'sipproxy64/bench' });
   for (let i = 0; i < 2000; i++) run(e, i); // warm up
+  if (fixed) {
+    fixed.ran = true;
+    for (let i = 0; i < fixed.n; i++) run(e, i);
+    if ((e.counters.get('sent') ?? 0) === 0) throw new Error(`${name}: nothing sent`);
+    return 0;
+  }
   let n = 0;
   const t0 = process.hrtime.bigint();
   const end = t0 + BigInt(Math.round(seconds * 1e9));
@@ -132,7 +144,7 @@ function bench(name: string, seconds: number, run: (e: Engine, i: number) => voi
   return rate;
 }
 
-const secs = Number(process.argv[2] ?? 3);
+const secs = fixed ? 0 : Number(process.argv[2] ?? 3);
 const buf = (s: string) => Buffer.from(s, 'latin1');
 const invites = Array.from({ length: 1000 }, (_, i) => buf(invite(`bench${i}`)));
 /** The response's top Via signed as the proxy signs the request's (else it is dropped as forged). */
@@ -144,7 +156,7 @@ function signResponse(text: string): string {
 }
 const ok = buf(signResponse(ok200));
 const reg = buf(register);
-console.log(`sipproxy64 rewrite engine, node ${process.version}, ${secs}s per case`);
+if (!fixed) console.log(`sipproxy64 rewrite engine, node ${process.version}, ${secs}s per case`);
 const inviteRun = (e: Engine, i: number): void => {
   e.handle(invites[i % 1000], alice, L4);
   if (i % 1000 === 999) for (let k = 0; k < 1000; k++) e.media.release(`bench${k}@192.0.2.10`, 'bench');
@@ -162,5 +174,8 @@ const prefixed = bench('INVITE prefix map', secs, inviteRun, prefixCfg);
 const nat64 = bench('INVITE nat64', secs, inviteRun, nat64Cfg);
 // The plain case again: the first case of a run also pays for the JIT's warm-up.
 const plainAgain = Math.max(plain, bench('INVITE with SDP again', secs, inviteRun));
-console.log(`prefix-mapped INVITE / plain map line INVITE: ${(prefixed / plainAgain).toFixed(2)}`);
-console.log(`nat64 INVITE / plain map line INVITE: ${(nat64 / plainAgain).toFixed(2)}`);
+if (fixed && !fixed.ran) throw new Error(`no case named "${fixed.only}"`);
+if (!fixed) {
+  console.log(`prefix-mapped INVITE / plain map line INVITE: ${(prefixed / plainAgain).toFixed(2)}`);
+  console.log(`nat64 INVITE / plain map line INVITE: ${(nat64 / plainAgain).toFixed(2)}`);
+}
