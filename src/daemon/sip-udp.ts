@@ -133,6 +133,8 @@ export class SipUdp {
     else if (nat) {
       const n = nat.addon.sipSend(nat.h, act.data, act.from.addr, act.to.addr, act.to.port);
       // Datagrams the kernel has not sent yet fill the buffer: drop and count (Node's dgram queues instead).
+      // ENOBUFS: a full queue discipline, which Linux tells a UDP sender only with IP_RECVERR
+      // (not set here; without it the send succeeds and Udp SndbufErrors counts the drop).
       if (n === -EAGAIN || n === -ENOBUFS) this.engine.countDrop(R.sendBufferFull);
       else if (n < 0) {
         this.engine.count('sip-socket-error');
