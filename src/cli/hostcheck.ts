@@ -126,8 +126,10 @@ export async function hostChecks(cfg: Config): Promise<Check[]> {
   return out;
 }
 
+type Add = (check: string, subject: string, level: Level, detail?: string) => void;
+
 /** nat64 and large prefix lines: each prefix routed to this host (AnyIP), and the native socket that serves it. */
-function wildcardChecks(cfg: Config, routes: ReturnType<typeof localRoutes>, add: (check: string, subject: string, level: Level, detail?: string) => void): void {
+function wildcardChecks(cfg: Config, routes: ReturnType<typeof localRoutes>, add: Add): void {
   const prefixes: Array<[string, Addr, string]> = cfg.prefixLines.map((l) => [`map ${l.real.text} ${l.face.text}`, nth(l.face, 0), l.face.text]);
   if (cfg.nat64) prefixes.push([`nat64 ${cfg.nat64.text}`, embed(cfg.nat64, '192.0.2.1'), cfg.nat64.text]);
   if (prefixes.length === 0) return;
@@ -138,8 +140,6 @@ function wildcardChecks(cfg: Config, routes: ReturnType<typeof localRoutes>, add
   const addon = loadNative();
   add('native', prefixes.map((p) => p[0]).join(', '), addon instanceof Error ? 'error' : 'ok', addon instanceof Error ? `the native addon does not load: ${addon.message}` : 'the addon that serves them loads');
 }
-
-type Add = (check: string, subject: string, level: Level, detail?: string) => void;
 
 /** An auto|native|js directive's addon, as the daemon would choose it; what it could not load is said. */
 function addonCheck(check: string, directive: string, choice: NativeChoice, fallback: string, add: Add): Addon | null {

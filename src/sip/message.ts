@@ -3,7 +3,7 @@
 // The hot headers (Via, Call-ID, CSeq, From, To, Max-Forwards, Content-Type, Content-Length)
 // are remembered as the parser meets them, so no caller scans the header list for them again.
 import { dropWith, refuse } from './errors.js';
-import { HeaderDef, Kind, lookupHeader, UNKNOWN } from './headers.js';
+import { HeaderDef, HOT_NAMES, Kind, lookupHeader, UNKNOWN } from './headers.js';
 import { R } from './reasons.js';
 
 export interface Header {
@@ -27,9 +27,20 @@ export interface HotHeaders {
   readonly contentLength?: Header;
 }
 
-/** The hot headers from the parser's slots, in the order of HOT_NAMES (one object shape for all messages). */
+/** Each hot header's slot, taken from HOT_NAMES by name, so that the table's order is its own business. */
+const slot = (name: (typeof HOT_NAMES)[number]): number => HOT_NAMES.indexOf(name);
+const S = {
+  via: slot('Via'), callId: slot('Call-ID'), cseq: slot('CSeq'), from: slot('From'), to: slot('To'),
+  maxForwards: slot('Max-Forwards'), contentType: slot('Content-Type'), contentLength: slot('Content-Length'),
+} as const;
+if (HOT_NAMES.length !== 8) throw new Error('parseMessage keeps eight hot-header slots'); // the literal below
+
+/** The hot headers from the parser's slots (one object shape for all messages). */
 function hotHeaders(h: ReadonlyArray<Header | undefined>): HotHeaders {
-  return { via: h[0], callId: h[1], cseq: h[2], from: h[3], to: h[4], maxForwards: h[5], contentType: h[6], contentLength: h[7] };
+  return {
+    via: h[S.via], callId: h[S.callId], cseq: h[S.cseq], from: h[S.from], to: h[S.to],
+    maxForwards: h[S.maxForwards], contentType: h[S.contentType], contentLength: h[S.contentLength],
+  };
 }
 
 export interface SipMessage {
@@ -96,7 +107,9 @@ export function parseMessage(text: string): SipMessage {
     uriEnd = pos + sp2;
   }
   const headers: Header[] = [];
-  const slots: Array<Header | undefined> = [undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined]; // HOT_NAMES
+  // One per HOT_NAMES, as a literal: a packed array copied from its template (map() per
+  // message cost 3.5% of an INVITE's instructions).
+  const slots: Array<Header | undefined> = [undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined];
   pos = slEnd + 1;
   let headersEnd = -1;
   while (pos < text.length) {
