@@ -1,10 +1,11 @@
 // Message bodies: application/sdp, also inside multipart/* (RFC 5621, RFC 2046 5.1).
 import { unfold } from '../sip/message.js';
-import { rewriteSdp, SdpTarget } from '../sdp/rewrite.js';
+import { sdpEdits, SdpTarget } from '../sdp/rewrite.js';
 import { Edits } from '../sip/edits.js';
 
 function mediaType(ctype: string): string {
-  return ctype.split(';')[0].trim().toLowerCase();
+  const semi = ctype.indexOf(';');
+  return (semi < 0 ? ctype : ctype.slice(0, semi)).trim().toLowerCase();
 }
 
 function boundaryOf(ctype: string): string | null {
@@ -18,14 +19,7 @@ function boundaryOf(ctype: string): string | null {
  */
 export function rewriteBody(text: string, s: number, e: number, ctype: string, t: SdpTarget, edits: Edits, depth = 0): number | null {
   const type = mediaType(unfold(ctype));
-  if (type === 'application/sdp') {
-    const sdp = text.slice(s, e);
-    const out = rewriteSdp(sdp, t);
-    if (out === null) return null;
-    if (out === sdp) return 0;
-    edits.replace(s, e, out);
-    return out.length - sdp.length;
-  }
+  if (type === 'application/sdp') return sdpEdits(text, s, e, t, edits);
   if (!type.startsWith('multipart/') || depth > 3) return 0;
   const b = boundaryOf(ctype);
   if (!b) return 0;

@@ -1,5 +1,8 @@
 // SDP rewriting, line by line (SPEC section 5; RFC 4566 5.2/5.7/5.14, RFC 3605, RFC 5761).
+// Splice, don't re-serialise: the lines are found by index in the message text, only those a
+// rule reads are cut out, and what changes is recorded as edits against the message.
 import { Addr, Family, parseIp } from '../net/addr.js';
+import { Edits } from '../sip/edits.js';
 
 /** Where one stream's sender receives its media, as its SDP says. */
 export interface SdpParty {
@@ -29,40 +32,20 @@ interface Stream {
   dir: string | null; // its a=sendrecv/sendonly/recvonly/inactive (null: the session's)
 }
 
+/** A line pass 2 writes: its kind, where its text starts and ends, where its line end ends. */
+const enum K { O, C, CHOLD, M, ICE, RTCP }
+
 // ICE lines that would lie once the relay is the only path (RFC 8839 5.1, 5.4).
 const ICE = /^a=(candidate|remote-candidates|ice-ufrag|ice-pwd|ice-options|ice-lite|ice-mismatch|ice-pacing|end-of-candidates)(:|\r?$)/i;
 
-/** Could the a= line be an ICE attribute (c..., i..., e..., re...)? Spares the regex for the rest. */
-function maybeIce(b: string): boolean {
-  const c = b.charCodeAt(2) | 32;
-  return c === 99 || c === 105 || c === 101 || (c === 114 && (b.charCodeAt(3) | 32) === 101);
+/** Could the a= line at s be an ICE attribute (c..., i..., e..., re...)? Spares the regex for the rest. */
+function maybeIce(text: string, s: number): boolean {
+  const c = text.charCodeAt(s + 2) | 32;
+  return c === 99 || c === 105 || c === 101 || (c === 114 && (text.charCodeAt(s + 3) | 32) === 101);
 }
-
-/** One line as received (its end included, so untouched lines go out byte for byte) and its text. */
-interface Line {
-  readonly raw: string;
-  readonly b: string; // without CR/LF
-}
-
-/** Split keeping line ends; each line's text cut once, for both passes. */
-function lines(sdp: string): Line[] {
-  const out: Line[] = [];
-  let p = 0;
-  while (p < sdp.length) {
-    const nl = sdp.indexOf('\n', p);
-    const e = nl < 0 ? sdp.length : nl + 1;
-    let be = nl < 0 ? e : nl;
-    if (be > p && sdp.charCodeAt(be - 1) === 13) be--;
-    out.push({ raw: sdp.slice(p, e), b: sdp.slice(p, be) });
-    p = e;
-  }
-  return out;
-}
-
-/** The line end as received (CRLF, LF, or none at the end of the body). */
-const eolOf = (l: Line): string => l.raw.slice(l.b.length);
 
 const CONN = /^IN\s+IP[46]\s+([^\s/]+)/i;
+const C_SHAPE = /^c=IN\s+IP[46]\s+\S/i;
 
 /** A `c=`/`o=` tail "IN IP4 a[/ttl]": the address written, or null when there is none. */
 function connText(tail: string): string | null {
@@ -78,59 +61,112 @@ function connAddr(written: string | null): string | null {
   return isUnspecified(a) ? null : a;
 }
 
-/** Is a `c=` tail the unspecified address? */
-function unspecified(tail: string): boolean {
-  return isUnspecified(connText(tail));
-}
-
 /** The unspecified address in the outgoing family. */
 const unspecifiedOut = (t: SdpTarget): string => (t.out === 4 ? 'IN IP4 0.0.0.0' : 'IN IP6 ::');
 
-function addrOut(t: SdpTarget, orig: string): string {
-  // A hold written as the unspecified address stays a hold (RFC 3264 8.4, RFC 2543).
-  return unspecified(orig) ? unspecifiedOut(t) : `IN IP${t.out} ${t.media.addr}`;
-}
+/** A connection address going out: a hold stays a hold (RFC 3264 8.4, RFC 2543), else ours. */
+const addrOut = (t: SdpTarget, hold: boolean): string => (hold ? unspecifiedOut(t) : `IN IP${t.out} ${t.media.addr}`);
 
-/** Rewrite one SDP body for family t.out; null when a stream gets no relay port. */
-export function rewriteSdp(sdp: string, t: SdpTarget): string | null {
-  const ls = lines(sdp);
-  // Pass 1: the streams and their connection addresses.
+/**
+ * Rewrite the SDP in text[s0, e0) for family t.out: edits recorded, the change in length
+ * returned; null when a stream gets no relay port.
+ */
+export function sdpEdits(text: string, s0: number, e0: number, t: SdpTarget, edits: Edits): number | null {
+  // Pass 1: the streams and their connection addresses; the lines pass 2 writes.
   const streams: Stream[] = [];
+  const marks: number[] = []; // kind, start, text end, line end: four numbers a line
   let sessionC: string | null = null;
   let sessionHold = false;
   let sessionDir = 'sendrecv';
   let cur: Stream | null = null;
-  for (const { b } of ls) {
-    if (b.startsWith('m=')) {
-      const port = /^m=\S+\s+(\d+)/.exec(b);
+  for (let s = s0; s < e0;) {
+    const nl = text.indexOf('\n', s);
+    const last = nl < 0 || nl >= e0; // the body's last line may have no line end
+    const e = last ? e0 : nl + 1;
+    let be = last ? e0 : nl;
+    if (be > s && text.charCodeAt(be - 1) === 13) be--;
+    const line = s;
+    s = e;
+    if (be - line < 2 || text.charCodeAt(line + 1) !== 61) continue; // not "x=" (RFC 4566 5)
+    const c0 = text.charCodeAt(line);
+    if (c0 === 111) marks.push(K.O, line, be, e);
+    else if (c0 === 109) {
+      const port = /^m=\S+\s+(\d+)/.exec(text.slice(line, be));
       cur = { port: port ? Number(port[1]) : 0, c: null, cHold: null, rtcp: null, rtcpAddr: null, mux: false, dir: null };
       streams.push(cur);
-    } else if (b.startsWith('c=')) {
+      marks.push(K.M, line, be, e);
+    } else if (c0 === 99) {
+      const b = text.slice(line, be);
       const written = connText(b.slice(2)); // one read gives the address and whether it is a hold
+      const hold = isUnspecified(written);
       if (cur) {
         cur.c = connAddr(written);
-        cur.cHold = isUnspecified(written);
+        cur.cHold = hold;
       } else {
         sessionC = connAddr(written);
-        sessionHold = isUnspecified(written);
+        sessionHold = hold;
       }
-    } else if (cur && b.startsWith('a=rtcp:')) {
-      const m = /^a=rtcp:(\d+)(?:\s+(IN\s+IP[46]\s+\S+))?/i.exec(b);
+      // SPEC 11: a c= line without an address is not given one (no growth for strangers).
+      if (written !== null || C_SHAPE.test(b)) marks.push(hold ? K.CHOLD : K.C, line, be, e);
+    } else if (c0 !== 97) continue;
+    else if (maybeIce(text, line) && ICE.test(text.slice(line, be))) marks.push(K.ICE, line, be, e);
+    else if (cur && text.startsWith('a=rtcp:', line)) {
+      const m = /^a=rtcp:(\d+)(?:\s+(IN\s+IP[46]\s+\S+))?/i.exec(text.slice(line, be));
       if (m) {
         cur.rtcp = Number(m[1]);
         cur.rtcpAddr = m[2] ? connAddr(connText(m[2])) : null;
       }
-    } else if (!b.startsWith('a=') || b.indexOf(':') >= 0) continue; // the flags below take no value (RFC 4566 5.13)
-    else if (cur && /^a=rtcp-mux\s*$/i.test(b)) cur.mux = true;
-    else if (/^a=(sendrecv|sendonly|recvonly|inactive)\s*$/i.test(b)) {
-      const d = b.slice(2).trim().toLowerCase(); // RFC 4566 6: media level overrides session level
-      if (cur) cur.dir = d;
-      else sessionDir = d;
+      marks.push(K.RTCP, line, be, e);
+    } else {
+      const colon = text.indexOf(':', line);
+      if (colon >= 0 && colon < be) continue; // the flags below take no value (RFC 4566 5.13)
+      const b = text.slice(line, be);
+      if (cur && /^a=rtcp-mux\s*$/i.test(b)) cur.mux = true;
+      else if (/^a=(sendrecv|sendonly|recvonly|inactive)\s*$/i.test(b)) {
+        const d = b.slice(2).trim().toLowerCase(); // RFC 4566 6: media level overrides session level
+        if (cur) cur.dir = d;
+        else sessionDir = d;
+      }
     }
   }
-  // Allocate (or find) a relay port pair for each enabled stream. One whose connection
-  // address is unspecified names no place to send to: it keeps its port and gets no relay
-  // port (RFC 3264 8.4 hold; RFC 8840 trickle-ICE offers), and its stream is left as it is.
+  const relay = relayPorts(streams, sessionC, sessionHold, sessionDir, t);
+  if (relay === null) return null;
+  // Pass 2: write the marked lines.
+  let delta = 0;
+  const put = (s: number, e: number, v: string): void => {
+    edits.replace(s, e, v);
+    delta += v.length - (e - s);
+  };
+  let idx = -1;
+  for (let i = 0; i < marks.length; i += 4) {
+    const kind = marks[i], s = marks[i + 1], be = marks[i + 2];
+    if (kind === K.O) {
+      // o=<username> <sess-id> <sess-version> <nettype> <addrtype> <unicast-address>
+      const m = /^(o=\S+\s+\S+\s+\S+\s+)(IN\s+IP[46]\s+\S+)\s*$/i.exec(text.slice(s, be));
+      if (m) put(s + m[1].length, be, `IN IP${t.out} ${t.media.addr}`);
+    } else if (kind === K.C || kind === K.CHOLD) put(s + 2, be, addrOut(t, kind === K.CHOLD));
+    else if (kind === K.M) {
+      idx++;
+      const m = /^(m=\S+\s+)(\d+)(\/\d+)?(\s.*)$/.exec(text.slice(s, be));
+      if (m && relay[idx] >= 0) put(s + m[1].length, s + m[1].length + m[2].length + (m[3]?.length ?? 0), String(relay[idx]));
+    } else if (kind === K.ICE) put(s, marks[i + 3], '');
+    else {
+      const st = streams[idx];
+      const r = relay[idx];
+      const port = r < 0 ? st.rtcp ?? 0 : r === 0 ? 0 : st.mux || st.rtcp === st.port ? r : r + 1;
+      const m = /^a=rtcp:\d+(\s+IN\s+IP[46]\s+\S+)?/i.exec(text.slice(s, be));
+      if (m) put(s, s + m[0].length, `a=rtcp:${port}` + (m[1] ? ' ' + (r < 0 ? unspecifiedOut(t) : addrOut(t, isUnspecified(connText(m[1].trim())))) : ''));
+    }
+  }
+  return delta;
+}
+
+/**
+ * A relay port pair for each enabled stream (0: disabled; -1: on hold, left as it is). One
+ * whose connection address is unspecified names no place to send to: it keeps its port and
+ * gets no relay port (RFC 3264 8.4 hold; RFC 8840 trickle-ICE offers). Null: refused.
+ */
+function relayPorts(streams: Stream[], sessionC: string | null, sessionHold: boolean, sessionDir: string, t: SdpTarget): number[] | null {
   const relay: number[] = [];
   for (let i = 0; i < streams.length; i++) {
     const s = streams[i];
@@ -144,38 +180,16 @@ export function rewriteSdp(sdp: string, t: SdpTarget): string | null {
       relay.push(-1);
       continue;
     }
-    const addr = s.c ?? sessionC;
-    const party: SdpParty = { addr, rtp: s.port, rtcp: s.mux ? s.port : s.rtcp ?? s.port + 1, mux: s.mux, held: (s.dir ?? sessionDir) !== 'sendrecv' };
+    const party: SdpParty = { addr: s.c ?? sessionC, rtp: s.port, rtcp: s.mux ? s.port : s.rtcp ?? s.port + 1, mux: s.mux, held: (s.dir ?? sessionDir) !== 'sendrecv' };
     const p = t.stream(i, party);
     if (p === null) return null;
     relay.push(p);
   }
-  // Pass 2: write.
-  let out = '';
-  let idx = -1;
-  for (const l of ls) {
-    const b = l.b;
-    const c0 = b.charCodeAt(0);
-    if (c0 === 111 && b.startsWith('o=')) {
-      // o=<username> <sess-id> <sess-version> <nettype> <addrtype> <unicast-address>
-      const m = /^(o=\S+\s+\S+\s+\S+\s+)(IN\s+IP[46]\s+\S+)\s*$/i.exec(b);
-      out += m ? m[1] + `IN IP${t.out} ${t.media.addr}` + eolOf(l) : l.raw;
-    } else if (c0 === 99 && b.startsWith('c=')) {
-      // SPEC 11: a c= line without an address is not given one (no growth for strangers).
-      out += /^c=IN\s+IP[46]\s+\S/i.test(b) ? 'c=' + addrOut(t, b.slice(2)) + eolOf(l) : l.raw;
-    } else if (c0 === 109 && b.startsWith('m=')) {
-      idx++;
-      const m = /^(m=\S+\s+)(\d+)(\/\d+)?(\s.*)$/.exec(b);
-      out += !m || relay[idx] < 0 ? l.raw : m[1] + relay[idx] + m[4] + eolOf(l);
-    } else if (c0 === 97 && maybeIce(b) && ICE.test(b)) {
-      continue;
-    } else if (c0 === 97 && idx >= 0 && b.startsWith('a=rtcp:')) {
-      const s = streams[idx];
-      const port = relay[idx] < 0 ? s.rtcp ?? 0 : relay[idx] === 0 ? 0 : s.mux || s.rtcp === s.port ? relay[idx] : relay[idx] + 1;
-      const m = /^a=rtcp:\d+(\s+IN\s+IP[46]\s+\S+)?/i.exec(b);
-      if (!m) out += l.raw;
-      else out += `a=rtcp:${port}` + (m[1] ? ' ' + (relay[idx] < 0 ? unspecifiedOut(t) : addrOut(t, m[1].trim())) : '') + b.slice(m[0].length) + eolOf(l);
-    } else out += l.raw;
-  }
-  return out;
+  return relay;
+}
+
+/** Rewrite one SDP body for family t.out; null when a stream gets no relay port. */
+export function rewriteSdp(sdp: string, t: SdpTarget): string | null {
+  const edits = new Edits();
+  return sdpEdits(sdp, 0, sdp.length, t, edits) === null ? null : edits.apply(sdp);
 }
