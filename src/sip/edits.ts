@@ -6,7 +6,6 @@ interface Edit {
   readonly s: number;
   readonly e: number;
   readonly t: string;
-  readonly seq: number;
 }
 
 export class Edits {
@@ -14,7 +13,7 @@ export class Edits {
 
   /** Replace text[s, e) with t (s === e inserts; t === "" deletes). */
   replace(s: number, e: number, t: string): void {
-    this.list.push({ s, e, t, seq: this.list.length });
+    this.list.push({ s, e, t });
   }
 
   insert(at: number, t: string): void {
@@ -37,7 +36,8 @@ export class Edits {
   /** Apply to text[0, end). Overlapping edits are a bug in a rule: they throw, and the caller drops. */
   apply(text: string, end = text.length): string {
     if (this.list.length === 0) return end === text.length ? text : text.slice(0, end);
-    const l = this.list.slice().sort((a, b) => a.s - b.s || a.e - b.e || a.seq - b.seq);
+    // Array.prototype.sort is stable (ES2019): edits at one place keep the order they were made in.
+    const l = this.list.slice().sort((a, b) => a.s - b.s || a.e - b.e);
     let out = '';
     let pos = 0;
     for (const x of l) {
