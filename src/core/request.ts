@@ -1,6 +1,6 @@
 // Requests: RFC 3261 16.3-16.6 and 16.11 (stateless proxy), SPEC section 3. handleRequest is
 // the list of steps; each step is a function of its own, citing its section.
-import { Addr, HostPort, uriHost } from '../net/addr.js';
+import { Addr, HostPort, uriHost, withPort } from '../net/addr.js';
 import { Edits } from '../sip/edits.js';
 import { refuse } from '../sip/errors.js';
 import { cseqOf, CSeq, callIdOf } from '../sip/fields.js';
@@ -252,7 +252,7 @@ function nextHop(ctx: ProxyContext, m: SipMessage, plan: Forward, pre: Preproces
   const transport = transportFor(towards.text, towards.u, ctx.cfg, entry?.transport ?? null, towards.u === pre.routing.ruri && ruriToUs);
   // RFC 3261 19.1.2 / RFC 3263 4.2: without a port, TLS goes to 5061.
   if (transport === 'tls' && !(towards.u && towards.u.portStart >= 0) && !entry?.realPort && plan.target.port === 5060) {
-    return { target: { ...plan.target, port: 5061 }, transport };
+    return { target: withPort(plan.target, 5061), transport };
   }
   return { target: plan.target, transport };
 }

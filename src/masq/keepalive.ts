@@ -9,7 +9,7 @@
 // behind a NAT). Pure: the daemon's timer calls tick(); answers come through the engine.
 import { Action } from '../core/types.js';
 import type { Transport } from '../core/transport.js';
-import { Addr, HostPort, uriHost } from '../net/addr.js';
+import { Addr, HostPort, uriHost, withPort } from '../net/addr.js';
 import { SipMessage } from '../sip/message.js';
 import { Via, viaParam } from '../sip/via.js';
 import { Nat } from './nat.js';
@@ -58,12 +58,12 @@ export class Keepalive {
         const from = this.nat.addrOf('wan', to.family);
         if (from.family !== to.family) continue;
         if (src.transport !== 'udp') {
-          out.push(this.ping(key, { ...from, port: this.sipPort }, to, src.transport));
+          out.push(this.ping(key, withPort(from, this.sipPort), to, src.transport));
           continue;
         }
         const branch = PREFIX + this.mac(`${this.round}\n${key}`);
         this.pending.set(branch, key);
-        out.push({ type: 'send', from: { ...from, port: this.sipPort }, to, data: this.options(b.contact, branch, this.mac(key), from), transport: 'udp' });
+        out.push({ type: 'send', from: withPort(from, this.sipPort), to, data: this.options(b.contact, branch, this.mac(key), from), transport: 'udp' });
       }
     }
     for (const key of this.misses.keys()) if (!live.has(key)) this.misses.delete(key); // gone by expiry or REGISTER

@@ -6,7 +6,7 @@ import { localReply } from '../core/reply.js';
 import { Forward, MediaPlan, Plan, PlanRequest, ProxyContext, Writing } from '../core/types.js';
 import { transportParam } from '../core/transport.js';
 import { KEEP_PARAM } from '../core/uris.js';
-import { Addr, Family, HostPort, parseHostIp } from '../net/addr.js';
+import { Addr, Family, HostPort, parseHostIp, withPort } from '../net/addr.js';
 import { refuse } from '../sip/errors.js';
 import { R, Reason } from '../sip/reasons.js';
 import { param, parseUri, UriParts, userOf, hostIp, portOf } from '../sip/uri.js';
@@ -38,14 +38,14 @@ export function natMedia(nat: Nat, callId: string, from: Realm, to: Realm, lan: 
 function targetOfHost(st: MasqState, text: string, u: UriParts, family: Family): HostPort | NeedName {
   const port = portOf(text, u);
   const a = hostIp(text, u.hostStart, u.hostEnd);
-  if (a) return { ...a, port: port ?? 5060 };
+  if (a) return withPort(a, port ?? 5060);
   const name = text.slice(u.hostStart, u.hostEnd).toLowerCase().replace(/\.$/, '');
   // A dual-stack line: the primary outbound's family first, then the other one's.
   const families: Family[] = st.nat.outbound2 ? [family, st.nat.outbound2.family === family ? st.nat.outbound.family : st.nat.outbound2.family] : [family];
   for (const f of families) {
     const r = st.names.get(name, f);
     if (r === undefined) return { type: 'resolve', name, family: f };
-    if (r !== null) return { ...r.addr, port: port ?? r.port ?? 5060 };
+    if (r !== null) return withPort(r.addr, port ?? r.port ?? 5060);
   }
   throw refuse(R.nameUnresolved, `Service Unavailable (cannot resolve ${name})`);
 }
@@ -106,7 +106,7 @@ export function natPlan(ctx: ProxyContext, st: MasqState, r: PlanRequest, from: 
   if (phone) {
     target = phone; // a URI we gave out for a LAN phone (the remote target of a dialog, a registration)
   } else if (keptAddr) {
-    target = { ...keptAddr, port: portOf(uri.text, uri.u) ?? 5060 }; // a public party we wrote as our address (;sp64h=)
+    target = withPort(keptAddr, portOf(uri.text, uri.u) ?? 5060); // a public party we wrote as our address (;sp64h=)
   } else if (!routed && reg.enabled && user && (reg.isOurDomain(host) || forUs)) {
     // Our registrar's user, at its most recent binding.
     const b = reg.contactOf(`${user}@${forUs ? reg.domains[0] : host}`);

@@ -38,6 +38,11 @@ export function parseIp(text: string): Addr | null {
   return hit;
 }
 
+/** An address with a port, in HostPort's one shape (an object spread of a cached Addr cost 4% of a masqueraded INVITE). */
+export function withPort(a: Addr, port: number): HostPort {
+  return { addr: a.addr, family: a.family, port };
+}
+
 /** Parse an IP that may be written in brackets ("[2001:db8::1]" or "192.0.2.1"). */
 export function parseHostIp(text: string): Addr | null {
   if (text.length > 2 && text.charCodeAt(0) === 0x5b && text.charCodeAt(text.length - 1) === 0x5d) {
