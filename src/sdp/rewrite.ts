@@ -32,7 +32,10 @@ interface Stream {
   dir: string | null; // its a=sendrecv/sendonly/recvonly/inactive (null: the session's)
 }
 
-/** A line pass 2 writes: its kind, where its text starts and ends, where its line end ends. */
+/**
+ * A line pass 2 writes, four numbers: its kind, where its text starts and ends, where its line
+ * end ends; for RTCP where the part written ends, and 0/1/2 for no address/an address/a hold.
+ */
 const enum K { O, C, CHOLD, M, ICE, RTCP }
 
 // ICE lines that would lie once the relay is the only path (RFC 8839 5.1, 5.4).
@@ -74,7 +77,7 @@ const addrOut = (t: SdpTarget, hold: boolean): string => (hold ? unspecifiedOut(
 export function sdpEdits(text: string, s0: number, e0: number, t: SdpTarget, edits: Edits): number | null {
   // Pass 1: the streams and their connection addresses; the lines pass 2 writes.
   const streams: Stream[] = [];
-  const marks: number[] = []; // kind, start, text end, line end: four numbers a line
+  const marks: number[] = []; // four numbers a line (K)
   let sessionC: string | null = null;
   let sessionHold = false;
   let sessionDir = 'sendrecv';
@@ -113,10 +116,12 @@ export function sdpEdits(text: string, s0: number, e0: number, t: SdpTarget, edi
     else if (cur && text.startsWith('a=rtcp:', line)) {
       const m = /^a=rtcp:(\d+)(?:\s+(IN\s+IP[46]\s+\S+))?/i.exec(text.slice(line, be));
       if (m) {
+        const written = m[2] ? connText(m[2]) : null;
         cur.rtcp = Number(m[1]);
-        cur.rtcpAddr = m[2] ? connAddr(connText(m[2])) : null;
+        cur.rtcpAddr = m[2] ? connAddr(written) : null;
+        // Pass 2 writes the port and the address the regex read: where they end, and none / an address / a hold.
+        marks.push(K.RTCP, line, line + m[0].length, !m[2] ? 0 : isUnspecified(written) ? 2 : 1);
       }
-      marks.push(K.RTCP, line, be, e);
     } else {
       const colon = text.indexOf(':', line);
       if (colon >= 0 && colon < be) continue; // the flags below take no value (RFC 4566 5.13)
@@ -154,8 +159,8 @@ export function sdpEdits(text: string, s0: number, e0: number, t: SdpTarget, edi
       const st = streams[idx];
       const r = relay[idx];
       const port = r < 0 ? st.rtcp ?? 0 : r === 0 ? 0 : st.mux || st.rtcp === st.port ? r : r + 1;
-      const m = /^a=rtcp:\d+(\s+IN\s+IP[46]\s+\S+)?/i.exec(text.slice(s, be));
-      if (m) put(s, s + m[0].length, `a=rtcp:${port}` + (m[1] ? ' ' + (r < 0 ? unspecifiedOut(t) : addrOut(t, isUnspecified(connText(m[1].trim())))) : ''));
+      const written = marks[i + 3]; // a=rtcp:<port> [IN IP4 <address>] (RFC 3605)
+      put(s, be, `a=rtcp:${port}` + (written === 0 ? '' : ' ' + (r < 0 ? unspecifiedOut(t) : addrOut(t, written === 2))));
     }
   }
   return delta;
