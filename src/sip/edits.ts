@@ -12,6 +12,11 @@ const INDEX = 2 ** 20; // edits one text may have for the fast sort (far above w
 const OFFSET = 2 ** 16; // offsets below 65,536 (MAX_MESSAGE is 65,535)
 let keys = new Float64Array(64);
 
+/** The same order by a comparator (stable, ES2019), for a text too long for the numeric key. */
+function byComparator(list: readonly Edit[]): number[] {
+  return list.map((_, j) => j).sort((a, b) => list[a].s - list[b].s || list[a].e - list[b].e);
+}
+
 /**
  * The edits' indices by start, end, then the order they were made in. Each edit becomes one
  * number (start, end and index, exact below 2^53), sorted by the typed array's own numeric
@@ -20,10 +25,11 @@ let keys = new Float64Array(64);
  */
 function sorted(list: readonly Edit[]): ArrayLike<number> {
   const n = list.length;
+  if (n >= INDEX) return byComparator(list);
   if (n > keys.length) keys = new Float64Array(Math.max(n, keys.length * 2));
   for (let i = 0; i < n; i++) {
     const x = list[i];
-    if (x.e >= OFFSET || n >= INDEX) return list.map((_, j) => j).sort((a, b) => list[a].s - list[b].s || list[a].e - list[b].e); // stable (ES2019)
+    if (x.e >= OFFSET) return byComparator(list);
     keys[i] = (x.s * OFFSET + x.e) * INDEX + i;
   }
   const k = keys.subarray(0, n).sort();
