@@ -17,7 +17,7 @@ import { Addon, chooseNative, loadNative, NativeChoice, NativeDatapath } from '.
 import { canBind } from '../daemon/udp.js';
 import { pairsAllowed, raiseOpenFileLimit, limitNeeded } from '../daemon/fdlimit.js';
 import { pairsIn } from '../media/table.js';
-import { Addr, formatHostPort, other } from '../net/addr.js';
+import { Addr, formatHostPort, other, withPort } from '../net/addr.js';
 
 type Level = 'ok' | 'warning' | 'error';
 export interface Check { readonly check: string; readonly subject: string; readonly level: Level; readonly detail: string }
@@ -83,7 +83,7 @@ export async function hostChecks(cfg: Config): Promise<Check[]> {
     for (const port of ports) {
       if (wild.has(a.family) && port === cfg.sipPort) continue; // the wildcard socket serves them (below)
       const why = await canBind(a, port);
-      add('bind', formatHostPort({ ...a, port }), why ? 'error' : 'ok', why ?? '');
+      add('bind', formatHostPort(withPort(a, port)), why ? 'error' : 'ok', why ?? '');
     }
   }
   for (const [f, what] of wild) {
@@ -94,7 +94,7 @@ export async function hostChecks(cfg: Config): Promise<Check[]> {
   for (const m of cfg.maps) {
     if (!m.facePort || !own.some((o) => o.a.addr === m.face.addr && o.local)) continue;
     const why = await canBind(m.face, m.facePort);
-    add('bind', formatHostPort({ ...m.face, port: m.facePort }), why ? 'error' : 'ok', why ?? '');
+    add('bind', formatHostPort(withPort(m.face, m.facePort)), why ? 'error' : 'ok', why ?? '');
   }
   // rtp-ports: clear of the ephemeral range (the kernel hands those to outgoing sockets) and served by the open-file limit.
   const [lo, hi] = cfg.rtpPorts;

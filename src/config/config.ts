@@ -1,6 +1,6 @@
 // Config file and flag parsing (SPEC section 8): one directive a line, '#' comments.
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { Addr, formatHostPort, HostPort, parseHostIp, parseHostPort, parseIp } from '../net/addr.js';
+import { Addr, formatHostPort, HostPort, parseHostIp, parseHostPort, parseIp, withPort } from '../net/addr.js';
 import { Advertised, advertiseProblem } from './advertise.js';
 import { Nat64Prefix, parseNat64 } from './nat64.js';
 import { checkNat64, checkPrefixLines } from './spaces.js';
@@ -360,7 +360,7 @@ export function validate(cfg: Config, where = 'config'): Config {
   const realAt = new Map(cfg.maps.filter((m) => m.real).map((m) => [(m.real as Addr).addr, m.where]));
   for (const m of cfg.maps) {
     // A face is an address, or an address and a SIP port of its own (a port face).
-    const faceKey = m.facePort ? formatHostPort({ ...m.face, port: m.facePort }) : m.face.addr;
+    const faceKey = m.facePort ? formatHostPort(withPort(m.face, m.facePort)) : m.face.addr;
     // A plain face takes every port of its address: no port face beside it.
     const prev = faces.get(faceKey) ?? faces.get(m.face.addr) ?? (m.facePort ? undefined : portFaceAt.get(m.face.addr));
     if (prev) throw new ConfigError(m.where, `face ${faceKey} is already used at ${prev}`);

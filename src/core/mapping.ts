@@ -4,7 +4,7 @@ import { writtenOf } from '../config/advertise.js';
 import { Config, MapEntry } from '../config/config.js';
 import { embed, extract, nat64Refusal } from '../config/nat64.js';
 import { hostOf, nth } from '../config/prefix.js';
-import { Addr, Family, HostPort, other, uriHost } from '../net/addr.js';
+import { Addr, Family, HostPort, other, uriHost, withPort } from '../net/addr.js';
 import { isOurPort } from './transport.js';
 import type { Translator } from './uris.js';
 
@@ -246,16 +246,16 @@ export class Mapping implements Translator {
     const pf = this.portFace(a.addr, port ?? 5060);
     if (pf) {
       const real = this.realAddr(pf);
-      return real ? { addr: real.addr, family: real.family, port: pf.realPort ?? (pf.name ? this.uplinkPort(pf) : 5060) } : null;
+      return real ? withPort(real, pf.realPort ?? (pf.name ? this.uplinkPort(pf) : 5060)) : null;
     }
     const f = this.face(a.addr);
     if (f) {
       const real = this.realAddr(f);
       if (!real) return null;
       const p = f.realPort !== null && (port === null || port === this.cfg.sipPort) ? f.realPort : port ?? (f.name ? this.uplinkPort(f) : 5060);
-      return { addr: real.addr, family: real.family, port: p };
+      return withPort(real, p);
     }
-    if (this.isMapped(a.addr)) return { addr: a.addr, family: a.family, port: port ?? 5060 };
+    if (this.isMapped(a.addr)) return withPort(a, port ?? 5060);
     return null;
   }
 
@@ -273,7 +273,7 @@ export class Mapping implements Translator {
     if (!e) return null;
     const real = this.realAddr(e);
     if (!real) return 'unresolved';
-    return { addr: real.addr, family: real.family, port: port ?? this.uplinkPort(e) };
+    return withPort(real, port ?? this.uplinkPort(e));
   }
 }
 

@@ -1,6 +1,6 @@
 // The address model's planner (SPEC 2, 3 steps 4-5): faces, mapped parties, uplinks and
 // generic parties. Other modes (masquerading) implement the same Planner interface.
-import { Addr, Family, HostPort, other, uriHost } from '../net/addr.js';
+import { Addr, Family, HostPort, other, uriHost, withPort } from '../net/addr.js';
 import { refuse } from '../sip/errors.js';
 import { R } from '../sip/reasons.js';
 import { hostIp, parseUri, portOf, UriParts } from '../sip/uri.js';
@@ -67,7 +67,7 @@ export class AddressPlanner implements Planner {
       const face = map.byFace(local.addr, local.port);
       const real = face ? map.realAddr(face) : null;
       // A port face's own port says which party, not the party's port (5060 unless its line says).
-      if (face && real) target = { addr: real.addr, family: real.family, port: face.realPort ?? (face.name ? map.uplinkPort(face) : face.facePort ? 5060 : local.port) };
+      if (face && real) target = withPort(real, face.realPort ?? (face.name ? map.uplinkPort(face) : face.facePort ? 5060 : local.port));
       else if (face) throw refuse(R.uplinkUnresolved);
     }
     if (!target || ctx.ours.isOurs(target.addr)) throw refuse(R.notARelay);

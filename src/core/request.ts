@@ -68,7 +68,7 @@ export function handleRequest(ctx: ProxyContext, planner: Planner, m: SipMessage
   if (!ng) requestMediaLife(ctx, m, plan.media?.key ?? callId, delta, src); // SPEC 6
   const out = writeOut(ctx, m, plan, edits, hop, branch, src, local, inT); // RFC 3261 16.6 steps 4 and 8, 18.1.1
   checkOutgoing(ctx, m, plan, pre, src, out); //                  SPEC 11 growth, RFC 3261 18.1.1 (513)
-  const from = { addr: plan.outAddr.addr, family: plan.outAddr.family, port: plan.outPort ?? portFor(out.transport, ctx.cfg) };
+  const from = withPort(plan.outAddr, plan.outPort ?? portFor(out.transport, ctx.cfg));
   const send = { type: 'send', from, to: hop.target, data: out.data, transport: out.transport, method: m.method } as const;
   const udp = out.udp === null || out.udp.length > MAX_UDP ? null : { ...send, data: out.udp, transport: 'udp' as const };
   const actions: Action[] = [out.transport === 'udp' ? send : { ...send, unreachable: () => unreachable(ctx, m, src, local, inT, udp) }];

@@ -1,5 +1,5 @@
 // Responses: RFC 3261 16.7 steps 3-9 as a stateless proxy does them (16.11), SPEC section 3.
-import { HostPort } from '../net/addr.js';
+import { HostPort, withPort } from '../net/addr.js';
 import { deleteElement, Edits } from '../sip/edits.js';
 import { callIdOf, cseqOf, tagOf } from '../sip/fields.js';
 import { Header, SipMessage } from '../sip/message.js';
@@ -46,6 +46,6 @@ export function handleResponse(ctx: ProxyContext, planner: Planner, m: SipMessag
   const data = edits.apply(m.text, m.bodyEnd);
   const transport = viaTransport(next, ctx.cfg); //                   RFC 3261 18.2.2
   if (transport === 'udp' && data.length > MAX_UDP) return [drop(R.tooLargeAfterRewrite)];
-  const send: Action = { type: 'send', from: { addr: plan.outAddr.addr, family: plan.outAddr.family, port: plan.outPort ?? portFor(transport, ctx.cfg) }, to: dest, data, transport };
+  const send: Action = { type: 'send', from: withPort(plan.outAddr, plan.outPort ?? portFor(transport, ctx.cfg)), to: dest, data, transport };
   return ng ? throughEngine(ng, key, [send], dest, () => [drop(R.mediaEngineDown)]) : [send];
 }

@@ -4,7 +4,7 @@
 // This file is the policy (which pair a stream takes, warm pairs, timeouts, counters); the
 // packets themselves go through a Datapath: native threads, or the event loop.
 import { MediaSession, MediaTable } from '../media/table.js';
-import { Addr, Family, formatHostPort } from '../net/addr.js';
+import { Addr, Family, formatHostPort, withPort } from '../net/addr.js';
 import { Datapath, IoChoice, PairInfo, PathOptions, Peer, peerText } from './datapath.js';
 import type { CallLog, EndedStream } from './call-log.js';
 import { JsDatapath } from './datapath-js.js';
@@ -219,7 +219,7 @@ export class Relay {
     const now = this.now();
     const relayAt = (side: 0 | 1): string => {
       const a = s.addrs?.[side] ?? (side === 0 ? this.opts.media4 : this.opts.media6);
-      return a ? formatHostPort({ ...a, port: s.port }) : `-:${s.port}`;
+      return a ? formatHostPort(withPort(a, s.port)) : `-:${s.port}`;
     };
     const v = this.view(s, info, now);
     return { callId: s.callId, index: s.index, created: s.created, establishedAt: s.establishedAt, ended: now, why, by, offerer: s.owner, sides: [{ party: v.party4, relay: relayAt(0), sent: info.q4 }, { party: v.party6, relay: relayAt(1), sent: info.q6 }], verdict: v.verdict };

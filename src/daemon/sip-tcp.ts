@@ -8,7 +8,7 @@ import tls from 'node:tls';
 import { Engine } from '../core/engine.js';
 import type { Transport } from '../core/transport.js';
 import { Action } from '../core/types.js';
-import { Addr, formatHostPort, HostPort, parseIp } from '../net/addr.js';
+import { Addr, formatHostPort, HostPort, parseIp, withPort } from '../net/addr.js';
 import { R } from '../sip/reasons.js';
 import { StreamFramer } from '../sip/stream.js';
 import { Logger } from './log.js';
@@ -62,7 +62,7 @@ export class SipTcp {
 
   async start(addrs: Addr[], port: number): Promise<void> {
     for (const a of addrs) {
-      const local: HostPort = { addr: a.addr, family: a.family, port };
+      const local: HostPort = withPort(a, port);
       // Limits apply to the raw connection, before a TLS handshake (SPEC 11: a handshake that
       // never finishes holds a place too, and ends after handshakeMs).
       const server = this.opts.transport === 'tls'
@@ -118,7 +118,7 @@ export class SipTcp {
       sock.destroy();
       return;
     }
-    this.attach(sock, local, { addr: a.addr, family: a.family, port: sock.remotePort }, true);
+    this.attach(sock, local, withPort(a, sock.remotePort), true);
   }
 
   private attach(sock: net.Socket, local: HostPort, remote: HostPort, connected: boolean): Conn {

@@ -11,7 +11,7 @@ import { constants } from 'node:os';
 import { Engine } from '../core/engine.js';
 import { MAX_UDP, Transport } from '../core/transport.js';
 import { Action } from '../core/types.js';
-import { Addr, Family, formatHostPort, HostPort, parseIp } from '../net/addr.js';
+import { Addr, Family, formatHostPort, HostPort, parseIp, withPort } from '../net/addr.js';
 import { R } from '../sip/reasons.js';
 import { Addon, chooseNative, NativeChoice, errnoName, loadNative } from './datapath-native.js';
 import { Logger } from './log.js';
@@ -54,7 +54,7 @@ export class SipUdp {
   async start(addrs: Addr[], port: number): Promise<void> {
     const addon = this.addon;
     for (const a of addrs) {
-      const local: HostPort = { addr: a.addr, family: a.family, port };
+      const local: HostPort = withPort(a, port);
       // sip-io native: a batch of datagrams a read, each handed over as a string (sipsock.c).
       if (addon) {
         const h = addon.sipOpen(a.family, port, (msg, srcAddr, srcPort) => this.receive(msg, srcAddr, srcPort, local), a.addr);
@@ -86,7 +86,7 @@ export class SipUdp {
     if (addon instanceof Error) throw new Error(`${why} needs the native addon (build/Release/rtp64.node; npm install builds it): ${addon.message}`);
     const h = addon.sipOpen(f, port, (msg, srcAddr, srcPort, dstAddr) => {
       const dst = dstAddr === undefined ? null : parseIp(dstAddr);
-      if (dst) this.receive(msg, srcAddr, srcPort, { addr: dst.addr, family: dst.family, port });
+      if (dst) this.receive(msg, srcAddr, srcPort, withPort(dst, port));
     });
     if (typeof h === 'number') throw new Error(`cannot bind SIP socket ${f === 6 ? '[::]' : '0.0.0.0'}:${port}: ${errnoName(-h)}`);
     this.any.set(f, { addon, h, port });
@@ -99,7 +99,7 @@ export class SipUdp {
         this.engine.countDrop(R.badSource);
         return;
       }
-      const src: HostPort = { addr: a.addr, family: a.family, port: srcPort };
+      const src: HostPort = withPort(a, srcPort);
       if (this.log.debugEnabled) this.log.debug('sip in', { from: formatHostPort(src), to: formatHostPort(local), bytes: msg.length, first: firstLine(msg) });
       this.mirror?.(typeof msg === 'string' ? Buffer.from(msg, 'latin1') : msg, src, local, 'udp');
       this.deliver(this.engine.handle(msg, src, local, 'udp'));

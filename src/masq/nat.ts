@@ -4,7 +4,7 @@
 // address with the LAN address in a MACed ;sp64n= parameter, so requests that come back
 // to the public address find the phone without per-call state.
 import ipaddr from 'ipaddr.js';
-import { Addr, Family, HostPort, parseHostPort, uriHost } from '../net/addr.js';
+import { Addr, Family, HostPort, parseHostPort, uriHost, withPort } from '../net/addr.js';
 import { param, UriParts } from '../sip/uri.js';
 import type { Translator, UriHook } from '../core/uris.js';
 import { verifies } from '../core/mac.js';
@@ -150,7 +150,7 @@ export class Nat {
       // A routing URI into the LAN: our public address, and the phone in ;sp64n=.
       const end = u.portStart >= 0 ? u.portEnd : u.hostEnd;
       c.edits.replace(u.hostStart, end, `${uriHost(this.writtenOf('wan', c.out))}:${this.sipPort}`);
-      c.edits.insert(end, `;${NAT_PARAM}=${this.token({ addr: a.addr, family: a.family, port: port ?? 5060 })}`);
+      c.edits.insert(end, `;${NAT_PARAM}=${this.token(withPort(a, port ?? 5060))}`);
       return true;
     },
   };

@@ -86,7 +86,7 @@ export function parseHostPort(text: string, defPort?: number): HostPort | null {
   if (!a) return null;
   const port = portText === undefined ? defPort : parsePort(portText);
   if (port === undefined || port === null) return null;
-  return { addr: a.addr, family: a.family, port };
+  return withPort(a, port);
 }
 
 /** Host as written in a URI or Via: IPv6 in brackets (RFC 3261 25.1, RFC 5118). */

@@ -1,5 +1,5 @@
 // Via values (RFC 3261 20.42, 18.2.1; RFC 3581 rport; RFC 5118 IPv6 sent-by and received).
-import { Addr, HostPort, parseIp, unicast } from '../net/addr.js';
+import { Addr, HostPort, parseIp, unicast, withPort } from '../net/addr.js';
 import type { Edits } from './edits.js';
 import { Header, SipMessage, splitList } from './message.js';
 
@@ -117,7 +117,7 @@ export function viaDestination(v: Via): HostPort | null {
   const rp = viaParam(v, 'rport')?.value;
   const port = rp && /^\d{1,5}$/.test(rp) ? Number(rp) : v.port ?? 5060;
   if (port < 1 || port > 65535) return null;
-  return { addr: addr.addr, family: addr.family, port };
+  return withPort(addr, port);
 }
 
 /**
