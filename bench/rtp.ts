@@ -173,8 +173,9 @@ async function runStep(relay: Relay4x6, n: number): Promise<{ row: Row; ok: bool
 }
 
 async function main(): Promise<void> {
-  const where = THREADS === 1 ? 'relay pinned to cpu0, bench/rtpload (C) on cpu1' : 'nothing pinned';
-  console.log(`bench/rtp: ${secs}s per step; ${THREADS} relay thread(s) each, ${where}; the relays take turns at each step; latency is one way through the relay`);
+  const alone = process.env.ISOLATED === '1' ? ' (every other task that may move is off cpu0)' : '';
+  const where = THREADS === 1 ? `relay pinned to cpu0${alone}, bench/rtpload (C) on cpu1` : 'nothing pinned';
+  console.log(`bench/rtp: ${secs}s per step; ${THREADS} relay thread(s) each, ${where}; the relays take turns at each step; latency is one way through the relay (send to kernel receive timestamp)`);
   // ONLY=sipproxy64,rtpengine: just those relays (a quick look; the ratio line needs both).
   const only = process.env.ONLY?.split(',');
   const relays = (process.env.PROFILE ? [sipproxy64('native')] : [sipproxy64('native'), sipproxy64('native', 'epoll'), sipproxy64('js'), rtpengine]).filter((r) => !only || only.includes(r.name));

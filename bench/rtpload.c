@@ -3,6 +3,11 @@
 // Every leg sends one 172-byte RTP packet each 20 ms (50 packets/s) for SECONDS, and
 // counts what arrives; each packet carries its send time, so the one-way time through the
 // relay is measured. Prints one JSON line: sent, received, pps, p50_us, p99_us.
+// The one-way time runs from just before the generator hands a chunk of at most CHUNK
+// packets to the kernel (the stamp in each) to the kernel's receive timestamp of the packet
+// at the generator's socket (SO_TIMESTAMPNS): the generator's own queues, a burst's earlier
+// sends and the wait for its receive loop are not the relay's. A packet's stamp is early by
+// at most the CHUNK-1 sends before it in its chunk, so the figure is an upper bound.
 // Legs with the same local address and port share one socket, so sends and receives go in
 // batches (sendmmsg, recvmmsg) and one core drives several hundred thousand packets/s.
 // POLL=1: poll instead of sleeping in epoll, so a relay's send wakes no sleeping receiver
@@ -24,6 +29,7 @@
 #define MAXLEGS 20000
 #define PKT 172
 #define BATCH 256
+#define CHUNK 8 /* packets per sendmmsg: one clock read per chunk */
 
 static int fds[MAXLEGS];   /* the socket of each leg */
 static int socks[MAXLEGS]; /* the distinct sockets */
@@ -34,10 +40,19 @@ static socklen_t dstlen[MAXLEGS];
 static uint32_t *lat;
 static size_t nlat, caplat;
 
+static uint64_t ns_of(const struct timespec *t) { return (uint64_t)t->tv_sec * 1000000000ull + (uint64_t)t->tv_nsec; }
+
 static uint64_t now_ns(void) {
   struct timespec t;
   clock_gettime(CLOCK_MONOTONIC, &t);
-  return (uint64_t)t.tv_sec * 1000000000ull + t.tv_nsec;
+  return ns_of(&t);
+}
+
+/* The clock of SO_TIMESTAMPNS, for the stamps that packets carry. */
+static uint64_t wall_ns(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_REALTIME, &t);
+  return ns_of(&t);
 }
 
 static int fill(const char *a, int port, struct sockaddr_storage *ss, socklen_t *len) {
@@ -79,6 +94,8 @@ int main(int argc, char **argv) {
       int big = 16 << 20;
       setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof big);
       setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &big, sizeof big);
+      int on = 1;
+      if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on) < 0) { perror("SO_TIMESTAMPNS"); return 2; }
       if (bind(fd, (struct sockaddr *)&ls, ll) < 0) { perror("bind"); return 2; }
       struct epoll_event ev = { .events = EPOLLIN, .data.u32 = k };
       epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
@@ -92,6 +109,7 @@ int main(int argc, char **argv) {
   static unsigned char out[BATCH][PKT], in[BATCH][2048];
   static struct mmsghdr om[BATCH], im[BATCH];
   static struct iovec oiov[BATCH], iiov[BATCH];
+  static char ctl[BATCH][CMSG_SPACE(sizeof(struct timespec))];
   for (int i = 0; i < BATCH; i++) {
     memset(out[i], 0xd5, PKT);
     out[i][0] = 0x80;
@@ -102,6 +120,7 @@ int main(int argc, char **argv) {
     om[i].msg_hdr.msg_iovlen = 1;
     im[i].msg_hdr.msg_iov = &iiov[i];
     im[i].msg_hdr.msg_iovlen = 1;
+    im[i].msg_hdr.msg_control = ctl[i];
   }
   uint64_t sent = 0, received = 0;
   // Paced: the legs are spread over the 20 ms period in 20 slots of 1 ms, as real phones
@@ -117,11 +136,11 @@ int main(int argc, char **argv) {
       if (slot == 0) seq++;
       int from = (int)((long)n * slot / 20), to = (int)((long)n * (slot + 1) / 20);
       slot = (slot + 1) % 20;
-      // Consecutive legs on one socket go out in one sendmmsg of up to BATCH datagrams.
+      // Consecutive legs on one socket go out in sendmmsg chunks of up to CHUNK datagrams.
       for (int i = from; i < to;) {
         int fd = fds[i], k = 0;
-        uint64_t ts = now_ns();
-        while (i < to && k < BATCH && fds[i] == fd) {
+        uint64_t ts = wall_ns();
+        while (i < to && k < CHUNK && fds[i] == fd) {
           memcpy(out[k] + 2, &seq, 2);
           memcpy(out[k] + 12, &ts, 8);
           om[k].msg_hdr.msg_name = &dst[i];
@@ -144,15 +163,21 @@ int main(int argc, char **argv) {
     }
     for (int s = 0; s < nsocks; s++) {
       for (;;) {
-        for (int i = 0; i < BATCH; i++) iiov[i].iov_len = sizeof in[i];
+        for (int i = 0; i < BATCH; i++) iiov[i].iov_len = sizeof in[i], im[i].msg_hdr.msg_controllen = sizeof ctl[i];
         int r = recvmmsg(socks[s], im, BATCH, MSG_DONTWAIT, NULL);
         if (r <= 0) break;
-        uint64_t now = now_ns();
+        uint64_t now = wall_ns(); /* only if the kernel gave no timestamp */
         for (int i = 0; i < r; i++) {
           if (im[i].msg_len != PKT || in[i][0] != 0x80) continue;
-          uint64_t ts;
+          uint64_t ts, at = now;
           memcpy(&ts, in[i] + 12, 8);
-          if (nlat < caplat) lat[nlat++] = (uint32_t)((now - ts) / 1000);
+          for (struct cmsghdr *c = CMSG_FIRSTHDR(&im[i].msg_hdr); c; c = CMSG_NXTHDR(&im[i].msg_hdr, c))
+            if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+              struct timespec k;
+              memcpy(&k, CMSG_DATA(c), sizeof k);
+              at = ns_of(&k);
+            }
+          if (nlat < caplat) lat[nlat++] = at > ts ? (uint32_t)((at - ts) / 1000) : 0;
           received++;
         }
         if (r < BATCH) break;
