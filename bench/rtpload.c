@@ -166,10 +166,12 @@ int main(int argc, char **argv) {
         for (int i = 0; i < BATCH; i++) iiov[i].iov_len = sizeof in[i], im[i].msg_hdr.msg_controllen = sizeof ctl[i];
         int r = recvmmsg(socks[s], im, BATCH, MSG_DONTWAIT, NULL);
         if (r <= 0) break;
-        uint64_t now = wall_ns(); /* only if the kernel gave no timestamp */
         for (int i = 0; i < r; i++) {
           if (im[i].msg_len != PKT || in[i][0] != 0x80) continue;
-          uint64_t ts, at = now;
+          received++;
+          /* SO_TIMESTAMPNS is on for every socket (or the generator exited), so the kernel
+           * stamps every datagram; the search is for where its cmsg sits. */
+          uint64_t ts, at = 0;
           memcpy(&ts, in[i] + 12, 8);
           for (struct cmsghdr *c = CMSG_FIRSTHDR(&im[i].msg_hdr); c; c = CMSG_NXTHDR(&im[i].msg_hdr, c))
             if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
@@ -177,8 +179,7 @@ int main(int argc, char **argv) {
               memcpy(&k, CMSG_DATA(c), sizeof k);
               at = ns_of(&k);
             }
-          if (nlat < caplat) lat[nlat++] = at > ts ? (uint32_t)((at - ts) / 1000) : 0;
-          received++;
+          if (at && nlat < caplat) lat[nlat++] = at > ts ? (uint32_t)((at - ts) / 1000) : 0;
         }
         if (r < BATCH) break;
       }
