@@ -73,6 +73,13 @@ export function loadNative(): Addon | Error {
   return loaded;
 }
 
+/** The addon, for what cannot run without it (nat64's wildcard socket); else an Error naming what needs it. */
+export function requireNative(what: string): Addon {
+  const addon = loadNative();
+  if (addon instanceof Error) throw new Error(`${what} needs the native addon (build/Release/rtp64.node; npm install builds it): ${addon.message}`);
+  return addon;
+}
+
 /** An `auto|native|js` directive (media-datapath, sip-io). */
 export type NativeChoice = 'auto' | 'native' | 'js';
 

@@ -13,7 +13,7 @@ import { MAX_UDP, Transport } from '../core/transport.js';
 import { Action } from '../core/types.js';
 import { Addr, Family, formatHostPort, HostPort, parseIp, withPort } from '../net/addr.js';
 import { R } from '../sip/reasons.js';
-import { Addon, chooseNative, NativeChoice, errnoName, loadNative } from './datapath-native.js';
+import { Addon, chooseNative, NativeChoice, errnoName, requireNative } from './datapath-native.js';
 import { Logger } from './log.js';
 import { udpSocket } from './udp.js';
 
@@ -82,8 +82,7 @@ export class SipUdp {
 
   /** Every address of family f on `port` through one native socket; an Error when the addon does not load or the port does not bind. */
   startAny(f: Family, port: number, why: string): void {
-    const addon = loadNative();
-    if (addon instanceof Error) throw new Error(`${why} needs the native addon (build/Release/rtp64.node; npm install builds it): ${addon.message}`);
+    const addon = this.addon ?? requireNative(why); // sip-io js, or auto without it: the wildcard needs it all the same
     const h = addon.sipOpen(f, port, (msg, srcAddr, srcPort, dstAddr) => {
       const dst = dstAddr === undefined ? null : parseIp(dstAddr);
       if (dst) this.receive(msg, srcAddr, srcPort, withPort(dst, port));

@@ -47,6 +47,9 @@ function maybeIce(text: string, s: number): boolean {
   return c === 99 || c === 105 || c === 101 || (c === 114 && (text.charCodeAt(s + 3) | 32) === 101);
 }
 
+/** An m= line's port and count, followed by the protocol: "m=audio " and "49170/2". */
+const M_PORT = /^(m=\S+\s+)(\d+)(?:\/\d+)?(?=\s)/;
+
 const CONN = /^IN\s+IP[46]\s+([^\s/]+)/i;
 const C_SHAPE = /^c=IN\s+IP[46]\s+\S/i;
 
@@ -94,10 +97,12 @@ export function sdpEdits(text: string, s0: number, e0: number, t: SdpTarget, edi
     const c0 = text.charCodeAt(line);
     if (c0 === 111) marks.push(K.O, line, be, e);
     else if (c0 === 109) {
-      const port = /^m=\S+\s+(\d+)/.exec(text.slice(line, be));
-      cur = { port: port ? Number(port[1]) : 0, c: null, cHold: null, rtcp: null, rtcpAddr: null, mux: false, dir: null };
+      // m=<media> <port>[/<number of ports>] <proto> ... (RFC 4566 5.14): the port and its count, read once.
+      const m = M_PORT.exec(text.slice(line, be));
+      cur = { port: m ? Number(m[2]) : 0, c: null, cHold: null, rtcp: null, rtcpAddr: null, mux: false, dir: null };
       streams.push(cur);
-      marks.push(K.M, line, be, e);
+      // Pass 2 writes over the port and its count (-1: a line without one, left as it is).
+      marks.push(K.M, m ? line + m[1].length : -1, m ? line + m[0].length : -1, e);
     } else if (c0 === 99) {
       const b = text.slice(line, be);
       const written = connText(b.slice(2)); // one read gives the address and whether it is a hold
@@ -152,8 +157,7 @@ export function sdpEdits(text: string, s0: number, e0: number, t: SdpTarget, edi
     } else if (kind === K.C || kind === K.CHOLD) put(s + 2, be, addrOut(t, kind === K.CHOLD));
     else if (kind === K.M) {
       idx++;
-      const m = /^(m=\S+\s+)(\d+)(\/\d+)?(\s.*)$/.exec(text.slice(s, be));
-      if (m && relay[idx] >= 0) put(s + m[1].length, s + m[1].length + m[2].length + (m[3]?.length ?? 0), String(relay[idx]));
+      if (s >= 0 && relay[idx] >= 0) put(s, be, String(relay[idx]));
     } else if (kind === K.ICE) put(s, marks[i + 3], '');
     else {
       const st = streams[idx];
@@ -191,10 +195,4 @@ function relayPorts(streams: Stream[], sessionC: string | null, sessionHold: boo
     relay.push(p);
   }
   return relay;
-}
-
-/** Rewrite one SDP body for family t.out; null when a stream gets no relay port. */
-export function rewriteSdp(sdp: string, t: SdpTarget): string | null {
-  const edits = new Edits();
-  return sdpEdits(sdp, 0, sdp.length, t, edits) === null ? null : edits.apply(sdp);
 }

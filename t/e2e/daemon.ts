@@ -97,6 +97,10 @@ e2e('daemon', (w) => {
     const q = w.startProxy(PROXY_CONF + 'sip-io native\n', ['-v'], env);
     t.equal(await q.exited, 2, 'sip-io native without the addon: exit 2');
     t.match(q.log(), /sip-io native: /, 'naming why');
+    // nat64's wildcard socket is the addon's whatever sip-io says (SipUdp.startAny, requireNative).
+    const n = w.startProxy(PROXY_CONF + 'sip-io js\nnat64 2001:db8:6464::/96\n', ['-v'], env);
+    t.equal(await n.exited, 2, 'nat64 without the addon: exit 2');
+    t.match(n.log(), /nat64 2001:db8:6464::\/96 needs the native addon/, 'naming the directive that needs it');
     // --check-config --host makes the same choice (chooseNative): auto warns, native is an error.
     const conf = join(w.dir, 'broken-host.conf');
     const check = async (text: string) => {

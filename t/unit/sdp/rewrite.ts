@@ -1,6 +1,13 @@
 import t from 'tap';
 import * as sdpTransform from 'sdp-transform';
-import { rewriteSdp, SdpParty, SdpTarget } from '../../../src/sdp/rewrite.js';
+import { sdpEdits, SdpParty, SdpTarget } from '../../../src/sdp/rewrite.js';
+import { Edits } from '../../../src/sip/edits.js';
+
+/** One whole SDP body rewritten for family t.out; null when a stream gets no relay port. */
+function rewriteSdp(sdp: string, t: SdpTarget): string | null {
+  const edits = new Edits();
+  return sdpEdits(sdp, 0, sdp.length, t, edits) === null ? null : edits.apply(sdp);
+}
 
 const sdp = [
   'v=0', 'o=- 1 1 IN IP4 192.0.2.10', 's=-', 'c=IN IP4 192.0.2.10', 't=0 0',
@@ -53,4 +60,17 @@ t.test('a stream on hold: sendonly, recvonly or inactive, at media or session le
   t.same(held(['a=inactive', 'm=audio 4000 RTP/AVP 0', 'm=audio 4002 RTP/AVP 0', 'a=sendrecv']), [true, false], 'session level, overridden by a media level one');
   t.same(held(['m=audio 4000 RTP/AVP 0', 'a=recvonly']), [true]);
   t.same(held(['m=audio 4000 RTP/AVP 0', 'a=sendrecv']), [false]);
+});
+
+t.test('the m= port is read once: its count goes with it; a line without a port is a disabled stream, left as it is (RFC 4566 5.14)', async (t) => {
+  const one = (m: string): { out: string; seen: Array<SdpParty | null> } => {
+    const seen: Array<SdpParty | null> = [];
+    const out = rewriteSdp(['v=0', 'o=- 1 1 IN IP4 192.0.2.10', 's=-', 'c=IN IP4 192.0.2.10', 't=0 0', m, ''].join('\r\n'), { out: 6, media: { addr: '2001:db8::2', family: 6 }, stream: (_i, p) => (seen.push(p), p ? 30000 : 0) }) ?? '';
+    return { out: out.split('\r\n')[5], seen };
+  };
+  t.same(one('m=audio 49170/2 RTP/AVP 0'), { out: 'm=audio 30000 RTP/AVP 0', seen: [{ addr: '192.0.2.10', rtp: 49170, rtcp: 49171, mux: false, held: false }] }, 'port and count: one relay port');
+  t.same(one('m=audio  49170\tRTP/AVP 0'), { out: 'm=audio  30000\tRTP/AVP 0', seen: [{ addr: '192.0.2.10', rtp: 49170, rtcp: 49171, mux: false, held: false }] }, 'the spacing kept');
+  for (const bad of ['m=audio 49170/x RTP/AVP 0', 'm=audio 4917x RTP/AVP 0', 'm=audio 49170', 'm=audio']) {
+    t.same(one(bad), { out: bad, seen: [null] }, `${JSON.stringify(bad)}: no relay port, the line unchanged`);
+  }
 });
