@@ -79,6 +79,10 @@ function check(e: Engine, text: string, src: HostPort, local: HostPort): string 
     if (a.data.length > 65507) return 'datagram too large for UDP';
   }
   if ((e.counters.get('internal-error') ?? 0) > bugs) return `internal error: ${lastBug}`;
+  // The datapath is handed UDP ports only (its parties() refuses others: an internal error in the daemon).
+  if (text.includes('m=')) {
+    for (const s of e.media.all()) for (const p of [s.party4, s.party6]) if (p && !(p.rtp >= 1 && p.rtp <= 65535 && p.rtcp >= 1 && p.rtcp <= 65535)) return `a party on port ${p.rtp}/${p.rtcp}`;
+  }
   return null;
 }
 
@@ -90,6 +94,8 @@ const mutation = fc.oneof(
   fc.record({ kind: fc.constant('delete'), at: fc.nat(), n: fc.integer({ min: 1, max: 40 }) }),
   fc.record({ kind: fc.constant('dupline'), at: fc.nat(), n: fc.integer({ min: 1, max: 300 }) }),
   fc.record({ kind: fc.constant('clen'), v: fc.constantFrom('-1', '0', '99999', '4294967296', 'abc', '', '1e3') }),
+  // SDP ports at and past the ends of a UDP port (m= and a=rtcp:, RFC 4566 5.14, RFC 3605).
+  fc.record({ kind: fc.constant('port'), v: fc.constantFrom('0', '1', '65534', '65535', '65536', '99999', '4294967297', '0049170', '49170/2') }),
 );
 type Mutation = { kind: string; at?: number; byte?: number; s?: string; n?: number; v?: string };
 
@@ -106,6 +112,11 @@ function mutate(text: string, ms: Mutation[]): string {
       ls.splice(i, 0, ...Array(m.n!).fill(ls[i]));
       s = ls.join('\r\n');
     } else if (m.kind === 'clen') s = s.replace(/(Content-Length|l)\s*:\s*\d*/i, `$1: ${m.v}`);
+    else if (m.kind === 'port') {
+      s = at & 1 ? s.replace(/^a=rtcp:\d+/m, `a=rtcp:${m.v}`) : s.replace(/^(m=\S+ )\d+/m, `$1${m.v}`);
+      const body = s.indexOf('\r\n\r\n'); // the body's length as the headers say, so that the SDP is read
+      if (body >= 0) s = s.replace(/^(Content-Length|l)\s*:\s*\d*/im, `$1: ${s.length - body - 4}`);
+    }
   }
   return s;
 }

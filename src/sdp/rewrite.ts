@@ -47,6 +47,9 @@ function maybeIce(text: string, s: number): boolean {
   return c === 99 || c === 105 || c === 101 || (c === 114 && (text.charCodeAt(s + 3) | 32) === 101);
 }
 
+/** The largest UDP port (RFC 768). */
+const MAX_PORT = 65535;
+
 /** An m= line's port and count, followed by the protocol: "m=audio " and "49170/2". */
 const M_PORT = /^(m=\S+\s+)(\d+)(?:\/\d+)?(?=\s)/;
 
@@ -99,7 +102,9 @@ export function sdpEdits(text: string, s0: number, e0: number, t: SdpTarget, edi
     else if (c0 === 109) {
       // m=<media> <port>[/<number of ports>] <proto> ... (RFC 4566 5.14): the port and its count, read once.
       const m = M_PORT.exec(text.slice(line, be));
-      cur = { port: m ? Number(m[2]) : 0, c: null, cHold: null, rtcp: null, rtcpAddr: null, mux: false, dir: null };
+      const port = m ? Number(m[2]) : 0;
+      // SPEC 11: a port no UDP port can be (above 65535) names no party: the stream is disabled, written 0.
+      cur = { port: port <= MAX_PORT ? port : 0, c: null, cHold: null, rtcp: null, rtcpAddr: null, mux: false, dir: null };
       streams.push(cur);
       // Pass 2 writes over the port and its count (-1: a line without one, left as it is).
       marks.push(K.M, m ? line + m[1].length : -1, m ? line + m[0].length : -1, e);
@@ -122,7 +127,8 @@ export function sdpEdits(text: string, s0: number, e0: number, t: SdpTarget, edi
       const m = /^a=rtcp:(\d+)(?:\s+(IN\s+IP[46]\s+\S+))?/i.exec(text.slice(line, be));
       if (m) {
         const written = m[2] ? connText(m[2]) : null;
-        cur.rtcp = Number(m[1]);
+        const port = Number(m[1]);
+        cur.rtcp = port > 0 && port <= MAX_PORT ? port : null; // no RTCP port (0, above 65535): read as none
         cur.rtcpAddr = m[2] ? connAddr(written) : null;
         // Pass 2 writes the port and the address the regex read: where they end, and none / an address / a hold.
         marks.push(K.RTCP, line, line + m[0].length, !m[2] ? 0 : isUnspecified(written) ? 2 : 1);
@@ -189,7 +195,9 @@ function relayPorts(streams: Stream[], sessionC: string | null, sessionHold: boo
       relay.push(-1);
       continue;
     }
-    const party: SdpParty = { addr: s.c ?? sessionC, rtp: s.port, rtcp: s.mux ? s.port : s.rtcp ?? s.port + 1, mux: s.mux, held: (s.dir ?? sessionDir) !== 'sendrecv' };
+    // RTCP on the port above RTP unless a=rtcp says otherwise (RFC 3605); on 65535, no port is above.
+    const rtcp = s.mux ? s.port : s.rtcp ?? (s.port < MAX_PORT ? s.port + 1 : s.port);
+    const party: SdpParty = { addr: s.c ?? sessionC, rtp: s.port, rtcp, mux: s.mux, held: (s.dir ?? sessionDir) !== 'sendrecv' };
     const p = t.stream(i, party);
     if (p === null) return null;
     relay.push(p);

@@ -152,6 +152,26 @@ e2e('attack', (w) => {
     t.equal(await p.exited, 0);
   });
 
+  t.test('SDP ports no UDP port can be: no rule fails, the stream is disabled or its RTCP goes to its RTP port', async (t) => {
+    for (const datapath of ['native', 'js']) {
+      const p = w.startProxy(PROXY_CONF + `media-datapath ${datapath}\n`, ['-v']);
+      t.ok(await w.proxyUp(p), `proxy up, media-datapath ${datapath}`);
+      // 8. Before: a party on port 99999, or RTCP on 65536 (RTP on 65535 with no a=rtcp), made
+      //    the relay's parties() call throw: an internal error per INVITE, the INVITE lost.
+      const body = sdp(STRANGER, 99999) + 'm=audio 65535 RTP/AVP 0\r\nm=audio 40000 RTP/AVP 0\r\na=rtcp:70000\r\n';
+      const r = await attack(w, { from: STRANGER, port: 5060, listen: ['127.0.0.10:5060'], send: [{ to: '2001:db8:64::10', port: 5060, data: invite(STRANGER, '2001:db8:64::10', `ports-${datapath}`, body), count: 1 }], waitMs: 1000 });
+      const fwd = r.full.find((d) => d.startsWith('INVITE ')) ?? '';
+      t.equal(metric(await w.http('/metrics'), 'sipproxy64_internal_errors_total'), 0, 'no rule failed');
+      const m = [...fwd.matchAll(/^m=audio (\d+) /gm)].map((x) => Number(x[1]));
+      t.equal(m.length, 3, `the INVITE reached alice with its three streams${fwd ? '' : p.log()}`);
+      t.equal(m[0], 0, 'port 99999: the stream disabled (port 0, RFC 3264 6)');
+      t.ok(m[1] >= 30000 && m[1] <= 30099 && m[2] >= 30000 && m[2] <= 30099, `65535 and 40000 relayed (${m[1]}, ${m[2]})`);
+      t.match(fwd, new RegExp(`^a=rtcp:${m[2] + 1}\\r$`, 'm'), 'a=rtcp:70000 written as the relay\'s RTCP port');
+      p.child.kill('SIGTERM');
+      t.equal(await p.exited, 0);
+    }
+  });
+
   t.test('the registrar resists replay and guessing', async (t) => {
     const conf = `inbound ${INBOUND}/64\noutbound ${OUTBOUND}\nregistrar yes\ndomain example.net\npasswd ${join(w.dir, 'passwd')}\nrtp-ports 30200-30299\nregistrations ${join(w.dir, 'regs.json')}\n`;
     const { writeFileSync } = await import('node:fs');

@@ -74,3 +74,18 @@ t.test('the m= port is read once: its count goes with it; a line without a port 
     t.same(one(bad), { out: bad, seen: [null] }, `${JSON.stringify(bad)}: no relay port, the line unchanged`);
   }
 });
+
+t.test('ports a UDP port cannot be: no party gets one (SPEC 11; RFC 768, RFC 3605)', async (t) => {
+  const one = (lines: string[]): { out: string; seen: Array<SdpParty | null> } => {
+    const seen: Array<SdpParty | null> = [];
+    const out = rewriteSdp(['v=0', 'o=- 1 1 IN IP4 192.0.2.10', 's=-', 'c=IN IP4 192.0.2.10', 't=0 0', ...lines, ''].join('\r\n'), { out: 6, media: { addr: '2001:db8::2', family: 6 }, stream: (_i, p) => (seen.push(p), p ? 30000 : 0) }) ?? '';
+    return { out: out.split('\r\n').slice(5, -1).join('|'), seen };
+  };
+  const party = (rtp: number, rtcp: number): SdpParty => ({ addr: '192.0.2.10', rtp, rtcp, mux: false, held: false });
+  t.same(one(['m=audio 99999 RTP/AVP 0']), { out: 'm=audio 0 RTP/AVP 0', seen: [null] }, 'above 65535: disabled, written 0');
+  t.same(one(['m=audio 4294967296 RTP/AVP 0']), { out: 'm=audio 0 RTP/AVP 0', seen: [null] }, '2^32: the same');
+  t.same(one(['m=audio 65535 RTP/AVP 0']), { out: 'm=audio 30000 RTP/AVP 0', seen: [party(65535, 65535)] }, '65535: no port above for RTCP, so its own');
+  t.same(one(['m=audio 65534 RTP/AVP 0']), { out: 'm=audio 30000 RTP/AVP 0', seen: [party(65534, 65535)] }, '65534: RTCP on 65535');
+  t.same(one(['m=audio 4000 RTP/AVP 0', 'a=rtcp:70000']), { out: 'm=audio 30000 RTP/AVP 0|a=rtcp:30001', seen: [party(4000, 4001)] }, 'a=rtcp:70000 read as none, written as the relay\'s');
+  t.same(one(['m=audio 4000 RTP/AVP 0', 'a=rtcp:0']), { out: 'm=audio 30000 RTP/AVP 0|a=rtcp:30001', seen: [party(4000, 4001)] }, 'a=rtcp:0 the same');
+});
