@@ -77,6 +77,7 @@ function check(e: Engine, text: string, src: HostPort, local: HostPort): string 
     if (!isReply && !allowed.has(a.to.addr) && !registered && !lower.includes(a.to.addr) && !named(lower, a.to.addr)) return `sent to ${a.to.addr}, named nowhere`;
     if (!e.map.isOurs(a.from.addr)) return `sent from ${a.from.addr}, not ours`;
     if (a.data.length > 65507) return 'datagram too large for UDP';
+    if (!(a.to.port >= 1 && a.to.port <= 65535) || !(a.from.port >= 1 && a.from.port <= 65535)) return `sent from port ${a.from.port} to port ${a.to.port}`;
   }
   if ((e.counters.get('internal-error') ?? 0) > bugs) return `internal error: ${lastBug}`;
   // The datapath is handed UDP ports only (its parties() refuses others: an internal error in the daemon).
@@ -113,7 +114,16 @@ function mutate(text: string, ms: Mutation[]): string {
       s = ls.join('\r\n');
     } else if (m.kind === 'clen') s = s.replace(/(Content-Length|l)\s*:\s*\d*/i, `$1: ${m.v}`);
     else if (m.kind === 'port') {
-      s = at & 1 ? s.replace(/^a=rtcp:\d+/m, `a=rtcp:${m.v}`) : s.replace(/^(m=\S+ )\d+/m, `$1${m.v}`);
+      const v = m.v!.replace('/2', '');
+      const k = at % 5;
+      if (k === 0) s = s.replace(/^(m=\S+ )\d+/m, `$1${m.v}`);
+      else if (k === 1) s = s.replace(/^a=rtcp:\d+/m, `a=rtcp:${m.v}`);
+      else if (k === 2) s = s.replace(/;rport(=\d+)?/, `;rport=${v}`); // the response's way back (RFC 3581)
+      else { // a host's port in the Request-URI, a Via, Contact or Record-Route: the nth ":5060"
+        let n = (at >> 3) % 4, i = -1;
+        do i = s.indexOf(':5060', i + 1); while (i >= 0 && n-- > 0);
+        if (i >= 0) s = s.slice(0, i + 1) + v + s.slice(i + 5);
+      }
       const body = s.indexOf('\r\n\r\n'); // the body's length as the headers say, so that the SDP is read
       if (body >= 0) s = s.replace(/^(Content-Length|l)\s*:\s*\d*/im, `$1: ${s.length - body - 4}`);
     }
