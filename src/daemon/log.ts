@@ -12,9 +12,17 @@ export interface Logger {
   readonly debugEnabled: boolean;
 }
 
-function plainValue(v: unknown): string {
+/** What a plain value may not hold bare: spaces, quotes, '=', and every control character (C0, DEL, C1). */
+const QUOTED = /[\s"=\x00-\x1f\x7f-\x9f]/;
+
+/**
+ * A field value in the plain form. SPEC 11: a stranger's Call-ID or request line may carry
+ * terminal escapes (ESC, or C1's CSI); quoted, each control character is written as an escape.
+ */
+export function plainValue(v: unknown): string {
   const s = typeof v === 'string' ? v : JSON.stringify(v);
-  return /[\s"=]/.test(s) ? JSON.stringify(s) : s;
+  if (!QUOTED.test(s)) return s;
+  return JSON.stringify(s).replace(/[\x7f-\x9f]/g, (c) => `\\u00${c.charCodeAt(0).toString(16)}`); // JSON escapes only C0
 }
 
 /** JSON lines through pino (the issue's choice; fast, and the format log shippers expect). */

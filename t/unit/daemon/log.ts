@@ -1,0 +1,23 @@
+import t from 'tap';
+import { createLogger, plainValue } from '../../../src/daemon/log.js';
+
+t.test('plain values: bare when they can be, else quoted with every control character escaped (SPEC 11)', async (t) => {
+  t.equal(plainValue('abc@192.0.2.10'), 'abc@192.0.2.10', 'a plain Call-ID bare');
+  t.equal(plainValue(5060), '5060');
+  t.equal(plainValue('a b'), '"a b"');
+  t.equal(plainValue('a=b"c'), '"a=b\\"c"');
+  t.equal(plainValue('a\x1b[2Jb'), '"a\\u001b[2Jb"', 'ESC');
+  t.equal(plainValue('a\x9b2Jb'), '"a\\u009b2Jb"', 'C1 CSI');
+  t.equal(plainValue('a\x7fb\x80'), '"a\\u007fb\\u0080"', 'DEL and C1');
+  t.equal(plainValue('a\r\nb\x00'), '"a\\r\\nb\\u0000"', 'line ends and NUL: one line stays one line');
+  t.equal(plainValue('\xe9t\xe9'), '\xe9t\xe9', 'Latin-1 letters bare');
+  t.same(JSON.parse(plainValue('x\x1b\x9by')), 'x\x1b\x9by', 'the quoted form reads back as JSON');
+});
+
+t.test('a log line from a stranger\'s Call-ID holds no control character', async (t) => {
+  const lines: string[] = [];
+  createLogger('plain', 'info', (l) => lines.push(l)).warn('rtpengine refused', { callId: 'c\x1b]0;owned\x07\x9b31m' });
+  t.equal(lines.length, 1);
+  t.notMatch(lines[0].slice(0, -1), /[\x00-\x1f\x7f-\x9f]/, lines[0]);
+  t.ok(lines[0].endsWith('\n'), 'one line');
+});
