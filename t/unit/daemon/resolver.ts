@@ -28,6 +28,17 @@ t.test('RFC 3263: SRV first, by priority, with its port', async (t) => {
   t.equal(r.ttl, 120);
 });
 
+t.test('SRV records on port 0 or with the target "." are passed over (RFC 2782; SPEC 11: a forged answer)', async (t) => {
+  const api = fake({ '_sip._udp.example.net': [{ name: 'zero.example.net', port: 0, priority: 1, weight: 0 }, { name: '.', port: 5060, priority: 2, weight: 0 }, { name: 'a.example.net', port: 5070, priority: 10, weight: 0 }] }, { 'zero.example.net': ['192.0.2.9'], 'a.example.net': ['192.0.2.5'] });
+  const r = await resolveUplink(api, 'example.net', 4);
+  t.same(r.addrs.map((a) => a.addr), ['192.0.2.5']);
+  t.equal(r.port, 5070);
+  const none = await resolveUplink(fake({ '_sip._udp.example.net': [{ name: 'zero.example.net', port: 0, priority: 1, weight: 0 }] }, { 'zero.example.net': ['192.0.2.9'], 'example.net': ['192.0.2.7'] }), 'example.net', 4);
+  t.same(none.addrs, [], 'none left: the service is not there, the name\'s own A record is not tried (RFC 3263 4.2: SRV records were found)');
+  const dot = await resolveUplink(fake({ '_sip._udp.example.net': [{ name: '.', port: 5060, priority: 1, weight: 0 }] }, { 'example.net': ['192.0.2.7'] }), 'example.net', 4);
+  t.same(dot.addrs, [], '"." alone: decidedly not available');
+});
+
 t.test('no SRV: AAAA/A of the name; /etc/hosts as last resort; failure retries', async (t) => {
   t.same((await resolveUplink(fake({}, { 'pbx.example.net': ['192.0.2.30'] }), 'pbx.example.net', 4)).addrs, [{ addr: '192.0.2.30', family: 4 }]);
   t.same((await resolveUplink(fake({}, {}, { 'lab.test': ['2001:db8::7'] }), 'lab.test', 6)).addrs, [{ addr: '2001:db8::7', family: 6 }]);
