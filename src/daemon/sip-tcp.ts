@@ -134,7 +134,9 @@ export class SipTcp {
     sock.on('data', (chunk: Buffer) => {
       try {
         const f = framer.push(chunk);
-        for (let i = 0; i < f.pings; i++) sock.write('\r\n'); // RFC 5626 4.4.1 pong
+        // RFC 5626 4.4.1 pong. SPEC 11: one a read however many pings it held, and none while
+        // earlier bytes wait to go out (a peer that does not read cannot grow our buffer).
+        if (f.pings > 0 && sock.writableLength === 0) sock.write('\r\n');
         for (const msg of f.messages) {
           if (this.log.debugEnabled) this.log.debug('sip in', { from: formatHostPort(remote), to: formatHostPort(local), transport: this.opts.transport, bytes: msg.length, first: firstLine(msg) });
           this.mirror?.(Buffer.isBuffer(msg) ? msg : Buffer.from(msg, 'latin1'), remote, local, this.opts.transport);

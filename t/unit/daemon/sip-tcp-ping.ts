@@ -43,3 +43,30 @@ t.test('a ping rides the phone\'s connection; without one it is unreachable at o
   t.same(delivered, [], 'the pong is taken quietly');
   t.notOk(phone.destroyed, 'the phone\'s connection stays');
 });
+
+t.test('pongs: one for a ping, one a read for a flood of them (RFC 5626 4.4.1; SPEC 11)', async (t) => {
+  const port = await freePort();
+  const { engine } = engineOf(`generic4 127.0.0.1\ngeneric6 ::1\nsip-port ${port}\nrtp-ports 30000-30099\n`);
+  const send = (acts: Action[]): void => {
+    for (const a of acts) if (a.type === 'send') tcp.send(a);
+  };
+  const tcp: SipTcp = new SipTcp(engine, createLogger('plain', 'error'), send, { transport: 'tcp', idleMs: 10000, connectTimeoutMs: 2000, handshakeMs: 2000, maxPerSource: 4, maxPerDestination: 4, maxConnections: 16 });
+  await tcp.start([parseIp('127.0.0.1')!], port);
+  t.teardown(() => tcp.close());
+  const peer = net.connect({ host: '127.0.0.1', port });
+  t.teardown(() => peer.destroy());
+  let got = '';
+  peer.on('data', (d) => (got += d.toString('latin1')));
+  await new Promise((r) => peer.once('connect', r));
+  peer.write('\r\n\r\n');
+  t.ok(await waitFor(() => got === '\r\n', 3000, 10), 'a ping: one CRLF back');
+  // 50,000 pings (200 KB) in one write, then a request the proxy answers on this connection:
+  // its answer comes after every pong (one stream, in order). Before: 100,000 bytes of pongs.
+  peer.write('\r\n\r\n'.repeat(50000));
+  peer.write(`OPTIONS sip:127.0.0.1:${port};transport=tcp SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:${peer.localPort};branch=z9hG4bKpong\r\nMax-Forwards: 70\r\n` +
+    `From: <sip:p@127.0.0.1>;tag=p\r\nTo: <sip:127.0.0.1>\r\nCall-ID: pong\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n`);
+  t.ok(await waitFor(() => got.includes('SIP/2.0 '), 5000, 10), `the request answered after the flood${got.length < 300 ? ': ' + JSON.stringify(got) : ''}`);
+  const pongs = got.indexOf('SIP/2.0 ') - 2;
+  t.ok(pongs >= 0 && pongs <= 2 * 100 && /^(\r\n)*$/.test(got.slice(0, pongs + 2)), `${pongs} bytes of pongs for 50,000 pings (at most a CRLF a read)`);
+  t.notOk(peer.destroyed, 'a ping flood is not an error: the connection stays');
+});
