@@ -1,6 +1,7 @@
 // keepalive for a phone on TCP (RFC 5626 4.4.1): a ping goes on the connection the phone
-// opened, or nowhere: SipTcp never opens a connection for one. Real sockets on loopback.
-import t from 'tap';
+// opened, or nowhere: SipTcp never opens a connection for one; pings that come in are
+// answered one pong a read. Real sockets on loopback.
+import t, { Test } from 'tap';
 import net from 'node:net';
 import { Action } from '../../../src/core/types.js';
 import { createLogger } from '../../../src/daemon/log.js';
@@ -16,24 +17,30 @@ const freePort = (): Promise<number> => new Promise((res) => {
   });
 });
 
-t.test('a ping rides the phone\'s connection; without one it is unreachable at once', async (t) => {
-  const { engine } = engineOf('generic4 127.0.0.1\ngeneric6 ::1\nrtp-ports 30000-30099\n');
-  const delivered: Action[] = [];
-  const tcp = new SipTcp(engine, createLogger('plain', 'error'), (a) => delivered.push(...a), { transport: 'tcp', idleMs: 10000, connectTimeoutMs: 2000, handshakeMs: 2000, maxPerSource: 4, maxPerDestination: 4, maxConnections: 16 });
+/** SipTcp on a free loopback port (its sip-port too), and a peer connected to it; what the peer receives in got(). */
+async function connected(t: Test, deliver: (tcp: SipTcp) => (a: Action[]) => void) {
   const port = await freePort();
+  const { engine } = engineOf(`generic4 127.0.0.1\ngeneric6 ::1\nsip-port ${port}\nrtp-ports 30000-30099\n`);
+  const tcp: SipTcp = new SipTcp(engine, createLogger('plain', 'error'), (a) => deliver(tcp)(a), { transport: 'tcp', idleMs: 10000, connectTimeoutMs: 2000, handshakeMs: 2000, maxPerSource: 4, maxPerDestination: 4, maxConnections: 16 });
   await tcp.start([parseIp('127.0.0.1')!], port);
   t.teardown(() => tcp.close());
-  const phone = net.connect({ host: '127.0.0.1', port });
-  t.teardown(() => phone.destroy());
-  let got = '';
-  phone.on('data', (d) => (got += d.toString('latin1')));
-  await new Promise((r) => phone.once('connect', r));
+  const peer = net.connect({ host: '127.0.0.1', port });
+  t.teardown(() => peer.destroy());
+  let text = '';
+  peer.on('data', (d) => (text += d.toString('latin1')));
+  await new Promise((r) => peer.once('connect', r));
+  return { tcp, port, peer, got: () => text };
+}
+
+t.test('a ping rides the phone\'s connection; without one it is unreachable at once', async (t) => {
+  const delivered: Action[] = [];
+  const { tcp, port, peer: phone, got } = await connected(t, () => (a) => delivered.push(...a));
   t.ok(await waitFor(() => tcp.size === 1, 3000, 10), 'the phone\'s connection is there');
   const from = { addr: '127.0.0.1', family: 4 as const, port };
   let lost = 0;
   const ping = (toPort: number): Extract<Action, { type: 'send' }> => ({ type: 'send', from, to: { addr: '127.0.0.1', family: 4, port: toPort }, data: '\r\n\r\n', transport: 'tcp', ping: true, unreachable: () => (lost++, []) });
   tcp.send(ping(phone.localPort!));
-  t.ok(await waitFor(() => got === '\r\n\r\n', 3000, 10), 'CRLFCRLF arrives on the phone\'s connection');
+  t.ok(await waitFor(() => got() === '\r\n\r\n', 3000, 10), 'CRLFCRLF arrives on the phone\'s connection');
   t.equal(lost, 0);
   phone.write('\r\n'); // its pong (RFC 5626 4.4.1)
   tcp.send(ping(await freePort()));
@@ -45,28 +52,18 @@ t.test('a ping rides the phone\'s connection; without one it is unreachable at o
 });
 
 t.test('pongs: one for a ping, one a read for a flood of them (RFC 5626 4.4.1; SPEC 11)', async (t) => {
-  const port = await freePort();
-  const { engine } = engineOf(`generic4 127.0.0.1\ngeneric6 ::1\nsip-port ${port}\nrtp-ports 30000-30099\n`);
-  const send = (acts: Action[]): void => {
+  const { port, peer, got } = await connected(t, (tcp) => (acts) => {
     for (const a of acts) if (a.type === 'send') tcp.send(a);
-  };
-  const tcp: SipTcp = new SipTcp(engine, createLogger('plain', 'error'), send, { transport: 'tcp', idleMs: 10000, connectTimeoutMs: 2000, handshakeMs: 2000, maxPerSource: 4, maxPerDestination: 4, maxConnections: 16 });
-  await tcp.start([parseIp('127.0.0.1')!], port);
-  t.teardown(() => tcp.close());
-  const peer = net.connect({ host: '127.0.0.1', port });
-  t.teardown(() => peer.destroy());
-  let got = '';
-  peer.on('data', (d) => (got += d.toString('latin1')));
-  await new Promise((r) => peer.once('connect', r));
+  });
   peer.write('\r\n\r\n');
-  t.ok(await waitFor(() => got === '\r\n', 3000, 10), 'a ping: one CRLF back');
+  t.ok(await waitFor(() => got() === '\r\n', 3000, 10), 'a ping: one CRLF back');
   // 50,000 pings (200 KB) in one write, then a request the proxy answers on this connection:
   // its answer comes after every pong (one stream, in order). Before: 100,000 bytes of pongs.
   peer.write('\r\n\r\n'.repeat(50000));
   peer.write(`OPTIONS sip:127.0.0.1:${port};transport=tcp SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:${peer.localPort};branch=z9hG4bKpong\r\nMax-Forwards: 70\r\n` +
     `From: <sip:p@127.0.0.1>;tag=p\r\nTo: <sip:127.0.0.1>\r\nCall-ID: pong\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n`);
-  t.ok(await waitFor(() => got.includes('SIP/2.0 '), 5000, 10), `the request answered after the flood${got.length < 300 ? ': ' + JSON.stringify(got) : ''}`);
-  const pongs = got.indexOf('SIP/2.0 ') - 2;
-  t.ok(pongs >= 0 && pongs <= 2 * 100 && /^(\r\n)*$/.test(got.slice(0, pongs + 2)), `${pongs} bytes of pongs for 50,000 pings (at most a CRLF a read)`);
+  t.ok(await waitFor(() => got().includes('SIP/2.0 '), 5000, 10), `the request answered after the flood${got().length < 300 ? ': ' + JSON.stringify(got()) : ''}`);
+  const pongs = got().indexOf('SIP/2.0 ') - 2;
+  t.ok(pongs >= 0 && pongs <= 2 * 100 && /^(\r\n)*$/.test(got().slice(0, pongs + 2)), `${pongs} bytes of pongs for 50,000 pings (at most a CRLF a read)`);
   t.notOk(peer.destroyed, 'a ping flood is not an error: the connection stays');
 });
