@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Sends COUNT hostile datagrams (fixture messages mutated, truncated, random bytes) to the
-// daemon's SIP sockets from inside the test's namespace, then exits.
+// Sends COUNT hostile datagrams (fixture messages mutated, truncated, random bytes, SDP ports
+// no UDP port can be) to the daemon's SIP sockets from inside the test's namespace, then exits.
 //   node fuzz-send.mjs CASES_DIR COUNT TARGET...   (TARGET = addr:port or [addr]:port)
 import dgram from 'node:dgram';
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
@@ -12,9 +12,18 @@ for (const c of readdirSync(dir)) for (const f of readdirSync(join(dir, c))) if 
 let x = 12345;
 const rnd = (n) => ((x = (x * 1103515245 + 12345) >>> 0) % n);
 const specials = [':', ';', '<', '>', '[', ']', '"', '\\', ',', '@', ' ', '\r\n', '\x00', '\xff', '::', 'sip:', 'IN IP6 ', 'Content-Length: 99999'];
+// SDP ports at and past the ends of a UDP port, in m= and a=rtcp:, with Content-Length kept
+// right so that the body is read: what the relay is handed (its parties) comes from these.
+const PORTS = ['0', '1', '65534', '65535', '65536', '99999', '4294967297'];
+function sdpPort(s) {
+  s = rnd(2) ? s.replace(/^(m=\S+ )\d+/m, `$1${PORTS[rnd(PORTS.length)]}`) : s.replace(/^(m=\S+ \d+ .*\r\n)/m, `$1a=rtcp:${PORTS[rnd(PORTS.length)]}\r\n`);
+  const body = s.indexOf('\r\n\r\n');
+  return body < 0 ? s : s.replace(/^(Content-Length|l)\s*:\s*\d*/im, `$1: ${s.length - body - 4}`);
+}
 function mutate(b) {
   let s = b.toString('latin1');
-  const k = rnd(4);
+  const k = rnd(5);
+  if (k === 4) return Buffer.from(sdpPort(s), 'latin1');
   if (k === 0) return Buffer.from(s.slice(0, rnd(s.length + 1)), 'latin1');
   if (k === 1) { const r = Buffer.alloc(rnd(1500)); for (let i = 0; i < r.length; i++) r[i] = rnd(256); return r; }
   for (let i = 0, n = 1 + rnd(6); i < n; i++) {

@@ -1,14 +1,15 @@
 // The running daemon under hostile input (thousands of mutated datagrams on every SIP
-// socket) stays up, keeps answering, and counts what it refused; media security: strangers
-// are never relayed, and a flood on one relay port does not starve another session.
+// socket, with either media datapath) stays up, keeps answering, and counts what it
+// refused; media security: strangers are never relayed, and a flood on one relay port does
+// not starve another session.
 import t from 'tap';
 import { join } from 'node:path';
-import { ROOT, e2e } from '../lib/world.js';
+import { PROXY_CONF, ROOT, e2e } from '../lib/world.js';
 
 e2e('robust', (w) => {
 
-  t.test('20,000 hostile datagrams through the daemon', async (t) => {
-    const p = w.startProxy();
+  for (const datapath of ['native', 'js']) t.test(`20,000 hostile datagrams through the daemon, media-datapath ${datapath}`, async (t) => {
+    const p = w.startProxy(PROXY_CONF + `media-datapath ${datapath}\n`);
     t.ok(await w.proxyUp(p));
     const r = await w.ns.run(process.execPath, [join(ROOT, 't', 'e2e', 'fuzz-send.mjs'), join(ROOT, 't', 'cases'), '20000', '127.0.0.1:5060', '[2001:db8::1]:5060', '127.0.0.105:5060', '[2001:db8:64::10]:5060'], 60000);
     t.equal(r.code, 0, r.stderr);
