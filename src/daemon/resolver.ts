@@ -3,7 +3,7 @@
 import dns from 'node:dns';
 import { MapEntry } from '../config/config.js';
 import { Mapping } from '../core/mapping.js';
-import { Addr, Family, parseIp } from '../net/addr.js';
+import { Addr, Family, isPort, parseIp } from '../net/addr.js';
 import { Logger } from './log.js';
 
 export interface DnsApi {
@@ -41,7 +41,7 @@ export async function resolveUplink(api: DnsApi, name: string, family: Family): 
   }
   // A DNS answer may be forged (SPEC 11): a record on port 0, or the target "." (no service, RFC 2782), names no place to send to.
   const found = srv.length;
-  srv = srv.filter((r) => Number.isInteger(r.port) && r.port >= 1 && r.port <= 65535 && r.name !== '' && r.name !== '.');
+  srv = srv.filter((r) => isPort(r.port) && r.name !== '' && r.name !== '.');
   if (found > 0 && srv.length === 0) return { addrs: [], ttl: RETRY }; // SRV found, none usable: no A fallback (RFC 3263 4.2)
   srv.sort((a, b) => a.priority - b.priority || b.weight - a.weight);
   const targets = srv.length > 0 ? srv.map((r) => ({ host: r.name, port: r.port })) : [{ host: name, port: undefined as number | undefined }];

@@ -53,10 +53,13 @@ export function parseHostIp(text: string): Addr | null {
   return a && a.family === 4 ? a : null; // an IPv6 literal must be bracketed in host:port text
 }
 
+/** A UDP or TCP port a datagram can go to: 1..65535 (RFC 768). */
+export const isPort = (n: number): boolean => Number.isInteger(n) && n >= 1 && n <= 65535;
+
 export function parsePort(text: string): number | null {
   if (!/^[0-9]{1,5}$/.test(text)) return null;
   const n = Number(text);
-  return n >= 1 && n <= 65535 ? n : null;
+  return isPort(n) ? n : null;
 }
 
 /** "192.0.2.1:5060", "[2001:db8::1]:5060"; the port is required unless defPort is given. */

@@ -1,7 +1,7 @@
 // SDP rewriting, line by line (SPEC section 5; RFC 4566 5.2/5.7/5.14, RFC 3605, RFC 5761).
 // Splice, don't re-serialise: the lines are found by index in the message text, only those a
 // rule reads are cut out, and what changes is recorded as edits against the message.
-import { Addr, Family, parseIp } from '../net/addr.js';
+import { Addr, Family, isPort, parseIp } from '../net/addr.js';
 import { Edits } from '../sip/edits.js';
 
 /** Where one stream's sender receives its media, as its SDP says. */
@@ -46,9 +46,6 @@ function maybeIce(text: string, s: number): boolean {
   const c = text.charCodeAt(s + 2) | 32;
   return c === 99 || c === 105 || c === 101 || (c === 114 && (text.charCodeAt(s + 3) | 32) === 101);
 }
-
-/** The largest UDP port (RFC 768). */
-const MAX_PORT = 65535;
 
 /** An m= line's port and count, followed by the protocol: "m=audio " and "49170/2". */
 const M_PORT = /^(m=\S+\s+)(\d+)(?:\/\d+)?(?=\s)/;
@@ -104,7 +101,7 @@ export function sdpEdits(text: string, s0: number, e0: number, t: SdpTarget, edi
       const m = M_PORT.exec(text.slice(line, be));
       const port = m ? Number(m[2]) : 0;
       // SPEC 11: a port no UDP port can be (above 65535) names no party: the stream is disabled, written 0.
-      cur = { port: port <= MAX_PORT ? port : 0, c: null, cHold: null, rtcp: null, rtcpAddr: null, mux: false, dir: null };
+      cur = { port: isPort(port) ? port : 0, c: null, cHold: null, rtcp: null, rtcpAddr: null, mux: false, dir: null };
       streams.push(cur);
       // Pass 2 writes over the port and its count (-1: a line without one, left as it is).
       marks.push(K.M, m ? line + m[1].length : -1, m ? line + m[0].length : -1, e);
@@ -128,7 +125,7 @@ export function sdpEdits(text: string, s0: number, e0: number, t: SdpTarget, edi
       if (m) {
         const written = m[2] ? connText(m[2]) : null;
         const port = Number(m[1]);
-        cur.rtcp = port > 0 && port <= MAX_PORT ? port : null; // no RTCP port (0, above 65535): read as none
+        cur.rtcp = isPort(port) ? port : null; // no RTCP port (0, above 65535): read as none
         cur.rtcpAddr = m[2] ? connAddr(written) : null;
         // Pass 2 writes the port and the address the regex read: where they end, and none / an address / a hold.
         marks.push(K.RTCP, line, line + m[0].length, !m[2] ? 0 : isUnspecified(written) ? 2 : 1);
@@ -196,7 +193,7 @@ function relayPorts(streams: Stream[], sessionC: string | null, sessionHold: boo
       continue;
     }
     // RTCP on the port above RTP unless a=rtcp says otherwise (RFC 3605); on 65535, no port is above.
-    const rtcp = s.mux ? s.port : s.rtcp ?? (s.port < MAX_PORT ? s.port + 1 : s.port);
+    const rtcp = s.mux ? s.port : s.rtcp ?? (isPort(s.port + 1) ? s.port + 1 : s.port);
     const party: SdpParty = { addr: s.c ?? sessionC, rtp: s.port, rtcp, mux: s.mux, held: (s.dir ?? sessionDir) !== 'sendrecv' };
     const p = t.stream(i, party);
     if (p === null) return null;
