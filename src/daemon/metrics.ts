@@ -1,12 +1,13 @@
 // Status for operators: Prometheus metrics (prom-client) and the active media sessions as
 // JSON, over HTTP on the `metrics` address (off by default; loopback unless told otherwise).
 import http from 'node:http';
+import { hostname } from 'node:os';
 import { Counter, Gauge, Registry } from 'prom-client';
 import { Engine } from '../core/engine.js';
 import { EngineState } from './ng.js';
 import { PAGE_CSS, PAGE_HTML, PAGE_JS } from './status-page.js';
 import { Relay, StreamInfo } from './relay.js';
-import { HostPort, uriHost } from '../net/addr.js';
+import { HostPort, parseHostIp, uriHost } from '../net/addr.js';
 import { R } from '../sip/reasons.js';
 import { VERSION } from '../version.js';
 
@@ -75,12 +76,32 @@ export function createRegistry(engine: Engine, relay: Relay, engines: readonly E
   return reg;
 }
 
+/** Connections at once, and seconds to send a request's head and the request (SPEC 11: a stranger on the port holds few files, briefly). */
+const MAX_CONNECTIONS = 32;
+const REQUEST_SECONDS = 10;
+
+/**
+ * May a request with this Host header be answered? An IP literal (any), localhost, this
+ * host's own name, or none (HTTP/1.0): never another name, which is what a web page's
+ * DNS rebinding sends, so a page a browser of the operator opens cannot read the calls and
+ * registrations (RFC 9110 7.2; the answer is 421 Misdirected Request, 15.5.20).
+ */
+export function hostAllowed(host: string | undefined, own = hostname()): boolean {
+  if (host === undefined) return true;
+  const m = /^(\[[^\]]*\]|[^:[\]]*)(?::\d*)?$/.exec(host);
+  if (!m) return false;
+  const h = m[1].toLowerCase().replace(/\.$/, '');
+  return parseHostIp(h) !== null || h === 'localhost' || (h !== '' && h === own.toLowerCase());
+}
+
 /** Serve /metrics and /sessions; resolves once listening. Errors never end the process. */
 export async function serveMetrics(at: HostPort, engine: Engine, relay: Relay, engines: readonly EngineState[], onError: (e: Error) => void, registrations: (() => unknown) | null = null): Promise<http.Server> {
   const reg = createRegistry(engine, relay, engines);
   const server = http.createServer((req, res) => {
     const url = (req.url ?? '/').split('?')[0];
-    if (req.method !== 'GET') {
+    if (!hostAllowed(req.headers.host)) {
+      res.writeHead(421, { 'Content-Type': 'text/plain' }).end('sipproxy64: ask by address, localhost or this host\'s name\n');
+    } else if (req.method !== 'GET') {
       res.writeHead(405).end();
     } else if (url === '/metrics') {
       reg.metrics().then(
@@ -103,6 +124,9 @@ export async function serveMetrics(at: HostPort, engine: Engine, relay: Relay, e
       res.writeHead(404, { 'Content-Type': 'text/plain' }).end('sipproxy64: /, /metrics, /sessions, /engines, /registrations\n');
     }
   });
+  server.maxConnections = MAX_CONNECTIONS;
+  server.headersTimeout = REQUEST_SECONDS * 1000;
+  server.requestTimeout = REQUEST_SECONDS * 1000;
   server.on('error', onError);
   server.on('clientError', (_e, sock) => sock.destroy());
   await new Promise<void>((resolve, reject) => {

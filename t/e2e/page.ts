@@ -1,7 +1,9 @@
 // The status page (issue 19) in a real browser: Debian's chromium, driven by playwright-core,
 // runs inside the test's namespace and opens http://127.0.0.1:9064/ during a call. It finds
 // the call and its verdict as the page refreshes itself, with no console error; a call
-// whose Call-ID is a piece of HTML shows that text, and nothing of it runs (SPEC 11).
+// whose Call-ID is a piece of HTML shows that text, and nothing of it runs (SPEC 11). A page
+// that reaches the endpoint under another name (DNS rebinding: the browser maps
+// rebind.example to 127.0.0.1 itself, no query leaves) gets 421 and none of the calls.
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, writeFileSync } from 'node:fs';
@@ -23,7 +25,7 @@ e2e('page', (w) => {
     const wrapper = join(w.dir, 'chromium-in-ns');
     writeFileSync(wrapper, `#!/bin/sh\nexec ip netns exec ${w.ns.name} ${chromium} "$@"\n`);
     chmodSync(wrapper, 0o755);
-    const browser = await pw.launch({ executablePath: wrapper, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'], timeout: 30000 });
+    const browser = await pw.launch({ executablePath: wrapper, args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--host-resolver-rules=MAP rebind.example 127.0.0.1'], timeout: 30000 });
     t.teardown(() => browser.close());
     const page = await browser.newPage({ viewport: { width: 390, height: 844 } }); // a phone
     const problems: string[] = [];
@@ -57,6 +59,10 @@ e2e('page', (w) => {
     t.not(await page.title(), 'pwned', 'no script of the Call-ID ran');
     if (process.env.SCREENSHOT) await page.screenshot({ path: process.env.SCREENSHOT, fullPage: true });
     t.same(problems, [], 'no console error, no page error, no dialog');
+    const rebound = await browser.newPage();
+    const r = await rebound.goto('http://rebind.example:9064/sessions', { timeout: 20000 });
+    t.equal(r?.status(), 421, 'the endpoint under a rebound name: 421 Misdirected Request');
+    t.notMatch(await rebound.content(), /callId|127\.0\.0\.10/, 'with none of the calls');
     for (const [uac, uas] of await Promise.all(calls)) {
       t.equal(uac.code, 0, `a call ends normally${tail(uac)}`);
       t.equal(uas.code, 0, `and is answered${tail(uas)}`);
