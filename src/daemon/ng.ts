@@ -30,7 +30,7 @@ export function bdecode(s: string, at = 0, depth = 0): [Bencoded, number] {
   }
   if (c === 'l' || c === 'd') {
     const list: Bencoded[] = [];
-    const dict: Record<string, Bencoded> = {};
+    const dict: Record<string, Bencoded> = Object.create(null); // a key "__proto__" is a key, not a prototype
     let p = at + 1;
     while (s[p] !== 'e') {
       if (p >= s.length) throw new Error('bencode ends inside a list');

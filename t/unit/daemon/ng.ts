@@ -18,6 +18,11 @@ t.test('bdecode refuses what is malformed, never runs past the end', async (t) =
     t.throws(() => bdecode(bad), JSON.stringify(bad.slice(0, 20)));
   }
   t.same(bdecode('d6:result2:oke trailing')[0], { result: 'ok' }, 'one value; what follows is not read');
+  // An answer's key "__proto__" must not become the dictionary's prototype (it would lend
+  // the answer a result it does not have).
+  const [proto] = bdecode('d9:__proto__d6:result2:okee') as [Record<string, unknown>, number];
+  t.equal(proto.result, undefined, 'a "__proto__" key gives no inherited result');
+  t.same(Object.keys(proto), ['__proto__'], 'it is an ordinary key');
 });
 
 t.test('rank: each call has one first engine, the same for every instance; a gone engine moves only its calls', async (t) => {
