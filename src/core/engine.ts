@@ -71,13 +71,13 @@ export class Engine implements ProxyContext {
     };
   }
 
-  count(what: string): void {
-    this.counters.set(what, (this.counters.get(what) ?? 0) + 1);
+  count(what: string, n = 1): void {
+    this.counters.set(what, (this.counters.get(what) ?? 0) + n);
   }
 
-  /** A drop counted by the shell (sockets, connections), under its reason. */
-  countDrop(r: Reason): void {
-    this.count(`drop:${r.code}`);
+  /** `n` drops counted by the shell (sockets, connections), under their reason. */
+  countDrop(r: Reason, n = 1): void {
+    this.count(`drop:${r.code}`, n);
   }
 
   /** May an error answer go to `a`? Always to a party; to strangers within answer-limit (SPEC 11). */

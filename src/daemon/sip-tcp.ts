@@ -135,8 +135,11 @@ export class SipTcp {
       try {
         const f = framer.push(chunk);
         // RFC 5626 4.4.1 pong. SPEC 11: one a read however many pings it held, and none while
-        // earlier bytes wait to go out (a peer that does not read cannot grow our buffer).
-        if (f.pings > 0 && sock.writableLength === 0) sock.write('\r\n');
+        // earlier bytes wait to go out (a peer that does not read cannot grow our buffer);
+        // every ping without its own pong is a counted drop (keepalive).
+        const pong = f.pings > 0 && sock.writableLength === 0;
+        if (pong) sock.write('\r\n');
+        if (f.pings > Number(pong)) this.engine.countDrop(R.keepalive, f.pings - Number(pong));
         for (const msg of f.messages) {
           if (this.log.debugEnabled) this.log.debug('sip in', { from: formatHostPort(remote), to: formatHostPort(local), transport: this.opts.transport, bytes: msg.length, first: firstLine(msg) });
           this.mirror?.(Buffer.isBuffer(msg) ? msg : Buffer.from(msg, 'latin1'), remote, local, this.opts.transport);

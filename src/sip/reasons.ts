@@ -19,7 +19,7 @@ type Def = readonly [code: string, status: number, means: string, phrase?: strin
 const DEFS = {
   // Parsing (RFC 3261 7, 18.3, 25)
   tooLarge: ['too-large', 513, 'a message over 65535 bytes'],
-  keepalive: ['keepalive', 0, 'only line ends: a keep-alive (RFC 5626 4.4.1)'],
+  keepalive: ['keepalive', 0, 'only line ends: a keep-alive (RFC 5626 4.4.1); on TCP and TLS, one that got no CRLF of its own'],
   truncated: ['truncated', 0, 'the message ends before its headers do'],
   badStatusLine: ['bad-status-line', 0, 'a response whose status line cannot be read'],
   badVersion: ['bad-version', 505, 'a SIP version other than 2.0'],

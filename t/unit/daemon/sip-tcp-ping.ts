@@ -1,6 +1,6 @@
 // keepalive for a phone on TCP (RFC 5626 4.4.1): a ping goes on the connection the phone
 // opened, or nowhere: SipTcp never opens a connection for one; pings that come in are
-// answered one pong a read. Real sockets on loopback.
+// answered one pong a read, and the rest counted. Real sockets on loopback.
 import t, { Test } from 'tap';
 import net from 'node:net';
 import { Action } from '../../../src/core/types.js';
@@ -29,7 +29,7 @@ async function connected(t: Test, deliver: (tcp: SipTcp) => (a: Action[]) => voi
   let text = '';
   peer.on('data', (d) => (text += d.toString('latin1')));
   await new Promise((r) => peer.once('connect', r));
-  return { tcp, port, peer, got: () => text };
+  return { tcp, engine, port, peer, got: () => text };
 }
 
 t.test('a ping rides the phone\'s connection; without one it is unreachable at once', async (t) => {
@@ -52,7 +52,7 @@ t.test('a ping rides the phone\'s connection; without one it is unreachable at o
 });
 
 t.test('pongs: one for a ping, one a read for a flood of them (RFC 5626 4.4.1; SPEC 11)', async (t) => {
-  const { port, peer, got } = await connected(t, (tcp) => (acts) => {
+  const { engine, port, peer, got } = await connected(t, (tcp) => (acts) => {
     for (const a of acts) if (a.type === 'send') tcp.send(a);
   });
   peer.write('\r\n\r\n');
@@ -65,5 +65,6 @@ t.test('pongs: one for a ping, one a read for a flood of them (RFC 5626 4.4.1; S
   t.ok(await waitFor(() => got().includes('SIP/2.0 '), 5000, 10), `the request answered after the flood${got().length < 300 ? ': ' + JSON.stringify(got()) : ''}`);
   const pongs = got().indexOf('SIP/2.0 ') - 2;
   t.ok(pongs >= 0 && pongs <= 2 * 100 && /^(\r\n)*$/.test(got().slice(0, pongs + 2)), `${pongs} bytes of pongs for 50,000 pings (at most a CRLF a read)`);
+  t.equal((engine.counters.get('drop:keepalive') ?? 0) + pongs / 2, 50000, 'each ping of the flood got a pong or was counted (drop: keepalive)');
   t.notOk(peer.destroyed, 'a ping flood is not an error: the connection stays');
 });
