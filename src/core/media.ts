@@ -45,7 +45,7 @@ export function rewriteMessageBody(ctx: ProxyContext, m: SipMessage, edits: Edit
   const relay = (plan.addrs ?? [ctx.map.media(4), ctx.map.media(6)]).map((a) => a?.addr);
   const trusted = plan.trusted ?? ctx.map.isMapped(src.addr);
   const contact = contactIp(m);
-  let refused: Refused = 'exhausted';
+  let refused: Refused | 'bad-port' = 'exhausted';
   const delta = rewriteBody(m.text, m.bodyStart, m.bodyEnd, m.text.slice(ct.valueStart, ct.valueEnd), {
     out: plan.media.family,
     media: plan.media,
@@ -66,6 +66,9 @@ export function rewriteMessageBody(ctx: ProxyContext, m: SipMessage, edits: Edit
       refused = port;
       return null;
     },
+    badPort() {
+      refused = 'bad-port';
+    },
     hold(index) {
       if (media.mayChange(key, index, side, src.addr)) {
         media.hold(key, index);
@@ -78,13 +81,14 @@ export function rewriteMessageBody(ctx: ProxyContext, m: SipMessage, edits: Edit
   return delta ?? REFUSED[refused];
 }
 
-const REFUSED: Record<Refused, Reason> = {
+const REFUSED: Record<Refused | 'bad-port', Reason> = {
   'exhausted': R.rtpPortsExhausted,
   'fd-limit': R.rtpFdLimit,
   'too-many-streams': R.tooManyStreams,
   'source-quota': R.rtpSourceQuota,
   'stranger-quota': R.rtpStrangerQuota,
   'not-the-party': R.mediaNotYours,
+  'bad-port': R.badSdpPort,
 };
 
 /** The IP literal of a message's first Contact, if any: where that party's own requests come from. */

@@ -20,6 +20,8 @@ export interface SdpTarget {
   stream(index: number, party: SdpParty | null): number | null;
   /** Stream `index` is put on hold (unspecified address): may the sender do that? (default yes) */
   hold?(index: number): boolean;
+  /** Stream `index`'s m= line has no port a UDP port can be: the SDP is refused before any stream is touched. */
+  badPort?(index: number): void;
 }
 
 interface Stream {
@@ -85,6 +87,7 @@ export function sdpEdits(text: string, s0: number, e0: number, t: SdpTarget, edi
   let sessionHold = false;
   let sessionDir = 'sendrecv';
   let cur: Stream | null = null;
+  let badPort = -1; // the first stream whose m= port cannot be read or is above 65535
   for (let s = s0; s < e0;) {
     const nl = text.indexOf('\n', s);
     const last = nl < 0 || nl >= e0; // the body's last line may have no line end
@@ -99,8 +102,9 @@ export function sdpEdits(text: string, s0: number, e0: number, t: SdpTarget, edi
     else if (c0 === 109) {
       // m=<media> <port>[/<number of ports>] <proto> ... (RFC 4566 5.14): the port and its count, read once.
       const m = M_PORT.exec(text.slice(line, be));
-      const port = m ? Number(m[2]) : 0;
-      // SPEC 11: a port no UDP port can be (above 65535) names no party: the stream is disabled, written 0.
+      const port = m ? Number(m[2]) : -1;
+      // SPEC 11: no port, or one no UDP port can be (above 65535): malformed, refused below.
+      if (port !== 0 && !isPort(port) && badPort < 0) badPort = streams.length;
       cur = { port: isPort(port) ? port : 0, c: null, cHold: null, rtcp: null, rtcpAddr: null, mux: false, dir: null };
       streams.push(cur);
       // Pass 2 writes over the port and its count (-1: a line without one, left as it is).
@@ -141,6 +145,10 @@ export function sdpEdits(text: string, s0: number, e0: number, t: SdpTarget, edi
         else sessionDir = d;
       }
     }
+  }
+  if (badPort >= 0) {
+    t.badPort?.(badPort);
+    return null;
   }
   const relay = relayPorts(streams, sessionC, sessionHold, sessionDir, t);
   if (relay === null) return null;

@@ -58,6 +58,7 @@ const DEFS = {
   forbiddenDestination: ['forbidden-destination', 403, 'the destination is an address of the proxy, loopback, unspecified, multicast or broadcast, and no map line names it', 'Forbidden (destination not allowed)'],
   uplinkUnresolved: ['uplink-unresolved', 503, 'a configured uplink name has no address yet', 'Service Unavailable (uplink not resolved)'],
   // Media (SPEC 6)
+  badSdpPort: ['bad-sdp-port', 400, 'an SDP m= line whose port is missing or above 65535 (RFC 4566 5.14)', 'Bad Request (SDP port)'],
   tooManyStreams: ['too-many-streams', 503, 'more than 16 media streams in one call', 'Service Unavailable (more than 16 media streams in one call)'],
   rtpPortsExhausted: ['rtp-ports-exhausted', 503, 'no free port pair in rtp-ports', 'Service Unavailable (no media relay ports)'],
   rtpFdLimit: ['rtp-fd-limit', 503, 'the open-file limit allows no more relay sockets (four a stream; see LIMITS)', 'Service Unavailable (no media relay sockets)'],
