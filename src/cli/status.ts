@@ -7,8 +7,18 @@ import { metricsUrl } from '../daemon/metrics.js';
 /** A failure at run time (exit status 1), reported by its message alone. */
 export class RuntimeError extends Error {}
 
-/** Rows as columns padded to their widest cell, two spaces apart. */
-function columns(rows: string[][]): string {
+/**
+ * A value as the terminal may show it: control characters (C0, DEL, C1) as \xNN. A Call-ID, a
+ * user or a contact is a stranger's text, and an escape sequence in it would drive the
+ * operator's terminal (its title, its clipboard, what the screen shows): SPEC 11.
+ */
+export function printable(s: string): string {
+  return s.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
+/** Rows as columns padded to their widest cell, two spaces apart; every cell printable. */
+function columns(raw: string[][]): string {
+  const rows = raw.map((r) => r.map(printable));
   const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   return rows.map((r) => r.map((c, i) => c.padEnd(w[i])).join('  ').trimEnd()).join('\n');
 }
@@ -18,7 +28,7 @@ export function sessionsTable(list: StreamInfo[]): string {
   // Lost and jitter of what each party sends (RFC 3550); an older daemon has no quality figures.
   const q = (s: StreamInfo, f: (x: StreamInfo['from4']) => string): string => (s.from4 && s.from6 ? `${f(s.from4)}/${f(s.from6)}` : '-');
   const rows = list.map((s) => [s.callId, String(s.index), String(s.port), s.party4 ?? '-', s.party6 ?? '-', String(s.packets4), String(s.packets6), `${s.ageSeconds}s`, `${s.idleSeconds}s${s.held ? ' (held)' : ''}`, q(s, (x) => String(x.lost)), q(s, (x) => x.jitterMs.toFixed(1))]);
-  const verdicts = list.filter((s) => s.verdict).map((s) => `${s.callId} #${s.index}: ${s.verdict}`);
+  const verdicts = list.filter((s) => s.verdict).map((s) => printable(`${s.callId} #${s.index}: ${s.verdict}`));
   return columns([head, ...rows]) + `\n${list.length} media stream${list.length === 1 ? '' : 's'}\n` + (verdicts.length ? `\nVERDICTS\n${verdicts.join('\n')}\n` : '');
 }
 
