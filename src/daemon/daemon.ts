@@ -10,7 +10,7 @@ import { pairsIn } from '../media/table.js';
 import { MasqPlanner } from '../masq/planner.js';
 import { Addr, Family, uriHost } from '../net/addr.js';
 import { buildEngine } from './compose.js';
-import { limitNeeded, pairsAllowed, raiseOpenFileLimit } from './fdlimit.js';
+import { connectionsAllowed, filesOpen, limitNeeded, MAX_CONNECTIONS, openFileLimit, pairsAllowed, raiseOpenFileLimit } from './fdlimit.js';
 import { Logger } from './log.js';
 import { fillInboundPrefix, MasqError, NameResolver, RegistrationStore, resolveOutbound } from './masq.js';
 import { serveMetrics } from './metrics.js';
@@ -168,6 +168,20 @@ function relayPairs(cfg: Config, log: Logger): number {
   return allowed;
 }
 
+/**
+ * SIP TCP and TLS connections get the files the limit leaves once SIP and the relay are up
+ * and the relay holds every pair it may (SPEC 11: a stranger's connections never take a
+ * stream's sockets); past that, new ones are counted drops (tcp-too-many-connections).
+ */
+function limitConnections(cfg: Config, sip: SipSockets, log: Logger): void {
+  const lim = openFileLimit();
+  const inUse = filesOpen();
+  const budget = (sip.tcp ?? sip.tls)?.budget;
+  if (!lim || inUse === null || !budget) return;
+  budget.max = connectionsAllowed(lim.soft, inUse, Math.min(pairsIn(cfg.rtpPorts), pairsAllowed(lim.soft)));
+  if (budget.max < MAX_CONNECTIONS) log.warn('the open-file limit leaves fewer SIP TCP and TLS connections than usual: more are refused (tcp-too-many-connections)', { openFiles: lim.soft, filesOpen: inUse, connections: budget.max, usual: MAX_CONNECTIONS });
+}
+
 /** Check the media addresses; skip the pairs a draining instance holds. */
 async function probeRelay(cfg: Config, relay: Relay, log: Logger): Promise<void> {
   for (const a of [cfg.media4, cfg.media6, cfg.inbound, cfg.outbound, cfg.outbound2]) if (a) await checkMedia(a);
@@ -177,7 +191,7 @@ async function probeRelay(cfg: Config, relay: Relay, log: Logger): Promise<void>
 
 /** Bind SIP on every address: UDP, and TCP and TLS when configured; nothing stays bound on failure. */
 async function startTransports(cfg: Config, engine: Engine, log: Logger, deliver: (a: Action[]) => void): Promise<SipSockets> {
-  const stream = { idleMs: cfg.tcpIdle * 1000, connectTimeoutMs: 5000, handshakeMs: 5000, maxPerSource: 64, maxPerDestination: 16, maxConnections: 20000 };
+  const stream = { idleMs: cfg.tcpIdle * 1000, connectTimeoutMs: 5000, handshakeMs: 5000, maxPerSource: 64, maxPerDestination: 16, budget: { open: 0, max: MAX_CONNECTIONS } };
   let udp: SipUdp;
   try {
     udp = new SipUdp(engine, log, deliver, cfg.sipIo);
@@ -262,6 +276,7 @@ export async function startDaemon(cfg: Config, log: Logger, product: string, dns
   const keepalive = startKeepalive(cfg, masq, log, deliver);
   const watch = watchPublic(cfg, masq, engine, sip, log, dnsApi); // outbound NAME or if:IFACE
   relay.start();
+  limitConnections(cfg, sip, log);
   let status: Awaited<ReturnType<typeof serveMetrics>> | null;
   try {
     status = await startStatus(cfg, engine, relay, log, media, masq);

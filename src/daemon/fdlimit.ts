@@ -4,9 +4,10 @@
 // lower (prlimit(1) on our own pid: Node has no setrlimit), and the relay is told how many
 // port pairs fit: the limit less a reserve for SIP sockets, TCP/TLS connections and files
 // (1024, or a quarter of a smaller limit).
-// Past that, offers get 503 rtp-fd-limit instead of failed binds.
+// Past that, offers get 503 rtp-fd-limit instead of failed binds; SIP TCP and TLS
+// connections get what is left once the relay could hold all its pairs (SPEC 11).
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 export const RESERVED_FDS = 1024;
 export const SOCKETS_PER_PAIR = 4;
@@ -46,6 +47,28 @@ export function raiseOpenFileLimit(): FdLimit | null {
 export function pairsAllowed(soft: number): number {
   const reserve = Math.min(RESERVED_FDS, Math.floor(soft / 4));
   return Math.max(0, Math.floor((soft - reserve) / SOCKETS_PER_PAIR));
+}
+
+/** SIP connections over TCP and TLS together, at most, whatever the limit. */
+export const MAX_CONNECTIONS = 20000;
+/** Files kept free beside those counted: 32 metrics connections, the call log, the registrations file, DNS, a child process. */
+export const SPARE_FDS = 64;
+
+/**
+ * SIP TCP and TLS connections the limit leaves, with `inUse` files open and the relay
+ * holding every pair it may: a stranger's connections never take the relay's files.
+ */
+export function connectionsAllowed(soft: number, inUse: number, relayPairs: number): number {
+  return Math.max(0, Math.min(MAX_CONNECTIONS, soft - inUse - SOCKETS_PER_PAIR * relayPairs - SPARE_FDS));
+}
+
+/** The files this process has open now (Linux; null elsewhere). */
+export function filesOpen(): number | null {
+  try {
+    return readdirSync('/proc/self/fd').length - 1; // less the directory being read
+  } catch {
+    return null;
+  }
 }
 
 /** The LimitNOFILE that serves every pair of rtp-ports. */

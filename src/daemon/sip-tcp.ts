@@ -21,8 +21,14 @@ export interface TcpOptions {
   readonly connectTimeoutMs: number;
   readonly maxPerSource: number; //      incoming connections from one address, handshakes included
   readonly maxPerDestination: number; // outgoing connections to one address (any port)
-  readonly maxConnections: number; //    all connections, both ways
+  readonly budget: ConnectionBudget; //  all connections, both ways, of TCP and TLS together
   readonly handshakeMs: number; //       a TLS handshake must finish within this
+}
+
+/** Connections open (handshaking or not) and how many may be, shared by SIP over TCP and TLS. */
+export interface ConnectionBudget {
+  open: number;
+  max: number;
 }
 
 type Send = Extract<Action, { type: 'send' }>;
@@ -40,7 +46,6 @@ export class SipTcp {
   private readonly conns = new Map<string, Conn>();
   private readonly perSource = new Map<string, number>(); // incoming, from the raw connection on
   private readonly perDest = new Map<string, number>(); //   outgoing
-  private open = 0; //                                       every socket, handshaking or not
 
   constructor(
     private readonly engine: Engine,
@@ -55,6 +60,11 @@ export class SipTcp {
 
   /** hep ADDR:PORT: every message in and out, mirrored. */
   mirror: ((data: Buffer, src: HostPort, dst: HostPort, transport: Transport) => void) | null = null;
+
+  /** The connection budget this transport shares (TCP and TLS: one). */
+  get budget(): ConnectionBudget {
+    return this.opts.budget;
+  }
 
   get size(): number {
     return this.conns.size;
@@ -98,15 +108,15 @@ export class SipTcp {
       return false;
     }
     const n = this.perSource.get(a.addr) ?? 0;
-    if (n >= this.opts.maxPerSource || this.open >= this.opts.maxConnections) {
+    if (n >= this.opts.maxPerSource || this.opts.budget.open >= this.opts.budget.max) {
       this.engine.countDrop(n >= this.opts.maxPerSource ? R.tcpTooManyFromSource : R.tcpTooManyConnections);
       raw.destroy();
       return false;
     }
     this.perSource.set(a.addr, n + 1);
-    this.open++;
+    this.opts.budget.open++;
     raw.once('close', () => {
-      this.open--;
+      this.opts.budget.open--;
       decrement(this.perSource, a.addr);
     });
     return true;
@@ -171,13 +181,13 @@ export class SipTcp {
     if (!c) {
       // SPEC 11: routing chose this target; still, bounded per destination and in all.
       const n = this.perDest.get(act.to.addr) ?? 0;
-      if (n >= this.opts.maxPerDestination || this.open >= this.opts.maxConnections) {
+      if (n >= this.opts.maxPerDestination || this.opts.budget.open >= this.opts.budget.max) {
         this.engine.countDrop(n >= this.opts.maxPerDestination ? R.tcpTooManyToDestination : R.tcpTooManyConnections);
         this.failed([act], 'over the connection limits');
         return;
       }
       this.perDest.set(act.to.addr, n + 1);
-      this.open++;
+      this.opts.budget.open++;
       const opts = { host: act.to.addr, port: act.to.port, localAddress: act.from.addr, family: act.to.family, noDelay: true };
       const sock = this.opts.transport === 'tls' ? tls.connect({ ...opts, ca: this.opts.tls?.ca }) : net.connect(opts);
       c = this.attach(sock, act.from, act.to, false);
@@ -199,7 +209,7 @@ export class SipTcp {
       });
       sock.once('close', () => {
         clearTimeout(t);
-        this.open--;
+        this.opts.budget.open--;
         decrement(this.perDest, act.to.addr);
         // RFC 3261 18.4: refused, reset or timed out before it opened: never silence.
         if (!conn.connected) this.failed(conn.pending, why);

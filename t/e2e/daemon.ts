@@ -3,6 +3,8 @@ import t from 'tap';
 import { waitFor, sleep } from '../lib/netns.js';
 import { PROXY_CONF, ROOT, tail, e2e } from '../lib/world.js';
 
+const metric = (text: string, name: string): number => Number(new RegExp(`^${name.replace(/[{}"]/g, (c) => `\\${c}`)} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
+
 e2e('daemon', (w) => {
 
   t.test('a face that cannot be bound stops start-up with exit 2 naming it', async (t) => {
@@ -47,6 +49,50 @@ e2e('daemon', (w) => {
     t.match(await w.http('/metrics'), /sipproxy64_rtp_port_pairs_allowed 50\n/);
     q.child.kill('SIGTERM');
     t.equal(await q.exited, 0);
+  });
+
+  t.test('SIP TCP connections get only the files the relay leaves: a flood of them takes no stream\'s sockets', async (t) => {
+    // 400 files: the relay may hold all 50 pairs of rtp-ports (200 sockets); TCP gets what is
+    // left less 64 spare. A stranger opens more connections than that, holds them, and the
+    // 50 offers that follow all get their pairs.
+    const p = w.startProxy(PROXY_CONF + 'tcp yes\nmedia-threads 2\n', ['-v'], ['prlimit', '--nofile=400:400']); // two threads: the same files on any machine
+    t.ok(await w.proxyUp(p), `proxy up${p.child.exitCode !== null ? p.log() : ''}`);
+    const cap = Number(/leaves fewer SIP TCP and TLS connections .*connections=(\d+) /.exec(p.log())?.[1] ?? -1);
+    t.ok(cap > 0 && cap < 200, `a warning gives the cap: ${cap}`);
+    const body = 'v=0\r\no=- 1 1 IN IP4 127.0.0.10\r\ns=-\r\nc=IN IP4 127.0.0.10\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\n';
+    const script = `
+      const net = require('net'), dgram = require('dgram');
+      const socks = []; let closed = 0;
+      const open = (src) => new Promise((r) => {
+        const c = net.connect({ host: '127.0.0.1', port: 5060, localAddress: src }, () => r());
+        c.on('error', () => r()); c.on('close', () => closed++); socks.push(c);
+      });
+      (async () => {
+        for (let i = 0; i < 200; i++) await open('127.0.0.' + (20 + (i % 4))); // four sources, under 64 each
+        await new Promise((r) => setTimeout(r, 1000));
+        const refused = closed;
+        const s = dgram.createSocket('udp4'); const got = [];
+        s.on('message', (m) => got.push(m.toString('latin1').split('\\r\\n')[0]));
+        s.bind(5090, '127.0.0.10', async () => {
+          for (let i = 0; i < 50; i++) {
+            const b = ${JSON.stringify(body)};
+            s.send('INVITE sip:reg@127.0.0.105 SIP/2.0\\r\\nVia: SIP/2.0/UDP 127.0.0.10:5090;branch=z9hG4bKcn' + i + ';rport\\r\\nMax-Forwards: 70\\r\\nFrom: <sip:a@127.0.0.10>;tag=' + i + '\\r\\nTo: <sip:reg@127.0.0.105>\\r\\nCall-ID: cn' + i + '\\r\\nCSeq: 1 INVITE\\r\\nContact: <sip:a@127.0.0.10:5090>\\r\\nContent-Type: application/sdp\\r\\nContent-Length: ' + b.length + '\\r\\n\\r\\n' + b, 5060, '127.0.0.105');
+            await new Promise((r) => setTimeout(r, 20));
+          }
+          setTimeout(() => { process.stdout.write(JSON.stringify({ refused, held: socks.length - closed, got })); s.close(); socks.forEach((c) => c.destroy()); }, 500);
+        });
+      })();`;
+    const r = await w.ns.run(process.execPath, ['-e', script], 30000);
+    const out = JSON.parse(r.stdout || '{}') as { refused: number; held: number; got: string[] };
+    t.equal(out.held, cap, `the proxy holds ${cap} connections ${r.stderr}`);
+    t.equal(out.refused, 200 - cap, 'and closed the rest at once');
+    const m = await w.http('/metrics');
+    t.equal(metric(m, 'sipproxy64_sip_drops_total{reason="tcp-too-many-connections"}'), 200 - cap, 'each a counted drop');
+    t.same(out.got, [], 'the 50 offers all went on: no 503');
+    t.match(m, /sipproxy64_rtp_port_pairs_in_use 50\n/, 'all 50 pairs bound');
+    t.notMatch(m, /rtp_drops_total\{reason="rtp-(port-in-use|socket-error)"\}/, 'no bind failed');
+    p.child.kill('SIGTERM');
+    t.equal(await p.exited, 0);
   });
 
   t.test('--check-config --host: what this host cannot serve', async (t) => {

@@ -1,6 +1,6 @@
 // The open-file limit: read from /proc, split between SIP and the relay's pairs.
 import t from 'tap';
-import { limitNeeded, openFileLimit, pairsAllowed, parseLimits } from '../../../src/daemon/fdlimit.js';
+import { connectionsAllowed, filesOpen, limitNeeded, MAX_CONNECTIONS, openFileLimit, pairsAllowed, parseLimits } from '../../../src/daemon/fdlimit.js';
 
 t.test('parse /proc/self/limits', async (t) => {
   const text = 'Limit                     Soft Limit           Hard Limit           Units\nMax open files            1024                 524288               files\n';
@@ -16,4 +16,13 @@ t.test('four sockets a pair, 1024 kept for SIP (a quarter of a smaller limit)', 
   t.equal(pairsAllowed(200), 37);
   t.equal(pairsAllowed(20000), 4744);
   t.equal(limitNeeded(5000), 21024, 'the default rtp-ports (5000 pairs)');
+});
+
+t.test('SIP TCP and TLS connections: what the limit leaves once the relay holds every pair it may', async (t) => {
+  t.equal(connectionsAllowed(1048576, 60, 5000), MAX_CONNECTIONS, 'a large limit: the usual 20000');
+  t.equal(connectionsAllowed(400, 40, 50), 96, '400 files, 40 open, 50 pairs (200 sockets), 64 spare: 96');
+  t.equal(connectionsAllowed(200, 40, 37), 0, 'nothing left: none (the relay\'s sockets come first)');
+  t.equal(connectionsAllowed(262144, 60, 32768), 20000, 'the systemd unit\'s limit with the largest rtp-ports');
+  const n = filesOpen();
+  t.ok(n !== null && n > 3, `this process has ${n} files open`);
 });
