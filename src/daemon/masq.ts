@@ -121,6 +121,9 @@ export async function resolveName(names: NameCache, api: DnsApi, name: string, f
   names.set(name, family, first ? { addr: first, port: r.port } : null, r.ttl);
 }
 
+/** Names being resolved at once, at most (SPEC 11): past it a request is a counted drop, which its phone retransmits; DNS is not flooded. */
+export const MAX_LOOKUPS = 64;
+
 /** Resolve names for the daemon, once at a time per name, then retry what waited. */
 export class NameResolver {
   private readonly pending = new Map<string, Array<() => Action[]>>();
@@ -135,6 +138,7 @@ export class NameResolver {
       else this.countDrop(R.resolveQueueFull);
       return;
     }
+    if (this.pending.size >= MAX_LOOKUPS) return this.countDrop(R.resolveQueueFull);
     this.pending.set(k, [a.retry]);
     void resolveName(this.names, this.api, a.name, a.family).then(() => {
       const list = this.pending.get(k) ?? [];

@@ -108,7 +108,7 @@ const DEFS = {
   badSource: ['bad-source', 0, 'a datagram from a source address that cannot be parsed'],
   noLocalSocket: ['no-local-socket', 0, 'no socket is bound to the address a message should leave from'],
   sendBufferFull: ['send-buffer-full', 0, 'the SIP socket\'s send buffer is full (sip-io native: EAGAIN or ENOBUFS; the sender\'s retransmission brings the message again)'],
-  resolveQueueFull: ['resolve-queue-full', 0, 'more than 100 messages wait for one name to resolve'],
+  resolveQueueFull: ['resolve-queue-full', 0, 'more than 100 messages wait for one name to resolve, or 64 names are being resolved at once'],
   tlsHandshakeFailed: ['tls-handshake-failed', 0, 'a TLS handshake failed or did not finish within 5 seconds'],
   tcpTooManyFromSource: ['tcp-too-many-from-source', 0, 'more than 64 connections from one source address, TLS handshakes in progress included'],
   tcpTooManyConnections: ['tcp-too-many-connections', 0, 'more than 20000 connections in all, both ways'],

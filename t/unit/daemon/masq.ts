@@ -6,7 +6,7 @@ import { parseConfig, validate } from '../../../src/config/config.js';
 import { engineOf } from '../../lib/engine.js';
 import { Action } from '../../../src/core/types.js';
 import { createLogger } from '../../../src/daemon/log.js';
-import { NameResolver, RegistrationStore, resolveOutbound } from '../../../src/daemon/masq.js';
+import { MAX_LOOKUPS, NameResolver, RegistrationStore, resolveOutbound } from '../../../src/daemon/masq.js';
 import { DnsApi } from '../../../src/daemon/resolver.js';
 import { parseHostPort } from '../../../src/net/addr.js';
 
@@ -48,6 +48,28 @@ t.test('a LAN phone names its provider by host name: resolved once, then the req
   await new Promise((res) => setTimeout(res, 20));
   t.match(sent[2].type === 'send' ? sent[2].data : '', /^SIP\/2.0 503 Service Unavailable \(cannot resolve nowhere.example\)/);
   t.equal(e.handle(register('nowhere.example'), src, local)[0].type, 'send', 'answered from the cache, no new lookup');
+});
+
+t.test('at most 64 names are resolved at once: a LAN naming hosts by the thousand waits (SPEC 11)', async (t) => {
+  const { engine: e, masq } = engineOf(cfgText);
+  const sent: Action[] = [];
+  let asked = 0;
+  let release: () => void = () => {};
+  const gate = new Promise<void>((r) => (release = r));
+  const slow: DnsApi = { ...dns({}), resolveIp: async () => (asked++, await gate, [{ address: '198.51.100.30', ttl: 60 }]) };
+  const r = new NameResolver(masq!.names, (a) => sent.push(...a), (why) => e.countDrop(why), slow);
+  const src = parseHostPort('192.0.2.10:5060')!;
+  const local = parseHostPort('192.0.2.1:5060')!;
+  for (let i = 0; i < MAX_LOOKUPS + 6; i++) r.resolve(e.handle(register(`h${i}.example`), src, local)[0] as Extract<Action, { type: 'resolve' }>);
+  await new Promise((res) => setTimeout(res, 20));
+  t.equal(asked, MAX_LOOKUPS, `${MAX_LOOKUPS} lookups in flight, no more`);
+  t.equal(e.counters.get('drop:resolve-queue-full'), 6, 'the other six: counted drops');
+  release();
+  await new Promise((res) => setTimeout(res, 20));
+  t.equal(sent.length, MAX_LOOKUPS, 'each waiting request goes once its name resolves');
+  r.resolve(e.handle(register('h99.example'), src, local)[0] as Extract<Action, { type: 'resolve' }>);
+  await new Promise((res) => setTimeout(res, 20));
+  t.equal(sent.length, MAX_LOOKUPS + 1, 'and a new name is taken again');
 });
 
 t.test('registrations are saved atomically and restored', async (t) => {
