@@ -37,6 +37,21 @@ t.test('rewrite resolves uplinks named by host name (here: localhost, from the h
   t.match(r.stdout.toString(), /^send 192\.0\.2\.1:5060 127\.0\.0\.1:5060\nOPTIONS sip:localhost SIP\/2\.0\r\n/);
 });
 
+t.test('rewrite on a terminal shows control characters as \\xNN; into a pipe, the exact bytes (SPEC 11)', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'sp64-'));
+  const msg = join(dir, 'esc.sip');
+  writeFileSync(msg, 'OPTIONS sip:alice@192.0.2.105 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bKx;rport\r\nMax-Forwards: 70\r\nFrom: <sip:alice@192.0.2.105>;tag=1\r\n' +
+    'To: <sip:alice@192.0.2.105>\r\nCall-ID: \x1b]0;owned\x07\x9b2J@192.0.2.10\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n', 'latin1');
+  const args = `rewrite -c etc/sipproxy64.conf --from 192.0.2.10:5060 --to 192.0.2.105:5060 < ${msg}`;
+  // script(1) runs it on a pseudo-terminal, as an operator's shell would.
+  const tty = spawnSync('script', ['-qec', `${process.execPath} ${bin} ${args}`, '/dev/null'], { cwd: root, timeout: 20000 });
+  const shown = tty.stdout.toString('latin1');
+  t.match(shown, 'Call-ID: \\x1b]0;owned\\x07\\x9b2J@192.0.2.10', `the Call-ID escaped on the terminal: ${JSON.stringify(shown.slice(0, 200))}`);
+  t.notMatch(shown, /[\x1b\x07\x9b]/, 'no escape byte reaches it');
+  const piped = spawnSync('sh', ['-c', `${process.execPath} ${bin} ${args}`], { cwd: root, timeout: 20000 });
+  t.match(piped.stdout.toString('latin1'), 'Call-ID: \x1b]0;owned\x07\x9b2J@192.0.2.10\r\n', 'into a pipe: the bytes the proxy would send');
+});
+
 t.test('drops print drop REASON and exit 0', async (t) => {
   const r = run(['rewrite', '-c', 'etc/sipproxy64.conf', '--from', '192.0.2.10:5060', '--to', '192.0.2.105:5060'], '\r\n\r\n');
   t.equal(r.status, 0);

@@ -5,7 +5,7 @@ import meow from 'meow';
 import { ConfigError } from '../config/config.js';
 import { loadConfig } from './load.js';
 import { FLAGS, HELP } from './flags.js';
-import { registrationsTable, RuntimeError, runStatus } from './status.js';
+import { printableText, registrationsTable, RuntimeError, runStatus } from './status.js';
 import { buildEngine } from '../daemon/compose.js';
 import { MasqError } from '../daemon/masq.js';
 import { readJson } from '../daemon/store.js';
@@ -79,7 +79,7 @@ function main(argv: string[]): number | Promise<number> {
     const from = f.from;
     const to = f.to;
     const write = (text: string): number => {
-      process.stdout.write(Buffer.from(text, 'latin1'));
+      process.stdout.write(forStdout(text));
       return 0;
     };
     if (masq) return runRewriteResolving(engine, masq.names, input, from, to, transport).then(write);
@@ -95,6 +95,14 @@ function main(argv: string[]): number | Promise<number> {
   if (format !== 'plain' && format !== 'json') throw new UsageError(`--log-format takes plain or json, got "${format}"`);
   const log = createLogger(format, f.verbose || f.debug ? 'debug' : 'info');
   return runDaemon(cfg, log);
+}
+
+/**
+ * rewrite's output: the exact bytes into a file or a pipe; on a terminal, control characters
+ * but tab and line ends as \xNN (SPEC 11: a captured stranger's message must not drive it).
+ */
+function forStdout(text: string): Buffer {
+  return Buffer.from(process.stdout.isTTY ? printableText(text) : text, 'latin1');
 }
 
 /** The engine of `rewrite`: the config's secret when it names one (then branches and tokens are the daemon's), else the fixed test key. */
@@ -128,7 +136,7 @@ async function rewritePcap(cfg: ReturnType<typeof loadConfig>, file: string, out
     if (e instanceof PcapError) throw new UsageError(`--pcap ${file}: ${e.message}`);
     throw e;
   }
-  process.stdout.write(Buffer.from(text, 'latin1'));
+  process.stdout.write(forStdout(text));
   if (writer && out) writeFileSync(out, writer.toBuffer());
   return 0;
 }

@@ -16,6 +16,11 @@ export function printable(s: string): string {
   return s.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
+/** Whole messages for a terminal: as printable, but tabs and line ends stay what they are. */
+export function printableText(s: string): string {
+  return s.replace(/[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
 /** Rows as columns padded to their widest cell, two spaces apart; every cell printable. */
 function columns(raw: string[][]): string {
   const rows = raw.map((r) => r.map(printable));
