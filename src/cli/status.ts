@@ -13,13 +13,16 @@ export class RuntimeError extends Error {}
  * operator's terminal (its title, its clipboard, what the screen shows): SPEC 11.
  */
 export function printable(s: string): string {
-  return s.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return s.replace(/[\x00-\x1f\x7f-\x9f]/g, hex);
 }
 
 /** Whole messages for a terminal: as printable, but tabs and line ends stay what they are. */
 export function printableText(s: string): string {
-  return s.replace(/[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return s.replace(/[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]/g, hex);
 }
+
+/** One character as \xNN. */
+const hex = (c: string): string => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`;
 
 /** Rows as columns padded to their widest cell, two spaces apart; every cell printable. */
 function columns(raw: string[][]): string {
