@@ -6,6 +6,7 @@
 // rename). A call whose SDP the relay never saw (no media) has no line.
 import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
 import type { Quality } from './quality.js';
+import { jsonC1 } from './log.js';
 import { Verdict } from './verdict.js';
 
 export interface EndedStream {
@@ -37,7 +38,7 @@ export function callLine(streams: readonly EndedStream[], names: readonly [strin
   const answered = answers.length ? Math.min(...answers) : null;
   const last = streams.reduce((a, s) => (s.ended >= a.ended ? s : a), first);
   const key = (n: string): string => n.toLowerCase();
-  return JSON.stringify({
+  return jsonC1(JSON.stringify({
     callId: first.callId,
     offer: iso(created),
     answer: iso(answered),
@@ -51,7 +52,7 @@ export function callLine(streams: readonly EndedStream[], names: readonly [strin
       [key(names[1])]: { party: s.sides[1].party, relay: s.sides[1].relay, sent: s.sides[1].sent },
       verdict: s.verdict.text,
     })),
-  });
+  }));
 }
 
 /** Where the lines go: a file opened for appending (reopened on USR1), or standard output. */

@@ -22,12 +22,22 @@ const QUOTED = /[\s"=\x00-\x1f\x7f-\x9f]/;
 export function plainValue(v: unknown): string {
   const s = typeof v === 'string' ? v : JSON.stringify(v);
   if (!QUOTED.test(s)) return s;
-  return JSON.stringify(s).replace(/[\x7f-\x9f]/g, (c) => `\\u00${c.charCodeAt(0).toString(16)}`); // JSON escapes only C0
+  return jsonC1(JSON.stringify(s));
+}
+
+/**
+ * JSON text with DEL and C1 written as \u escapes: JSON.stringify and pino escape only C0,
+ * and a terminal that shows the log or call log (tail -f) obeys C1's CSI (SPEC 11). The
+ * same JSON value: a parser reads the escape back as the character.
+ */
+export function jsonC1(json: string): string {
+  return json.replace(/[\x7f-\x9f]/g, (c) => `\\u00${c.charCodeAt(0).toString(16)}`);
 }
 
 /** JSON lines through pino (the issue's choice; fast, and the format log shippers expect). */
 function jsonLogger(level: Level, write?: (line: string) => void): Logger {
-  const dest = write ? { write } : pino.destination({ fd: 2, sync: true });
+  const fd2 = write ? null : pino.destination({ fd: 2, sync: true });
+  const dest = { write: (line: string): void => void (write ? write(jsonC1(line)) : fd2!.write(jsonC1(line))) };
   const p = pino({ level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime, formatters: { level: (label) => ({ level: label }) } }, dest);
   return {
     error: (m, f) => p.error(f ?? {}, m),

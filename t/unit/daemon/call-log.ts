@@ -4,7 +4,7 @@ import t from 'tap';
 import { mkdtempSync, readFileSync, renameSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CallLog, EndedStream } from '../../../src/daemon/call-log.js';
+import { CallLog, EndedStream, callLine } from '../../../src/daemon/call-log.js';
 import { fromFigures } from '../../../src/daemon/quality.js';
 import { Relay } from '../../../src/daemon/relay.js';
 
@@ -36,6 +36,13 @@ t.test('a line when the last stream of the call ends; USR1 after a rename starts
   bad.streamEnded({ ...stream(0, 1), callId: 'c3' }, 0);
   t.equal(bad.failed, 2, 'lines that cannot be written are counted');
   t.equal(errors.length, 1, 'and logged once, not per call');
+});
+
+t.test("a stranger's Call-ID with terminal controls: the line holds none, and reads back the same (SPEC 11)", async (t) => {
+  const callId = 'c\x1b]0;owned\x07\x9b2J\x7f\x85@x';
+  const line = callLine([{ ...stream(0, 1_010_000), callId, by: '192.0.2.10:5060\x9b' }], names);
+  t.notMatch(line, /[\x00-\x1f\x7f-\x9f]/, 'no C0, DEL or C1 (tail -f on a terminal)');
+  t.match(JSON.parse(line), { callId, ended: { by: '192.0.2.10:5060\x9b' } }, 'the same values');
 });
 
 for (const datapath of ['native', 'js'] as const) {

@@ -21,3 +21,12 @@ t.test('a log line from a stranger\'s Call-ID holds no control character', async
   t.notMatch(lines[0].slice(0, -1), /[\x00-\x1f\x7f-\x9f]/, lines[0]);
   t.ok(lines[0].endsWith('\n'), 'one line');
 });
+
+t.test('the JSON form holds no DEL or C1 either (pino escapes only C0), and reads back the same', async (t) => {
+  const lines: string[] = [];
+  const callId = 'c\x1b]0;owned\x07\x9b31m\x7f\x85';
+  createLogger('json', 'info', (l) => lines.push(l)).warn('rtpengine refused', { callId });
+  t.equal(lines.length, 1);
+  t.notMatch(lines[0].slice(0, -1), /[\x00-\x1f\x7f-\x9f]/, lines[0]);
+  t.equal(JSON.parse(lines[0]).callId, callId);
+});
