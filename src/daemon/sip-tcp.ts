@@ -8,7 +8,7 @@ import tls from 'node:tls';
 import { Engine } from '../core/engine.js';
 import type { Transport } from '../core/transport.js';
 import { Action } from '../core/types.js';
-import { Addr, formatHostPort, HostPort, parseIp, withPort } from '../net/addr.js';
+import { Addr, formatHostPort, HostPort, parseIp, sourceKey, withPort } from '../net/addr.js';
 import { R } from '../sip/reasons.js';
 import { StreamFramer } from '../sip/stream.js';
 import { Logger } from './log.js';
@@ -19,7 +19,7 @@ export interface TcpOptions {
   readonly tls?: { key: Buffer; cert: Buffer; ca?: Buffer }; // for transport 'tls'
   readonly idleMs: number;
   readonly connectTimeoutMs: number;
-  readonly maxPerSource: number; //      incoming connections from one address, handshakes included
+  readonly maxPerSource: number; //      incoming connections from one source (an IPv6 /64), handshakes included
   readonly maxPerDestination: number; // outgoing connections to one address (any port)
   readonly budget: ConnectionBudget; //  all connections, both ways, of TCP and TLS together
   readonly handshakeMs: number; //       a TLS handshake must finish within this
@@ -107,17 +107,18 @@ export class SipTcp {
       raw.destroy();
       return false;
     }
-    const n = this.perSource.get(a.addr) ?? 0;
+    const src = sourceKey(a); // an IPv6 host has its whole /64 to connect from (SPEC 11)
+    const n = this.perSource.get(src) ?? 0;
     if (n >= this.opts.maxPerSource || this.opts.budget.open >= this.opts.budget.max) {
       this.engine.countDrop(n >= this.opts.maxPerSource ? R.tcpTooManyFromSource : R.tcpTooManyConnections);
       raw.destroy();
       return false;
     }
-    this.perSource.set(a.addr, n + 1);
+    this.perSource.set(src, n + 1);
     this.opts.budget.open++;
     raw.once('close', () => {
       this.opts.budget.open--;
-      decrement(this.perSource, a.addr);
+      decrement(this.perSource, src);
     });
     return true;
   }

@@ -2,7 +2,7 @@
 // elsewhere through us (outbound-proxy operation). Pure: time is injected; the daemon saves
 // the tables (saveAtomic) when `dirty` is set.
 import { Config } from '../config/config.js';
-import { HostPort, uriHost } from '../net/addr.js';
+import { HostPort, sourceKey, uriHost } from '../net/addr.js';
 import { refuse } from '../sip/errors.js';
 import { contactsOf, expiresOf } from '../sip/fields.js';
 import { Header, SipMessage, splitList, unfold } from '../sip/message.js';
@@ -95,7 +95,8 @@ export class Registrar {
    */
   private authenticate(m: SipMessage, src: HostPort): string {
     const digest = this.digest as DigestAuth;
-    const wait = this.guard.refusedFor(src.addr);
+    const source = sourceKey(src); // an IPv6 host guesses from its whole /64 (SPEC 11)
+    const wait = this.guard.refusedFor(source);
     if (wait > 0) throw refuse(R.authBackoff, undefined, `Retry-After: ${Math.ceil(wait / 1000)}\r\n`);
     let verdict: Verdict = null;
     let named: string | null = null;
@@ -106,10 +107,10 @@ export class Registrar {
       if (verdict && verdict !== 'replay') break;
     }
     if (verdict && verdict !== 'stale' && verdict !== 'replay') {
-      this.guard.succeeded(src.addr);
+      this.guard.succeeded(source);
       return verdict;
     }
-    if (named !== null && verdict !== 'stale') this.guard.failed(src.addr, named);
+    if (named !== null && verdict !== 'stale') this.guard.failed(source, named);
     const extra = digest.challenge(src.addr, verdict === 'stale').map((c) => `WWW-Authenticate: ${c}\r\n`).join('');
     throw refuse(verdict === 'stale' ? R.authStale : verdict === 'replay' ? R.authReplayed : R.authRequired, undefined, extra);
   }

@@ -1,6 +1,6 @@
 // RTPproxy64's session table (SPEC section 6): keyed by Call-ID and m-line index; an
 // even RTP port and the next odd RTCP port, the same numbers on media4 and media6.
-import { Addr, Family } from '../net/addr.js';
+import { Addr, Family, sourceOf } from '../net/addr.js';
 import { detached } from '../net/strings.js';
 
 /** A stream's party on one side: where its SDP says it receives, and where its SIP came from. */
@@ -54,7 +54,7 @@ export class MediaTable {
   private readonly legCall = new Map<string, string>(); //                        a later leg's key -> Call-ID
   private readonly used = new Set<number>();
   private readonly foreign = new Set<number>(); // held by another process (a draining instance)
-  private readonly owned = new Map<string, number>(); // streams per owner that is a stranger
+  private readonly owned = new Map<string, number>(); // streams per stranger source (an IPv6 /64: sourceOf)
   private strangers = 0; //                             streams of all strangers
   private readonly strangerCap: number; //             streams all strangers together may hold
   private cursor: number;
@@ -209,7 +209,8 @@ export class MediaTable {
       if (call && call.size >= MAX_STREAMS_PER_CALL) return 'too-many-streams';
       const owner = party.signal ?? '';
       const stranger = !party.trusted;
-      if (stranger && (this.owned.get(owner) ?? 0) >= this.perSource) return 'source-quota';
+      const source = stranger ? sourceOf(owner) : ''; // one IPv6 host has its whole /64 (SPEC 11)
+      if (stranger && (this.owned.get(source) ?? 0) >= this.perSource) return 'source-quota';
       if (stranger && this.strangers >= this.strangerCap) return 'stranger-quota';
       if (this.portsInUse >= this.maxStreams) return 'fd-limit'; // each stream is four sockets
       const port = this.allocate();
@@ -218,7 +219,7 @@ export class MediaTable {
       callId = detached(callId); // the table outlives the message (net/strings.ts)
       s = { callId, index, port, party4: null, party6: null, addrs, created: t, updated: t, established: false, establishedAt: null, held: false, dialogTag: null, owner, stranger, via };
       if (stranger) {
-        this.owned.set(owner, (this.owned.get(owner) ?? 0) + 1);
+        this.owned.set(source, (this.owned.get(source) ?? 0) + 1);
         this.strangers++;
       }
       if (!call) {
@@ -271,9 +272,10 @@ export class MediaTable {
     }
     this.used.delete(s.port);
     if (s.stranger) {
-      const n = (this.owned.get(s.owner) ?? 1) - 1;
-      if (n > 0) this.owned.set(s.owner, n);
-      else this.owned.delete(s.owner);
+      const source = sourceOf(s.owner);
+      const n = (this.owned.get(source) ?? 1) - 1;
+      if (n > 0) this.owned.set(source, n);
+      else this.owned.delete(source);
       this.strangers--;
     }
     this.hooks.close?.(s, why, by);

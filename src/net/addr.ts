@@ -149,12 +149,17 @@ const nets = new Map<string, string>();
 
 /** The source an IPv6 host is: its /64 (it may use any address in it); an IPv4 address itself. */
 export function sourceKey(a: Addr): string {
-  if (a.family === 4) return a.addr;
-  let k = nets.get(a.addr);
+  return a.family === 4 ? a.addr : sourceOf(a.addr);
+}
+
+/** sourceKey of an address in canonical text (parseIp's). */
+export function sourceOf(addr: string): string {
+  if (addr.indexOf(':') < 0) return addr;
+  let k = nets.get(addr);
   if (k === undefined) {
-    k = prefix64(a.addr) + '::/64';
+    k = prefix64(addr) + '::/64';
     if (nets.size >= 4096) nets.clear();
-    nets.set(a.addr, k);
+    nets.set(addr, k);
   }
   return k;
 }

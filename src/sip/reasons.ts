@@ -110,7 +110,7 @@ const DEFS = {
   sendBufferFull: ['send-buffer-full', 0, 'the SIP socket\'s send buffer is full (sip-io native: EAGAIN or ENOBUFS; the sender\'s retransmission brings the message again)'],
   resolveQueueFull: ['resolve-queue-full', 0, 'more than 100 messages wait for one name to resolve, or 64 names are being resolved at once'],
   tlsHandshakeFailed: ['tls-handshake-failed', 0, 'a TLS handshake failed or did not finish within 5 seconds'],
-  tcpTooManyFromSource: ['tcp-too-many-from-source', 0, 'more than 64 connections from one source address, TLS handshakes in progress included'],
+  tcpTooManyFromSource: ['tcp-too-many-from-source', 0, 'more than 64 connections from one source (an IPv4 address or IPv6 /64), TLS handshakes in progress included'],
   tcpTooManyConnections: ['tcp-too-many-connections', 0, 'more than 20000 connections in all, both ways'],
   tcpTooManyToDestination: ['tcp-too-many-to-destination', 0, 'more than 16 outgoing connections to one address'],
   tcpConnectTimeout: ['tcp-connect-timeout', 0, 'an outgoing connection did not open within 5 seconds'],

@@ -34,6 +34,14 @@ e2e('tcp', (w) => {
       (async () => { for (let i = 0; i < 65; i++) await open(i); setTimeout(() => { process.stdout.write(String(closed)); socks.forEach((s) => s.destroy()); }, 500); })();`], 10000);
     t.equal(lim.stdout, '1', 'the 65th connection from one source is refused');
     t.match(await w.http('/metrics'), /sipproxy64_sip_drops_total\{reason="tcp-too-many-from-source"\} 1/, 'and counted');
+    // An IPv6 source is its /64 (SPEC 11: one host may connect from all of it): 32
+    // connections from 2001:db8:1::21 and 33 from 2001:db8:1::5 are 65 from one source.
+    const lim6 = await w.ns.run(process.execPath, ['-e', `
+      const net = require('net'); const socks = []; let closed = 0;
+      const open = (from) => new Promise((r) => { const s = net.connect({ port: 5060, host: '2001:db8:64::10', localAddress: from }, () => r()); s.on('close', () => closed++); s.on('error', () => {}); socks.push(s); });
+      (async () => { for (let i = 0; i < 65; i++) await open(i < 32 ? '2001:db8:1::21' : '2001:db8:1::5'); setTimeout(() => { process.stdout.write(String(closed)); socks.forEach((s) => s.destroy()); }, 500); })();`], 10000);
+    t.equal(lim6.stdout, '1', 'the 65th connection from one IPv6 /64, from another address of it, is refused');
+    t.match(await w.http('/metrics'), /sipproxy64_sip_drops_total\{reason="tcp-too-many-from-source"\} 2/, 'and counted');
     p.child.kill('SIGTERM');
     t.equal(await p.exited, 0);
   });

@@ -29,6 +29,21 @@ t.test('streams per call are limited', async (t) => {
   t.equal(m.update('x', MAX_STREAMS_PER_CALL, 4, party), 'too-many-streams');
 });
 
+t.test('rtp-quota holds per source, and an IPv6 source is its /64 (SPEC 11: one host has them all)', async (t) => {
+  const m = new MediaTable([20000, 20999], () => 0, {}, 2); // two streams a stranger source
+  const from = (signal: string, trusted = false) => ({ ...party, signal, trusted });
+  t.equal(typeof m.update('a', 0, 6, from('2001:db8:5::1')), 'number');
+  t.equal(typeof m.update('b', 0, 6, from('2001:db8:5::2')), 'number', 'another address of that /64: the second of two');
+  t.equal(m.update('c', 0, 6, from('2001:db8:5::ffff:3')), 'source-quota', 'a third address of the /64 is over the quota');
+  t.equal(typeof m.update('c', 0, 6, from('2001:db8:5:1::1')), 'number', 'the next /64 is another source');
+  t.equal(typeof m.update('d', 0, 4, from('192.0.2.10')), 'number');
+  t.equal(typeof m.update('e', 0, 4, from('192.0.2.11')), 'number', 'IPv4: each address is a source');
+  t.equal(typeof m.update('f', 0, 6, from('2001:db8:5::9', true)), 'number', 'a configured party has no quota');
+  m.release('a', 'bye');
+  t.equal(typeof m.update('g', 0, 6, from('2001:db8:5::7')), 'number', 'a released stream gives the /64 its place back');
+  t.equal(m.update('h', 0, 6, from('2001:db8:5::8')), 'source-quota');
+});
+
 t.test('legs of a call that comes back through the proxy (SPEC 6)', async (t) => {
   const table = new MediaTable([20000, 20099]);
   const party = { addr: '192.0.2.10', rtp: 4000, rtcp: 4001, mux: false, signal: '192.0.2.10' };
