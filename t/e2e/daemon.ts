@@ -5,6 +5,22 @@ import { PROXY_CONF, ROOT, tail, e2e } from '../lib/world.js';
 
 const metric = (text: string, name: string): number => Number(new RegExp(`^${name.replace(/[{}"]/g, (c) => `\\${c}`)} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
 
+/**
+ * Script text for a child in the namespace, where a UDP socket `s` is bound at
+ * 127.0.0.10:5090: `n` INVITEs from alice, each with one audio stream, to the registrar's
+ * face, 20 ms apart (Call-IDs and branches `tag`0, `tag`1, ...).
+ */
+function offers(tag: string, n: number): string {
+  const body = 'v=0\r\no=- 1 1 IN IP4 127.0.0.10\r\ns=-\r\nc=IN IP4 127.0.0.10\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\n';
+  const invite = (i: string): string => `INVITE sip:reg@127.0.0.105 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.10:5090;branch=z9hG4bK${tag}${i};rport\r\nMax-Forwards: 70\r\n` +
+    `From: <sip:a@127.0.0.10>;tag=${i}\r\nTo: <sip:reg@127.0.0.105>\r\nCall-ID: ${tag}${i}\r\nCSeq: 1 INVITE\r\nContact: <sip:a@127.0.0.10:5090>\r\n` +
+    `Content-Type: application/sdp\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+  return `for (let i = 0; i < ${n}; i++) {
+    s.send(${JSON.stringify(invite('@I@'))}.replaceAll('@I@', String(i)), 5060, '127.0.0.105');
+    await new Promise((r) => setTimeout(r, 20));
+  }`;
+}
+
 e2e('daemon', (w) => {
 
   t.test('a face that cannot be bound stops start-up with exit 2 naming it', async (t) => {
@@ -20,16 +36,11 @@ e2e('daemon', (w) => {
     t.match(p.log(), /open-file limit serves fewer streams .*openFiles=200 .*streams=37 rtpPorts=50 needed=1224/, 'a warning says what to raise');
     t.match(await w.http('/metrics'), /sipproxy64_rtp_port_pairs_allowed 37\n/);
     // 38 offers from a mapped phone (no stranger quota applies): 37 go on, the 38th gets 503.
-    const body = 'v=0\r\no=- 1 1 IN IP4 127.0.0.10\r\ns=-\r\nc=IN IP4 127.0.0.10\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\n';
     const script = `
       const s = require('dgram').createSocket('udp4'); const got = [];
       s.on('message', (m) => got.push(m.toString('latin1').split('\\r\\n')[0]));
       s.bind(5090, '127.0.0.10', async () => {
-        for (let i = 0; i < 38; i++) {
-          const b = ${JSON.stringify(body)};
-          s.send('INVITE sip:reg@127.0.0.105 SIP/2.0\\r\\nVia: SIP/2.0/UDP 127.0.0.10:5090;branch=z9hG4bKfd' + i + ';rport\\r\\nMax-Forwards: 70\\r\\nFrom: <sip:a@127.0.0.10>;tag=' + i + '\\r\\nTo: <sip:reg@127.0.0.105>\\r\\nCall-ID: fd' + i + '\\r\\nCSeq: 1 INVITE\\r\\nContact: <sip:a@127.0.0.10:5090>\\r\\nContent-Type: application/sdp\\r\\nContent-Length: ' + b.length + '\\r\\n\\r\\n' + b, 5060, '127.0.0.105');
-          await new Promise((r) => setTimeout(r, 20));
-        }
+        ${offers('fd', 38)}
         setTimeout(() => { process.stdout.write(JSON.stringify(got)); s.close(); }, 500);
       });`;
     const r = await w.ns.run(process.execPath, ['-e', script], 20000);
@@ -59,7 +70,6 @@ e2e('daemon', (w) => {
     t.ok(await w.proxyUp(p), `proxy up${p.child.exitCode !== null ? p.log() : ''}`);
     const cap = Number(/leaves fewer SIP TCP and TLS connections .*connections=(\d+) /.exec(p.log())?.[1] ?? -1);
     t.ok(cap > 0 && cap < 200, `a warning gives the cap: ${cap}`);
-    const body = 'v=0\r\no=- 1 1 IN IP4 127.0.0.10\r\ns=-\r\nc=IN IP4 127.0.0.10\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\n';
     const script = `
       const net = require('net'), dgram = require('dgram');
       const socks = []; let closed = 0;
@@ -74,11 +84,7 @@ e2e('daemon', (w) => {
         const s = dgram.createSocket('udp4'); const got = [];
         s.on('message', (m) => got.push(m.toString('latin1').split('\\r\\n')[0]));
         s.bind(5090, '127.0.0.10', async () => {
-          for (let i = 0; i < 50; i++) {
-            const b = ${JSON.stringify(body)};
-            s.send('INVITE sip:reg@127.0.0.105 SIP/2.0\\r\\nVia: SIP/2.0/UDP 127.0.0.10:5090;branch=z9hG4bKcn' + i + ';rport\\r\\nMax-Forwards: 70\\r\\nFrom: <sip:a@127.0.0.10>;tag=' + i + '\\r\\nTo: <sip:reg@127.0.0.105>\\r\\nCall-ID: cn' + i + '\\r\\nCSeq: 1 INVITE\\r\\nContact: <sip:a@127.0.0.10:5090>\\r\\nContent-Type: application/sdp\\r\\nContent-Length: ' + b.length + '\\r\\n\\r\\n' + b, 5060, '127.0.0.105');
-            await new Promise((r) => setTimeout(r, 20));
-          }
+          ${offers('cn', 50)}
           setTimeout(() => { process.stdout.write(JSON.stringify({ refused, held: socks.length - closed, got })); s.close(); socks.forEach((c) => c.destroy()); }, 500);
         });
       })();`;
