@@ -1,8 +1,9 @@
 // The registrar against guessing (SPEC 11): failed authentications are counted per source
-// (an IPv4 address or an IPv6 /64) and per user; a source that fails `threshold` times is refused (403 auth-backoff)
-// for a back-off that doubles each time it earns one, up to an hour. A user whose password is
-// being guessed from many addresses makes every source that fails for it earn the back-off at
-// its first failure; the user's own phone, whose credentials are right, is never locked out.
+// (an IPv4 address or an IPv6 /64: the caller's sourceKey) and per user; a source that fails
+// `threshold` times is refused (403 auth-backoff) for a back-off that doubles each time it
+// earns one, up to an hour. A user whose password is being guessed from many addresses makes
+// every source that fails for it earn the back-off at its first failure; the user's own
+// phone, whose credentials are right, is never locked out.
 // Pure (time injected) and bounded: the oldest entries go first.
 
 import { detached } from '../net/strings.js';
