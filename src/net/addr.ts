@@ -137,7 +137,19 @@ export function isSpecial(a: string): boolean {
   if (a.indexOf(':') < 0) return special4(a);
   if (a === '::' || a === '::1') return true;
   if (a.charCodeAt(0) === 102 && a.charCodeAt(1) === 102) return true; // ff00::/8 multicast
-  return a.startsWith('::ffff:') && a.indexOf('.') > 0 ? special4(a.slice(7)) : false;
+  return a.startsWith('::') ? special4(embedded4(a) ?? '') : false;
+}
+
+/**
+ * The IPv4 address inside an IPv4-mapped (::ffff:0:0/96, RFC 4291 2.5.5.2) or IPv4-compatible
+ * (::/96, deprecated, 2.5.5.1) address, in any of its spellings: RFC 5952 text writes
+ * ::ffff:127.0.0.1 as ::ffff:7f00:1, which a test for a dot missed. Null for any other.
+ */
+function embedded4(a: string): string | null {
+  if (!isIP(a)) return null;
+  const p = ipaddr.IPv6.parse(a).parts;
+  if (p[0] || p[1] || p[2] || p[3] || p[4] || (p[5] !== 0 && p[5] !== 0xffff)) return null;
+  return `${p[6] >> 8}.${p[6] & 255}.${p[7] >> 8}.${p[7] & 255}`;
 }
 
 function special4(a: string): boolean {
