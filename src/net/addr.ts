@@ -145,10 +145,12 @@ export function isSpecial(a: string): boolean {
  * (::/96, deprecated, 2.5.5.1) address, in any of its spellings: RFC 5952 text writes
  * ::ffff:127.0.0.1 as ::ffff:7f00:1, which a test for a dot missed. Null for any other.
  */
-function embedded4(a: string): string | null {
+function embedded4(a: string, nat64 = false): string | null {
   if (!isIP(a)) return null;
   const p = ipaddr.IPv6.parse(a).parts;
-  if (p[0] || p[1] || p[2] || p[3] || p[4] || (p[5] !== 0 && p[5] !== 0xffff)) return null;
+  const wellKnown = nat64 && p[0] === 0x64 && p[1] === 0xff9b && !p[5]; // 64:ff9b::/96 (RFC 6052 2.1)
+  if (!wellKnown && (p[0] || p[1] || (p[5] !== 0 && p[5] !== 0xffff))) return null;
+  if (p[2] || p[3] || p[4]) return null;
   return `${p[6] >> 8}.${p[6] & 255}.${p[7] >> 8}.${p[7] & 255}`;
 }
 
@@ -159,7 +161,7 @@ function special4(a: string): boolean {
 
 const nets = new Map<string, string>();
 
-/** The source an IPv6 host is: its /64 (it may use any address in it); an IPv4 address itself. */
+/** The source an IPv6 host is: its /64 (it may use any address in it); an IPv4 address itself, also written in IPv6. */
 export function sourceKey(a: Addr): string {
   return a.family === 4 ? a.addr : sourceOf(a.addr);
 }
@@ -169,7 +171,9 @@ export function sourceOf(addr: string): string {
   if (addr.indexOf(':') < 0) return addr;
   let k = nets.get(addr);
   if (k === undefined) {
-    k = prefix64(addr) + '::/64';
+    // An IPv4 host written in IPv6 (mapped, or through NAT64's well-known prefix) is that
+    // host, not a /64 that every IPv4 host would share.
+    k = embedded4(addr, true) ?? prefix64(addr) + '::/64';
     if (nets.size >= 4096) nets.clear();
     nets.set(addr, k);
   }

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { formatHostPort, isSpecial, parseHostIp, parseHostPort, parseIp, uriHost } from '../../../src/net/addr.js';
+import { formatHostPort, isSpecial, parseHostIp, parseHostPort, parseIp, sourceKey, uriHost } from '../../../src/net/addr.js';
 
 t.test('parseIp validates with net.isIP before ipaddr.js', async (t) => {
   t.equal(parseIp('010.0.0.1'), null, 'leading zeros are not octal, they are invalid');
@@ -33,4 +33,15 @@ t.test('isSpecial: addresses nothing is sent to unless a map line names them', a
   for (const a of ['::ffff:127.0.0.1', '::ffff:224.0.0.1', '::ffff:0.0.0.7', '::127.0.0.1', '::ffff:255.255.255.255']) t.ok(isSpecial(parseIp(a)!.addr), `${a} as ${parseIp(a)!.addr}`);
   for (const a of ['::ffff:192.0.2.1', '64:ff9b::127.0.0.1', '::1:0:7f00:1']) t.notOk(isSpecial(parseIp(a)!.addr), `${a} as ${parseIp(a)!.addr}: not special`);
   for (const a of ['192.0.2.10', '198.51.100.1', '2001:db8::1', '::ffff:192.0.2.1', '10.0.0.1', 'fe80::1']) t.notOk(isSpecial(a), a);
+});
+
+t.test('sourceKey: an IPv6 host is its /64; an IPv4 host is its address, also when written in IPv6 (SPEC 11)', async (t) => {
+  const key = (a: string): string => sourceKey(parseIp(a)!);
+  t.equal(key('192.0.2.10'), '192.0.2.10');
+  t.equal(key('2001:db8:5::1'), key('2001:db8:5::ffff:2'), 'two addresses of one /64: one source');
+  t.not(key('2001:db8:5::1'), key('2001:db8:5:1::1'), 'the next /64: another');
+  t.equal(key('::ffff:192.0.2.10'), '192.0.2.10', 'IPv4-mapped: the IPv4 host');
+  t.not(key('::ffff:192.0.2.10'), key('::ffff:192.0.2.11'), 'not one /64 for every mapped host');
+  t.equal(key('64:ff9b::192.0.2.10'), '192.0.2.10', 'through NAT64 (RFC 6052 well-known prefix): the IPv4 host');
+  t.not(key('64:ff9b::192.0.2.10'), key('64:ff9b::192.0.2.11'));
 });
