@@ -130,14 +130,17 @@ export function unicast(a: string): boolean {
 
 /**
  * Addresses nothing may be sent to unless a map line names them (SPEC 11): loopback,
- * "this network" 0.0.0.0/8, unspecified, multicast, broadcast and the rest of 240.0.0.0/4,
- * also IPv4-mapped. `a` is canonical (parseIp): IPv6 in RFC 5952 lower case.
+ * "this network" 0.0.0.0/8, unspecified, multicast, broadcast and the rest of 240.0.0.0/4;
+ * and every IPv4 address written inside IPv6 (IPv4-mapped, or the deprecated
+ * IPv4-compatible): such an address names no IPv6 host (RFC 4291 2.5.5), and a socket that
+ * took it would send over IPv4, past the address model, to any address, this proxy's own
+ * included. `a` is canonical (parseIp): IPv6 in RFC 5952 lower case.
  */
 export function isSpecial(a: string): boolean {
   if (a.indexOf(':') < 0) return special4(a);
   if (a === '::' || a === '::1') return true;
   if (a.charCodeAt(0) === 102 && a.charCodeAt(1) === 102) return true; // ff00::/8 multicast
-  return a.startsWith('::') ? special4(embedded4(a) ?? '') : false;
+  return a.startsWith('::') && embedded4(a) !== null;
 }
 
 /**

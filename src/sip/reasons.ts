@@ -55,7 +55,7 @@ const DEFS = {
   maxForwardsZero: ['max-forwards-zero', 483, 'Max-Forwards reached 0'],
   tooLargeAfterRewrite: ['too-large-after-rewrite', 513, 'the rewritten message would not fit in a UDP datagram'],
   notARelay: ['not-a-relay', 403, 'the destination is no mapped party, uplink, dialog or phone', 'Forbidden (no mapping for this destination)'],
-  forbiddenDestination: ['forbidden-destination', 403, 'the destination is an address of the proxy, loopback, unspecified, multicast or broadcast, and no map line names it', 'Forbidden (destination not allowed)'],
+  forbiddenDestination: ['forbidden-destination', 403, 'the destination is an address of the proxy, loopback, unspecified, multicast or broadcast, or an IPv4 address written inside IPv6, and no map line names it', 'Forbidden (destination not allowed)'],
   uplinkUnresolved: ['uplink-unresolved', 503, 'a configured uplink name has no address yet', 'Service Unavailable (uplink not resolved)'],
   // Media (SPEC 6)
   badSdpPort: ['bad-sdp-port', 400, 'an SDP m= line whose port is missing or above 65535 (RFC 4566 5.14)', 'Bad Request (SDP port)'],

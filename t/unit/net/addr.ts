@@ -31,8 +31,9 @@ t.test('isSpecial: addresses nothing is sent to unless a map line names them', a
   for (const a of ['127.0.0.1', '127.255.0.9', '0.0.0.0', '0.1.2.3', '224.0.0.1', '239.1.2.3', '255.255.255.255', '::', '::1', 'ff02::1', '::ffff:127.0.0.1', '::ffff:224.0.0.1']) t.ok(isSpecial(a), a);
   // As parseIp writes them (RFC 5952: hex groups), and IPv4-compatible (::/96) too.
   for (const a of ['::ffff:127.0.0.1', '::ffff:224.0.0.1', '::ffff:0.0.0.7', '::127.0.0.1', '::ffff:255.255.255.255']) t.ok(isSpecial(parseIp(a)!.addr), `${a} as ${parseIp(a)!.addr}`);
-  for (const a of ['::ffff:192.0.2.1', '64:ff9b::127.0.0.1', '::1:0:7f00:1']) t.notOk(isSpecial(parseIp(a)!.addr), `${a} as ${parseIp(a)!.addr}: not special`);
-  for (const a of ['192.0.2.10', '198.51.100.1', '2001:db8::1', '::ffff:192.0.2.1', '10.0.0.1', 'fe80::1']) t.notOk(isSpecial(a), a);
+  for (const a of ['::ffff:192.0.2.1', '::192.0.2.1']) t.ok(isSpecial(parseIp(a)!.addr), `${a}: any IPv4 address inside IPv6 names no IPv6 host`);
+  for (const a of ['64:ff9b::127.0.0.1', '::1:0:7f00:1']) t.notOk(isSpecial(parseIp(a)!.addr), `${a} as ${parseIp(a)!.addr}: not special`);
+  for (const a of ['192.0.2.10', '198.51.100.1', '2001:db8::1', '10.0.0.1', 'fe80::1']) t.notOk(isSpecial(a), a);
 });
 
 t.test('sourceKey: an IPv6 host is its /64; an IPv4 host is its address, also when written in IPv6 (SPEC 11)', async (t) => {
