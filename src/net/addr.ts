@@ -24,7 +24,9 @@ export function parseIp(text: string): Addr | null {
   text = detached(text); // the cache outlives the message the address was cut from
   // RFC 5118 4.10: an old ABNF allowed three colons before an embedded IPv4 address.
   const ip = THREE_COLONS.test(text) ? text.replace(':::', '::') : text;
-  const kind = isIP(ip);
+  // No zone (fe80::1%eth0): SIP's IPv6reference and SDP's addresses have none (RFC 3261
+  // 25.1, RFC 4566 9), and one would let a stranger pick the gateway's interface (SPEC 11).
+  const kind = ip.indexOf('%') < 0 ? isIP(ip) : 0;
   if (kind === 4) hit = { addr: text, family: 4 };
   else if (kind === 6) {
     try {

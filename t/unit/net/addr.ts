@@ -46,3 +46,9 @@ t.test('sourceKey: an IPv6 host is its /64; an IPv4 host is its address, also wh
   t.equal(key('64:ff9b::192.0.2.10'), '192.0.2.10', 'through NAT64 (RFC 6052 well-known prefix): the IPv4 host');
   t.not(key('64:ff9b::192.0.2.10'), key('64:ff9b::192.0.2.11'));
 });
+
+t.test('no IPv6 zone: SIP and SDP addresses have none (SPEC 11: a stranger would choose the interface)', async (t) => {
+  for (const a of ['fe80::1%eth0', 'fe80::1%25eth0', 'fe80::1%1', '2001:db8::1%lo']) t.equal(parseIp(a), null, a);
+  t.equal(parseHostIp('[fe80::1%eth0]'), null);
+  t.same(parseIp('fe80::1'), { addr: 'fe80::1', family: 6 }, 'without one, link-local is an address as before');
+});
