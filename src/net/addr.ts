@@ -150,10 +150,13 @@ export function isSpecial(a: string): boolean {
  * (::/96, deprecated, 2.5.5.1) address, in any of its spellings: RFC 5952 text writes
  * ::ffff:127.0.0.1 as ::ffff:7f00:1, which a test for a dot missed. Null for any other.
  */
-function embedded4(a: string, nat64 = false): string | null {
-  if (!isIP(a)) return null;
-  const p = ipaddr.IPv6.parse(a).parts;
-  const wellKnown = nat64 && p[0] === 0x64 && p[1] === 0xff9b && !p[5]; // 64:ff9b::/96 (RFC 6052 2.1)
+function embedded4(a: string): string | null {
+  return isIP(a) ? v4Inside(ipaddr.IPv6.parse(a).parts) : null;
+}
+
+/** embedded4 of an address's eight groups; `nat64`: also inside 64:ff9b::/96 (RFC 6052 2.1). */
+function v4Inside(p: readonly number[], nat64 = false): string | null {
+  const wellKnown = nat64 && p[0] === 0x64 && p[1] === 0xff9b && !p[5];
   if (!wellKnown && (p[0] || p[1] || (p[5] !== 0 && p[5] !== 0xffff))) return null;
   if (p[2] || p[3] || p[4]) return null;
   return `${p[6] >> 8}.${p[6] & 255}.${p[7] >> 8}.${p[7] & 255}`;
@@ -177,8 +180,10 @@ export function sourceOf(addr: string): string {
   let k = nets.get(addr);
   if (k === undefined) {
     // An IPv4 host written in IPv6 (mapped, or through NAT64's well-known prefix) is that
-    // host, not a /64 that every IPv4 host would share.
-    k = embedded4(addr, true) ?? prefix64(addr) + '::/64';
+    // host, not a /64 that every IPv4 host would share. One parse for both (a stranger's
+    // new address each message misses this cache).
+    const p = ipaddr.IPv6.parse(addr).parts;
+    k = v4Inside(p, true) ?? p.slice(0, 4).map((g) => g.toString(16)).join(':') + '::/64';
     if (nets.size >= 4096) nets.clear();
     nets.set(addr, k);
   }
