@@ -37,7 +37,8 @@ export function jsonC1(json: string): string {
 /** JSON lines through pino (the choice; fast, and the format log shippers expect). */
 function jsonLogger(level: Level, write?: (line: string) => void): Logger {
   const fd2 = write ? null : pino.destination({ fd: 2, sync: true });
-  const dest = { write: (line: string): void => void (write ? write(jsonC1(line)) : fd2!.write(jsonC1(line))) };
+  const out = write ?? ((line: string): void => void fd2?.write(line));
+  const dest = { write: (line: string): void => out(jsonC1(line)) };
   const p = pino({ level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime, formatters: { level: (label) => ({ level: label }) } }, dest);
   return {
     error: (m, f) => p.error(f ?? {}, m),
