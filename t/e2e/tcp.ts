@@ -4,6 +4,18 @@ import t from 'tap';
 import { sleep } from '../lib/netns.js';
 import { PROXY_CONF, e2e, tail } from '../lib/world.js';
 
+/**
+ * Script text for a child in the namespace: one TCP connection to host:5060 from each
+ * address of `froms` ('' lets the kernel choose), in turn; 500 ms after the last, it prints
+ * how many the proxy closed, and closes the rest.
+ */
+function connectMany(host: string, froms: string[]): string {
+  return `
+    const net = require('net'); const socks = []; let closed = 0;
+    const open = (from) => new Promise((r) => { const s = net.connect({ port: 5060, host: ${JSON.stringify(host)}, localAddress: from || undefined }, () => r()); s.on('close', () => closed++); s.on('error', () => {}); socks.push(s); });
+    (async () => { for (const from of ${JSON.stringify(froms)}) await open(from); setTimeout(() => { process.stdout.write(String(closed)); socks.forEach((s) => s.destroy()); }, 500); })();`;
+}
+
 e2e('tcp', (w) => {
   const sipp = (args: string[]) => w.ns.run('sipp', [...args, '-nostdin', '-timeout', '20', '-timeout_error', '-trace_err'], 30000, w.dir);
 
@@ -28,18 +40,12 @@ e2e('tcp', (w) => {
     const ka = await w.ns.run(process.execPath, ['-e', `const s=require('net').connect(5060,'127.0.0.1',()=>s.write('\\r\\n\\r\\n'));s.on('data',d=>{process.stdout.write(JSON.stringify(d.toString()));s.destroy()});setTimeout(()=>process.exit(3),3000)`], 5000);
     t.equal(ka.stdout, JSON.stringify('\r\n'), 'keep-alive ping answered');
     // A source may hold 64 connections; the 65th is closed at once, and counted.
-    const lim = await w.ns.run(process.execPath, ['-e', `
-      const net = require('net'); const socks = []; let closed = 0;
-      const open = (i) => new Promise((r) => { const s = net.connect(5060, '127.0.0.1', () => r()); s.on('close', () => closed++); s.on('error', () => {}); socks.push(s); });
-      (async () => { for (let i = 0; i < 65; i++) await open(i); setTimeout(() => { process.stdout.write(String(closed)); socks.forEach((s) => s.destroy()); }, 500); })();`], 10000);
+    const lim = await w.ns.run(process.execPath, ['-e', connectMany('127.0.0.1', Array(65).fill(''))], 10000);
     t.equal(lim.stdout, '1', 'the 65th connection from one source is refused');
     t.match(await w.http('/metrics'), /sipproxy64_sip_drops_total\{reason="tcp-too-many-from-source"\} 1/, 'and counted');
     // An IPv6 source is its /64 (SPEC 11: one host may connect from all of it): 32
     // connections from 2001:db8:1::21 and 33 from 2001:db8:1::5 are 65 from one source.
-    const lim6 = await w.ns.run(process.execPath, ['-e', `
-      const net = require('net'); const socks = []; let closed = 0;
-      const open = (from) => new Promise((r) => { const s = net.connect({ port: 5060, host: '2001:db8:64::10', localAddress: from }, () => r()); s.on('close', () => closed++); s.on('error', () => {}); socks.push(s); });
-      (async () => { for (let i = 0; i < 65; i++) await open(i < 32 ? '2001:db8:1::21' : '2001:db8:1::5'); setTimeout(() => { process.stdout.write(String(closed)); socks.forEach((s) => s.destroy()); }, 500); })();`], 10000);
+    const lim6 = await w.ns.run(process.execPath, ['-e', connectMany('2001:db8:64::10', Array.from({ length: 65 }, (_, i) => (i < 32 ? '2001:db8:1::21' : '2001:db8:1::5')))], 10000);
     t.equal(lim6.stdout, '1', 'the 65th connection from one IPv6 /64, from another address of it, is refused');
     t.match(await w.http('/metrics'), /sipproxy64_sip_drops_total\{reason="tcp-too-many-from-source"\} 2/, 'and counted');
     p.child.kill('SIGTERM');
