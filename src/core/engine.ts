@@ -85,6 +85,14 @@ export class Engine implements ProxyContext {
     return this.isParty(a) || this.throttle.answer();
   }
 
+  /** May a stranger's new TCP/TLS connection be accepted? It spends one message of its
+   *  flood-limit budget, so connecting (and a TLS handshake) is no cheaper than sending (SPEC 11). */
+  admitConnection(a: Addr): boolean {
+    if (this.isParty(a) || this.throttle.admit(sourceKey(a))) return true;
+    this.countDrop(R.flooding);
+    return false;
+  }
+
   isParty(a: Addr): boolean {
     return this.map.isMapped(a.addr) || this.planners.some((p) => p.isParty(a));
   }

@@ -107,6 +107,10 @@ export class SipTcp {
       raw.destroy();
       return false;
     }
+    if (!this.engine.admitConnection(a)) {
+      raw.destroy(); // a stranger over flood-limit: dropped before any handshake, counted
+      return false;
+    }
     const src = sourceKey(a); // an IPv6 host has its whole /64 to connect from (SPEC 11)
     const n = this.perSource.get(src) ?? 0;
     if (n >= this.opts.maxPerSource || this.opts.budget.open >= this.opts.budget.max) {

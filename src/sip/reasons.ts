@@ -98,7 +98,7 @@ const DEFS = {
   forgedResponse: ['forged-response', 0, 'a response whose branch the proxy did not sign for that hop'],
   keepaliveAnswered: ['keepalive-answered', 0, 'the answer to a keep-alive OPTIONS the proxy sent a phone registered from the public side (keepalive): taken, the phone is there'],
   // The engine and the shell
-  flooding: ['flooding', 0, 'a source that is no configured party sent over flood-limit messages a second: dropped for flood-ban seconds'],
+  flooding: ['flooding', 0, 'a source that is no configured party sent over flood-limit messages a second (each new TCP or TLS connection counts as one): dropped for flood-ban seconds'],
   answerLimited: ['answer-limited', 0, 'an error answer to a stranger over answer-limit a second: not sent'],
   tooMuchGrowth: ['too-much-growth', 403, 'a stranger\'s request would grow by more than 1024 bytes once rewritten (no amplification)', 'Forbidden (request would grow too much)'],
   notOurAddress: ['not-our-address', 0, 'arrived on an address or port that is not a SIP address of ours'],

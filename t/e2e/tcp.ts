@@ -52,6 +52,22 @@ e2e('tcp', (w) => {
     t.equal(await p.exited, 0);
   });
 
+  t.test('a stranger who connects faster than flood-limit', async (t) => {
+    const p = w.startProxy(PROXY_CONF + 'tcp yes\nflood-limit 1\n');
+    t.ok(await w.proxyUp(p), 'proxy up');
+    // SPEC 11: each connection spends one message of the source's budget (a burst of two
+    // here); past it the source is banned, and its connections are closed unread. Before,
+    // connecting cost nothing: 20 of 20 stayed open. (>= 17: a slow machine may refill one.)
+    const s = await w.ns.run(process.execPath, ['-e', connectMany('127.0.0.1', Array(20).fill(''))], 10000);
+    t.ok(Number(s.stdout) >= 17 && Number(s.stdout) <= 18, `a stranger's connections past its budget are closed at once (${s.stdout} of 20)`);
+    t.match(await w.http('/metrics'), new RegExp(`sipproxy64_sip_drops_total\\{reason="flooding"\\} ${s.stdout}\\b`), 'each counted as flooding');
+    // A configured party (alice's real address) is never throttled.
+    const a = await w.ns.run(process.execPath, ['-e', connectMany('127.0.0.1', Array(20).fill('127.0.0.10'))], 10000);
+    t.equal(a.stdout, '0', 'a configured party opens 20 connections');
+    p.child.kill('SIGTERM');
+    t.equal(await p.exited, 0);
+  });
+
   t.test('a phone over TCP at a UDP-only registrar; a next hop that refuses TCP', async (t) => {
     await w.kamailio(); // UDP only (disable_tcp): a TCP connection to it is refused
     const p = w.startProxy(PROXY_CONF + 'tcp yes\n');
