@@ -138,6 +138,7 @@ t.test('the relay tests on a build of the addon with ASan and UBSan', async (t) 
     UBSAN_OPTIONS: 'halt_on_error=1:print_stacktrace=1',
     SIPPROXY64_NATIVE: file,
     RELAY_PATHS: 'native',
+    RELAY_PORT_BASE: '27000', // the suite may run relay.ts itself meanwhile, on 24000-24909
   });
   const run = spawnSync('node_modules/.bin/tap', ['--disable-coverage', '--jobs=1', '--reporter=tap', 't/unit/daemon/relay.ts', 't/unit/daemon/sipsock.ts'], { encoding: 'utf8', env, timeout: 240000 });
   const out = run.stdout + run.stderr;

@@ -10,6 +10,9 @@ import { Relay, RelayOptions } from '../../../src/daemon/relay.js';
 // t/unit/daemon/native.ts runs the native ones again on a sanitizer build (RELAY_PATHS=native).
 const NATIVE = [{ name: 'native/io_uring', datapath: 'native', io: 'io_uring' }, { name: 'native/epoll', datapath: 'native', io: 'epoll' }] as const;
 const PATHS = process.env.RELAY_PATHS === 'native' ? NATIVE : [...NATIVE, { name: 'js', datapath: 'js', io: 'auto' } as const];
+// Relay ports are BASE to BASE + 909. t/unit/daemon/native.ts runs this file again beside the
+// suite's own run of it, with another base: two relays binding one pair would take each other's packets.
+const BASE = Number(process.env.RELAY_PORT_BASE ?? 24000);
 
 t.test('the build under test', async (t) => {
   if (process.env.SIPPROXY64_NATIVE) {
@@ -37,14 +40,14 @@ for (const { name, datapath, io } of PATHS) {
   const mk = (o: RelayOptions): Relay => new Relay({ ...o, datapath, io, threads: 2 });
 
   t.test(`${name}: the way of moving packets asked for is the one in use`, async (t) => {
-    const relay = mk({ ports: [24900, 24909], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: 'strict', timeoutMs: 5000 });
+    const relay = mk({ ports: [BASE + 900, BASE + 909], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: 'strict', timeoutMs: 5000 });
     t.teardown(() => relay.closeAll());
     t.equal(relay.path.io(), datapath === 'js' ? null : io);
   });
 
   t.test(`${name}: relays both ways, latches, drops strangers, RTCP on port+1, times out`, async (t) => {
     let now = 0;
-    const relay = mk({ ports: [24000, 24099], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: 'strict', timeoutMs: 5000, now: () => now });
+    const relay = mk({ ports: [BASE, BASE + 99], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: 'strict', timeoutMs: 5000, now: () => now });
     const table = relay.table;
     const p4 = await bind('udp4', '127.0.0.1');
     const p6 = await bind('udp6', '::1');
@@ -94,7 +97,7 @@ for (const { name, datapath, io } of PATHS) {
 
   t.test(`${name}: a stream on hold is timed by rtp-hold-timeout (issue 17), in either mode's table`, async (t) => {
     let now = 0;
-    const relay = mk({ ports: [24640, 24647], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: 'strict', timeoutMs: 5000, holdTimeoutMs: 20000, now: () => now });
+    const relay = mk({ ports: [BASE + 640, BASE + 647], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: 'strict', timeoutMs: 5000, holdTimeoutMs: 20000, now: () => now });
     t.teardown(() => relay.closeAll());
     const table = relay.table;
     const party = { addr: '127.0.0.1', rtp: 9, rtcp: 10, mux: false, signal: '127.0.0.1' };
@@ -116,7 +119,7 @@ for (const { name, datapath, io } of PATHS) {
   });
 
   t.test(`${name}: media security: a stranger is never relayed, even before the party sends`, async (t) => {
-    const relay = mk({ ports: [24100, 24199], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: 'strict', timeoutMs: 60000 });
+    const relay = mk({ ports: [BASE + 100, BASE + 199], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: 'strict', timeoutMs: 60000 });
     const table = relay.table;
     const p4 = await bind('udp4', '127.0.0.10');
     const p6 = await bind('udp6', '::1');
@@ -141,7 +144,7 @@ for (const { name, datapath, io } of PATHS) {
   });
 
   t.test(`${name}: a flood on one relay port does not starve another session`, async (t) => {
-    const relay = mk({ ports: [24200, 24299], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: 'strict', timeoutMs: 60000 });
+    const relay = mk({ ports: [BASE + 200, BASE + 299], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: 'strict', timeoutMs: 60000 });
     const table = relay.table;
     const a4 = await bind('udp4', '127.0.0.10');
     const b4 = await bind('udp4', '127.0.0.11');
@@ -182,7 +185,7 @@ for (const { name, datapath, io } of PATHS) {
 
   t.test(`${name}: a stream with its own side addresses (masquerading: two IPv4 sides), and a warm pair rebound for it`, async (t) => {
     let now = 0;
-    const relay = mk({ ports: [24200, 24201], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: 'strict', timeoutMs: 5000, now: () => now });
+    const relay = mk({ ports: [BASE + 200, BASE + 201], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: 'strict', timeoutMs: 5000, now: () => now });
     const table = relay.table;
     const lan = await bind('udp4', '127.0.0.20');
     const wan = await bind('udp4', '127.0.0.30');
@@ -199,7 +202,7 @@ for (const { name, datapath, io } of PATHS) {
     const sides = [{ addr: '127.0.0.2', family: 4 }, { addr: '127.0.0.3', family: 4 }] as const;
     const port = table.update('b', 0, 4, { addr: '127.0.0.20', rtp: lan.address().port, rtcp: lan.address().port + 1, mux: false, signal: '127.0.0.20' }, sides) as number;
     table.update('b', 0, 6, { addr: '127.0.0.30', rtp: wan.address().port, rtcp: wan.address().port + 1, mux: false, signal: '127.0.0.30' });
-    t.equal(port, 24200, 'the same pair');
+    t.equal(port, BASE + 200, 'the same pair');
     await tick();
     const atWan = next(wan);
     lan.send(Buffer.from('to-wan'), port, '127.0.0.2');
@@ -214,7 +217,7 @@ for (const { name, datapath, io } of PATHS) {
 
   t.test(`${name}: two streams whose SDP name each other's relay ports cannot loop a packet (SPEC 11)`, async (t) => {
     // With rtp-latch no, a side whose SDP named no usable address takes packets from anyone.
-    const relay = mk({ ports: [24300, 24303], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: 'off', timeoutMs: 60000 });
+    const relay = mk({ ports: [BASE + 300, BASE + 303], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: 'off', timeoutMs: 60000 });
     const table = relay.table;
     const stranger = await bind('udp6', '::1');
     t.teardown(() => {
@@ -237,7 +240,7 @@ for (const { name, datapath, io } of PATHS) {
   });
 
   t.test(`${name}: a call that comes back through a provider: one leg's pair hands packets to the other's, once (SPEC 6)`, async (t) => {
-    const relay = mk({ ports: [24620, 24623], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: 'strict', timeoutMs: 60000 });
+    const relay = mk({ ports: [BASE + 620, BASE + 623], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: 'strict', timeoutMs: 60000 });
     const table = relay.table;
     const alice = await bind('udp4', '127.0.0.1');
     const bob = await bind('udp4', '127.0.0.1');
@@ -266,7 +269,7 @@ for (const { name, datapath, io } of PATHS) {
   });
 
   t.test(`${name}: media goes only to addresses that proved themselves (SPEC 11)`, async (t) => {
-    const relay = mk({ ports: [24400, 24403], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: 'strict', timeoutMs: 60000 });
+    const relay = mk({ ports: [BASE + 400, BASE + 403], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: 'strict', timeoutMs: 60000 });
     const table = relay.table;
     const caller = await bind('udp4', '127.0.0.10');
     const victim = await bind('udp6', '::1');
@@ -298,7 +301,7 @@ for (const { name, datapath, io } of PATHS) {
       ['prefix', '2001:db8:1:2::11', true], ['prefix', '2001:db8:1:3::10', false],
       ['any', '2001:db8:9::1', true],
     ] as const) {
-      const relay = mk({ ports: [24500, 24501], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: mode, timeoutMs: 60000 });
+      const relay = mk({ ports: [BASE + 500, BASE + 501], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: mode, timeoutMs: 60000 });
       const port = relay.table.update('c', 0, 6, { ...party }) as number;
       await tick();
       // Feed a packet as if it came from src (the datapath's packet entry, without a socket).
@@ -311,7 +314,7 @@ for (const { name, datapath, io } of PATHS) {
 
   t.test(`${name}: within the open-file limit: offers past it are refused, a new pair first unbinds a warm one`, async (t) => {
     let now = 0;
-    const relay = mk({ ports: [24400, 24499], maxPairs: 2, media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: 'strict', timeoutMs: 5000, now: () => now });
+    const relay = mk({ ports: [BASE + 400, BASE + 499], maxPairs: 2, media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: 'strict', timeoutMs: 5000, now: () => now });
     t.teardown(() => relay.closeAll());
     const party = (n: number) => ({ addr: '127.0.0.1', rtp: 40000 + 2 * n, rtcp: 40001 + 2 * n, mux: false, signal: '127.0.0.1', trusted: true });
     t.equal(relay.table.allowed, 2, 'two pairs allowed of a 50-pair range');
@@ -327,7 +330,7 @@ for (const { name, datapath, io } of PATHS) {
   });
 
   t.test(`${name}: quality of what each party sends: packets, loss, jitter, foreign sources, a verdict (issue 19)`, async (t) => {
-    const relay = mk({ ports: [24600, 24601], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: 'strict', timeoutMs: 60000 });
+    const relay = mk({ ports: [BASE + 600, BASE + 601], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: 'strict', timeoutMs: 60000 });
     t.teardown(() => relay.closeAll());
     const port = relay.table.update('q', 0, 4, { addr: '192.0.2.10', rtp: 4000, rtcp: 4001, mux: false, signal: '192.0.2.10' }) as number;
     relay.table.update('q', 0, 6, { addr: '2001:db8::20', rtp: 5000, rtcp: 5001, mux: false, signal: '2001:db8::20' });
