@@ -49,7 +49,50 @@ function jsonLogger(level: Level, write?: (line: string) => void): Logger {
   };
 }
 
-export function createLogger(format: 'plain' | 'json', level: Level, write?: (line: string) => void): Logger {
+/** Warning and error lines of one message text per minute, before the rest are only counted. */
+export const REPEATS = 10;
+const WINDOW_MS = 60_000;
+const MAX_TEXTS = 1024;
+
+/**
+ * SPEC 11: a stranger can repeat what a warning reports (a send that fails, a next hop that
+ * refuses, a bug) as fast as flood-limit lets it. Each message text is written at most
+ * REPEATS times a minute; the first line after a window that held more says how many were
+ * not written (suppressed=N). Counters and metrics count every one. Time is injected.
+ */
+export function repeatGate(now: () => number): (msg: string) => number | null {
+  const seen = new Map<string, { start: number; n: number; quiet: number }>();
+  return (msg) => {
+    const t = now();
+    let w = seen.get(msg);
+    if (w === undefined || t - w.start >= WINDOW_MS) {
+      const quiet = w?.quiet ?? 0;
+      if (w === undefined && seen.size >= MAX_TEXTS) seen.delete(seen.keys().next().value as string);
+      seen.set(msg, (w = { start: t, n: 0, quiet: 0 }));
+      w.n++;
+      return quiet;
+    }
+    if (++w.n <= REPEATS) return 0;
+    w.quiet++;
+    return null;
+  };
+}
+
+/** Warnings and errors through repeatGate; info and debug as they come. */
+function gated(log: Logger, now: () => number): Logger {
+  const gate = repeatGate(now);
+  const pass = (lv: 'error' | 'warn') => (m: string, f?: Record<string, unknown>): void => {
+    const quiet = gate(m);
+    if (quiet !== null) log[lv](m, quiet ? { ...f, suppressed: quiet } : f);
+  };
+  return { error: pass('error'), warn: pass('warn'), info: log.info, debug: log.debug, debugEnabled: log.debugEnabled };
+}
+
+export function createLogger(format: 'plain' | 'json', level: Level, write?: (line: string) => void, now: () => number = Date.now): Logger {
+  return gated(ungated(format, level, write), now);
+}
+
+function ungated(format: 'plain' | 'json', level: Level, write?: (line: string) => void): Logger {
   if (format === 'json') return jsonLogger(level, write);
   const out = write ?? ((l: string) => process.stderr.write(l));
   const max = ORDER[level];

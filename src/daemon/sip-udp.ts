@@ -71,10 +71,7 @@ export class SipUdp {
           resolve();
         });
       });
-      sock.on('error', (err) => {
-        this.engine.count('sip-socket-error');
-        this.log.warn('SIP socket error', { local: formatHostPort(local), error: err.message });
-      });
+      sock.on('error', (err) => this.sendFailed(local, err.message));
       sock.on('message', (msg, rinfo) => this.receive(msg, rinfo.address, rinfo.port, local));
       this.sockets.set(SipUdp.key(a.addr, port), sock);
     }
@@ -128,18 +125,22 @@ export class SipUdp {
     // A Buffer only where one is needed (hep, dgram), made once.
     const buf = this.mirror || sock ? Buffer.from(act.data, 'latin1') : null;
     if (this.mirror && buf) this.mirror(buf, act.from, act.to, 'udp');
-    if (sock && buf) sock.send(buf, act.to.port, act.to.addr);
+    // Without a callback, dgram drops a send's error silently (only a lookup's is emitted).
+    if (sock && buf) sock.send(buf, act.to.port, act.to.addr, (err) => err && this.sendFailed(act.from, (err as NodeJS.ErrnoException).code ?? err.message));
     else if (nat) {
       const n = nat.addon.sipSend(nat.h, act.data, act.from.addr, act.to.addr, act.to.port);
       // Datagrams the kernel has not sent yet fill the buffer: drop and count (Node's dgram queues instead).
       // ENOBUFS: a full queue discipline, which Linux tells a UDP sender only with IP_RECVERR
       // (not set here; without it the send succeeds and Udp SndbufErrors counts the drop).
       if (n === -EAGAIN || n === -ENOBUFS) this.engine.countDrop(R.sendBufferFull);
-      else if (n < 0) {
-        this.engine.count('sip-socket-error');
-        this.log.warn('SIP socket error', { local: formatHostPort(act.from), error: errnoName(-n) });
-      }
+      else if (n < 0) this.sendFailed(act.from, errnoName(-n));
     }
+  }
+
+  /** Counted every time; logged as often as the log's repeat limit lets (SPEC 11). */
+  private sendFailed(from: HostPort, error: string): void {
+    this.engine.count('sip-socket-error');
+    this.log.warn('SIP socket error', { local: formatHostPort(from), error });
   }
 
   /** Stop serving one address (a former public address the host no longer holds). */

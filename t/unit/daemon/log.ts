@@ -1,5 +1,5 @@
 import t from 'tap';
-import { createLogger, plainValue } from '../../../src/daemon/log.js';
+import { createLogger, plainValue, REPEATS } from '../../../src/daemon/log.js';
 
 t.test('plain values: bare when they can be, else quoted with every control character escaped (SPEC 11)', async (t) => {
   t.equal(plainValue('abc@192.0.2.10'), 'abc@192.0.2.10', 'a plain Call-ID bare');
@@ -29,4 +29,28 @@ t.test('the JSON form holds no DEL or C1 either (pino escapes only C0), and read
   t.equal(lines.length, 1);
   t.notMatch(lines[0].slice(0, -1), /[\x00-\x1f\x7f-\x9f]/, lines[0]);
   t.equal(JSON.parse(lines[0]).callId, callId);
+});
+
+t.test('a warning a stranger can repeat is written at most REPEATS times a minute per message (SPEC 11)', async (t) => {
+  for (const format of ['plain', 'json'] as const) {
+    const lines: string[] = [];
+    let now = 1_000_000;
+    const log = createLogger(format, 'info', (l) => lines.push(l), () => now);
+    for (let i = 0; i < 25; i++) log.warn('SIP socket error', { error: 'EACCES' });
+    for (let i = 0; i < 3; i++) log.error('SIP handler failed', { error: 'x' });
+    for (let i = 0; i < 15; i++) log.info('sip routine', {});
+    const warns = () => lines.filter((l) => l.includes('SIP socket error'));
+    t.equal(warns().length, REPEATS, `${format}: the first ${REPEATS} of 25 written`);
+    t.equal(lines.filter((l) => l.includes('SIP handler failed')).length, 3, `${format}: another message has its own count`);
+    t.equal(lines.filter((l) => l.includes('sip routine')).length, 15, `${format}: info lines are not gated`);
+    now += 59_999;
+    log.warn('SIP socket error', { error: 'EACCES' });
+    t.equal(warns().length, REPEATS, `${format}: still quiet within the minute`);
+    now += 1;
+    log.warn('SIP socket error', { error: 'EACCES' });
+    t.equal(warns().length, REPEATS + 1, `${format}: a new minute writes again`);
+    t.match(warns().at(-1), format === 'plain' ? /suppressed=16\b/ : /"suppressed":16\b/, `${format}: and says how many were not written`);
+    log.warn('SIP socket error', { error: 'EACCES' });
+    t.notMatch(warns().at(-1), /suppressed/, `${format}: once`);
+  }
 });
