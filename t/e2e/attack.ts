@@ -206,11 +206,11 @@ e2e('attack', (w) => {
     t.match(await once(LAN_PHONE, INBOUND, reg(LAN_PHONE, 4, good)), /^SIP\/2.0 401/, 'replayed from the same address: 401');
     // Guessing: 30 wrong passwords from the stranger. Before: 5,128 guesses a second.
     const sch = await once(STRANGER, OUTBOUND, reg(STRANGER, 5));
-    let backoff = 0;
-    for (let i = 0; i < 30; i++) {
-      const r = await once(STRANGER, OUTBOUND, reg(STRANGER, 6 + i, creds(sch, `guess${i}`, (i + 1).toString(16).padStart(8, '0'))));
-      if (/^SIP\/2.0 403/.test(r)) backoff++;
-    }
+    // One attacker sends them all (a process each made this test outlast its time on a loaded machine).
+    const guesses = Array.from({ length: 30 }, (_, i) => ({ to: OUTBOUND, port: 5060, data: reg(STRANGER, 6 + i, creds(sch, `guess${i}`, (i + 1).toString(16).padStart(8, '0'))), count: 1 }));
+    const g = await attack(w, { from: STRANGER, port: 5060, send: guesses, waitMs: 1500 });
+    t.equal(g.answers.length, 30, 'each guess answered');
+    const backoff = g.answers.filter((l) => l.startsWith('SIP/2.0 403')).length;
     // alice's credentials failed twice before (the replays), so the 8th guess makes ten: from
     // then on every guess is refused.
     t.equal(backoff, 22, 'after ten failures for alice every further guess gets 403 auth-backoff');
