@@ -108,7 +108,7 @@ export class Engine implements ProxyContext {
     let out: Action[];
     const stranger = !this.isParty(src);
     // SPEC 11: a stranger over its budget is dropped before anything is parsed.
-    if (stranger && !this.throttle.admit(sourceKey(src))) {
+    if (stranger && !this.throttle.admit(sourceKey(src), data.length)) {
       out = [drop(R.flooding)];
       this.countOut(out);
       return out;

@@ -22,9 +22,13 @@ export interface RouteEl {
   readonly uri: UriParts | null;
 }
 
+/** SPEC 11: Route values a request may carry, as for Via (each is parsed and may be rewritten). */
+const MAX_ROUTES = 70;
+
 function routeElements(m: SipMessage): RouteEl[] {
   const out: RouteEl[] = [];
   for (const [header, start, end] of elementsOf(m, 'Route')) {
+    if (out.length === MAX_ROUTES) throw refuse(R.tooManyUris);
     const span = findUri(m.text, start, end);
     if (!span) throw refuse(R.badRoute);
     out.push({ header, start, end, uriStart: span.start, uriEnd: span.end, uri: parseUri(m.text, span.start, span.end) });
@@ -78,7 +82,11 @@ function receivedOf(ctx: ProxyContext, text: string, u: UriParts): HostPort | 'f
 /** Delete removed Route elements: runs of them per header, or the whole line if none is left. */
 export function deleteRoutes(p: Preprocessed, edits: Edits): void {
   const byHeader = new Map<Header, RouteEl[]>();
-  for (const r of p.routes) byHeader.set(r.header, [...(byHeader.get(r.header) ?? []), r]);
+  for (const r of p.routes) {
+    const els = byHeader.get(r.header);
+    if (els) els.push(r);
+    else byHeader.set(r.header, [r]);
+  }
   for (const [h, els] of byHeader) {
     if (els.every((r) => p.removed.has(r))) {
       edits.delete(h.start, h.end);

@@ -1,6 +1,7 @@
 // Floods and scanners (SPEC 11; Kamailio's pike does the same): a source that is not a
 // configured party has a budget of messages per second (a token bucket holding two seconds'
-// worth); past it, everything it sends is a counted drop for a ban period. Error answers to
+// worth; a message costs one per 1,500 bytes it started, so that a budget bounds the work of
+// parsing, whatever the size); past it, everything it sends is a counted drop for a ban period. Error answers to
 // such sources share one budget for the whole proxy, so the proxy never becomes a reflector
 // of 401/403/404. An IPv6 source is its /64 (one host has them all). Pure: time is
 // injected; bounded: the oldest sources are forgotten first.
@@ -12,6 +13,7 @@ interface Bucket {
 }
 
 const MAX_SOURCES = 65536;
+const PIECE = 1500; // bytes a token pays for
 
 export class Throttle {
   private readonly sources = new Map<string, Bucket>();
@@ -26,8 +28,8 @@ export class Throttle {
     this.answers = { tokens: answersPerSecond, at: now() };
   }
 
-  /** May this message from `source` be handled? (false: drop it, counted) */
-  admit(source: string): boolean {
+  /** May this message (of `bytes`; 0: a new connection) from `source` be handled? (false: drop it, counted) */
+  admit(source: string, bytes = 0): boolean {
     const t = this.now();
     let b = this.sources.get(source);
     if (b === undefined) {
@@ -38,11 +40,13 @@ export class Throttle {
     if (b.banned > t) return false;
     b.tokens = Math.min(2 * this.perSecond, b.tokens + ((t - b.at) / 1000) * this.perSecond);
     b.at = t;
-    if (b.tokens < 1) {
+    // One token per MTU-sized piece started (a 64 KB datagram is 44), never more than the bucket holds.
+    const cost = Math.min(2 * this.perSecond, Math.max(1, Math.ceil(bytes / PIECE)));
+    if (b.tokens < cost) {
       b.banned = t + this.banMs;
       return false;
     }
-    b.tokens--;
+    b.tokens -= cost;
     return true;
   }
 

@@ -2,7 +2,9 @@
 // received= map to their counterpart in the outgoing family; names and all else are kept.
 import { Addr, Family, parseHostIp, parseIp, uriHost } from '../net/addr.js';
 import { Edits } from '../sip/edits.js';
+import { refuse } from '../sip/errors.js';
 import { Header, SipMessage, splitList } from '../sip/message.js';
+import { R } from '../sip/reasons.js';
 import { findUri, hostIp, parseUri, portOf, UriParts } from '../sip/uri.js';
 import type { Ours } from './types.js';
 
@@ -24,7 +26,11 @@ export interface RewriteCtx {
   readonly ours: Ours;
   readonly hook?: UriHook;
   readonly uriHeaders?: readonly string[]; // uri-header NAME: headers the table leaves alone that carry URIs
+  readonly budget: { uris: number }; //       URIs this message may still have rewritten (MAX_URIS)
 }
+
+/** SPEC 11: URIs rewritten in one message at most; each costs a parse of its parameters. */
+export const MAX_URIS = 128;
 
 /** The URI parameter that marks our own Record-Route entries. */
 export const OWN_PARAM = 'sp64';
@@ -83,6 +89,7 @@ export const KEEP_PARAM = 'sp64h';
  * to choose where a request goes.
  */
 export function rewriteUri(c: RewriteCtx, s: number, e: number, restorable = false): UriParts | null {
+  if (--c.budget.uris < 0) throw refuse(R.tooManyUris);
   const u = parseUri(c.text, s, e);
   if (!u) return null;
   const a = hostIp(c.text, u.hostStart, u.hostEnd);

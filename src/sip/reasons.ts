@@ -49,6 +49,8 @@ const DEFS = {
   badRequestUriPort: ['bad-request-uri-port', 400, 'a Request-URI port that is empty or over 65535', 'Bad Request (Request-URI port)'],
   requestUriHeaders: ['request-uri-headers', 400, 'a Request-URI with a headers component (?Route=...): not allowed there (RFC 3261 19.1.5), never forwarded (RFC 4475 3.1.2.11)', 'Bad Request (headers in Request-URI)'],
   badRoute: ['bad-route', 400, 'a Route element without a URI', 'Bad Request (Route)'],
+  tooManyParams: ['too-many-params', 400, 'a URI with more than 64 parameters (SPEC 11: each costs its parse; a Via value with more is malformed)', 'Bad Request (too many parameters)'],
+  tooManyUris: ['too-many-uris', 400, 'more than 70 Route values, or more than 128 URIs to rewrite in one message (SPEC 11: each costs its parse)', 'Bad Request (too many URIs)'],
   tooManyVia: ['too-many-via', 483, 'more than 70 Via values: a loop or an attack', 'Too Many Hops (Via)'],
   proxyRequire: ['proxy-require', 420, 'a Proxy-Require naming an extension (none is supported)', 'Bad Extension'],
   badMaxForwards: ['bad-max-forwards', 400, 'a Max-Forwards that is not a number up to 255', 'Bad Request (Max-Forwards)'],

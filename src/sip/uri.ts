@@ -1,7 +1,12 @@
 // Locating URIs and their hosts inside header values (RFC 3261 19.1, 20.10, 25.1;
 // IPv6 references per RFC 5118 / RFC 3986 3.2.2). All offsets are absolute.
 import { Addr, parseIp } from '../net/addr.js';
+import { refuse } from './errors.js';
 import { isLws } from './message.js';
+import { R } from './reasons.js';
+
+/** SPEC 11: parameters one URI may carry (RFC 3261 sets no bound; real ones carry a few). */
+export const MAX_URI_PARAMS = 64;
 
 export interface UriSpan {
   readonly start: number;
@@ -116,6 +121,7 @@ export function parseUri(text: string, s: number, e: number): UriParts | null {
   const params: UriParam[] = [];
   if (scheme === 'sip' || scheme === 'sips') {
     while (q < e && text.charCodeAt(q) === 59) {
+      if (params.length === MAX_URI_PARAMS) throw refuse(R.tooManyParams);
       const ps = q;
       let ne = q + 1;
       while (ne < e && !isParamEnd(text.charCodeAt(ne), true)) ne++;

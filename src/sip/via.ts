@@ -2,6 +2,7 @@
 import { Addr, HostPort, parseIp, unicast, withPort } from '../net/addr.js';
 import type { Edits } from './edits.js';
 import { Header, SipMessage, splitList } from './message.js';
+import { MAX_URI_PARAMS } from './uri.js';
 
 export interface ViaParam {
   readonly name: string; // lower case
@@ -52,6 +53,7 @@ export function parseVia(text: string, s: number, e: number, header: Header, any
     VIA_PARAM.lastIndex = p;
     const pm = VIA_PARAM.exec(v);
     if (!pm) break;
+    if (params.length === MAX_URI_PARAMS) return null; // SPEC 11: as a URI's (a malformed Via; the answer path reads Vias too, and must not throw)
     params.push({ name: pm[1].toLowerCase(), value: pm[2] ?? null, start: s + p, end: s + p + pm[0].length });
     p += pm[0].length;
   }

@@ -106,6 +106,24 @@ t.test('a stranger flooding the generic address is dropped; configured parties a
   t.equal(sent, 100, 'alice, a mapped party, is never throttled');
 });
 
+t.test('a stranger\'s budget is spent by size: a token for each 1,500 bytes a message started', async (t) => {
+  const e = new Engine(validate(parseConfig('generic4 192.0.2.1\ngeneric6 2001:db8::1\nmap 2001:db8:1::20 192.0.2.120\nflood-limit 10\nanswer-limit 1000\n', 'f')), { now: () => 0 });
+  const stranger = parseHostPort('192.0.2.66:5060')!;
+  const carol = parseHostPort('192.0.2.120:5060')!;
+  const big = (i: number) => `OPTIONS sip:carol@192.0.2.120 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.66:5060;branch=z9hG4bKb${i}\r\nFrom: <sip:s@192.0.2.66>;tag=${i}\r\nTo: <sip:carol@192.0.2.120>\r\nCall-ID: b${i}\r\nCSeq: 1 OPTIONS\r\nX-Pad: ${'x'.repeat(5700)}\r\nContent-Length: 0\r\n\r\n`;
+  t.ok(big(0).length > 4500 && big(0).length <= 6000, 'four pieces of 1,500 bytes');
+  const got: string[] = [];
+  for (let i = 0; i < 8; i++) {
+    const a = e.handle(big(i), stranger, carol)[0];
+    got.push(a.type === 'drop' ? a.reason.code : a.type);
+  }
+  // A bucket of 20 (two seconds of 10): five messages of four pieces; before, eight of eight.
+  t.same(got, ['send', 'send', 'send', 'send', 'send', 'flooding', 'flooding', 'flooding'], '20 tokens: five 6 KB messages');
+  t.equal(e.admitConnection(parseHostPort('192.0.2.67:5060')!), true, 'another source connects: one token of its own');
+  t.equal(e.admitConnection(stranger), false, 'the banned one may not connect either');
+  t.equal(e.counters.get('drop:flooding'), 4, 'each counted');
+});
+
 t.test('no connection to the next hop: UDP when only the size chose TCP, else 503 within the answer budget', async (t) => {
   const conf = (extra: string) => validate(parseConfig(`generic4 192.0.2.1\ngeneric6 2001:db8::1\ntcp yes\nanswer-limit 2\nmap 192.0.2.10 2001:db8:64::10\n${extra}`, 'c'));
   const send = (a: ReturnType<Engine['handle']>[0]) => (a.type === 'send' ? a : null);
