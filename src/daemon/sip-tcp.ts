@@ -29,7 +29,13 @@ export interface TcpOptions {
 export interface ConnectionBudget {
   open: number;
   max: number;
+  pending: number; //    bytes of messages not yet complete, on all connections
+  maxPending: number; // past it, the connection whose read passed it is closed (SPEC 11)
 }
+
+/** SPEC 11: partial messages all connections may hold together (20,000 connections could
+ *  otherwise hold 64 KB each, fed a byte at a time): about 500 messages of the largest size. */
+export const MAX_PENDING = 32 * 1024 * 1024;
 
 type Send = Extract<Action, { type: 'send' }>;
 
@@ -144,11 +150,19 @@ export class SipTcp {
     sock.setTimeout(this.opts.idleMs, () => sock.destroy());
     sock.on('error', () => this.engine.count('tcp-socket-error'));
     sock.on('close', () => {
+      this.opts.budget.pending -= framer.pending;
       if (this.conns.get(key) === c) this.conns.delete(key);
     });
     sock.on('data', (chunk: Buffer) => {
       try {
+        const before = framer.pending;
         const f = framer.push(chunk);
+        this.opts.budget.pending += framer.pending - before;
+        if (framer.pending > 0 && this.opts.budget.pending > this.opts.budget.maxPending) {
+          this.engine.countDrop(R.tcpPendingLimit);
+          sock.destroy(); // its bytes leave the budget when it closes
+          return;
+        }
         // RFC 5626 4.4.1 pong. SPEC 11: one a read however many pings it held, and none while
         // earlier bytes wait to go out (a peer that does not read cannot grow our buffer);
         // every ping without its own pong is a counted drop (keepalive).

@@ -27,6 +27,11 @@ export class StreamFramer {
   private searched = 0; // pending bytes already searched for the header end, which is not in them
   private need = -1; //    the pending message's length, once its headers are complete
 
+  /** Bytes held of a message not yet complete. */
+  get pending(): number {
+    return this.end - this.start;
+  }
+
   push(chunk: Buffer): Framed {
     this.append(chunk);
     const out: Framed = { messages: [], pings: 0, error: null };

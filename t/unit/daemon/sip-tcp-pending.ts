@@ -1,0 +1,54 @@
+// SPEC 11: the bytes of messages not yet complete are bounded on all connections together
+// (budget.maxPending): the connection whose read passes the bound is closed and counted, and
+// a closed connection's bytes leave the budget. Real sockets on loopback.
+import t from 'tap';
+import net from 'node:net';
+import { createLogger } from '../../../src/daemon/log.js';
+import { SipTcp } from '../../../src/daemon/sip-tcp.js';
+import { parseIp } from '../../../src/net/addr.js';
+import { waitFor } from '../../lib/netns.js';
+import { engineOf } from '../../lib/engine.js';
+
+const freePort = (): Promise<number> => new Promise((res) => {
+  const s = net.createServer().listen(0, '127.0.0.1', () => {
+    const p = (s.address() as net.AddressInfo).port;
+    s.close(() => res(p));
+  });
+});
+
+t.test('partial messages on all connections: at most maxPending bytes', async (t) => {
+  const port = await freePort();
+  const { engine } = engineOf(`generic4 127.0.0.1\ngeneric6 ::1\nsip-port ${port}\nrtp-ports 30000-30099\n`);
+  const budget = { open: 0, max: 16, pending: 0, maxPending: 100_000 };
+  const tcp = new SipTcp(engine, createLogger('plain', 'error'), () => {}, { transport: 'tcp', idleMs: 10000, connectTimeoutMs: 2000, handshakeMs: 2000, maxPerSource: 8, maxPerDestination: 4, budget });
+  await tcp.start([parseIp('127.0.0.1')!], port);
+  t.teardown(() => tcp.close());
+  // Headers that never end: 40 KB each, held until the message completes.
+  const open = async (): Promise<net.Socket> => {
+    const s = net.connect({ host: '127.0.0.1', port });
+    s.on('error', () => {});
+    t.teardown(() => s.destroy());
+    await new Promise((r) => s.once('connect', r));
+    const before = budget.pending;
+    const head = 'OPTIONS sip:a@127.0.0.1 SIP/2.0\r\nX-Pad: ' + 'x'.repeat(40_000);
+    s.write(head);
+    // All of it read (it may come in several reads), or the connection closed.
+    await waitFor(() => budget.pending >= before + head.length || s.destroyed || s.readableEnded, 3000, 10);
+    return s;
+  };
+  const closed = (s: net.Socket) => waitFor(() => s.readableEnded || s.destroyed, 3000, 10);
+  const a = await open();
+  const b = await open();
+  t.ok(budget.pending > 80_000 && budget.pending <= 100_000, `two hold ${budget.pending} bytes`);
+  const c = await open();
+  t.ok(await closed(c), 'the third passes 100,000 bytes: closed');
+  t.equal(engine.counters.get('drop:tcp-pending-limit'), 1, 'and counted');
+  t.ok(await waitFor(() => budget.pending <= 100_000, 3000, 10), `its bytes left the budget (${budget.pending})`);
+  t.notOk(a.readableEnded || b.readableEnded, 'the first two stay open');
+  a.destroy();
+  t.ok(await waitFor(() => budget.pending < 50_000, 3000, 10), 'a closed connection\'s bytes leave the budget');
+  const d = await open();
+  await new Promise((r) => setTimeout(r, 100));
+  t.notOk(d.readableEnded, 'so another may hold as much again');
+  t.equal(engine.counters.get('drop:tcp-pending-limit'), 1);
+});
