@@ -1,7 +1,7 @@
 // The native datapath (issue 15): it builds and loads here; its packet entry survives random
 // datagrams with every one accounted for (both datapaths); its rules hold under a fuzzer
-// built with AddressSanitizer and UBSan; and the relay tests pass on a sanitizer build of
-// the addon.
+// built with AddressSanitizer and UBSan. The relay tests on a sanitizer build of the addon
+// are t/unit/daemon/native-asan.ts (a file of their own: they need most of a file's time).
 import t from 'tap';
 import dgram from 'node:dgram';
 import { spawnSync } from 'node:child_process';
@@ -11,9 +11,7 @@ import { join } from 'node:path';
 import { Addon, loadNative } from '../../../src/daemon/datapath-native.js';
 import { Relay } from '../../../src/daemon/relay.js';
 
-const SRC = ['src/native/addon.c', 'src/native/worker.c', 'src/native/path.c', 'src/native/sipsock.c', 'src/native/uring.c', 'src/native/uring-round.c'];
 const SANITIZE = ['-fsanitize=address,undefined', '-fno-sanitize-recover=all', '-fno-omit-frame-pointer', '-O1', '-g', '-std=gnu11', '-Wall', '-Wextra', '-Werror'];
-const runtime = (lib: string): string => spawnSync('gcc', [`-print-file-name=${lib}`], { encoding: 'utf8' }).stdout.trim();
 const tick = (ms = 50) => new Promise((r) => setTimeout(r, ms));
 
 t.test('the native datapath is built by npm install and loads (python3, make, g++ and Node\'s headers are on every machine)', async (t) => {
@@ -121,31 +119,6 @@ t.test('media-io io_uring: a ring that fails at run time sends its thread to epo
   relay.sweep();
   t.same(changes.slice(1), ['epoll (io_uring: EOPNOTSUPP)'], 'and again when the last ring failed');
   t.ok(await relayed(byThread[0], 5) && await relayed(byThread[1], 5), 'and both go on relaying');
-});
-
-t.test('the relay tests on a build of the addon with ASan and UBSan', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'rtp64-asan-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  const file = join(dir, 'rtp64.node');
-  const include = join(process.execPath, '../../include/node');
-  const cc = spawnSync('gcc', [...SANITIZE, '-shared', '-fPIC', '-DNAPI_VERSION=8', `-I${include}`, '-o', file, ...SRC, '-lpthread'], { encoding: 'utf8' });
-  t.equal(cc.status, 0, cc.stderr || 'built');
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('TAP') && !k.startsWith('NODE_')) env[k] = v;
-  Object.assign(env, {
-    LD_PRELOAD: `${runtime('libasan.so')}:${runtime('libubsan.so')}`,
-    ASAN_OPTIONS: 'detect_leaks=0:abort_on_error=1', // Node's own allocations are not ours to judge
-    UBSAN_OPTIONS: 'halt_on_error=1:print_stacktrace=1',
-    SIPPROXY64_NATIVE: file,
-    RELAY_PATHS: 'native',
-    RELAY_PORT_BASE: '27000', // the suite may run relay.ts itself meanwhile, on 24000-24909
-  });
-  const run = spawnSync('node_modules/.bin/tap', ['--disable-coverage', '--jobs=1', '--reporter=tap', 't/unit/daemon/relay.ts', 't/unit/daemon/sipsock.ts'], { encoding: 'utf8', env, timeout: 240000 });
-  const out = run.stdout + run.stderr;
-  const failed = out.split('\n').filter((l) => /not ok|found:|wanted:|Error:/.test(l)).slice(0, 20).join('\n');
-  t.equal(run.status, 0, `relay tests pass on the sanitizer build${failed ? `\n${failed}` : ''}`);
-  t.notMatch(out, /ERROR: AddressSanitizer|runtime error:/, 'no sanitizer report');
-  t.match(out, /from the file SIPPROXY64_NATIVE names/, 'the sanitizer build was the one loaded');
 });
 
 for (const { name, datapath, io } of [{ name: 'native/io_uring', datapath: 'native', io: 'io_uring' }, { name: 'native/epoll', datapath: 'native', io: 'epoll' }, { name: 'js', datapath: 'js', io: 'auto' }] as const) {
