@@ -6,7 +6,9 @@
 // latched: a busy machine may start the two parties a second apart), then COUNT counted
 // G.711-sized RTP packets (PT 0, 172 bytes, every 20 ms) to the relay address the peer's SDP
 // gave; it counts the PT 0 packets that arrive and writes {sent, received, familyOk} to
-// OUT_FILE. Bounded: probing stops after 5 s, and it ends 600 ms after its last packet.
+// OUT_FILE. Bounded: probing stops after 5 s; after its last packet it ends once it has all
+// COUNT, or 600 ms after the last one it heard (a peer that heard us late sends late), and
+// within 3 s in any case.
 import dgram from 'node:dgram';
 import { writeFileSync } from 'node:fs';
 
@@ -19,10 +21,12 @@ let received = 0;
 let heard = false;
 let seqOk = true;
 let lastSeq = -1;
+let heardAt = 0;
 sock.on('error', () => {});
 sock.on('message', (msg) => {
   if (msg.length !== 172 || msg[0] !== 0x80) return;
   heard = true;
+  heardAt = Date.now();
   if (msg[1] !== 0) return; // a probe
   received++;
   const seq = msg.readUInt16BE(2);
@@ -50,11 +54,16 @@ sock.bind(Number(bindPort), bindAddr, () => {
     sock.send(packet(0, sent), Number(destPort), destAddr);
     if (++sent >= count) {
       clearInterval(t);
-      setTimeout(() => {
+      // Late packets; not long, since the peer holds SIPp's inherited socket until it exits.
+      const done = Date.now();
+      const wait = setInterval(() => {
+        const now = Date.now();
+        if (received < count && now - Math.max(heardAt, done) < 600 && now - done < 3000) return;
+        clearInterval(wait);
         writeFileSync(out, JSON.stringify({ sent, received, inOrder: seqOk, familyOk: gotFam === wantFam, dest: `${destAddr}:${destPort}` }));
         sock.close();
         process.exit(0);
-      }, 600); // late packets; short, since the peer holds SIPp's inherited socket until it exits
+      }, 50);
     }
   }, 20);
 });
