@@ -1,9 +1,9 @@
 // Floods and scanners (SPEC 11; Kamailio's pike does the same): a source that is not a
 // configured party has a budget of messages per second (a token bucket holding two seconds'
-// worth; a message costs one per 1,500 bytes it started, so that a budget bounds the work of
-// parsing, whatever the size); past it, everything it sends is a counted drop for a ban period. Error answers to
-// such sources share one budget for the whole proxy, so the proxy never becomes a reflector
-// of 401/403/404. An IPv6 source is its /64 (one host has them all). Pure: time is
+// worth; a message costs one per 1,500 bytes it started, so that the budget bounds the work
+// of reading it, whatever its size; a new connection costs one); past it, everything it sends
+// is a counted drop for a ban period. Error answers to such sources share one budget for the
+// whole proxy, so the proxy never becomes a reflector of 401/403/404. An IPv6 source is its /64 (one host has them all). Pure: time is
 // injected; bounded: the oldest sources are forgotten first.
 
 interface Bucket {

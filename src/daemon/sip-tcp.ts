@@ -158,11 +158,6 @@ export class SipTcp {
         const before = framer.pending;
         const f = framer.push(chunk);
         this.opts.budget.pending += framer.pending - before;
-        if (framer.pending > 0 && this.opts.budget.pending > this.opts.budget.maxPending) {
-          this.engine.countDrop(R.tcpPendingLimit);
-          sock.destroy(); // its bytes leave the budget when it closes
-          return;
-        }
         // RFC 5626 4.4.1 pong. SPEC 11: one a read however many pings it held, and none while
         // earlier bytes wait to go out (a peer that does not read cannot grow our buffer);
         // every ping without its own pong is a counted drop (keepalive).
@@ -177,6 +172,10 @@ export class SipTcp {
         if (f.error) {
           this.engine.countDrop(f.error);
           sock.destroy();
+        } else if (framer.pending > 0 && this.opts.budget.pending > this.opts.budget.maxPending) {
+          // The messages this read completed went through; the rest would pass the bound.
+          this.engine.countDrop(R.tcpPendingLimit);
+          sock.destroy(); // its bytes leave the budget when it closes
         }
       } catch (err) {
         this.engine.count(R.internalError.code);

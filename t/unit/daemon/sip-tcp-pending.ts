@@ -20,17 +20,18 @@ t.test('partial messages on all connections: at most maxPending bytes', async (t
   const port = await freePort();
   const { engine } = engineOf(`generic4 127.0.0.1\ngeneric6 ::1\nsip-port ${port}\nrtp-ports 30000-30099\n`);
   const budget = { open: 0, max: 16, pending: 0, maxPending: 100_000 };
-  const tcp = new SipTcp(engine, createLogger('plain', 'error'), () => {}, { transport: 'tcp', idleMs: 10000, connectTimeoutMs: 2000, handshakeMs: 2000, maxPerSource: 8, maxPerDestination: 4, budget });
+  let delivered = 0;
+  const tcp = new SipTcp(engine, createLogger('plain', 'error'), (acts) => (delivered += acts.length), { transport: 'tcp', idleMs: 10000, connectTimeoutMs: 2000, handshakeMs: 2000, maxPerSource: 8, maxPerDestination: 4, budget });
   await tcp.start([parseIp('127.0.0.1')!], port);
   t.teardown(() => tcp.close());
   // Headers that never end: 40 KB each, held until the message completes.
-  const open = async (): Promise<net.Socket> => {
+  const open = async (first = ''): Promise<net.Socket> => {
     const s = net.connect({ host: '127.0.0.1', port });
     s.on('error', () => {});
     t.teardown(() => s.destroy());
     await new Promise((r) => s.once('connect', r));
     const before = budget.pending;
-    const head = 'OPTIONS sip:a@127.0.0.1 SIP/2.0\r\nX-Pad: ' + 'x'.repeat(40_000);
+    const head = first + 'OPTIONS sip:a@127.0.0.1 SIP/2.0\r\nX-Pad: ' + 'x'.repeat(40_000);
     s.write(head);
     // All of it read (it may come in several reads), or the connection closed.
     await waitFor(() => budget.pending >= before + head.length || s.destroyed || s.readableEnded, 3000, 10);
@@ -40,8 +41,11 @@ t.test('partial messages on all connections: at most maxPending bytes', async (t
   const a = await open();
   const b = await open();
   t.ok(budget.pending > 80_000 && budget.pending <= 100_000, `two hold ${budget.pending} bytes`);
-  const c = await open();
+  // The third's read completes a message, then starts one that passes 100,000 bytes.
+  const whole = 'OPTIONS sip:a@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1;branch=z9hG4bKw\r\nFrom: <sip:p@127.0.0.1>;tag=p\r\nTo: <sip:a@127.0.0.1>\r\nCall-ID: w\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n';
+  const c = await open(whole);
   t.ok(await closed(c), 'the third passes 100,000 bytes: closed');
+  t.ok(await waitFor(() => delivered === 1, 3000, 10), 'the message its read completed was handled first');
   t.equal(engine.counters.get('drop:tcp-pending-limit'), 1, 'and counted');
   t.ok(await waitFor(() => budget.pending <= 100_000, 3000, 10), `its bytes left the budget (${budget.pending})`);
   t.notOk(a.readableEnded || b.readableEnded, 'the first two stay open');
