@@ -7,6 +7,7 @@ import { hasTag } from '../sip/fields.js';
 import { elementsOf, Header, SipMessage } from '../sip/message.js';
 import { R } from '../sip/reasons.js';
 import { findUri, param, parseUri, UriParts } from '../sip/uri.js';
+import { MAX_VIA } from '../sip/via.js';
 import { verifies } from './mac.js';
 import { rrTransport, Transport } from './transport.js';
 import { Forward, ProxyContext, Routing } from './types.js';
@@ -22,13 +23,10 @@ export interface RouteEl {
   readonly uri: UriParts | null;
 }
 
-/** SPEC 11: Route values a request may carry, as for Via (each is parsed and may be rewritten). */
-const MAX_ROUTES = 70;
-
 function routeElements(m: SipMessage): RouteEl[] {
   const out: RouteEl[] = [];
   for (const [header, start, end] of elementsOf(m, 'Route')) {
-    if (out.length === MAX_ROUTES) throw refuse(R.tooManyUris);
+    if (out.length === MAX_VIA) throw refuse(R.tooManyUris); // SPEC 11: as many as Via values (each is parsed)
     const span = findUri(m.text, start, end);
     if (!span) throw refuse(R.badRoute);
     out.push({ header, start, end, uriStart: span.start, uriEnd: span.end, uri: parseUri(m.text, span.start, span.end) });
