@@ -64,13 +64,11 @@ export function repeatGate(now: () => number): (msg: string) => number | null {
   const seen = new Map<string, { start: number; n: number; quiet: number }>();
   return (msg) => {
     const t = now();
-    let w = seen.get(msg);
+    const w = seen.get(msg);
     if (w === undefined || t - w.start >= WINDOW_MS) {
-      const quiet = w?.quiet ?? 0;
       if (w === undefined && seen.size >= MAX_TEXTS) seen.delete(seen.keys().next().value as string);
-      seen.set(msg, (w = { start: t, n: 0, quiet: 0 }));
-      w.n++;
-      return quiet;
+      seen.set(msg, { start: t, n: 1, quiet: 0 });
+      return w?.quiet ?? 0;
     }
     if (++w.n <= REPEATS) return 0;
     w.quiet++;
