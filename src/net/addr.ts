@@ -108,7 +108,12 @@ export function addrFromBytes(b: Uint8Array): Addr {
 
 /** The first 64 bits of an IPv6 address, as text (rtp-latch prefix: the party's /64). */
 export function prefix64(a: string): string {
-  return ipaddr.parse(a).toNormalizedString().split(':').slice(0, 4).join(':');
+  return first64(ipaddr.IPv6.parse(a).parts);
+}
+
+/** The /64 of an address's eight groups, as prefix64 writes it (2001:db8:0:1). */
+function first64(p: readonly number[]): string {
+  return p.slice(0, 4).map((g) => g.toString(16)).join(':');
 }
 
 export function uriHost(a: Addr): string {
@@ -183,7 +188,7 @@ export function sourceOf(addr: string): string {
     // host, not a /64 that every IPv4 host would share. One parse for both (a stranger's
     // new address each message misses this cache).
     const p = ipaddr.IPv6.parse(addr).parts;
-    k = v4Inside(p, true) ?? p.slice(0, 4).map((g) => g.toString(16)).join(':') + '::/64';
+    k = v4Inside(p, true) ?? first64(p) + '::/64';
     if (nets.size >= 4096) nets.clear();
     nets.set(addr, k);
   }
