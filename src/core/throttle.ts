@@ -3,8 +3,9 @@
 // worth; a message costs one per 1,500 bytes it started, so that the budget bounds the work
 // of reading it, whatever its size; a new connection costs one); past it, everything it sends
 // is a counted drop for a ban period. Error answers to such sources share one budget for the
-// whole proxy, so the proxy never becomes a reflector of 401/403/404. An IPv6 source is its /64 (one host has them all). Pure: time is
-// injected; bounded: the oldest sources are forgotten first.
+// whole proxy, so the proxy never becomes a reflector of 401/403/404. An IPv6 source is its
+// /64 (one host has them all). Pure: time is injected; bounded: the oldest sources are
+// forgotten first.
 
 interface Bucket {
   tokens: number;
