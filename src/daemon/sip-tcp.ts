@@ -23,6 +23,7 @@ export interface TcpOptions {
   readonly maxPerDestination: number; // outgoing connections to one address (any port)
   readonly budget: ConnectionBudget; //  all connections, both ways, of TCP and TLS together
   readonly handshakeMs: number; //       a TLS handshake must finish within this
+  readonly messageMs: number; //         a message must be complete within this of its first byte
 }
 
 /** Connections open (handshaking or not) and how many may be, shared by SIP over TCP and TLS. */
@@ -36,6 +37,11 @@ export interface ConnectionBudget {
 /** SPEC 11: partial messages all connections may hold together (20,000 connections could
  *  otherwise hold 64 KB each, fed a byte at a time): about 500 messages of the largest size. */
 export const MAX_PENDING = 32 * 1024 * 1024;
+
+/** SPEC 11: a message must be complete within this of its first byte (Kamailio's
+ *  tcp_msg_read_timeout), so that a peer feeding one slowly holds its share of MAX_PENDING
+ *  for seconds, not for tcp-idle. 64 KB takes 10 s at 52 kbit/s. */
+export const MESSAGE_MS = 10_000;
 
 type Send = Extract<Action, { type: 'send' }>;
 
@@ -148,8 +154,15 @@ export class SipTcp {
     this.conns.set(key, c);
     const framer = new StreamFramer();
     sock.setTimeout(this.opts.idleMs, () => sock.destroy());
+    // SPEC 11: the message in progress must end within messageMs of its first byte.
+    let slow: NodeJS.Timeout | null = null;
+    const expire = (): void => {
+      this.engine.countDrop(R.tcpReadTimeout);
+      sock.destroy();
+    };
     sock.on('error', () => this.engine.count('tcp-socket-error'));
     sock.on('close', () => {
+      if (slow) clearTimeout(slow);
       this.opts.budget.pending -= framer.pending;
       if (this.conns.get(key) === c) this.conns.delete(key);
     });
@@ -158,6 +171,11 @@ export class SipTcp {
         const before = framer.pending;
         const f = framer.push(chunk);
         this.opts.budget.pending += framer.pending - before;
+        if (framer.pending === 0) {
+          if (slow) clearTimeout(slow);
+          slow = null;
+        } else if (!slow) slow = setTimeout(expire, this.opts.messageMs);
+        else if (f.messages.length > 0) slow.refresh(); // the one in progress began in this read
         // RFC 5626 4.4.1 pong. SPEC 11: one a read however many pings it held, and none while
         // earlier bytes wait to go out (a peer that does not read cannot grow our buffer);
         // every ping without its own pong is a counted drop (keepalive).

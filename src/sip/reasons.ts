@@ -115,6 +115,7 @@ const DEFS = {
   tcpTooManyFromSource: ['tcp-too-many-from-source', 0, 'more than 64 connections from one source (an IPv4 address or IPv6 /64), TLS handshakes in progress included'],
   tcpTooManyConnections: ['tcp-too-many-connections', 0, 'more than 20000 connections in all, both ways'],
   tcpPendingLimit: ['tcp-pending-limit', 0, 'partial messages held on all TCP and TLS connections passed 32 MiB: the connection whose read passed it is closed'],
+  tcpReadTimeout: ['tcp-read-timeout', 0, 'a message on TCP or TLS was not complete 10 seconds after its first byte: the connection is closed'],
   tcpTooManyToDestination: ['tcp-too-many-to-destination', 0, 'more than 16 outgoing connections to one address'],
   tcpConnectTimeout: ['tcp-connect-timeout', 0, 'an outgoing connection did not open within 5 seconds'],
   nextHopUnreachable: ['next-hop-unreachable', 503, 'no TCP/TLS connection to the next hop (refused, reset, timed out or over a limit): the request is answered at once, with Retry-After: 2', 'Service Unavailable (next hop unreachable)'],
