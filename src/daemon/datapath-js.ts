@@ -58,7 +58,7 @@ export class JsDatapath implements Datapath {
     return sock;
   }
 
-  bind(port: number, addrs: readonly [Addr, Addr]): void {
+  bind(port: number, addrs: readonly [Addr, Addr]): boolean {
     this.unbind(port);
     this.own.add(addrs[0].addr).add(addrs[1].addr);
     const side = (a: Addr): Side => ({ rtp: this.socket(a, port), rtcp: this.socket(a, port + 1), party: null, latchedRtp: null, latchedRtcp: null, sent: 0, q: newQuality() });
@@ -68,6 +68,7 @@ export class JsDatapath implements Datapath {
       pair.sides[f].rtcp.on('message', (msg, r) => this.onPacket(pair, f, true, msg, r.address, r.port));
     }
     this.pairs.set(port, pair);
+    return true; // dgram binds later: a failure is counted and reported then
   }
 
   unbind(port: number): void {

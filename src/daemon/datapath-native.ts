@@ -118,13 +118,14 @@ export class NativeDatapath implements Datapath {
     return uring === threads ? 'io_uring' : `io_uring (${threads - uring} of ${threads} threads on epoll${why})`;
   }
 
-  bind(port: number, addrs: readonly [Addr, Addr]): void {
-    if (this.last) return;
+  bind(port: number, addrs: readonly [Addr, Addr]): boolean {
+    if (this.last) return false;
     const err = this.addon.bind(this.h, port, addrs[0].addr, addrs[1].addr);
-    if (err === 0) return;
+    if (err === 0) return true;
     const code = ERRNO.get(err) ?? `errno ${err}`;
     countDrop(this.bindDrops, code === 'EADDRINUSE' ? R.rtpPortInUse : R.rtpSocketError);
     this.opts.onError?.(`relay ${addrs[0].addr}/${addrs[1].addr}:${port}`, Object.assign(new Error(`bind ${code}`), { code }));
+    return false;
   }
 
   unbind(port: number): void {

@@ -41,8 +41,10 @@ export interface Datapath {
   /** How the native threads move packets now ('io_uring', 'epoll', or with auto 'epoll (io_uring: EPERM)'); null for js. */
   io(): string | null;
   /** Bind the pair's four sockets (RTP on port, RTCP on port + 1, on each side's address);
-   *  a failure is counted (rtp-port-in-use, rtp-socket-error) and reported to onError. */
-  bind(port: number, addrs: readonly [Addr, Addr]): void;
+   *  a failure is counted (rtp-port-in-use, rtp-socket-error) and reported to onError.
+   *  false: it failed now, nothing stays bound (native); the js path binds asynchronously
+   *  and returns true, its failures come later. */
+  bind(port: number, addrs: readonly [Addr, Addr]): boolean;
   unbind(port: number): void;
   /** A stream takes the bound pair (fresh: unlatched, counters zero), or a re-offer moves a party. */
   parties(port: number, p4: Party | null, p6: Party | null, fresh: boolean): void;

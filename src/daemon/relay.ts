@@ -114,6 +114,7 @@ export class Relay {
     this.lastSweep = this.now();
     this.table = new MediaTable(opts.ports, this.now, {
       prefer: () => this.prefer(),
+      claim: (port, addrs) => this.claim(port, addrs),
       open: (s) => this.open(s),
       update: (s) => this.update(s),
       close: (s, why, by) => this.close(s, why, by),
@@ -144,11 +145,10 @@ export class Relay {
     return { ...this.path.counters(), streamsWithMedia: this.ended.withMedia, streamsWithoutMedia: this.ended.withoutMedia };
   }
 
-  private bindPair(port: number, addrs: readonly [Addr, Addr]): PortSockets {
-    this.path.bind(port, addrs);
-    const set: PortSockets = { port, addrs, releasedAt: 0 };
-    this.bound.set(port, set);
-    return set;
+  private bindPair(port: number, addrs: readonly [Addr, Addr]): boolean {
+    if (!this.path.bind(port, addrs)) return false;
+    this.bound.set(port, { port, addrs, releasedAt: 0 });
+    return true;
   }
 
   private closePair(set: PortSockets): void {
@@ -162,22 +162,27 @@ export class Relay {
     return w && this.now() - w.releasedAt >= WARM_REST_MS ? w.port : null;
   }
 
-  private open(s: MediaSession): void {
-    const addrs = s.addrs ?? [this.opts.media4 as Addr, this.opts.media6 as Addr];
-    const set = this.bound.get(s.port);
+  /**
+   * Bind the pair a new stream takes: a warm one as it is, or rebound for other addresses
+   * (the other mode's streams). false: a port of it could not be bound (another process
+   * took it since the probe); the table marks it held elsewhere and takes another.
+   */
+  private claim(port: number, want: readonly [Addr, Addr] | null): boolean {
+    const addrs = want ?? [this.opts.media4 as Addr, this.opts.media6 as Addr];
+    const set = this.bound.get(port);
     if (set) {
       const i = this.warm.indexOf(set);
       if (i >= 0) this.warm.splice(i, 1);
-      // A warm pair on other addresses (the other mode's streams) is rebound.
-      if (set.addrs[0].addr !== addrs[0].addr || set.addrs[1].addr !== addrs[1].addr) {
-        this.closePair(set);
-        this.bindPair(s.port, addrs);
-      }
+      if (set.addrs[0].addr === addrs[0].addr && set.addrs[1].addr === addrs[1].addr) return true;
+      this.closePair(set);
     } else {
       // Within the open-file limit: a new pair first unbinds the oldest warm one.
       while (this.bound.size >= (this.opts.maxPairs ?? Infinity) && this.warm.length > 0) this.closePair(this.warm.shift() as PortSockets);
-      this.bindPair(s.port, addrs);
     }
+    return this.bindPair(port, addrs);
+  }
+
+  private open(s: MediaSession): void {
     this.path.parties(s.port, s.party4, s.party6, true);
     this.streams.set(s.port, { s, last: this.now(), rx: 0 });
   }

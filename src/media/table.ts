@@ -41,6 +41,7 @@ export interface MediaSession {
 
 export interface MediaHooks {
   prefer?(): number | null; // a port pair to take first if free (the relay's warm sockets)
+  claim?(port: number, addrs: readonly [Addr, Addr] | null): boolean; // bind the pair a new stream takes; false: it cannot be
   open?(s: MediaSession): void;
   update?(s: MediaSession): void;
   close?(s: MediaSession, why: string, by: string | null): void; // by: who ended it (the BYE's, CANCEL's or final answer's source)
@@ -134,6 +135,20 @@ export class MediaTable {
   }
 
   /**
+   * A pair the relay could bind. One another process took since the probe is marked held
+   * elsewhere (the relay's recheck gives it back when free) and the next is tried: 8 at most,
+   * so that a range taken by others costs a bounded number of binds per offer (SPEC 11).
+   */
+  private claimed(addrs: readonly [Addr, Addr] | null): number | null {
+    for (let i = 0; i < 8; i++) {
+      const p = this.allocate();
+      if (p === null || this.hooks.claim?.(p, addrs) !== false) return p;
+      this.foreign.add(p); // allocate() marked it used
+    }
+    return null;
+  }
+
+  /**
    * The key of a call's leg: a call that leaves through a provider and comes back through the
    * proxy has two (SPEC 6), told apart by our two SIP addresses on each (`via`); the first
    * leg, and every message no later leg claims, has the Call-ID itself.
@@ -213,7 +228,7 @@ export class MediaTable {
       if (stranger && (this.owned.get(source) ?? 0) >= this.perSource) return 'source-quota';
       if (stranger && this.strangers >= this.strangerCap) return 'stranger-quota';
       if (this.portsInUse >= this.maxStreams) return 'fd-limit'; // each stream is four sockets
-      const port = this.allocate();
+      const port = this.claimed(addrs);
       if (port === null) return 'exhausted';
       const t = this.now();
       callId = detached(callId); // the table outlives the message (net/strings.ts)

@@ -4,6 +4,7 @@ import t from 'tap';
 import dgram from 'node:dgram';
 import { loadNative, nativeFile } from '../../../src/daemon/datapath-native.js';
 import { Relay, RelayOptions } from '../../../src/daemon/relay.js';
+import { waitFor } from '../../lib/netns.js';
 
 // Every test runs against both datapaths: the native one (C threads), with each of its ways
 // of moving packets (media-io io_uring and epoll), and the JavaScript one.
@@ -327,6 +328,43 @@ for (const { name, datapath, io } of PATHS) {
     t.type(relay.table.update('c', 0, 4, party(2)), 'number');
     await tick();
     t.equal(relay.boundPairs, 2, 'never more than the limit bound, warm pairs included');
+  });
+
+  t.test(`${name}: a pair another process took after the probe is skipped, counted, and given back when free`, async (t) => {
+    // Ports BASE+700..729: 15 pairs. Another process holds the RTP port of the first nine.
+    const relay = mk({ ports: [BASE + 700, BASE + 729], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: 'strict', timeoutMs: 5000, onError: () => {} });
+    const holders = await Promise.all(Array.from({ length: 9 }, (_, i) => new Promise<dgram.Socket>((resolve) => {
+      const h = dgram.createSocket('udp4');
+      h.bind(BASE + 700 + 2 * i, '127.0.0.1', () => resolve(h));
+    })));
+    let held = true;
+    const free = () => {
+      if (held) for (const h of holders) h.close();
+      held = false;
+    };
+    t.teardown(() => {
+      relay.closeAll();
+      free();
+    });
+    const party = (n: number) => ({ addr: '127.0.0.1', rtp: 40000 + 2 * n, rtcp: 40001 + 2 * n, mux: false, signal: '127.0.0.1', trusted: true });
+    const inUse = () => relay.stats.drops.get('rtp-port-in-use') ?? 0;
+    if (datapath === 'js') {
+      // dgram binds asynchronously: the stream keeps its port, the failure is counted after.
+      t.equal(relay.table.update('a', 0, 4, party(0)), BASE + 700);
+      t.ok(await waitFor(() => inUse() > 0, 3000, 10), 'counted when the bind fails');
+      return;
+    }
+    t.equal(relay.table.update('a', 0, 4, party(0)), 'exhausted', 'eight pairs held elsewhere: 503, not a ninth bind');
+    t.equal(inUse(), 8, 'each failed bind counted');
+    t.equal(relay.table.update('b', 0, 4, party(1)), BASE + 718, 'the next offer skips the ninth and takes the tenth');
+    t.equal(inUse(), 9);
+    t.same(relay.table.reservedPorts().sort(), Array.from({ length: 9 }, (_, i) => BASE + 700 + 2 * i), 'the nine are marked held elsewhere');
+    t.equal(relay.boundPairs, 1, 'nothing of a failed pair stays bound');
+    free();
+    await relay.probe();
+    t.same(relay.table.reservedPorts(), [], 'free again: given back');
+    t.type(relay.table.update('c', 0, 4, party(2)), 'number');
+    t.equal(inUse(), 9);
   });
 
   t.test(`${name}: quality of what each party sends: packets, loss, jitter, foreign sources, a verdict (issue 19)`, async (t) => {
