@@ -40,12 +40,14 @@ export class JsDatapath implements Datapath {
     countDrop(this.stats.drops, reason);
   }
 
-  private socket(a: Addr, port: number): dgram.Socket {
+  private socket(a: Addr, port: number, pair: number): dgram.Socket {
     const sock = udpSocket(a.family, { reuseAddr: false });
     sock.on('error', (err) => {
       // A bind failure or an ICMP error from a gone party never ends the process.
-      this.drop((err as NodeJS.ErrnoException).code === 'EADDRINUSE' ? R.rtpPortInUse : R.rtpSocketError);
+      const e = err as NodeJS.ErrnoException;
+      this.drop(e.code === 'EADDRINUSE' ? R.rtpPortInUse : R.rtpSocketError);
       this.opts.onError?.(`relay ${a.addr}:${port}`, err);
+      if (e.syscall === 'bind') this.opts.onBindFailed?.(pair);
     });
     sock.bind({ address: a.addr, port, exclusive: true }, () => {
       try {
@@ -61,7 +63,7 @@ export class JsDatapath implements Datapath {
   bind(port: number, addrs: readonly [Addr, Addr]): boolean {
     this.unbind(port);
     this.own.add(addrs[0].addr).add(addrs[1].addr);
-    const side = (a: Addr): Side => ({ rtp: this.socket(a, port), rtcp: this.socket(a, port + 1), party: null, latchedRtp: null, latchedRtcp: null, sent: 0, q: newQuality() });
+    const side = (a: Addr): Side => ({ rtp: this.socket(a, port, port), rtcp: this.socket(a, port + 1, port), party: null, latchedRtp: null, latchedRtcp: null, sent: 0, q: newQuality() });
     const pair: Pair = { sides: { 4: side(addrs[0]), 6: side(addrs[1]) }, active: false, rx: 0 };
     for (const f of [4, 6] as Family[]) {
       pair.sides[f].rtp.on('message', (msg, r) => this.onPacket(pair, f, false, msg, r.address, r.port));

@@ -68,6 +68,8 @@ export interface PathOptions {
   readonly threads: number; // native threads (media-threads)
   readonly io?: IoChoice; //   how the native threads move packets (media-io; default auto)
   readonly onError?: (what: string, err: Error) => void;
+  /** The js path: a socket of this pair failed to bind, after bind() returned (the native path says so at once). */
+  readonly onBindFailed?: (port: number) => void;
 }
 
 /** The drops a datapath counts, in the native verdict order after 'sent' (src/native/path.h). */

@@ -352,6 +352,13 @@ for (const { name, datapath, io } of PATHS) {
       // dgram binds asynchronously: the stream keeps its port, the failure is counted after.
       t.equal(relay.table.update('a', 0, 4, party(0)), BASE + 700);
       t.ok(await waitFor(() => inUse() > 0, 3000, 10), 'counted when the bind fails');
+      relay.table.release('a', 'bye');
+      t.equal(relay.boundPairs, 0, 'when the stream ends, its pair is not kept warm');
+      t.same(relay.table.reservedPorts(), [BASE + 700], 'and is skipped');
+      t.equal(relay.table.update('b', 0, 4, party(1)), BASE + 702, 'by the next offer');
+      free();
+      await relay.probe();
+      t.same(relay.table.reservedPorts(), [], 'free again: given back');
       return;
     }
     t.equal(relay.table.update('a', 0, 4, party(0)), 'exhausted', 'eight pairs held elsewhere: 503, not a ninth bind');
