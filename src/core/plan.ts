@@ -3,7 +3,7 @@
 import { Addr, Family, HostPort, other, uriHost, withPort } from '../net/addr.js';
 import { refuse } from '../sip/errors.js';
 import { R } from '../sip/reasons.js';
-import { hostIp, parseUri, portOf, UriParts } from '../sip/uri.js';
+import { hostIp, parseUri, targetPortOf, UriParts } from '../sip/uri.js';
 import { familyMedia } from './media.js';
 import { Mapping } from './mapping.js';
 import { Plan, Planner, PlanRequest, PlanResponse, ProxyContext, Writing } from './types.js';
@@ -11,7 +11,7 @@ import { KEEP_PARAM } from './uris.js';
 
 /** Where a URI leads: a face, a mapped real address, or a configured uplink name. */
 export function targetOfUri(map: Mapping, text: string, u: UriParts, prefer: Family): HostPort | null {
-  const port = portOf(text, u);
+  const port = targetPortOf(text, u);
   const a = hostIp(text, u.hostStart, u.hostEnd);
   if (a) return map.targetOfIp(a, port);
   const t = map.targetOfName(text.slice(u.hostStart, u.hostEnd), port, prefer);

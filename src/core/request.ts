@@ -1,6 +1,6 @@
 // Requests: RFC 3261 16.3-16.6 and 16.11 (stateless proxy), SPEC section 3. handleRequest is
 // the list of steps; each step is a function of its own, citing its section.
-import { Addr, HostPort, uriHost, withPort } from '../net/addr.js';
+import { Addr, HostPort, isPort, uriHost, withPort } from '../net/addr.js';
 import { Edits } from '../sip/edits.js';
 import { refuse } from '../sip/errors.js';
 import { cseqOf, CSeq, callIdOf } from '../sip/fields.js';
@@ -180,7 +180,7 @@ function checkRequestUri(m: SipMessage): UriParts | null {
     throw refuse(R.badRequestUriHost);
   }
   const after = ruri.portStart >= 0 ? ruri.portEnd : ruri.hostEnd;
-  if ((ruri.portStart >= 0 && (ruri.portEnd === ruri.portStart || Number(m.text.slice(ruri.portStart, ruri.portEnd)) > 65535)) ||
+  if ((ruri.portStart >= 0 && !isPort(ruri.portEnd === ruri.portStart ? 0 : Number(m.text.slice(ruri.portStart, ruri.portEnd)))) ||
       (after < m.uriEnd && !';?'.includes(m.text[after]))) {
     throw refuse(R.badRequestUriPort);
   }

@@ -9,7 +9,7 @@ import { KEEP_PARAM } from '../core/uris.js';
 import { Addr, Family, HostPort, parseHostIp, withPort } from '../net/addr.js';
 import { refuse } from '../sip/errors.js';
 import { R, Reason } from '../sip/reasons.js';
-import { param, parseUri, UriParts, userOf, hostIp, portOf } from '../sip/uri.js';
+import { param, parseUri, UriParts, userOf, hostIp, targetPortOf } from '../sip/uri.js';
 import { Binding, sourceOf } from './bindings.js';
 import { NameCache } from './names.js';
 import { Nat, Realm } from './nat.js';
@@ -36,7 +36,7 @@ export function natMedia(nat: Nat, callId: string, from: Realm, to: Realm, lan: 
 
 /** A URI's target when it names a host: a literal, or a name from the cache (resolved first if not yet). */
 function targetOfHost(st: MasqState, text: string, u: UriParts, family: Family): HostPort | NeedName {
-  const port = portOf(text, u);
+  const port = targetPortOf(text, u);
   const a = hostIp(text, u.hostStart, u.hostEnd);
   if (a) return withPort(a, port ?? 5060);
   const name = text.slice(u.hostStart, u.hostEnd).toLowerCase().replace(/\.$/, '');
@@ -106,7 +106,7 @@ export function natPlan(ctx: ProxyContext, st: MasqState, r: PlanRequest, from: 
   if (phone) {
     target = phone; // a URI we gave out for a LAN phone (the remote target of a dialog, a registration)
   } else if (keptAddr) {
-    target = withPort(keptAddr, portOf(uri.text, uri.u) ?? 5060); // a public party we wrote as our address (;sp64h=)
+    target = withPort(keptAddr, targetPortOf(uri.text, uri.u) ?? 5060); // a public party we wrote as our address (;sp64h=)
   } else if (!routed && reg.enabled && user && (reg.isOurDomain(host) || forUs)) {
     // Our registrar's user, at its most recent binding.
     const b = reg.contactOf(`${user}@${forUs ? reg.domains[0] : host}`);

@@ -1,6 +1,6 @@
 // Locating URIs and their hosts inside header values (RFC 3261 19.1, 20.10, 25.1;
 // IPv6 references per RFC 5118 / RFC 3986 3.2.2). All offsets are absolute.
-import { Addr, parseIp } from '../net/addr.js';
+import { Addr, isPort, parseIp } from '../net/addr.js';
 import { refuse } from './errors.js';
 import { isLws } from './message.js';
 import { R } from './reasons.js';
@@ -167,4 +167,13 @@ export function hostIp(text: string, s: number, e: number): Addr | null {
 export function portOf(text: string, u: UriParts): number | null {
   if (u.portStart < 0 || u.portEnd === u.portStart) return null;
   return Number(text.slice(u.portStart, u.portEnd));
+}
+
+/** The port a request is sent to by this URI, or null when it names none. SPEC 11: port =
+ *  1*DIGIT (RFC 3261 25.1) allows 0, 99999 or none after the colon; no datagram goes there. */
+export function targetPortOf(text: string, u: UriParts): number | null {
+  if (u.portStart < 0) return null;
+  const p = u.portEnd === u.portStart ? 0 : Number(text.slice(u.portStart, u.portEnd));
+  if (!isPort(p)) throw refuse(R.badUriPort);
+  return p;
 }
