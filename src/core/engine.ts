@@ -3,7 +3,7 @@
 // modes it serves are handed to it as planners; the address model is always there, last.
 import { Config } from '../config/config.js';
 import { MediaTable } from '../media/table.js';
-import { Addr, Family, HostPort, sourceKey } from '../net/addr.js';
+import { Addr, Family, HostPort, isPort, sourceKey } from '../net/addr.js';
 import { SipError } from '../sip/errors.js';
 import { parseMessage } from '../sip/message.js';
 import { R, Reason } from '../sip/reasons.js';
@@ -130,6 +130,12 @@ export class Engine implements ProxyContext {
     }
     // Nothing larger than a UDP datagram leaves (a local answer copies every Via).
     if (out.length === 1 && out[0].type === 'send' && out[0].transport === 'udp' && out[0].data.length > MAX_UDP) out = [drop(R.tooLargeForUdp)];
+    // Nor to a port no datagram can go to: the rules refuse such URIs; one that did not is a bug.
+    if (out.some((x) => x.type === 'send' && !(isPort(x.to.port) && isPort(x.from.port)))) {
+      this.count(R.internalError.code);
+      this.onInternalError?.(new Error('a send to or from a port outside 1-65535'));
+      out = [drop(R.internalError)];
+    }
     this.countOut(out);
     const a = out[0];
     if (out.length === 1 && a.type === 'send' && a.unreachable) {

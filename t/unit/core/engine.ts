@@ -154,3 +154,20 @@ t.test('no connection to the next hop: UDP when only the size chose TCP, else 50
   const ack = send(forced.handle(req('ACK', 'z9hG4bKa1'), alice, carolFace)[0]);
   t.same((ack?.unreachable?.() ?? []).map((a) => a.type), ['drop'], 'an ACK gets no answer');
 });
+
+t.test('a send to a port outside 1-65535 never leaves: a rule that made one is an internal error (SPEC 11)', async (t) => {
+  const bugs: unknown[] = [];
+  const e = new Engine(cfg(), { onInternalError: (err) => bugs.push(err) });
+  const ok = e.handle(req('OPTIONS', 'z9hG4bKp1'), alice, carolFace)[0];
+  t.equal(ok.type === 'send' && ok.to.port, 5060, 'as routed');
+  // A routing rule with a bug: the target's port is one no datagram can go to.
+  const real = e.map.targetOfIp.bind(e.map);
+  e.map.targetOfIp = (a, port) => {
+    const r = real(a, port);
+    return r && { ...r, port: 70000 };
+  };
+  const out = e.handle(req('OPTIONS', 'z9hG4bKp2'), alice, carolFace);
+  t.same(out.map((a) => a.type), ['drop']);
+  t.equal(e.counters.get('internal-error'), 1, 'counted');
+  t.equal(bugs.length, 1, 'and reported');
+});
