@@ -1,12 +1,12 @@
 // Requests: RFC 3261 16.3-16.6 and 16.11 (stateless proxy), SPEC section 3. handleRequest is
 // the list of steps; each step is a function of its own, citing its section.
-import { Addr, HostPort, isPort, uriHost, withPort } from '../net/addr.js';
+import { Addr, HostPort, uriHost, withPort } from '../net/addr.js';
 import { Edits } from '../sip/edits.js';
 import { refuse } from '../sip/errors.js';
 import { cseqOf, CSeq, callIdOf } from '../sip/fields.js';
 import { Header, SipMessage, splitList, unfold } from '../sip/message.js';
 import { R, Reason } from '../sip/reasons.js';
-import { findUri, hostIp, param, parseUri, UriParts } from '../sip/uri.js';
+import { checkRequestUriAt, findUri, hostIp, param, parseUri, UriParts } from '../sip/uri.js';
 import { MAX_VIA, stampVia, topVia, Via, viaCount } from '../sip/via.js';
 import { branchFor } from './branch.js';
 import { fixContentLength, releaseRefused, requestMediaLife, rewriteMessageBody } from './media.js';
@@ -24,7 +24,6 @@ const ONCE: Record<string, Reason> = {
 const ONCE_BIT = new Map(Object.keys(ONCE).map((name, i) => [name, 1 << i]));
 /** How many bytes a stranger's request may grow by when rewritten (sipproxy64(8) SECURITY). */
 export const GROWTH = 1024;
-const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*\.?$/;
 
 interface Checked {
   readonly via: Via;
@@ -169,26 +168,7 @@ function checkNameAddr(m: SipMessage, h: Header | undefined, why: Reason): void 
 
 /** The Request-URI: sip, sips or tel (RFC 3261 16.3 step 2: 416 else), with a sound host and port. */
 function checkRequestUri(m: SipMessage): UriParts | null {
-  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(m.text.slice(m.uriStart, m.uriEnd))?.[1].toLowerCase();
-  if (!scheme) throw refuse(R.badRequestUri);
-  if (scheme !== 'sip' && scheme !== 'sips' && scheme !== 'tel') throw refuse(R.unsupportedUriScheme);
-  if (scheme === 'tel') return null;
-  const ruri = parseUri(m.text, m.uriStart, m.uriEnd);
-  if (!ruri) throw refuse(R.badRequestUri);
-  const host = m.text.slice(ruri.hostStart, ruri.hostEnd);
-  if (!hostIp(m.text, ruri.hostStart, ruri.hostEnd) && (host.startsWith('[') || /^[\d.]+$/.test(host) || !HOSTNAME.test(host))) {
-    throw refuse(R.badRequestUriHost);
-  }
-  const after = ruri.portStart >= 0 ? ruri.portEnd : ruri.hostEnd;
-  if ((ruri.portStart >= 0 && !isPort(ruri.portEnd === ruri.portStart ? 0 : Number(m.text.slice(ruri.portStart, ruri.portEnd)))) ||
-      (after < m.uriEnd && !';?'.includes(m.text[after]))) {
-    throw refuse(R.badRequestUriPort);
-  }
-  // RFC 3261 19.1.5: no headers in a Request-URI; a proxy must not forward them (RFC 4475
-  // 3.1.2.11). A '?' before the host is the user part's own.
-  const q = m.text.indexOf('?', ruri.hostEnd);
-  if (q >= 0 && q < m.uriEnd) throw refuse(R.requestUriHeaders);
-  return ruri;
+  return checkRequestUriAt(m.text, m.uriStart, m.uriEnd);
 }
 
 /** A path this long is a loop or an attack (limit documented in sipproxy64(8)). */

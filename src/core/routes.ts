@@ -6,7 +6,7 @@ import { refuse } from '../sip/errors.js';
 import { hasTag } from '../sip/fields.js';
 import { elementsOf, Header, SipMessage } from '../sip/message.js';
 import { R } from '../sip/reasons.js';
-import { findUri, param, parseUri, UriParts } from '../sip/uri.js';
+import { checkRequestUriAt, findUri, param, parseUri, UriParts } from '../sip/uri.js';
 import { MAX_VIA } from '../sip/via.js';
 import { verifies } from './mac.js';
 import { rrTransport, Transport } from './transport.js';
@@ -49,6 +49,7 @@ export function preprocessRoutes(ctx: ProxyContext, m: SipMessage, ruri: UriPart
   if (ruri && routes.length > 0 && isOwnEntry(text, ruri, ctx.ours)) {
     // Strict-routing previous hop: the last Route value becomes the Request-URI.
     const last = routes[routes.length - 1];
+    checkRequestUriAt(text, last.uriStart, last.uriEnd); // it must be one (RFC 3261 16.4)
     newRuri = text.slice(last.uriStart, last.uriEnd);
     removed.add(last);
   }

@@ -177,3 +177,33 @@ export function targetPortOf(text: string, u: UriParts): number | null {
   if (!isPort(p)) throw refuse(R.badUriPort);
   return p;
 }
+
+const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*\.?$/;
+
+/**
+ * text[s, e) as a Request-URI: sip, sips or tel (RFC 3261 16.3 step 2: 416 else), no
+ * whitespace (RFC 3261 25.1, RFC 4475 3.1.2.6), a sound host and port, no headers (19.1.5,
+ * RFC 4475 3.1.2.11; a '?' before the host is the user part's own). The parts; null for tel.
+ * The Request-URI itself, and the last Route value a strict router leaves to become it (16.4).
+ */
+export function checkRequestUriAt(text: string, s: number, e: number): UriParts | null {
+  const t = text.slice(s, e);
+  if (t === '' || /[ \t\r\n<>]/.test(t)) throw refuse(R.badRequestUri);
+  const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(t)?.[1].toLowerCase();
+  if (!scheme) throw refuse(R.badRequestUri);
+  if (scheme !== 'sip' && scheme !== 'sips' && scheme !== 'tel') throw refuse(R.unsupportedUriScheme);
+  if (scheme === 'tel') return null;
+  const u = parseUri(text, s, e);
+  if (!u) throw refuse(R.badRequestUri);
+  const host = text.slice(u.hostStart, u.hostEnd);
+  if (!hostIp(text, u.hostStart, u.hostEnd) && (host.startsWith('[') || /^[\d.]+$/.test(host) || !HOSTNAME.test(host))) {
+    throw refuse(R.badRequestUriHost);
+  }
+  const after = u.portStart >= 0 ? u.portEnd : u.hostEnd;
+  if ((u.portStart >= 0 && !isPort(u.portEnd === u.portStart ? 0 : Number(text.slice(u.portStart, u.portEnd)))) || (after < e && !';?'.includes(text[after]))) {
+    throw refuse(R.badRequestUriPort);
+  }
+  const q = text.indexOf('?', u.hostEnd);
+  if (q >= 0 && q < e) throw refuse(R.requestUriHeaders);
+  return u;
+}
