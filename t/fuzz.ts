@@ -93,6 +93,14 @@ function check(e: Engine, text: string, src: HostPort, local: HostPort): string 
         if (!(err instanceof SipError && err.reason === R.tooManyHeaders)) return `forwarded a message it cannot parse itself: ${(err as Error).message}: ${JSON.stringify(a.data.slice(0, 300))}`;
       }
       if (out && out.bodyEnd !== a.data.length) return `Content-Length says ${out.bodyEnd - out.bodyStart}, the body has ${a.data.length - out.bodyStart} bytes`;
+      // SPEC 5: SDP the address model forwards names no party's media address: only the relay's, or a hold.
+      const ct = out?.hot.contentType;
+      if (out && ct && !registrars.has(e) && /^\s*application\/sdp\s*(;|$)/i.test(a.data.slice(ct.valueStart, ct.valueEnd))) {
+        const ok = new Set([e.cfg.media4?.addr, e.cfg.media6?.addr, '0.0.0.0', '::']);
+        for (const c of a.data.slice(out.bodyStart).matchAll(/^c=IN IP[46] ([^\s/]+)/gim)) {
+          if (!ok.has(parseIp(c[1])?.addr ?? c[1])) return `forwarded SDP names ${c[1]}, not the relay: ${JSON.stringify(a.data.slice(out.bodyStart, out.bodyStart + 300))}`;
+        }
+      }
     }
   }
   if ((e.counters.get('internal-error') ?? 0) > bugs) return `internal error: ${lastBug}`;
