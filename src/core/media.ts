@@ -45,7 +45,7 @@ export function rewriteMessageBody(ctx: ProxyContext, m: SipMessage, edits: Edit
   const relay = (plan.addrs ?? [ctx.map.media(4), ctx.map.media(6)]).map((a) => a?.addr);
   const trusted = plan.trusted ?? ctx.map.isMapped(src.addr);
   const contact = contactIp(m);
-  let refused: Refused | 'bad-port' = 'exhausted';
+  let refused: Refused | 'bad-port' | 'bad-line-end' = 'exhausted';
   const delta = rewriteBody(m.text, m.bodyStart, m.bodyEnd, m.text.slice(ct.valueStart, ct.valueEnd), {
     out: plan.media.family,
     media: plan.media,
@@ -66,8 +66,8 @@ export function rewriteMessageBody(ctx: ProxyContext, m: SipMessage, edits: Edit
       refused = port;
       return null;
     },
-    badPort() {
-      refused = 'bad-port';
+    malformed(why) {
+      refused = why === 'port' ? 'bad-port' : 'bad-line-end';
     },
     hold(index) {
       if (media.mayChange(key, index, side, src.addr)) {
@@ -81,7 +81,7 @@ export function rewriteMessageBody(ctx: ProxyContext, m: SipMessage, edits: Edit
   return delta ?? REFUSED[refused];
 }
 
-const REFUSED: Record<Refused | 'bad-port', Reason> = {
+const REFUSED: Record<Refused | 'bad-port' | 'bad-line-end', Reason> = {
   'exhausted': R.rtpPortsExhausted,
   'fd-limit': R.rtpFdLimit,
   'too-many-streams': R.tooManyStreams,
@@ -89,6 +89,7 @@ const REFUSED: Record<Refused | 'bad-port', Reason> = {
   'stranger-quota': R.rtpStrangerQuota,
   'not-the-party': R.mediaNotYours,
   'bad-port': R.badSdpPort,
+  'bad-line-end': R.badSdpLineEnd,
 };
 
 /** The IP literal of a message's first Contact, if any: where that party's own requests come from. */

@@ -20,8 +20,9 @@ export interface SdpTarget {
   stream(index: number, party: SdpParty | null): number | null;
   /** Stream `index` is put on hold (unspecified address): may the sender do that? (default yes) */
   hold?(index: number): boolean;
-  /** Stream `index`'s m= line has no port a UDP port can be: the SDP is refused before any stream is touched. */
-  badPort?(index: number): void;
+  /** The SDP is malformed, refused before any stream is touched: an m= line with no port a
+   *  UDP port can be, or a line end a receiver would read where we read none. */
+  malformed?(why: 'port' | 'line-end'): void;
 }
 
 interface Stream {
@@ -88,6 +89,7 @@ export function sdpEdits(text: string, s0: number, e0: number, t: SdpTarget, edi
   let sessionDir = 'sendrecv';
   let cur: Stream | null = null;
   let badPort = -1; // the first stream whose m= port cannot be read or is above 65535
+  let bareCr = false;
   for (let s = s0; s < e0;) {
     const nl = text.indexOf('\n', s);
     const last = nl < 0 || nl >= e0; // the body's last line may have no line end
@@ -96,6 +98,10 @@ export function sdpEdits(text: string, s0: number, e0: number, t: SdpTarget, edi
     if (be > s && text.charCodeAt(be - 1) === 13) be--;
     const line = s;
     s = e;
+    // RFC 4566 5: lines end in CRLF (or LF). A bare CR is none for us, but a parser that
+    // splits on it (sdp-transform does) would read a line we never rewrote (SPEC 11).
+    const cr = text.indexOf('\r', line);
+    if (cr >= 0 && cr < be) bareCr = true;
     if (be - line < 2 || text.charCodeAt(line + 1) !== 61) continue; // not "x=" (RFC 4566 5)
     const c0 = text.charCodeAt(line);
     if (c0 === 111) marks.push(K.O, line, be, e);
@@ -146,8 +152,8 @@ export function sdpEdits(text: string, s0: number, e0: number, t: SdpTarget, edi
       }
     }
   }
-  if (badPort >= 0) {
-    t.badPort?.(badPort);
+  if (badPort >= 0 || bareCr) {
+    t.malformed?.(bareCr ? 'line-end' : 'port');
     return null;
   }
   const relay = relayPorts(streams, sessionC, sessionHold, sessionDir, t);

@@ -62,6 +62,7 @@ const DEFS = {
   uplinkUnresolved: ['uplink-unresolved', 503, 'a configured uplink name has no address yet', 'Service Unavailable (uplink not resolved)'],
   // Media (SPEC 6)
   badSdpPort: ['bad-sdp-port', 400, 'an SDP m= line whose port is missing or above 65535 (RFC 4566 5.14)', 'Bad Request (SDP port)'],
+  badSdpLineEnd: ['bad-sdp-line-end', 400, 'an SDP line holding a bare CR (RFC 4566 5: lines end in CRLF): a receiver that splits on it would read a line the proxy did not rewrite', 'Bad Request (SDP line end)'],
   tooManyStreams: ['too-many-streams', 503, 'more than 16 media streams in one call', 'Service Unavailable (more than 16 media streams in one call)'],
   rtpPortsExhausted: ['rtp-ports-exhausted', 503, 'no free port pair in rtp-ports', 'Service Unavailable (no media relay ports)'],
   rtpFdLimit: ['rtp-fd-limit', 503, 'the open-file limit allows no more relay sockets (four a stream; see LIMITS)', 'Service Unavailable (no media relay sockets)'],

@@ -76,22 +76,27 @@ t.test('the m= port is read once: its count goes with it; a line without a port 
 });
 
 t.test('ports a UDP port cannot be: no party gets one (SPEC 11; RFC 768, RFC 3605)', async (t) => {
-  const one = (lines: string[]): { out: string | null; seen: Array<SdpParty | null>; bad: number[] } => {
+  const one = (lines: string[]): { out: string | null; seen: Array<SdpParty | null>; bad: string[] } => {
     const seen: Array<SdpParty | null> = [];
-    const bad: number[] = [];
-    const out = rewriteSdp(['v=0', 'o=- 1 1 IN IP4 192.0.2.10', 's=-', 'c=IN IP4 192.0.2.10', 't=0 0', ...lines, ''].join('\r\n'), { out: 6, media: { addr: '2001:db8::2', family: 6 }, stream: (_i, p) => (seen.push(p), p ? 30000 : 0), badPort: (i) => bad.push(i) });
+    const bad: string[] = [];
+    const out = rewriteSdp(['v=0', 'o=- 1 1 IN IP4 192.0.2.10', 's=-', 'c=IN IP4 192.0.2.10', 't=0 0', ...lines, ''].join('\r\n'), { out: 6, media: { addr: '2001:db8::2', family: 6 }, stream: (_i, p) => (seen.push(p), p ? 30000 : 0), malformed: (why) => bad.push(why) });
     return { out: out === null ? null : out.split('\r\n').slice(5, -1).join('|'), seen, bad };
   };
   const party = (rtp: number, rtcp: number): SdpParty => ({ addr: '192.0.2.10', rtp, rtcp, mux: false, held: false });
   // A port above 65535, or none, is malformed (RFC 4566 5.14): refused before any stream is
   // touched (the caller answers 400 bad-sdp-port), not passed on as something else.
-  t.same(one(['m=audio 99999 RTP/AVP 0']), { out: null, seen: [], bad: [0] }, 'above 65535: refused');
-  t.same(one(['m=audio 4294967296 RTP/AVP 0']), { out: null, seen: [], bad: [0] }, '2^32: the same');
-  t.same(one(['m=audio 4000 RTP/AVP 0', 'm=video 70000 RTP/AVP 96']), { out: null, seen: [], bad: [1] }, 'the second stream\'s: no stream of the SDP is touched');
-  t.same(one(['m=audio RTP/AVP 0']), { out: null, seen: [], bad: [0] }, 'no port: refused');
+  t.same(one(['m=audio 99999 RTP/AVP 0']), { out: null, seen: [], bad: ['port'] }, 'above 65535: refused');
+  t.same(one(['m=audio 4294967296 RTP/AVP 0']), { out: null, seen: [], bad: ['port'] }, '2^32: the same');
+  t.same(one(['m=audio 4000 RTP/AVP 0', 'm=video 70000 RTP/AVP 96']), { out: null, seen: [], bad: ['port'] }, 'the second stream\'s: no stream of the SDP is touched');
+  t.same(one(['m=audio RTP/AVP 0']), { out: null, seen: [], bad: ['port'] }, 'no port: refused');
   t.same(one(['m=audio 0 RTP/AVP 0']), { out: 'm=audio 0 RTP/AVP 0', seen: [null], bad: [] }, 'port 0: a disabled stream, as ever');
   t.same(one(['m=audio 65535 RTP/AVP 0']), { out: 'm=audio 30000 RTP/AVP 0', seen: [party(65535, 65535)], bad: [] }, '65535: no port above for RTCP, so its own');
   t.same(one(['m=audio 65534 RTP/AVP 0']), { out: 'm=audio 30000 RTP/AVP 0', seen: [party(65534, 65535)], bad: [] }, '65534: RTCP on 65535');
   t.same(one(['m=audio 4000 RTP/AVP 0', 'a=rtcp:70000']), { out: 'm=audio 30000 RTP/AVP 0|a=rtcp:30001', seen: [party(4000, 4001)], bad: [] }, 'a=rtcp:70000 read as none, written as the relay\'s');
   t.same(one(['m=audio 4000 RTP/AVP 0', 'a=rtcp:0']), { out: 'm=audio 30000 RTP/AVP 0|a=rtcp:30001', seen: [party(4000, 4001)], bad: [] }, 'a=rtcp:0 the same');
+  // RFC 4566 5: a bare CR ends no line for us; a receiver that splits on it (sdp-transform
+  // does) would read the c= after it, which we never rewrote (SPEC 11): refused.
+  t.same(one(['m=audio 4000 RTP/AVP 0\rc=IN IP4 192.0.2.99']), { out: null, seen: [], bad: ['line-end'] }, 'a bare CR inside a line: refused');
+  t.same(one(['m=audio 4000 RTP/AVP 0', 'a=sendrecv\r\r']), { out: null, seen: [], bad: ['line-end'] }, 'CR CR LF: the same');
+  t.same(one(['m=audio 4000 RTP/AVP 0', 'a=sendrecv']), { out: 'm=audio 30000 RTP/AVP 0|a=sendrecv', seen: [party(4000, 4001)], bad: [] }, 'CRLF: as ever');
 });
