@@ -75,6 +75,7 @@ export function parseMessage(text: string): SipMessage {
   // RFC 3261 7.5: ignore CRLF before the start line.
   while (pos < text.length && (text.charCodeAt(pos) === 13 || text.charCodeAt(pos) === 10)) pos++;
   if (pos >= text.length) throw dropWith(R.keepalive);
+  const first = pos;
   const slEnd = lineEnd(text, pos);
   if (slEnd === text.length) throw dropWith(R.truncated);
   const sl = text.slice(pos, text.charCodeAt(slEnd - 1) === 13 ? slEnd - 1 : slEnd);
@@ -147,6 +148,11 @@ export function parseMessage(text: string): SipMessage {
     pos = end + 1;
   }
   if (headersEnd < 0) throw dropWith(R.truncated);
+  // RFC 3261 7.3.1: lines end in CRLF (or LF). A bare CR ends no line for us; a parser that
+  // splits on it would read a header we never saw, nor rewrote (SPEC 11).
+  for (let i = text.indexOf('\r', first); i >= 0 && i <= headersEnd; i = text.indexOf('\r', i + 1)) {
+    if (text.charCodeAt(i + 1) !== 10) throw refuse(R.bareCr);
+  }
   const hot = hotHeaders(slots);
   const bodyStart = pos;
   let bodyEnd = text.length;
