@@ -138,7 +138,7 @@ export function parseMessage(text: string): SipMessage {
     if (end === text.length) throw dropWith(R.truncated);
     if (end - start > MAX_LINE) throw refuse(R.headerTooLong);
     let vs = colon + 1;
-    let ve = end;
+    let ve = end > colon + 1 && text.charCodeAt(end - 1) === 13 ? end - 1 : end; // an empty value ends before its CR
     while (vs < ve && isLws(text.charCodeAt(vs))) vs++;
     while (ve > vs && isLws(text.charCodeAt(ve - 1))) ve--;
     if (headers.length >= MAX_HEADERS) throw refuse(R.tooManyHeaders);
