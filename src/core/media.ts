@@ -40,12 +40,13 @@ export function rewriteMessageBody(ctx: ProxyContext, m: SipMessage, edits: Edit
   if (!plan || m.bodyEnd <= m.bodyStart) return 0;
   const ct = m.hot.contentType;
   if (!ct) return 0;
+  if (encoded(m) && /^\s*(application\/sdp|multipart\/)/i.test(m.text.slice(ct.valueStart, ct.valueEnd))) return R.encodedBody;
   const { key, side } = plan;
   const media = ctx.media;
   const relay = (plan.addrs ?? [ctx.map.media(4), ctx.map.media(6)]).map((a) => a?.addr);
   const trusted = plan.trusted ?? ctx.map.isMapped(src.addr);
   const contact = contactIp(m);
-  let refused: Refused | 'bad-port' | 'bad-line-end' = 'exhausted';
+  let refused: Refused | 'bad-port' | 'bad-line-end' | 'encoded' = 'exhausted';
   const delta = rewriteBody(m.text, m.bodyStart, m.bodyEnd, m.text.slice(ct.valueStart, ct.valueEnd), {
     out: plan.media.family,
     media: plan.media,
@@ -67,7 +68,7 @@ export function rewriteMessageBody(ctx: ProxyContext, m: SipMessage, edits: Edit
       return null;
     },
     malformed(why) {
-      refused = why === 'port' ? 'bad-port' : 'bad-line-end';
+      refused = why === 'port' ? 'bad-port' : why === 'encoding' ? 'encoded' : 'bad-line-end';
     },
     hold(index) {
       if (media.mayChange(key, index, side, src.addr)) {
@@ -81,7 +82,18 @@ export function rewriteMessageBody(ctx: ProxyContext, m: SipMessage, edits: Edit
   return delta ?? REFUSED[refused];
 }
 
-const REFUSED: Record<Refused | 'bad-port' | 'bad-line-end', Reason> = {
+/**
+ * RFC 3261 20.12: a body under a Content-Encoding (gzip) is one the proxy cannot rewrite, and
+ * the receiver would read the SDP in it as the party wrote it, around the relay (SPEC 5, 11).
+ */
+function encoded(m: SipMessage): boolean {
+  for (const h of m.headers) {
+    if (h.def.name === 'Content-Encoding' && !/^\s*(identity\s*)?$/i.test(m.text.slice(h.valueStart, h.valueEnd))) return true;
+  }
+  return false;
+}
+
+const REFUSED: Record<Refused | 'bad-port' | 'bad-line-end' | 'encoded', Reason> = {
   'exhausted': R.rtpPortsExhausted,
   'fd-limit': R.rtpFdLimit,
   'too-many-streams': R.tooManyStreams,
@@ -90,6 +102,7 @@ const REFUSED: Record<Refused | 'bad-port' | 'bad-line-end', Reason> = {
   'not-the-party': R.mediaNotYours,
   'bad-port': R.badSdpPort,
   'bad-line-end': R.badSdpLineEnd,
+  'encoded': R.encodedBody,
 };
 
 /** The IP literal of a message's first Contact, if any: where that party's own requests come from. */

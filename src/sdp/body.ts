@@ -43,6 +43,12 @@ export function rewriteBody(text: string, s: number, e: number, ctype: string, t
       const headers = text.slice(partStart, partStart - 1 + hdrEnd.index);
       const ct = /(?:^|\n)(?:content-type|c)[ \t]*:[ \t]*([^\r\n]*(?:\r?\n[ \t][^\r\n]*)*)/i.exec(headers);
       if (ct) partType = ct[1];
+      // RFC 2045 6: a part in base64 or quoted-printable hides its SDP from us, not from the receiver.
+      const te = /(?:^|\n)content-transfer-encoding[ \t]*:[ \t]*([^\r\n]*)/i.exec(headers);
+      if (te && !/^(7bit|8bit|binary)\s*$/i.test(te[1]) && mediaType(unfold(partType)) === 'application/sdp') {
+        t.malformed?.('encoding');
+        return null;
+      }
       bodyStart = partStart - 1 + hdrEnd.index + hdrEnd[0].length;
     } else {
       bodyStart = partStart + (text.charCodeAt(partStart) === 13 ? 2 : 1); // no part headers: text/plain

@@ -21,8 +21,9 @@ export interface SdpTarget {
   /** Stream `index` is put on hold (unspecified address): may the sender do that? (default yes) */
   hold?(index: number): boolean;
   /** The SDP is malformed, refused before any stream is touched: an m= line with no port a
-   *  UDP port can be, or a line end a receiver would read where we read none. */
-  malformed?(why: 'port' | 'line-end'): void;
+   *  UDP port can be, a line end a receiver would read where we read none, or (a multipart
+   *  part) a transfer encoding we cannot read through. */
+  malformed?(why: 'port' | 'line-end' | 'encoding'): void;
 }
 
 interface Stream {

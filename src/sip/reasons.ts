@@ -63,6 +63,7 @@ const DEFS = {
   uplinkUnresolved: ['uplink-unresolved', 503, 'a configured uplink name has no address yet', 'Service Unavailable (uplink not resolved)'],
   // Media (SPEC 6)
   badSdpPort: ['bad-sdp-port', 400, 'an SDP m= line whose port is missing or above 65535 (RFC 4566 5.14)', 'Bad Request (SDP port)'],
+  encodedBody: ['encoded-body', 415, 'SDP the proxy would rewrite under a Content-Encoding (RFC 3261 20.12), or a multipart part of SDP in base64 or quoted-printable (RFC 2045 6): the receiver would read it as written, around the relay; answered with Accept-Encoding: identity', 'Unsupported Media Type (encoded body)'],
   badSdpLineEnd: ['bad-sdp-line-end', 400, 'an SDP line holding a bare CR (RFC 4566 5: lines end in CRLF): a receiver that splits on it would read a line the proxy did not rewrite', 'Bad Request (SDP line end)'],
   tooManyStreams: ['too-many-streams', 503, 'more than 16 media streams in one call', 'Service Unavailable (more than 16 media streams in one call)'],
   rtpPortsExhausted: ['rtp-ports-exhausted', 503, 'no free port pair in rtp-ports', 'Service Unavailable (no media relay ports)'],
