@@ -7,7 +7,7 @@ import { refuse } from '../sip/errors.js';
 import { contactsOf, expiresOf } from '../sip/fields.js';
 import { Header, SipMessage, splitList, unfold } from '../sip/message.js';
 import { R } from '../sip/reasons.js';
-import { findUri, parseUri, userOf } from '../sip/uri.js';
+import { checkRequestUriAt, findUri, parseUri, userOf } from '../sip/uri.js';
 import { Binding, Bindings } from './bindings.js';
 import { Credentials, DigestAuth, parseDigest, Verdict } from './digest.js';
 import { AuthGuard } from './guard.js';
@@ -117,7 +117,17 @@ export class Registrar {
 
   private contactsFor(m: SipMessage): Array<{ uri: string; expires: number }> {
     const hdr = expiresOf(m);
-    return contactsOf(m).map((c) => ({ uri: c.uri, expires: Math.min(MAX_EXPIRES, c.expires ?? hdr ?? this.cfg.defaultExpires) }));
+    return contactsOf(m).map((c) => {
+      // A registered Contact becomes the Request-URI of the calls to it: it must be able to.
+      if (c.uri !== '*') {
+        try {
+          checkRequestUriAt(c.uri, 0, c.uri.length);
+        } catch {
+          throw refuse(R.badContact);
+        }
+      }
+      return { uri: c.uri, expires: Math.min(MAX_EXPIRES, c.expires ?? hdr ?? this.cfg.defaultExpires) };
+    });
   }
 
   /**

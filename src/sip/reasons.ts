@@ -82,7 +82,7 @@ const DEFS = {
   noSuchUser: ['no-such-user', 404, 'a user the password file does not list', 'Not Found'],
   noRegistration: ['no-registration', 404, 'no phone registered through this proxy under that user part', 'Not Found (no phone registered through this proxy)'],
   noAddressInFamily: ['no-address-in-family', 403, 'the side the message goes to has no address in the target\'s family'],
-  badContact: ['bad-contact', 400, 'a Contact element without a URI', 'Bad Request (Contact)'],
+  badContact: ['bad-contact', 400, 'a Contact element without a URI, or (registering) one that could not be the Request-URI of the calls to it', 'Bad Request (Contact)'],
   authRequired: ['auth-required', 401, 'a REGISTER without valid credentials: challenged', 'Unauthorized'],
   authStale: ['auth-stale', 401, 'credentials with an expired nonce: challenged again with stale=true', 'Unauthorized'],
   notOurDomain: ['not-our-domain', 404, 'a REGISTER for a domain the registrar does not serve', 'Not Found (not our domain)'],
