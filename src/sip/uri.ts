@@ -173,9 +173,14 @@ export function portOf(text: string, u: UriParts): number | null {
  *  1*DIGIT (RFC 3261 25.1) allows 0, 99999 or none after the colon; no datagram goes there. */
 export function targetPortOf(text: string, u: UriParts): number | null {
   if (u.portStart < 0) return null;
-  const p = u.portEnd === u.portStart ? 0 : Number(text.slice(u.portStart, u.portEnd));
+  const p = portWritten(text, u);
   if (!isPort(p)) throw refuse(R.badUriPort);
   return p;
+}
+
+/** The digits after a URI's colon as a number; none (`host:`) reads as 0, no port. */
+function portWritten(text: string, u: UriParts): number {
+  return u.portEnd === u.portStart ? 0 : Number(text.slice(u.portStart, u.portEnd));
 }
 
 const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*\.?$/;
@@ -200,7 +205,7 @@ export function checkRequestUriAt(text: string, s: number, e: number): UriParts 
     throw refuse(R.badRequestUriHost);
   }
   const after = u.portStart >= 0 ? u.portEnd : u.hostEnd;
-  if ((u.portStart >= 0 && !isPort(u.portEnd === u.portStart ? 0 : Number(text.slice(u.portStart, u.portEnd)))) || (after < e && !';?'.includes(text[after]))) {
+  if ((u.portStart >= 0 && !isPort(portWritten(text, u))) || (after < e && !';?'.includes(text[after]))) {
     throw refuse(R.badRequestUriPort);
   }
   const q = text.indexOf('?', u.hostEnd);
