@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { Engine } from '../src/core/engine.js';
 import { HostPort, parseHostPort, parseIp } from '../src/net/addr.js';
 import { Registrar } from '../src/masq/registrar.js';
-import { parseMessage } from '../src/sip/message.js';
+import { parseMessage, SipMessage } from '../src/sip/message.js';
 import { SipError } from '../src/sip/errors.js';
 import { R } from '../src/sip/reasons.js';
 import { engineFor } from './lib/engine.js';
@@ -56,6 +56,26 @@ function named(lower: string, addr: string): boolean {
   return false;
 }
 
+/**
+ * The SDP a lenient receiver could find in a forwarded body, read independently of the
+ * proxy's parser: the whole body when a Content-Type (any of them) says SDP or none is
+ * given; in a multipart (any Content-Type saying so), each piece between two boundaries (cut naively, wherever the
+ * boundary occurs) that names application/sdp. Lines may end at a lone CR (JavaScript's ^).
+ */
+function sdpSeen(data: string, out: SipMessage): string[] {
+  const body = data.slice(out.bodyStart, out.bodyEnd);
+  const types = out.headers.filter((h) => h.def.name === 'Content-Type').map((h) => data.slice(h.valueStart, h.valueEnd));
+  if (types.length === 0 || types.some((t) => /^\s*application\/sdp/i.test(t))) return [body];
+  const seen: string[] = [];
+  for (const t of types) {
+    if (!/^\s*multipart\//i.test(t)) continue; // a type no receiver reads parts of
+    for (const b of t.matchAll(/boundary\s*=\s*"?([^";\r\n]+)/gi)) {
+      for (const piece of body.split('--' + b[1])) if (/content-type[ \t]*:[ \t]*application\/sdp/i.test(piece)) seen.push(piece);
+    }
+  }
+  return seen;
+}
+
 let cases = 0;
 let lastBug = '';
 const onInternalError = (err: unknown): void => {
@@ -94,11 +114,12 @@ function check(e: Engine, text: string, src: HostPort, local: HostPort): string 
       }
       if (out && out.bodyEnd !== a.data.length) return `Content-Length says ${out.bodyEnd - out.bodyStart}, the body has ${a.data.length - out.bodyStart} bytes`;
       // SPEC 5: SDP the address model forwards names no party's media address: only the relay's, or a hold.
-      const ct = out?.hot.contentType;
-      if (out && ct && !registrars.has(e) && /^\s*application\/sdp\s*(;|$)/i.test(a.data.slice(ct.valueStart, ct.valueEnd))) {
+      if (out && !registrars.has(e)) {
         const ok = new Set([e.cfg.media4?.addr, e.cfg.media6?.addr, '0.0.0.0', '::']);
-        for (const c of a.data.slice(out.bodyStart).matchAll(/^c=IN IP[46] ([^\s/]+)/gim)) {
-          if (!ok.has(parseIp(c[1])?.addr ?? c[1])) return `forwarded SDP names ${c[1]}, not the relay: ${JSON.stringify(a.data.slice(out.bodyStart, out.bodyStart + 300))}`;
+        for (const sdp of sdpSeen(a.data, out)) {
+          for (const c of sdp.matchAll(/^c=IN IP[46] ([^\s/]+)/gim)) {
+            if (!ok.has(parseIp(c[1])?.addr ?? c[1])) return `forwarded SDP names ${c[1]}, not the relay: ${JSON.stringify(a.data.slice(out.bodyStart, out.bodyStart + 300))}`;
+          }
         }
       }
     }

@@ -2,7 +2,8 @@
 // after them, and the life of a call's streams (offer, answer, release).
 import { Family, formatHostPort, HostPort } from '../net/addr.js';
 import type { Refused } from '../media/table.js';
-import { rewriteBody } from '../sdp/body.js';
+import { hidden, mediaType, rewriteBody } from '../sdp/body.js';
+import type { SdpTarget } from '../sdp/rewrite.js';
 import { Edits } from '../sip/edits.js';
 import { contactsOf, tagOf } from '../sip/fields.js';
 import { hostIp, parseUri } from '../sip/uri.js';
@@ -37,17 +38,16 @@ function legOf(ctx: ProxyContext, callId: string, side: Family, via: string, m: 
  * `keepParties`: an answer from another fork of an established call leaves the media alone.
  */
 export function rewriteMessageBody(ctx: ProxyContext, m: SipMessage, edits: Edits, plan: MediaPlan | null, src: HostPort, keepParties = false): number | Reason {
-  if (!plan || m.bodyEnd <= m.bodyStart) return 0;
-  const ct = m.hot.contentType;
-  if (!ct) return 0;
-  if (encoded(m) && /^\s*(application\/sdp|multipart\/)/i.test(m.text.slice(ct.valueStart, ct.valueEnd))) return R.encodedBody;
+  const body = plan ? declaredBody(m) : null;
+  if (!plan || body === null) return 0;
+  if ('code' in body) return body;
   const { key, side } = plan;
   const media = ctx.media;
   const relay = (plan.addrs ?? [ctx.map.media(4), ctx.map.media(6)]).map((a) => a?.addr);
   const trusted = plan.trusted ?? ctx.map.isMapped(src.addr);
   const contact = contactIp(m);
-  let refused: Refused | 'bad-port' | 'bad-line-end' | 'encoded' = 'exhausted';
-  const delta = rewriteBody(m.text, m.bodyStart, m.bodyEnd, m.text.slice(ct.valueStart, ct.valueEnd), {
+  let refused: Refused | Malformed = 'exhausted';
+  const delta = rewriteBody(m.text, m.bodyStart, m.bodyEnd, body.ctype, {
     out: plan.media.family,
     media: plan.media,
     stream(index, party) {
@@ -68,7 +68,7 @@ export function rewriteMessageBody(ctx: ProxyContext, m: SipMessage, edits: Edit
       return null;
     },
     malformed(why) {
-      refused = why === 'port' ? 'bad-port' : why === 'encoding' ? 'encoded' : 'bad-line-end';
+      refused = why;
     },
     hold(index) {
       if (media.mayChange(key, index, side, src.addr)) {
@@ -83,26 +83,41 @@ export function rewriteMessageBody(ctx: ProxyContext, m: SipMessage, edits: Edit
 }
 
 /**
- * RFC 3261 20.12: a body under a Content-Encoding (gzip) is one the proxy cannot rewrite, and
- * the receiver would read the SDP in it as the party wrote it, around the relay (SPEC 5, 11).
+ * RFC 3261 20.15, 20.12, 7.3.1: the one Content-Type of a body the proxy reads for SDP, or why
+ * none can be trusted: a receiver that guessed SDP, read the other Content-Type, or decoded a
+ * Content-Encoding would read a body we did not rewrite (SPEC 11). Null: no body.
  */
-function encoded(m: SipMessage): boolean {
+export function declaredBody(m: SipMessage): { readonly ctype: string; readonly type: string } | Reason | null {
+  if (m.bodyEnd <= m.bodyStart) return null;
+  let ctype: string | null = null;
+  let encoding = '';
   for (const h of m.headers) {
-    if (h.def.name === 'Content-Encoding' && !/^\s*(identity\s*)?$/i.test(m.text.slice(h.valueStart, h.valueEnd))) return true;
+    const name = h.def.name;
+    if (name === 'Content-Type') {
+      if (ctype !== null) return R.badContentType;
+      ctype = m.text.slice(h.valueStart, h.valueEnd);
+    } else if (name === 'Content-Encoding') encoding += `,${m.text.slice(h.valueStart, h.valueEnd)}`;
   }
-  return false;
+  if (ctype === null) return /^\s*$/.test(m.text.slice(m.bodyStart, m.bodyEnd)) ? null : R.badContentType;
+  const type = mediaType(ctype);
+  if (type === null) return R.badContentType;
+  return hidden(type, encoding) ? R.encodedBody : { ctype, type };
 }
 
-const REFUSED: Record<Refused | 'bad-port' | 'bad-line-end' | 'encoded', Reason> = {
+type Malformed = Parameters<NonNullable<SdpTarget['malformed']>>[0];
+/** Why a body was refused unread, as a reason. */
+export const malformedBody = (why: Malformed): Reason => REFUSED[why];
+const REFUSED: Record<Refused | Malformed, Reason> = {
   'exhausted': R.rtpPortsExhausted,
   'fd-limit': R.rtpFdLimit,
   'too-many-streams': R.tooManyStreams,
   'source-quota': R.rtpSourceQuota,
   'stranger-quota': R.rtpStrangerQuota,
   'not-the-party': R.mediaNotYours,
-  'bad-port': R.badSdpPort,
-  'bad-line-end': R.badSdpLineEnd,
-  'encoded': R.encodedBody,
+  'port': R.badSdpPort,
+  'line-end': R.badSdpLineEnd,
+  'encoding': R.encodedBody,
+  'multipart': R.badMultipart,
 };
 
 /** The IP literal of a message's first Contact, if any: where that party's own requests come from. */

@@ -7,6 +7,8 @@ import { detached } from '../net/strings.js';
 import { tagOf } from '../sip/fields.js';
 import { SipMessage } from '../sip/message.js';
 import { R, Reason } from '../sip/reasons.js';
+import { sdpSpans } from '../sdp/body.js';
+import { declaredBody, malformedBody } from './media.js';
 import { Action, MediaPlan, NgCommand } from './types.js';
 
 const MAX_CALLS = 100_000;
@@ -64,11 +66,6 @@ export interface NgStep {
   readonly splice: boolean;
 }
 
-function mediaType(m: SipMessage): string | null {
-  const ct = m.hot.contentType;
-  return ct ? m.text.slice(ct.valueStart, ct.valueEnd).split(';')[0].trim().toLowerCase() : null;
-}
-
 /**
  * The ng command for one message, RFC 3264's offer/answer seen statelessly: an INVITE or
  * UPDATE with SDP is an offer, an ACK or PRACK with SDP an answer; a reply with SDP is the
@@ -87,11 +84,14 @@ export function ngStep(calls: NgCalls, m: SipMessage, plan: MediaPlan | null, sr
   if (isRequest && m.method === 'BYE') return del();
   if (isRequest && m.method === 'CANCEL' && calls.isPending(key)) return del();
   if (!isRequest && method === 'INVITE' && m.status >= 300 && calls.isPending(key)) return del();
-  const hasBody = m.bodyEnd > m.bodyStart;
-  const type = hasBody ? mediaType(m) : null;
-  if (isRequest && m.method === 'INVITE') calls.invited(key, type === 'application/sdp');
-  if (type === null || (type !== 'application/sdp' && !type.startsWith('multipart/'))) return null;
-  if (type !== 'application/sdp') return m.text.slice(m.bodyStart, m.bodyEnd).toLowerCase().includes('application/sdp') ? R.mediaEngineBody : null;
+  const body = declaredBody(m); // RFC 3261 20.15: what the engine reads is what the receiver reads
+  if (body !== null && 'code' in body) return body;
+  if (isRequest && m.method === 'INVITE') calls.invited(key, body?.type === 'application/sdp');
+  if (body === null || (body.type !== 'application/sdp' && !body.type.startsWith('multipart/'))) return null;
+  if (body.type !== 'application/sdp') { // multipart: the engine takes a body of SDP alone
+    const spans = sdpSpans(m.text, m.bodyStart, m.bodyEnd, body.ctype);
+    return typeof spans === 'string' ? malformedBody(spans) : spans.length > 0 ? R.mediaEngineBody : null;
+  }
   let command: 'offer' | 'answer';
   if (isRequest) {
     if (m.method === 'INVITE' || m.method === 'UPDATE') command = 'offer';

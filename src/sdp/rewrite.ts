@@ -22,8 +22,8 @@ export interface SdpTarget {
   hold?(index: number): boolean;
   /** The SDP is malformed, refused before any stream is touched: an m= line with no port a
    *  UDP port can be, a line end a receiver would read where we read none, or (a multipart
-   *  part) a transfer encoding we cannot read through. */
-  malformed?(why: 'port' | 'line-end' | 'encoding'): void;
+   *  body) a transfer encoding we cannot read through, or parts a receiver could cut otherwise. */
+  malformed?(why: 'port' | 'line-end' | 'encoding' | 'multipart'): void;
 }
 
 interface Stream {

@@ -64,3 +64,35 @@ t.test('the answer in the 200 OK, the ACK, the BYE\'s delete; a late offer; mult
   const mp = late.handle(req('INVITE', multi, 'multipart/mixed;boundary=b').replace('Call-ID: ng1@x', 'Call-ID: ng2@x'), hp('127.0.0.10:5060'), hp('127.0.0.120:5060'))[0] as Send;
   t.match(mp.data, /^SIP\/2\.0 488 Not Acceptable Here \(SDP in a multipart body\)/, 'SDP inside multipart: 488');
 });
+
+t.test('the engine is asked about no SDP the receiver could read otherwise: no, two or an encoded Content-Type', async (t) => {
+  const { engine } = engineOf(CONF);
+  const cases: Array<[string, RegExp]> = [
+    [req('INVITE', SDP4).replace('Content-Type: application/sdp\r\n', ''), /^SIP\/2\.0 400 Bad Request \(Content-Type\)\r\n/],
+    [req('INVITE', SDP4).replace('Content-Type: application/sdp\r\n', 'Content-Type: text/plain\r\nContent-Type: application/sdp\r\n'), /^SIP\/2\.0 400 Bad Request \(Content-Type\)\r\n/],
+    [req('INVITE', SDP4).replace('Content-Type: application/sdp\r\n', 'Content-Type: application/sdp\r\nContent-Encoding: gzip\r\n'), /^SIP\/2\.0 415 Unsupported Media Type \(encoded body\)\r\n/],
+  ];
+  for (const [i, [text, answer]] of cases.entries()) {
+    const out = engine.handle(text.replace('Call-ID: ng1@x', `Call-ID: ngct${i}@x`), hp('127.0.0.10:5060'), hp('127.0.0.120:5060'));
+    t.equal(out.length, 1);
+    t.equal(out[0].type, 'send', `case ${i + 1}: answered, the engine never asked`);
+    t.match((out[0] as Send).data, answer);
+  }
+});
+
+t.test('multipart: SDP behind a base64 part, or a body cut otherwise, is refused too; one without SDP goes on', async (t) => {
+  const { engine } = engineOf(CONF);
+  const inner = `--c\r\nContent-Type: application/sdp\r\n\r\n${SDP4}\r\n--c--\r\n`;
+  const cases: Array<[string, string, RegExp]> = [
+    [`--b\r\nContent-Type: multipart/mixed;boundary=c\r\nContent-Transfer-Encoding: base64\r\n\r\n${Buffer.from(inner).toString('base64')}\r\n--b--\r\n`, 'multipart/mixed;boundary=b', /^SIP\/2\.0 415 /],
+    [`--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n--b--\r\n--b\r\nContent-Type: application/sdp\r\n\r\n${SDP4}`, 'multipart/mixed;boundary=b', /^SIP\/2\.0 400 Bad Request \(multipart body\)\r\n/],
+    [`--b\r\nContent-Type: multipart/mixed;boundary=c\r\n\r\n${inner}\r\n--b--\r\n`, 'multipart/mixed;boundary=b', /^SIP\/2\.0 488 /],
+    [`--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n--b--\r\n`, 'multipart/mixed;boundary=b', /^INVITE sip:carol@\[2001:db8:1::20\]:5060 SIP\/2\.0\r\n/],
+  ];
+  for (const [i, [body, ctype, answer]] of cases.entries()) {
+    const out = engine.handle(req('INVITE', body, ctype).replace('Call-ID: ng1@x', `Call-ID: ngmp${i}@x`), hp('127.0.0.10:5060'), hp('127.0.0.120:5060'));
+    t.equal(out.length, 1);
+    t.equal(out[0].type, 'send', `case ${i + 1}: sent at once, the engine never asked`);
+    t.match((out[0] as Send).data, answer);
+  }
+});
