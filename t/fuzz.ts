@@ -59,21 +59,32 @@ function named(lower: string, addr: string): boolean {
 /**
  * The SDP a lenient receiver could find in a forwarded body, read independently of the
  * proxy's parser: the whole body when a Content-Type (any of them) says SDP or none is
- * given; in a multipart (any Content-Type saying so), each piece between two boundaries (cut naively, wherever the
- * boundary occurs) that names application/sdp. Lines may end at a lone CR (JavaScript's ^).
+ * given; in a multipart (any Content-Type saying so), each piece between two boundaries
+ * (cut naively, wherever the boundary occurs) whose headers (any of them, up to the first
+ * empty line) say SDP, or multipart again. Lines may end at a lone CR (JavaScript's ^).
  */
 function sdpSeen(data: string, out: SipMessage): string[] {
   const body = data.slice(out.bodyStart, out.bodyEnd);
   const types = out.headers.filter((h) => h.def.name === 'Content-Type').map((h) => data.slice(h.valueStart, h.valueEnd));
-  if (types.length === 0 || types.some((t) => /^\s*application\/sdp/i.test(t))) return [body];
   const seen: string[] = [];
+  if (types.length === 0) seen.push(body);
+  else sdpIn(body, types, seen, 0);
+  return seen;
+}
+
+function sdpIn(body: string, types: string[], seen: string[], depth: number): void {
+  if (types.some((t) => /^\s*application\/sdp/i.test(t))) seen.push(body);
+  if (depth > 5) return;
   for (const t of types) {
     if (!/^\s*multipart\//i.test(t)) continue; // a type no receiver reads parts of
     for (const b of t.matchAll(/boundary\s*=\s*"?([^";\r\n]+)/gi)) {
-      for (const piece of body.split('--' + b[1])) if (/content-type[ \t]*:[ \t]*application\/sdp/i.test(piece)) seen.push(piece);
+      for (const piece of body.split('--' + b[1])) {
+        const head = piece.split(/\r?\n\r?\n/)[0];
+        const inner = [...head.matchAll(/^(?:content-type|c)[ \t]*:[ \t]*(.*)$/gim)].map((m) => m[1]);
+        if (inner.length) sdpIn(piece, inner, seen, depth + 1);
+      }
     }
   }
-  return seen;
 }
 
 let cases = 0;

@@ -116,6 +116,7 @@ const REFUSED: Record<Refused | Malformed, Reason> = {
   'not-the-party': R.mediaNotYours,
   'port': R.badSdpPort,
   'line-end': R.badSdpLineEnd,
+  'line': R.badSdpLine,
   'encoding': R.encodedBody,
   'multipart': R.badMultipart,
 };

@@ -21,9 +21,10 @@ export interface SdpTarget {
   /** Stream `index` is put on hold (unspecified address): may the sender do that? (default yes) */
   hold?(index: number): boolean;
   /** The SDP is malformed, refused before any stream is touched: an m= line with no port a
-   *  UDP port can be, a line end a receiver would read where we read none, or (a multipart
+   *  UDP port can be, a line end a receiver would read where we read none, a line we do not
+   *  read as <type>=<value> or a c= or a=rtcp: of another form, or (a multipart
    *  body) a transfer encoding we cannot read through, or parts a receiver could cut otherwise. */
-  malformed?(why: 'port' | 'line-end' | 'encoding' | 'multipart'): void;
+  malformed?(why: 'port' | 'line-end' | 'line' | 'encoding' | 'multipart'): void;
 }
 
 interface Stream {
@@ -56,6 +57,7 @@ const M_PORT = /^(m=\S+\s+)(\d+)(?:\/\d+)?(?=\s)/;
 
 const CONN = /^IN\s+IP[46]\s+([^\s/]+)/i;
 const C_SHAPE = /^c=IN\s+IP[46]\s+\S/i;
+const C_EMPTY = /^c=IN\s+IP[46]\s*$/i;
 
 /** A `c=`/`o=` tail "IN IP4 a[/ttl]": the address written, or null when there is none. */
 function connText(tail: string): string | null {
@@ -91,6 +93,7 @@ export function sdpEdits(text: string, s0: number, e0: number, t: SdpTarget, edi
   let cur: Stream | null = null;
   let badPort = -1; // the first stream whose m= port cannot be read or is above 65535
   let bareCr = false;
+  let badLine = false;
   for (let s = s0; s < e0;) {
     const nl = text.indexOf('\n', s);
     const last = nl < 0 || nl >= e0; // the body's last line may have no line end
@@ -103,8 +106,13 @@ export function sdpEdits(text: string, s0: number, e0: number, t: SdpTarget, edi
     // splits on it (sdp-transform does) would read a line we never rewrote (SPEC 11).
     const cr = text.indexOf('\r', line);
     if (cr >= 0 && cr < be) bareCr = true;
-    if (be - line < 2 || text.charCodeAt(line + 1) !== 61) continue; // not "x=" (RFC 4566 5)
     const c0 = text.charCodeAt(line);
+    // RFC 4566 5: <type>=<value>, the type one lower-case letter. A line we do not read as one
+    // (" c=", "C=") is one a lenient receiver may read: malformed, unless blank (SPEC 11).
+    if (be - line < 2 || text.charCodeAt(line + 1) !== 61 || c0 < 97 || c0 > 122) {
+      if (!badLine && !/^\s*$/.test(text.slice(line, be))) badLine = true;
+      continue;
+    }
     if (c0 === 111) marks.push(K.O, line, be, e);
     else if (c0 === 109) {
       // m=<media> <port>[/<number of ports>] <proto> ... (RFC 4566 5.14): the port and its count, read once.
@@ -127,13 +135,17 @@ export function sdpEdits(text: string, s0: number, e0: number, t: SdpTarget, edi
         sessionC = connAddr(written);
         sessionHold = hold;
       }
-      // SPEC 11: a c= line without an address is not given one (no growth for strangers).
+      // SPEC 11: a c= line without an address is not given one (no growth for strangers); one
+      // of another form ("c= IN IP4 a") is malformed: a lenient receiver reads an address there.
       if (written !== null || C_SHAPE.test(b)) marks.push(hold ? K.CHOLD : K.C, line, be, e);
+      else if (!C_EMPTY.test(b)) badLine = true;
     } else if (c0 !== 97) continue;
     else if (maybeIce(text, line) && ICE.test(text.slice(line, be))) marks.push(K.ICE, line, be, e);
-    else if (cur && text.startsWith('a=rtcp:', line)) {
-      const m = /^a=rtcp:(\d+)(?:\s+(IN\s+IP[46]\s+\S+))?/i.exec(text.slice(line, be));
-      if (m) {
+    else if (text.startsWith('a=rtcp:', line)) {
+      // RFC 3605 2.1: a=rtcp:<port> [IN IP4|IP6 <address>], media level; another form or place is malformed.
+      const m = cur && /^a=rtcp:(\d+)(?:\s+(IN\s+IP[46]\s+\S+))?\s*$/i.exec(text.slice(line, be));
+      if (!m || !cur) badLine = true;
+      else {
         const written = m[2] ? connText(m[2]) : null;
         const port = Number(m[1]);
         cur.rtcp = isPort(port) ? port : null; // no RTCP port (0, above 65535): read as none
@@ -153,8 +165,8 @@ export function sdpEdits(text: string, s0: number, e0: number, t: SdpTarget, edi
       }
     }
   }
-  if (badPort >= 0 || bareCr) {
-    t.malformed?.(bareCr ? 'line-end' : 'port');
+  if (badPort >= 0 || bareCr || badLine) {
+    t.malformed?.(bareCr ? 'line-end' : badPort >= 0 ? 'port' : 'line');
     return null;
   }
   const relay = relayPorts(streams, sessionC, sessionHold, sessionDir, t);
