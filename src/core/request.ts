@@ -4,7 +4,7 @@ import { Addr, HostPort, uriHost, withPort } from '../net/addr.js';
 import { Edits } from '../sip/edits.js';
 import { refuse } from '../sip/errors.js';
 import { cseqOf, CSeq, callIdOf } from '../sip/fields.js';
-import { Header, SipMessage, splitList, unfold } from '../sip/message.js';
+import { Header, MAX_HEADERS, SipMessage, splitList, unfold } from '../sip/message.js';
 import { R, Reason } from '../sip/reasons.js';
 import { checkRequestUriAt, findUri, hostIp, param, parseUri, UriParts } from '../sip/uri.js';
 import { MAX_VIA, stampVia, topVia, Via, viaCount } from '../sip/via.js';
@@ -117,9 +117,23 @@ function checkOutgoing(ctx: ProxyContext, m: SipMessage, plan: Forward, pre: Pre
   // most GROWTH bytes (our Via and Record-Route, addresses in the other family).
   const tooMuch = out.data.length > m.text.length + GROWTH && pre.removed.size === 0 && !ctx.isParty(src);
   const tooLarge = out.transport === 'udp' && out.data.length > MAX_UDP;
-  if (!tooMuch && !tooLarge) return;
+  // Our Via, Record-Routes and a pushed Route may take a message of almost MAX_HEADERS past
+  // it, and the next hop (another sipproxy64, Kamailio's own limit) would answer 400.
+  const tooMany = m.headers.length > MAX_HEADERS - 4 && headerLines(out.data) > MAX_HEADERS;
+  if (!tooMuch && !tooLarge && !tooMany) return;
   if (plan.media) releaseRefused(ctx, plan.media.key);
-  throw refuse(tooMuch ? R.tooMuchGrowth : R.tooLargeAfterRewrite);
+  throw refuse(tooMuch ? R.tooMuchGrowth : tooLarge ? R.tooLargeAfterRewrite : R.tooManyHeaders);
+}
+
+/** The header lines of a message, continuation lines not counted (RFC 3261 7.3.1). */
+function headerLines(data: string): number {
+  let n = 0;
+  for (let i = data.indexOf('\n'); i >= 0; i = data.indexOf('\n', i + 1)) {
+    const c = data.charCodeAt(i + 1);
+    if (c === 13 || c === 10 || Number.isNaN(c)) return n; // the empty line
+    if (c !== 32 && c !== 9) n++;
+  }
+  return n;
 }
 
 /**

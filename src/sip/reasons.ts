@@ -31,7 +31,7 @@ const DEFS = {
   bareCr: ['bare-cr', 400, 'a CR not followed by LF in the start line or the headers (RFC 3261 7.3.1: lines end in CRLF): a parser that splits on it would read a header the proxy never saw', 'Bad Request (bare CR)'],
   badHeaderName: ['bad-header-name', 400, 'a header name that is not a token'],
   headerTooLong: ['header-too-long', 400, 'a header over 8192 bytes with its folded lines'],
-  tooManyHeaders: ['too-many-headers', 400, 'more than 256 header lines'],
+  tooManyHeaders: ['too-many-headers', 400, 'more than 256 header lines, also once the proxy\'s Via and Record-Routes are added'],
   badContentLength: ['bad-content-length', 400, 'a Content-Length that is not a number'],
   shortBody: ['short-body', 400, 'a body shorter than its Content-Length', 'Bad Request (body shorter than Content-Length)'],
   // Requests (RFC 3261 8.2, 16.3)

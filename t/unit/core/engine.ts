@@ -4,6 +4,7 @@ import { parseConfig, validate } from '../../../src/config/config.js';
 import { Engine } from '../../../src/core/engine.js';
 import { Throttle } from '../../../src/core/throttle.js';
 import { parseHostPort } from '../../../src/net/addr.js';
+import { parseMessage } from '../../../src/sip/message.js';
 
 const cfg = () => validate(parseConfig('generic4 192.0.2.1\ngeneric6 2001:db8::1\nmap 192.0.2.10 2001:db8:64::10\nmap 2001:db8:1::20 192.0.2.120\nmap voip.example.net 192.0.2.130\n', 'c'));
 const alice = parseHostPort('192.0.2.10:5060')!;
@@ -170,4 +171,25 @@ t.test('a send to a port outside 1-65535 never leaves: a rule that made one is a
   t.same(out.map((a) => a.type), ['drop']);
   t.equal(e.counters.get('internal-error'), 1, 'counted');
   t.equal(bugs.length, 1, 'and reported');
+});
+
+t.test('a request that our Via and Record-Routes would take past 256 headers is refused, not forwarded to a 400', async (t) => {
+  const e = new Engine(cfg());
+  const sizes = [240, 246, 247, 248]; // + 8 headers of req(); ours add a Via and a Record-Route
+  const out = sizes.map((n, i) => e.handle(req('INVITE', `z9hG4bKh${i}`, 'X-Many: 1\r\n'.repeat(n)), alice, carolFace)[0]);
+  for (const [i, a] of out.entries()) {
+    const headers = 8 + sizes[i];
+    if (a.type !== 'send') {
+      t.fail(`${headers} headers: ${a.type}`);
+      continue;
+    }
+    if (a.to.addr === alice.addr) t.match(a.data, /^SIP\/2\.0 400 /, `${headers} headers, past 256 with ours: 400`);
+    else {
+      const lines = a.data.slice(0, a.data.indexOf('\r\n\r\n')).split('\r\n').length - 1;
+      t.ok(lines <= 256, `${headers} headers in, ${lines} out`);
+      t.doesNotThrow(() => parseMessage(a.data), 'a message the next sipproxy64 reads');
+    }
+  }
+  t.same(out.map((a) => a.type === 'send' && a.to.addr === alice.addr), [false, false, true, true], 'up to 254 headers in (256 out) forwarded, past that refused');
+  t.equal(e.counters.get(`refuse:400 ${R.tooManyHeaders.code}`), 2, 'counted');
 });
