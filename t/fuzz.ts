@@ -6,6 +6,7 @@
 // FUZZ_SECONDS=N (npm run fuzz) keeps going for N seconds; the default run is ~100k cases.
 import t from 'tap';
 import fc from 'fast-check';
+import ipaddr from 'ipaddr.js';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -85,6 +86,15 @@ function sdpIn(body: string, types: string[], seen: string[], depth: number): vo
   }
 }
 
+/** Is the address on masquerading's LAN (inbound ADDR/PREFIX)? */
+function onLan(e: Engine, addr: string): boolean {
+  const ib = e.cfg.inbound;
+  if (!ib || !ipaddr.isValid(addr)) return false;
+  const a = ipaddr.parse(addr);
+  const net = ipaddr.parse(ib.addr);
+  return a.kind() === net.kind() && a.match(net, e.cfg.inboundPrefix ?? (net.kind() === 'ipv4' ? 24 : 64));
+}
+
 let cases = 0;
 let lastBug = '';
 const onInternalError = (err: unknown): void => {
@@ -121,12 +131,17 @@ function check(e: Engine, text: string, src: HostPort, local: HostPort): string 
         return `forwarded a message it cannot parse itself: ${(err as Error).message}: ${JSON.stringify(a.data.slice(0, 300))}`;
       }
       if (out && out.bodyEnd !== a.data.length) return `Content-Length says ${out.bodyEnd - out.bodyStart}, the body has ${a.data.length - out.bodyStart} bytes`;
-      // SPEC 5: SDP the address model forwards names no party's media address: only the relay's, or a hold.
-      if (out && !registrars.has(e)) {
+      // SPEC 5: SDP the proxy forwards names no party's media address: only the relay's (an
+      // address of the proxy, when masquerading), or a hold; masquerading leaves the SDP of a
+      // call from the LAN to the LAN as it is, so SDP that goes to the LAN may name the LAN (or
+      // an address no one reads as one).
+      if (out) {
+        const toLan = registrars.has(e) && onLan(e, a.to.addr);
         const ok = new Set([e.cfg.media4?.addr, e.cfg.media6?.addr, '0.0.0.0', '::']);
         for (const sdp of sdpSeen(a.data, out)) {
           for (const c of sdp.matchAll(/^c=IN IP[46] ([^\s/]+)/gim)) {
-            if (!ok.has(parseIp(c[1])?.addr ?? c[1])) return `forwarded SDP names ${c[1]}, not the relay: ${JSON.stringify(a.data.slice(out.bodyStart, out.bodyStart + 300))}`;
+            const addr = parseIp(c[1])?.addr ?? c[1];
+            if (!ok.has(addr) && !(registrars.has(e) && (e.map.isOurs(addr) || (toLan && (onLan(e, addr) || parseIp(c[1]) === null))))) return `forwarded SDP names ${c[1]}, not the relay: ${JSON.stringify(a.data.slice(out.bodyStart, out.bodyStart + 300))}`;
           }
         }
       }
