@@ -130,6 +130,7 @@ function check(e: Engine, text: string, src: HostPort, local: HostPort): string 
       } catch (err) {
         return `forwarded a message it cannot parse itself: ${(err as Error).message}: ${JSON.stringify(a.data.slice(0, 300))}`;
       }
+      if (out && !out.hot.contentLength) return 'forwarded without Content-Length (RFC 3261 18.3: a stream needs it)';
       if (out && out.bodyEnd !== a.data.length) return `Content-Length says ${out.bodyEnd - out.bodyStart}, the body has ${a.data.length - out.bodyStart} bytes`;
       // SPEC 5: SDP the proxy forwards names no party's media address: only the relay's (an
       // address of the proxy, when masquerading), or a hold; masquerading leaves the SDP of a

@@ -137,11 +137,16 @@ export function releaseRefused(ctx: ProxyContext, key: string): void {
   if (!ctx.media.isEstablished(key)) ctx.media.release(key, 'refused');
 }
 
-/** Content-Length follows the body (RFC 3261 20.14); compact forms stay compact. */
+/**
+ * Content-Length follows the body (RFC 3261 20.14); compact forms stay compact. A datagram
+ * may come without one (RFC 3261 18.3), but what we forward gets one: on TCP or TLS the next
+ * hop frames by it, and one that took a missing length for 0 would read the body as the next
+ * request, from us (SPEC 11).
+ */
 export function fixContentLength(m: SipMessage, edits: Edits, delta: number): void {
-  if (delta === 0) return;
   const cl = m.hot.contentLength;
-  if (cl) edits.replace(cl.valueStart, cl.valueEnd, String(m.bodyEnd - m.bodyStart + delta));
+  if (!cl) edits.insert(m.headersEnd, `Content-Length: ${m.bodyEnd - m.bodyStart + delta}\r\n`);
+  else if (delta !== 0) edits.replace(cl.valueStart, cl.valueEnd, String(m.bodyEnd - m.bodyStart + delta));
 }
 
 /** SPEC 6: what a request does to its call's streams (CANCEL, BYE, an ACK with the answer). */
