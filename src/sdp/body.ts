@@ -19,6 +19,7 @@ const MAX_DEPTH = 3;
  * compares the start of the value takes for SDP.
  */
 export function mediaType(ctype: string): string | null {
+  if (ctype === 'application/sdp') return ctype; // as nearly every phone writes it
   const v = unfold(ctype);
   const semi = v.indexOf(';');
   const t = (semi < 0 ? v : v.slice(0, semi)).trim().toLowerCase();
@@ -27,7 +28,7 @@ export function mediaType(ctype: string): string | null {
 
 /** Would this body, under this encoding, hide SDP from us but not from the receiver? (RFC 3261 20.12, RFC 2045 6) */
 export function hidden(type: string, encoding: string): boolean {
-  return (type === 'application/sdp' || type.startsWith('multipart/')) && !IDENTITY.test(encoding);
+  return encoding !== '' && (type === 'application/sdp' || type.startsWith('multipart/')) && !IDENTITY.test(encoding);
 }
 
 /** RFC 2046 5.1.1: the one boundary parameter, or null (none, two, or not one a delimiter can be). */
