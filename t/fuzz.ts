@@ -133,16 +133,15 @@ function check(e: Engine, text: string, src: HostPort, local: HostPort): string 
       if (out && !out.hot.contentLength) return 'forwarded without Content-Length (RFC 3261 18.3: a stream needs it)';
       if (out && out.bodyEnd !== a.data.length) return `Content-Length says ${out.bodyEnd - out.bodyStart}, the body has ${a.data.length - out.bodyStart} bytes`;
       // SPEC 5: SDP the proxy forwards names no party's media address: only the relay's (an
-      // address of the proxy, when masquerading), or a hold; masquerading leaves the SDP of a
-      // call from the LAN to the LAN as it is, so SDP that goes to the LAN may name the LAN (or
-      // an address no one reads as one).
-      if (out) {
-        const toLan = registrars.has(e) && onLan(e, a.to.addr);
+      // address of the proxy, when masquerading), or a hold. Masquerading leaves the SDP of a
+      // call from the LAN to the LAN as the phone wrote it.
+      const lanToLan = registrars.has(e) && onLan(e, src.addr) && onLan(e, a.to.addr);
+      if (out && !lanToLan) {
         const ok = new Set([e.cfg.media4?.addr, e.cfg.media6?.addr, '0.0.0.0', '::']);
         for (const sdp of sdpSeen(a.data, out)) {
           for (const c of sdp.matchAll(/^c=IN IP[46] ([^\s/]+)/gim)) {
             const addr = parseIp(c[1])?.addr ?? c[1];
-            if (!ok.has(addr) && !(registrars.has(e) && (e.map.isOurs(addr) || (toLan && (onLan(e, addr) || parseIp(c[1]) === null))))) return `forwarded SDP names ${c[1]}, not the relay: ${JSON.stringify(a.data.slice(out.bodyStart, out.bodyStart + 300))}`;
+            if (!ok.has(addr) && !(registrars.has(e) && e.map.isOurs(addr))) return `forwarded SDP names ${c[1]}, not the relay: ${JSON.stringify(a.data.slice(out.bodyStart, out.bodyStart + 300))}`;
           }
         }
       }
