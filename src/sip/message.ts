@@ -144,7 +144,12 @@ export function parseMessage(text: string): SipMessage {
     if (headers.length >= MAX_HEADERS) throw refuse(R.tooManyHeaders);
     const h: Header = { def, name, start, valueStart: vs, valueEnd: ve, end: end + 1 };
     headers.push(h);
-    if (def.hot >= 0 && slots[def.hot] === undefined) slots[def.hot] = h;
+    if (def.hot >= 0) {
+      if (slots[def.hot] === undefined) slots[def.hot] = h;
+      // RFC 3261 7.3.1, 18.3: one length; a next hop that reads the other one (a response
+      // too) would cut its TCP stream elsewhere than we did (SPEC 11).
+      else if (def.hot === S.contentLength) throw refuse(R.duplicateContentLength);
+    }
     pos = end + 1;
   }
   if (headersEnd < 0) throw dropWith(R.truncated);

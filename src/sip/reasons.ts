@@ -44,7 +44,7 @@ const DEFS = {
   duplicateCallId: ['duplicate-call-id', 400, 'more than one Call-ID', 'Bad Request (more than one Call-ID)'],
   duplicateCseq: ['duplicate-cseq', 400, 'more than one CSeq', 'Bad Request (more than one CSeq)'],
   duplicateMaxForwards: ['duplicate-max-forwards', 400, 'more than one Max-Forwards', 'Bad Request (more than one Max-Forwards)'],
-  duplicateContentLength: ['duplicate-content-length', 400, 'more than one Content-Length', 'Bad Request (more than one Content-Length)'],
+  duplicateContentLength: ['duplicate-content-length', 400, 'more than one Content-Length; a response is dropped, since a next hop that read the other one would cut its TCP stream elsewhere (RFC 3261 18.3)', 'Bad Request (more than one Content-Length)'],
   unsupportedUriScheme: ['unsupported-uri-scheme', 416, 'a Request-URI scheme other than sip, sips or tel'],
   badRequestUriHost: ['bad-request-uri-host', 400, 'a Request-URI host that is neither an IP literal nor a host name', 'Bad Request (Request-URI host)'],
   badRequestUriPort: ['bad-request-uri-port', 400, 'a Request-URI port that is empty, 0 or over 65535', 'Bad Request (Request-URI port)'],

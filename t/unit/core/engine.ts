@@ -193,3 +193,17 @@ t.test('a request that our Via and Record-Routes would take past 256 headers is 
   t.same(out.map((a) => a.type === 'send' && a.to.addr === alice.addr), [false, false, true, true], 'up to 254 headers in (256 out) forwarded, past that refused');
   t.equal(e.counters.get(`refuse:400 ${R.tooManyHeaders.code}`), 2, 'counted');
 });
+
+t.test('a response with two Content-Lengths is dropped: a next hop that read the other would cut its TCP stream elsewhere', async (t) => {
+  const e = new Engine(cfg());
+  const inv = e.handle(req('INVITE', 'z9hG4bKcl'), alice, carolFace)[0];
+  if (inv.type !== 'send') return t.fail('the INVITE went on');
+  const vias = inv.data.match(/^Via: .*$/gm)!.join('\r\n');
+  const ok = (lengths: string) => `SIP/2.0 200 OK\r\n${vias}\r\nFrom: <sip:alice@[2001:db8:64::10]>;tag=a\r\nTo: <sip:carol@[2001:db8:1::20]>;tag=c\r\nCall-ID: c1\r\nCSeq: 1 INVITE\r\n${lengths}\r\n`;
+  const carol = parseHostPort('[2001:db8:1::20]:5060')!;
+  const l6 = parseHostPort('[2001:db8:64::10]:5060')!;
+  const one = e.handle(ok('Content-Length: 0\r\n'), carol, l6)[0];
+  t.ok(one.type === 'send' && one.to.addr === alice.addr, 'one Content-Length: forwarded to alice');
+  t.same(e.handle(ok('Content-Length: 0\r\nl: 40\r\n'), carol, l6), [{ type: 'drop', reason: R.duplicateContentLength }], 'two: a counted drop');
+  t.match(e.handle(req('OPTIONS', 'z9hG4bKcl2', 'l: 0\r\n'), alice, carolFace)[0], { type: 'send', to: alice, data: /^SIP\/2\.0 400 Bad Request \(more than one Content-Length\)/ }, 'a request: 400 as before');
+});
