@@ -19,7 +19,7 @@ import { isOwnEntry, MAX_URIS, RewriteCtx, rewriteHeaders, rewriteUri, rewriteUr
 
 const ONCE: Record<string, Reason> = {
   'Call-ID': R.duplicateCallId, CSeq: R.duplicateCseq, 'Max-Forwards': R.duplicateMaxForwards,
-  'Content-Length': R.duplicateContentLength, From: R.badFrom, To: R.badTo,
+  From: R.badFrom, To: R.badTo, // (Content-Length: the parser, for responses too)
 };
 const ONCE_BIT = new Map(Object.keys(ONCE).map((name, i) => [name, 1 << i]));
 /** How many bytes a stranger's request may grow by when rewritten (sipproxy64(8) SECURITY). */
