@@ -139,7 +139,7 @@ function check(e: Engine, text: string, src: HostPort, local: HostPort): string 
       if (out && !lanToLan) {
         const ok = new Set([e.cfg.media4?.addr, e.cfg.media6?.addr, '0.0.0.0', '::']);
         for (const sdp of sdpSeen(a.data, out)) {
-          for (const c of sdp.matchAll(/^c=IN IP[46] ([^\s/]+)/gim)) {
+          for (const c of sdp.matchAll(/^[ \t]*c[ \t]*=[ \t]*IN[ \t]+IP[46][ \t]+([^\s/]+)/gim)) { // as a lenient receiver reads it
             const addr = parseIp(c[1])?.addr ?? c[1];
             if (!ok.has(addr) && !(registrars.has(e) && e.map.isOurs(addr))) return `forwarded SDP names ${c[1]}, not the relay: ${JSON.stringify(a.data.slice(out.bodyStart, out.bodyStart + 300))}`;
           }
