@@ -61,7 +61,7 @@ export function handleRequest(ctx: ProxyContext, planner: Planner, m: SipMessage
   const delta = ng ? 0 : rewriteMessageBody(ctx, m, edits, plan.media, src); // SPEC 5
   if (typeof delta !== 'number') {
     if (plan.media) releaseRefused(ctx, plan.media.key);
-    throw refuse(delta, undefined, delta === R.encodedBody ? 'Accept-Encoding: identity\r\n' : ''); // RFC 3261 21.4.13
+    throw refuse(delta);
   }
   fixContentLength(m, edits, delta); //                          RFC 3261 20.14
   if (!ng) requestMediaLife(ctx, m, plan.media?.key ?? callId, delta, src); // SPEC 6

@@ -15,8 +15,12 @@ export class SipError extends Error {
   }
 }
 
+/** RFC 3261 21.4.13: a 415 lists what is accepted; the proxy reads bodies in no coding. */
+const ACCEPT_415 = 'Accept-Encoding: identity\r\n';
+
 /** Refuse a request with the reason's status (or drop it when the reason is a drop). */
-export const refuse = (r: Reason, phrase?: string, extraHeaders?: string): SipError => new SipError(r, phrase, extraHeaders);
+export const refuse = (r: Reason, phrase?: string, extraHeaders?: string): SipError =>
+  new SipError(r, phrase, extraHeaders ?? (r.status === 415 ? ACCEPT_415 : ''));
 
 /** Drop a message, counted under the reason, whatever status a request would get. */
 export const dropWith = (r: Reason): SipError => new SipError(r, undefined, '', 0);
