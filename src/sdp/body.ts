@@ -1,6 +1,6 @@
 // Message bodies: application/sdp, also inside multipart/* (RFC 5621, RFC 2046 5.1). SPEC 11:
 // a receiver must find SDP exactly where we did; a body it could read otherwise is refused.
-import { unfold } from '../sip/message.js';
+import { isBlank, unfold } from '../sip/message.js';
 import { sdpEdits, SdpTarget } from '../sdp/rewrite.js';
 import { Edits } from '../sip/edits.js';
 
@@ -110,7 +110,7 @@ function partsOf(text: string, s: number, e: number, ctype: string): Part[] | nu
     if (text.charCodeAt(q) === 13 && text.charCodeAt(q + 1) === 10 && q + 2 <= e) q += 2;
     else if (text.charCodeAt(q) === 10 && q < e) q++;
     else if (!close || q !== e) return null;
-    if (open < 0 && !blank(text, s, p)) return null; // a preamble
+    if (open < 0 && !isBlank(text, s, p)) return null; // a preamble
     if (open >= 0) {
       const part = partOf(text, open, Math.max(open, text.charCodeAt(p - 2) === 13 ? p - 2 : p - 1)); // the CRLF before a delimiter is the delimiter's
       if (part === null) return null;
@@ -119,22 +119,14 @@ function partsOf(text: string, s: number, e: number, ctype: string): Part[] | nu
     closed = close;
     open = q;
   }
-  return closed && blank(text, open, e) ? parts : null; // an epilogue
-}
-
-function blank(text: string, s: number, e: number): boolean {
-  for (let i = s; i < e; i++) {
-    const c = text.charCodeAt(i);
-    if (c !== 32 && c !== 9 && c !== 13 && c !== 10) return false;
-  }
-  return true;
+  return closed && isBlank(text, open, e) ? parts : null; // an epilogue
 }
 
 /** RFC 2046 5.1.1, RFC 2045 3: a part's headers, an empty line, its body. Null: headers no receiver reads as we do. */
 function partOf(text: string, start: number, end: number): Part | null {
   const raw = text.slice(start, end);
-  const blank = /^\r?\n|\r?\n\r?\n/.exec(raw);
-  const head = blank ? raw.slice(0, blank.index) : raw; // no empty line: all headers, no body
+  const empty = /^\r?\n|\r?\n\r?\n/.exec(raw); // the empty line after the headers
+  const head = empty ? raw.slice(0, empty.index) : raw; // none: all headers, no body
   if (/\r(?!\n)/.test(head)) return null; // a line end we do not see (RFC 2045 2.1)
   let type: string | null = null;
   let encoding: string | null = null;
@@ -150,5 +142,5 @@ function partOf(text: string, start: number, end: number): Part | null {
       encoding = h[2];
     }
   }
-  return { start: blank ? start + blank.index + blank[0].length : end, end, type, encoding: encoding ?? '' };
+  return { start: empty ? start + empty.index + empty[0].length : end, end, type, encoding: encoding ?? '' };
 }

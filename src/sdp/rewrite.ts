@@ -3,6 +3,7 @@
 // rule reads are cut out, and what changes is recorded as edits against the message.
 import { Addr, Family, isPort, parseIp } from '../net/addr.js';
 import { Edits } from '../sip/edits.js';
+import { isBlank } from '../sip/message.js';
 
 /** Where one stream's sender receives its media, as its SDP says. */
 export interface SdpParty {
@@ -64,12 +65,6 @@ function connText(tail: string): string | null {
   return CONN.exec(tail)?.[1] ?? null;
 }
 
-/** Is text[s, e) white space only? */
-function blankLine(text: string, s: number, e: number): boolean {
-  while (s < e && (text.charCodeAt(s) === 32 || text.charCodeAt(s) === 9)) s++;
-  return s === e;
-}
-
 /** The unspecified address: an old-style hold, or a trickle-ICE offer (RFC 3264 8.4, RFC 8840). */
 const isUnspecified = (a: string | null): boolean => a === '0.0.0.0' || a === '::';
 
@@ -116,7 +111,7 @@ export function sdpEdits(text: string, s0: number, e0: number, t: SdpTarget, edi
     // RFC 4566 5: <type>=<value>, the type one lower-case letter. A line we do not read as one
     // (" c=", "C=") is one a lenient receiver may read: malformed, unless blank (SPEC 11).
     if (be - line < 2 || text.charCodeAt(line + 1) !== 61 || c0 < 97 || c0 > 122) {
-      if (!badLine) badLine = !blankLine(text, line, be);
+      if (!badLine) badLine = !isBlank(text, line, be);
       continue;
     }
     if (c0 === 111) marks.push(K.O, line, be, e);

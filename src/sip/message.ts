@@ -177,6 +177,12 @@ export function isLws(c: number): boolean {
   return c === 32 || c === 9 || c === 13 || c === 10;
 }
 
+/** Is text[s, e) white space (SP, HT, CR, LF) only? */
+export function isBlank(text: string, s: number, e: number): boolean {
+  while (s < e && isLws(text.charCodeAt(s))) s++;
+  return s >= e;
+}
+
 export function headerValue(m: SipMessage, h: Header): string {
   return m.text.slice(h.valueStart, h.valueEnd);
 }
