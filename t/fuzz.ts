@@ -119,6 +119,10 @@ function check(e: Engine, text: string, src: HostPort, local: HostPort): string 
     if (!isReply && !allowed.has(a.to.addr) && !registered && !lower.includes(a.to.addr) && !named(lower, a.to.addr)) return `sent to ${a.to.addr}, named nowhere`;
     if (!e.map.isOurs(a.from.addr)) return `sent from ${a.from.addr}, not ours`;
     if (a.data.length > 65507) return 'datagram too large for UDP';
+    // SPEC 11: no amplification. An answer copies what it needs of the request, and adds at
+    // most a tag, received/rport, a challenge, our own few headers, and a CR to each line
+    // that ended at a bare LF.
+    if (isReply && a.data.length > text.length + 512 + text.split('\n').length) return `answered ${a.data.length} bytes to ${text.length}`;
     if (!(a.to.port >= 1 && a.to.port <= 65535) || !(a.from.port >= 1 && a.from.port <= 65535)) return `sent from port ${a.from.port} to port ${a.to.port}`;
     // What the proxy forwards is a message it would read itself, its body exactly as long as it
     // says. (Not its own answers: an answer to a request of 250 Vias copies them, RFC 3261
