@@ -11,7 +11,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Engine } from '../src/core/engine.js';
-import { HostPort, parseHostPort, parseIp } from '../src/net/addr.js';
+import { HostPort, isSpecial, parseHostPort, parseIp } from '../src/net/addr.js';
 import { Registrar } from '../src/masq/registrar.js';
 import { parseMessage, SipMessage } from '../src/sip/message.js';
 import { engineFor } from './lib/engine.js';
@@ -118,6 +118,8 @@ function check(e: Engine, text: string, src: HostPort, local: HostPort): string 
     const registered = JSON.stringify(registrars.get(e)?.toJSON() ?? {}).includes(`@${a.to.addr}:`) || a.to.addr === '198.51.100.20';
     if (!isReply && !allowed.has(a.to.addr) && !registered && !lower.includes(a.to.addr) && !named(lower, a.to.addr)) return `sent to ${a.to.addr}, named nowhere`;
     if (!e.map.isOurs(a.from.addr)) return `sent from ${a.from.addr}, not ours`;
+    // SPEC 11: never to ourselves, loopback, unspecified, multicast or broadcast, unless a map line names it.
+    if (!allowed.has(a.to.addr) && (isSpecial(a.to.addr) || e.map.isOurs(a.to.addr))) return `sent to ${a.to.addr}`;
     if (a.data.length > 65507) return 'datagram too large for UDP';
     // SPEC 11: no amplification. An answer copies what it needs of the request, and adds at
     // most a tag, received/rport, a challenge, our own few headers, and a CR to each line
