@@ -21,7 +21,7 @@ import { Relay } from './relay.js';
 import { hostSecret, readSecret } from './secret.js';
 import { SipSockets, watchPublic } from './renumber.js';
 import { DnsApi, UplinkResolver } from './resolver.js';
-import { MAX_PENDING, MESSAGE_MS, SipTcp } from './sip-tcp.js';
+import { MAX_PENDING, MAX_UNSENT, MAX_UNSENT_PER_CONNECTION, MESSAGE_MS, SipTcp, WRITE_MS } from './sip-tcp.js';
 import { SipUdp } from './sip-udp.js';
 import { canBind } from './udp.js';
 
@@ -191,7 +191,7 @@ async function probeRelay(cfg: Config, relay: Relay, log: Logger): Promise<void>
 
 /** Bind SIP on every address: UDP, and TCP and TLS when configured; nothing stays bound on failure. */
 async function startTransports(cfg: Config, engine: Engine, log: Logger, deliver: (a: Action[]) => void): Promise<SipSockets> {
-  const stream = { idleMs: cfg.tcpIdle * 1000, connectTimeoutMs: 5000, handshakeMs: 5000, messageMs: MESSAGE_MS, maxPerSource: 64, maxPerDestination: 16, budget: { open: 0, max: MAX_CONNECTIONS, pending: 0, maxPending: MAX_PENDING } };
+  const stream = { idleMs: cfg.tcpIdle * 1000, connectTimeoutMs: 5000, handshakeMs: 5000, messageMs: MESSAGE_MS, writeMs: WRITE_MS, maxUnsentPerConnection: MAX_UNSENT_PER_CONNECTION, maxPerSource: 64, maxPerDestination: 16, budget: { open: 0, max: MAX_CONNECTIONS, pending: 0, maxPending: MAX_PENDING, unsent: 0, maxUnsent: MAX_UNSENT } };
   let udp: SipUdp;
   try {
     udp = new SipUdp(engine, log, deliver, cfg.sipIo);

@@ -24,6 +24,8 @@ export interface TcpOptions {
   readonly budget: ConnectionBudget; //  all connections, both ways, of TCP and TLS together
   readonly handshakeMs: number; //       a TLS handshake must finish within this
   readonly messageMs: number; //         a message must be complete within this of its first byte
+  readonly writeMs: number; //           bytes waiting to go out must move within this
+  readonly maxUnsentPerConnection: number; // bytes waiting to go out on one connection
 }
 
 /** Connections open (handshaking or not) and how many may be, shared by SIP over TCP and TLS. */
@@ -32,6 +34,8 @@ export interface ConnectionBudget {
   max: number;
   pending: number; //    bytes of messages not yet complete, on all connections
   maxPending: number; // past it, the connection whose read passed it is closed (SPEC 11)
+  unsent: number; //     bytes written to connections that their peers have not taken yet
+  maxUnsent: number; //  past it, the connection whose write would pass it is closed (SPEC 11)
 }
 
 /** SPEC 11: partial messages all connections may hold together (20,000 connections could
@@ -43,6 +47,14 @@ export const MAX_PENDING = 32 * 1024 * 1024;
  *  for seconds, not for tcp-idle. 64 KB takes 10 s at 52 kbit/s. */
 export const MESSAGE_MS = 10_000;
 
+/** SPEC 11: a peer that does not read what we send it must not grow our memory. Bytes the
+ *  kernel has not taken yet are held up to 256 KiB on one connection (four messages of the
+ *  largest size; Kamailio's tcp_conn_wq_max), 32 MiB on all, and must move within 10 s
+ *  (Kamailio's tcp_send_timeout); past any, the connection is closed. */
+export const MAX_UNSENT_PER_CONNECTION = 256 * 1024;
+export const MAX_UNSENT = 32 * 1024 * 1024;
+export const WRITE_MS = 10_000;
+
 type Send = Extract<Action, { type: 'send' }>;
 
 interface Conn {
@@ -51,6 +63,8 @@ interface Conn {
   readonly local: HostPort; // our SIP address (the port is sip-port even for outgoing ones)
   connected: boolean;
   pending: Send[]; // written once connected; each told `unreachable` if it never is
+  unsent: number; //  bytes written that the kernel has not taken yet
+  moved: number; //   when it last took some (Date.now), while unsent > 0
 }
 
 export class SipTcp {
@@ -58,6 +72,8 @@ export class SipTcp {
   private readonly conns = new Map<string, Conn>();
   private readonly perSource = new Map<string, number>(); // incoming, from the raw connection on
   private readonly perDest = new Map<string, number>(); //   outgoing
+  private readonly stalled = new Set<Conn>(); //            connections with bytes waiting to go out
+  private writeTimer: NodeJS.Timeout | null = null; //      checks them while there are any
 
   constructor(
     private readonly engine: Engine,
@@ -149,7 +165,7 @@ export class SipTcp {
   }
 
   private attach(sock: net.Socket, local: HostPort, remote: HostPort, connected: boolean): Conn {
-    const c: Conn = { sock, remote, local, connected, pending: [] };
+    const c: Conn = { sock, remote, local, connected, pending: [], unsent: 0, moved: 0 };
     const key = SipTcp.key(remote);
     this.conns.set(key, c);
     const framer = new StreamFramer();
@@ -180,7 +196,7 @@ export class SipTcp {
         // earlier bytes wait to go out (a peer that does not read cannot grow our buffer);
         // every ping without its own pong is a counted drop (keepalive).
         const pong = f.pings > 0 && sock.writableLength === 0;
-        if (pong) sock.write('\r\n');
+        if (pong) this.write(c, Buffer.from('\r\n'));
         if (f.pings > Number(pong)) this.engine.countDrop(R.keepalive, f.pings - Number(pong));
         for (const msg of f.messages) {
           if (this.log.debugEnabled) this.log.debug('sip in', { from: formatHostPort(remote), to: formatHostPort(local), transport: this.opts.transport, bytes: msg.length, first: firstLine(msg) });
@@ -210,7 +226,7 @@ export class SipTcp {
     let c = this.conns.get(SipTcp.key(act.to));
     if (act.ping) {
       // A keep-alive goes on the peer's connection or nowhere (it is behind a NAT).
-      if (c?.connected) c.sock.write(data);
+      if (c?.connected) this.write(c, data);
       else if (act.unreachable) this.deliver(act.unreachable());
       return;
     }
@@ -240,7 +256,7 @@ export class SipTcp {
       sock.once(this.opts.transport === 'tls' ? 'secureConnect' : 'connect', () => {
         clearTimeout(t);
         conn.connected = true;
-        for (const a of conn.pending) sock.write(Buffer.from(a.data, 'latin1'));
+        for (const a of conn.pending) this.write(conn, Buffer.from(a.data, 'latin1'));
         conn.pending = [];
       });
       sock.once('close', () => {
@@ -254,8 +270,52 @@ export class SipTcp {
     }
     if (this.log.debugEnabled) this.log.debug('sip out', { from: formatHostPort(act.from), to: formatHostPort(act.to), transport: this.opts.transport, bytes: data.length, first: firstLine(data) });
     this.mirror?.(data, act.from, act.to, this.opts.transport);
-    if (c.connected) c.sock.write(data);
+    if (c.connected) this.write(c, data);
     else c.pending.push(act);
+  }
+
+  /**
+   * Write to a connection, within the bounds on bytes waiting to go out (SPEC 11): past
+   * either, the connection is closed and counted (tcp-write-limit); so is one whose waiting
+   * bytes did not move for writeMs (tcp-write-timeout, checked once a second). Node calls a
+   * write's callback once the kernel took it, or with an error once the socket is destroyed.
+   */
+  private write(c: Conn, data: Buffer): void {
+    if (c.sock.destroyed) return;
+    const n = data.length;
+    const b = this.opts.budget;
+    if (c.unsent + n > this.opts.maxUnsentPerConnection || b.unsent + n > b.maxUnsent) {
+      this.engine.countDrop(R.tcpWriteLimit);
+      c.sock.destroy();
+      return;
+    }
+    if (c.unsent === 0) {
+      c.moved = Date.now();
+      this.stalled.add(c);
+      this.writeTimer ??= setInterval(() => this.checkWrites(), Math.min(1000, this.opts.writeMs)).unref();
+    }
+    c.unsent += n;
+    b.unsent += n;
+    c.sock.write(data, () => {
+      c.unsent -= n;
+      b.unsent -= n;
+      c.moved = Date.now();
+      if (c.unsent === 0) this.stalled.delete(c);
+    });
+  }
+
+  private checkWrites(): void {
+    const limit = Date.now() - this.opts.writeMs;
+    for (const c of this.stalled) {
+      if (c.moved > limit) continue;
+      this.stalled.delete(c);
+      this.engine.countDrop(R.tcpWriteTimeout);
+      c.sock.destroy(); // its writes' callbacks take its bytes out of the budget
+    }
+    if (this.stalled.size === 0 && this.writeTimer) {
+      clearInterval(this.writeTimer);
+      this.writeTimer = null;
+    }
   }
 
   /** Messages for a next hop no connection reached: each request's fallback (UDP or a 503). */
@@ -275,6 +335,8 @@ export class SipTcp {
   }
 
   close(): void {
+    if (this.writeTimer) clearInterval(this.writeTimer);
+    this.writeTimer = null;
     for (const s of this.servers.values()) s.close();
     this.servers.clear();
     for (const c of this.conns.values()) c.sock.destroy();

@@ -20,9 +20,9 @@ const freePort = (): Promise<number> => new Promise((res) => {
 t.test('partial messages on all connections: at most maxPending bytes', async (t) => {
   const port = await freePort();
   const { engine } = engineOf(`generic4 127.0.0.1\ngeneric6 ::1\nsip-port ${port}\nrtp-ports 30000-30099\n`);
-  const budget = { open: 0, max: 16, pending: 0, maxPending: 100_000 };
+  const budget = { open: 0, max: 16, pending: 0, maxPending: 100_000, unsent: 0, maxUnsent: 1 << 25 };
   let delivered = 0;
-  const tcp = new SipTcp(engine, createLogger('plain', 'error'), (acts) => (delivered += acts.length), { transport: 'tcp', idleMs: 10000, connectTimeoutMs: 2000, handshakeMs: 2000, messageMs: 60000, maxPerSource: 8, maxPerDestination: 4, budget });
+  const tcp = new SipTcp(engine, createLogger('plain', 'error'), (acts) => (delivered += acts.length), { transport: 'tcp', idleMs: 10000, connectTimeoutMs: 2000, handshakeMs: 2000, messageMs: 60000, writeMs: 10000, maxUnsentPerConnection: 1 << 18, maxPerSource: 8, maxPerDestination: 4, budget });
   await tcp.start([parseIp('127.0.0.1')!], port);
   t.teardown(() => tcp.close());
   // Headers that never end: 40 KB each, held until the message completes.
@@ -61,9 +61,9 @@ t.test('partial messages on all connections: at most maxPending bytes', async (t
 t.test('a message must be complete within messageMs of its first byte', async (t) => {
   const port = await freePort();
   const { engine } = engineOf(`generic4 127.0.0.1\ngeneric6 ::1\nsip-port ${port}\nrtp-ports 30000-30099\n`);
-  const budget = { open: 0, max: 16, pending: 0, maxPending: 1 << 25 };
+  const budget = { open: 0, max: 16, pending: 0, maxPending: 1 << 25, unsent: 0, maxUnsent: 1 << 25 };
   let delivered = 0;
-  const tcp = new SipTcp(engine, createLogger('plain', 'error'), (acts) => (delivered += acts.length), { transport: 'tcp', idleMs: 60000, connectTimeoutMs: 2000, handshakeMs: 2000, messageMs: 1000, maxPerSource: 8, maxPerDestination: 4, budget });
+  const tcp = new SipTcp(engine, createLogger('plain', 'error'), (acts) => (delivered += acts.length), { transport: 'tcp', idleMs: 60000, connectTimeoutMs: 2000, handshakeMs: 2000, messageMs: 1000, writeMs: 10000, maxUnsentPerConnection: 1 << 18, maxPerSource: 8, maxPerDestination: 4, budget });
   await tcp.start([parseIp('127.0.0.1')!], port);
   t.teardown(() => tcp.close());
   const connect = async (): Promise<net.Socket> => {

@@ -21,7 +21,7 @@ const freePort = (): Promise<number> => new Promise((res) => {
 async function connected(t: Test, deliver: (tcp: SipTcp) => (a: Action[]) => void) {
   const port = await freePort();
   const { engine } = engineOf(`generic4 127.0.0.1\ngeneric6 ::1\nsip-port ${port}\nrtp-ports 30000-30099\n`);
-  const tcp: SipTcp = new SipTcp(engine, createLogger('plain', 'error'), (a) => deliver(tcp)(a), { transport: 'tcp', idleMs: 10000, connectTimeoutMs: 2000, handshakeMs: 2000, messageMs: 60000, maxPerSource: 4, maxPerDestination: 4, budget: { open: 0, max: 16, pending: 0, maxPending: 1 << 25 } });
+  const tcp: SipTcp = new SipTcp(engine, createLogger('plain', 'error'), (a) => deliver(tcp)(a), { transport: 'tcp', idleMs: 10000, connectTimeoutMs: 2000, handshakeMs: 2000, messageMs: 60000, writeMs: 10000, maxUnsentPerConnection: 1 << 18, maxPerSource: 4, maxPerDestination: 4, budget: { open: 0, max: 16, pending: 0, maxPending: 1 << 25, unsent: 0, maxUnsent: 1 << 25 } });
   await tcp.start([parseIp('127.0.0.1')!], port);
   t.teardown(() => tcp.close());
   const peer = net.connect({ host: '127.0.0.1', port });
