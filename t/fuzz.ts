@@ -103,6 +103,7 @@ const onInternalError = (err: unknown): void => {
 function check(e: Engine, text: string, src: HostPort, local: HostPort): string | null {
   cases++;
   const bugs = e.counters.get('internal-error') ?? 0;
+  const ports = e.media.portsInUse;
   let out;
   try {
     out = e.handle(text, src, local);
@@ -111,6 +112,10 @@ function check(e: Engine, text: string, src: HostPort, local: HostPort): string 
   }
   if (out.length !== 1) return `${out.length} outcomes`;
   const a = out[0];
+  // SPEC 11: relay ports are kept only for a message that goes on; one answered or dropped
+  // here (refused after its offer took ports, say) leaves none behind.
+  const forwarded = a.type === 'send' && !(a.to.addr === src.addr && a.to.port === src.port);
+  if (!forwarded && e.media.portsInUse > ports) return `${a.type === 'send' ? 'answered' : 'dropped'}, and kept ${e.media.portsInUse - ports} relay ports`;
   if (a.type === 'send') {
     const isReply = a.to.addr === src.addr && a.to.port === src.port;
     const lower = text.toLowerCase(); // IPv6 is case-insensitive; the engine writes it lower case

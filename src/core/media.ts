@@ -132,9 +132,13 @@ function contactIp(m: SipMessage): string | undefined {
   }
 }
 
-/** A refused offer: an established call keeps its streams (the re-offer just fails), a new one keeps nothing. */
-export function releaseRefused(ctx: ProxyContext, key: string): void {
+/**
+ * A refused offer: a new call keeps nothing; an established one keeps the streams it had
+ * (the re-offer just fails), not those the refused message made since `mark` (SPEC 11).
+ */
+export function releaseRefused(ctx: ProxyContext, key: string, mark: number): void {
   if (!ctx.media.isEstablished(key)) ctx.media.release(key, 'refused');
+  else ctx.media.undo(key, mark, 'refused');
 }
 
 /**

@@ -58,15 +58,16 @@ export function handleRequest(ctx: ProxyContext, planner: Planner, m: SipMessage
   if (!branch) throw refuse(R.badVia); //                        no address a response could return to
   const ng = ctx.ng ? ngStep(ctx.ng, m, plan.media, src, m.method) : null; // media-engine rtpengine
   if (ng !== null && 'code' in ng) throw refuse(ng);
+  const mark = ctx.media.mark();
   const delta = ng ? 0 : rewriteMessageBody(ctx, m, edits, plan.media, src); // SPEC 5
   if (typeof delta !== 'number') {
-    if (plan.media) releaseRefused(ctx, plan.media.key);
+    if (plan.media) releaseRefused(ctx, plan.media.key, mark);
     throw refuse(delta);
   }
   fixContentLength(m, edits, delta); //                          RFC 3261 20.14
   if (!ng) requestMediaLife(ctx, m, plan.media?.key ?? callId, delta, src); // SPEC 6
   const out = writeOut(ctx, m, plan, edits, hop, branch, src, local, inT); // RFC 3261 16.6 steps 4 and 8, 18.1.1
-  checkOutgoing(ctx, m, plan, pre, src, out); //                  SPEC 11 growth, RFC 3261 18.1.1 (513)
+  checkOutgoing(ctx, m, plan, pre, src, out, mark); //            SPEC 11 growth, RFC 3261 18.1.1 (513)
   const from = withPort(plan.outAddr, plan.outPort ?? portFor(out.transport, ctx.cfg));
   const send = { type: 'send', from, to: hop.target, data: out.data, transport: out.transport, method: m.method } as const;
   const udp = out.udp === null || out.udp.length > MAX_UDP ? null : { ...send, data: out.udp, transport: 'udp' as const };
@@ -112,7 +113,7 @@ function writeOut(ctx: ProxyContext, m: SipMessage, plan: Forward, edits: Edits,
 }
 
 /** What may not leave: too much growth for a stranger (SPEC 11), too large for UDP (513); nothing this offer allocated stays. */
-function checkOutgoing(ctx: ProxyContext, m: SipMessage, plan: Forward, pre: Preprocessed, src: HostPort, out: Written): void {
+function checkOutgoing(ctx: ProxyContext, m: SipMessage, plan: Forward, pre: Preprocessed, src: HostPort, out: Written, mark: number): void {
   // No amplification: a stranger's request outside a dialog we record-routed may grow by at
   // most GROWTH bytes (our Via and Record-Route, addresses in the other family).
   const tooMuch = out.data.length > m.text.length + GROWTH && pre.removed.size === 0 && !ctx.isParty(src);
@@ -121,7 +122,7 @@ function checkOutgoing(ctx: ProxyContext, m: SipMessage, plan: Forward, pre: Pre
   // it, and the next hop (another sipproxy64, Kamailio's own limit) would answer 400.
   const tooMany = m.headers.length > MAX_HEADERS - 4 && headerLines(out.data) > MAX_HEADERS;
   if (!tooMuch && !tooLarge && !tooMany) return;
-  if (plan.media) releaseRefused(ctx, plan.media.key);
+  if (plan.media) releaseRefused(ctx, plan.media.key, mark);
   throw refuse(tooMuch ? R.tooMuchGrowth : tooLarge ? R.tooLargeAfterRewrite : R.tooManyHeaders);
 }
 

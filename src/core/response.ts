@@ -3,7 +3,7 @@ import { HostPort, withPort } from '../net/addr.js';
 import { deleteElement, Edits } from '../sip/edits.js';
 import { callIdOf, cseqOf, tagOf } from '../sip/fields.js';
 import { Header, SipMessage } from '../sip/message.js';
-import { R } from '../sip/reasons.js';
+import { R, Reason } from '../sip/reasons.js';
 import { leadingVias, MAX_VIA, viaCount, viaDestination, viaNotUnicast } from '../sip/via.js';
 import { verifyBranch } from './branch.js';
 import { fixContentLength, responseMediaLife, rewriteMessageBody } from './media.js';
@@ -39,13 +39,20 @@ export function handleResponse(ctx: ProxyContext, planner: Planner, m: SipMessag
   const held = ctx.media.dialogTag(key);
   const ng = ctx.ng ? ngStep(ctx.ng, m, plan.media, src, cseq.method) : null; // media-engine rtpengine
   if (ng !== null && 'code' in ng) return [drop(ng)];
+  const mark = ctx.media.mark(); //                                  SPEC 11: a dropped response keeps no stream it made
   const delta = ng ? 0 : rewriteMessageBody(ctx, m, edits, plan.media, src, held !== null && held !== tagOf(m, 'To')); // SPEC 5
-  if (typeof delta !== 'number') return [drop(delta)];
+  if (typeof delta !== 'number') return undone(ctx, key, mark, delta);
   fixContentLength(m, edits, delta); //                               RFC 3261 20.14
-  if (!ng) responseMediaLife(ctx, m, cseq.method, key, delta, src); //     SPEC 6
   const data = edits.apply(m.text, m.bodyEnd);
   const transport = viaTransport(next, ctx.cfg); //                   RFC 3261 18.2.2
-  if (transport === 'udp' && data.length > MAX_UDP) return [drop(R.tooLargeAfterRewrite)];
+  if (transport === 'udp' && data.length > MAX_UDP) return undone(ctx, key, mark, R.tooLargeAfterRewrite);
+  if (!ng) responseMediaLife(ctx, m, cseq.method, key, delta, src); //     SPEC 6
   const send: Action = { type: 'send', from: withPort(plan.outAddr, plan.outPort ?? portFor(transport, ctx.cfg)), to: dest, data, transport };
   return ng ? throughEngine(ng, key, [send], dest, () => [drop(R.mediaEngineDown)]) : [send];
+}
+
+/** A response dropped after its SDP was read: the streams it made go (its call keeps the rest). */
+function undone(ctx: ProxyContext, key: string, mark: number, why: Reason): Action[] {
+  ctx.media.undo(key, mark, 'refused');
+  return [drop(why)];
 }

@@ -37,6 +37,7 @@ export interface MediaSession {
   readonly owner: string; //   the signalling address whose offer created it (quotas)
   readonly stranger: boolean; // its owner is not a configured party
   readonly via?: string; //    our two SIP addresses on the leg whose SDP created it (legKey)
+  readonly seq: number; //     streams made before it (MediaTable.mark)
 }
 
 export interface MediaHooks {
@@ -57,6 +58,7 @@ export class MediaTable {
   private readonly foreign = new Set<number>(); // held by another process (a draining instance)
   private readonly owned = new Map<string, number>(); // streams per stranger source (an IPv6 /64: sourceOf)
   private strangers = 0; //                             streams of all strangers
+  private made = 0; //                                  streams ever made
   private readonly strangerCap: number; //             streams all strangers together may hold
   private cursor: number;
   private readonly lo: number;
@@ -232,7 +234,7 @@ export class MediaTable {
       if (port === null) return 'exhausted';
       const t = this.now();
       callId = detached(callId); // the table outlives the message (net/strings.ts)
-      s = { callId, index, port, party4: null, party6: null, addrs, created: t, updated: t, established: false, establishedAt: null, held: false, dialogTag: null, owner, stranger, via };
+      s = { callId, index, port, party4: null, party6: null, addrs, created: t, updated: t, established: false, establishedAt: null, held: false, dialogTag: null, owner, stranger, via, seq: this.made++ };
       if (stranger) {
         this.owned.set(source, (this.owned.get(source) ?? 0) + 1);
         this.strangers++;
@@ -294,6 +296,16 @@ export class MediaTable {
       this.strangers--;
     }
     this.hooks.close?.(s, why, by);
+  }
+
+  /** Where the table stands before a message's SDP is read; undo() goes back to it. */
+  mark(): number {
+    return this.made;
+  }
+
+  /** SPEC 11: the streams of a call made since `mark`, by a message then refused or dropped, are released. */
+  undo(callId: string, mark: number, why: string): void {
+    for (const s of [...(this.calls.get(callId)?.values() ?? [])]) if (s.seq >= mark) this.releaseStream(callId, s.index, why);
   }
 
   /** Release every stream of a call; returns how many. */
