@@ -104,6 +104,7 @@ function check(e: Engine, text: string, src: HostPort, local: HostPort): string 
   cases++;
   const bugs = e.counters.get('internal-error') ?? 0;
   const ports = e.media.portsInUse;
+  const parties = new Map(e.media.all().map((st) => [st, [st.party4, st.party6]] as const));
   let out;
   try {
     out = e.handle(text, src, local);
@@ -116,6 +117,15 @@ function check(e: Engine, text: string, src: HostPort, local: HostPort): string 
   // here (refused after its offer took ports, say) leaves none behind.
   const forwarded = a.type === 'send' && !(a.to.addr === src.addr && a.to.port === src.port);
   if (!forwarded && e.media.portsInUse > ports) return `${a.type === 'send' ? 'answered' : 'dropped'}, and kept ${e.media.portsInUse - ports} relay ports`;
+  // SPEC 11: a side of a stream moves only by SDP from the party that set it up (its SIP
+  // address or its Contact's).
+  for (const [st, was] of parties) {
+    for (const side of [0, 1]) {
+      const now = side === 0 ? st.party4 : st.party6;
+      const old = was[side];
+      if (old && now !== old && src.addr !== old.signal && src.addr !== old.contact) return `${src.addr} moved a side of ${st.callId} #${st.index}, set up by ${old.signal}`;
+    }
+  }
   if (a.type === 'send') {
     const isReply = a.to.addr === src.addr && a.to.port === src.port;
     const lower = text.toLowerCase(); // IPv6 is case-insensitive; the engine writes it lower case
