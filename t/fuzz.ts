@@ -11,7 +11,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Engine } from '../src/core/engine.js';
-import { HostPort, isSpecial, parseHostPort, parseIp } from '../src/net/addr.js';
+import { HostPort, isSpecial, parseHostPort, parseIp, sourceOf } from '../src/net/addr.js';
 import { Registrar } from '../src/masq/registrar.js';
 import { parseMessage, SipMessage } from '../src/sip/message.js';
 import { engineFor } from './lib/engine.js';
@@ -22,7 +22,7 @@ const seeds: Array<{ text: string; src: HostPort; local: HostPort; nat: boolean 
 // Masquerading: its own engine (registrar on, a provider name known), fed the nat-* cases.
 const natDir = join(here, 'cases', 'nat-registrar');
 // The clock stands still here: without this, each source would be throttled after 400 messages.
-const UNTHROTTLED = 'flood-limit 1000000\nanswer-limit 1000000\n';
+const UNTHROTTLED = 'flood-limit 1000000\nanswer-limit 1000000\nrtp-quota 2\n'; // a low quota, so that strangers meet it
 const registrars = new WeakMap<Engine, Registrar>(); // masquerading's registrar, by engine
 const natEngine = (): Engine => {
   const { engine, masq } = engineFor(join(natDir, 'config'), { product: 'sipproxy64', onInternalError }, UNTHROTTLED);
@@ -117,6 +117,13 @@ function check(e: Engine, text: string, src: HostPort, local: HostPort): string 
   // here (refused after its offer took ports, say) leaves none behind.
   const forwarded = a.type === 'send' && !(a.to.addr === src.addr && a.to.port === src.port);
   if (!forwarded && e.media.portsInUse > ports) return `${a.type === 'send' ? 'answered' : 'dropped'}, and kept ${e.media.portsInUse - ports} relay ports`;
+  // SPEC 11: a source that is no configured party holds at most rtp-quota streams (an IPv6
+  // source: its /64), and such sources together at most half the pool.
+  const owned = new Map<string, number>();
+  for (const st of e.media.all()) if (st.stranger) owned.set(sourceOf(st.owner), (owned.get(sourceOf(st.owner)) ?? 0) + 1);
+  for (const [who, n] of owned) if (n > e.cfg.rtpQuota) return `${who} holds ${n} streams, rtp-quota ${e.cfg.rtpQuota}`;
+  const strangers = [...owned.values()].reduce((x, y) => x + y, 0);
+  if (strangers > Math.floor(e.media.capacity / 2)) return `strangers hold ${strangers} of ${e.media.capacity} streams`;
   // SPEC 11: a side of a stream moves only by SDP from the party that set it up (its SIP
   // address or its Contact's).
   for (const [st, was] of parties) {
@@ -232,9 +239,11 @@ t.test('fuzz the engine', async (t) => {
     const e = plainEngine();
     // 1. Fixture messages, mutated.
     const n = natEngine();
-    fc.assert(fc.property(fc.nat(seeds.length - 1), fc.array(mutation, { minLength: 1, maxLength: 8 }), (i, ms) => {
+    // A fifth of them from a stranger of the same family (quotas, hijacks).
+    fc.assert(fc.property(fc.nat(seeds.length - 1), fc.array(mutation, { minLength: 1, maxLength: 8 }), fc.nat(4), (i, ms, who) => {
       const s = seeds[i];
-      const r = check(s.nat ? n : e, mutate(s.text, ms as Mutation[]), s.src, s.local);
+      const src = who === 0 ? sources[s.src.family === 4 ? 2 : 3] : s.src;
+      const r = check(s.nat ? n : e, mutate(s.text, ms as Mutation[]), src, s.local);
       if (r) throw new Error(r);
     }), { numRuns: rounds(60000), includeErrorInReport: true, ...seeded, ...replay });
     // 2. Random bytes and random text.
