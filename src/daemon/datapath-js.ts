@@ -6,7 +6,7 @@ import { Addr, Family, prefix64 } from '../net/addr.js';
 import { R, Reason } from '../sip/reasons.js';
 import { countDrop, Datapath, PairInfo, PathCounters, PathOptions, Peer } from './datapath.js';
 import { monoUs, newQuality, observe, QualityState, report } from './quality.js';
-import { udpSocket } from './udp.js';
+import { RELAY_SEND_QUEUE, sendQueueFull, udpSocket } from './udp.js';
 
 interface Side {
   readonly rtp: dgram.Socket;
@@ -199,7 +199,12 @@ export class JsDatapath implements Datapath {
       this.drop(R.rtpLoop);
       return;
     }
-    (rtcp ? there.rtcp : there.rtp).send(msg, dest.port, dest.addr);
+    const out = rtcp ? there.rtcp : there.rtp;
+    if (sendQueueFull(out, RELAY_SEND_QUEUE)) {
+      this.drop(R.rtpSocketError); // the kernel takes no more: dropped, as the native path does on EAGAIN
+      return;
+    }
+    out.send(msg, dest.port, dest.addr);
     there.sent++;
     if (to === 4) {
       this.stats.packets4++;

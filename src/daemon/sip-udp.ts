@@ -15,7 +15,7 @@ import { Addr, Family, formatHostPort, HostPort, parseIp, withPort } from '../ne
 import { R } from '../sip/reasons.js';
 import { Addon, chooseNative, NativeChoice, errnoName, requireNative } from './datapath-native.js';
 import { Logger } from './log.js';
-import { udpSocket } from './udp.js';
+import { SIP_SEND_QUEUE, sendQueueFull, udpSocket } from './udp.js';
 
 interface NativeSock {
   addon: Addon;
@@ -126,8 +126,10 @@ export class SipUdp {
     const buf = this.mirror || sock ? Buffer.from(act.data, 'latin1') : null;
     if (this.mirror && buf) this.mirror(buf, act.from, act.to, 'udp');
     // Without a callback, dgram drops a send's error silently (only a lookup's is emitted).
-    if (sock && buf) sock.send(buf, act.to.port, act.to.addr, (err) => err && this.sendFailed(act.from, (err as NodeJS.ErrnoException).code ?? err.message));
-    else if (nat) {
+    if (sock && buf) {
+      if (sendQueueFull(sock, SIP_SEND_QUEUE)) this.engine.countDrop(R.sendBufferFull); // as sip-io native drops on EAGAIN
+      else sock.send(buf, act.to.port, act.to.addr, (err) => err && this.sendFailed(act.from, (err as NodeJS.ErrnoException).code ?? err.message));
+    } else if (nat) {
       const n = nat.addon.sipSend(nat.h, act.data, act.from.addr, act.to.addr, act.to.port);
       // Datagrams the kernel has not sent yet fill the buffer: drop and count (Node's dgram queues instead).
       // ENOBUFS: a full queue discipline, which Linux tells a UDP sender only with IP_RECVERR

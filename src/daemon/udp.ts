@@ -11,6 +11,25 @@ export function udpSocket(family: Family, opts: Omit<dgram.SocketOptions, 'type'
   return dgram.createSocket({ ...opts, type: family === 4 ? 'udp4' : 'udp6', lookup: literal });
 }
 
+/**
+ * Where the kernel takes no more (EAGAIN: its send buffer full, as behind a congested link),
+ * libuv keeps a dgram send in a queue of its own, with no bound (SPEC 11: memory). Past a
+ * bound of datagrams or bytes waiting, a datagram is dropped and counted, as the native
+ * paths drop one on EAGAIN and a router drops one: the sender's retransmission or the next
+ * packet follows. In normal running only the sends of one loop turn wait (libuv reads 32
+ * datagrams a socket a turn; a relay socket sends what one other socket read).
+ */
+export interface SendQueueBound {
+  readonly datagrams: number;
+  readonly bytes: number;
+}
+export const RELAY_SEND_QUEUE: SendQueueBound = { datagrams: 256, bytes: 1 << 20 };
+export const SIP_SEND_QUEUE: SendQueueBound = { datagrams: 1024, bytes: 4 << 20 };
+
+export function sendQueueFull(sock: dgram.Socket, bound: SendQueueBound): boolean {
+  return sock.getSendQueueCount() >= bound.datagrams || sock.getSendQueueSize() >= bound.bytes;
+}
+
 /** Can a UDP socket be bound to addr:port right now? Resolves null, or the error code. */
 export function canBind(a: { addr: string; family: Family }, port: number): Promise<string | null> {
   return new Promise((resolve) => {

@@ -116,7 +116,7 @@ const DEFS = {
   tooLargeForUdp: ['too-large-for-udp', 0, 'an answer larger than a UDP datagram'],
   badSource: ['bad-source', 0, 'a datagram from a source address that cannot be parsed'],
   noLocalSocket: ['no-local-socket', 0, 'no socket is bound to the address a message should leave from'],
-  sendBufferFull: ['send-buffer-full', 0, 'the SIP socket\'s send buffer is full (sip-io native: EAGAIN or ENOBUFS; the sender\'s retransmission brings the message again)'],
+  sendBufferFull: ['send-buffer-full', 0, 'the SIP socket\'s send buffer is full (sip-io native: EAGAIN or ENOBUFS; sip-io js: 1,024 datagrams or 4 MiB wait; the sender\'s retransmission brings the message again)'],
   resolveQueueFull: ['resolve-queue-full', 0, 'more than 100 messages wait for one name to resolve, or 64 names are being resolved at once'],
   tlsHandshakeFailed: ['tls-handshake-failed', 0, 'a TLS handshake failed or did not finish within 5 seconds'],
   tcpTooManyFromSource: ['tcp-too-many-from-source', 0, 'more than 64 connections from one source (an IPv4 address or IPv6 /64), TLS handshakes in progress included'],
@@ -133,7 +133,7 @@ const DEFS = {
   streamMessageTooLarge: ['stream-message-too-large', 0, 'a message on a stream over 65535 bytes'],
   // RTPproxy64 packets
   rtpPortInUse: ['rtp-port-in-use', 0, 'a relay port could not be bound (another process holds it)'],
-  rtpSocketError: ['rtp-socket-error', 0, 'a relay socket reported an error (an ICMP error from a gone party)'],
+  rtpSocketError: ['rtp-socket-error', 0, 'a relay socket reported an error (an ICMP error from a gone party), or took no more packets (its send buffer full, as behind a congested link)'],
   rtpNoSession: ['rtp-no-session', 0, 'a packet to a relay port with no stream'],
   rtpNoParty: ['rtp-no-party', 0, 'a packet from a side whose party has not described its media yet'],
   rtpForeignSource: ['rtp-foreign-source', 0, 'a packet from a source that is not the party of that side'],

@@ -18,6 +18,11 @@ const from = { addr: '192.0.2.201', family: 4, port: 5060 };
 const to = { addr: '192.0.2.202', family: 4, port: 5060 };
 const data = 'SIP/2.0 200 OK\r\n' + 'X'.repeat(60000);
 for (let i = 0; i < Number(count); i++) udp.send({ type: 'send', from, to, data, transport: 'udp' });
-console.log(JSON.stringify({ io: udp.io, counters: Object.fromEntries(engine.counters), warnings }));
+// js: what Node's dgram holds (what the kernel took is the rest of what was not dropped).
+const sock = [...(udp.sockets?.values() ?? [])][0];
+const waiting = sock ? sock.getSendQueueSize() : 0;
+const queued = sock ? sock.getSendQueueCount() : 0;
+const taken = Number(count) - queued - (engine.counters.get('drop:send-buffer-full') ?? 0);
+console.log(JSON.stringify({ io: udp.io, counters: Object.fromEntries(engine.counters), warnings, waiting, taken }));
 udp.close();
 process.exit(0);
