@@ -2,9 +2,10 @@
 // HEPv3 datagram (sipcapture's HEP specification: "HEP3", then typed chunks) to a Homer
 // collector or `sngrep -L`, so they show the proxy's own view of each call. Best effort:
 // a datagram that cannot be sent is counted, never retried; SIP never waits for it.
-import dgram from 'node:dgram';
+import type dgram from 'node:dgram';
 import type { Transport } from '../core/transport.js';
 import { addrBytes, HostPort } from '../net/addr.js';
+import { SIP_SEND_QUEUE, sendQueueFull, udpSocket } from './udp.js';
 
 const IPPROTO: Record<Transport, number> = { udp: 17, tcp: 6, tls: 6 };
 
@@ -56,14 +57,18 @@ export class HepMirror {
   failed = 0;
 
   constructor(private readonly to: HostPort, private readonly captureId: number, private readonly now: () => number = Date.now) {
-    this.sock = dgram.createSocket(to.family === 6 ? 'udp6' : 'udp4');
+    this.sock = udpSocket(to.family); // an IP literal: no lookup, so a send reaches libuv at once
     this.sock.on('error', () => this.failed++);
+    // Bound now, not by the first send: until a socket is bound, Node holds its sends in a
+    // queue of its own, which the bound below cannot see.
+    this.sock.bind(0);
     this.sock.unref();
   }
 
   /** Mirror one message; src and dst of one family (they always are: a socket has one). */
   sip(payload: Buffer, src: HostPort, dst: HostPort, transport: Transport): void {
-    if (payload.length > 65000 || src.family !== dst.family) {
+    // SPEC 11: a collector behind a congested link must not grow our memory (udp.ts).
+    if (payload.length > 65000 || src.family !== dst.family || sendQueueFull(this.sock, SIP_SEND_QUEUE)) {
       this.failed++;
       return;
     }

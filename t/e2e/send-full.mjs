@@ -5,6 +5,7 @@
 //   node send-full.mjs IO COUNT
 import { parseConfig, validate } from '../../dist/src/config/config.js';
 import { buildEngine } from '../../dist/src/daemon/compose.js';
+import { HepMirror } from '../../dist/src/daemon/hep.js';
 import { createLogger } from '../../dist/src/daemon/log.js';
 import { SipUdp } from '../../dist/src/daemon/sip-udp.js';
 
@@ -23,6 +24,11 @@ const sock = [...(udp.sockets?.values() ?? [])][0];
 const waiting = sock ? sock.getSendQueueSize() : 0;
 const queued = sock ? sock.getSendQueueCount() : 0;
 const taken = Number(count) - queued - (engine.counters.get('drop:send-buffer-full') ?? 0);
-console.log(JSON.stringify({ io: udp.io, counters: Object.fromEntries(engine.counters), warnings, waiting, taken }));
+// hep: the same datagrams mirrored to a collector behind the same link.
+const hep = new HepMirror({ addr: '192.0.2.202', family: 4, port: 9060 }, 2001);
+const payload = Buffer.from(data.slice(0, 60000), 'latin1');
+for (let i = 0; i < Number(count); i++) hep.sip(payload, from, to, 'udp');
+const hepWaiting = hep.sock.getSendQueueSize();
+console.log(JSON.stringify({ io: udp.io, counters: Object.fromEntries(engine.counters), warnings, waiting, taken, hep: { failed: hep.failed, waiting: hepWaiting } }));
 udp.close();
 process.exit(0);

@@ -31,7 +31,7 @@ else {
     for (const io of ['native', 'js']) {
       const r = await ns.run(process.execPath, [join(ROOT, 't', 'e2e', 'send-full.mjs'), io, '200'], 60000);
       t.equal(r.code, 0, `${io}: ran ${r.stderr}`);
-      const out = JSON.parse(r.stdout) as { io: string; counters: Record<string, number>; warnings: string[]; waiting: number; taken: number };
+      const out = JSON.parse(r.stdout) as { io: string; counters: Record<string, number>; warnings: string[]; waiting: number; taken: number; hep: { failed: number; waiting: number } };
       t.equal(out.io, io, `sip-io ${io}`);
       t.equal(out.counters['sip-socket-error'], undefined, `${io}: no socket error`);
       t.same(out.warnings, [], `${io}: no warning logged`);
@@ -41,6 +41,8 @@ else {
       if (io === 'native') t.ok(dropped > 100, `native: the ones that did not fit are counted drops (${dropped})`);
       else t.ok(dropped > 50, `js: beyond what the kernel took (${out.taken}) and 4 MiB waiting, counted drops (${dropped})`);
       t.ok(out.waiting < (4 << 20) + 65536, `${io}: at most 4 MiB and one datagram wait in Node (${out.waiting} bytes)`);
+      // hep towards a collector behind the same link: best effort, within the same bound.
+      t.ok(out.hep.failed > 50 && out.hep.waiting < (4 << 20) + 65536, `hep: past 4 MiB waiting, not sent (${out.hep.failed} of 200; ${out.hep.waiting} bytes wait)`);
     }
   });
 
