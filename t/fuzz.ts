@@ -115,7 +115,10 @@ function check(e: Engine, text: string, src: HostPort, local: HostPort): string 
   const a = out[0];
   // SPEC 11: relay ports are kept only for a message that goes on; one answered or dropped
   // here (refused after its offer took ports, say) leaves none behind.
-  const forwarded = a.type === 'send' && !(a.to.addr === src.addr && a.to.port === src.port);
+  // An answer: a response made to a request (a request forwarded back to its source is no answer).
+  const isReply = a.type === 'send' && a.data.startsWith('SIP/2.0 ') && !/^[\r\n]*SIP\//.test(text);
+  const forwarded = a.type === 'send' && !isReply;
+  if (isReply && !(a.to.addr === src.addr && a.to.port === src.port)) return `answered to ${a.to.addr}:${a.to.port}, not the source (RFC 3261 18.2.2, RFC 3581 4)`;
   if (!forwarded && e.media.portsInUse > ports) return `${a.type === 'send' ? 'answered' : 'dropped'}, and kept ${e.media.portsInUse - ports} relay ports`;
   // SPEC 11: a source that is no configured party holds at most rtp-quota streams (an IPv6
   // source: its /64), and such sources together at most half the pool.
@@ -134,7 +137,6 @@ function check(e: Engine, text: string, src: HostPort, local: HostPort): string 
     }
   }
   if (a.type === 'send') {
-    const isReply = a.to.addr === src.addr && a.to.port === src.port;
     const lower = text.toLowerCase(); // IPv6 is case-insensitive; the engine writes it lower case
     // Masquerading may also send to a phone its registrar or its table knows.
     const registered = JSON.stringify(registrars.get(e)?.toJSON() ?? {}).includes(`@${a.to.addr}:`) || a.to.addr === '198.51.100.20';

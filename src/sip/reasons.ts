@@ -48,6 +48,7 @@ const DEFS = {
   unsupportedUriScheme: ['unsupported-uri-scheme', 416, 'a Request-URI scheme other than sip, sips or tel'],
   badRequestUriHost: ['bad-request-uri-host', 400, 'a Request-URI host that is neither an IP literal nor a host name', 'Bad Request (Request-URI host)'],
   badRequestUriPort: ['bad-request-uri-port', 400, 'a Request-URI port that is empty, 0 or over 65535', 'Bad Request (Request-URI port)'],
+  badUriHostport: ['bad-uri-hostport', 400, 'a URI the request is sent by (a Route, a registered Contact) has something after its host or port that is neither a parameter nor a header: the next hop would read another host', 'Bad Request (URI host)'],
   badUriPort: ['bad-uri-port', 400, 'a URI the request is sent by (a Route, a registered Contact) names a port that is empty, 0 or over 65535', 'Bad Request (URI port)'],
   requestUriHeaders: ['request-uri-headers', 400, 'a Request-URI with a headers component (?Route=...): not allowed there (RFC 3261 19.1.5), never forwarded (RFC 4475 3.1.2.11)', 'Bad Request (headers in Request-URI)'],
   badRoute: ['bad-route', 400, 'a Route element without a URI', 'Bad Request (Route)'],

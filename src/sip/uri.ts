@@ -31,6 +31,8 @@ export interface UriParts {
   readonly portStart: number; // -1 when absent (digits only)
   readonly portEnd: number;
   readonly params: readonly UriParam[];
+  readonly rest: number; // where the parameters end: the URI's end, or its '?headers' (sip, sips)
+  readonly end: number;
 }
 
 /** Find the URI of one name-addr or addr-spec list element [s, e). */
@@ -137,7 +139,7 @@ export function parseUri(text: string, s: number, e: number): UriParts | null {
       params.push({ start: ps, end: q, name, valueStart: vs, valueEnd: ve });
     }
   }
-  return { scheme, hasUser, userStart: colon + 1, hostStart, hostEnd, portStart, portEnd, params };
+  return { scheme, hasUser, userStart: colon + 1, hostStart, hostEnd, portStart, portEnd, params, rest: q, end: e };
 }
 
 export function param(u: UriParts, name: string): UriParam | undefined {
@@ -170,8 +172,12 @@ export function portOf(text: string, u: UriParts): number | null {
 }
 
 /** The port a request is sent to by this URI, or null when it names none. SPEC 11: port =
- *  1*DIGIT (RFC 3261 25.1) allows 0, 99999 or none after the colon; no datagram goes there. */
+ *  1*DIGIT (RFC 3261 25.1) allows 0, 99999 or none after the colon; no datagram goes there.
+ *  And the URI must read as the proxy reads it: after hostport and parameters only the end
+ *  or '?headers' (RFC 3261 25.1 SIP-URI); `[2001:db8::1]x` or `host:5060x` would send the
+ *  request where the next hop reads another host. */
 export function targetPortOf(text: string, u: UriParts): number | null {
+  if (u.rest < u.end && text.charCodeAt(u.rest) !== 63 && (u.scheme === 'sip' || u.scheme === 'sips')) throw refuse(R.badUriHostport);
   if (u.portStart < 0) return null;
   const p = portWritten(text, u);
   if (!isPort(p)) throw refuse(R.badUriPort);
