@@ -281,7 +281,7 @@ export class SipTcp {
    * write's callback once the kernel took it, or with an error once the socket is destroyed.
    */
   private write(c: Conn, data: Buffer): void {
-    if (c.sock.destroyed) return;
+    if (c.sock.destroyed) return void this.engine.count('tcp-unsent'); // closed since it was chosen
     const n = data.length;
     const b = this.opts.budget;
     if (c.unsent + n > this.opts.maxUnsentPerConnection || b.unsent + n > b.maxUnsent) {
