@@ -63,6 +63,7 @@ interface Conn {
   readonly local: HostPort; // our SIP address (the port is sip-port even for outgoing ones)
   connected: boolean;
   pending: Send[]; // written once connected; each told `unreachable` if it never is
+  waiting: number; // their bytes, in the budget's unsent (SPEC 11: a peer slow to connect holds no more)
   unsent: number; //  bytes written that the kernel has not taken yet
   moved: number; //   when it last took some (Date.now), while unsent > 0
 }
@@ -165,7 +166,7 @@ export class SipTcp {
   }
 
   private attach(sock: net.Socket, local: HostPort, remote: HostPort, connected: boolean): Conn {
-    const c: Conn = { sock, remote, local, connected, pending: [], unsent: 0, moved: 0 };
+    const c: Conn = { sock, remote, local, connected, pending: [], waiting: 0, unsent: 0, moved: 0 };
     const key = SipTcp.key(remote);
     this.conns.set(key, c);
     const framer = new StreamFramer();
@@ -256,6 +257,7 @@ export class SipTcp {
       sock.once(this.opts.transport === 'tls' ? 'secureConnect' : 'connect', () => {
         clearTimeout(t);
         conn.connected = true;
+        this.unhold(conn);
         for (const a of conn.pending) this.write(conn, Buffer.from(a.data, 'latin1'));
         conn.pending = [];
       });
@@ -264,6 +266,7 @@ export class SipTcp {
         this.opts.budget.open--;
         decrement(this.perDest, act.to.addr);
         // RFC 3261 18.4: refused, reset or timed out before it opened: never silence.
+        this.unhold(conn);
         if (!conn.connected) this.failed(conn.pending, why);
         conn.pending = [];
       });
@@ -271,7 +274,25 @@ export class SipTcp {
     if (this.log.debugEnabled) this.log.debug('sip out', { from: formatHostPort(act.from), to: formatHostPort(act.to), transport: this.opts.transport, bytes: data.length, first: firstLine(data) });
     this.mirror?.(data, act.from, act.to, this.opts.transport);
     if (c.connected) this.write(c, data);
-    else c.pending.push(act);
+    else if (this.hold(c, data.length)) c.pending.push(act);
+    else this.failed([act], 'over the bound on bytes waiting to go out');
+  }
+
+  /** A message waits for its connection to open: within the same bounds as written bytes. */
+  private hold(c: Conn, n: number): boolean {
+    const b = this.opts.budget;
+    if (c.waiting + n > this.opts.maxUnsentPerConnection || b.unsent + n > b.maxUnsent) {
+      this.engine.countDrop(R.tcpWriteLimit);
+      return false;
+    }
+    c.waiting += n;
+    b.unsent += n;
+    return true;
+  }
+
+  private unhold(c: Conn): void {
+    this.opts.budget.unsent -= c.waiting;
+    c.waiting = 0;
   }
 
   /**

@@ -145,3 +145,26 @@ t.test('on all connections together: the write that would pass maxUnsent closes 
   t.ok(await waitFor(() => a.answers() === sentA && budget.unsent === 0, 10000, 10), `a, which stayed, gets every answer when it reads (${a.answers()} of ${sentA})`);
   t.notOk(a.closed(), 'and stays connected');
 });
+
+t.test('messages waiting for a connection to open are held within the same bounds', async (t) => {
+  // A TLS next hop that accepts the TCP connection and never answers the handshake: the
+  // proxy's connection stays not open until connectTimeoutMs.
+  const silent = net.createServer((s) => s.on('error', () => {}));
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+  t.teardown(() => silent.close());
+  const port = (silent.address() as net.AddressInfo).port;
+  const { engine } = engineOf(`generic4 127.0.0.1\ngeneric6 ::1\nsip-port ${await freePort()}\nrtp-ports 30000-30099\n`);
+  const budget = { open: 0, max: 16, pending: 0, maxPending: 1 << 25, unsent: 0, maxUnsent: 1 << 25 };
+  let unreachable = 0;
+  const tcp = new SipTcp(engine, createLogger('plain', 'error', () => {}), () => {}, { transport: 'tls', tls: selfSigned(), idleMs: 60000, connectTimeoutMs: 1500, handshakeMs: 2000, messageMs: 60000, writeMs: 60000, maxUnsentPerConnection: 256 * 1024, maxPerSource: 8, maxPerDestination: 4, budget });
+  t.teardown(() => tcp.close());
+  const data = 'MESSAGE sip:a@127.0.0.1 SIP/2.0\r\n' + 'X'.repeat(60000);
+  for (let i = 0; i < 20; i++) {
+    tcp.send({ type: 'send', from: { addr: '127.0.0.1', family: 4, port: 5061 }, to: { addr: '127.0.0.1', family: 4, port }, data, transport: 'tls', unreachable: () => (unreachable++, []) });
+  }
+  t.equal(engine.counters.get('drop:tcp-write-limit'), 16, 'four wait (256 KiB); the other 16 are counted (tcp-write-limit)');
+  t.equal(unreachable, 16, 'and each is told unreachable (its UDP form or a 503)');
+  t.equal(budget.unsent, 4 * data.length, 'the four are in the budget');
+  t.ok(await waitFor(() => unreachable === 20, 5000, 10), 'the connection never opens: the four are told too');
+  t.equal(budget.unsent, 0, 'and leave the budget');
+});
