@@ -124,7 +124,7 @@ const DEFS = {
   tcpTooManyConnections: ['tcp-too-many-connections', 0, 'more than 20000 connections in all, both ways'],
   tcpPendingLimit: ['tcp-pending-limit', 0, 'partial messages held on all TCP and TLS connections passed 32 MiB: the connection whose read passed it is closed'],
   tcpReadTimeout: ['tcp-read-timeout', 0, 'a message on TCP or TLS was not complete 10 seconds after its first byte: the connection is closed'],
-  tcpWriteLimit: ['tcp-write-limit', 0, 'a TCP or TLS peer did not take what was sent to it: more than 256 KiB on its connection, or 32 MiB on all, would have waited; the connection is closed'],
+  tcpWriteLimit: ['tcp-write-limit', 0, 'a TCP or TLS peer did not take what was sent to it: more than 256 KiB on its connection, or 32 MiB on all, would have waited; the connection is closed (one not yet open keeps it: the message is told unreachable)'],
   tcpWriteTimeout: ['tcp-write-timeout', 0, 'bytes sent to a TCP or TLS peer waited 10 seconds without any of them being taken: the connection is closed'],
   tcpTooManyToDestination: ['tcp-too-many-to-destination', 0, 'more than 16 outgoing connections to one address'],
   tcpConnectTimeout: ['tcp-connect-timeout', 0, 'an outgoing connection did not open within 5 seconds'],
