@@ -65,7 +65,9 @@ const sipproxy64 = (datapath: 'native' | 'js', io: 'auto' | 'epoll' = 'auto'): R
         if (!t.startsWith('INVITE')) return;
         const i = Number(/Call-ID: b(\d+)/.exec(t)![1]);
         out[i] = { r4: 0, r6: Number(/m=audio (\d+)/.exec(t)![1]) };
-        const keep = t.split('\r\n').filter((l) => l.startsWith('Via:') || l.startsWith('Record-Route:')).join('\r\n');
+        // Joined by LF: CRLF() below makes every line end CRLF (joined by CRLF, it made CR CR LF,
+        // a bare CR the proxy refuses since 48969f6, and no session was set up).
+        const keep = t.split('\r\n').filter((l) => l.startsWith('Via:') || l.startsWith('Record-Route:')).join('\n');
         const body = sdp6(41000);
         const ok = CRLF(`SIP/2.0 200 OK\n${keep}\nFrom: <sip:alice@[2001:db8:64::10]>;tag=a\nTo: <sip:carol@[2001:db8:1::20]>;tag=c\nCall-ID: b${i}\nCSeq: 1 INVITE\nContact: <sip:carol@[2001:db8:1::20]>\nContent-Type: application/sdp\nContent-Length: ${body.length}\n\n`) + body;
         carol.send(Buffer.from(ok, 'latin1'), 5060, '2001:db8:64::10');
