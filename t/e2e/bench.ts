@@ -1,0 +1,44 @@
+// The benches still run (no speed is asserted: bench/ measures that). bench/rtp-run set up no
+// session for a whole session of work (its 200 OK had a bare CR, which the proxy came to
+// refuse) and nothing noticed, as no test ran it. Here both run at a tiny load, in their
+// own namespaces: each must end by itself, every call and packet must get through at that
+// load, and each must end with its ratio line in the form bench/README.md reports.
+import t from 'tap';
+import { spawn } from 'node:child_process';
+import { ROOT } from '../lib/world.js';
+
+const run = (cmd: string, env: NodeJS.ProcessEnv, timeoutMs: number): Promise<{ code: number | null; out: string }> =>
+  new Promise((resolve) => {
+    const c = spawn('bash', ['-c', cmd], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    c.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    c.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const timer = setTimeout(() => c.kill('SIGTERM'), timeoutMs); // the bench's own trap cleans up
+    c.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, out });
+    });
+  });
+
+t.test('bench/rtp-run, 20 sessions for 1 s, each relay', { timeout: 240_000 }, async (t) => {
+  // ISOLATE=0: the suite's other tests keep their cores; ONE=1: the one-thread table only.
+  const r = await run('bash bench/rtp-run 1 20', { ISOLATE: '0', ONE: '1' }, 200_000);
+  t.equal(r.code, 0, 'ends by itself, exit 0');
+  for (const relay of ['sipproxy64', 'sp64-epoll', 'sp64-js', 'rtpengine']) {
+    const row = new RegExp(`^${relay} .*\\n\\s+20\\s+\\d+\\s+\\d+\\s+(\\d+)\\s+(\\d+)\\s+(\\d+)`, 'm').exec(r.out);
+    t.ok(row && row[1] === row[2] && row[3] === '0' && Number(row[1]) > 0, `${relay}: every packet relayed (${row ? `${row[2]} of ${row[1]}` : 'no row'})`);
+  }
+  t.match(r.out, /^ratio sipproxy64\/rtpengine: sessions \d+\.\d\d, CPU per packet \d+\.\d\d \(lower is better\)$/m, 'the ratio line, in its form');
+  if (r.code !== 0) t.comment(r.out.slice(-2000));
+});
+
+t.test('bench/sip, 100 calls a second for 1 s, each proxy', { timeout: 240_000 }, async (t) => {
+  const r = await run('bash bench/sip 1 100', { ROUNDS: '1' }, 200_000);
+  t.equal(r.code, 0, 'ends by itself, exit 0');
+  for (const proxy of ['sipproxy64', 'kamailio']) {
+    const row = new RegExp(`^${proxy} .*\\n\\s+100\\s+(\\d+)\\s+(\\d+)`, 'm').exec(r.out);
+    t.ok(row && Number(row[1]) > 0 && row[2] === '0', `${proxy}: calls made, none failed (${row ? `${row[1]} successful, ${row[2]} failed` : 'no row'})`);
+  }
+  t.match(r.out, /^ratio sipproxy64\/kamailio: rate \d+\.\d\d, CPU per call \d+\.\d\d \(lower is better\)$/m, 'the ratio line, in its form');
+  if (r.code !== 0) t.comment(r.out.slice(-2000));
+});
