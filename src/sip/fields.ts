@@ -24,10 +24,56 @@ export function cseqOf(m: SipMessage): CSeq | null {
   return { num: String(Number(r[1])), method: r[2] };
 }
 
-/** A From or To value without its display name and <URI>: what is left are its parameters. */
+/**
+ * A From or To value without its display name and <URI>: what is left are its parameters.
+ * As `replace(/"(?:[^"\\]|\\.)*"/g, '').replace(/<[^>]*>/g, '')` did, in one pass each:
+ * SPEC 11, those regexes retried at every '"' or '<' and scanned to the end each time, so a
+ * stranger's run of 8,000 '<' in one To header cost 140 ms a message.
+ */
 function paramsPart(value: string): string {
-  return unfold(value).replace(/"(?:[^"\\]|\\.)*"/g, '').replace(/<[^>]*>/g, '');
+  return withoutAngles(withoutQuoted(unfold(value)));
 }
+
+/** The text without its quoted strings (RFC 3261 25.1 quoted-pair: a backslash and any character but a line end). */
+function withoutQuoted(v: string): string {
+  let out = '';
+  let from = 0; // copied up to here
+  let q = v.indexOf('"');
+  while (q >= 0) {
+    let k = q + 1;
+    while (k < v.length && v.charCodeAt(k) !== 34) {
+      if (v.charCodeAt(k) === 92) {
+        if (k + 1 >= v.length || isLineEnd(v.charCodeAt(k + 1))) break;
+        k++;
+      }
+      k++;
+    }
+    if (k >= v.length) break; // no closing quote: none after it has one either
+    if (v.charCodeAt(k) !== 34) { // a backslash before a line end: no string from q; look past it
+      q = v.indexOf('"', k + 1);
+      continue;
+    }
+    out += v.slice(from, q);
+    from = k + 1;
+    q = v.indexOf('"', from);
+  }
+  return out + v.slice(from);
+}
+
+/** The text without its <...> spans; a '<' with no '>' after it stays, and so does the rest. */
+function withoutAngles(v: string): string {
+  let out = '';
+  let from = 0;
+  for (let lt = v.indexOf('<'); lt >= 0; lt = v.indexOf('<', from)) {
+    const gt = v.indexOf('>', lt + 1);
+    if (gt < 0) break;
+    out += v.slice(from, lt);
+    from = gt + 1;
+  }
+  return out + v.slice(from);
+}
+
+const isLineEnd = (c: number): boolean => c === 10 || c === 13 || c === 0x2028 || c === 0x2029;
 
 /** Does a From or To value carry a tag parameter (RFC 3261 19.3), even an empty one? */
 export function hasTag(value: string): boolean {
