@@ -280,13 +280,17 @@ export class SipTcp {
 
   /** A message waits for its connection to open: within the same bounds as written bytes. */
   private hold(c: Conn, n: number): boolean {
-    const b = this.opts.budget;
-    if (c.waiting + n > this.opts.maxUnsentPerConnection || b.unsent + n > b.maxUnsent) {
-      this.engine.countDrop(R.tcpWriteLimit);
-      return false;
-    }
+    if (this.overBound(c.waiting, n)) return false;
     c.waiting += n;
-    b.unsent += n;
+    this.opts.budget.unsent += n;
+    return true;
+  }
+
+  /** Would n more bytes pass the bound on one connection (`held` there now) or on all? Counted if so. */
+  private overBound(held: number, n: number): boolean {
+    const b = this.opts.budget;
+    if (held + n <= this.opts.maxUnsentPerConnection && b.unsent + n <= b.maxUnsent) return false;
+    this.engine.countDrop(R.tcpWriteLimit);
     return true;
   }
 
@@ -305,8 +309,7 @@ export class SipTcp {
     if (c.sock.destroyed) return void this.engine.count('tcp-unsent'); // closed since it was chosen
     const n = data.length;
     const b = this.opts.budget;
-    if (c.unsent + n > this.opts.maxUnsentPerConnection || b.unsent + n > b.maxUnsent) {
-      this.engine.countDrop(R.tcpWriteLimit);
+    if (this.overBound(c.unsent, n)) {
       c.sock.destroy();
       return;
     }

@@ -177,11 +177,16 @@ export function portOf(text: string, u: UriParts): number | null {
  *  or '?headers' (RFC 3261 25.1 SIP-URI); `[2001:db8::1]x` or `host:5060x` would send the
  *  request where the next hop reads another host. */
 export function targetPortOf(text: string, u: UriParts): number | null {
-  if (u.rest < u.end && text.charCodeAt(u.rest) !== 63 && (u.scheme === 'sip' || u.scheme === 'sips')) throw refuse(R.badUriHostport);
+  if ((u.scheme === 'sip' || u.scheme === 'sips') && strayAfterParams(text, u)) throw refuse(R.badUriHostport);
   if (u.portStart < 0) return null;
   const p = portWritten(text, u);
   if (!isPort(p)) throw refuse(R.badUriPort);
   return p;
+}
+
+/** Does a SIP URI go on after its hostport and parameters with anything but '?headers' (RFC 3261 25.1)? */
+function strayAfterParams(text: string, u: UriParts): boolean {
+  return u.rest < u.end && text.charCodeAt(u.rest) !== 63;
 }
 
 /** The digits after a URI's colon as a number; none (`host:`) reads as 0, no port. */
@@ -210,8 +215,7 @@ export function checkRequestUriAt(text: string, s: number, e: number): UriParts 
   if (!hostIp(text, u.hostStart, u.hostEnd) && (host.startsWith('[') || /^[\d.]+$/.test(host) || !HOSTNAME.test(host))) {
     throw refuse(R.badRequestUriHost);
   }
-  const after = u.portStart >= 0 ? u.portEnd : u.hostEnd;
-  if ((u.portStart >= 0 && !isPort(portWritten(text, u))) || (after < e && !';?'.includes(text[after]))) {
+  if ((u.portStart >= 0 && !isPort(portWritten(text, u))) || strayAfterParams(text, u)) {
     throw refuse(R.badRequestUriPort);
   }
   const q = text.indexOf('?', u.hostEnd);
