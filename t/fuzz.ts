@@ -149,6 +149,8 @@ function check(e: Engine, text: string, src: HostPort, local: HostPort): string 
     // most a tag, received/rport, a challenge, our own few headers, and a CR to each line
     // that ended at a bare LF.
     if (isReply && a.data.length > text.length + 512 + text.split('\n').length) return `answered ${a.data.length} bytes to ${text.length}`;
+    // SPEC 11: no answer holds a NUL, VT or FF (but as a quoted-pair), or a bare CR.
+    if (isReply && /(?<!\\)[\0\v\f]|\r(?!\n)/.test(a.data.slice(0, a.data.indexOf('\r\n\r\n')))) return `answered with a control character: ${JSON.stringify(a.data.slice(0, 300))}`;
     if (!(a.to.port >= 1 && a.to.port <= 65535) || !(a.from.port >= 1 && a.from.port <= 65535)) return `sent from port ${a.from.port} to port ${a.to.port}`;
     // What the proxy forwards is a message it would read itself, its body exactly as long as it
     // says. (Not its own answers: an answer to a request of 250 Vias copies them, RFC 3261

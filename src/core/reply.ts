@@ -6,7 +6,7 @@ import { Edits } from '../sip/edits.js';
 import { defaultPhrase } from '../sip/errors.js';
 import { hasTag } from '../sip/fields.js';
 import { lookupHeader } from '../sip/headers.js';
-import { Header, splitList } from '../sip/message.js';
+import { badHeadByte, Header, splitList } from '../sip/message.js';
 import type { Reason } from '../sip/reasons.js';
 import { parseVia, stampVia } from '../sip/via.js';
 import { Action, drop } from './types.js';
@@ -49,6 +49,8 @@ export function localReply(text: string, status: number, phrase: string | undefi
     keep.push(line);
   }
   for (const n of NEEDED) if (!seen.has(n)) return drop(reason);
+  // SPEC 11: an answer holds no control character or bare CR, even one the request had.
+  if (keep.some(badHeadByte)) return drop(reason);
   if (!/^[^:]+:\s*\d+\s+\S+/.test(cseq)) return drop(reason);
   const out: string[] = [];
   for (const line of keep) {

@@ -153,11 +153,7 @@ export function parseMessage(text: string): SipMessage {
     pos = end + 1;
   }
   if (headersEnd < 0) throw dropWith(R.truncated);
-  // RFC 3261 7.3.1: lines end in CRLF (or LF). A bare CR ends no line for us; a parser that
-  // splits on it would read a header we never saw, nor rewrote (SPEC 11).
-  for (let i = text.indexOf('\r', first); i >= 0 && i <= headersEnd; i = text.indexOf('\r', i + 1)) {
-    if (text.charCodeAt(i + 1) !== 10) throw refuse(R.bareCr);
-  }
+  checkHeadBytes(text, first, headersEnd);
   const hot = hotHeaders(slots);
   const bodyStart = pos;
   let bodyEnd = text.length;
@@ -171,6 +167,60 @@ export function parseMessage(text: string): SipMessage {
     bodyEnd = bodyStart + n;
   }
   return { text, isRequest, method, uriStart, uriEnd, status, headers, hot, headersEnd, bodyStart, bodyEnd };
+}
+
+/**
+ * The start line and headers, text[first, headersEnd], hold no byte that another parser
+ * reads as structure (SPEC 11): it would read a message we never saw, nor rewrote.
+ * RFC 3261 7.3.1: lines end in CRLF (or LF), but some parsers end a line at a bare CR.
+ * RFC 3261 25.1: no token, word or TEXT-UTF8 holds a CTL, and a NUL ends a C string, VT
+ * and FF are white space to C's isspace(); those three are refused (other CTLs go on, as
+ * no parser reads them as structure: RFC 4475 3.1.1.3). A quoted-pair in a quoted string
+ * may escape any of them but CR and LF. Native searches; the exact reading only after a
+ * backslash, linear too.
+ */
+function checkHeadBytes(text: string, first: number, headersEnd: number): void {
+  for (let i = text.indexOf('\r', first); i >= 0 && i <= headersEnd; i = text.indexOf('\r', i + 1)) {
+    if (text.charCodeAt(i + 1) !== 10) throw refuse(R.bareCr);
+  }
+  const head = text.slice(first, headersEnd);
+  for (let k = 0; k < C_STRUCTURE.length; k++) {
+    const i = head.indexOf(C_STRUCTURE[k]);
+    if (i >= 0 && (head.charCodeAt(i - 1) !== 92 || !quotedOnly(head, headerStart(head, i)))) throw refuse(R.controlChar);
+  }
+}
+
+const C_STRUCTURE = ['\0', '\v', '\f'];
+const isCStructure = (c: number): boolean => c === 0 || c === 11 || c === 12;
+
+/** Where the header line (with its folded lines) holding head[i] starts. */
+function headerStart(head: string, i: number): number {
+  let s = head.lastIndexOf('\n', i) + 1;
+  while (s > 0 && (head.charCodeAt(s) === 32 || head.charCodeAt(s) === 9)) s = head.lastIndexOf('\n', s - 2) + 1;
+  return s;
+}
+
+/** head[s..], byte by byte: a NUL, VT or FF only as a quoted-pair in a quoted string (RFC 3261 25.1). */
+function quotedOnly(head: string, s: number): boolean {
+  let quoted = false;
+  for (let i = s; i < head.length; i++) {
+    const c = head.charCodeAt(i);
+    if (c === 10) {
+      const n = head.charCodeAt(i + 1);
+      if (n !== 32 && n !== 9) quoted = false; // a new header (a folded line goes on)
+    } else if (c === 34) quoted = !quoted;
+    else if (quoted && c === 92) {
+      const n = head.charCodeAt(i + 1);
+      if (n !== 13 && n !== 10) i++; // quoted-pair = "\" (%x00-09 / %x0B-0C / %x0E-7F)
+    } else if (isCStructure(c)) return false;
+  }
+  return true;
+}
+
+/** Does a header line (without its line end) hold a byte no head may hold? (an answer copies none) */
+export function badHeadByte(line: string): boolean {
+  for (let i = line.indexOf('\r'); i >= 0; i = line.indexOf('\r', i + 1)) if (line.charCodeAt(i + 1) !== 10) return true;
+  return C_STRUCTURE.some((c) => line.includes(c)) && !quotedOnly(line, 0);
 }
 
 export function isLws(c: number): boolean {

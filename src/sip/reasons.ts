@@ -29,6 +29,7 @@ const DEFS = {
   badFolding: ['bad-folding', 400, 'a continuation line with no header before it'],
   badHeaderLine: ['bad-header-line', 400, 'a header line without a colon'],
   bareCr: ['bare-cr', 400, 'a CR not followed by LF in the start line or the headers (RFC 3261 7.3.1: lines end in CRLF): a parser that splits on it would read a header the proxy never saw', 'Bad Request (bare CR)'],
+  controlChar: ['control-char', 400, 'a NUL, VT or FF in the start line or the headers, but as a quoted-pair in a quoted string (RFC 3261 25.1): a next hop that reads C strings stops at a NUL, and C\'s isspace() takes VT and FF for white space', 'Bad Request (control character)'],
   badHeaderName: ['bad-header-name', 400, 'a header name that is not a token'],
   headerTooLong: ['header-too-long', 400, 'a header over 8192 bytes with its folded lines'],
   tooManyHeaders: ['too-many-headers', 400, 'more than 256 header lines, also once the proxy\'s Via and Record-Routes are added'],

@@ -46,6 +46,34 @@ t.test('malformed input gives coded errors', async (t) => {
   t.equal(code(msg('INVITE sip:a@b SIP/2.0\n' + 'X-A: 1\n'.repeat(300) + '\n')), '400:too-many-headers');
 });
 
+t.test('NUL, VT, FF: only as a quoted-pair in a quoted string (RFC 3261 25.1, RFC 4475 3.1.1.3)', async (t) => {
+  const code = (head: string) => {
+    try {
+      parseMessage(msg(`MESSAGE sip:a@192.0.2.1 SIP/2.0\n${head}\nContent-Length: 3\n\n`) + '\x00\x0b\r');
+      return 'ok';
+    } catch (e) {
+      return e instanceof SipError ? `${e.status}:${e.reason.code}` : 'throw';
+    }
+  };
+  t.equal(code('To: "a b" <sip:b@192.0.2.2>\tx'), 'ok', 'HT, and any byte in the body');
+  t.equal(code('To: "\xc3\xa9t\xc3\xa9" <sip:b@192.0.2.2>'), 'ok', 'UTF-8 (bytes over 7F)');
+  for (const c of ['\x01', '\x07', '\x1b', '\x1f', '\x7f']) t.equal(code(`Call-ID: a${c}@192.0.2.3`), 'ok', `${JSON.stringify(c)}: no parser reads it as structure`);
+  for (const c of ['\x00', '\x0b', '\x0c']) {
+    t.equal(code(`Call-ID: a${c}@192.0.2.3`), '400:control-char', `${JSON.stringify(c)} in a word`);
+    t.equal(code(`To: "BEL:\\${c}" <sip:b@192.0.2.2>`), 'ok', `${JSON.stringify(c)} as a quoted-pair`);
+    t.equal(code(`Call-ID: a\\${c}@192.0.2.3`), '400:control-char', `${JSON.stringify(c)} after a backslash outside quotes`);
+    t.equal(code(`To: "a" \\${c} <sip:b@192.0.2.2>`), '400:control-char', `${JSON.stringify(c)} after a quoted string`);
+    t.equal(code(`To: "a ${c}" <sip:b@192.0.2.2>`), '400:control-char', `${JSON.stringify(c)} unescaped in quotes`);
+    t.equal(code(`To: "a\\${c}" <sip:b@192.0.2.2>\nSubject: ${c}`), '400:control-char', `${JSON.stringify(c)} after a quoted-pair one`);
+  }
+  t.equal(code('To: "a\\\x00\n  b\\\x0c" <sip:b@192.0.2.2>'), 'ok', 'a quoted string on a folded line');
+  t.equal(code('Subject: "open\nTo: x\\\x00'), '400:control-char', 'a quote left open ends with its header');
+  t.equal(code('To: "a\\\x00" <sip:b@192.0.2.2>\nSubject: x\ry'), '400:bare-cr', 'a bare CR after a quoted-pair');
+  t.equal(code('To: "a\\\ry" <sip:b@192.0.2.2>'), '400:bare-cr', 'no CR as a quoted-pair');
+  t.equal(code('X-A: ' + '"\\\x00'.repeat(2000)), '400:control-char', 'quotes that open and close');
+  t.equal(code('X-A: "' + '\\\x00'.repeat(2000) + '"'), 'ok', 'many quoted-pairs');
+});
+
 t.test('splitList does not split inside quotes or <>', async (t) => {
   const v = '"Doe, J" <sip:a@b;x=1,2>, <sip:c@d>;q=0.5 , sip:e@f';
   t.same(splitList(v, 0, v.length).map(([s, e]) => v.slice(s, e)), ['"Doe, J" <sip:a@b;x=1,2>', '<sip:c@d>;q=0.5', 'sip:e@f']);
