@@ -61,7 +61,8 @@ export class Engine implements ProxyContext {
     this.product = deps.product ?? 'sipproxy64';
     this.macs = keyring(deps.secret ?? TEST_SECRET);
     this.mac = this.macs[0];
-    this.ng = cfg.rtpengines.length > 0 ? new NgCalls() : null;
+    // SPEC 11: strangers' offers at the engine within rtp-quota, half the pool in all, as in the table.
+    this.ng = cfg.rtpengines.length > 0 ? new NgCalls({ perSource: cfg.rtpQuota, strangers: Math.max(1, Math.floor(this.media.allowed / 2)), lifeMs: cfg.rtpTimeout * 1000 }, deps.now ?? Date.now) : null;
     this.throttle = new Throttle(deps.now ?? Date.now, cfg.floodLimit, cfg.floodBan * 1000, cfg.answerLimit);
     const map = this.map;
     this.ours = {
@@ -91,6 +92,11 @@ export class Engine implements ProxyContext {
     if (this.isParty(a) || this.throttle.admit(sourceKey(a))) return true;
     this.countDrop(R.flooding);
     return false;
+  }
+
+  /** media-engine rtpengine: deletes for strangers' offers unanswered after rtp-timeout (the daemon's timer asks; SPEC 11). */
+  ngSweep(): Action[] {
+    return (this.ng?.sweep() ?? []).map((key): Action => ({ type: 'media', key, ng: { command: 'delete', 'call-id': key } }));
   }
 
   isParty(a: Addr): boolean {

@@ -13,20 +13,42 @@ import { Action, MediaPlan, NgCommand } from './types.js';
 
 const MAX_CALLS = 100_000;
 
+interface NgCall {
+  late: boolean;
+  established: boolean;
+  owner: string | null; // the stranger whose offer the engine holds ports for (SPEC 11 quotas)
+  streams: number; //      its m= lines, counted against the owner's rtp-quota
+  at: number; //           when its first offer was asked (ms)
+}
+
+/** Quotas of strangers' offers at the engine: rtp-quota a source, half the pool in all; how long one counts. */
+export interface NgQuota {
+  readonly perSource: number;
+  readonly strangers: number;
+  readonly lifeMs: number;
+}
+
 /**
  * What this instance remembers of the calls it gave the engine (bounded): which began with a
  * late offer (an INVITE without SDP: the 2xx then carries the offer), and which are answered.
  * Another instance that shares the engine knows none of it and still works: a reply's SDP
  * is then taken as the answer, and only calls this instance saw are deleted on an error.
+ * SPEC 11: the streams a stranger's offers hold at the engine count against rtp-quota, as in
+ * RTPproxy64's table, for rtp-timeout; one not answered by then is deleted (sweep()).
  */
 export class NgCalls {
-  private readonly calls = new Map<string, { late: boolean; established: boolean }>();
+  private readonly calls = new Map<string, NgCall>();
+  private readonly owned = new Map<string, NgCall>(); // strangers' calls that count, oldest first
+  private readonly held = new Map<string, number>(); //  streams each stranger holds
+  private strangers = 0;
 
-  private entry(key: string): { late: boolean; established: boolean } {
+  constructor(private readonly quota: NgQuota = { perSource: Infinity, strangers: Infinity, lifeMs: Infinity }, private readonly now: () => number = Date.now) {}
+
+  private entry(key: string): NgCall {
     let c = this.calls.get(key);
     if (!c) {
-      if (this.calls.size >= MAX_CALLS) this.calls.delete(this.calls.keys().next().value as string); // the oldest
-      c = { late: false, established: false };
+      if (this.calls.size >= MAX_CALLS) this.forget(this.calls.keys().next().value as string); // the oldest
+      c = { late: false, established: false, owner: null, streams: 0, at: 0 };
       this.calls.set(detached(key), c); // kept for the call: no INVITE with it (net/strings.ts)
     }
     return c;
@@ -35,6 +57,61 @@ export class NgCalls {
   invited(key: string, withSdp: boolean): void {
     const c = this.entry(key);
     if (!c.established) c.late = !withSdp;
+  }
+
+  /**
+   * May `owner` (a stranger's source key; null: a configured party) offer `streams` streams
+   * for call `key`? A call counts once, with the most streams it offered.
+   */
+  admit(key: string, owner: string | null, streams: number): Reason | null {
+    if (owner === null) return null;
+    const c = this.calls.get(key);
+    const had = c && c.owner === owner ? c.streams : 0;
+    const more = Math.max(0, streams - had);
+    if (more === 0) return null;
+    if ((this.held.get(owner) ?? 0) + more > this.quota.perSource) return R.rtpSourceQuota;
+    if (this.strangers + more > this.quota.strangers) return R.rtpStrangerQuota;
+    const e = this.entry(key);
+    if (e.owner !== owner) {
+      this.release(key, e);
+      e.owner = owner;
+      e.at = this.now();
+      this.owned.set(key, e);
+    }
+    e.streams = had + more;
+    this.held.set(owner, (this.held.get(owner) ?? 0) + more);
+    this.strangers += more;
+    return null;
+  }
+
+  /** The call no longer counts against its owner's quota. */
+  private release(key: string, c: NgCall): void {
+    if (c.owner === null) return;
+    const left = (this.held.get(c.owner) ?? 0) - c.streams;
+    if (left > 0) this.held.set(c.owner, left);
+    else this.held.delete(c.owner);
+    this.strangers -= c.streams;
+    c.owner = null;
+    c.streams = 0;
+    this.owned.delete(key);
+  }
+
+  /**
+   * Strangers' calls older than rtp-timeout stop counting; those never answered are forgotten
+   * and returned, for the daemon to delete at the engine (it may keep them while packets come).
+   */
+  sweep(): string[] {
+    const now = this.now();
+    const gone: string[] = [];
+    for (const [key, c] of this.owned) {
+      if (now - c.at < this.quota.lifeMs) break; // oldest first
+      this.release(key, c);
+      if (!c.established) {
+        this.calls.delete(key);
+        gone.push(key);
+      }
+    }
+    return gone;
   }
 
   isLate(key: string): boolean {
@@ -52,11 +129,18 @@ export class NgCalls {
   }
 
   forget(key: string): void {
+    const c = this.calls.get(key);
+    if (c) this.release(key, c);
     this.calls.delete(key);
   }
 
   get size(): number {
     return this.calls.size;
+  }
+
+  /** Streams strangers' offers hold at the engine, by this instance's count. */
+  get strangerStreams(): number {
+    return this.strangers;
   }
 }
 
@@ -72,7 +156,7 @@ export interface NgStep {
  * answer when its caller offered, else the offer (late offer, answered in the ACK). A BYE,
  * a CANCEL or a final error before the call is answered ends it: delete. Null: nothing to ask.
  */
-export function ngStep(calls: NgCalls, m: SipMessage, plan: MediaPlan | null, src: HostPort, method: string): NgStep | Reason | null {
+export function ngStep(calls: NgCalls, m: SipMessage, plan: MediaPlan | null, src: HostPort, method: string, owner: string | null = null): NgStep | Reason | null {
   if (!plan) return null;
   const key = plan.key;
   const fromTag = tagOf(m, 'From') ?? '';
@@ -101,6 +185,9 @@ export function ngStep(calls: NgCalls, m: SipMessage, plan: MediaPlan | null, sr
     if ((method !== 'INVITE' && method !== 'UPDATE') || m.status < 180 || m.status >= 300) return null;
     command = method === 'INVITE' && calls.isLate(key) ? 'offer' : 'answer';
   }
+  // SPEC 11: a stranger's offer holds the engine's ports within rtp-quota, as in RTPproxy64.
+  const refused = isRequest && command === 'offer' ? calls.admit(key, owner, streamsIn(m)) : null;
+  if (refused) return refused;
   const toTag = tagOf(m, 'To') ?? '';
   const lateOffer = command === 'offer' && !isRequest; // from the callee, in its reply
   const cmd: NgCommand = {
@@ -117,6 +204,16 @@ export function ngStep(calls: NgCalls, m: SipMessage, plan: MediaPlan | null, sr
   };
   if (command === 'answer' && (isRequest ? m.method === 'ACK' : m.status >= 200)) calls.establish(key);
   return { cmd, splice: true };
+}
+
+/** The m= lines of a message's SDP body (RFC 4566 5.14). */
+function streamsIn(m: SipMessage): number {
+  let n = 0;
+  for (let i = m.text.indexOf('m=', m.bodyStart); i >= 0 && i < m.bodyEnd; i = m.text.indexOf('m=', i + 2)) {
+    const c = m.text.charCodeAt(i - 1);
+    if (i === m.bodyStart || c === 10 || c === 13) n++;
+  }
+  return Math.max(1, n);
 }
 
 /** Content-Length follows the engine's SDP (RFC 3261 20.14); the headers stay as written. */

@@ -1,6 +1,6 @@
 // Requests: RFC 3261 16.3-16.6 and 16.11 (stateless proxy), SPEC section 3. handleRequest is
 // the list of steps; each step is a function of its own, citing its section.
-import { Addr, HostPort, uriHost, withPort } from '../net/addr.js';
+import { Addr, HostPort, sourceOf, uriHost, withPort } from '../net/addr.js';
 import { Edits } from '../sip/edits.js';
 import { refuse } from '../sip/errors.js';
 import { cseqOf, CSeq, callIdOf } from '../sip/fields.js';
@@ -56,7 +56,8 @@ export function handleRequest(ctx: ProxyContext, planner: Planner, m: SipMessage
   if (!sendable(ctx, hop.target.addr)) throw refuse(R.forbiddenDestination); // SPEC 11
   const branch = branchFor(ctx.mac, via, callId, cseq, src, inT !== 'udp');
   if (!branch) throw refuse(R.badVia); //                        no address a response could return to
-  const ng = ctx.ng ? ngStep(ctx.ng, m, plan.media, src, m.method) : null; // media-engine rtpengine
+  const stranger = plan.media && !(plan.media.trusted ?? ctx.map.isMapped(src.addr)); // SPEC 11: its quota, as RTPproxy64's
+  const ng = ctx.ng ? ngStep(ctx.ng, m, plan.media, src, m.method, stranger ? sourceOf(src.addr) : null) : null; // media-engine rtpengine
   if (ng !== null && 'code' in ng) throw refuse(ng);
   const mark = ctx.media.mark();
   const delta = ng ? 0 : rewriteMessageBody(ctx, m, edits, plan.media, src); // SPEC 5

@@ -15,7 +15,10 @@ export class MediaEngine {
 
   constructor(cfg: Config, private readonly engine: Engine, private readonly log: Logger) {
     this.client = new NgClient(cfg.rtpengines, { onIgnored: () => engine.countDrop(R.mediaEngineStranger) });
-    const poll = (): void => void this.client.poll().catch(() => {});
+    const poll = (): void => {
+      void this.client.poll().catch(() => {});
+      for (const a of engine.ngSweep()) if (a.type === 'media') this.handle(a, () => {}); // a delete waits for nothing
+    };
     poll();
     this.timer = setInterval(poll, 10_000);
     this.timer.unref();

@@ -126,4 +126,27 @@ e2e('rtpe', (w) => {
     second.child.kill('SIGTERM');
     t.equal(await second.exited, 0, 'SIGTERM exits 0');
   });
-}, { missing: hasRtpengine ? null : 'rtpengine is not installed (apt-get install rtpengine-daemon)', extra: ['2001:db8::3', '2001:db8::4', '2001:db8::5', '2001:db8::6', '2001:db8::7'] });
+
+  // SPEC 11: a stranger's offers make the engine hold ports within rtp-quota, and those never
+  // answered are deleted there after rtp-timeout (rtpengine's own timeout is 60 s; its RTP,
+  // if the stranger sent some, would keep them for ever).
+  t.test('a stranger\'s offers: rtp-quota at the engine too; unanswered ones deleted there after rtp-timeout', async (t) => {
+    await rtpengine(w, 8);
+    const proxy = w.startProxy(CONF + 'media-engine rtpengine 127.0.0.1:2228\nrtp-quota 2\nrtp-timeout 1\n');
+    t.ok(await w.proxyUp(proxy), 'proxy started');
+    const invite = (i: number): string => {
+      const body = 'v=0\r\no=- 1 1 IN IP4 127.0.0.66\r\ns=-\r\nc=IN IP4 127.0.0.66\r\nt=0 0\r\nm=audio 41000 RTP/AVP 0\r\n';
+      return `INVITE sip:carol@127.0.0.120 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.66:5060;branch=z9hG4bKquota${i}\r\nMax-Forwards: 70\r\nFrom: <sip:x@127.0.0.66>;tag=q${i}\r\nTo: <sip:carol@127.0.0.120>\r\nCall-ID: quota${i}@127.0.0.66\r\nCSeq: 1 INVITE\r\nContact: <sip:x@127.0.0.66>\r\nContent-Type: application/sdp\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+    };
+    const r = await w.ns.run(process.execPath, [join(process.cwd(), 't/e2e/attacker.mjs'), JSON.stringify({ from: '127.0.0.66', port: 5060, listen: [], send: [1, 2, 3].map((i) => ({ to: '127.0.0.120', port: 5060, data: invite(i), count: 1, delayMs: 300 })), waitMs: 1500 })], 30000);
+    t.equal(r.code, 0, `the stranger ran${r.stderr}`);
+    const got = JSON.parse(r.stdout) as { answers: string[] };
+    t.same(got.answers.filter((a) => !/^SIP\/2\.0 100 /.test(a)), ['SIP/2.0 503 Service Unavailable (media quota of this source)'], 'its third offer got 503 rtp-source-quota');
+    t.match(await query(w, 8, 'quota3@127.0.0.66'), /^error/, 'the engine never heard of it');
+    t.match(await w.http('/metrics'), /sipproxy64_rtpengine_requests_total\{engine="127\.0\.0\.1:2228",command="offer",result="ok"\} 2\n/, 'the first two were offered to the engine, and it took them');
+    t.ok(await waitFor(async () => (await Promise.all([1, 2].map((i) => query(w, 8, `quota${i}@127.0.0.66`)))).every((q) => /^error/.test(q)), 30000, 500), 'after rtp-timeout (1 s) and a sweep (10 s) the engine holds neither');
+    t.match(await w.http('/metrics'), /sipproxy64_rtpengine_requests_total\{engine="127\.0\.0\.1:2228",command="delete",result="ok"\} 2/, 'two deletes, both taken');
+    proxy.child.kill('SIGTERM');
+    t.equal(await proxy.exited, 0, 'SIGTERM exits 0');
+  });
+}, { missing: hasRtpengine ? null : 'rtpengine is not installed (apt-get install rtpengine-daemon)', extra: ['2001:db8::3', '2001:db8::4', '2001:db8::5', '2001:db8::6', '2001:db8::7', '2001:db8::8'] });

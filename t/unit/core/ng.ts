@@ -96,3 +96,33 @@ t.test('multipart: SDP behind a base64 part, or a body cut otherwise, is refused
     t.match((out[0] as Send).data, answer);
   }
 });
+
+t.test('SPEC 11: a stranger\'s offers hold the engine\'s ports within rtp-quota, half the pool in all; unanswered ones are deleted after rtp-timeout', async (t) => {
+  let now = 0;
+  const { engine } = engineOf(CONF.replace('rtp-ports 30000-30099', 'rtp-ports 30000-30011') + 'rtp-quota 2\nrtp-timeout 60\n', { now: () => now });
+  const call = (from: string, id: string, method = 'INVITE', body = SDP4, toTag = '') => {
+    const text = req(method, body, 'application/sdp', toTag).replace('Call-ID: ng1@x', `Call-ID: ${id}`).replace(/127\.0\.0\.10(:5060|>)/g, `${from}$1`);
+    return engine.handle(text, hp(`${from}:5060`), hp('127.0.0.120:5060'));
+  };
+  const what = (out: Action[]) => out.map((a) => (a.type === 'media' ? `media ${String(a.ng.command)}` : a.type === 'send' ? a.data.split('\r\n')[0] : a.type === 'drop' ? `drop ${a.reason.code}` : a.type)).join(', ');
+  t.equal(what(call('127.0.0.66', 's1')), 'media offer', 'a stranger\'s first offer');
+  t.equal(what(call('127.0.0.66', 's2')), 'media offer', 'its second');
+  t.equal(what(call('127.0.0.66', 's3')), 'SIP/2.0 503 Service Unavailable (media quota of this source)', 'its third: over rtp-quota 2');
+  t.equal(what(call('127.0.0.66', 's1')), 'media offer', 'a re-offer of a call it holds takes nothing more');
+  t.equal(what(call('127.0.0.66', 's1', 'INVITE', SDP4 + 'm=video 40002 RTP/AVP 96\r\n')), 'SIP/2.0 503 Service Unavailable (media quota of this source)', 'a second stream in it would');
+  t.equal(what(call('127.0.0.10', 'p1')), 'media offer', 'a configured party is held to no quota');
+  t.equal(what(call('127.0.0.10', 'p2')), 'media offer');
+  t.equal(what(call('127.0.0.10', 'p3')), 'media offer');
+  t.equal(what(call('127.0.0.67', 'u1')), 'media offer', 'another stranger');
+  t.equal(what(call('127.0.0.68', 'v1')), 'SIP/2.0 503 Service Unavailable (media quota)', 'strangers together: half of the pool (6 streams), 3 of them');
+  t.same(engine.ngSweep(), [], 'nothing to delete before rtp-timeout');
+  t.equal(what(call('127.0.0.66', 's1', 'BYE', '', ';tag=ca')), 'INVITE sip:carol@[2001:db8:1::20]:5060 SIP/2.0'.replace('INVITE', 'BYE') + ', media delete', 'a BYE deletes the call');
+  t.equal(what(call('127.0.0.66', 's3')), 'media offer', 'and gives its streams back');
+  now = 59_000;
+  t.same(engine.ngSweep(), [], 'nothing yet');
+  now = 60_000;
+  const swept = engine.ngSweep();
+  t.same(swept.map((a) => (a.type === 'media' ? [a.key, a.ng.command] : a.type)), [['s2', 'delete'], ['u1', 'delete'], ['s3', 'delete']], 'after rtp-timeout the strangers\' unanswered offers are deleted, oldest first; the parties\' stay');
+  t.equal(what(call('127.0.0.66', 's4')), 'media offer', 'and the stranger may offer again');
+  t.equal(what(call('127.0.0.68', 'v2')), 'media offer');
+});
