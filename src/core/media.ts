@@ -122,7 +122,7 @@ const REFUSED: Record<Refused | Malformed, Reason> = {
 };
 
 /** The IP literal of a message's first Contact, if any: where that party's own requests come from. */
-function contactIp(m: SipMessage): string | undefined {
+export function contactIp(m: SipMessage): string | undefined {
   try {
     const c = contactsOf(m)[0];
     const u = c && c.uri !== '*' ? parseUri(c.uri, 0, c.uri.length) : null;

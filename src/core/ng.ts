@@ -8,7 +8,7 @@ import { tagOf } from '../sip/fields.js';
 import { SipMessage } from '../sip/message.js';
 import { R, Reason } from '../sip/reasons.js';
 import { sdpSpans } from '../sdp/body.js';
-import { declaredBody, malformedBody } from './media.js';
+import { contactIp, declaredBody, malformedBody } from './media.js';
 import { Action, MediaPlan, NgCommand } from './types.js';
 
 const MAX_CALLS = 100_000;
@@ -16,10 +16,21 @@ const MAX_CALLS = 100_000;
 interface NgCall {
   late: boolean;
   established: boolean;
+  claimed: boolean; //     its first offer was seen: by a party, or by `owner`
   owner: string | null; // the stranger whose offer the engine holds ports for (SPEC 11 quotas)
   streams: number; //      its m= lines, counted against the owner's rtp-quota
   at: number; //           when its first offer was asked (ms)
+  parties: Map<string, Party> | null; // each side (its tag): where its first SDP came from
 }
+
+/** Where a side's SDP came from over SIP, and the IP of that message's Contact. */
+interface Party {
+  readonly signal: string;
+  readonly contact: string | undefined;
+}
+
+/** Sides (tags) of a call whose party is remembered: a call forked wider is refused more. */
+const MAX_SIDES = 8;
 
 /** Quotas of strangers' offers at the engine: rtp-quota a source, half the pool in all; how long one counts. */
 export interface NgQuota {
@@ -48,7 +59,7 @@ export class NgCalls {
     let c = this.calls.get(key);
     if (!c) {
       if (this.calls.size >= MAX_CALLS) this.forget(this.calls.keys().next().value as string); // the oldest
-      c = { late: false, established: false, owner: null, streams: 0, at: 0 };
+      c = { late: false, established: false, claimed: false, owner: null, streams: 0, at: 0, parties: null };
       this.calls.set(detached(key), c); // kept for the call: no INVITE with it (net/strings.ts)
     }
     return c;
@@ -61,27 +72,45 @@ export class NgCalls {
 
   /**
    * May `owner` (a stranger's source key; null: a configured party) offer `streams` streams
-   * for call `key`? A call counts once, with the most streams it offered.
+   * for call `key`? Its first offer says whose the call is; a stranger's counts once, with
+   * the most streams it offered; an offer in another's call counts nothing (a side of its own).
    */
   admit(key: string, owner: string | null, streams: number): Reason | null {
-    if (owner === null) return null;
-    const c = this.calls.get(key);
-    const had = c && c.owner === owner ? c.streams : 0;
-    const more = Math.max(0, streams - had);
+    const c = this.entry(key);
+    if (c.claimed && (owner === null || c.owner !== owner)) return null; // another's call: a side of its own, nothing counted
+    if (owner === null) {
+      c.claimed = true; // a party's call
+      return null;
+    }
+    const more = Math.max(0, streams - c.streams);
     if (more === 0) return null;
     if ((this.held.get(owner) ?? 0) + more > this.quota.perSource) return R.rtpSourceQuota;
     if (this.strangers + more > this.quota.strangers) return R.rtpStrangerQuota;
-    const e = this.entry(key);
-    if (e.owner !== owner) {
-      this.release(key, e);
-      e.owner = owner;
-      e.at = this.now();
-      this.owned.set(key, e);
+    c.claimed = true; // the call's first offer: a stranger's counts against its quota
+    if (c.owner === null) {
+      c.owner = owner;
+      c.at = this.now();
+      this.owned.set(key, c);
     }
-    e.streams = had + more;
+    c.streams += more;
     this.held.set(owner, (this.held.get(owner) ?? 0) + more);
     this.strangers += more;
     return null;
+  }
+
+  /**
+   * May SDP of side `tag` (the sender's own tag) from `signal` go to the engine? The first
+   * message of a side sets its party; later ones must come from its address or its Contact's,
+   * as RTPproxy64's table asks (SPEC 11: a stranger who knows a live Call-ID moves no media).
+   */
+  mayChange(key: string, tag: string, signal: string, contact: string | undefined): boolean {
+    const c = this.entry(key);
+    const was = c.parties?.get(tag);
+    if (was) return signal === was.signal || signal === was.contact;
+    c.parties ??= new Map();
+    if (c.parties.size >= MAX_SIDES) return false;
+    c.parties.set(detached(tag), { signal: detached(signal), contact: contact === undefined ? undefined : detached(contact) });
+    return true;
   }
 
   /** The call no longer counts against its owner's quota. */
@@ -185,10 +214,12 @@ export function ngStep(calls: NgCalls, m: SipMessage, plan: MediaPlan | null, sr
     if ((method !== 'INVITE' && method !== 'UPDATE') || m.status < 180 || m.status >= 300) return null;
     command = method === 'INVITE' && calls.isLate(key) ? 'offer' : 'answer';
   }
+  const toTag = tagOf(m, 'To') ?? '';
+  // SPEC 11: only the party that set a side up changes its media, as in RTPproxy64's table.
+  if (!calls.mayChange(key, isRequest ? fromTag : toTag, src.addr, contactIp(m))) return R.mediaNotYours;
   // SPEC 11: a stranger's offer holds the engine's ports within rtp-quota, as in RTPproxy64.
   const refused = isRequest && command === 'offer' ? calls.admit(key, owner, streamsIn(m)) : null;
   if (refused) return refused;
-  const toTag = tagOf(m, 'To') ?? '';
   const lateOffer = command === 'offer' && !isRequest; // from the callee, in its reply
   const cmd: NgCommand = {
     command,

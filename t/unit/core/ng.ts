@@ -126,3 +126,23 @@ t.test('SPEC 11: a stranger\'s offers hold the engine\'s ports within rtp-quota,
   t.equal(what(call('127.0.0.66', 's4')), 'media offer', 'and the stranger may offer again');
   t.equal(what(call('127.0.0.68', 'v2')), 'media offer');
 });
+
+t.test('SPEC 11: only the party that set a side up changes its media at the engine, as in RTPproxy64\'s table', async (t) => {
+  let now = 0;
+  const { engine } = engineOf(CONF, { now: () => now });
+  const offer = (from: string, fromTag: string, contact = from) => {
+    const text = req('INVITE', SDP4).replace(';tag=al', `;tag=${fromTag}`).replace('Contact: <sip:alice@127.0.0.10>', `Contact: <sip:alice@${contact}>`).replace(/Via: SIP\/2\.0\/UDP 127\.0\.0\.10/, `Via: SIP/2.0/UDP ${from}`);
+    const out = engine.handle(text, hp(`${from}:5060`), hp('127.0.0.120:5060'));
+    return out[0].type === 'media' ? `media ${String(out[0].ng.command)}` : out[0].type === 'send' ? out[0].data.split('\r\n')[0] : out[0].type;
+  };
+  t.equal(offer('127.0.0.10', 'al', '127.0.0.12'), 'media offer', 'alice offers (her Contact names 127.0.0.12)');
+  t.equal(offer('127.0.0.66', 'al'), 'SIP/2.0 403 Forbidden (media of another party)', 'a stranger with her Call-ID and tag cannot move her media');
+  t.equal(offer('127.0.0.10', 'al'), 'media offer', 'she can, from where she sent it');
+  t.equal(offer('127.0.0.12', 'al'), 'media offer', 'or from her Contact\'s address');
+  t.equal(offer('127.0.0.66', 'x1'), 'media offer', 'another tag is another side: no one\'s media moves');
+  for (let i = 2; i <= 7; i++) offer('127.0.0.66', `x${i}`);
+  t.equal(offer('127.0.0.66', 'x8'), 'SIP/2.0 403 Forbidden (media of another party)', 'at most 8 sides a call');
+  t.equal(offer('127.0.0.10', 'al'), 'media offer', 'alice still can');
+  now = 3_600_000;
+  t.same(engine.ngSweep(), [], 'the stranger\'s offers in her call did not make it his: nothing to delete');
+});
