@@ -187,6 +187,69 @@ function check(e: Engine, text: string, src: HostPort, local: HostPort): string 
   return null;
 }
 
+// media-engine rtpengine: the same messages through an engine that asks rtpengine (never
+// reached: each 'media' action is answered here with the engine's SDP, or with none).
+const ngEngine = (): Engine => engineFor(join(here, 'cases', 'call-v4-to-v6', 'config'), { product: 'sipproxy64', onInternalError }, UNTHROTTLED + 'media-engine rtpengine 127.0.0.1:2223\n').engine;
+const ENGINE_SDP = (f: string): string => `v=0\r\no=- 1 1 IN ${f} ${f === 'IP6' ? '2001:db8::2' : '192.0.2.2'}\r\ns=-\r\nc=IN ${f} ${f === 'IP6' ? '2001:db8::2' : '192.0.2.2'}\r\nt=0 0\r\nm=audio 32000 RTP/AVP 0\r\n`;
+const sides = new WeakMap<Engine, Map<string, Map<string, Set<string>>>>(); // call -> sender's tag -> addresses that may change that side
+
+/** The IP literals of a message's Contact values, read loosely (a superset of what the proxy reads). */
+function contactIps(text: string): string[] {
+  const out: string[] = [];
+  for (const m of text.split(/\r?\n\r?\n/, 1)[0].matchAll(/^(?:contact|m)[ \t]*:([^\r\n]*)/gim)) {
+    for (const h of m[1].matchAll(/[0-9a-fA-F:.]{2,45}/g)) for (const x of [h[0], h[0].split(':')[0]]) out.push(parseIp(x)?.addr ?? x); // host:port too
+  }
+  return out;
+}
+
+function checkNg(e: Engine, text: string, src: HostPort, local: HostPort, down: boolean): string | null {
+  cases++;
+  const bugs = e.counters.get('internal-error') ?? 0;
+  let out;
+  try {
+    out = e.handle(text, src, local);
+    out = out.flatMap((a) => (a.type === 'media' && a.then ? [a, ...a.then(down ? null : ENGINE_SDP(String(a.ng['address family'])))] : [a]));
+  } catch (err) {
+    return `threw: ${(err as Error).stack}`;
+  }
+  if ((e.counters.get('internal-error') ?? 0) > bugs) return `internal error: ${lastBug}`;
+  const isRequest = !/^[\r\n]*SIP\//.test(text);
+  for (const a of out) {
+    if (a.type === 'media') {
+      const cmd = a.ng;
+      const calls = sides.get(e) ?? new Map<string, Map<string, Set<string>>>();
+      sides.set(e, calls);
+      if (cmd.command === 'delete') calls.delete(a.key); // the call is gone at the engine: a new one may take its Call-ID
+      if (cmd.command !== 'offer' && cmd.command !== 'answer') continue;
+      // SPEC 11: a side's media changes only by SDP from the party that set it up (its SIP address or its Contact's).
+      const tag = String(isRequest || cmd.command === 'offer' ? cmd['from-tag'] : cmd['to-tag']);
+      const call = calls.get(a.key) ?? new Map<string, Set<string>>();
+      calls.set(a.key, call);
+      const may = call.get(tag);
+      if (may && !may.has(src.addr)) return `${src.addr} changed side ${tag} of ${a.key}, set up from ${[...may].join(' ')}`;
+      if (!may) call.set(tag, new Set([src.addr, ...contactIps(text)]));
+      continue;
+    }
+    if (a.type !== 'send') continue;
+    const isReply = a.data.startsWith('SIP/2.0 ') && isRequest;
+    if (isReply && !(a.to.addr === src.addr && a.to.port === src.port)) return `answered to ${a.to.addr}:${a.to.port}, not the source`;
+    if (!allowed.has(a.to.addr) && (isSpecial(a.to.addr) || e.map.isOurs(a.to.addr))) return `sent to ${a.to.addr}`;
+    if (!(a.to.port >= 1 && a.to.port <= 65535)) return `sent to port ${a.to.port}`;
+    if (!isReply) {
+      try {
+        const m = parseMessage(a.data);
+        if (m.bodyEnd !== a.data.length) return 'forwarded with a Content-Length that is not its body\'s';
+      } catch (err) {
+        return `forwarded a message it cannot parse itself: ${(err as Error).message}`;
+      }
+    }
+  }
+  // SPEC 11: strangers' offers at the engine within half the pool.
+  const held = e.ng?.strangerStreams ?? 0;
+  if (held < 0 || held > Math.floor(e.media.allowed / 2)) return `strangers hold ${held} streams at the engine`;
+  return null;
+}
+
 const specials = [':', ';', '<', '>', '[', ']', '"', '\\', ',', '@', '=', ' ', '\r\n', '\r\n ', '\t', '\x00', '\xff', '%', '::', '[::', ']:', 'sip:', 'IN IP6 ', 'm=audio ', 'c=IN IP4 ', 'Content-Length: ', 'Via: SIP/2.0/UDP ', 'Route: <sip:192.0.2.1;lr;sp64>', '\r\n\r\n'];
 
 const mutation = fc.oneof(
@@ -250,6 +313,15 @@ t.test('fuzz the engine', async (t) => {
       const r = check(s.nat ? n : e, mutate(s.text, ms as Mutation[]), src, s.local);
       if (r) throw new Error(r);
     }), { numRuns: rounds(60000), includeErrorInReport: true, ...seeded, ...replay });
+    // 1b. The same through media-engine rtpengine (the engine answers, or does not).
+    const g = ngEngine();
+    fc.assert(fc.property(fc.nat(seeds.length - 1), fc.array(mutation, { minLength: 1, maxLength: 8 }), fc.nat(4), fc.boolean(), (i, ms, who, down) => {
+      const s = seeds[i];
+      if (s.nat) return;
+      const src = who === 0 ? sources[s.src.family === 4 ? 2 : 3] : s.src;
+      const r = checkNg(g, mutate(s.text, ms as Mutation[]), src, s.local, down);
+      if (r) throw new Error(r);
+    }), { numRuns: rounds(20000), includeErrorInReport: true, ...seeded, ...replay });
     // 2. Random bytes and random text.
     fc.assert(fc.property(fc.uint8Array({ maxLength: 3000 }), fc.nat(3), fc.nat(4), (b, si, li) => {
       const r = check(e, Buffer.from(b).toString('latin1'), sources[si], locals[li]);

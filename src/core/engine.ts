@@ -94,6 +94,14 @@ export class Engine implements ProxyContext {
     return false;
   }
 
+  /** media-engine rtpengine: what a message changed of the engine's calls holds once it goes on (asked, or forwarded), not when answered here or dropped. */
+  private ngSettle(out: Action[], text: string): void {
+    const request = !/^[\r\n]*SIP\//.test(text);
+    const on = out.some((a) => a.type === 'media' || (a.type === 'send' && !(request && a.data.startsWith('SIP/2.0 '))));
+    if (on) this.ng?.commit();
+    else this.ng?.discard();
+  }
+
   /** media-engine rtpengine: deletes for strangers' offers unanswered after rtp-timeout (the daemon's timer asks; SPEC 11). */
   ngSweep(): Action[] {
     return (this.ng?.sweep() ?? []).map((key): Action => ({ type: 'media', key, ng: { command: 'delete', 'call-id': key } }));
@@ -119,6 +127,7 @@ export class Engine implements ProxyContext {
       this.countOut(out);
       return out;
     }
+    this.ng?.discard();
     try {
       out = this.dispatch(text, src, local, transport);
     } catch (err) {
@@ -142,6 +151,7 @@ export class Engine implements ProxyContext {
       this.onInternalError?.(new Error('a send to or from a port outside 1-65535'));
       out = [drop(R.internalError)];
     }
+    if (this.ng?.hasPending) this.ngSettle(out, text);
     this.countOut(out);
     const a = out[0];
     if (out.length === 1 && a.type === 'send' && a.unreachable) {

@@ -14,6 +14,7 @@ import { Action, MediaPlan, NgCommand } from './types.js';
 const MAX_CALLS = 100_000;
 
 interface NgCall {
+  readonly key: string; // the Call-ID key, apart from the message's text (net/strings.ts)
   late: boolean;
   established: boolean;
   claimed: boolean; //     its first offer was seen: by a party, or by `owner`
@@ -52,22 +53,44 @@ export class NgCalls {
   private readonly owned = new Map<string, NgCall>(); // strangers' calls that count, oldest first
   private readonly held = new Map<string, number>(); //  streams each stranger holds
   private strangers = 0;
+  // What one message changes waits until it goes on (commit): a message refused or dropped
+  // after its step was read changes nothing (SPEC 11: a stranger's refused BYE does not make
+  // the proxy forget who set a call up, nor give its quota back).
+  private pending: Array<() => void> = [];
 
   constructor(private readonly quota: NgQuota = { perSource: Infinity, strangers: Infinity, lifeMs: Infinity }, private readonly now: () => number = Date.now) {}
+
+  /** The message's changes take effect: it goes on. */
+  commit(): void {
+    const p = this.pending;
+    this.pending = [];
+    for (const f of p) f();
+  }
+
+  /** The message's changes are forgotten: it was answered here or dropped. */
+  discard(): void {
+    this.pending = [];
+  }
+
+  get hasPending(): boolean {
+    return this.pending.length > 0;
+  }
 
   private entry(key: string): NgCall {
     let c = this.calls.get(key);
     if (!c) {
-      if (this.calls.size >= MAX_CALLS) this.forget(this.calls.keys().next().value as string); // the oldest
-      c = { late: false, established: false, claimed: false, owner: null, streams: 0, at: 0, parties: null };
-      this.calls.set(detached(key), c); // kept for the call: no INVITE with it (net/strings.ts)
+      if (this.calls.size >= MAX_CALLS) this.drop(this.calls.keys().next().value as string); // the oldest
+      c = { key: detached(key), late: false, established: false, claimed: false, owner: null, streams: 0, at: 0, parties: null };
+      this.calls.set(c.key, c); // kept for the call: no INVITE with it (net/strings.ts)
     }
     return c;
   }
 
   invited(key: string, withSdp: boolean): void {
-    const c = this.entry(key);
-    if (!c.established) c.late = !withSdp;
+    this.pending.push(() => {
+      const c = this.entry(key);
+      if (!c.established) c.late = !withSdp;
+    });
   }
 
   /**
@@ -76,25 +99,28 @@ export class NgCalls {
    * the most streams it offered; an offer in another's call counts nothing (a side of its own).
    */
   admit(key: string, owner: string | null, streams: number): Reason | null {
-    const c = this.entry(key);
-    if (c.claimed && (owner === null || c.owner !== owner)) return null; // another's call: a side of its own, nothing counted
+    const c = this.calls.get(key);
+    if (c?.claimed && (owner === null || c.owner !== owner)) return null; // another's call: a side of its own, nothing counted
     if (owner === null) {
-      c.claimed = true; // a party's call
+      this.pending.push(() => void (this.entry(key).claimed = true)); // a party's call
       return null;
     }
-    const more = Math.max(0, streams - c.streams);
+    const more = Math.max(0, streams - (c?.streams ?? 0));
     if (more === 0) return null;
     if ((this.held.get(owner) ?? 0) + more > this.quota.perSource) return R.rtpSourceQuota;
     if (this.strangers + more > this.quota.strangers) return R.rtpStrangerQuota;
-    c.claimed = true; // the call's first offer: a stranger's counts against its quota
-    if (c.owner === null) {
-      c.owner = owner;
-      c.at = this.now();
-      this.owned.set(key, c);
-    }
-    c.streams += more;
-    this.held.set(owner, (this.held.get(owner) ?? 0) + more);
-    this.strangers += more;
+    this.pending.push(() => {
+      const e = this.entry(key);
+      e.claimed = true; // the call's first offer: a stranger's counts against its quota
+      if (e.owner === null) {
+        e.owner = detached(owner); // apart from the message (net/strings.ts)
+        e.at = this.now();
+        this.owned.set(e.key, e);
+      }
+      e.streams += more;
+      this.held.set(detached(owner), (this.held.get(owner) ?? 0) + more);
+      this.strangers += more;
+    });
     return null;
   }
 
@@ -104,12 +130,15 @@ export class NgCalls {
    * as RTPproxy64's table asks (SPEC 11: a stranger who knows a live Call-ID moves no media).
    */
   mayChange(key: string, tag: string, signal: string, contact: string | undefined): boolean {
-    const c = this.entry(key);
-    const was = c.parties?.get(tag);
+    const parties = this.calls.get(key)?.parties;
+    const was = parties?.get(tag);
     if (was) return signal === was.signal || signal === was.contact;
-    c.parties ??= new Map();
-    if (c.parties.size >= MAX_SIDES) return false;
-    c.parties.set(detached(tag), { signal: detached(signal), contact: contact === undefined ? undefined : detached(contact) });
+    if (parties && parties.size >= MAX_SIDES) return false;
+    this.pending.push(() => {
+      const c = this.entry(key);
+      c.parties ??= new Map();
+      if (!c.parties.has(tag)) c.parties.set(detached(tag), { signal: detached(signal), contact: contact === undefined ? undefined : detached(contact) });
+    });
     return true;
   }
 
@@ -148,7 +177,7 @@ export class NgCalls {
   }
 
   establish(key: string): void {
-    this.entry(key).established = true;
+    this.pending.push(() => void (this.entry(key).established = true));
   }
 
   /** A call this instance set up that is not answered yet: an error or CANCEL ends it. */
@@ -157,7 +186,12 @@ export class NgCalls {
     return c !== undefined && !c.established;
   }
 
+  /** The call ends (a BYE, a CANCEL, a final error), once its message goes on. */
   forget(key: string): void {
+    this.pending.push(() => this.drop(key));
+  }
+
+  private drop(key: string): void {
     const c = this.calls.get(key);
     if (c) this.release(key, c);
     this.calls.delete(key);

@@ -146,3 +146,16 @@ t.test('SPEC 11: only the party that set a side up changes its media at the engi
   now = 3_600_000;
   t.same(engine.ngSweep(), [], 'the stranger\'s offers in her call did not make it his: nothing to delete');
 });
+
+t.test('SPEC 11: a message refused after its step was read changes nothing the engine\'s calls hold (a stranger\'s BYE of 64 KB)', async (t) => {
+  const { engine } = engineOf(CONF);
+  const msg = (method: string, from: string, body: string, extra = '') => {
+    const text = req(method, body).replace(/Via: SIP\/2\.0\/UDP 127\.0\.0\.10/, `Via: SIP/2.0/UDP ${from}`).replace('Max-Forwards: 70\r\n', `Max-Forwards: 70\r\n${extra}`);
+    const out = engine.handle(text, hp(`${from}:5060`), hp('127.0.0.120:5060'));
+    return out.map((a) => (a.type === 'media' ? `media ${String(a.ng.command)}` : a.type === 'send' ? a.data.split('\r\n')[0] : a.type)).join(', ');
+  };
+  t.equal(msg('INVITE', '127.0.0.10', SDP4), 'media offer', 'alice\'s call');
+  const pad = `X-Pad: ${'x'.repeat(7990)}\r\n`.repeat(8) + `X-Pad: ${'x'.repeat(65_480 - 8 * 8000 - req('BYE').length)}\r\n`; // 65,500 bytes in all
+  t.equal(msg('BYE', '127.0.0.66', '', pad), 'SIP/2.0 513 Message Too Large', 'a stranger\'s BYE too large once rewritten: 513');
+  t.equal(msg('INVITE', '127.0.0.66', SDP4), 'SIP/2.0 403 Forbidden (media of another party)', 'the call was not forgotten: her side is still hers');
+});

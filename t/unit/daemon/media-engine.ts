@@ -25,7 +25,7 @@ async function withEngine(t: Test) {
   const asked: { cookie: string; port: number }[] = [];
   sock.on('message', (msg, rinfo) => asked.push({ cookie: msg.toString('latin1').split(' ')[0], port: rinfo.port }));
   const drops: string[] = [];
-  const engine = { countDrop: (r: Reason) => drops.push(r.code), count: () => {} } as unknown as Engine;
+  const engine = { countDrop: (r: Reason) => drops.push(r.code), count: () => {}, ngSweep: () => [] } as unknown as Engine;
   const cfg = { rtpengines: [{ addr: '127.0.0.1', family: 4, port: sock.address().port }] } as unknown as Config;
   const media = new MediaEngine(cfg, engine, createLogger('plain', 'error', () => {}));
   t.teardown(() => { media.stop(); sock.close(); });

@@ -85,7 +85,14 @@ t.test('the registrar\'s bindings keep no REGISTER', async (t) => {
 
 t.test('media-engine rtpengine: the calls it tracks keep no INVITE', async (t) => {
   const calls = new NgCalls();
-  const per = growth((i) => calls.invited(`${PAD}ng-${i}-a84b4c76e66710@192.0.2.10 ${PAD}`.slice(PAD.length, PAD.length + 40), true));
+  const per = growth((i) => {
+    const msg = `${PAD}ng-${i}-a84b4c76e66710@192.0.2.10 ${PAD};tag=a${i} 2001:db8:9::${(i % 60000).toString(16)}`;
+    const key = msg.slice(PAD.length, PAD.length + 40);
+    calls.invited(key, true);
+    calls.mayChange(key, msg.slice(msg.indexOf(';tag=') + 5, msg.lastIndexOf(' ')), msg.slice(msg.lastIndexOf(' ') + 1), undefined);
+    calls.admit(key, msg.slice(msg.lastIndexOf(' ') + 1), 1); // a stranger's offer: counted, with its source
+    calls.commit(); // the message went on
+  });
   t.equal(calls.size, N);
   t.ok(per < 2000, `${Math.round(per)} bytes a call`);
 });
