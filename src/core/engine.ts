@@ -61,8 +61,8 @@ export class Engine implements ProxyContext {
     this.product = deps.product ?? 'sipproxy64';
     this.macs = keyring(deps.secret ?? TEST_SECRET);
     this.mac = this.macs[0];
-    // SPEC 11: strangers' offers at the engine within rtp-quota, half the pool in all, as in the table.
-    this.ng = cfg.rtpengines.length > 0 ? new NgCalls({ perSource: cfg.rtpQuota, strangers: Math.max(1, Math.floor(this.media.allowed / 2)), lifeMs: cfg.rtpTimeout * 1000 }, deps.now ?? Date.now) : null;
+    // SPEC 11: strangers' offers at the engine within rtp-quota, and the table's cap for them all.
+    this.ng = cfg.rtpengines.length > 0 ? new NgCalls({ perSource: cfg.rtpQuota, strangers: this.media.strangerCap, lifeMs: cfg.rtpTimeout * 1000 }, deps.now ?? Date.now) : null;
     this.throttle = new Throttle(deps.now ?? Date.now, cfg.floodLimit, cfg.floodBan * 1000, cfg.answerLimit);
     const map = this.map;
     this.ours = {
@@ -103,8 +103,8 @@ export class Engine implements ProxyContext {
   }
 
   /** media-engine rtpengine: deletes for strangers' offers unanswered after rtp-timeout (the daemon's timer asks; SPEC 11). */
-  ngSweep(): Action[] {
-    return (this.ng?.sweep() ?? []).map((key): Action => ({ type: 'media', key, ng: { command: 'delete', 'call-id': key } }));
+  ngSweep(): Array<Extract<Action, { type: 'media' }>> {
+    return (this.ng?.sweep() ?? []).map((key) => ({ type: 'media', key, ng: { command: 'delete', 'call-id': key } }));
   }
 
   isParty(a: Addr): boolean {
@@ -127,7 +127,6 @@ export class Engine implements ProxyContext {
       this.countOut(out);
       return out;
     }
-    this.ng?.discard();
     try {
       out = this.dispatch(text, src, local, transport);
     } catch (err) {

@@ -37,6 +37,11 @@ function legOf(ctx: ProxyContext, callId: string, side: Family, via: string, m: 
  * reason no relay port could be had.
  * `keepParties`: an answer from another fork of an established call leaves the media alone.
  */
+/** Does this SDP come from a configured party (no quota, may name its own media servers)? The plan says, or a map line. */
+export function trustedSender(ctx: ProxyContext, plan: MediaPlan, src: HostPort): boolean {
+  return plan.trusted ?? ctx.map.isMapped(src.addr);
+}
+
 export function rewriteMessageBody(ctx: ProxyContext, m: SipMessage, edits: Edits, plan: MediaPlan | null, src: HostPort, keepParties = false): number | Reason {
   const body = plan ? declaredBody(m) : null;
   if (!plan || body === null) return 0;
@@ -44,7 +49,7 @@ export function rewriteMessageBody(ctx: ProxyContext, m: SipMessage, edits: Edit
   const { key, side } = plan;
   const media = ctx.media;
   const relay = (plan.addrs ?? [ctx.map.media(4), ctx.map.media(6)]).map((a) => a?.addr);
-  const trusted = plan.trusted ?? ctx.map.isMapped(src.addr);
+  const trusted = trustedSender(ctx, plan, src);
   const contact = contactIp(m);
   let refused: Refused | Malformed = 'exhausted';
   const delta = rewriteBody(m.text, m.bodyStart, m.bodyEnd, body.ctype, {

@@ -118,7 +118,7 @@ export class NgCalls {
         this.owned.set(e.key, e);
       }
       e.streams += more;
-      this.held.set(detached(owner), (this.held.get(owner) ?? 0) + more);
+      this.held.set(e.owner, (this.held.get(e.owner) ?? 0) + more);
       this.strangers += more;
     });
     return null;
@@ -143,7 +143,7 @@ export class NgCalls {
   }
 
   /** The call no longer counts against its owner's quota. */
-  private release(key: string, c: NgCall): void {
+  private release(c: NgCall): void {
     if (c.owner === null) return;
     const left = (this.held.get(c.owner) ?? 0) - c.streams;
     if (left > 0) this.held.set(c.owner, left);
@@ -151,7 +151,7 @@ export class NgCalls {
     this.strangers -= c.streams;
     c.owner = null;
     c.streams = 0;
-    this.owned.delete(key);
+    this.owned.delete(c.key);
   }
 
   /**
@@ -163,7 +163,7 @@ export class NgCalls {
     const gone: string[] = [];
     for (const [key, c] of this.owned) {
       if (now - c.at < this.quota.lifeMs) break; // oldest first
-      this.release(key, c);
+      this.release(c);
       if (!c.established) {
         this.calls.delete(key);
         gone.push(key);
@@ -193,7 +193,7 @@ export class NgCalls {
 
   private drop(key: string): void {
     const c = this.calls.get(key);
-    if (c) this.release(key, c);
+    if (c) this.release(c);
     this.calls.delete(key);
   }
 

@@ -9,7 +9,7 @@ import { R, Reason } from '../sip/reasons.js';
 import { checkRequestUriAt, findUri, hostIp, param, parseUri, UriParts } from '../sip/uri.js';
 import { MAX_VIA, stampVia, topVia, Via, viaCount } from '../sip/via.js';
 import { branchFor } from './branch.js';
-import { fixContentLength, releaseRefused, requestMediaLife, rewriteMessageBody } from './media.js';
+import { fixContentLength, releaseRefused, requestMediaLife, rewriteMessageBody, trustedSender } from './media.js';
 import { ngStep, throughEngine } from './ng.js';
 import { addRecordRoute, deleteRoutes, Preprocessed, preprocessRoutes } from './routes.js';
 import { localReply } from './reply.js';
@@ -56,7 +56,7 @@ export function handleRequest(ctx: ProxyContext, planner: Planner, m: SipMessage
   if (!sendable(ctx, hop.target.addr)) throw refuse(R.forbiddenDestination); // SPEC 11
   const branch = branchFor(ctx.mac, via, callId, cseq, src, inT !== 'udp');
   if (!branch) throw refuse(R.badVia); //                        no address a response could return to
-  const stranger = plan.media && !(plan.media.trusted ?? ctx.map.isMapped(src.addr)); // SPEC 11: its quota, as RTPproxy64's
+  const stranger = plan.media && !trustedSender(ctx, plan.media, src); // SPEC 11: its quota, as RTPproxy64's
   const ng = ctx.ng ? ngStep(ctx.ng, m, plan.media, src, m.method, stranger ? sourceOf(src.addr) : null) : null; // media-engine rtpengine
   if (ng !== null && 'code' in ng) throw refuse(ng);
   const mark = ctx.media.mark();

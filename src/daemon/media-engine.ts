@@ -17,7 +17,7 @@ export class MediaEngine {
     this.client = new NgClient(cfg.rtpengines, { onIgnored: () => engine.countDrop(R.mediaEngineStranger) });
     const poll = (): void => {
       void this.client.poll().catch(() => {});
-      for (const a of engine.ngSweep()) if (a.type === 'media') this.handle(a, () => {}); // a delete waits for nothing
+      for (const a of engine.ngSweep()) this.handle(a, () => {}); // a delete waits for nothing
     };
     poll();
     this.timer = setInterval(poll, 10_000);

@@ -59,7 +59,7 @@ export class MediaTable {
   private readonly owned = new Map<string, number>(); // streams per stranger source (an IPv6 /64: sourceOf)
   private strangers = 0; //                             streams of all strangers
   private made = 0; //                                  streams ever made
-  private readonly strangerCap: number; //             streams all strangers together may hold
+  readonly strangerCap: number; //                     streams all strangers together may hold
   private cursor: number;
   private readonly lo: number;
   private readonly hi: number;

@@ -180,9 +180,7 @@ export function parseMessage(text: string): SipMessage {
  * backslash, linear too.
  */
 function checkHeadBytes(text: string, first: number, headersEnd: number): void {
-  for (let i = text.indexOf('\r', first); i >= 0 && i <= headersEnd; i = text.indexOf('\r', i + 1)) {
-    if (text.charCodeAt(i + 1) !== 10) throw refuse(R.bareCr);
-  }
+  if (bareCr(text, first, headersEnd)) throw refuse(R.bareCr);
   const head = text.slice(first, headersEnd);
   for (let k = 0; k < C_STRUCTURE.length; k++) {
     const i = head.indexOf(C_STRUCTURE[k]);
@@ -190,8 +188,15 @@ function checkHeadBytes(text: string, first: number, headersEnd: number): void {
   }
 }
 
-const C_STRUCTURE = ['\0', '\v', '\f'];
-const isCStructure = (c: number): boolean => c === 0 || c === 11 || c === 12;
+/** Is there a CR not followed by LF in text[from, to]? */
+function bareCr(text: string, from: number, to: number): boolean {
+  for (let i = text.indexOf('\r', from); i >= 0 && i <= to; i = text.indexOf('\r', i + 1)) if (text.charCodeAt(i + 1) !== 10) return true;
+  return false;
+}
+
+const C_CODES = [0, 11, 12]; // NUL, VT, FF
+const C_STRUCTURE = C_CODES.map((c) => String.fromCharCode(c));
+const isCStructure = (c: number): boolean => C_CODES.includes(c);
 
 /** Where the header line (with its folded lines) holding head[i] starts. */
 function headerStart(head: string, i: number): number {
@@ -219,7 +224,7 @@ function quotedOnly(head: string, s: number): boolean {
 
 /** Does a header line (without its line end) hold a byte no head may hold? (an answer copies none) */
 export function badHeadByte(line: string): boolean {
-  for (let i = line.indexOf('\r'); i >= 0; i = line.indexOf('\r', i + 1)) if (line.charCodeAt(i + 1) !== 10) return true;
+  if (bareCr(line, 0, line.length)) return true;
   return C_STRUCTURE.some((c) => line.includes(c)) && !quotedOnly(line, 0);
 }
 
