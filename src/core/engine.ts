@@ -102,9 +102,19 @@ export class Engine implements ProxyContext {
     else this.ng?.discard();
   }
 
-  /** media-engine rtpengine: deletes for strangers' offers unanswered after rtp-timeout (the daemon's timer asks; SPEC 11). */
+  /**
+   * media-engine rtpengine, the daemon's timer (SPEC 11): deletes for strangers' offers still
+   * unanswered after rtp-timeout, queries for their answered calls, which count while the
+   * engine holds them.
+   */
   ngSweep(): Array<Extract<Action, { type: 'media' }>> {
-    return (this.ng?.sweep() ?? []).map((key) => ({ type: 'media', key, ng: { command: 'delete', 'call-id': key } }));
+    const ng = this.ng;
+    if (!ng) return [];
+    const { gone, ask } = ng.sweep();
+    return [
+      ...gone.map((key) => ({ type: 'media' as const, key, ng: { command: 'delete', 'call-id': key } })),
+      ...ask.map((key) => ({ type: 'media' as const, key, ng: { command: 'query', 'call-id': key }, held: (known: boolean | null) => ng.engineHolds(key, known) })),
+    ];
   }
 
   isParty(a: Addr): boolean {

@@ -46,7 +46,8 @@ export interface NgQuota {
  * Another instance that shares the engine knows none of it and still works: a reply's SDP
  * is then taken as the answer, and only calls this instance saw are deleted on an error.
  * SPEC 11: the streams a stranger's offers hold at the engine count against rtp-quota, as in
- * RTPproxy64's table, for rtp-timeout; one not answered by then is deleted (sweep()).
+ * RTPproxy64's table: one not answered after rtp-timeout is deleted, an answered one counts
+ * while the engine holds it (sweep()).
  */
 export class NgCalls {
   private readonly calls = new Map<string, NgCall>();
@@ -155,21 +156,36 @@ export class NgCalls {
   }
 
   /**
-   * Strangers' calls older than rtp-timeout stop counting; those never answered are forgotten
-   * and returned, for the daemon to delete at the engine (it may keep them while packets come).
+   * Strangers' calls at rtp-timeout: one never answered is forgotten, returned in `gone` for
+   * the daemon to delete at the engine (which keeps it while packets come); an answered one
+   * goes on counting, and `ask` names it for the daemon to ask the engine (query) whether it
+   * still holds it: engineHolds() hears the answer, and the next rtp-timeout asks again (SPEC 11).
    */
-  sweep(): string[] {
+  sweep(): { gone: string[]; ask: string[] } {
     const now = this.now();
     const gone: string[] = [];
+    const ask: NgCall[] = [];
     for (const [key, c] of this.owned) {
       if (now - c.at < this.quota.lifeMs) break; // oldest first
-      this.release(c);
-      if (!c.established) {
-        this.calls.delete(key);
-        gone.push(key);
+      if (c.established) {
+        ask.push(c);
+        continue;
       }
+      this.release(c);
+      this.calls.delete(key);
+      gone.push(key);
     }
-    return gone;
+    for (const c of ask) { // to the end: asked again after another rtp-timeout
+      c.at = now;
+      this.owned.delete(c.key);
+      this.owned.set(c.key, c);
+    }
+    return { gone, ask: ask.map((c) => c.key) };
+  }
+
+  /** The engine's answer to a sweep's query: false, it no longer holds the call (its own timeout); null, no answer (the call goes on counting). */
+  engineHolds(key: string, known: boolean | null): void {
+    if (known === false && this.calls.get(key)?.owner) this.drop(key);
   }
 
   isLate(key: string): boolean {

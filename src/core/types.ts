@@ -25,9 +25,10 @@ export type Action =
     readonly method?: string;
   }
   | { readonly type: 'drop'; readonly reason: Reason }
-  // media-engine rtpengine: an ng command (offer, answer, delete) for the engine chosen by
-  // `key`; then() gets the SDP it returned (null: no engine answered) and gives what to send.
-  | { readonly type: 'media'; readonly key: string; readonly ng: NgCommand; readonly then?: (sdp: string | null) => Action[] }
+  // media-engine rtpengine: an ng command (offer, answer, delete, query) for the engine chosen
+  // by `key`; then() gets the SDP it returned (null: no engine answered) and gives what to
+  // send; held() hears whether the engine still holds the call (null: no answer).
+  | { readonly type: 'media'; readonly key: string; readonly ng: NgCommand; readonly then?: (sdp: string | null) => Action[]; readonly held?: (known: boolean | null) => void }
   // A host name to resolve first; the daemon resolves it, then calls retry().
   | { readonly type: 'resolve'; readonly name: string; readonly family: Family; readonly retry: () => Action[] };
 

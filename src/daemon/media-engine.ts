@@ -17,7 +17,7 @@ export class MediaEngine {
     this.client = new NgClient(cfg.rtpengines, { onIgnored: () => engine.countDrop(R.mediaEngineStranger) });
     const poll = (): void => {
       void this.client.poll().catch(() => {});
-      for (const a of engine.ngSweep()) this.handle(a, () => {}); // a delete waits for nothing
+      for (const a of engine.ngSweep()) this.handle(a, () => {}); // a delete or query sends nothing on
     };
     poll();
     this.timer = setInterval(poll, 10_000);
@@ -42,7 +42,11 @@ export class MediaEngine {
       if (r === null) {
         this.engine.count(`media-engine-timeout:${a.ng.command}`);
         this.log.warn('no rtpengine answered', { command: String(a.ng.command), callId: a.key });
-      } else if (r.result !== 'ok' && a.ng.command !== 'delete') this.log.warn('rtpengine refused', { command: String(a.ng.command), callId: a.key, reason: String(r['error-reason'] ?? r.result) });
+      }
+      // A call the engine ended by its own timeout is unknown to it (rtpengine: "Unknown call-id").
+      const gone = r !== null && r.result !== 'ok' && /unknown call/i.test(String(r['error-reason'] ?? ''));
+      if (r !== null && r.result !== 'ok' && a.ng.command !== 'delete' && !(gone && a.ng.command === 'query')) this.log.warn('rtpengine refused', { command: String(a.ng.command), callId: a.key, reason: String(r['error-reason'] ?? r.result) });
+      if (a.held) a.held(r === null ? null : r.result === 'ok' ? true : gone ? false : null);
       if (a.then) deliver(a.then(sdp));
     }).catch((err: Error) => {
       this.engine.count('internal-error');

@@ -157,11 +157,12 @@ export class NgClient {
   /**
    * A command for the call `key`: its engine first, the others in turn when one does not
    * answer (an engine that failed lately is tried last). The ok answer, else the first
-   * error one, or null when none answered.
+   * error one, or null when none answered (a query: when any did not).
    */
   async request(key: string, cmd: NgCommand): Promise<Record<string, Bencoded> | null> {
     const t = this.opts.now();
     let refused: Record<string, Bencoded> | null = null;
+    let silent = false;
     const order = rank(this.engines, key);
     order.sort((a, b) => Number((this.downUntil.get(formatHostPort(a)) ?? 0) > t) - Number((this.downUntil.get(formatHostPort(b)) ?? 0) > t));
     for (const e of order) {
@@ -171,6 +172,7 @@ export class NgClient {
         this.downUntil.set(name, this.opts.now() + this.opts.downMs);
         this.state(e).up = false;
         this.count(e, `${cmd.command} timeout`);
+        silent = true;
         continue;
       }
       this.downUntil.delete(name);
@@ -180,6 +182,8 @@ export class NgClient {
       if (r.result === 'ok' || cmd.command === 'delete') return r;
       refused ??= r;
     }
+    // A query none holds, while one was silent: that one may (null: not known either way).
+    if (silent && cmd.command === 'query') return null;
     return refused; // each engine answered, none with ok: the first one's error; null if none answered
   }
 

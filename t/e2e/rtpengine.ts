@@ -2,7 +2,8 @@
 // userspace as the media engine. An IPv4 SIPp phone calls an IPv6 one through sipproxy64; the
 // RTP is counted at both ends and went through rtpengine's addresses, the BYE deletes the
 // call there; with two engines, one stopped mid-test, new calls go to the other; two
-// instances with one secret hand a call over (`secret FILE`), with two secrets they do not.
+// instances with one secret hand a call over (`secret FILE`), with two secrets they do not;
+// a stranger's offers within rtp-quota at the engine, for as long as the engine holds them.
 import t from 'tap';
 import { ChildProcess, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -149,4 +150,27 @@ e2e('rtpe', (w) => {
     proxy.child.kill('SIGTERM');
     t.equal(await proxy.exited, 0, 'SIGTERM exits 0');
   });
-}, { missing: hasRtpengine ? null : 'rtpengine is not installed (apt-get install rtpengine-daemon)', extra: ['2001:db8::3', '2001:db8::4', '2001:db8::5', '2001:db8::6', '2001:db8::7', '2001:db8::8'] });
+
+  // SPEC 11: a stranger's answered call goes on counting against rtp-quota for as long as the
+  // engine holds it (the proxy asks it at each rtp-timeout), not only for rtp-timeout.
+  t.test('a stranger\'s answered call counts against rtp-quota while the engine holds it', async (t) => {
+    await rtpengine(w, 9);
+    const proxy = w.startProxy(CONF + 'media-engine rtpengine 127.0.0.1:2229\nrtp-quota 1\nrtp-timeout 1\n');
+    t.ok(await w.proxyUp(proxy), 'proxy started');
+    const uas = w.sipp('uas.xml', '127.0.0.10', 5060, 31040, w.media('alice9', '127.0.0.10', 40100));
+    await sleep(300);
+    const stranger = w.sipp('uac.xml', '2001:db8:66::66', 5060, 31042, { ...w.media('stranger9', '2001:db8:66::66', 40110), callee: 'alice' }, '[2001:db8:64::10]:5060', 16000);
+    const queried = /sipproxy64_rtpengine_requests_total\{engine="127\.0\.0\.1:2229",command="query",result="ok"\} [1-9]/;
+    t.ok(await waitFor(async () => queried.test(await w.http('/metrics')), 25000, 500), 'after rtp-timeout (1 s) a sweep (10 s) asked the engine, which holds the call');
+    const body = 'v=0\r\no=- 1 1 IN IP6 2001:db8:66::66\r\ns=-\r\nc=IN IP6 2001:db8:66::66\r\nt=0 0\r\nm=audio 41000 RTP/AVP 0\r\n';
+    const invite = `INVITE sip:alice@[2001:db8:64::10] SIP/2.0\r\nVia: SIP/2.0/UDP [2001:db8:66::66]:5070;branch=z9hG4bKheld1\r\nMax-Forwards: 70\r\nFrom: <sip:x@[2001:db8:66::66]>;tag=h1\r\nTo: <sip:alice@[2001:db8:64::10]>\r\nCall-ID: held1@2001:db8:66::66\r\nCSeq: 1 INVITE\r\nContact: <sip:x@[2001:db8:66::66]:5070>\r\nContent-Type: application/sdp\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+    const r = await w.ns.run(process.execPath, [join(process.cwd(), 't/e2e/attacker.mjs'), JSON.stringify({ from: '2001:db8:66::66', port: 5070, listen: [], send: [{ to: '2001:db8:64::10', port: 5060, data: invite, count: 1 }], waitMs: 1500 })], 30000);
+    t.equal(r.code, 0, `the stranger ran${r.stderr}`);
+    t.same((JSON.parse(r.stdout) as { answers: string[] }).answers.filter((a) => !/^SIP\/2\.0 100 /.test(a)), ['SIP/2.0 503 Service Unavailable (media quota of this source)'], 'so the stranger\'s second offer, while its first call is up, gets 503 rtp-source-quota');
+    const [s, u] = [await stranger, await uas];
+    t.equal(s.code, 0, `the stranger's call itself completes${tail(s)}`);
+    t.equal(u.code, 0, `alice answered it${tail(u)}`);
+    proxy.child.kill('SIGTERM');
+    t.equal(await proxy.exited, 0, 'SIGTERM exits 0');
+  });
+}, { missing: hasRtpengine ? null : 'rtpengine is not installed (apt-get install rtpengine-daemon)', extra: ['2001:db8::3', '2001:db8::4', '2001:db8::5', '2001:db8::6', '2001:db8::7', '2001:db8::8', '2001:db8::9', '2001:db8:66::66'] });

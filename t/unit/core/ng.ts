@@ -127,6 +127,38 @@ t.test('SPEC 11: a stranger\'s offers hold the engine\'s ports within rtp-quota,
   t.equal(what(call('127.0.0.68', 'v2')), 'media offer');
 });
 
+t.test('SPEC 11: a stranger\'s answered call counts for as long as the engine holds it (asked at each rtp-timeout)', async (t) => {
+  let now = 0;
+  const { engine } = engineOf(CONF + 'rtp-quota 1\nrtp-timeout 60\n', { now: () => now });
+  const invite = (id: string) => engine.handle(req('INVITE', SDP4).replace('Call-ID: ng1@x', `Call-ID: ${id}`).replace(/127\.0\.0\.10(:5060|>)/g, '192.0.2.66$1'), hp('192.0.2.66:5060'), hp('127.0.0.120:5060'));
+  const first = (out: Action[]) => (out[0].type === 'media' ? `media ${String(out[0].ng.command)}` : out[0].type === 'send' ? out[0].data.split('\r\n')[0] : out[0].type === 'drop' ? `drop ${out[0].reason.code}` : out[0].type);
+  const inv = invite('sa1') as Media[];
+  t.equal(first(inv), 'media offer', 'the stranger\'s offer');
+  const fwd = inv[0].then!(ENGINE_SDP)[0] as Send;
+  const via = fwd.data.match(/^Via: .*$/gm)!.join('\r\n');
+  const ok = `SIP/2.0 200 OK\r\n${via}\r\nFrom: <sip:alice@[2001:db8:64::10]>;tag=al\r\nTo: <sip:carol@[2001:db8:1::20]>;tag=ca\r\nCall-ID: sa1\r\nCSeq: 1 INVITE\r\nContact: <sip:carol@[2001:db8:1::20]>\r\nContent-Type: application/sdp\r\nContent-Length: ${ENGINE_SDP.length}\r\n\r\n${ENGINE_SDP}`;
+  t.equal(first(engine.handle(ok, hp('[2001:db8:1::20]:5060'), hp('[2001:db8:64::10]:5060'))), 'media answer', 'carol answers');
+  t.equal(first(invite('sa2')), 'SIP/2.0 503 Service Unavailable (media quota of this source)', 'its quota is taken');
+  now = 60_000;
+  const swept = engine.ngSweep();
+  t.same(swept.map((a) => [a.key, a.ng.command]), [['sa1', 'query']], 'after rtp-timeout the answered call is not deleted: the engine is asked whether it holds it');
+  t.equal(first(invite('sa2')), 'SIP/2.0 503 Service Unavailable (media quota of this source)', 'meanwhile it still counts');
+  swept[0].held!(true);
+  t.equal(first(invite('sa2')), 'SIP/2.0 503 Service Unavailable (media quota of this source)', 'the engine holds it: it goes on counting');
+  now = 119_000;
+  t.same(engine.ngSweep(), [], 'asked again only after another rtp-timeout');
+  now = 120_000;
+  const again = engine.ngSweep();
+  t.same(again.map((a) => [a.key, a.ng.command]), [['sa1', 'query']], 'then asked again');
+  again[0].held!(null);
+  t.equal(first(invite('sa2')), 'SIP/2.0 503 Service Unavailable (media quota of this source)', 'no engine answered: it goes on counting');
+  now = 180_000;
+  engine.ngSweep()[0].held!(false);
+  t.equal(first(invite('sa2')), 'media offer', 'the engine no longer holds it (its own timeout): the quota is back');
+  now = 240_000;
+  t.same(engine.ngSweep().map((a) => [a.key, a.ng.command]), [['sa2', 'delete']], 'and the ended call is forgotten: only the new offer, unanswered, is swept');
+});
+
 t.test('SPEC 11: only the party that set a side up changes its media at the engine, as in RTPproxy64\'s table', async (t) => {
   let now = 0;
   const { engine } = engineOf(CONF, { now: () => now });

@@ -72,3 +72,17 @@ t.test('an answer from a stranger on the ng socket: counted as media-engine-stra
   await wait(() => delivered.length >= 1);
   t.same(delivered, ['v=0\r'], 'the engine\'s own answer goes on');
 });
+
+t.test('a sweep\'s query: held() hears ok as held, "Unknown call-id" as gone (the engine\'s own timeout), another error as not known', async (t) => {
+  const { sock, asked, media } = await withEngine(t);
+  await wait(() => asked.length >= 1); // the statistics poll at start
+  const heard: Array<boolean | null> = [];
+  const answers = ['d6:result2:oke', 'd6:result5:error12:error-reason15:Unknown call-ide', 'd6:result5:error12:error-reason12:Out of portse'];
+  for (const [i, answer] of answers.entries()) {
+    media.handle({ type: 'media', key: `q${i}`, ng: { command: 'query', 'call-id': `q${i}` }, held: (k) => heard.push(k) }, () => {});
+    await wait(() => asked.length >= i + 2);
+    sock.send(`${asked[i + 1].cookie} ${answer}`, asked[i + 1].port, '127.0.0.1');
+    await wait(() => heard.length >= i + 1);
+  }
+  t.same(heard, [true, false, null]);
+});

@@ -80,3 +80,20 @@ t.test('the client takes an answer only from the engine asked, under its cookie 
   for (let i = 0; i < 250 && ignored < 5; i++) await new Promise((res) => setTimeout(res, 20)); // bounded: 5 s
   t.equal(ignored, 5, 'a late answer is counted and ignored');
 });
+
+t.test('a query that no engine holds while another was silent is not known either way (null); an offer gets the error', async (t) => {
+  const answering = dgram.createSocket('udp4');
+  const silent = dgram.createSocket('udp4');
+  t.teardown(() => { answering.close(); silent.close(); });
+  answering.bind(0, '127.0.0.1');
+  silent.bind(0, '127.0.0.1');
+  await Promise.all([once(answering, 'listening'), once(silent, 'listening')]);
+  answering.on('message', (msg, rinfo) => answering.send(`${msg.toString('latin1').split(' ')[0]} d6:result5:error12:error-reason15:Unknown call-ide`, rinfo.port, rinfo.address));
+  const client = new NgClient([answering, silent].map((s) => ({ addr: '127.0.0.1', family: 4 as const, port: s.address().port })), { timeoutMs: 200, tries: 1, downMs: 1000 });
+  t.teardown(() => client.close());
+  t.equal(await client.request('c', { command: 'query', 'call-id': 'c' }), null, 'query: the silent engine may hold it');
+  t.match(await client.request('c', { command: 'offer', 'call-id': 'c' }), { result: 'error', 'error-reason': 'Unknown call-id' }, 'an offer: the answering engine\'s error');
+  const one = new NgClient([{ addr: '127.0.0.1', family: 4, port: answering.address().port }], { timeoutMs: 200, tries: 1, downMs: 1000 });
+  t.teardown(() => one.close());
+  t.match(await one.request('c', { command: 'query', 'call-id': 'c' }), { result: 'error' }, 'every engine answered: the error');
+});
