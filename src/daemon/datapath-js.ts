@@ -40,14 +40,14 @@ export class JsDatapath implements Datapath {
     countDrop(this.stats.drops, reason);
   }
 
-  private socket(a: Addr, port: number, pair: number): dgram.Socket {
+  /** One socket, bound now, or null. The lookup answers at once (udp.ts), so dgram binds before bind() returns. */
+  private socket(a: Addr, port: number): dgram.Socket | null {
     const sock = udpSocket(a.family, { reuseAddr: false });
     sock.on('error', (err) => {
       // A bind failure or an ICMP error from a gone party never ends the process.
       const e = err as NodeJS.ErrnoException;
       this.drop(e.code === 'EADDRINUSE' ? R.rtpPortInUse : R.rtpSocketError);
       this.opts.onError?.(`relay ${a.addr}:${port}`, err);
-      if (e.syscall === 'bind') this.opts.onBindFailed?.(pair);
     });
     sock.bind({ address: a.addr, port, exclusive: true }, () => {
       try {
@@ -57,20 +57,36 @@ export class JsDatapath implements Datapath {
         /* kernel limits: keep the defaults */
       }
     });
-    return sock;
+    let bound = false;
+    try {
+      bound = sock.address().port === port; // an unbound socket says port 0
+    } catch {
+      /* no socket at all */
+    }
+    if (!bound) sock.close();
+    return bound ? sock : null;
   }
 
   bind(port: number, addrs: readonly [Addr, Addr]): boolean {
     this.unbind(port);
+    const socks: dgram.Socket[] = [];
+    for (const [a, p] of [[addrs[0], port], [addrs[0], port + 1], [addrs[1], port], [addrs[1], port + 1]] as const) {
+      const sock = this.socket(a, p);
+      if (!sock) { // another process holds it: nothing of the pair stays bound, the table takes another
+        for (const x of socks) x.close();
+        return false;
+      }
+      socks.push(sock);
+    }
     this.own.add(addrs[0].addr).add(addrs[1].addr);
-    const side = (a: Addr): Side => ({ rtp: this.socket(a, port, port), rtcp: this.socket(a, port + 1, port), party: null, latchedRtp: null, latchedRtcp: null, sent: 0, q: newQuality() });
-    const pair: Pair = { sides: { 4: side(addrs[0]), 6: side(addrs[1]) }, active: false, rx: 0 };
+    const side = (rtp: dgram.Socket, rtcp: dgram.Socket): Side => ({ rtp, rtcp, party: null, latchedRtp: null, latchedRtcp: null, sent: 0, q: newQuality() });
+    const pair: Pair = { sides: { 4: side(socks[0], socks[1]), 6: side(socks[2], socks[3]) }, active: false, rx: 0 };
     for (const f of [4, 6] as Family[]) {
       pair.sides[f].rtp.on('message', (msg, r) => this.onPacket(pair, f, false, msg, r.address, r.port));
       pair.sides[f].rtcp.on('message', (msg, r) => this.onPacket(pair, f, true, msg, r.address, r.port));
     }
     this.pairs.set(port, pair);
-    return true; // dgram binds later: a failure is counted and reported then
+    return true;
   }
 
   unbind(port: number): void {

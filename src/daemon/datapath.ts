@@ -42,8 +42,7 @@ export interface Datapath {
   io(): string | null;
   /** Bind the pair's four sockets (RTP on port, RTCP on port + 1, on each side's address);
    *  a failure is counted (rtp-port-in-use, rtp-socket-error) and reported to onError.
-   *  false: it failed now, nothing stays bound (native); the js path binds asynchronously
-   *  and returns true, its failures come later. */
+   *  false: it failed, nothing of the pair stays bound. */
   bind(port: number, addrs: readonly [Addr, Addr]): boolean;
   unbind(port: number): void;
   /** A stream takes the bound pair (fresh: unlatched, counters zero), or a re-offer moves a party. */
@@ -68,8 +67,6 @@ export interface PathOptions {
   readonly threads: number; // native threads (media-threads)
   readonly io?: IoChoice; //   how the native threads move packets (media-io; default auto)
   readonly onError?: (what: string, err: Error) => void;
-  /** The js path: a socket of this pair failed to bind, after bind() returned (the native path says so at once). */
-  readonly onBindFailed?: (port: number) => void;
 }
 
 /** The drops a datapath counts, in the native verdict order after 'sent' (src/native/path.h). */

@@ -102,7 +102,6 @@ export class Relay {
   private readonly streams = new Map<number, Stream>();
   private readonly bound = new Map<number, PortSockets>(); // every bound pair: in use or warm
   private readonly warm: PortSockets[] = []; //              released pairs, oldest first
-  private readonly broken = new Set<number>(); //             pairs a socket of which failed to bind (js path)
   private timer: NodeJS.Timeout | null = null;
   private probeTimer: NodeJS.Timeout | null = null;
   private readonly now: () => number;
@@ -122,7 +121,7 @@ export class Relay {
     }, opts.quota, opts.maxPairs);
     const lo = opts.ports[0] + (opts.ports[0] % 2);
     const hi = Math.max(lo, opts.ports[1] - 1 - ((opts.ports[1] - 1) % 2));
-    ({ path: this.path, fellBack: this.fellBack } = chooseDatapath(opts.datapath ?? 'auto', { ports: [lo, hi], latch: opts.latch, threads: opts.threads ?? 1, io: opts.io, onError: opts.onError, onBindFailed: (p) => this.broken.add(p) }));
+    ({ path: this.path, fellBack: this.fellBack } = chooseDatapath(opts.datapath ?? 'auto', { ports: [lo, hi], latch: opts.latch, threads: opts.threads ?? 1, io: opts.io, onError: opts.onError }));
     this.threads = this.path.kind === 'native' ? (opts.threads ?? 1) : 1;
     this.io = this.path.io();
   }
@@ -153,7 +152,6 @@ export class Relay {
   }
 
   private closePair(set: PortSockets): void {
-    this.broken.delete(set.port);
     this.bound.delete(set.port);
     this.path.unbind(set.port);
   }
@@ -202,13 +200,6 @@ export class Relay {
     else this.ended.withoutMedia++;
     const set = this.bound.get(s.port);
     if (!set) return;
-    if (this.broken.has(s.port)) {
-      // The js path learnt too late that another process holds a port of it: not kept warm,
-      // and skipped like a pair the probe found held, until the recheck finds it free.
-      this.closePair(set);
-      this.table.reserve(s.port);
-      return;
-    }
     // Keep the pair bound (warm) for reuse after a rest; packets to it now are dropped.
     this.path.detach(s.port);
     set.releasedAt = this.now();

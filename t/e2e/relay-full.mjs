@@ -13,7 +13,7 @@ const p6 = await new Promise((ok) => { const s = dgram.createSocket('udp6'); s.b
 // The IPv4 party gave its own signalling address in its SDP: proven, so media goes to it at once.
 const port = relay.table.update('c1', 0, 4, { addr: '192.0.2.202', rtp: 40000, rtcp: 40001, mux: false, signal: '192.0.2.202' });
 relay.table.update('c1', 0, 6, { addr: '::1', rtp: p6.address().port, rtcp: p6.address().port + 1, mux: false, signal: '::1' });
-await new Promise((r) => setTimeout(r, 200)); // the pair bound (js: bind is asynchronous)
+await new Promise((r) => setTimeout(r, 200)); // time for the datapath to take the pair
 const pkt = Buffer.alloc(200, 0x80);
 const seen = () => { const s = relay.stats; return s.packets4 + [...s.drops.values()].reduce((a, b) => a + b, 0); };
 let sent = 0;
