@@ -53,6 +53,7 @@ export class NgCalls {
   private readonly calls = new Map<string, NgCall>();
   private readonly owned = new Map<string, NgCall>(); // strangers' calls that count, oldest first
   private readonly held = new Map<string, number>(); //  streams each stranger holds
+  private readonly loose = new Map<string, NgCall>(); //  calls strangers' messages made that hold no quota, oldest first
   private strangers = 0;
   // What one message changes waits until it goes on (commit): a message refused or dropped
   // after its step was read changes nothing (SPEC 11: a stranger's refused BYE does not make
@@ -77,19 +78,33 @@ export class NgCalls {
     return this.pending.length > 0;
   }
 
-  private entry(key: string): NgCall {
+  /**
+   * The call's record, made if new. Bounded (SPEC 11): strangers' messages make at most half
+   * of MAX_CALLS, and when all are taken the oldest of theirs goes first; so a stranger with
+   * many sources pushes out no party's call (its late offer and its sides would be forgotten),
+   * and none pushes out a call that holds a quota, whose streams the engine still holds.
+   */
+  private entry(key: string, stranger = false): NgCall {
     let c = this.calls.get(key);
     if (!c) {
-      if (this.calls.size >= MAX_CALLS) this.drop(this.calls.keys().next().value as string); // the oldest
+      if (stranger && this.loose.size >= MAX_CALLS / 2) this.drop(first(this.loose));
+      if (this.calls.size >= MAX_CALLS) this.drop(first(this.loose) ?? this.oldestUncounted());
       c = { key: detached(key), late: false, established: false, claimed: false, owner: null, streams: 0, at: 0, parties: null };
       this.calls.set(c.key, c); // kept for the call: no INVITE with it (net/strings.ts)
+      if (stranger) this.loose.set(c.key, c);
     }
     return c;
   }
 
-  invited(key: string, withSdp: boolean): void {
+  /** The oldest call that holds no quota (those that do are bounded by the strangers' cap). */
+  private oldestUncounted(): string | undefined {
+    for (const c of this.calls.values()) if (c.owner === null) return c.key;
+    return undefined;
+  }
+
+  invited(key: string, withSdp: boolean, stranger = false): void {
     this.pending.push(() => {
-      const c = this.entry(key);
+      const c = this.entry(key, stranger);
       if (!c.established) c.late = !withSdp;
     });
   }
@@ -111,12 +126,13 @@ export class NgCalls {
     if ((this.held.get(owner) ?? 0) + more > this.quota.perSource) return R.rtpSourceQuota;
     if (this.strangers + more > this.quota.strangers) return R.rtpStrangerQuota;
     this.pending.push(() => {
-      const e = this.entry(key);
+      const e = this.entry(key, true);
       e.claimed = true; // the call's first offer: a stranger's counts against its quota
       if (e.owner === null) {
         e.owner = detached(owner); // apart from the message (net/strings.ts)
         e.at = this.now();
         this.owned.set(e.key, e);
+        this.loose.delete(e.key);
       }
       e.streams += more;
       this.held.set(e.owner, (this.held.get(e.owner) ?? 0) + more);
@@ -130,13 +146,13 @@ export class NgCalls {
    * message of a side sets its party; later ones must come from its address or its Contact's,
    * as RTPproxy64's table asks (SPEC 11: a stranger who knows a live Call-ID moves no media).
    */
-  mayChange(key: string, tag: string, signal: string, contact: string | undefined): boolean {
+  mayChange(key: string, tag: string, signal: string, contact: string | undefined, stranger = false): boolean {
     const parties = this.calls.get(key)?.parties;
     const was = parties?.get(tag);
     if (was) return signal === was.signal || signal === was.contact;
     if (parties && parties.size >= MAX_SIDES) return false;
     this.pending.push(() => {
-      const c = this.entry(key);
+      const c = this.entry(key, stranger);
       c.parties ??= new Map();
       if (!c.parties.has(tag)) c.parties.set(detached(tag), { signal: detached(signal), contact: contact === undefined ? undefined : detached(contact) });
     });
@@ -171,8 +187,7 @@ export class NgCalls {
         ask.push(c);
         continue;
       }
-      this.release(c);
-      this.calls.delete(key);
+      this.drop(key);
       gone.push(key);
     }
     for (const c of ask) { // to the end: asked again after another rtp-timeout
@@ -207,10 +222,12 @@ export class NgCalls {
     this.pending.push(() => this.drop(key));
   }
 
-  private drop(key: string): void {
+  private drop(key: string | undefined): void {
+    if (key === undefined) return;
     const c = this.calls.get(key);
     if (c) this.release(c);
     this.calls.delete(key);
+    this.loose.delete(key);
   }
 
   get size(): number {
@@ -222,6 +239,8 @@ export class NgCalls {
     return this.strangers;
   }
 }
+
+const first = <K, V>(m: Map<K, V>): K | undefined => m.keys().next().value;
 
 /** What the engine is asked for one message: an ng command, and whether its SDP replaces the body. */
 export interface NgStep {
@@ -249,7 +268,7 @@ export function ngStep(calls: NgCalls, m: SipMessage, plan: MediaPlan | null, sr
   if (!isRequest && method === 'INVITE' && m.status >= 300 && calls.isPending(key)) return del();
   const body = declaredBody(m); // RFC 3261 20.15: what the engine reads is what the receiver reads
   if (body !== null && 'code' in body) return body;
-  if (isRequest && m.method === 'INVITE') calls.invited(key, body?.type === 'application/sdp');
+  if (isRequest && m.method === 'INVITE') calls.invited(key, body?.type === 'application/sdp', owner !== null);
   if (body === null || (body.type !== 'application/sdp' && !body.type.startsWith('multipart/'))) return null;
   if (body.type !== 'application/sdp') { // multipart: the engine takes a body of SDP alone
     const spans = sdpSpans(m.text, m.bodyStart, m.bodyEnd, body.ctype);
@@ -266,7 +285,7 @@ export function ngStep(calls: NgCalls, m: SipMessage, plan: MediaPlan | null, sr
   }
   const toTag = tagOf(m, 'To') ?? '';
   // SPEC 11: only the party that set a side up changes its media, as in RTPproxy64's table.
-  if (!calls.mayChange(key, isRequest ? fromTag : toTag, src.addr, contactIp(m))) return R.mediaNotYours;
+  if (!calls.mayChange(key, isRequest ? fromTag : toTag, src.addr, contactIp(m), owner !== null)) return R.mediaNotYours;
   // SPEC 11: a stranger's offer holds the engine's ports within rtp-quota, as in RTPproxy64.
   const refused = isRequest && command === 'offer' ? calls.admit(key, owner, streamsIn(m)) : null;
   if (refused) return refused;

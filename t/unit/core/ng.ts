@@ -4,6 +4,7 @@
 import t from 'tap';
 import { Action } from '../../../src/core/types.js';
 import { parseHostPort } from '../../../src/net/addr.js';
+import { NgCalls } from '../../../src/core/ng.js';
 import { engineOf } from '../../lib/engine.js';
 
 const CONF = 'generic4 127.0.0.1\ngeneric6 2001:db8::1\nmap 127.0.0.10 2001:db8:64::10\nmap 2001:db8:1::20 127.0.0.120\nrtp-ports 30000-30099\nmedia-engine rtpengine 127.0.0.1:2223\n';
@@ -190,4 +191,24 @@ t.test('SPEC 11: a message refused after its step was read changes nothing the e
   const pad = `X-Pad: ${'x'.repeat(7990)}\r\n`.repeat(8) + `X-Pad: ${'x'.repeat(65_480 - 8 * 8000 - req('BYE').length)}\r\n`; // 65,500 bytes in all
   t.equal(msg('BYE', '127.0.0.66', '', pad), 'SIP/2.0 513 Message Too Large', 'a stranger\'s BYE too large once rewritten: 513');
   t.equal(msg('INVITE', '127.0.0.66', SDP4), 'SIP/2.0 403 Forbidden (media of another party)', 'the call was not forgotten: her side is still hers');
+});
+
+t.test('SPEC 11: strangers\' calls push out no party\'s call, nor one holding a quota (100,000 records, half for strangers)', async (t) => {
+  const calls = new NgCalls({ perSource: 16, strangers: 1000, lifeMs: 60_000 }, () => 0);
+  const step = (f: () => unknown) => { f(); calls.commit(); };
+  step(() => calls.invited('party-late', false)); // a party's INVITE without SDP: its 200 OK carries the offer
+  step(() => calls.mayChange('party-late', 'al', '127.0.0.10', undefined));
+  step(() => calls.admit('counted', '192.0.2.66', 1)); // a stranger's offer that holds a stream at the engine
+  for (let i = 0; i < 120_000; i++) step(() => calls.invited(`s${i}`, false, true)); // strangers' INVITEs without SDP, from many sources
+  t.ok(calls.isLate('party-late'), 'the party\'s late offer is still known');
+  t.notOk(calls.mayChange('party-late', 'al', '192.0.2.99', undefined, true), 'and its side still refuses a stranger');
+  calls.discard();
+  t.equal(calls.strangerStreams, 1, 'the stranger\'s counted call is still counted');
+  t.equal(calls.size, 50_002, 'strangers\' records: half of 100,000, their oldest pushed out');
+  t.ok(calls.isLate('s119999') && !calls.isLate('s69999') && calls.isLate('s70000'));
+  for (let i = 0; i < 60_000; i++) step(() => calls.invited(`p${i}`, true)); // parties' calls fill the rest
+  t.equal(calls.size, 100_000, 'at most 100,000 records');
+  t.notOk(calls.isLate('s70000'), 'a party\'s new call pushed out a stranger\'s first');
+  t.ok(calls.isLate('party-late'));
+  t.equal(calls.strangerStreams, 1);
 });
