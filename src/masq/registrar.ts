@@ -110,7 +110,9 @@ export class Registrar {
       this.guard.succeeded(source);
       return verdict;
     }
-    if (named !== null && verdict !== 'stale') this.guard.failed(source, named);
+    // Per user only for a user of the file: names made up by the thousand would push the
+    // count of a user under attack out of the guard's table (SPEC 11).
+    if (named !== null && verdict !== 'stale') this.guard.failed(source, this.users.has(named) ? named : null);
     const extra = digest.challenge(src.addr, verdict === 'stale').map((c) => `WWW-Authenticate: ${c}\r\n`).join('');
     throw refuse(verdict === 'stale' ? R.authStale : verdict === 'replay' ? R.authReplayed : R.authRequired, undefined, extra);
   }

@@ -8,6 +8,11 @@ import { createHash } from 'node:crypto';
 import { Bindings } from '../../../src/masq/bindings.js';
 import { readJson, saveAtomic } from '../../../src/daemon/store.js';
 import { parsePasswd, PasswdError } from '../../../src/masq/passwd.js';
+import { Registrar } from '../../../src/masq/registrar.js';
+import { parseConfig, validate } from '../../../src/config/config.js';
+import { parseMessage } from '../../../src/sip/message.js';
+import { parseHostPort } from '../../../src/net/addr.js';
+import { SipError } from '../../../src/sip/errors.js';
 
 t.test('bindings follow RFC 3261 10.3 and survive a restart', async (t) => {
   let now = 1_000_000;
@@ -76,4 +81,23 @@ t.test('bindings per address-of-record and in all are capped; a refused REGISTER
   t.same(b.register('b@x', 'd', 1, 's', [c('sip:b@192.0.2.4')], 2, 3), { ok: true });
   t.same(b.register('c@x', 'e', 1, 's', [c('sip:c@192.0.2.5')], 2, 3), { ok: false, reason: R.registrationsFull });
   t.equal(b.size(), 3);
+});
+
+t.test('SPEC 11: names made up by the thousand do not push a guessed user out of the guard (failures per user count only for users of the file)', async (t) => {
+  const cfg = validate(parseConfig('inbound 192.0.2.1/24\noutbound 2001:db8::1\nregistrar yes\ndomain example.net\npasswd /dev/null\nauth-failures 3\nauth-backoff 60\n', 'test'));
+  const reg = new Registrar(cfg, parsePasswd('alice alice-pw\n', 'passwd', 'example.net'), Buffer.alloc(32, 7), () => 0);
+  const guess = (user: string, from: string): string => {
+    const text = `REGISTER sip:example.net SIP/2.0\r\nVia: SIP/2.0/UDP [${from}]:5060;branch=z9hG4bKg;rport\r\nMax-Forwards: 70\r\nTo: <sip:${user}@example.net>\r\nFrom: <sip:${user}@example.net>;tag=g\r\nCall-ID: g@x\r\nCSeq: 1 REGISTER\r\nAuthorization: Digest username="${user}", realm="example.net", nonce="0.f4af1e31b399d680987e1119", uri="sip:example.net", response="a0e08cea5070a49969932d5041a9098b", algorithm=MD5, qop=auth, nc=00000001, cnonce="c0ffee"\r\nContact: <sip:${user}@[${from}]:5060>\r\nContent-Length: 0\r\n\r\n`;
+    try {
+      reg.register(parseMessage(text), parseHostPort(`[${from}]:5060`)!, 'udp', 'g@x', 1);
+      return 'accepted';
+    } catch (e) {
+      if (!(e instanceof SipError)) throw e;
+      return e.reason.code;
+    }
+  };
+  for (let i = 0; i < 3; i++) t.equal(guess('alice', `2001:db8:2:${i}::66`), 'auth-required', `a guess for alice from a /64 of its own (${i + 1})`);
+  for (let i = 0; i < 70_000; i++) guess(`nobody${i}`, `2001:db8:${(16 + (i >> 16)).toString(16)}:${(i & 0xffff).toString(16)}::66`); // made-up names, each from a fresh /64
+  t.equal(guess('alice', '2001:db8:4::66'), 'auth-required', 'a guess for alice from a new /64: 401');
+  t.equal(guess('alice', '2001:db8:4::66'), 'auth-backoff', 'and that /64 backs off at its first failure: alice is still known to be guessed');
 });
