@@ -24,13 +24,14 @@ interface NgCall {
   parties: Map<string, Party> | null; // each side (its tag): where its first SDP came from
 }
 
-/** Where a side's SDP came from over SIP, and the IP of that message's Contact. */
+/** Where a side's SDP came from over SIP, and the IP of that message's Contact; whether a stranger set it up. */
 interface Party {
   readonly signal: string;
   readonly contact: string | undefined;
+  readonly stranger: boolean;
 }
 
-/** Sides (tags) of a call whose party is remembered: a call forked wider is refused more. */
+/** Sides (tags) of a call whose party is remembered: a call forked wider is refused more; strangers set up half at most. */
 const MAX_SIDES = 8;
 
 /** Quotas of strangers' offers at the engine: rtp-quota a source, half the pool in all; how long one counts. */
@@ -150,11 +151,12 @@ export class NgCalls {
     const parties = this.calls.get(key)?.parties;
     const was = parties?.get(tag);
     if (was) return signal === was.signal || signal === was.contact;
-    if (parties && parties.size >= MAX_SIDES) return false;
+    // SPEC 11: a stranger who knows the Call-ID cannot take every side, and so refuse the callee's answer.
+    if (parties && (parties.size >= MAX_SIDES || (stranger && count(parties.values(), (p) => p.stranger) >= MAX_SIDES / 2))) return false;
     this.pending.push(() => {
       const c = this.entry(key, stranger);
       c.parties ??= new Map();
-      if (!c.parties.has(tag)) c.parties.set(detached(tag), { signal: detached(signal), contact: contact === undefined ? undefined : detached(contact) });
+      if (!c.parties.has(tag)) c.parties.set(detached(tag), { signal: detached(signal), contact: contact === undefined ? undefined : detached(contact), stranger });
     });
     return true;
   }
@@ -241,6 +243,12 @@ export class NgCalls {
 }
 
 const first = <K, V>(m: Map<K, V>): K | undefined => m.keys().next().value;
+
+function count<T>(xs: Iterable<T>, f: (x: T) => boolean): number {
+  let n = 0;
+  for (const x of xs) if (f(x)) n++;
+  return n;
+}
 
 /** What the engine is asked for one message: an ng command, and whether its SDP replaces the body. */
 export interface NgStep {
