@@ -158,9 +158,13 @@ export function fixContentLength(m: SipMessage, edits: Edits, delta: number): vo
   else if (delta !== 0) edits.replace(cl.valueStart, cl.valueEnd, String(m.bodyEnd - m.bodyStart + delta));
 }
 
-/** SPEC 6: what a request does to its call's streams (CANCEL, BYE, an ACK with the answer). */
-export function requestMediaLife(ctx: ProxyContext, m: SipMessage, key: string, delta: number, src: HostPort): void {
+/**
+ * SPEC 6: what a request does to its call's streams (CANCEL, BYE, an ACK with the answer).
+ * SPEC 11: a stranger's CANCEL or BYE ends them only if it is a party of the call.
+ */
+export function requestMediaLife(ctx: ProxyContext, m: SipMessage, key: string, delta: number, src: HostPort, stranger = false): void {
   const media = ctx.media;
+  if (stranger && (m.method === 'CANCEL' || m.method === 'BYE') && !media.isPartyOf(key, src.addr)) return;
   if (m.method === 'CANCEL' && !media.isEstablished(key)) media.release(key, 'cancel', formatHostPort(src)); // by: the call log's who
   else if (m.method === 'BYE') {
     // A forked call may see a 2xx from several callees; the caller hangs up the extra ones.

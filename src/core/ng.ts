@@ -161,6 +161,12 @@ export class NgCalls {
     return true;
   }
 
+  /** Did SIP from `signal` set up a side of the call (its address, or its Contact's)? Unknown calls: no. */
+  isPartyOf(key: string, signal: string): boolean {
+    for (const p of this.calls.get(key)?.parties?.values() ?? []) if (signal === p.signal || signal === p.contact) return true;
+    return false;
+  }
+
   /** The call no longer counts against its owner's quota. */
   private release(c: NgCall): void {
     if (c.owner === null) return;
@@ -261,6 +267,7 @@ export interface NgStep {
  * UPDATE with SDP is an offer, an ACK or PRACK with SDP an answer; a reply with SDP is the
  * answer when its caller offered, else the offer (late offer, answered in the ACK). A BYE,
  * a CANCEL or a final error before the call is answered ends it: delete. Null: nothing to ask.
+ * `owner`: the sender is a stranger (its source key); its BYE or CANCEL deletes only a call it is a party of.
  */
 export function ngStep(calls: NgCalls, m: SipMessage, plan: MediaPlan | null, src: HostPort, method: string, owner: string | null = null): NgStep | Reason | null {
   if (!plan) return null;
@@ -271,8 +278,10 @@ export function ngStep(calls: NgCalls, m: SipMessage, plan: MediaPlan | null, sr
     return { cmd: { command: 'delete', 'call-id': key }, splice: false };
   };
   const isRequest = m.status === 0;
-  if (isRequest && m.method === 'BYE') return del();
-  if (isRequest && m.method === 'CANCEL' && calls.isPending(key)) return del();
+  // SPEC 11: a stranger who knows a live Call-ID ends no media of others' calls (as RTPproxy64's table).
+  const ends = owner === null || calls.isPartyOf(key, src.addr);
+  if (isRequest && m.method === 'BYE') return ends ? del() : null;
+  if (isRequest && m.method === 'CANCEL' && calls.isPending(key)) return ends ? del() : null;
   if (!isRequest && method === 'INVITE' && m.status >= 300 && calls.isPending(key)) return del();
   const body = declaredBody(m); // RFC 3261 20.15: what the engine reads is what the receiver reads
   if (body !== null && 'code' in body) return body;

@@ -66,7 +66,7 @@ export function handleRequest(ctx: ProxyContext, planner: Planner, m: SipMessage
     throw refuse(delta);
   }
   fixContentLength(m, edits, delta); //                          RFC 3261 20.14
-  if (!ng) requestMediaLife(ctx, m, plan.media?.key ?? callId, delta, src); // SPEC 6
+  if (!ng) requestMediaLife(ctx, m, plan.media?.key ?? callId, delta, src, !!stranger); // SPEC 6, 11
   const out = writeOut(ctx, m, plan, edits, hop, branch, src, local, inT); // RFC 3261 16.6 steps 4 and 8, 18.1.1
   checkOutgoing(ctx, m, plan, pre, src, out, mark); //            SPEC 11 growth, RFC 3261 18.1.1 (513)
   const from = withPort(plan.outAddr, plan.outPort ?? portFor(out.transport, ctx.cfg));

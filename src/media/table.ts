@@ -273,6 +273,14 @@ export class MediaTable {
     return null;
   }
 
+  /** Did SIP from `signal` set up a side of one of the call's streams (its address, or its Contact's)? */
+  isPartyOf(callId: string, signal: string): boolean {
+    for (const s of this.calls.get(callId)?.values() ?? []) {
+      for (const p of [s.party4, s.party6]) if (p && (signal === p.signal || signal === p.contact)) return true;
+    }
+    return false;
+  }
+
   isEstablished(callId: string): boolean {
     for (const s of this.calls.get(callId)?.values() ?? []) if (s.established) return true;
     return false;

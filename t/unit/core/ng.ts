@@ -214,3 +214,22 @@ t.test('SPEC 11: strangers\' calls push out no party\'s call, nor one holding a 
   t.ok(calls.isLate('party-late'));
   t.equal(calls.strangerStreams, 1);
 });
+
+t.test('SPEC 11: a stranger\'s BYE or CANCEL deletes only a call it is a party of (from its address or its Contact\'s)', async (t) => {
+  const { engine } = engineOf(CONF);
+  const msg = (method: string, from: string, callId: string, body = '', contact = from) => {
+    const text = req(method, body).replace('Call-ID: ng1@x', `Call-ID: ${callId}`).replace('Contact: <sip:alice@127.0.0.10>', `Contact: <sip:x@${contact}>`).replace(/Via: SIP\/2\.0\/UDP 127\.0\.0\.10/, `Via: SIP/2.0/UDP ${from}`);
+    const out = engine.handle(text, hp(`${from}:5060`), hp('127.0.0.120:5060'));
+    return out.map((a) => (a.type === 'media' ? `media ${String(a.ng.command)}` : a.type === 'send' ? a.data.split(' ')[0] : a.type)).join(', ');
+  };
+  t.equal(msg('INVITE', '127.0.0.10', 'c1@x', SDP4), 'media offer', 'alice\'s call');
+  t.equal(msg('BYE', '192.0.2.66', 'c1@x'), 'BYE', 'a stranger\'s BYE goes on as SIP, with no delete');
+  t.equal(msg('CANCEL', '192.0.2.66', 'c1@x'), 'CANCEL', 'its CANCEL too');
+  t.equal(msg('INVITE', '192.0.2.66', 'c1@x', SDP4), 'SIP/2.0', 'alice\'s side is still hers: her call was not forgotten');
+  t.equal(msg('BYE', '127.0.0.10', 'c1@x'), 'BYE, media delete', 'her BYE deletes it');
+  t.equal(msg('INVITE', '192.0.2.66', 'c2@x', SDP4, '192.0.2.67'), 'media offer', 'a stranger\'s own call (its Contact names 192.0.2.67)');
+  t.equal(msg('CANCEL', '192.0.2.68', 'c2@x'), 'CANCEL', 'another stranger cannot cancel it at the engine');
+  t.equal(msg('CANCEL', '192.0.2.67', 'c2@x'), 'CANCEL, media delete', 'its party can, from its Contact\'s address');
+  t.equal(msg('INVITE', '192.0.2.66', 'c3@x', SDP4), 'media offer');
+  t.equal(msg('BYE', '192.0.2.66', 'c3@x'), 'BYE, media delete', 'and a BYE from where its SDP came deletes');
+});
