@@ -51,6 +51,7 @@ export class Engine implements ProxyContext {
   readonly macs: readonly Mac[];
   readonly ng: NgCalls | null;
   private readonly onInternalError?: (err: unknown) => void;
+  private parsedRequest = false; // the message being handled parsed as a request (ngSettle)
 
   constructor(readonly cfg: Config, deps: EngineDeps = {}) {
     this.onInternalError = deps.onInternalError;
@@ -95,8 +96,8 @@ export class Engine implements ProxyContext {
   }
 
   /** media-engine rtpengine: what a message changed of the engine's calls holds once it goes on (asked, or forwarded), not when answered here or dropped. */
-  private ngSettle(out: Action[], text: string): void {
-    const request = !/^[\r\n]*SIP\//.test(text);
+  private ngSettle(out: Action[]): void {
+    const request = this.parsedRequest; // a step is pending only once the message was parsed
     const on = out.some((a) => a.type === 'media' || (a.type === 'send' && !(request && a.data.startsWith('SIP/2.0 '))));
     if (on) this.ng?.commit();
     else this.ng?.discard();
@@ -160,7 +161,7 @@ export class Engine implements ProxyContext {
       this.onInternalError?.(new Error('a send to or from a port outside 1-65535'));
       out = [drop(R.internalError)];
     }
-    if (this.ng?.hasPending) this.ngSettle(out, text);
+    if (this.ng?.hasPending) this.ngSettle(out);
     this.countOut(out);
     const a = out[0];
     if (out.length === 1 && a.type === 'send' && a.unreachable) {
@@ -197,6 +198,7 @@ export class Engine implements ProxyContext {
       this.countIn('unparsed', src.family);
       throw err;
     }
+    this.parsedRequest = m.isRequest;
     this.countIn(m.isRequest ? m.method : 'response', src.family);
     const planner = this.plannerFor(local.addr);
     if (!m.isRequest) return handleResponse(this, planner, m, src, local);

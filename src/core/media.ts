@@ -25,7 +25,7 @@ export function familyMedia(ctx: ProxyContext, callId: string, src: HostPort, ou
 function legOf(ctx: ProxyContext, callId: string, side: Family, via: string, m: SipMessage): string {
   const key = ctx.media.legKey(callId, via);
   if (key !== callId || m.bodyEnd <= m.bodyStart) return key;
-  const first = ctx.media.sessionsOf(callId)[0];
+  const first = ctx.media.firstOf(callId);
   if (!first || first.via === undefined || first.via === via) return key;
   const own = `IN IP${side} ${ctx.map.written(ctx.map.media(side)).addr}`;
   if (m.text.slice(m.bodyStart, m.bodyEnd).indexOf(own) < 0) return key;
@@ -83,7 +83,7 @@ export function rewriteMessageBody(ctx: ProxyContext, m: SipMessage, edits: Edit
       refused = 'not-the-party';
       return false;
     },
-  }, edits);
+  }, edits, body.type);
   return delta ?? REFUSED[refused];
 }
 

@@ -288,7 +288,7 @@ export function ngStep(calls: NgCalls, m: SipMessage, plan: MediaPlan | null, sr
   if (isRequest && m.method === 'INVITE') calls.invited(key, body?.type === 'application/sdp', owner !== null);
   if (body === null || (body.type !== 'application/sdp' && !body.type.startsWith('multipart/'))) return null;
   if (body.type !== 'application/sdp') { // multipart: the engine takes a body of SDP alone
-    const spans = sdpSpans(m.text, m.bodyStart, m.bodyEnd, body.ctype);
+    const spans = sdpSpans(m.text, m.bodyStart, m.bodyEnd, body.ctype, 0, [], body.type);
     return typeof spans === 'string' ? malformedBody(spans) : spans.length > 0 ? R.mediaEngineBody : null;
   }
   let command: 'offer' | 'answer';

@@ -196,7 +196,7 @@ export class SipTcp {
         // RFC 5626 4.4.1 pong. SPEC 11: one a read however many pings it held, and none while
         // earlier bytes wait to go out (a peer that does not read cannot grow our buffer);
         // every ping without its own pong is a counted drop (keepalive).
-        const pong = f.pings > 0 && sock.writableLength === 0;
+        const pong = f.pings > 0 && c.unsent === 0;
         if (pong) this.write(c, Buffer.from('\r\n'));
         if (f.pings > Number(pong)) this.engine.countDrop(R.keepalive, f.pings - Number(pong));
         for (const msg of f.messages) {

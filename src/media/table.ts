@@ -186,6 +186,11 @@ export class MediaTable {
     return this.calls.get(callId)?.get(index);
   }
 
+  /** The call's first stream (a leg's first SDP), without a list of them all. */
+  firstOf(callId: string): MediaSession | undefined {
+    return this.calls.get(callId)?.values().next().value;
+  }
+
   sessionsOf(callId: string): MediaSession[] {
     return [...(this.calls.get(callId)?.values() ?? [])];
   }

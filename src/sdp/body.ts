@@ -51,8 +51,8 @@ interface Part {
  * returns the change in body length (0 when nothing changed), or null when a stream got no
  * relay port or the body is malformed (`t.malformed` says which).
  */
-export function rewriteBody(text: string, s: number, e: number, ctype: string, t: SdpTarget, edits: Edits): number | null {
-  const spans = sdpSpans(text, s, e, ctype);
+export function rewriteBody(text: string, s: number, e: number, ctype: string, t: SdpTarget, edits: Edits, type = mediaType(ctype)): number | null {
+  const spans = sdpSpans(text, s, e, ctype, 0, [], type);
   if (typeof spans === 'string') {
     t.malformed?.(spans);
     return null;
@@ -70,8 +70,7 @@ export function rewriteBody(text: string, s: number, e: number, ctype: string, t
  * Where the SDP in a body is: [start, end) pairs, in order, or why a receiver could find
  * SDP elsewhere (a multipart cut otherwise, a part encoded; RFC 2046 5.1.1, RFC 2045 6).
  */
-export function sdpSpans(text: string, s: number, e: number, ctype: string, depth = 0, out: number[] = []): number[] | 'multipart' | 'encoding' {
-  const type = mediaType(ctype);
+export function sdpSpans(text: string, s: number, e: number, ctype: string, depth = 0, out: number[] = [], type = mediaType(ctype)): number[] | 'multipart' | 'encoding' {
   if (type === 'application/sdp') out.push(s, e);
   if (type === null || !type.startsWith('multipart/')) return out;
   const parts = depth < MAX_DEPTH ? partsOf(text, s, e, ctype) : null;
@@ -81,7 +80,7 @@ export function sdpSpans(text: string, s: number, e: number, ctype: string, dept
     if (pt === null) return 'multipart';
     if (hidden(pt, p.encoding)) return 'encoding';
     if (p.start >= p.end) continue;
-    const r = sdpSpans(text, p.start, p.end, p.type ?? pt, depth + 1, out);
+    const r = sdpSpans(text, p.start, p.end, p.type ?? pt, depth + 1, out, pt);
     if (typeof r === 'string') return r;
   }
   return out;
