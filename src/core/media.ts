@@ -67,7 +67,7 @@ export function rewriteMessageBody(ctx: ProxyContext, m: SipMessage, edits: Edit
       // provider meets its other leg there); the relay never forwards from itself to itself.
       const a = party.addr === null ? null : ctx.map.localOf(party.addr); // our advertised media: the relay's own
       const addr = a !== null && (sendable(ctx, a) || relay.includes(a)) ? a : null;
-      const port = media.update(key, index, side, { addr, rtp: party.rtp, rtcp: party.rtcp, mux: party.mux, signal: src.addr, contact, trusted, held: party.held }, plan.addrs, plan.via);
+      const port = media.update(key, index, side, { addr, rtp: party.rtp, rtcp: party.rtcp, mux: party.mux, signal: src.addr, contact, trusted, held: party.held }, plan.addrs, plan.via, m.isRequest);
       if (typeof port === 'number') return port;
       refused = port;
       return null;
@@ -76,7 +76,7 @@ export function rewriteMessageBody(ctx: ProxyContext, m: SipMessage, edits: Edit
       refused = why;
     },
     hold(index) {
-      if (media.mayChange(key, index, side, src.addr)) {
+      if (media.mayChange(key, index, side, src.addr, m.isRequest, trusted)) {
         media.hold(key, index);
         return true;
       }
@@ -138,12 +138,12 @@ export function contactIp(m: SipMessage): string | undefined {
 }
 
 /**
- * A refused offer: a new call keeps nothing; an established one keeps the streams it had
- * (the re-offer just fails), not those the refused message made since `mark` (SPEC 11).
+ * A refused offer releases the streams it made since `mark`: a new call keeps nothing, one
+ * ringing or established keeps what it had (SPEC 11: a stranger's refused INVITE with a
+ * ringing call's Call-ID ends none of its media).
  */
 export function releaseRefused(ctx: ProxyContext, key: string, mark: number): void {
-  if (!ctx.media.isEstablished(key)) ctx.media.release(key, 'refused');
-  else ctx.media.undo(key, mark, 'refused');
+  ctx.media.undo(key, mark, 'refused');
 }
 
 /**
