@@ -147,10 +147,14 @@ export class NgCalls {
    * message of a side sets its party; later ones must come from its address or its Contact's,
    * as RTPproxy64's table asks (SPEC 11: a stranger who knows a live Call-ID moves no media).
    */
-  mayChange(key: string, tag: string, signal: string, contact: string | undefined, stranger = false): boolean {
+  mayChange(key: string, tag: string, signal: string, contact: string | undefined, stranger = false, peerTag?: string): boolean {
     const parties = this.calls.get(key)?.parties;
     const was = parties?.get(tag);
     if (was) return signal === was.signal || signal === was.contact;
+    // SPEC 11: rtpengine pairs a new side with the side its to-tag names, and sends that side's
+    // media to the new one: a stranger's new side may name only a side of its own.
+    const peer = peerTag ? parties?.get(peerTag) : undefined;
+    if (stranger && peer && signal !== peer.signal && signal !== peer.contact) return false;
     // SPEC 11: a stranger who knows the Call-ID cannot take every side, and so refuse the callee's answer.
     if (parties && (parties.size >= MAX_SIDES || (stranger && count(parties.values(), (p) => p.stranger) >= MAX_SIDES / 2))) return false;
     this.pending.push(() => {
@@ -302,7 +306,9 @@ export function ngStep(calls: NgCalls, m: SipMessage, plan: MediaPlan | null, sr
   }
   const toTag = tagOf(m, 'To') ?? '';
   // SPEC 11: only the party that set a side up changes its media, as in RTPproxy64's table.
-  if (!calls.mayChange(key, isRequest ? fromTag : toTag, src.addr, contactIp(m), owner !== null)) return R.mediaNotYours;
+  // A request names the other side in its To tag; a late offer's ACK or PRACK answers that side's offer.
+  const peerTag = isRequest && !(command === 'answer' && calls.isLate(key) && calls.isPending(key)) ? toTag : undefined;
+  if (!calls.mayChange(key, isRequest ? fromTag : toTag, src.addr, contactIp(m), owner !== null, peerTag)) return R.mediaNotYours;
   // SPEC 11: a stranger's offer holds the engine's ports within rtp-quota, as in RTPproxy64.
   const refused = isRequest && command === 'offer' ? calls.admit(key, owner, streamsIn(m)) : null;
   if (refused) return refused;

@@ -233,3 +233,25 @@ t.test('SPEC 11: a stranger\'s BYE or CANCEL deletes only a call it is a party o
   t.equal(msg('INVITE', '192.0.2.66', 'c3@x', SDP4), 'media offer');
   t.equal(msg('BYE', '192.0.2.66', 'c3@x'), 'BYE, media delete', 'and a BYE from where its SDP came deletes');
 });
+
+t.test('SPEC 11: a stranger\'s new side names no other party\'s side in its To tag (rtpengine would send that side\'s media to it)', async (t) => {
+  const { engine } = engineOf(CONF);
+  const text = (method: string, from: string, fromTag: string, toTag: string, callId: string, body = SDP4) =>
+    req(method, body, 'application/sdp', toTag ? `;tag=${toTag}` : '').replace(';tag=al', `;tag=${fromTag}`).replace('Call-ID: ng1@x', `Call-ID: ${callId}`).replace('Contact: <sip:alice@127.0.0.10>', `Contact: <sip:x@${from}>`).replace(/Via: SIP\/2\.0\/UDP 127\.0\.0\.10/, `Via: SIP/2.0/UDP ${from}`);
+  const show = (out: Action[]) => (out[0].type === 'media' ? `media ${String(out[0].ng.command)}` : out[0].type === 'send' ? out[0].data.split('\r\n')[0] : out[0].type === 'drop' ? `drop ${out[0].reason.code}` : out[0].type);
+  const msg = (method: string, from: string, fromTag: string, toTag: string, callId = 'c1@x', body = SDP4) => show(engine.handle(text(method, from, fromTag, toTag, callId, body), hp(`${from}:5060`), hp('127.0.0.120:5060')));
+  t.equal(msg('INVITE', '127.0.0.10', 'al', ''), 'media offer', 'alice offers');
+  t.equal(msg('INVITE', '192.0.2.66', 'x1', 'al'), 'SIP/2.0 403 Forbidden (media of another party)', 'a stranger\'s new side naming hers: 403');
+  t.equal(msg('UPDATE', '192.0.2.66', 'x1', 'al'), 'SIP/2.0 403 Forbidden (media of another party)', 'in an UPDATE too');
+  t.equal(msg('INVITE', '192.0.2.66', 'x1', ''), 'media offer', 'a new side naming none pairs with no one\'s (a fork)');
+  t.equal(msg('INVITE', '192.0.2.66', 'x2', 'x1'), 'media offer', 'nor one naming its own');
+
+  // A stranger's late offer: its ACK answers the callee's offer, a new side that names the callee's.
+  const inv = engine.handle(text('INVITE', '192.0.2.66', 's1', '', 'lo@x', ''), hp('192.0.2.66:5060'), hp('127.0.0.120:5060'));
+  const via = (inv[0] as Send).data.match(/^Via: .*$/gm)!.join('\r\n');
+  const ok = `SIP/2.0 200 OK\r\n${via}\r\nFrom: <sip:alice@[2001:db8:64::10]>;tag=s1\r\nTo: <sip:carol@[2001:db8:1::20]>;tag=ca\r\nCall-ID: lo@x\r\nCSeq: 1 INVITE\r\nContact: <sip:carol@[2001:db8:1::20]>\r\nContent-Type: application/sdp\r\nContent-Length: ${ENGINE_SDP.length}\r\n\r\n${ENGINE_SDP}`;
+  t.equal(show(engine.handle(ok, hp('[2001:db8:1::20]:5060'), hp('[2001:db8:64::10]:5060'))), 'media offer', 'the callee\'s 200 OK carries the offer');
+  t.equal(msg('INVITE', '192.0.2.77', 'x9', 'ca', 'lo@x'), 'SIP/2.0 403 Forbidden (media of another party)', 'another stranger\'s offer naming the callee\'s side: 403');
+  t.equal(msg('ACK', '192.0.2.66', 's1', 'ca', 'lo@x'), 'media answer', 'the caller\'s ACK answers it');
+  t.equal(msg('ACK', '192.0.2.77', 'x9', 'ca', 'lo@x'), 'drop media-not-yours', 'once answered, another ACK naming it: refused (an ACK gets no answer)');
+});
