@@ -105,6 +105,8 @@ function check(e: Engine, text: string, src: HostPort, local: HostPort): string 
   const bugs = e.counters.get('internal-error') ?? 0;
   const ports = e.media.portsInUse;
   const parties = new Map(e.media.all().map((st) => [st, [st.party4, st.party6]] as const));
+  const ofCall = new Map<string, Set<string | undefined>>(); // each call's parties' SIP and Contact addresses
+  for (const st of parties.keys()) for (const p of [st.party4, st.party6]) if (p) ofCall.set(st.callId, new Set([...(ofCall.get(st.callId) ?? []), p.signal, p.contact]));
   let out;
   try {
     out = e.handle(text, src, local);
@@ -135,6 +137,11 @@ function check(e: Engine, text: string, src: HostPort, local: HostPort): string 
       const old = was[side];
       if (old && now !== old && src.addr !== old.signal && src.addr !== old.contact) return `${src.addr} moved a side of ${st.callId} #${st.index}, set up by ${old.signal}`;
     }
+  }
+  // SPEC 11: a stranger's request (a BYE, a CANCEL, a port 0) ends no stream of a call it is no party of.
+  if (!/^[\r\n]*SIP\//.test(text) && !e.isParty(src)) {
+    const left = new Set(e.media.all());
+    for (const st of parties.keys()) if (!left.has(st) && !ofCall.get(st.callId)?.has(src.addr)) return `${src.addr} ended ${st.callId} #${st.index}, a call of others`;
   }
   if (a.type === 'send') {
     const lower = text.toLowerCase(); // IPv6 is case-insensitive; the engine writes it lower case

@@ -42,7 +42,7 @@ export function trustedSender(ctx: ProxyContext, plan: MediaPlan, src: HostPort)
   return plan.trusted ?? ctx.map.isMapped(src.addr);
 }
 
-export function rewriteMessageBody(ctx: ProxyContext, m: SipMessage, edits: Edits, plan: MediaPlan | null, src: HostPort, keepParties = false): number | Reason {
+export function rewriteMessageBody(ctx: ProxyContext, m: SipMessage, edits: Edits, plan: MediaPlan | null, src: HostPort, keepParties = false, answerers?: readonly string[]): number | Reason {
   const body = plan ? declaredBody(m) : null;
   if (!plan || body === null) return 0;
   if ('code' in body) return body;
@@ -56,7 +56,11 @@ export function rewriteMessageBody(ctx: ProxyContext, m: SipMessage, edits: Edit
     out: plan.media.family,
     media: plan.media,
     stream(index, party) {
-      if (party === null) {
+      if (party === null) { // port 0: the stream is removed (RFC 3264 8.2), by its party only (SPEC 11)
+        if (!media.mayChange(key, index, side, src.addr, m.isRequest, trusted)) {
+          refused = 'not-the-party';
+          return null;
+        }
         media.releaseStream(key, index, 'disabled');
         return 0;
       }
@@ -67,7 +71,7 @@ export function rewriteMessageBody(ctx: ProxyContext, m: SipMessage, edits: Edit
       // provider meets its other leg there); the relay never forwards from itself to itself.
       const a = party.addr === null ? null : ctx.map.localOf(party.addr); // our advertised media: the relay's own
       const addr = a !== null && (sendable(ctx, a) || relay.includes(a)) ? a : null;
-      const port = media.update(key, index, side, { addr, rtp: party.rtp, rtcp: party.rtcp, mux: party.mux, signal: src.addr, contact, trusted, held: party.held }, plan.addrs, plan.via, m.isRequest);
+      const port = media.update(key, index, side, { addr, rtp: party.rtp, rtcp: party.rtcp, mux: party.mux, signal: src.addr, contact, trusted, held: party.held }, plan.addrs, plan.via, m.isRequest, answerers);
       if (typeof port === 'number') return port;
       refused = port;
       return null;

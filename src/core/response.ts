@@ -4,7 +4,7 @@ import { deleteElement, Edits } from '../sip/edits.js';
 import { callIdOf, cseqOf, tagOf } from '../sip/fields.js';
 import { Header, SipMessage } from '../sip/message.js';
 import { R, Reason } from '../sip/reasons.js';
-import { leadingVias, MAX_VIA, viaCount, viaDestination, viaNotUnicast } from '../sip/via.js';
+import { leadingVias, MAX_VIA, originAddr, viaCount, viaDestination, viaNotUnicast } from '../sip/via.js';
 import { verifyBranch } from './branch.js';
 import { fixContentLength, responseMediaLife, rewriteMessageBody } from './media.js';
 import { ngStep, throughEngine } from './ng.js';
@@ -40,7 +40,9 @@ export function handleResponse(ctx: ProxyContext, planner: Planner, m: SipMessag
   const ng = ctx.ng ? ngStep(ctx.ng, m, plan.media, src, cseq.method) : null; // media-engine rtpengine
   if (ng !== null && 'code' in ng) return [drop(ng)];
   const mark = ctx.media.mark(); //                                  SPEC 11: a dropped response keeps no stream it made
-  const delta = ng ? 0 : rewriteMessageBody(ctx, m, edits, plan.media, src, held !== null && held !== tagOf(m, 'To')); // SPEC 5
+  // A late offer is answered by the UAC: from the hop this goes to, or its own (bottom) Via's address.
+  const answerers = ng || m.bodyEnd <= m.bodyStart ? undefined : [dest.addr, originAddr(m) ?? dest.addr];
+  const delta = ng ? 0 : rewriteMessageBody(ctx, m, edits, plan.media, src, held !== null && held !== tagOf(m, 'To'), answerers); // SPEC 5
   if (typeof delta !== 'number') return undone(ctx, key, mark, delta);
   fixContentLength(m, edits, delta); //                               RFC 3261 20.14
   const data = edits.apply(m.text, m.bodyEnd);

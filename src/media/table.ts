@@ -39,6 +39,7 @@ export interface MediaSession {
   readonly via?: string; //    our two SIP addresses on the leg whose SDP created it (legKey)
   readonly seq: number; //     streams made before it (MediaTable.mark)
   readonly byRequest?: boolean; // a request's SDP created it (an offer): its other side is the answerer's
+  readonly answerers?: readonly string[]; // made by a response's offer (late): where the answer's request may come from
 }
 
 export interface MediaHooks {
@@ -216,7 +217,7 @@ export class MediaTable {
   /** May SDP from `signal` change side `side` of this stream (a re-offer, a hold)? See sameParty, mayOpen. */
   mayChange(callId: string, index: number, side: Family, signal: string | undefined, request = false, trusted = false): boolean {
     const s = this.get(callId, index);
-    return !s || (sameParty(s, side, signal) && mayOpen(s, side, request, trusted));
+    return !s || (sameParty(s, side, signal) && mayOpen(s, side, request, trusted, signal));
   }
 
   /**
@@ -225,7 +226,7 @@ export class MediaTable {
    * offer's source is over its quota, or (an existing stream) the SDP does not come from the
    * party that set that side up (SPEC 11: a stranger with a live Call-ID cannot move media).
    */
-  update(callId: string, index: number, side: Family, party: Party, addrs: readonly [Addr, Addr] | null = null, via?: string, request = false): number | Refused {
+  update(callId: string, index: number, side: Family, party: Party, addrs: readonly [Addr, Addr] | null = null, via?: string, request = false, answerers?: readonly string[]): number | Refused {
     let call = this.calls.get(callId);
     let s = call?.get(index);
     if (!s) {
@@ -240,7 +241,7 @@ export class MediaTable {
       if (port === null) return 'exhausted';
       const t = this.now();
       callId = detached(callId); // the table outlives the message (net/strings.ts)
-      s = { callId, index, port, party4: null, party6: null, addrs, created: t, updated: t, established: false, establishedAt: null, held: false, dialogTag: null, owner, stranger, via, seq: this.made++, byRequest: request };
+      s = { callId, index, port, party4: null, party6: null, addrs, created: t, updated: t, established: false, establishedAt: null, held: false, dialogTag: null, owner, stranger, via, seq: this.made++, byRequest: request, answerers: answerers?.map(detached) };
       if (stranger) {
         this.owned.set(source, (this.owned.get(source) ?? 0) + 1);
         this.strangers++;
@@ -255,7 +256,7 @@ export class MediaTable {
       this.hooks.open?.(s);
       return port;
     }
-    if (!sameParty(s, side, party.signal) || !mayOpen(s, side, request, party.trusted === true)) return 'not-the-party';
+    if (!sameParty(s, side, party.signal) || !mayOpen(s, side, request, party.trusted === true, party.signal)) return 'not-the-party';
     if (side === 4) s.party4 = party;
     else s.party6 = party;
     s.held = false; // a new SDP with an address ends a hold written as c= unspecified
@@ -341,11 +342,13 @@ function sameParty(s: MediaSession, side: Family, signal: string | undefined): b
 /**
  * SPEC 11, RFC 3264 4: the side a request's offer did not set up is the answerer's. Its answer
  * comes in a response (which carries our MAC'd Via), so a stranger's request with a ringing
- * call's Call-ID cannot take that side (the callee's answer would then be refused); a late
- * offer's stream (made by a response) is answered in a request, the ACK or PRACK.
+ * call's Call-ID cannot take that side (the callee's answer would then be refused). A late
+ * offer's stream (made by a response) is answered by the UAC in its ACK or PRACK (RFC 3261
+ * 13.2.2.4): from the hop the response went to, or the address of the request's bottom Via.
  */
-function mayOpen(s: MediaSession, side: Family, request: boolean, trusted: boolean): boolean {
-  return (side === 4 ? s.party4 : s.party6) !== null || !request || trusted || !s.byRequest;
+function mayOpen(s: MediaSession, side: Family, request: boolean, trusted: boolean, signal: string | undefined): boolean {
+  if ((side === 4 ? s.party4 : s.party6) !== null || !request || trusted) return true;
+  return !s.byRequest && (s.answerers === undefined || (signal !== undefined && s.answerers.includes(signal)));
 }
 
 /** Port pairs (an even RTP port and the odd one after it) in a range of rtp-ports. */

@@ -211,7 +211,7 @@ function relayPorts(streams: Stream[], sessionC: string | null, sessionHold: boo
   for (let i = 0; i < streams.length; i++) {
     const s = streams[i];
     if (s.port === 0) {
-      t.stream(i, null);
+      if (t.stream(i, null) === null) return null; // only a party of the stream removes it
       relay.push(0);
       continue;
     }

@@ -87,6 +87,13 @@ export function leadingVias(m: SipMessage, n: number): Via[] {
   return out;
 }
 
+/** The address the request's sender (the UAC) sent from: its Via, the bottom one, by received= if stamped (RFC 3261 18.2.1). */
+export function originAddr(m: SipMessage): string | null {
+  const vias = leadingVias(m, MAX_VIA);
+  const v = vias.length === viaCount(m) ? vias[vias.length - 1] : undefined;
+  return v ? (receivedAddr(v) ?? v.hostAddr)?.addr ?? null : null;
+}
+
 /** A Via path longer than this is a loop or an attack (RFC 3261 16.3; sipproxy64(8) LIMITS). */
 export const MAX_VIA = 70;
 
