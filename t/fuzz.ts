@@ -138,10 +138,11 @@ function check(e: Engine, text: string, src: HostPort, local: HostPort): string 
       if (old && now !== old && src.addr !== old.signal && src.addr !== old.contact) return `${src.addr} moved a side of ${st.callId} #${st.index}, set up by ${old.signal}`;
     }
   }
-  // SPEC 11: a stranger's request (a BYE, a CANCEL, a port 0) ends no stream of a call it is no party of.
+  // SPEC 11: a stranger's request (a BYE, a CANCEL, a port 0) ends no stream of a call it is no
+  // party of, unless it answers a late offer (from the UAC: RFC 3261 13.2.2.4), which may refuse the stream.
   if (!/^[\r\n]*SIP\//.test(text) && !e.isParty(src)) {
     const left = new Set(e.media.all());
-    for (const st of parties.keys()) if (!left.has(st) && !ofCall.get(st.callId)?.has(src.addr)) return `${src.addr} ended ${st.callId} #${st.index}, a call of others`;
+    for (const st of parties.keys()) if (!left.has(st) && !ofCall.get(st.callId)?.has(src.addr) && !st.answerers?.includes(src.addr)) return `${src.addr} ended ${st.callId} #${st.index}, a call of others`;
   }
   if (a.type === 'send') {
     const lower = text.toLowerCase(); // IPv6 is case-insensitive; the engine writes it lower case

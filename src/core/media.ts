@@ -42,7 +42,7 @@ export function trustedSender(ctx: ProxyContext, plan: MediaPlan, src: HostPort)
   return plan.trusted ?? ctx.map.isMapped(src.addr);
 }
 
-export function rewriteMessageBody(ctx: ProxyContext, m: SipMessage, edits: Edits, plan: MediaPlan | null, src: HostPort, keepParties = false, answerers?: readonly string[]): number | Reason {
+export function rewriteMessageBody(ctx: ProxyContext, m: SipMessage, edits: Edits, plan: MediaPlan | null, src: HostPort, keepParties = false, answerers?: () => readonly string[]): number | Reason {
   const body = plan ? declaredBody(m) : null;
   if (!plan || body === null) return 0;
   if ('code' in body) return body;

@@ -22,6 +22,7 @@ interface NgCall {
   streams: number; //      its m= lines, counted against the owner's rtp-quota
   at: number; //           when its first offer was asked (ms)
   parties: Map<string, Party> | null; // each side (its tag): where its first SDP came from
+  answerers: readonly string[] | null; // a late offer: where the UAC's answer may come from
 }
 
 /** Where a side's SDP came from over SIP, and the IP of that message's Contact; whether a stranger set it up. */
@@ -90,7 +91,7 @@ export class NgCalls {
     if (!c) {
       if (stranger && this.loose.size >= MAX_CALLS / 2) this.drop(first(this.loose));
       if (this.calls.size >= MAX_CALLS) this.drop(first(this.loose) ?? this.oldestUncounted());
-      c = { key: detached(key), late: false, established: false, claimed: false, owner: null, streams: 0, at: 0, parties: null };
+      c = { key: detached(key), late: false, established: false, claimed: false, owner: null, streams: 0, at: 0, parties: null, answerers: null };
       this.calls.set(c.key, c); // kept for the call: no INVITE with it (net/strings.ts)
       if (stranger) this.loose.set(c.key, c);
     }
@@ -219,6 +220,17 @@ export class NgCalls {
     return this.calls.get(key)?.late ?? false;
   }
 
+  /** A late offer went out in a response: its answer (the ACK, a PRACK) comes from the UAC, at one of `addrs`. */
+  offeredLate(key: string, addrs: readonly string[]): void {
+    this.pending.push(() => void (this.entry(key).answerers ??= addrs.map(detached)));
+  }
+
+  /** May a request from `signal` answer the call's late offer (RFC 3261 13.2.2.4)? Not yet answered, from the UAC. */
+  answersLate(key: string, signal: string): boolean {
+    const c = this.calls.get(key);
+    return c !== undefined && c.late && !c.established && (c.answerers === null || c.answerers.includes(signal));
+  }
+
   establish(key: string): void {
     this.pending.push(() => void (this.entry(key).established = true));
   }
@@ -273,7 +285,7 @@ export interface NgStep {
  * a CANCEL or a final error before the call is answered ends it: delete. Null: nothing to ask.
  * `owner`: the sender is a stranger (its source key); its BYE or CANCEL deletes only a call it is a party of.
  */
-export function ngStep(calls: NgCalls, m: SipMessage, plan: MediaPlan | null, src: HostPort, method: string, owner: string | null = null): NgStep | Reason | null {
+export function ngStep(calls: NgCalls, m: SipMessage, plan: MediaPlan | null, src: HostPort, method: string, owner: string | null = null, answerers?: () => readonly string[]): NgStep | Reason | null {
   if (!plan) return null;
   const key = plan.key;
   const fromTag = tagOf(m, 'From') ?? '';
@@ -307,12 +319,13 @@ export function ngStep(calls: NgCalls, m: SipMessage, plan: MediaPlan | null, sr
   const toTag = tagOf(m, 'To') ?? '';
   // SPEC 11: only the party that set a side up changes its media, as in RTPproxy64's table.
   // A request names the other side in its To tag; a late offer's ACK or PRACK answers that side's offer.
-  const peerTag = isRequest && !(command === 'answer' && calls.isLate(key) && calls.isPending(key)) ? toTag : undefined;
+  const peerTag = isRequest && !(command === 'answer' && calls.answersLate(key, src.addr)) ? toTag : undefined;
   if (!calls.mayChange(key, isRequest ? fromTag : toTag, src.addr, contactIp(m), owner !== null, peerTag)) return R.mediaNotYours;
   // SPEC 11: a stranger's offer holds the engine's ports within rtp-quota, as in RTPproxy64.
   const refused = isRequest && command === 'offer' ? calls.admit(key, owner, streamsIn(m)) : null;
   if (refused) return refused;
   const lateOffer = command === 'offer' && !isRequest; // from the callee, in its reply
+  if (lateOffer && answerers) calls.offeredLate(key, answerers());
   const cmd: NgCommand = {
     command,
     'call-id': key,

@@ -37,11 +37,11 @@ export function handleResponse(ctx: ProxyContext, planner: Planner, m: SipMessag
   rewriteHeaders(rw, m, new Set<Header>([top.header]), ctx.cfg.keepUserAgent ? null : ctx.product); // SPEC 4
   const key = plan.media?.key ?? callId;
   const held = ctx.media.dialogTag(key);
-  const ng = ctx.ng ? ngStep(ctx.ng, m, plan.media, src, cseq.method) : null; // media-engine rtpengine
+  // A late offer here is answered by the UAC: from the hop this goes to, or its own (bottom) Via's address.
+  const answerers = (): string[] => [dest.addr, originAddr(m) ?? dest.addr];
+  const ng = ctx.ng ? ngStep(ctx.ng, m, plan.media, src, cseq.method, null, answerers) : null; // media-engine rtpengine
   if (ng !== null && 'code' in ng) return [drop(ng)];
   const mark = ctx.media.mark(); //                                  SPEC 11: a dropped response keeps no stream it made
-  // A late offer is answered by the UAC: from the hop this goes to, or its own (bottom) Via's address.
-  const answerers = ng || m.bodyEnd <= m.bodyStart ? undefined : [dest.addr, originAddr(m) ?? dest.addr];
   const delta = ng ? 0 : rewriteMessageBody(ctx, m, edits, plan.media, src, held !== null && held !== tagOf(m, 'To'), answerers); // SPEC 5
   if (typeof delta !== 'number') return undone(ctx, key, mark, delta);
   fixContentLength(m, edits, delta); //                               RFC 3261 20.14

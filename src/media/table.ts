@@ -226,7 +226,7 @@ export class MediaTable {
    * offer's source is over its quota, or (an existing stream) the SDP does not come from the
    * party that set that side up (SPEC 11: a stranger with a live Call-ID cannot move media).
    */
-  update(callId: string, index: number, side: Family, party: Party, addrs: readonly [Addr, Addr] | null = null, via?: string, request = false, answerers?: readonly string[]): number | Refused {
+  update(callId: string, index: number, side: Family, party: Party, addrs: readonly [Addr, Addr] | null = null, via?: string, request = false, answerers?: () => readonly string[]): number | Refused {
     let call = this.calls.get(callId);
     let s = call?.get(index);
     if (!s) {
@@ -241,7 +241,7 @@ export class MediaTable {
       if (port === null) return 'exhausted';
       const t = this.now();
       callId = detached(callId); // the table outlives the message (net/strings.ts)
-      s = { callId, index, port, party4: null, party6: null, addrs, created: t, updated: t, established: false, establishedAt: null, held: false, dialogTag: null, owner, stranger, via, seq: this.made++, byRequest: request, answerers: answerers?.map(detached) };
+      s = { callId, index, port, party4: null, party6: null, addrs, created: t, updated: t, established: false, establishedAt: null, held: false, dialogTag: null, owner, stranger, via, seq: this.made++, byRequest: request, answerers: answerers?.().map(detached) };
       if (stranger) {
         this.owned.set(source, (this.owned.get(source) ?? 0) + 1);
         this.strangers++;

@@ -252,6 +252,7 @@ t.test('SPEC 11: a stranger\'s new side names no other party\'s side in its To t
   const ok = `SIP/2.0 200 OK\r\n${via}\r\nFrom: <sip:alice@[2001:db8:64::10]>;tag=s1\r\nTo: <sip:carol@[2001:db8:1::20]>;tag=ca\r\nCall-ID: lo@x\r\nCSeq: 1 INVITE\r\nContact: <sip:carol@[2001:db8:1::20]>\r\nContent-Type: application/sdp\r\nContent-Length: ${ENGINE_SDP.length}\r\n\r\n${ENGINE_SDP}`;
   t.equal(show(engine.handle(ok, hp('[2001:db8:1::20]:5060'), hp('[2001:db8:64::10]:5060'))), 'media offer', 'the callee\'s 200 OK carries the offer');
   t.equal(msg('INVITE', '192.0.2.77', 'x9', 'ca', 'lo@x'), 'SIP/2.0 403 Forbidden (media of another party)', 'another stranger\'s offer naming the callee\'s side: 403');
+  t.equal(msg('ACK', '192.0.2.77', 's1', 'ca', 'lo@x'), 'drop media-not-yours', 'an ACK under the caller\'s tag from elsewhere than the UAC, first: refused (RFC 3261 13.2.2.4)');
   t.equal(msg('ACK', '192.0.2.66', 's1', 'ca', 'lo@x'), 'media answer', 'the caller\'s ACK answers it');
   t.equal(msg('ACK', '192.0.2.77', 'x9', 'ca', 'lo@x'), 'drop media-not-yours', 'once answered, another ACK naming it: refused (an ACK gets no answer)');
 });
