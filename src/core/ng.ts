@@ -5,7 +5,7 @@
 import { HostPort } from '../net/addr.js';
 import { detached } from '../net/strings.js';
 import { tagOf } from '../sip/fields.js';
-import { SipMessage } from '../sip/message.js';
+import { headEnd, SipMessage } from '../sip/message.js';
 import { R, Reason } from '../sip/reasons.js';
 import { sdpSpans } from '../sdp/body.js';
 import { contactIp, declaredBody, malformedBody } from './media.js';
@@ -352,11 +352,15 @@ function streamsIn(m: SipMessage): number {
   return Math.max(1, n);
 }
 
-/** Content-Length follows the engine's SDP (RFC 3261 20.14); the headers stay as written. */
+/**
+ * Content-Length follows the engine's SDP (RFC 3261 20.14); the headers stay as written. The
+ * body starts where the parser's head ends, not at the first CRLF CRLF: a head ended by a bare
+ * LF would otherwise keep the start of the old body (SPEC 11: read otherwise by the next hop).
+ */
 export function spliceSdp(data: string, sdp: string): string {
-  const h = data.indexOf('\r\n\r\n');
+  const h = headEnd(data);
   if (h < 0) return data;
-  const head = data.slice(0, h + 2).replace(/^(Content-Length|l)([ \t]*:[ \t]*)\d+/im, (_, n: string, sep: string) => `${n}${sep}${sdp.length}`);
+  const head = data.slice(0, h).replace(/^(Content-Length|l)([ \t]*:[ \t]*)\d+/im, (_, n: string, sep: string) => `${n}${sep}${sdp.length}`);
   return `${head}\r\n${sdp}`;
 }
 

@@ -68,6 +68,17 @@ function lineEnd(text: string, from: number): number {
   return i < 0 ? text.length : i;
 }
 
+/** Where parseMessage ends the head: the first empty line (CRLF, a bare LF or CR) after the start line; -1 for none. */
+export function headEnd(text: string): number {
+  let pos = 0;
+  while (pos < text.length && (text.charCodeAt(pos) === 13 || text.charCodeAt(pos) === 10)) pos++;
+  for (let nl = text.indexOf('\n', pos); nl >= 0; nl = text.indexOf('\n', nl + 1)) {
+    const c = text.charCodeAt(nl + 1);
+    if (c === 13 || c === 10) return nl + 1;
+  }
+  return -1;
+}
+
 /** Parse a datagram. Throws SipError (status 400, or 0 to drop) on malformed input. */
 export function parseMessage(text: string): SipMessage {
   if (text.length > MAX_MESSAGE) throw refuse(R.tooLarge);

@@ -4,7 +4,8 @@
 import t from 'tap';
 import { Action } from '../../../src/core/types.js';
 import { parseHostPort } from '../../../src/net/addr.js';
-import { NgCalls } from '../../../src/core/ng.js';
+import { NgCalls, spliceSdp } from '../../../src/core/ng.js';
+import { parseMessage } from '../../../src/sip/message.js';
 import { engineOf } from '../../lib/engine.js';
 
 const CONF = 'generic4 127.0.0.1\ngeneric6 2001:db8::1\nmap 127.0.0.10 2001:db8:64::10\nmap 2001:db8:1::20 127.0.0.120\nrtp-ports 30000-30099\nmedia-engine rtpengine 127.0.0.1:2223\n';
@@ -255,4 +256,15 @@ t.test('SPEC 11: a stranger\'s new side names no other party\'s side in its To t
   t.equal(msg('ACK', '192.0.2.77', 's1', 'ca', 'lo@x'), 'drop media-not-yours', 'an ACK under the caller\'s tag from elsewhere than the UAC, first: refused (RFC 3261 13.2.2.4)');
   t.equal(msg('ACK', '192.0.2.66', 's1', 'ca', 'lo@x'), 'media answer', 'the caller\'s ACK answers it');
   t.equal(msg('ACK', '192.0.2.77', 'x9', 'ca', 'lo@x'), 'drop media-not-yours', 'once answered, another ACK naming it: refused (an ACK gets no answer)');
+});
+
+t.test('SPEC 11: the engine\'s SDP replaces the body where the parser reads it, after a head ended by a bare LF', async (t) => {
+  // Found by a random-seed fuzz run: the splice cut at the first CRLF CRLF, here inside the old body.
+  const sdp = 'v=0\r\nc=IN IP6 2001:db8::3\r\n';
+  for (const end of ['\r\n\r\n', '\r\n\n', '\n\n']) {
+    const data = `INVITE sip:carol@[2001:db8:1::20] SIP/2.0\r\nVia: SIP/2.0/UDP [2001:db8::1];branch=z9hG4bK1\r\nContent-Length: 17${end}\r\n\n\r\n\r\nold body\r\n`;
+    const m = parseMessage(spliceSdp(data, sdp));
+    t.equal(m.text.slice(m.bodyStart, m.bodyEnd), sdp, `head ended by ${JSON.stringify(end)}: the body is the engine's SDP`);
+    t.equal(m.bodyEnd, m.text.length, 'and Content-Length is its length');
+  }
 });
