@@ -52,15 +52,18 @@ export function rewriteMessageBody(ctx: ProxyContext, m: SipMessage, edits: Edit
   const trusted = trustedSender(ctx, plan, src);
   const contact = contactIp(m);
   let refused: Refused | Malformed = 'exhausted';
+  // SPEC 11: only the stream's party removes it (port 0) or puts it on hold.
+  const mine = (index: number): boolean => {
+    if (media.mayChange(key, index, side, src.addr, m.isRequest, trusted)) return true;
+    refused = 'not-the-party';
+    return false;
+  };
   const delta = rewriteBody(m.text, m.bodyStart, m.bodyEnd, body.ctype, {
     out: plan.media.family,
     media: plan.media,
     stream(index, party) {
-      if (party === null) { // port 0: the stream is removed (RFC 3264 8.2), by its party only (SPEC 11)
-        if (!media.mayChange(key, index, side, src.addr, m.isRequest, trusted)) {
-          refused = 'not-the-party';
-          return null;
-        }
+      if (party === null) { // port 0: the stream is removed (RFC 3264 8.2)
+        if (!mine(index)) return null;
         media.releaseStream(key, index, 'disabled');
         return 0;
       }
@@ -80,12 +83,9 @@ export function rewriteMessageBody(ctx: ProxyContext, m: SipMessage, edits: Edit
       refused = why;
     },
     hold(index) {
-      if (media.mayChange(key, index, side, src.addr, m.isRequest, trusted)) {
-        media.hold(key, index);
-        return true;
-      }
-      refused = 'not-the-party';
-      return false;
+      if (!mine(index)) return false;
+      media.hold(key, index);
+      return true;
     },
   }, edits, body.type);
   return delta ?? REFUSED[refused];

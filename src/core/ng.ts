@@ -8,6 +8,7 @@ import { tagOf } from '../sip/fields.js';
 import { headEnd, SipMessage } from '../sip/message.js';
 import { R, Reason } from '../sip/reasons.js';
 import { sdpSpans } from '../sdp/body.js';
+import { sentBy } from '../media/table.js';
 import { contactIp, declaredBody, malformedBody } from './media.js';
 import { Action, MediaPlan, NgCommand } from './types.js';
 
@@ -151,11 +152,11 @@ export class NgCalls {
   mayChange(key: string, tag: string, signal: string, contact: string | undefined, stranger = false, peerTag?: string): boolean {
     const parties = this.calls.get(key)?.parties;
     const was = parties?.get(tag);
-    if (was) return signal === was.signal || signal === was.contact;
+    if (was) return sentBy(was, signal);
     // SPEC 11: rtpengine pairs a new side with the side its to-tag names, and sends that side's
     // media to the new one: a stranger's new side may name only a side of its own.
     const peer = peerTag ? parties?.get(peerTag) : undefined;
-    if (stranger && peer && signal !== peer.signal && signal !== peer.contact) return false;
+    if (stranger && peer && !sentBy(peer, signal)) return false;
     // SPEC 11: a stranger who knows the Call-ID cannot take every side, and so refuse the callee's answer.
     if (parties && (parties.size >= MAX_SIDES || (stranger && count(parties.values(), (p) => p.stranger) >= MAX_SIDES / 2))) return false;
     this.pending.push(() => {
@@ -168,7 +169,7 @@ export class NgCalls {
 
   /** Did SIP from `signal` set up a side of the call (its address, or its Contact's)? Unknown calls: no. */
   isPartyOf(key: string, signal: string): boolean {
-    for (const p of this.calls.get(key)?.parties?.values() ?? []) if (signal === p.signal || signal === p.contact) return true;
+    for (const p of this.calls.get(key)?.parties?.values() ?? []) if (sentBy(p, signal)) return true;
     return false;
   }
 
@@ -295,9 +296,9 @@ export function ngStep(calls: NgCalls, m: SipMessage, plan: MediaPlan | null, sr
   };
   const isRequest = m.status === 0;
   // SPEC 11: a stranger who knows a live Call-ID ends no media of others' calls (as RTPproxy64's table).
-  const ends = owner === null || calls.isPartyOf(key, src.addr);
-  if (isRequest && m.method === 'BYE') return ends ? del() : null;
-  if (isRequest && m.method === 'CANCEL' && calls.isPending(key)) return ends ? del() : null;
+  const ends = (): boolean => owner === null || calls.isPartyOf(key, src.addr);
+  if (isRequest && m.method === 'BYE') return ends() ? del() : null;
+  if (isRequest && m.method === 'CANCEL' && calls.isPending(key)) return ends() ? del() : null;
   if (!isRequest && method === 'INVITE' && m.status >= 300 && calls.isPending(key)) return del();
   const body = declaredBody(m); // RFC 3261 20.15: what the engine reads is what the receiver reads
   if (body !== null && 'code' in body) return body;

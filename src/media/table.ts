@@ -38,7 +38,6 @@ export interface MediaSession {
   readonly stranger: boolean; // its owner is not a configured party
   readonly via?: string; //    our two SIP addresses on the leg whose SDP created it (legKey)
   readonly seq: number; //     streams made before it (MediaTable.mark)
-  readonly byRequest?: boolean; // a request's SDP created it (an offer): its other side is the answerer's
   readonly answerers?: readonly string[]; // made by a response's offer (late): where the answer's request may come from
 }
 
@@ -241,7 +240,7 @@ export class MediaTable {
       if (port === null) return 'exhausted';
       const t = this.now();
       callId = detached(callId); // the table outlives the message (net/strings.ts)
-      s = { callId, index, port, party4: null, party6: null, addrs, created: t, updated: t, established: false, establishedAt: null, held: false, dialogTag: null, owner, stranger, via, seq: this.made++, byRequest: request, answerers: answerers?.().map(detached) };
+      s = { callId, index, port, party4: null, party6: null, addrs, created: t, updated: t, established: false, establishedAt: null, held: false, dialogTag: null, owner, stranger, via, seq: this.made++, answerers: answerers?.().map(detached) };
       if (stranger) {
         this.owned.set(source, (this.owned.get(source) ?? 0) + 1);
         this.strangers++;
@@ -283,7 +282,7 @@ export class MediaTable {
   /** Did SIP from `signal` set up a side of one of the call's streams (its address, or its Contact's)? */
   isPartyOf(callId: string, signal: string): boolean {
     for (const s of this.calls.get(callId)?.values() ?? []) {
-      for (const p of [s.party4, s.party6]) if (p && (signal === p.signal || signal === p.contact)) return true;
+      for (const p of [s.party4, s.party6]) if (p && sentBy(p, signal)) return true;
     }
     return false;
   }
@@ -333,10 +332,15 @@ export class MediaTable {
   }
 }
 
-/** The party that set this side up: its SIP came from `signal`, or from its own Contact (SPEC 11). */
+/** SIP from `signal` is the party's: from the address its SDP came from, or its Contact's (SPEC 11). */
+export function sentBy(p: { readonly signal?: string; readonly contact?: string }, signal: string | undefined): boolean {
+  return signal === p.signal || signal === p.contact;
+}
+
+/** The party that set this side up, if any, sent it (sentBy). */
 function sameParty(s: MediaSession, side: Family, signal: string | undefined): boolean {
   const was = side === 4 ? s.party4 : s.party6;
-  return !was || signal === was.signal || signal === was.contact;
+  return !was || sentBy(was, signal);
 }
 
 /**
@@ -344,11 +348,12 @@ function sameParty(s: MediaSession, side: Family, signal: string | undefined): b
  * comes in a response (which carries our MAC'd Via), so a stranger's request with a ringing
  * call's Call-ID cannot take that side (the callee's answer would then be refused). A late
  * offer's stream (made by a response) is answered by the UAC in its ACK or PRACK (RFC 3261
- * 13.2.2.4): from the hop the response went to, or the address of the request's bottom Via.
+ * 13.2.2.4): from the hop the response went to, or the address of the request's bottom Via
+ * (`answerers`; a stream a request made has none).
  */
 function mayOpen(s: MediaSession, side: Family, request: boolean, trusted: boolean, signal: string | undefined): boolean {
   if ((side === 4 ? s.party4 : s.party6) !== null || !request || trusted) return true;
-  return !s.byRequest && (s.answerers === undefined || (signal !== undefined && s.answerers.includes(signal)));
+  return signal !== undefined && (s.answerers?.includes(signal) ?? false);
 }
 
 /** Port pairs (an even RTP port and the odd one after it) in a range of rtp-ports. */
