@@ -14,6 +14,7 @@ import { Engine } from '../src/core/engine.js';
 import { HostPort, isSpecial, parseHostPort, parseIp, sourceOf } from '../src/net/addr.js';
 import { Registrar } from '../src/masq/registrar.js';
 import { parseMessage, SipMessage } from '../src/sip/message.js';
+import { tagOf } from '../src/sip/fields.js';
 import { engineFor } from './lib/engine.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -95,6 +96,15 @@ function onLan(e: Engine, addr: string): boolean {
   return a.kind() === net.kind() && a.match(net, e.cfg.inboundPrefix ?? (net.kind() === 'ipv4' ? 24 : 64));
 }
 
+/** Has this request a To tag (an in-dialog request, RFC 3261 12.2)? */
+function toTagged(text: string): boolean {
+  try {
+    return Boolean(tagOf(parseMessage(text), 'To'));
+  } catch {
+    return false;
+  }
+}
+
 let cases = 0;
 let lastBug = '';
 const onInternalError = (err: unknown): void => {
@@ -143,6 +153,10 @@ function check(e: Engine, text: string, src: HostPort, local: HostPort): string 
   if (!/^[\r\n]*SIP\//.test(text) && !e.isParty(src)) {
     const left = new Set(e.media.all());
     for (const st of parties.keys()) if (!left.has(st) && !ofCall.get(st.callId)?.has(src.addr) && !st.answerers?.includes(src.addr)) return `${src.addr} ended ${st.callId} #${st.index}, a call of others`;
+    // SPEC 6, 11: an in-dialog request (a To tag) opens no second leg of a call.
+    const was = new Set([...parties.keys()].map((st) => st.callId));
+    const leg = e.media.all().find((st) => !was.has(st.callId) && was.has(st.callId.replace(/ leg\d+$/, '')));
+    if (leg && toTagged(text)) return `${src.addr} opened ${leg.callId} with an in-dialog request`;
   }
   if (a.type === 'send') {
     const lower = text.toLowerCase(); // IPv6 is case-insensitive; the engine writes it lower case
