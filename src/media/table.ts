@@ -157,12 +157,16 @@ export class MediaTable {
    * leg, and every message no later leg claims, has the Call-ID itself.
    */
   legKey(callId: string, via: string): string {
-    return this.legs.get(callId)?.list.find((l) => l.via === via)?.key ?? callId;
+    // A leg that holds no stream (its SDP made none) is no leg: a later message of others
+    // on its addresses would otherwise open streams there past the first leg's parties.
+    return this.legs.get(callId)?.list.find((l) => l.via === via && this.calls.has(l.key))?.key ?? callId;
   }
 
   /** A later leg of a call (at most three at a time: SPEC 11), or null. */
   newLeg(callId: string, via: string): string | null {
     const legs = this.legs.get(callId) ?? { made: 1, list: [] };
+    for (const l of legs.list) if (!this.calls.has(l.key)) this.legCall.delete(l.key);
+    legs.list = legs.list.filter((l) => this.calls.has(l.key));
     if (legs.list.length >= 3) return null;
     const key = detached(`${callId} leg${++legs.made}`); // a Call-ID holds no space (RFC 3261 25.1)
     callId = detached(callId);

@@ -52,15 +52,22 @@ t.test('legs of a call that comes back through the proxy (SPEC 6)', async (t) =>
   t.equal(table.get('c', 0)?.via, 'a b', 'a stream remembers the leg that made it');
   const k2 = table.newLeg('c', 'a d');
   t.equal(k2, 'c leg2');
-  t.equal(table.legKey('c', 'a d'), 'c leg2', 'found again by its addresses');
+  t.equal(table.legKey('c', 'a d'), 'c', 'a leg that holds no stream yet is no leg: another message on its addresses meets the first leg');
+  const v6 = { ...party, addr: '2001:db8::2', signal: '2001:db8:1::5' };
+  table.update(k2 as string, 0, 6, v6, null, 'a d');
+  t.equal(table.legKey('c', 'a d'), 'c leg2', 'found again by its addresses once it holds a stream');
   t.equal(table.legKey('c', 'x y'), 'c', 'unknown addresses: the first leg');
-  t.equal(table.newLeg('c', 'e f'), 'c leg3');
-  t.equal(table.newLeg('c', 'g h'), 'c leg4');
+  t.equal(table.newLeg('c', 'x y'), 'c leg3', 'a leg that made no stream');
+  t.equal(table.newLeg('c', 'x y'), 'c leg4', 'is no leg, and holds no place (made again)');
+  for (const [via, want] of [['e f', 'c leg5'], ['g h', 'c leg6']]) {
+    const k = table.newLeg('c', via);
+    t.equal(k, want);
+    table.update(k as string, 0, 6, v6, null, via);
+  }
   t.equal(table.newLeg('c', 'i j'), null, 'at most four legs (SPEC 11)');
-  table.update(k2 as string, 0, 6, { ...party, addr: '2001:db8::2', signal: '2001:db8:1::5' }, null, 'a d');
   table.release(k2 as string, 'bye');
   t.equal(table.legKey('c', 'a d'), 'c', 'a leg whose streams are gone is forgotten');
-  t.equal(table.newLeg('c', 'k l'), 'c leg5', 'and its place taken by a leg of a new name');
+  t.equal(table.newLeg('c', 'k l'), 'c leg7', 'and its place taken by a leg of a new name');
   table.release('c', 'bye');
   t.equal(table.legKey('c', 'k l'), 'c', 'the first leg gone: later legs that never held a stream go with it');
 });
