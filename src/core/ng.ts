@@ -361,7 +361,8 @@ function streamsIn(m: SipMessage): number {
 export function spliceSdp(data: string, sdp: string): string {
   const h = headEnd(data);
   if (h < 0) return data;
-  const head = data.slice(0, h).replace(/^(Content-Length|l)([ \t]*:[ \t]*)\d+/im, (_, n: string, sep: string) => `${n}${sep}${sdp.length}`);
+  // RFC 3261 25.1: HCOLON then SWS, which may fold the value onto the next line.
+  const head = data.slice(0, h).replace(/^(Content-Length|l)([ \t]*:[ \t]*(?:\r?\n[ \t]+)?)\d+/im, (_, n: string, sep: string) => `${n}${sep}${sdp.length}`);
   return `${head}\r\n${sdp}`;
 }
 

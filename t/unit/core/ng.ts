@@ -268,3 +268,14 @@ t.test('SPEC 11: the engine\'s SDP replaces the body where the parser reads it, 
     t.equal(m.bodyEnd, m.text.length, 'and Content-Length is its length');
   }
 });
+
+t.test('RFC 3261 25.1: the engine\'s SDP gets its length in a Content-Length whose value is folded', async (t) => {
+  // Found by a random-seed fuzz run (seed 1302295951): the folded value kept the old length.
+  const sdp = 'v=0\r\nc=IN IP6 2001:db8::3\r\n';
+  for (const sep of [':\r\n ', ' :\r\n\t ', ':  \r\n  ', ':\n ']) {
+    const data = `INVITE sip:carol@[2001:db8:1::20] SIP/2.0\r\nVia: SIP/2.0/UDP [2001:db8::1];branch=z9hG4bK1\r\nContent-Length${sep}126\r\n\r\n${'x'.repeat(126)}`;
+    const m = parseMessage(spliceSdp(data, sdp));
+    t.equal(m.text.slice(m.bodyStart, m.bodyEnd), sdp, `Content-Length${JSON.stringify(sep)}: the body is the engine's SDP`);
+    t.equal(m.bodyEnd, m.text.length, 'and Content-Length is its length');
+  }
+});
