@@ -18,7 +18,7 @@ export interface Framed {
 }
 
 const CRLFCRLF = Buffer.from('\r\n\r\n');
-const CL = /^(?:content-length|l)[ \t]*:[ \t]*(\d+)[ \t]*$/im;
+const CL = /^(?:content-length|l)[ \t]*:[ \t]*(?:\r\n[ \t]+)?(\d+)[ \t]*$/im; // SWS may fold the value (RFC 3261 25.1)
 
 export class StreamFramer {
   private buf: Buffer = Buffer.alloc(0); // pending bytes are buf[start, end)

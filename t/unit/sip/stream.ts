@@ -26,6 +26,13 @@ t.test('unframeable streams are errors', async (t) => {
   t.same(f.push(Buffer.from(msg('abc').slice(0, -1))).messages, [], 'waits for the rest of the body');
 });
 
+t.test('RFC 3261 25.1: a Content-Length whose value is folded onto the next line frames as the parser reads it', async (t) => {
+  const folded = 'MESSAGE sip:a@192.0.2.1 SIP/2.0\r\nVia: SIP/2.0/TCP 192.0.2.2\r\nContent-Length:\r\n 5\r\n\r\nhello';
+  const r = new StreamFramer().push(Buffer.from(folded + msg('x'), 'latin1'));
+  t.equal(r.error, null, 'not refused as a stream without Content-Length');
+  t.same(r.messages.map((b) => b.toString('latin1')), [folded, msg('x')]);
+});
+
 t.test('however the bytes are cut into reads, the same messages come out (SPEC 11: the peer cuts them)', async (t) => {
   const one = msg('hello');
   for (let cut = 0; cut <= one.length; cut++) {
