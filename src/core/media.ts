@@ -25,13 +25,13 @@ export function familyMedia(ctx: ProxyContext, callId: string, src: HostPort, ou
 function legOf(ctx: ProxyContext, callId: string, side: Family, via: string, m: SipMessage): string {
   const key = ctx.media.legKey(callId, via);
   if (key !== callId || m.bodyEnd <= m.bodyStart) return key;
-  // SPEC 11: a request starts a leg only as the spiral of a dialog-creating INVITE (no To
-  // tag, RFC 3261 16.3); a stranger's in-dialog one meets the first leg's party rule.
-  if (m.isRequest && tagOf(m, 'To')) return key;
   const first = ctx.media.firstOf(callId);
   if (!first || first.via === undefined || first.via === via) return key;
   const own = `IN IP${side} ${ctx.map.written(ctx.map.media(side)).addr}`;
   if (m.text.slice(m.bodyStart, m.bodyEnd).indexOf(own) < 0) return key;
+  // SPEC 11: a request starts a leg only as the spiral of a dialog-creating INVITE (no To
+  // tag, RFC 3261 16.3); a stranger's in-dialog one meets the first leg's party rule.
+  if (m.isRequest && tagOf(m, 'To')) return key;
   return ctx.media.newLeg(callId, via) ?? key;
 }
 
