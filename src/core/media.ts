@@ -5,6 +5,7 @@ import type { Refused } from '../media/table.js';
 import { hidden, mediaType, rewriteBody } from '../sdp/body.js';
 import type { SdpTarget } from '../sdp/rewrite.js';
 import { Edits } from '../sip/edits.js';
+import { isSpiral } from './branch.js';
 import { contactsOf, tagOf } from '../sip/fields.js';
 import { hostIp, parseUri } from '../sip/uri.js';
 import { SipMessage } from '../sip/message.js';
@@ -13,7 +14,8 @@ import { MediaPlan, ProxyContext, sendable } from './types.js';
 
 /** The address model's plan: the relay's IPv4 and IPv6 sides, keyed by Call-ID and leg (`via`: our two SIP addresses on it). */
 export function familyMedia(ctx: ProxyContext, callId: string, src: HostPort, out: Family, via: string, m: SipMessage): MediaPlan {
-  return { key: legOf(ctx, callId, src.family, via, m), side: src.family, media: ctx.map.written(ctx.map.media(out)), via };
+  const key = ctx.ng ? ctx.ng.legOf(callId, via, () => isSpiral(ctx.macs, m, callId)) : legOf(ctx, callId, src.family, via, m);
+  return { key, side: src.family, media: ctx.map.written(ctx.map.media(out)), via };
 }
 
 /**
@@ -29,9 +31,8 @@ function legOf(ctx: ProxyContext, callId: string, side: Family, via: string, m: 
   if (!first || first.via === undefined || first.via === via) return key;
   const own = `IN IP${side} ${ctx.map.written(ctx.map.media(side)).addr}`;
   if (m.text.slice(m.bodyStart, m.bodyEnd).indexOf(own) < 0) return key;
-  // SPEC 11: a request starts a leg only as the spiral of a dialog-creating INVITE (no To
-  // tag, RFC 3261 16.3); a stranger's in-dialog one meets the first leg's party rule.
-  if (m.isRequest && tagOf(m, 'To')) return key;
+  // SPEC 11: a request starts a leg only as a spiral; a stranger's meets the first leg's party rule.
+  if (m.isRequest && !isSpiral(ctx.macs, m, callId)) return key;
   return ctx.media.newLeg(callId, via) ?? key;
 }
 

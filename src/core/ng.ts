@@ -8,6 +8,7 @@ import { tagOf } from '../sip/fields.js';
 import { headEnd, SipMessage } from '../sip/message.js';
 import { R, Reason } from '../sip/reasons.js';
 import { sdpSpans } from '../sdp/body.js';
+import { Legs } from '../media/legs.js';
 import { sentBy } from '../media/table.js';
 import { contactIp, declaredBody, malformedBody } from './media.js';
 import { Action, MediaPlan, NgCommand } from './types.js';
@@ -24,6 +25,7 @@ interface NgCall {
   at: number; //           when its first offer was asked (ms)
   parties: Map<string, Party> | null; // each side (its tag): where its first SDP came from
   answerers: readonly string[] | null; // a late offer: where the UAC's answer may come from
+  via: string | null; //   our two SIP addresses on the passage that offered it (SPEC 6)
 }
 
 /** Where a side's SDP came from over SIP, and the IP of that message's Contact; whether a stranger set it up. */
@@ -57,6 +59,7 @@ export class NgCalls {
   private readonly owned = new Map<string, NgCall>(); // strangers' calls that count, oldest first
   private readonly held = new Map<string, number>(); //  streams each stranger holds
   private readonly loose = new Map<string, NgCall>(); //  calls strangers' messages made that hold no quota, oldest first
+  private readonly legs = new Legs((key) => this.calls.has(key)); // a call's later passages (SPEC 6)
   private strangers = 0;
   // What one message changes waits until it goes on (commit): a message refused or dropped
   // after its step was read changes nothing (SPEC 11: a stranger's refused BYE does not make
@@ -92,7 +95,7 @@ export class NgCalls {
     if (!c) {
       if (stranger && this.loose.size >= MAX_CALLS / 2) this.drop(first(this.loose));
       if (this.calls.size >= MAX_CALLS) this.drop(first(this.loose) ?? this.oldestUncounted());
-      c = { key: detached(key), late: false, established: false, claimed: false, owner: null, streams: 0, at: 0, parties: null, answerers: null };
+      c = { key: detached(key), late: false, established: false, claimed: false, owner: null, streams: 0, at: 0, parties: null, answerers: null, via: null };
       this.calls.set(c.key, c); // kept for the call: no INVITE with it (net/strings.ts)
       if (stranger) this.loose.set(c.key, c);
     }
@@ -105,11 +108,30 @@ export class NgCalls {
     return undefined;
   }
 
-  invited(key: string, withSdp: boolean, stranger = false): void {
+  invited(key: string, withSdp: boolean, stranger = false, via?: string): void {
     this.pending.push(() => {
       const c = this.entry(key, stranger);
       if (!c.established) c.late = !withSdp;
+      if (via !== undefined) c.via ??= detached(via);
     });
+  }
+
+  /**
+   * SPEC 6 at the engine: a call that leaves through the proxy and comes back (two IPv4
+   * phones at an IPv6 registrar) is another call there, or the caller's second offer would
+   * be refused (media-not-yours) or move the first passage's media. A passage is told apart
+   * by our two SIP addresses on it (`via`); a new one begins only with a spiral (isSpiral),
+   * so a stranger's INVITE stays in the call it names. At most three later passages.
+   */
+  legOf(callId: string, via: string | undefined, spiral: () => boolean): string {
+    if (via === undefined) return callId;
+    const key = this.legs.key(callId, via);
+    const c = this.calls.get(callId);
+    if (key !== callId || !c || c.via === null || c.via === via || !spiral()) return key;
+    const next = this.legs.next(callId, via);
+    if (!next) return callId;
+    this.pending.push(next.add);
+    return next.key;
   }
 
   /**
@@ -253,6 +275,7 @@ export class NgCalls {
     if (c) this.release(c);
     this.calls.delete(key);
     this.loose.delete(key);
+    this.legs.drop(key); // each passage's BYE ends its own
   }
 
   get size(): number {
@@ -302,7 +325,7 @@ export function ngStep(calls: NgCalls, m: SipMessage, plan: MediaPlan | null, sr
   if (!isRequest && method === 'INVITE' && m.status >= 300 && calls.isPending(key)) return del();
   const body = declaredBody(m); // RFC 3261 20.15: what the engine reads is what the receiver reads
   if (body !== null && 'code' in body) return body;
-  if (isRequest && m.method === 'INVITE') calls.invited(key, body?.type === 'application/sdp', owner !== null);
+  if (isRequest && m.method === 'INVITE') calls.invited(key, body?.type === 'application/sdp', owner !== null, plan.via);
   if (body === null || (body.type !== 'application/sdp' && !body.type.startsWith('multipart/'))) return null;
   if (body.type !== 'application/sdp') { // multipart: the engine takes a body of SDP alone
     const spans = sdpSpans(m.text, m.bodyStart, m.bodyEnd, body.ctype, 0, [], body.type);

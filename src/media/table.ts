@@ -2,6 +2,7 @@
 // even RTP port and the next odd RTCP port, the same numbers on media4 and media6.
 import { Addr, Family, sourceOf } from '../net/addr.js';
 import { detached } from '../net/strings.js';
+import { Legs } from './legs.js';
 
 /** A stream's party on one side: where its SDP says it receives, and where its SIP came from. */
 export interface Party {
@@ -53,8 +54,7 @@ export const MAX_STREAMS_PER_CALL = 16;
 
 export class MediaTable {
   private readonly calls = new Map<string, Map<number, MediaSession>>();
-  private readonly legs = new Map<string, { made: number; list: Array<{ key: string; via: string }> }>(); // a call's later legs
-  private readonly legCall = new Map<string, string>(); //                        a later leg's key -> Call-ID
+  private readonly legs = new Legs((key) => this.calls.has(key)); // a call's later legs: alive while they hold streams
   private readonly used = new Set<number>();
   private readonly foreign = new Set<number>(); // held by another process (a draining instance)
   private readonly owned = new Map<string, number>(); // streams per stranger source (an IPv6 /64: sourceOf)
@@ -157,34 +157,14 @@ export class MediaTable {
    * leg, and every message no later leg claims, has the Call-ID itself.
    */
   legKey(callId: string, via: string): string {
-    // A leg that holds no stream (its SDP made none) is no leg: a later message of others
-    // on its addresses would otherwise open streams there past the first leg's parties.
-    return this.legs.get(callId)?.list.find((l) => l.via === via && this.calls.has(l.key))?.key ?? callId;
+    return this.legs.key(callId, via);
   }
 
-  /** A later leg of a call (at most three at a time: SPEC 11), or null. */
+  /** A later leg of a call (at most three at a time: SPEC 11), or null; it is no leg until it holds a stream. */
   newLeg(callId: string, via: string): string | null {
-    const legs = this.legs.get(callId) ?? { made: 1, list: [] };
-    for (const l of legs.list) if (!this.calls.has(l.key)) this.legCall.delete(l.key);
-    legs.list = legs.list.filter((l) => this.calls.has(l.key));
-    if (legs.list.length >= 3) return null;
-    const key = detached(`${callId} leg${++legs.made}`); // a Call-ID holds no space (RFC 3261 25.1)
-    callId = detached(callId);
-    legs.list.push({ key, via });
-    this.legs.set(callId, legs);
-    this.legCall.set(key, callId);
-    return key;
-  }
-
-  /** A leg's streams are all gone: forget it; with the first leg, every later one that holds none. */
-  private dropLeg(key: string): void {
-    const callId = this.legCall.get(key) ?? key;
-    const legs = this.legs.get(callId);
-    if (!legs) return;
-    const gone = (l: { key: string }): boolean => l.key === key || (key === callId && !this.calls.has(l.key));
-    for (const l of legs.list) if (gone(l)) this.legCall.delete(l.key);
-    legs.list = legs.list.filter((l) => !gone(l));
-    if (legs.list.length === 0) this.legs.delete(callId);
+    const next = this.legs.next(callId, via);
+    next?.add();
+    return next?.key ?? null;
   }
 
   get(callId: string, index: number): MediaSession | undefined {
@@ -303,7 +283,7 @@ export class MediaTable {
     call.delete(index);
     if (call.size === 0) {
       this.calls.delete(callId);
-      this.dropLeg(callId);
+      this.legs.drop(callId);
     }
     this.used.delete(s.port);
     if (s.stranger) {

@@ -3,13 +3,14 @@
 // RTP is counted at both ends and went through rtpengine's addresses, the BYE deletes the
 // call there; with two engines, one stopped mid-test, new calls go to the other; two
 // instances with one secret hand a call over (`secret FILE`), with two secrets they do not;
-// a stranger's offers within rtp-quota at the engine, for as long as the engine holds them.
+// a stranger's offers within rtp-quota at the engine, for as long as the engine holds them;
+// a call that comes back through the proxy (Kamailio as the IPv6 registrar) is two calls there.
 import t from 'tap';
 import { ChildProcess, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { waitFor, sleep } from '../lib/netns.js';
-import { CALL_MS, e2e, tail, World, TWO_PARTIES } from '../lib/world.js';
+import { CALL_MS, e2e, PROXY_CONF, tail, World, TWO_PARTIES } from '../lib/world.js';
 
 const hasRtpengine = spawnSync('sh', ['-c', 'command -v rtpengine']).status === 0;
 const CONF = TWO_PARTIES + 'metrics 127.0.0.1:9064\n';
@@ -173,4 +174,24 @@ e2e('rtpe', (w) => {
     proxy.child.kill('SIGTERM');
     t.equal(await proxy.exited, 0, 'SIGTERM exits 0');
   });
-}, { missing: hasRtpengine ? null : 'rtpengine is not installed (apt-get install rtpengine-daemon)', extra: ['2001:db8::3', '2001:db8::4', '2001:db8::5', '2001:db8::6', '2001:db8::7', '2001:db8::8', '2001:db8::9', '2001:db8:66::66'] });
+
+  t.test('two IPv4 phones through the IPv6 registrar: the call comes back, another call at the engine (SPEC 6)', async (t) => {
+    await w.kamailio();
+    await rtpengine(w, 12);
+    const proxy = w.startProxy(PROXY_CONF + 'map 127.0.0.11 2001:db8:64::11\nmedia-engine rtpengine 127.0.0.1:2232\n');
+    t.ok(await w.proxyUp(proxy), `proxy started${proxy.log().slice(-400)}`);
+    for (const [user, addr, ctl] of [['alice', '127.0.0.10', 31200], ['bob', '127.0.0.11', 31202]] as const) {
+      const reg = await w.sipp('register.xml', addr, 5060, ctl, { user }, '127.0.0.105:5060');
+      t.equal(reg.code, 0, `IPv4 phone ${user} registers at the IPv6 registrar through its face`);
+    }
+    // Before, the INVITE that came back was the caller's second offer under its tag, from
+    // the registrar: 403 media-not-yours, and the call failed.
+    await w.call(t, { name: 'alice12', addr: '127.0.0.10', sip: 5060, ctl: 31204, rtp: 40270 }, { name: 'bob12', addr: '127.0.0.11', sip: 5060, ctl: 31206, rtp: 40260 }, 'bob', '127.0.0.105:5060',
+      ['IPv4 alice calls IPv4 bob through the IPv6 registrar, media through rtpengine', 'bob answers']);
+    const metrics = await w.http('/metrics');
+    t.match(metrics, /sipproxy64_rtpengine_requests_total\{engine="127\.0\.0\.1:2232",command="offer",result="ok"\} 2/, 'two offers: one call at the engine for each passage');
+    t.match(metrics, /sipproxy64_rtpengine_requests_total\{engine="127\.0\.0\.1:2232",command="delete",result="ok"\} 2/, 'the BYE deleted each on its way');
+    proxy.child.kill('SIGTERM');
+    t.equal(await proxy.exited, 0, 'SIGTERM exits 0');
+  });
+}, { missing: hasRtpengine ? null : 'rtpengine is not installed (apt-get install rtpengine-daemon)', extra: ['2001:db8:64::11', '2001:db8::12', '2001:db8::3', '2001:db8::4', '2001:db8::5', '2001:db8::6', '2001:db8::7', '2001:db8::8', '2001:db8::9', '2001:db8:66::66'] });

@@ -279,3 +279,26 @@ t.test('RFC 3261 25.1: the engine\'s SDP gets its length in a Content-Length who
     t.equal(m.bodyEnd, m.text.length, 'and Content-Length is its length');
   }
 });
+
+t.test('SPEC 6: a call that comes back through the proxy is another call at the engine; only a spiral, not a stranger, makes one', async (t) => {
+  const { engine } = engineOf(CONF);
+  const show = (out: Action[]) => out.map((a) => (a.type === 'media' ? `${a.ng.command} ${a.key}` : a.type === 'send' ? a.data.split('\r\n')[0] : a.type)).join(', ');
+  const first = engine.handle(req('INVITE', SDP4), hp('127.0.0.10:5060'), hp('127.0.0.120:5060'));
+  t.equal(show(first), 'offer ng1@x', 'alice\'s INVITE: an offer of the call');
+  const sent = ((first[0] as Media).then!(ENGINE_SDP)[0] as Send).data;
+  // The registrar (carol's address here) sends it back to the generic face, for alice's face:
+  // a passage of other addresses, with our signed Via below its own.
+  const back = (text: string) => text.replace(/^INVITE \S+/, 'INVITE sip:alice@[2001:db8:64::10]:5060').replace('Via: ', 'Via: SIP/2.0/UDP [2001:db8:1::20]:5060;branch=z9hG4bKreg1\r\nVia: ');
+  const from = hp('[2001:db8:1::20]:5060');
+  const to = hp('[2001:db8::1]:5060');
+  const evil = req('INVITE', SDP4);
+  t.equal(show(engine.handle(back(evil), from, to)), 'SIP/2.0 403 Forbidden (media of another party)', 'the same INVITE without our Via (a stranger who knows the Call-ID): the first call\'s, whose caller side is alice\'s');
+  t.equal(show(engine.handle(back(sent.replace(/^(To: [^\r]*)/m, '$1;tag=ca')), from, to)), 'SIP/2.0 403 Forbidden (media of another party)', 'with our Via but a To tag: no spiral (RFC 3261 16.3)');
+  t.equal(show(engine.handle(back(sent.replace(/branch=z9hG4bK64[0-9a-f]+/, 'branch=z9hG4bK64000000000000')), from, to)), 'SIP/2.0 403 Forbidden (media of another party)', 'with a Via of ours the key did not sign: no spiral');
+  const spiral = engine.handle(back(sent), from, to);
+  t.equal(show(spiral), 'offer ng1@x leg2', 'the spiral: a call of its own at the engine');
+  t.equal(show(engine.handle(back(sent), from, to)), 'offer ng1@x leg2', 'found again by its addresses');
+  t.equal(show(engine.handle(req('BYE'), hp('127.0.0.10:5060'), hp('127.0.0.120:5060'))), 'BYE sip:carol@[2001:db8:1::20]:5060 SIP/2.0, delete ng1@x', 'alice\'s BYE ends the first call');
+  const bye = req('BYE').replace(/^BYE \S+/, 'BYE sip:alice@[2001:db8:64::10]:5060');
+  t.equal(show(engine.handle(bye, from, to)), 'BYE sip:alice@127.0.0.10:5060 SIP/2.0, delete ng1@x leg2', 'and on its way back the second');
+});
