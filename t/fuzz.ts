@@ -161,7 +161,9 @@ function check(e: Engine, text: string, src: HostPort, local: HostPort): string 
   if (a.type === 'send') {
     const lower = text.toLowerCase(); // IPv6 is case-insensitive; the engine writes it lower case
     // Masquerading may also send to a phone its registrar or its table knows.
-    const registered = JSON.stringify(registrars.get(e)?.toJSON() ?? {}).includes(`@${a.to.addr}:`) || a.to.addr === '198.51.100.20';
+    // (a bound contact names its host with a port or without one: "sip:alice@192.0.2.160").
+    const bound = JSON.stringify(registrars.get(e)?.toJSON() ?? {});
+    const registered = [':', '"', ';', '>'].some((end) => bound.includes(`@${a.to.addr}${end}`)) || a.to.addr === '198.51.100.20';
     if (!isReply && !allowed.has(a.to.addr) && !registered && !lower.includes(a.to.addr) && !named(lower, a.to.addr)) return `sent to ${a.to.addr}, named nowhere`;
     if (!e.map.isOurs(a.from.addr)) return `sent from ${a.from.addr}, not ours`;
     // SPEC 11: never to ourselves, loopback, unspecified, multicast or broadcast, unless a map line names it.
