@@ -5,7 +5,7 @@
 //   alice  192.0.2.10 (IPv4 only) ---- core: sipproxy64 (192.0.2.1/.2/.105 and 2001:db8::1/::2,
 //   carol  2001:db8:1::20 (IPv6 only) --       2001:db8:64::10), Kamailio [2001:db8:1::5]
 import t from 'tap';
-import { Baresip, baresipMissing, Heard } from '../lib/baresip.js';
+import { Baresip, baresipMissing, bothHear, callAndHear, failed, pitch } from '../lib/baresip.js';
 import { sh } from '../lib/masqnet.js';
 import { waitFor } from '../lib/netns.js';
 import { cannotRun, World } from '../lib/world.js';
@@ -41,31 +41,7 @@ if (!cannotRun(baresipMissing())) {
   sh(`for x in 2001:db8:1::1/64 2001:db8:1::5/128 2001:db8::1/128 2001:db8::2/128 2001:db8:64::10/128; do ip -n ${C} -6 addr add $x dev p-c nodad; done; ip -n ${C} link set p-c up`);
   sh(`ip -n ${K} -6 addr add 2001:db8:1::20/64 dev p-phone nodad && ip -n ${K} link set p-phone up && ip -n ${K} -6 route add default via 2001:db8:1::1`);
 
-  /** Both phones hear at least `seconds` of sound in the call now up (bounded: 15 s). */
-  const bothHear = (phones: Baresip[], seconds: number) => waitFor(() => phones.every((p) => (p.hearing()?.seconds ?? 0) >= seconds), 15000, 200);
-  const pitch = (t: Tap, h: Heard | null, hz: number, who: string, seconds = 2) => {
-    t.ok(h && h.seconds >= seconds, `${who} heard ${h?.seconds ?? 0} s of sound`);
-    t.ok(h && Math.abs(h.hz - hz) <= hz * 0.05, `${who} heard the other phone's tone: ${h?.hz} Hz, sent ${hz} Hz`);
-  };
   type Tap = Pick<typeof t, 'ok' | 'equal' | 'match'>;
-  /** For a failed check's message: what the phones printed last. */
-  const failed = (...phones: Baresip[]) => phones.map((p) => `\n${p.ip}: ${p.log.slice(-600)}`).join('');
-
-  /** `from` calls `uri`; `to` answers by itself; both hear each other; `from` hangs up. */
-  async function call(t: Tap, from: Baresip, to: Baresip, uri: string, hz: [number, number], names: [string, string]): Promise<void> {
-    const [f0, t0] = [from.events.length, to.events.length];
-    from.command('dial', uri);
-    const up = await from.event('CALL_ESTABLISHED', 15000, f0);
-    t.ok(up, `${names[0]} calls ${names[1]}: the call is up` + (up ? '' : failed(from, to)));
-    t.ok(await to.event('CALL_ESTABLISHED', 15000, t0), `${names[1]} answered`);
-    const hear = await bothHear([from, to], 2);
-    t.ok(hear, 'both phones hear sound through the relay' + (hear ? '' : failed(from, to)));
-    from.command('hangup');
-    t.ok(await from.event('CALL_CLOSED', 15000, f0), `${names[0]} hangs up`);
-    t.ok(await to.event('CALL_CLOSED', 15000, t0), `${names[1]} gets the BYE`);
-    pitch(t, from.takeHeard(), hz[1], names[0]);
-    pitch(t, to.takeHeard(), hz[0], names[1]);
-  }
 
   /** alice calls carol, puts her on hold (a re-INVITE, sendonly) and takes her back: heard again. */
   async function holdResume(t: Tap, alice: Baresip, carol: Baresip): Promise<void> {
@@ -103,10 +79,7 @@ if (!cannotRun(baresipMissing())) {
     t.teardown(() => void kam.kill('SIGKILL'));
     const alice = new Baresip(a, '192.0.2.10', '<sip:alice@192.0.2.105>;regint=600;answermode=auto', ALICE_HZ, '40000-40019');
     const carol = new Baresip(c, '2001:db8:1::20', '<sip:carol@[2001:db8:1::5]>;regint=600;answermode=auto', CAROL_HZ, '40020-40039');
-    t.teardown(() => {
-      alice.stop();
-      carol.stop();
-    });
+    t.teardown(() => Promise.all([alice.stop(), carol.stop()]));
     for (const datapath of ['native', 'js']) {
       const proxy = core.startProxy(CONF + `media-datapath ${datapath}\n`);
       t.ok(await core.proxyUp(proxy), `proxy started, media-datapath ${datapath}`);
@@ -118,8 +91,8 @@ if (!cannotRun(baresipMissing())) {
         t.ok(reg[0], 'alice (IPv4) registers at the IPv6 registrar through its face' + (reg[0] ? '' : failed(alice)));
         t.ok(reg[1], 'carol (IPv6) registers directly' + (reg[1] ? '' : failed(carol)));
       }
-      await call(t, alice, carol, 'sip:carol@192.0.2.105', [ALICE_HZ, CAROL_HZ], ['alice', 'carol']);
-      await call(t, carol, alice, 'sip:alice@[2001:db8:1::5]', [CAROL_HZ, ALICE_HZ], ['carol', 'alice']);
+      await callAndHear(t, alice, carol, 'sip:carol@192.0.2.105', [ALICE_HZ, CAROL_HZ], ['alice', 'carol']);
+      await callAndHear(t, carol, alice, 'sip:alice@[2001:db8:1::5]', [CAROL_HZ, ALICE_HZ], ['carol', 'alice']);
       if (datapath === 'native') await holdResume(t, alice, carol);
       t.ok(await waitFor(() => core.relaySockets().length === 0, 8000, 200), 'no relay socket left after the calls');
       proxy.child.kill('SIGTERM');

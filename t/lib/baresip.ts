@@ -176,8 +176,43 @@ ctrl_tcp_listen 127.0.0.1:4444
     return h;
   }
 
-  stop(): void {
+  /** Stop it; resolves once it has exited (its SIP port is free again). */
+  stop(): Promise<void> {
     this.bridge.kill('SIGKILL');
+    if (this.proc.exitCode !== null || this.proc.signalCode !== null) return Promise.resolve();
+    const gone = new Promise<void>((r) => this.proc.once('exit', () => r()));
     this.proc.kill('SIGKILL');
+    return gone;
   }
+}
+
+type Tap = { ok(v: unknown, msg: string): void };
+
+/** For a failed check's message: what the phones printed last. */
+export const failed = (...phones: Baresip[]): string => phones.map((p) => `\n${p.ip}: ${p.log.slice(-600)}`).join('');
+
+/** Both phones hear at least `seconds` of sound in the call now up (bounded: 15 s). */
+export const bothHear = (phones: Baresip[], seconds: number): Promise<boolean> =>
+  waitFor(() => phones.every((p) => (p.hearing()?.seconds ?? 0) >= seconds), 15000, 200);
+
+/** A phone heard `seconds` of sound at the other phone's pitch `hz` (within 5%). */
+export function pitch(t: Tap, h: Heard | null, hz: number, who: string, seconds = 2): void {
+  t.ok(h && h.seconds >= seconds, `${who} heard ${h?.seconds ?? 0} s of sound`);
+  t.ok(h && Math.abs(h.hz - hz) <= hz * 0.05, `${who} heard the other phone's tone: ${h?.hz} Hz, sent ${hz} Hz`);
+}
+
+/** `from` calls `uri`; `to` answers by itself; both hear each other (tones hz); `from` hangs up. */
+export async function callAndHear(t: Tap, from: Baresip, to: Baresip, uri: string, hz: [number, number], names: [string, string]): Promise<void> {
+  const [f0, t0] = [from.events.length, to.events.length];
+  from.command('dial', uri);
+  const up = await from.event('CALL_ESTABLISHED', 15000, f0);
+  t.ok(up, `${names[0]} calls ${names[1]}: the call is up` + (up ? '' : failed(from, to)));
+  t.ok(await to.event('CALL_ESTABLISHED', 15000, t0), `${names[1]} answered`);
+  const hear = await bothHear([from, to], 2);
+  t.ok(hear, 'both phones hear sound through the relay' + (hear ? '' : failed(from, to)));
+  from.command('hangup');
+  t.ok(await from.event('CALL_CLOSED', 15000, f0), `${names[0]} hangs up`);
+  t.ok(await to.event('CALL_CLOSED', 15000, t0), `${names[1]} gets the BYE`);
+  pitch(t, from.takeHeard(), hz[1], names[0]);
+  pitch(t, to.takeHeard(), hz[0], names[1]);
 }

@@ -19,12 +19,31 @@ export function sh(cmd: string): void {
 
 const hasNft = spawnSync('sh', ['-c', 'command -v nft']).status === 0;
 const hasIptables = spawnSync('sh', ['-c', 'command -v iptables']).status === 0;
+/** Why the router's NAT cannot be made here (null: it can). */
+export const masqMissing = (): string | null => (hasNft || hasIptables ? null : 'neither nft nor iptables is installed');
 type Tap = { ok(v: unknown, msg: string): void; equal(a: unknown, b: unknown, msg: string): void };
 export interface Phone { w: World; ip: string; port: number; mp: number; name: string; rtp: number }
 
+/**
+ * The router's NAT in namespace R (LAN link m-rlan, public link m-wan): the LAN
+ * 192.0.2.0/24 leaves masqueraded; nothing from outside enters the LAN unasked.
+ */
+export function masquerade(R: string): void {
+  if (hasNft) {
+    sh(`ip netns exec ${R} nft -f - <<'EOF'
+table ip masq {
+  chain post { type nat hook postrouting priority srcnat; oifname "m-wan" ip saddr 192.0.2.0/24 masquerade; }
+  chain forward { type filter hook forward priority filter; policy drop; ct state established,related accept; iifname "m-rlan" accept; }
+}
+EOF`);
+  } else {
+    sh(`ip netns exec ${R} iptables -t nat -A POSTROUTING -o m-wan -s 192.0.2.0/24 -j MASQUERADE && ip netns exec ${R} iptables -P FORWARD DROP && ip netns exec ${R} iptables -A FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT && ip netns exec ${R} iptables -A FORWARD -i m-rlan -j ACCEPT`);
+  }
+}
+
 /** The three namespaces and their helpers, or null when they cannot be made here (a failure then). */
 export function masqNet(tag: string) {
-  if (cannotRun(hasNft || hasIptables ? null : 'neither nft nor iptables is installed')) return null;
+  if (cannotRun(masqMissing())) return null;
   const lan = new World(`${tag}lan`);
   const rtr = new World(`${tag}rtr`);
   const pub = new World(`${tag}pub`);
@@ -42,17 +61,7 @@ export function masqNet(tag: string) {
   sh(`ip -n ${P} addr add 198.51.100.20/24 dev m-pub && ip -n ${P} addr add 198.51.100.30/24 dev m-pub && ip -n ${P} link set m-pub up && ip -n ${P} route add default via 198.51.100.1`);
   sh(`ip -n ${R} -6 addr add 2001:db8:1::1/64 dev m-wan nodad && ip -n ${P} -6 addr add 2001:db8:1::5/64 dev m-pub nodad && ip -n ${P} -6 addr add 2001:db8:1::20/64 dev m-pub nodad`);
   sh(`ip netns exec ${R} sysctl -qw net.ipv4.ip_forward=1`);
-  // The router's NAT: the LAN leaves masqueraded; nothing from outside enters the LAN unasked.
-  if (hasNft) {
-    sh(`ip netns exec ${R} nft -f - <<'EOF'
-table ip masq {
-  chain post { type nat hook postrouting priority srcnat; oifname "m-wan" ip saddr 192.0.2.0/24 masquerade; }
-  chain forward { type filter hook forward priority filter; policy drop; ct state established,related accept; iifname "m-rlan" accept; }
-}
-EOF`);
-  } else {
-    sh(`ip netns exec ${R} iptables -t nat -A POSTROUTING -o m-wan -s 192.0.2.0/24 -j MASQUERADE && ip netns exec ${R} iptables -P FORWARD DROP && ip netns exec ${R} iptables -A FORWARD -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT && ip netns exec ${R} iptables -A FORWARD -i m-rlan -j ACCEPT`);
-  }
+  masquerade(R);
   const regFile = join(rtr.dir, 'registrations.json');
   const base = `inbound 192.0.2.1
 outbound 198.51.100.1
