@@ -1,13 +1,16 @@
 // Real softphones end to end: baresip as an IPv4-only phone and as an IPv6-only phone, each
 // in a namespace of its own behind a link (so that its RTP leaves from its own address), with
 // Kamailio as the IPv6-only registrar and sipproxy64 between them. Each phone plays a tone and
-// records what it decodes: the call is heard both ways, at the other phone's pitch.
+// records what it decodes: the call is heard both ways, at the other phone's pitch. The same
+// calls on each media datapath (native, js) and through rtpengine (media-engine, on
+// 192.0.2.3 and 2001:db8::3); a call held and resumed.
 //   alice  192.0.2.10 (IPv4 only) ---- core: sipproxy64 (192.0.2.1/.2/.105 and 2001:db8::1/::2,
 //   carol  2001:db8:1::20 (IPv6 only) --       2001:db8:64::10), Kamailio [2001:db8:1::5]
 import t from 'tap';
 import { Baresip, baresipMissing, bothHear, callAndHear, failed, pitch } from '../lib/baresip.js';
 import { sh } from '../lib/masqnet.js';
 import { waitFor } from '../lib/netns.js';
+import { rtpengine, rtpengineMissing } from '../lib/rtpengine.js';
 import { cannotRun, World } from '../lib/world.js';
 
 const CONF = `generic4 192.0.2.1
@@ -35,10 +38,10 @@ if (!cannotRun(baresipMissing())) {
   sh(`ip link add p-a netns ${C} type veth peer name p-phone netns ${A}`);
   sh(`ip link add p-c netns ${C} type veth peer name p-phone netns ${K}`);
   // The IPv4 side: the proxy's generic and media addresses and the registrar's face.
-  sh(`for x in 192.0.2.1/24 192.0.2.2/32 192.0.2.105/32; do ip -n ${C} addr add $x dev p-a; done; ip -n ${C} link set p-a up`);
+  sh(`for x in 192.0.2.1/24 192.0.2.2/32 192.0.2.3/32 192.0.2.105/32; do ip -n ${C} addr add $x dev p-a; done; ip -n ${C} link set p-a up`);
   sh(`ip -n ${A} addr add 192.0.2.10/24 dev p-phone && ip -n ${A} link set p-phone up && ip -n ${A} route add default via 192.0.2.1`);
   // The IPv6 side: the proxy's addresses, alice's face and Kamailio.
-  sh(`for x in 2001:db8:1::1/64 2001:db8:1::5/128 2001:db8::1/128 2001:db8::2/128 2001:db8:64::10/128; do ip -n ${C} -6 addr add $x dev p-c nodad; done; ip -n ${C} link set p-c up`);
+  sh(`for x in 2001:db8:1::1/64 2001:db8:1::5/128 2001:db8::1/128 2001:db8::2/128 2001:db8::3/128 2001:db8:64::10/128; do ip -n ${C} -6 addr add $x dev p-c nodad; done; ip -n ${C} link set p-c up`);
   sh(`ip -n ${K} -6 addr add 2001:db8:1::20/64 dev p-phone nodad && ip -n ${K} link set p-phone up && ip -n ${K} -6 route add default via 2001:db8:1::1`);
 
   type Tap = Pick<typeof t, 'ok' | 'equal' | 'match'>;
@@ -80,11 +83,17 @@ if (!cannotRun(baresipMissing())) {
     const alice = new Baresip(a, '192.0.2.10', '<sip:alice@192.0.2.105>;regint=600;answermode=auto', ALICE_HZ, '40000-40019');
     const carol = new Baresip(c, '2001:db8:1::20', '<sip:carol@[2001:db8:1::5]>;regint=600;answermode=auto', CAROL_HZ, '40020-40039');
     t.teardown(() => Promise.all([alice.stop(), carol.stop()]));
-    for (const datapath of ['native', 'js']) {
-      const proxy = core.startProxy(CONF + `media-datapath ${datapath}\n`);
-      t.ok(await core.proxyUp(proxy), `proxy started, media-datapath ${datapath}`);
-      t.match(proxy.log(), new RegExp(`datapath="?${datapath}`), `the ${datapath} datapath relays`);
-      if (datapath === 'native') {
+    const engine = rtpengineMissing();
+    if (!engine) await rtpengine(core, 3, '192.0.2.3', '2001:db8::3');
+    for (const media of ['native', 'js', 'rtpengine']) {
+      if (media === 'rtpengine' && engine) {
+        t.fail(`media-engine rtpengine cannot be tried: ${engine}`);
+        continue;
+      }
+      const proxy = core.startProxy(CONF + (media === 'rtpengine' ? 'media-engine rtpengine 127.0.0.1:2223\n' : `media-datapath ${media}\n`));
+      t.ok(await core.proxyUp(proxy), `proxy started, ${media === 'rtpengine' ? 'media-engine' : 'media-datapath'} ${media}`);
+      if (media !== 'rtpengine') t.match(proxy.log(), new RegExp(`datapath="?${media}`), `the ${media} datapath relays`);
+      if (media === 'native') {
         const run = (await alice.ready()) && (await carol.ready());
         t.ok(run, 'both phones run' + (run ? '' : failed(alice, carol)));
         const reg = [await alice.registered(), await carol.registered()];
@@ -93,7 +102,11 @@ if (!cannotRun(baresipMissing())) {
       }
       await callAndHear(t, alice, carol, 'sip:carol@192.0.2.105', [ALICE_HZ, CAROL_HZ], ['alice', 'carol']);
       await callAndHear(t, carol, alice, 'sip:alice@[2001:db8:1::5]', [CAROL_HZ, ALICE_HZ], ['carol', 'alice']);
-      if (datapath === 'native') await holdResume(t, alice, carol);
+      if (media === 'native') await holdResume(t, alice, carol);
+      if (media === 'rtpengine') {
+        t.match(alice.log, /receiving from 192\.0\.2\.3:32\d\d\d/, 'alice got her media from rtpengine\'s IPv4 address');
+        t.match(carol.log, /receiving from \[?2001:db8::3\]?:32\d\d\d/, 'carol got hers from its IPv6 address');
+      }
       t.ok(await waitFor(() => core.relaySockets().length === 0, 8000, 200), 'no relay socket left after the calls');
       proxy.child.kill('SIGTERM');
       t.equal(await proxy.exited, 0, 'SIGTERM exits 0');

@@ -6,25 +6,14 @@
 // a stranger's offers within rtp-quota at the engine, for as long as the engine holds them;
 // a call that comes back through the proxy (Kamailio as the IPv6 registrar) is two calls there.
 import t from 'tap';
-import { ChildProcess, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { waitFor, sleep } from '../lib/netns.js';
+import { rtpengine, rtpengineMissing } from '../lib/rtpengine.js';
 import { CALL_MS, e2e, PROXY_CONF, tail, World, TWO_PARTIES } from '../lib/world.js';
 
-const hasRtpengine = spawnSync('sh', ['-c', 'command -v rtpengine']).status === 0;
 const CONF = TWO_PARTIES + 'metrics 127.0.0.1:9064\n';
-
-/** One rtpengine in userspace, its ng port on loopback; resolves once it answers a ping. */
-async function rtpengine(w: World, n: number): Promise<ChildProcess> {
-  const p = w.ns.start('rtpengine', ['--foreground', '--log-stderr', '--log-level=5', '--table=-1', '--config-file=none', `--interface=127.0.0.${n}`, `--interface=2001:db8::${n}`, `--listen-ng=127.0.0.1:${2220 + n}`, `--port-min=${32000 + n * 100}`, `--port-max=${32099 + n * 100}`, '--delete-delay=0', `--pidfile=${w.dir}/rtpengine${n}.pid`]);
-  let log = '';
-  p.stderr?.on('data', (d: Buffer) => (log += d.toString()));
-  t.teardown(() => p.kill('SIGKILL'));
-  const up = await waitFor(() => w.ns.udpSockets().includes(`127.0.0.1:${2220 + n} `), 10000, 100);
-  if (!up) throw new Error(`rtpengine ${n} did not start:\n${log.slice(-1000)}`);
-  return p;
-}
 
 /** Ask an engine about a call, from inside the namespace (our ng client is the test's tool here). */
 async function query(w: World, n: number, callId: string): Promise<string> {
@@ -194,4 +183,4 @@ e2e('rtpe', (w) => {
     proxy.child.kill('SIGTERM');
     t.equal(await proxy.exited, 0, 'SIGTERM exits 0');
   });
-}, { missing: hasRtpengine ? null : 'rtpengine is not installed (apt-get install rtpengine-daemon)', extra: ['2001:db8:64::11', '2001:db8::12', '2001:db8::3', '2001:db8::4', '2001:db8::5', '2001:db8::6', '2001:db8::7', '2001:db8::8', '2001:db8::9', '2001:db8:66::66'] });
+}, { missing: rtpengineMissing(), extra: ['2001:db8:64::11', '2001:db8::12', '2001:db8::3', '2001:db8::4', '2001:db8::5', '2001:db8::6', '2001:db8::7', '2001:db8::8', '2001:db8::9', '2001:db8:66::66'] });

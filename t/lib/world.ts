@@ -190,7 +190,9 @@ export class World {
 
   /** Relay sockets (ports 30000-39999) still bound in the namespace. */
   relaySockets(): string[] {
-    return this.ns.udpSockets().split('\n').filter((l) => /:(3\d\d\d\d)\s/.test(l) && l.includes('sipproxy64'));
+    // A relay socket is bound to a media address; the proxy's wildcard-bound ones (its ng
+    // client's, an ephemeral port that may fall in 3xxxx) are none.
+    return this.ns.udpSockets().split('\n').filter((l) => /:(3\d\d\d\d)\s/.test(l) && l.includes('sipproxy64') && !/\s(0\.0\.0\.0|\*|\[::\]):3\d{4}\s/.test(l));
   }
 
   destroy(): void {
