@@ -2,6 +2,7 @@
 // and returns what to send where. No sockets, timers or files here; time is injected. The
 // modes it serves are handed to it as planners; the address model is always there, last.
 import { Config } from '../config/config.js';
+import { Forks } from '../media/forks.js';
 import { MediaTable } from '../media/table.js';
 import { Addr, Family, HostPort, isPort, sourceKey } from '../net/addr.js';
 import { SipError } from '../sip/errors.js';
@@ -50,6 +51,7 @@ export class Engine implements ProxyContext {
   readonly mac: Mac;
   readonly macs: readonly Mac[];
   readonly ng: NgCalls | null;
+  readonly forks = new Forks();
   private readonly onInternalError?: (err: unknown) => void;
   private parsedRequest = false; // the message being handled parsed as a request (ngSettle)
 

@@ -308,8 +308,9 @@ export interface NgStep {
  * answer when its caller offered, else the offer (late offer, answered in the ACK). A BYE,
  * a CANCEL or a final error before the call is answered ends it: delete. Null: nothing to ask.
  * `owner`: the sender is a stranger (its source key); its BYE or CANCEL deletes only a call it is a party of.
+ * `last`: a CANCEL or final error ends the INVITE's last open branch (Forks, RFC 3261 16.7).
  */
-export function ngStep(calls: NgCalls, m: SipMessage, plan: MediaPlan | null, src: HostPort, method: string, owner: string | null = null, answerers?: () => readonly string[]): NgStep | Reason | null {
+export function ngStep(calls: NgCalls, m: SipMessage, plan: MediaPlan | null, src: HostPort, method: string, owner: string | null = null, answerers?: () => readonly string[], last = true): NgStep | Reason | null {
   if (!plan) return null;
   const key = plan.key;
   const fromTag = tagOf(m, 'From') ?? '';
@@ -321,8 +322,8 @@ export function ngStep(calls: NgCalls, m: SipMessage, plan: MediaPlan | null, sr
   // SPEC 11: a stranger who knows a live Call-ID ends no media of others' calls (as RTPproxy64's table).
   const ends = (): boolean => owner === null || calls.isPartyOf(key, src.addr);
   if (isRequest && m.method === 'BYE') return ends() ? del() : null;
-  if (isRequest && m.method === 'CANCEL' && calls.isPending(key)) return ends() ? del() : null;
-  if (!isRequest && method === 'INVITE' && m.status >= 300 && calls.isPending(key)) return del();
+  if (isRequest && m.method === 'CANCEL' && calls.isPending(key)) return ends() && last ? del() : null;
+  if (!isRequest && method === 'INVITE' && m.status >= 300 && calls.isPending(key)) return last ? del() : null;
   const body = declaredBody(m); // RFC 3261 20.15: what the engine reads is what the receiver reads
   if (body !== null && 'code' in body) return body;
   if (isRequest && m.method === 'INVITE') calls.invited(key, body?.type === 'application/sdp', owner !== null, plan.via);

@@ -3,7 +3,7 @@
 import { Addr, HostPort, sourceOf, uriHost, withPort } from '../net/addr.js';
 import { Edits } from '../sip/edits.js';
 import { refuse } from '../sip/errors.js';
-import { cseqOf, CSeq, callIdOf } from '../sip/fields.js';
+import { cseqOf, CSeq, callIdOf, tagOf } from '../sip/fields.js';
 import { Header, MAX_HEADERS, SipMessage, splitList, unfold } from '../sip/message.js';
 import { R, Reason } from '../sip/reasons.js';
 import { checkRequestUriAt, findUri, hostIp, param, parseUri, UriParts } from '../sip/uri.js';
@@ -57,7 +57,8 @@ export function handleRequest(ctx: ProxyContext, planner: Planner, m: SipMessage
   const branch = branchFor(ctx.mac, via, callId, cseq, src, inT !== 'udp');
   if (!branch) throw refuse(R.badVia); //                        no address a response could return to
   const stranger = plan.media && !trustedSender(ctx, plan.media, src); // SPEC 11: its quota, as RTPproxy64's
-  const ng = ctx.ng ? ngStep(ctx.ng, m, plan.media, src, m.method, stranger ? sourceOf(src.addr) : null) : null; // media-engine rtpengine
+  const last = m.method !== 'CANCEL' || !plan.media || ctx.forks.end(plan.media.key, branch); // RFC 3261 16.7: a fork's other branches ring on
+  const ng = ctx.ng ? ngStep(ctx.ng, m, plan.media, src, m.method, stranger ? sourceOf(src.addr) : null, undefined, last) : null; // media-engine rtpengine
   if (ng !== null && 'code' in ng) throw refuse(ng);
   const mark = ctx.media.mark();
   const delta = ng ? 0 : rewriteMessageBody(ctx, m, edits, plan.media, src); // SPEC 5
@@ -66,9 +67,10 @@ export function handleRequest(ctx: ProxyContext, planner: Planner, m: SipMessage
     throw refuse(delta);
   }
   fixContentLength(m, edits, delta); //                          RFC 3261 20.14
-  if (!ng) requestMediaLife(ctx, m, plan.media?.key ?? callId, delta, src, !!stranger); // SPEC 6, 11
+  if (!ng) requestMediaLife(ctx, m, plan.media?.key ?? callId, delta, src, !!stranger, last); // SPEC 6, 11
   const out = writeOut(ctx, m, plan, edits, hop, branch, src, local, inT); // RFC 3261 16.6 steps 4 and 8, 18.1.1
   checkOutgoing(ctx, m, plan, pre, src, out, mark); //            SPEC 11 growth, RFC 3261 18.1.1 (513)
+  if (plan.media && m.method === 'INVITE' && !tagOf(m, 'To')) ctx.forks.open(plan.media.key, branch, src.addr); // RFC 3261 16.7: a branch
   const from = withPort(plan.outAddr, plan.outPort ?? portFor(out.transport, ctx.cfg));
   const send = { type: 'send', from, to: hop.target, data: out.data, transport: out.transport, method: m.method } as const;
   const udp = out.udp === null || out.udp.length > MAX_UDP ? null : { ...send, data: out.udp, transport: 'udp' as const };

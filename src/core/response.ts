@@ -4,7 +4,7 @@ import { deleteElement, Edits } from '../sip/edits.js';
 import { callIdOf, cseqOf, tagOf } from '../sip/fields.js';
 import { Header, SipMessage } from '../sip/message.js';
 import { R, Reason } from '../sip/reasons.js';
-import { leadingVias, MAX_VIA, originAddr, viaCount, viaDestination, viaNotUnicast } from '../sip/via.js';
+import { leadingVias, MAX_VIA, originAddr, viaCount, viaDestination, viaNotUnicast, viaParam } from '../sip/via.js';
 import { verifyBranch } from './branch.js';
 import { fixContentLength, responseMediaLife, rewriteMessageBody } from './media.js';
 import { ngStep, throughEngine } from './ng.js';
@@ -39,7 +39,9 @@ export function handleResponse(ctx: ProxyContext, planner: Planner, m: SipMessag
   const held = ctx.media.dialogTag(key);
   // A late offer here is answered by the UAC: from the hop this goes to, or its own (bottom) Via's address.
   const answerers = (): string[] => [dest.addr, originAddr(m) ?? dest.addr];
-  const ng = ctx.ng ? ngStep(ctx.ng, m, plan.media, src, cseq.method, null, answerers) : null; // media-engine rtpengine
+  // RFC 3261 16.7: a final response ends its branch; a fork's others may still be answered.
+  const last = !plan.media || cseq.method !== 'INVITE' || m.status < 200 || ctx.forks.end(key, viaParam(top, 'branch')?.value ?? '');
+  const ng = ctx.ng ? ngStep(ctx.ng, m, plan.media, src, cseq.method, null, answerers, last) : null; // media-engine rtpengine
   if (ng !== null && 'code' in ng) return [drop(ng)];
   const mark = ctx.media.mark(); //                                  SPEC 11: a dropped response keeps no stream it made
   const delta = ng ? 0 : rewriteMessageBody(ctx, m, edits, plan.media, src, held !== null && held !== tagOf(m, 'To'), answerers); // SPEC 5
@@ -48,7 +50,7 @@ export function handleResponse(ctx: ProxyContext, planner: Planner, m: SipMessag
   const data = edits.apply(m.text, m.bodyEnd);
   const transport = viaTransport(next, ctx.cfg); //                   RFC 3261 18.2.2
   if (transport === 'udp' && data.length > MAX_UDP) return undone(ctx, key, mark, R.tooLargeAfterRewrite);
-  if (!ng) responseMediaLife(ctx, m, cseq.method, key, delta, src); //     SPEC 6
+  if (!ng) responseMediaLife(ctx, m, cseq.method, key, delta, src, last); // SPEC 6
   const send: Action = { type: 'send', from: withPort(plan.outAddr, plan.outPort ?? portFor(transport, ctx.cfg)), to: dest, data, transport };
   return ng ? throughEngine(ng, key, [send], dest, () => [drop(R.mediaEngineDown)]) : [send];
 }

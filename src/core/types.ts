@@ -1,6 +1,7 @@
 // What the pure core returns (datagrams to send, a counted drop, a name to resolve first), and
 // the one interface through which a mode (the address model, masquerading) plugs into it.
 import type { Config } from '../config/config.js';
+import type { Forks } from '../media/forks.js';
 import type { MediaTable } from '../media/table.js';
 import { Addr, Family, HostPort, isSpecial } from '../net/addr.js';
 import type { SipMessage } from '../sip/message.js';
@@ -59,6 +60,7 @@ export interface ProxyContext {
   readonly mac: (value: string) => string; // 12 hex digits of our MAC under the host's key (core/mac.ts)
   readonly macs: ReadonlyArray<(value: string) => string>; // every key's MAC (secret FILE: rotation); the first is mac
   readonly ng: NgCalls | null; // media-engine rtpengine: the calls offered to it (null: RTPproxy64)
+  readonly forks: Forks; //       the branches of calls' first INVITEs still open through us
   count(what: string): void;
   /** A configured party (a map line's real address or uplink, a mode's own): no stranger. */
   isParty(a: Addr): boolean;

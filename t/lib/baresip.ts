@@ -111,6 +111,8 @@ module g711.so
 module aufile.so
 module alsa.so
 module sndfile.so
+module srtp.so
+module dtls_srtp.so
 snd_path ${join(this.dir, 'rec')}
 module_app account.so
 module_app menu.so

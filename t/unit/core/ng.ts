@@ -219,7 +219,8 @@ t.test('SPEC 11: strangers\' calls push out no party\'s call, nor one holding a 
 t.test('SPEC 11: a stranger\'s BYE or CANCEL deletes only a call it is a party of (from its address or its Contact\'s)', async (t) => {
   const { engine } = engineOf(CONF);
   const msg = (method: string, from: string, callId: string, body = '', contact = from) => {
-    const text = req(method, body).replace('Call-ID: ng1@x', `Call-ID: ${callId}`).replace('Contact: <sip:alice@127.0.0.10>', `Contact: <sip:x@${contact}>`).replace(/Via: SIP\/2\.0\/UDP 127\.0\.0\.10/, `Via: SIP/2.0/UDP ${from}`);
+    // (a CANCEL has its INVITE's branch, RFC 3261 9.1)
+    const text = req(method, body).replace('z9hG4bKCANCEL1', 'z9hG4bKINVITE1').replace('Call-ID: ng1@x', `Call-ID: ${callId}`).replace('Contact: <sip:alice@127.0.0.10>', `Contact: <sip:x@${contact}>`).replace(/Via: SIP\/2\.0\/UDP 127\.0\.0\.10/, `Via: SIP/2.0/UDP ${from}`);
     const out = engine.handle(text, hp(`${from}:5060`), hp('127.0.0.120:5060'));
     return out.map((a) => (a.type === 'media' ? `media ${String(a.ng.command)}` : a.type === 'send' ? a.data.split(' ')[0] : a.type)).join(', ');
   };
@@ -230,7 +231,8 @@ t.test('SPEC 11: a stranger\'s BYE or CANCEL deletes only a call it is a party o
   t.equal(msg('BYE', '127.0.0.10', 'c1@x'), 'BYE, media delete', 'her BYE deletes it');
   t.equal(msg('INVITE', '192.0.2.66', 'c2@x', SDP4, '192.0.2.67'), 'media offer', 'a stranger\'s own call (its Contact names 192.0.2.67)');
   t.equal(msg('CANCEL', '192.0.2.68', 'c2@x'), 'CANCEL', 'another stranger cannot cancel it at the engine');
-  t.equal(msg('CANCEL', '192.0.2.67', 'c2@x'), 'CANCEL, media delete', 'its party can, from its Contact\'s address');
+  t.equal(msg('CANCEL', '192.0.2.67', 'c2@x'), 'CANCEL', 'nor from its Contact\'s address: a CANCEL from another hop than its INVITE\'s cancels no branch of it (RFC 3261 9.1)');
+  t.equal(msg('CANCEL', '192.0.2.66', 'c2@x'), 'CANCEL, media delete', 'its party can, from where its INVITE came');
   t.equal(msg('INVITE', '192.0.2.66', 'c3@x', SDP4), 'media offer');
   t.equal(msg('BYE', '192.0.2.66', 'c3@x'), 'BYE, media delete', 'and a BYE from where its SDP came deletes');
 });
@@ -301,4 +303,26 @@ t.test('SPEC 6: a call that comes back through the proxy is another call at the 
   t.equal(show(engine.handle(req('BYE'), hp('127.0.0.10:5060'), hp('127.0.0.120:5060'))), 'BYE sip:carol@[2001:db8:1::20]:5060 SIP/2.0, delete ng1@x', 'alice\'s BYE ends the first call');
   const bye = req('BYE').replace(/^BYE \S+/, 'BYE sip:alice@[2001:db8:64::10]:5060');
   t.equal(show(engine.handle(bye, from, to)), 'BYE sip:alice@127.0.0.10:5060 SIP/2.0, delete ng1@x leg2', 'and on its way back the second');
+});
+
+t.test('RFC 3261 16.7: a final error or a CANCEL on one branch of a forked INVITE deletes nothing while another branch rings', async (t) => {
+  const { engine } = engineOf(CONF);
+  const branch = (b: string, method = 'INVITE', callId = 'fk@x') => req(method, method === 'INVITE' ? SDP4 : '').replace(`branch=z9hG4bK${method}1`, `branch=z9hG4bK${b}`).replace('Call-ID: ng1@x', `Call-ID: ${callId}`);
+  const sent = (b: string, callId = 'fk@x'): string => {
+    const out = engine.handle(branch(b, 'INVITE', callId), hp('127.0.0.10:5060'), hp('127.0.0.120:5060'))[0];
+    const fwd = (out.type === 'media' ? out.then!(ENGINE_SDP)[0] : out) as Send;
+    return fwd.data.match(/^Via: .*$/gm)!.join('\r\n');
+  };
+  const error = (via: string, callId = 'fk@x') => {
+    const text = `SIP/2.0 404 Not Found\r\n${via}\r\nFrom: <sip:alice@[2001:db8:64::10]>;tag=al\r\nTo: <sip:carol@[2001:db8:1::20]>;tag=x${via.length}\r\nCall-ID: ${callId}\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n`;
+    return engine.handle(text, hp('[2001:db8:1::20]:5060'), hp('[2001:db8:64::10]:5060')).map((a) => (a.type === 'media' ? `media ${String(a.ng.command)}` : a.type)).join(', ');
+  };
+  const cancel = (b: string, callId: string) => engine.handle(branch(b, 'CANCEL', callId), hp('127.0.0.10:5060'), hp('127.0.0.120:5060')).map((a) => (a.type === 'media' ? `media ${String(a.ng.command)}` : a.type)).join(', ');
+  const [one, two] = [sent('fk1'), sent('fk2')];
+  t.equal(error(one), 'send', 'the 404 of the first branch goes on, and the call stays at the engine');
+  t.equal(error(two), 'send, media delete', 'the last branch\'s error deletes it');
+  sent('fk3', 'fk2@x');
+  sent('fk4', 'fk2@x');
+  t.equal(cancel('fk3', 'fk2@x'), 'send', 'a CANCEL of one branch deletes nothing');
+  t.equal(cancel('fk4', 'fk2@x'), 'send, media delete', 'of the last, the call');
 });

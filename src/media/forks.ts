@@ -1,0 +1,47 @@
+// The branches of a call's first INVITE still open through us (RFC 3261 16.7, 16.11). A proxy
+// before us that forks in parallel (a registrar with two contacts of one user: a phone that
+// restarted and left its old binding, or two devices) sends one INVITE a branch, each through
+// us, each our branch; a final error on one ends that branch, not the call. Its media goes
+// only when the last open branch ends (SPEC 6). One bookkeeping for both media engines.
+import { detached } from '../net/strings.js';
+
+/** Branches remembered a call: a fork wider than this is rare; the rest are not counted. */
+const MAX_BRANCHES = 16;
+/** Calls remembered: the oldest is forgotten first (then a final error ends its media, as before). */
+const MAX_CALLS = 100_000;
+
+export class Forks {
+  private readonly calls = new Map<string, { from: string; open: Set<string> }>();
+
+  /**
+   * The dialog-creating INVITE of `key` left us on our branch `branch`, from the previous hop
+   * `from`. SPEC 11: only the hop that sent the first branch opens more; another source's
+   * INVITE with a live Call-ID keeps no failed call's media.
+   */
+  open(key: string, branch: string, from: string): void {
+    let c = this.calls.get(key);
+    if (!c) {
+      if (this.calls.size >= MAX_CALLS) this.calls.delete(this.calls.keys().next().value as string);
+      c = { from: detached(from), open: new Set() };
+      this.calls.set(detached(key), c);
+    }
+    if (c.from === from && c.open.size < MAX_BRANCHES) c.open.add(detached(branch));
+  }
+
+  /**
+   * A final response, or a CANCEL, ends `branch` of `key`: true when no other branch stays
+   * open (the call's media may go), false while another may still be answered.
+   */
+  end(key: string, branch: string): boolean {
+    const c = this.calls.get(key);
+    if (!c) return true;
+    c.open.delete(branch);
+    if (c.open.size > 0) return false;
+    this.calls.delete(key);
+    return true;
+  }
+
+  get size(): number {
+    return this.calls.size;
+  }
+}
