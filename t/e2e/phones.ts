@@ -1,11 +1,13 @@
-// Real softphones end to end: baresip as an IPv4-only phone and as an IPv6-only phone, each
-// in a namespace of its own behind a link (so that its RTP leaves from its own address), with
+// Real softphones end to end: baresip as IPv4-only and IPv6-only phones, each in a namespace
+// of its own on a bridge of the core (so that its RTP leaves from its own address), with
 // Kamailio as the IPv6-only registrar and sipproxy64 between them. Each phone plays a tone and
 // records what it decodes: the call is heard both ways, at the other phone's pitch. The same
 // calls on each media datapath (native, js) and through rtpengine (media-engine, on
-// 192.0.2.3 and 2001:db8::3); a call held and resumed.
-//   alice  192.0.2.10 (IPv4 only) ---- core: sipproxy64 (192.0.2.1/.2/.105 and 2001:db8::1/::2,
-//   carol  2001:db8:1::20 (IPv6 only) --       2001:db8:64::10), Kamailio [2001:db8:1::5]
+// 192.0.2.3 and 2001:db8::3); a call held and resumed; SRTP and DTLS-SRTP with the
+// registrar forking; a blind transfer.
+//   br4: alice 192.0.2.10         core: sipproxy64 (192.0.2.1/.2/.105, 2001:db8::1/::2,
+//   br6: carol 2001:db8:1::20,          2001:db8:64::10), Kamailio [2001:db8:1::5]
+//        bob 2001:db8:1::21
 import t from 'tap';
 import { ChildProcess } from 'node:child_process';
 import { Baresip, baresipMissing, bothHear, callAndHear, failed, pitch } from '../lib/baresip.js';
@@ -26,25 +28,34 @@ metrics 127.0.0.1:9064
 `;
 const ALICE_HZ = 440;
 const CAROL_HZ = 1000;
+const BOB_HZ = 700;
 
 if (!cannotRun(baresipMissing())) {
   let kamailio: ChildProcess | null = null; // one registrar for the file: its bindings outlive each phone
   const core = new World('phc');
   const a = new World('pha');
   const c = new World('phk');
+  const b = new World('phb');
   t.teardown(() => {
-    for (const w of [core, a, c]) w.destroy();
+    for (const w of [core, a, c, b]) w.destroy();
   });
-  for (const w of [core, a, c]) w.ns.setup([]);
-  const [C, A, K] = [core.ns.name, a.ns.name, c.ns.name];
-  sh(`ip link add p-a netns ${C} type veth peer name p-phone netns ${A}`);
-  sh(`ip link add p-c netns ${C} type veth peer name p-phone netns ${K}`);
-  // The IPv4 side: the proxy's generic and media addresses and the registrar's face.
-  sh(`for x in 192.0.2.1/24 192.0.2.2/32 192.0.2.3/32 192.0.2.105/32; do ip -n ${C} addr add $x dev p-a; done; ip -n ${C} link set p-a up`);
-  sh(`ip -n ${A} addr add 192.0.2.10/24 dev p-phone && ip -n ${A} link set p-phone up && ip -n ${A} route add default via 192.0.2.1`);
-  // The IPv6 side: the proxy's addresses, alice's face and Kamailio.
-  sh(`for x in 2001:db8:1::1/64 2001:db8:1::5/128 2001:db8::1/128 2001:db8::2/128 2001:db8::3/128 2001:db8:64::10/128; do ip -n ${C} -6 addr add $x dev p-c nodad; done; ip -n ${C} link set p-c up`);
-  sh(`ip -n ${K} -6 addr add 2001:db8:1::20/64 dev p-phone nodad && ip -n ${K} link set p-phone up && ip -n ${K} -6 route add default via 2001:db8:1::1`);
+  for (const w of [core, a, c, b]) w.ns.setup([]);
+  const C = core.ns.name;
+  // The core's two segments, a bridge each. The IPv4 side: the proxy's generic and media
+  // addresses, rtpengine's and the registrar's face; the IPv6 side: the proxy's addresses,
+  // rtpengine's, alice's face and Kamailio.
+  sh(`ip -n ${C} link add br4 type bridge && ip -n ${C} link add br6 type bridge && ip -n ${C} link set br4 up && ip -n ${C} link set br6 up`);
+  sh(`for x in 192.0.2.1/24 192.0.2.2/32 192.0.2.3/32 192.0.2.105/32; do ip -n ${C} addr add $x dev br4; done`);
+  sh(`for x in 2001:db8:1::1/64 2001:db8:1::5/128 2001:db8::1/128 2001:db8::2/128 2001:db8::3/128 2001:db8:64::10/128; do ip -n ${C} -6 addr add $x dev br6 nodad; done`);
+  /** A phone's namespace on a segment of the core, at `ip`, its default route via the core. */
+  const attach = (w: World, port: string, ip: string) => {
+    const v6 = ip.includes(':');
+    sh(`ip link add ${port} netns ${C} type veth peer name p-phone netns ${w.ns.name} && ip -n ${C} link set ${port} master ${v6 ? 'br6' : 'br4'} && ip -n ${C} link set ${port} up`);
+    sh(`ip -n ${w.ns.name} ${v6 ? '-6 ' : ''}addr add ${ip}/${v6 ? '64 nodad' : '24'} dev p-phone && ip -n ${w.ns.name} link set p-phone up && ip -n ${w.ns.name} ${v6 ? '-6 ' : ''}route add default via ${v6 ? '2001:db8:1::1' : '192.0.2.1'}`);
+  };
+  attach(a, 'p-a', '192.0.2.10');
+  attach(c, 'p-c', '2001:db8:1::20');
+  attach(b, 'p-b', '2001:db8:1::21');
 
   type Tap = Pick<typeof t, 'ok' | 'equal' | 'match'>;
 
@@ -135,6 +146,39 @@ if (!cannotRun(baresipMissing())) {
       t.ok(proxy.log().split('\n').filter((l) => l.includes('first="SIP/2.0 404 Not Found"')).length > forked, 'the registrar forked the call to alice, and her old binding\'s branch ended in 404');
       await Promise.all([alice.stop(), carol.stop()]);
     }
+    proxy.child.kill('SIGTERM');
+    t.equal(await proxy.exited, 0, 'SIGTERM exits 0');
+  });
+
+  // A blind transfer across the families (RFC 3515): carol (IPv6) sends alice (IPv4) a REFER
+  // to bob (IPv6); its Refer-To reaches alice written for her side, her INVITE to it goes out
+  // through the proxy, and alice and bob hear each other.
+  t.test('baresip phones: a blind transfer (REFER) of an IPv4 phone to another IPv6 phone', async (t) => {
+    kamailio ??= await core.kamailio();
+    const proxy = core.startProxy(CONF, ['-v']);
+    t.ok(await core.proxyUp(proxy), 'proxy started');
+    const alice = new Baresip(a, '192.0.2.10', '<sip:alice@192.0.2.105>;regint=600;answermode=auto', ALICE_HZ, '40000-40019');
+    const carol = new Baresip(c, '2001:db8:1::20', '<sip:carol@[2001:db8:1::5]>;regint=600;answermode=auto', CAROL_HZ, '40020-40039');
+    const bob = new Baresip(b, '2001:db8:1::21', '<sip:bob@[2001:db8:1::5]>;regint=600;answermode=auto', BOB_HZ, '40040-40059');
+    t.teardown(() => Promise.all([alice.stop(), carol.stop(), bob.stop()]));
+    const reg = (await alice.ready()) && (await carol.ready()) && (await bob.ready()) && (await alice.registered()) && (await carol.registered()) && (await bob.registered());
+    t.ok(reg, 'the three phones run and register' + (reg ? '' : failed(alice, carol, bob)));
+    const [a0, c0, b0] = [alice.events.length, carol.events.length, bob.events.length];
+    alice.command('dial', 'sip:carol@192.0.2.105');
+    t.ok(await carol.event('CALL_ESTABLISHED', 15000, c0), 'alice calls carol');
+    t.ok(await bothHear([alice, carol], 1), 'they hear each other');
+    carol.command('transfer', 'sip:bob@[2001:db8:1::5]');
+    const up = await bob.event('CALL_ESTABLISHED', 15000, b0);
+    t.ok(up, 'carol transfers alice to bob: alice calls bob' + (up ? '' : failed(alice, carol, bob) + proxy.log().slice(-1500)));
+    t.match(proxy.log(), /in from=\[2001:db8:1::5\]:5060 to=\[2001:db8:64::10\]:5060 bytes=\d+ first="REFER /, 'the REFER came through the proxy');
+    t.ok(await carol.event('CALL_CLOSED', 15000, c0), 'carol\'s call ends');
+    t.ok(await bothHear([alice, bob], 2), 'alice and bob hear each other');
+    alice.command('hangup');
+    t.ok(await bob.event('CALL_CLOSED', 15000, b0), 'alice hangs up, bob gets the BYE');
+    t.ok(await alice.event('CALL_CLOSED', 15000, a0), 'alice\'s calls are over');
+    pitch(t, alice.takeHeard(), BOB_HZ, 'alice');
+    pitch(t, bob.takeHeard(), ALICE_HZ, 'bob');
+    carol.takeHeard();
     proxy.child.kill('SIGTERM');
     t.equal(await proxy.exited, 0, 'SIGTERM exits 0');
   });
