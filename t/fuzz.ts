@@ -220,7 +220,9 @@ const sides = new WeakMap<Engine, Map<string, Map<string, Set<string>>>>(); // c
 /** The IP literals of a message's Contact values, read loosely (a superset of what the proxy reads). */
 function contactIps(text: string): string[] {
   const out: string[] = [];
-  for (const m of text.split(/\r?\n\r?\n/, 1)[0].matchAll(/^(?:contact|m)[ \t]*:([^\r\n]*)/gim)) {
+  // The head unfolded first (RFC 3261 7.3.1: a line that starts with white space continues the last).
+  const head = text.split(/\r?\n\r?\n/, 1)[0].replace(/\r?\n[ \t]+/g, ' ');
+  for (const m of head.matchAll(/^(?:contact|m)[ \t]*:([^\r\n]*)/gim)) {
     for (const h of m[1].matchAll(/[0-9a-fA-F:.]{2,45}/g)) for (const x of [h[0], h[0].split(':')[0]]) out.push(parseIp(x)?.addr ?? x); // host:port too
   }
   return out;
