@@ -14,7 +14,8 @@ import { Engine } from '../src/core/engine.js';
 import { HostPort, isSpecial, parseHostPort, parseIp, sourceOf } from '../src/net/addr.js';
 import { Registrar } from '../src/masq/registrar.js';
 import { parseMessage, SipMessage } from '../src/sip/message.js';
-import { tagOf } from '../src/sip/fields.js';
+import { cseqOf, tagOf } from '../src/sip/fields.js';
+import type { MediaSession } from '../src/media/table.js';
 import { engineFor } from './lib/engine.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -115,6 +116,7 @@ function check(e: Engine, text: string, src: HostPort, local: HostPort): string 
   const bugs = e.counters.get('internal-error') ?? 0;
   const ports = e.media.portsInUse;
   const parties = new Map(e.media.all().map((st) => [st, [st.party4, st.party6]] as const));
+  const dialogs = new Map(e.media.all().map((st) => [st, { tag: st.answerTag, established: st.established }] as const));
   const ofCall = new Map<string, Set<string | undefined>>(); // each call's parties' SIP and Contact addresses
   for (const st of parties.keys()) for (const p of [st.party4, st.party6]) if (p) ofCall.set(st.callId, new Set([...(ofCall.get(st.callId) ?? []), p.signal, p.contact]));
   let out;
@@ -140,8 +142,20 @@ function check(e: Engine, text: string, src: HostPort, local: HostPort): string 
   const strangers = [...owned.values()].reduce((x, y) => x + y, 0);
   if (strangers > Math.floor(e.media.capacity / 2)) return `strangers hold ${strangers} of ${e.media.capacity} streams`;
   // SPEC 11: a side of a stream moves only by SDP from the party that set it up (its SIP
-  // address or its Contact's).
+  // address or its Contact's); or, before the call is established, by the 2xx of another
+  // dialog than the early one that set it (a forked INVITE: RFC 3261 13.2.2.4, 16.7).
+  const fork2xx = (st: MediaSession): boolean => {
+    const d = dialogs.get(st);
+    if (!d || d.established || d.tag === null || !/^SIP\/2\.0 2\d\d /.test(text)) return false;
+    try {
+      const m = parseMessage(text);
+      return cseqOf(m)?.method === 'INVITE' && tagOf(m, 'To') !== d.tag;
+    } catch {
+      return false;
+    }
+  };
   for (const [st, was] of parties) {
+    if (fork2xx(st)) continue;
     for (const side of [0, 1]) {
       const now = side === 0 ? st.party4 : st.party6;
       const old = was[side];

@@ -1,7 +1,7 @@
 // SDP through RTPproxy64's table (SPEC 5, 6): bodies rewritten by a media plan, Content-Length
 // after them, and the life of a call's streams (offer, answer, release).
 import { Family, formatHostPort, HostPort } from '../net/addr.js';
-import type { Refused } from '../media/table.js';
+import type { Dialog, Refused } from '../media/table.js';
 import { hidden, mediaType, rewriteBody } from '../sdp/body.js';
 import type { SdpTarget } from '../sdp/rewrite.js';
 import { Edits } from '../sip/edits.js';
@@ -46,7 +46,7 @@ export function trustedSender(ctx: ProxyContext, plan: MediaPlan, src: HostPort)
   return plan.trusted ?? ctx.map.isMapped(src.addr);
 }
 
-export function rewriteMessageBody(ctx: ProxyContext, m: SipMessage, edits: Edits, plan: MediaPlan | null, src: HostPort, keepParties = false, answerers?: () => readonly string[]): number | Reason {
+export function rewriteMessageBody(ctx: ProxyContext, m: SipMessage, edits: Edits, plan: MediaPlan | null, src: HostPort, keepParties = false, answerers?: () => readonly string[], dialog?: Dialog): number | Reason {
   const body = plan ? declaredBody(m) : null;
   if (!plan || body === null) return 0;
   if ('code' in body) return body;
@@ -78,7 +78,7 @@ export function rewriteMessageBody(ctx: ProxyContext, m: SipMessage, edits: Edit
       // provider meets its other leg there); the relay never forwards from itself to itself.
       const a = party.addr === null ? null : ctx.map.localOf(party.addr); // our advertised media: the relay's own
       const addr = a !== null && (sendable(ctx, a) || relay.includes(a)) ? a : null;
-      const port = media.update(key, index, side, { addr, rtp: party.rtp, rtcp: party.rtcp, mux: party.mux, signal: src.addr, contact, trusted, held: party.held }, plan.addrs, plan.via, m.isRequest, answerers);
+      const port = media.update(key, index, side, { addr, rtp: party.rtp, rtcp: party.rtcp, mux: party.mux, signal: src.addr, contact, trusted, held: party.held }, plan.addrs, plan.via, m.isRequest, answerers, dialog);
       if (typeof port === 'number') return port;
       refused = port;
       return null;

@@ -44,7 +44,9 @@ export function handleResponse(ctx: ProxyContext, planner: Planner, m: SipMessag
   const ng = ctx.ng ? ngStep(ctx.ng, m, plan.media, src, cseq.method, null, answerers, last) : null; // media-engine rtpengine
   if (ng !== null && 'code' in ng) return [drop(ng)];
   const mark = ctx.media.mark(); //                                  SPEC 11: a dropped response keeps no stream it made
-  const delta = ng ? 0 : rewriteMessageBody(ctx, m, edits, plan.media, src, held !== null && held !== tagOf(m, 'To'), answerers); // SPEC 5
+  const toTag = tagOf(m, 'To');
+  const dialog = cseq.method === 'INVITE' && toTag ? { tag: toTag, final: m.status >= 200 && m.status < 300 } : undefined; // RFC 3261 16.7: whose answer
+  const delta = ng ? 0 : rewriteMessageBody(ctx, m, edits, plan.media, src, held !== null && held !== toTag, answerers, dialog); // SPEC 5
   if (typeof delta !== 'number') return undone(ctx, key, mark, delta);
   fixContentLength(m, edits, delta); //                               RFC 3261 20.14
   const data = edits.apply(m.text, m.bodyEnd);

@@ -35,6 +35,7 @@ export interface MediaSession {
   establishedAt: number | null; // when (the call log's answer time)
   held: boolean; //        an SDP with the unspecified address put it on hold (and kept its parties)
   dialogTag: string | null; // the callee's tag of the 2xx that established it (forking)
+  answerTag: string | null; // the To tag of the response whose SDP set the answerer's side (an early dialog's, forking)
   readonly owner: string; //   the signalling address whose offer created it (quotas)
   readonly stranger: boolean; // its owner is not a configured party
   readonly via?: string; //    our two SIP addresses on the leg whose SDP created it (legKey)
@@ -209,7 +210,7 @@ export class MediaTable {
    * offer's source is over its quota, or (an existing stream) the SDP does not come from the
    * party that set that side up (SPEC 11: a stranger with a live Call-ID cannot move media).
    */
-  update(callId: string, index: number, side: Family, party: Party, addrs: readonly [Addr, Addr] | null = null, via?: string, request = false, answerers?: () => readonly string[]): number | Refused {
+  update(callId: string, index: number, side: Family, party: Party, addrs: readonly [Addr, Addr] | null = null, via?: string, request = false, answerers?: () => readonly string[], dialog?: Dialog): number | Refused {
     let call = this.calls.get(callId);
     let s = call?.get(index);
     if (!s) {
@@ -224,7 +225,7 @@ export class MediaTable {
       if (port === null) return 'exhausted';
       const t = this.now();
       callId = detached(callId); // the table outlives the message (net/strings.ts)
-      s = { callId, index, port, party4: null, party6: null, addrs, created: t, updated: t, established: false, establishedAt: null, held: false, dialogTag: null, owner, stranger, via, seq: this.made++, answerers: answerers?.().map(detached) };
+      s = { callId, index, port, party4: null, party6: null, addrs, created: t, updated: t, established: false, establishedAt: null, held: false, dialogTag: null, answerTag: dialog ? detached(dialog.tag) : null, owner, stranger, via, seq: this.made++, answerers: answerers?.().map(detached) };
       if (stranger) {
         this.owned.set(source, (this.owned.get(source) ?? 0) + 1);
         this.strangers++;
@@ -239,7 +240,8 @@ export class MediaTable {
       this.hooks.open?.(s);
       return port;
     }
-    if (!sameParty(s, side, party.signal) || !mayOpen(s, side, request, party.trusted === true, party.signal)) return 'not-the-party';
+    if (!answersFork(s, dialog) && (!sameParty(s, side, party.signal) || !mayOpen(s, side, request, party.trusted === true, party.signal))) return 'not-the-party';
+    if (dialog) s.answerTag = detached(dialog.tag);
     if (side === 4) s.party4 = party;
     else s.party6 = party;
     s.held = false; // a new SDP with an address ends a hold written as c= unspecified
@@ -319,6 +321,22 @@ export class MediaTable {
 /** SIP from `signal` is the party's: from the address its SDP came from, or its Contact's (SPEC 11). */
 export function sentBy(p: { readonly signal?: string; readonly contact?: string }, signal: string | undefined): boolean {
   return signal === p.signal || signal === p.contact;
+}
+
+/** A response to the INVITE: its dialog's To tag, and whether it is the 2xx. */
+export interface Dialog {
+  readonly tag: string;
+  readonly final: boolean;
+}
+
+/**
+ * RFC 3261 13.2.2.4, 16.7: each early dialog of a forked INVITE answers with its own SDP; the
+ * dialog whose 2xx establishes the call holds the media, so its answer takes the answerer's
+ * side from the early dialog that set it (a phone's early media while another answers). Only
+ * before the call is established, and only a response, which carries our MAC'd Via (SPEC 11).
+ */
+function answersFork(s: MediaSession, dialog: Dialog | undefined): boolean {
+  return dialog !== undefined && dialog.final && !s.established && s.answerTag !== null && s.answerTag !== dialog.tag;
 }
 
 /** The party that set this side up, if any, sent it (sentBy). */

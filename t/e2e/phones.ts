@@ -21,6 +21,7 @@ generic6 2001:db8::1
 media4 192.0.2.2
 media6 2001:db8::2
 map 192.0.2.10 2001:db8:64::10
+map 192.0.2.11 2001:db8:64::11
 map 2001:db8:1::5 192.0.2.105
 rtp-ports 30000-30099
 rtp-timeout 5
@@ -29,6 +30,7 @@ metrics 127.0.0.1:9064
 const ALICE_HZ = 440;
 const CAROL_HZ = 1000;
 const BOB_HZ = 700;
+const SOFT_HZ = 550;
 
 if (!cannotRun(baresipMissing())) {
   let kamailio: ChildProcess | null = null; // one registrar for the file: its bindings outlive each phone
@@ -36,17 +38,18 @@ if (!cannotRun(baresipMissing())) {
   const a = new World('pha');
   const c = new World('phk');
   const b = new World('phb');
+  const d = new World('phd');
   t.teardown(() => {
-    for (const w of [core, a, c, b]) w.destroy();
+    for (const w of [core, a, c, b, d]) w.destroy();
   });
-  for (const w of [core, a, c, b]) w.ns.setup([]);
+  for (const w of [core, a, c, b, d]) w.ns.setup([]);
   const C = core.ns.name;
   // The core's two segments, a bridge each. The IPv4 side: the proxy's generic and media
   // addresses, rtpengine's and the registrar's face; the IPv6 side: the proxy's addresses,
   // rtpengine's, alice's face and Kamailio.
   sh(`ip -n ${C} link add br4 type bridge && ip -n ${C} link add br6 type bridge && ip -n ${C} link set br4 up && ip -n ${C} link set br6 up`);
   sh(`for x in 192.0.2.1/24 192.0.2.2/32 192.0.2.3/32 192.0.2.105/32; do ip -n ${C} addr add $x dev br4; done`);
-  sh(`for x in 2001:db8:1::1/64 2001:db8:1::5/128 2001:db8::1/128 2001:db8::2/128 2001:db8::3/128 2001:db8:64::10/128; do ip -n ${C} -6 addr add $x dev br6 nodad; done`);
+  sh(`for x in 2001:db8:1::1/64 2001:db8:1::5/128 2001:db8::1/128 2001:db8::2/128 2001:db8::3/128 2001:db8:64::10/128 2001:db8:64::11/128; do ip -n ${C} -6 addr add $x dev br6 nodad; done`);
   /** A phone's namespace on a segment of the core, at `ip`, its default route via the core. */
   const attach = (w: World, port: string, ip: string) => {
     const v6 = ip.includes(':');
@@ -56,6 +59,7 @@ if (!cannotRun(baresipMissing())) {
   attach(a, 'p-a', '192.0.2.10');
   attach(c, 'p-c', '2001:db8:1::20');
   attach(b, 'p-b', '2001:db8:1::21');
+  attach(d, 'p-d', '192.0.2.11');
 
   type Tap = Pick<typeof t, 'ok' | 'equal' | 'match'>;
 
@@ -179,6 +183,42 @@ if (!cannotRun(baresipMissing())) {
     pitch(t, alice.takeHeard(), BOB_HZ, 'alice');
     pitch(t, bob.takeHeard(), ALICE_HZ, 'bob');
     carol.takeHeard();
+    proxy.child.kill('SIGTERM');
+    t.equal(await proxy.exited, 0, 'SIGTERM exits 0');
+  });
+
+  // Two phones of one user (RFC 3261 16.7): the registrar rings both, both through the proxy.
+  // The desk phone answers early (183 with SDP: it sets the callee's side); then the
+  // softphone answers. The call's media must follow the dialog that answered: carol hears the
+  // softphone, not the desk phone, and the softphone hears carol.
+  t.test('baresip phones: a call forked to two IPv4 phones, one with early media, the other answers', async (t) => {
+    kamailio ??= await core.kamailio();
+    const proxy = core.startProxy(CONF, ['-v']);
+    t.ok(await core.proxyUp(proxy), 'proxy started');
+    const desk = new Baresip(a, '192.0.2.10', '<sip:alice@192.0.2.105>;regint=600;answermode=early', ALICE_HZ, '40000-40019');
+    const soft = new Baresip(d, '192.0.2.11', '<sip:alice@192.0.2.105>;regint=600;answermode=manual', SOFT_HZ, '40060-40079');
+    const carol = new Baresip(c, '2001:db8:1::20', '<sip:carol@[2001:db8:1::5]>;regint=600;answermode=auto', CAROL_HZ, '40020-40039');
+    t.teardown(() => Promise.all([desk.stop(), soft.stop(), carol.stop()]));
+    const reg = (await desk.ready()) && (await soft.ready()) && (await carol.ready()) && (await desk.registered()) && (await soft.registered()) && (await carol.registered());
+    t.ok(reg, 'alice\'s two phones and carol run and register' + (reg ? '' : failed(desk, soft, carol)));
+    const [c0, s0] = [carol.events.length, soft.events.length];
+    carol.command('dial', 'sip:alice@[2001:db8:1::5]');
+    t.ok(await soft.event('CALL_INCOMING', 15000, s0), 'the softphone rings');
+    // (baresip 1.0.0 answers early with SDP but sends no audio: the 183 sets the side alone)
+    const early = await carol.event('CALL_PROGRESS', 15000, c0);
+    t.ok(early, 'the desk phone answers early: a 183 with SDP reaches carol' + (early ? '' : failed(desk, carol)));
+    t.match(proxy.log(), /in from=192\.0\.2\.10:5060 to=192\.0\.2\.105:5060 bytes=\d+ first="SIP\/2\.0 183 /, 'it came through the proxy');
+    const before = carol.recording();
+    soft.command('accept');
+    t.ok(await carol.event('CALL_ESTABLISHED', 15000, c0), 'the softphone answers: the call is up');
+    const both = await waitFor(() => (carol.hearing(before)?.seconds ?? 0) >= 2 && (soft.hearing()?.seconds ?? 0) >= 2, 15000, 200);
+    t.ok(both, 'carol and the softphone hear each other' + (both ? '' : failed(soft, carol) + (await core.http('/sessions'))));
+    const h = carol.hearing(before);
+    t.ok(h && Math.abs(h.hz - SOFT_HZ) <= SOFT_HZ * 0.05, `what carol hears after the answer is the softphone's tone: ${h?.hz} Hz, it sends ${SOFT_HZ} Hz (the desk phone ${ALICE_HZ} Hz)`);
+    carol.command('hangup');
+    t.ok(await soft.event('CALL_CLOSED', 15000, s0), 'carol hangs up, the softphone gets the BYE');
+    pitch(t, soft.takeHeard(), CAROL_HZ, 'the softphone');
+    for (const p of [desk, carol]) p.takeHeard();
     proxy.child.kill('SIGTERM');
     t.equal(await proxy.exited, 0, 'SIGTERM exits 0');
   });

@@ -39,12 +39,12 @@ export interface Heard {
   hz: number;
 }
 
-/** Read a recorded WAV (8 kHz 16-bit mono): the 20 ms frames with sound, and their tone. */
-export function heard(file: string): Heard {
+/** Read a recorded WAV (8 kHz 16-bit mono), from byte `from` on: the 20 ms frames with sound, and their tone. */
+export function heard(file: string, from = 44): Heard {
   const b = readFileSync(file);
   let frames = 0;
   let crossings = 0;
-  for (let f = 44; f + 320 <= b.length; f += 320) {
+  for (let f = from; f + 320 <= b.length; f += 320) {
     let energy = 0;
     for (let i = f; i < f + 320; i += 2) energy += Math.abs(b.readInt16LE(i));
     if (energy / 160 < 1000) continue; // silence, or the jitter buffer's fill
@@ -163,11 +163,19 @@ ctrl_tcp_listen 127.0.0.1:4444
     this.bridge.stdin?.write(`${JSON.stringify({ command, params, token: command })}\n`);
   }
 
-  /** What this phone has decoded so far in the newest recording (null: none yet). */
-  hearing(): Heard | null {
+  /** The newest recording's name and length now (null: none yet). */
+  recording(): { file: string; bytes: number } | null {
     const rec = join(this.dir, 'rec');
     const last = readdirSync(rec).filter((f) => f.endsWith('-dec.wav')).sort().at(-1);
-    return last ? heard(join(rec, last)) : null;
+    return last ? { file: last, bytes: readFileSync(join(rec, last)).length } : null;
+  }
+
+  /** What this phone has decoded so far in the newest recording, after `since` (recording()) if it is that one. */
+  hearing(since: { file: string; bytes: number } | null = null): Heard | null {
+    const now = this.recording();
+    if (!now) return null;
+    const from = since && since.file === now.file ? 44 + Math.ceil((since.bytes - 44) / 320) * 320 : 44;
+    return heard(join(this.dir, 'rec', now.file), from);
   }
 
   /** The newest recording of what this phone decoded, read and removed (its files with it). */
