@@ -171,7 +171,7 @@ export function fixContentLength(m: SipMessage, edits: Edits, delta: number): vo
  * SPEC 11: a stranger's CANCEL or BYE ends them only if it is a party of the call.
  * `last`: a CANCEL ends the last open branch of the INVITE (Forks); else others still ring.
  */
-export function requestMediaLife(ctx: ProxyContext, m: SipMessage, key: string, delta: number, src: HostPort, stranger = false, last = true): void {
+export function requestMediaLife(ctx: ProxyContext, m: SipMessage, key: string, sdp: boolean, src: HostPort, stranger = false, last = true): void {
   const media = ctx.media;
   if (stranger && (m.method === 'CANCEL' || m.method === 'BYE') && !media.isPartyOf(key, src.addr)) return;
   if (m.method === 'CANCEL' && last && !media.isEstablished(key)) media.release(key, 'cancel', formatHostPort(src)); // by: the call log's who
@@ -180,15 +180,15 @@ export function requestMediaLife(ctx: ProxyContext, m: SipMessage, key: string, 
     // Only the BYE of the dialog that holds the media releases it.
     const held = media.dialogTag(key);
     if (!held || held === tagOf(m, 'To') || held === tagOf(m, 'From')) media.release(key, 'bye', formatHostPort(src));
-  } else if (m.method === 'ACK' && delta !== 0) media.markEstablished(key);
+  } else if (m.method === 'ACK' && sdp) media.markEstablished(key);
 }
 
 /**
  * SPEC 6: an answer in a 2xx completes the session; a final error to an unanswered INVITE
  * releases it, on its last open branch (`last`, Forks: RFC 3261 16.7, others may answer yet).
  */
-export function responseMediaLife(ctx: ProxyContext, m: SipMessage, method: string, key: string, delta: number, src: HostPort, last = true): void {
+export function responseMediaLife(ctx: ProxyContext, m: SipMessage, method: string, key: string, sdp: boolean, src: HostPort, last = true): void {
   if (method !== 'INVITE') return;
-  if (m.status >= 200 && m.status < 300 && delta !== 0) ctx.media.markEstablished(key, tagOf(m, 'To'));
+  if (m.status >= 200 && m.status < 300 && sdp) ctx.media.markEstablished(key, tagOf(m, 'To'));
   else if (m.status >= 300 && last && !ctx.media.isEstablished(key)) ctx.media.release(key, `status-${m.status}`, formatHostPort(src));
 }

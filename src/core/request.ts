@@ -61,13 +61,14 @@ export function handleRequest(ctx: ProxyContext, planner: Planner, m: SipMessage
   const ng = ctx.ng ? ngStep(ctx.ng, m, plan.media, src, m.method, stranger ? sourceOf(src.addr) : null, undefined, last) : null; // media-engine rtpengine
   if (ng !== null && 'code' in ng) throw refuse(ng);
   const mark = ctx.media.mark();
+  const writes = ctx.media.writes;
   const delta = ng ? 0 : rewriteMessageBody(ctx, m, edits, plan.media, src); // SPEC 5
   if (typeof delta !== 'number') {
     if (plan.media) releaseRefused(ctx, plan.media.key, mark);
     throw refuse(delta);
   }
   fixContentLength(m, edits, delta); //                          RFC 3261 20.14
-  if (!ng) requestMediaLife(ctx, m, plan.media?.key ?? callId, delta, src, !!stranger, last); // SPEC 6, 11
+  if (!ng) requestMediaLife(ctx, m, plan.media?.key ?? callId, ctx.media.writes !== writes, src, !!stranger, last); // SPEC 6, 11: its SDP was read (not: its length changed)
   const out = writeOut(ctx, m, plan, edits, hop, branch, src, local, inT); // RFC 3261 16.6 steps 4 and 8, 18.1.1
   checkOutgoing(ctx, m, plan, pre, src, out, mark); //            SPEC 11 growth, RFC 3261 18.1.1 (513)
   if (plan.media && m.method === 'INVITE' && !tagOf(m, 'To')) ctx.forks.open(plan.media.key, branch, src.addr); // RFC 3261 16.7: a branch

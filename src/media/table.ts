@@ -61,6 +61,7 @@ export class MediaTable {
   private readonly owned = new Map<string, number>(); // streams per stranger source (an IPv6 /64: sourceOf)
   private strangers = 0; //                             streams of all strangers
   private made = 0; //                                  streams ever made
+  private written = 0; //                               sides SDP set or updated (writes)
   readonly strangerCap: number; //                     streams all strangers together may hold
   private cursor: number;
   private readonly lo: number;
@@ -190,7 +191,9 @@ export class MediaTable {
   /** An SDP with the unspecified address (RFC 3264 8.4) put the stream on hold. */
   hold(callId: string, index: number): void {
     const s = this.get(callId, index);
-    if (s) s.held = true;
+    if (!s) return;
+    s.held = true;
+    this.written++;
   }
 
   /** Is the stream on hold (rtp-hold-timeout): either side's SDP, or the unspecified address? */
@@ -237,6 +240,7 @@ export class MediaTable {
       call.set(index, s);
       if (side === 4) s.party4 = party;
       else s.party6 = party;
+      this.written++;
       this.hooks.open?.(s);
       return port;
     }
@@ -246,8 +250,14 @@ export class MediaTable {
     else s.party6 = party;
     s.held = false; // a new SDP with an address ends a hold written as c= unspecified
     s.updated = this.now();
+    this.written++;
     this.hooks.update?.(s);
     return s.port;
+  }
+
+  /** How many times SDP set or updated a stream's side: a message's SDP was read into the table when this moved (not its length). */
+  get writes(): number {
+    return this.written;
   }
 
   /** An answer passed; `tag` is the callee's tag of the first 2xx (a forked call has several). */
