@@ -222,4 +222,24 @@ if (!cannotRun(baresipMissing())) {
     proxy.child.kill('SIGTERM');
     t.equal(await proxy.exited, 0, 'SIGTERM exits 0');
   });
+
+  // SIP over TCP from a real phone (RFC 3261 18): alice registers and calls over TCP; the
+  // IPv6 registrar speaks UDP only (tcp yes: the proxy changes transport on the way). (A call
+  // to her cannot come back: her Contact keeps ;transport=tcp, which this registrar cannot
+  // use; sipproxy64(8) TRANSPORTS.)
+  t.test('baresip phones: an IPv4 phone on TCP registers and calls an IPv6 phone on UDP', async (t) => {
+    kamailio ??= await core.kamailio();
+    const proxy = core.startProxy(CONF + 'tcp yes\n', ['-v']);
+    t.ok(await core.proxyUp(proxy), 'proxy started');
+    const alice = new Baresip(a, '192.0.2.10', '<sip:alice@192.0.2.105;transport=tcp>;regint=600;answermode=auto', ALICE_HZ, '40000-40019');
+    const carol = new Baresip(c, '2001:db8:1::20', '<sip:carol@[2001:db8:1::5]>;regint=600;answermode=auto', CAROL_HZ, '40020-40039');
+    t.teardown(() => Promise.all([alice.stop(), carol.stop()]));
+    const reg = (await alice.ready()) && (await carol.ready()) && (await alice.registered(15000, 'TCP')) && (await carol.registered());
+    t.ok(reg, 'alice registers over TCP, carol over UDP' + (reg ? '' : failed(alice, carol)));
+    await callAndHear(t, alice, carol, 'sip:carol@192.0.2.105', [ALICE_HZ, CAROL_HZ], ['alice', 'carol']);
+    t.match(proxy.log(), /in from=192\.0\.2\.10:\d+ to=192\.0\.2\.105:5060 transport=tcp bytes=\d+ first="INVITE /, 'alice\'s INVITE came over TCP');
+    t.match(proxy.log(), /out from=\[2001:db8:64::10\]:5060 to=\[2001:db8:1::5\]:5060 bytes=\d+ first="INVITE /, 'and went on over UDP');
+    proxy.child.kill('SIGTERM');
+    t.equal(await proxy.exited, 0, 'SIGTERM exits 0');
+  });
 }

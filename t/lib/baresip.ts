@@ -154,8 +154,8 @@ ctrl_tcp_listen 127.0.0.1:4444
 
   /** Its account is registered: baresip says "{0/UDP/v4} 200 OK" (its REGISTER_OK event may
    *  come before the bridge is up). */
-  registered(ms = 15000): Promise<boolean> {
-    return waitFor(() => /\{\d+\/UDP\/v[46]\} 200 OK/.test(this.log), ms, 50);
+  registered(ms = 15000, transport = 'UDP'): Promise<boolean> {
+    return waitFor(() => new RegExp(`\\{\\d+\\/${transport}\\/v[46]\\} 200 OK`).test(this.log), ms, 50);
   }
 
   /** A command of the menu module (dial, hangup, hold, resume ...). */
