@@ -186,9 +186,10 @@ export function requestMediaLife(ctx: ProxyContext, m: SipMessage, key: string, 
 /**
  * SPEC 6: an answer in a 2xx completes the session; a final error to an unanswered INVITE
  * releases it, on its last open branch (`last`, Forks: RFC 3261 16.7, others may answer yet).
+ * `toTag`: the response's To tag, as the caller read it.
  */
-export function responseMediaLife(ctx: ProxyContext, m: SipMessage, method: string, key: string, sdp: boolean, src: HostPort, last = true): void {
+export function responseMediaLife(ctx: ProxyContext, m: SipMessage, method: string, key: string, sdp: boolean, src: HostPort, toTag: string | null, last = true): void {
   if (method !== 'INVITE') return;
-  if (m.status >= 200 && m.status < 300 && sdp) ctx.media.markEstablished(key, tagOf(m, 'To'));
+  if (m.status >= 200 && m.status < 300 && sdp) ctx.media.markEstablished(key, toTag);
   else if (m.status >= 300 && last && !ctx.media.isEstablished(key)) ctx.media.release(key, `status-${m.status}`, formatHostPort(src));
 }

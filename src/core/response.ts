@@ -45,7 +45,7 @@ export function handleResponse(ctx: ProxyContext, planner: Planner, m: SipMessag
   if (ng !== null && 'code' in ng) return [drop(ng)];
   const mark = ctx.media.mark(); //                                  SPEC 11: a dropped response keeps no stream it made
   const toTag = tagOf(m, 'To');
-  const dialog = cseq.method === 'INVITE' && toTag ? { tag: toTag, final: m.status >= 200 && m.status < 300 } : undefined; // RFC 3261 16.7: whose answer
+  const dialog = !ng && cseq.method === 'INVITE' && toTag ? { tag: toTag, final: m.status >= 200 && m.status < 300 } : undefined; // RFC 3261 16.7: whose answer
   const writes = ctx.media.writes;
   const delta = ng ? 0 : rewriteMessageBody(ctx, m, edits, plan.media, src, held !== null && held !== toTag, answerers, dialog); // SPEC 5
   if (typeof delta !== 'number') return undone(ctx, key, mark, delta);
@@ -53,7 +53,7 @@ export function handleResponse(ctx: ProxyContext, planner: Planner, m: SipMessag
   const data = edits.apply(m.text, m.bodyEnd);
   const transport = viaTransport(next, ctx.cfg); //                   RFC 3261 18.2.2
   if (transport === 'udp' && data.length > MAX_UDP) return undone(ctx, key, mark, R.tooLargeAfterRewrite);
-  if (!ng) responseMediaLife(ctx, m, cseq.method, key, ctx.media.writes !== writes, src, last); // SPEC 6: its SDP was read (not: its length changed)
+  if (!ng) responseMediaLife(ctx, m, cseq.method, key, ctx.media.writes !== writes, src, toTag, last); // SPEC 6: its SDP was read (not: its length changed)
   const send: Action = { type: 'send', from: withPort(plan.outAddr, plan.outPort ?? portFor(transport, ctx.cfg)), to: dest, data, transport };
   return ng ? throughEngine(ng, key, [send], dest, () => [drop(R.mediaEngineDown)]) : [send];
 }
