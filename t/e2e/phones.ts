@@ -10,11 +10,11 @@
 //        bob 2001:db8:1::21
 import t from 'tap';
 import { ChildProcess } from 'node:child_process';
-import { Baresip, baresipMissing, bothHear, callAndHear, failed, pitch } from '../lib/baresip.js';
+import { Baresip, baresipMissing, bothHear, callAndHear, failed, phonesUp, pitch } from '../lib/baresip.js';
 import { sh } from '../lib/masqnet.js';
 import { waitFor } from '../lib/netns.js';
 import { rtpengine, rtpengineMissing } from '../lib/rtpengine.js';
-import { cannotRun, World } from '../lib/world.js';
+import { cannotRun, Proxy, World } from '../lib/world.js';
 
 const CONF = `generic4 192.0.2.1
 generic6 2001:db8::1
@@ -61,7 +61,18 @@ if (!cannotRun(baresipMissing())) {
   attach(b, 'p-b', '2001:db8:1::21');
   attach(d, 'p-d', '192.0.2.11');
 
-  type Tap = Pick<typeof t, 'ok' | 'equal' | 'match'>;
+  type Tap = Pick<typeof t, 'ok' | 'equal' | 'match' | 'teardown'>;
+  /** The registrar (one for the file) and a proxy on `conf` that logs each message (-v). */
+  const proxyUp = async (t: Tap, conf = CONF): Promise<Proxy> => {
+    kamailio ??= await core.kamailio();
+    const proxy = core.startProxy(conf, ['-v']);
+    t.ok(await core.proxyUp(proxy), 'proxy started');
+    return proxy;
+  };
+  const proxyDown = async (t: Tap, proxy: Proxy): Promise<void> => {
+    proxy.child.kill('SIGTERM');
+    t.equal(await proxy.exited, 0, 'SIGTERM exits 0');
+  };
 
   /** alice calls carol, puts her on hold (a re-INVITE, sendonly) and takes her back: heard again. */
   async function holdResume(t: Tap, alice: Baresip, carol: Baresip): Promise<void> {
@@ -124,8 +135,7 @@ if (!cannotRun(baresipMissing())) {
         t.match(carol.log, /receiving from \[?2001:db8::3\]?:32\d\d\d/, 'carol got hers from its IPv6 address');
       }
       t.ok(await waitFor(() => core.relaySockets().length === 0, 8000, 200), 'no relay socket left after the calls');
-      proxy.child.kill('SIGTERM');
-      t.equal(await proxy.exited, 0, 'SIGTERM exits 0');
+      await proxyDown(t, proxy);
     }
   });
 
@@ -136,37 +146,29 @@ if (!cannotRun(baresipMissing())) {
   // each call to alice in parallel, both branches through us, and the old one answers 404
   // (RFC 3261 16.7). That branch's end must not end the call's media.
   t.test('baresip phones: SRTP and DTLS-SRTP calls across the families, the registrar forking, heard both ways', async (t) => {
-    kamailio ??= await core.kamailio();
-    const proxy = core.startProxy(CONF, ['-v']);
-    t.ok(await core.proxyUp(proxy), 'proxy started');
+    const proxy = await proxyUp(t);
     for (const enc of ['srtp-mand', 'dtls_srtp']) {
       const alice = new Baresip(a, '192.0.2.10', `<sip:alice@192.0.2.105>;regint=600;answermode=auto;mediaenc=${enc}`, ALICE_HZ, '40000-40019');
       const carol = new Baresip(c, '2001:db8:1::20', `<sip:carol@[2001:db8:1::5]>;regint=600;answermode=auto;mediaenc=${enc}`, CAROL_HZ, '40020-40039');
-      const reg = (await alice.ready()) && (await carol.ready()) && (await alice.registered()) && (await carol.registered());
-      t.ok(reg, `both phones run and register, mediaenc=${enc}` + (reg ? '' : failed(alice, carol)));
+      await phonesUp(t, [alice, carol], `both phones run and register, mediaenc=${enc}`);
       await callAndHear(t, alice, carol, 'sip:carol@192.0.2.105', [ALICE_HZ, CAROL_HZ], ['alice', 'carol']);
       const forked = proxy.log().split('\n').filter((l) => l.includes('first="SIP/2.0 404 Not Found"')).length;
       await callAndHear(t, carol, alice, 'sip:alice@[2001:db8:1::5]', [CAROL_HZ, ALICE_HZ], ['carol', 'alice']);
       t.ok(proxy.log().split('\n').filter((l) => l.includes('first="SIP/2.0 404 Not Found"')).length > forked, 'the registrar forked the call to alice, and her old binding\'s branch ended in 404');
       await Promise.all([alice.stop(), carol.stop()]);
     }
-    proxy.child.kill('SIGTERM');
-    t.equal(await proxy.exited, 0, 'SIGTERM exits 0');
+    await proxyDown(t, proxy);
   });
 
   // A blind transfer across the families (RFC 3515): carol (IPv6) sends alice (IPv4) a REFER
   // to bob (IPv6); its Refer-To reaches alice written for her side, her INVITE to it goes out
   // through the proxy, and alice and bob hear each other.
   t.test('baresip phones: a blind transfer (REFER) of an IPv4 phone to another IPv6 phone', async (t) => {
-    kamailio ??= await core.kamailio();
-    const proxy = core.startProxy(CONF, ['-v']);
-    t.ok(await core.proxyUp(proxy), 'proxy started');
+    const proxy = await proxyUp(t);
     const alice = new Baresip(a, '192.0.2.10', '<sip:alice@192.0.2.105>;regint=600;answermode=auto', ALICE_HZ, '40000-40019');
     const carol = new Baresip(c, '2001:db8:1::20', '<sip:carol@[2001:db8:1::5]>;regint=600;answermode=auto', CAROL_HZ, '40020-40039');
     const bob = new Baresip(b, '2001:db8:1::21', '<sip:bob@[2001:db8:1::5]>;regint=600;answermode=auto', BOB_HZ, '40040-40059');
-    t.teardown(() => Promise.all([alice.stop(), carol.stop(), bob.stop()]));
-    const reg = (await alice.ready()) && (await carol.ready()) && (await bob.ready()) && (await alice.registered()) && (await carol.registered()) && (await bob.registered());
-    t.ok(reg, 'the three phones run and register' + (reg ? '' : failed(alice, carol, bob)));
+    await phonesUp(t, [alice, carol, bob], 'the three phones run and register');
     const [a0, c0, b0] = [alice.events.length, carol.events.length, bob.events.length];
     alice.command('dial', 'sip:carol@192.0.2.105');
     t.ok(await carol.event('CALL_ESTABLISHED', 15000, c0), 'alice calls carol');
@@ -183,8 +185,7 @@ if (!cannotRun(baresipMissing())) {
     pitch(t, alice.takeHeard(), BOB_HZ, 'alice');
     pitch(t, bob.takeHeard(), ALICE_HZ, 'bob');
     carol.takeHeard();
-    proxy.child.kill('SIGTERM');
-    t.equal(await proxy.exited, 0, 'SIGTERM exits 0');
+    await proxyDown(t, proxy);
   });
 
   // Two phones of one user (RFC 3261 16.7): the registrar rings both, both through the proxy.
@@ -192,15 +193,11 @@ if (!cannotRun(baresipMissing())) {
   // softphone answers. The call's media must follow the dialog that answered: carol hears the
   // softphone, not the desk phone, and the softphone hears carol.
   t.test('baresip phones: a call forked to two IPv4 phones, one with early media, the other answers', async (t) => {
-    kamailio ??= await core.kamailio();
-    const proxy = core.startProxy(CONF, ['-v']);
-    t.ok(await core.proxyUp(proxy), 'proxy started');
+    const proxy = await proxyUp(t);
     const desk = new Baresip(a, '192.0.2.10', '<sip:alice@192.0.2.105>;regint=600;answermode=early', ALICE_HZ, '40000-40019');
     const soft = new Baresip(d, '192.0.2.11', '<sip:alice@192.0.2.105>;regint=600;answermode=manual', SOFT_HZ, '40060-40079');
     const carol = new Baresip(c, '2001:db8:1::20', '<sip:carol@[2001:db8:1::5]>;regint=600;answermode=auto', CAROL_HZ, '40020-40039');
-    t.teardown(() => Promise.all([desk.stop(), soft.stop(), carol.stop()]));
-    const reg = (await desk.ready()) && (await soft.ready()) && (await carol.ready()) && (await desk.registered()) && (await soft.registered()) && (await carol.registered());
-    t.ok(reg, 'alice\'s two phones and carol run and register' + (reg ? '' : failed(desk, soft, carol)));
+    await phonesUp(t, [desk, soft, carol], 'alice\'s two phones and carol run and register');
     const [c0, s0] = [carol.events.length, soft.events.length];
     carol.command('dial', 'sip:alice@[2001:db8:1::5]');
     t.ok(await soft.event('CALL_INCOMING', 15000, s0), 'the softphone rings');
@@ -219,8 +216,7 @@ if (!cannotRun(baresipMissing())) {
     t.ok(await soft.event('CALL_CLOSED', 15000, s0), 'carol hangs up, the softphone gets the BYE');
     pitch(t, soft.takeHeard(), CAROL_HZ, 'the softphone');
     for (const p of [desk, carol]) p.takeHeard();
-    proxy.child.kill('SIGTERM');
-    t.equal(await proxy.exited, 0, 'SIGTERM exits 0');
+    await proxyDown(t, proxy);
   });
 
   // SIP over TCP from a real phone (RFC 3261 18): alice registers and calls over TCP; the
@@ -228,18 +224,13 @@ if (!cannotRun(baresipMissing())) {
   // to her cannot come back: her Contact keeps ;transport=tcp, which this registrar cannot
   // use; sipproxy64(8) TRANSPORTS.)
   t.test('baresip phones: an IPv4 phone on TCP registers and calls an IPv6 phone on UDP', async (t) => {
-    kamailio ??= await core.kamailio();
-    const proxy = core.startProxy(CONF + 'tcp yes\n', ['-v']);
-    t.ok(await core.proxyUp(proxy), 'proxy started');
+    const proxy = await proxyUp(t, CONF + 'tcp yes\n');
     const alice = new Baresip(a, '192.0.2.10', '<sip:alice@192.0.2.105;transport=tcp>;regint=600;answermode=auto', ALICE_HZ, '40000-40019');
     const carol = new Baresip(c, '2001:db8:1::20', '<sip:carol@[2001:db8:1::5]>;regint=600;answermode=auto', CAROL_HZ, '40020-40039');
-    t.teardown(() => Promise.all([alice.stop(), carol.stop()]));
-    const reg = (await alice.ready()) && (await carol.ready()) && (await alice.registered(15000, 'TCP')) && (await carol.registered());
-    t.ok(reg, 'alice registers over TCP, carol over UDP' + (reg ? '' : failed(alice, carol)));
+    await phonesUp(t, [alice, carol], 'alice registers over TCP, carol over UDP', ['TCP']);
     await callAndHear(t, alice, carol, 'sip:carol@192.0.2.105', [ALICE_HZ, CAROL_HZ], ['alice', 'carol']);
     t.match(proxy.log(), /in from=192\.0\.2\.10:\d+ to=192\.0\.2\.105:5060 transport=tcp bytes=\d+ first="INVITE /, 'alice\'s INVITE came over TCP');
     t.match(proxy.log(), /out from=\[2001:db8:64::10\]:5060 to=\[2001:db8:1::5\]:5060 bytes=\d+ first="INVITE /, 'and went on over UDP');
-    proxy.child.kill('SIGTERM');
-    t.equal(await proxy.exited, 0, 'SIGTERM exits 0');
+    await proxyDown(t, proxy);
   });
 }

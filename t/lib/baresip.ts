@@ -201,6 +201,18 @@ type Tap = { ok(v: unknown, msg: string): void };
 /** For a failed check's message: what the phones printed last. */
 export const failed = (...phones: Baresip[]): string => phones.map((p) => `\n${p.ip}: ${p.log.slice(-600)}`).join('');
 
+/**
+ * The phones run and register (`over`: each one's transport, UDP when not given), in one
+ * check that shows their output when not; they are stopped when `t` ends.
+ */
+export async function phonesUp(t: Tap & { teardown(fn: () => unknown): void }, phones: Baresip[], said: string, over: string[] = []): Promise<void> {
+  t.teardown(() => Promise.all(phones.map((p) => p.stop())));
+  let up = true;
+  for (const p of phones) up = up && (await p.ready());
+  for (const [i, p] of phones.entries()) up = up && (await p.registered(15000, over[i] ?? 'UDP'));
+  t.ok(up, said + (up ? '' : failed(...phones)));
+}
+
 /** Both phones hear at least `seconds` of sound in the call now up (bounded: 15 s). */
 export const bothHear = (phones: Baresip[], seconds: number): Promise<boolean> =>
   waitFor(() => phones.every((p) => (p.hearing()?.seconds ?? 0) >= seconds), 15000, 200);
