@@ -16,7 +16,7 @@ t.test('rewrite prints send SRC DST and the exact bytes', async (t) => {
   t.equal(r.status, 0, r.stderr.toString());
   const out = r.stdout.toString('latin1');
   t.ok(out.startsWith('send [2001:db8:64::10]:5060 [2001:db8:1::5]:5060\nREGISTER sip:[2001:db8:1::5] SIP/2.0\r\n'));
-  t.match(out, /\r\nContact: <sip:alice@\[2001:db8:64::10\]:5060;transport=udp>;expires=3600\r\n/);
+  t.match(out, /\r\nContact: <sip:alice@\[2001:db8:64::10\]:5060;sp64t=udp>;expires=3600\r\n/);
 });
 
 t.test('a fixture case gives the same output through the CLI', async (t) => {

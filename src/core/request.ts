@@ -15,7 +15,7 @@ import { addRecordRoute, deleteRoutes, Preprocessed, preprocessRoutes } from './
 import { localReply } from './reply.js';
 import { MAX_UDP, portFor, RETRY_AFTER, Transport, transportFor, UDP_SIZE_LIMIT, VIA_NAME } from './transport.js';
 import { Action, drop, Forward, Ours, Planner, PlanRequest, ProxyContext, sendable } from './types.js';
-import { isOwnEntry, MAX_URIS, RewriteCtx, rewriteHeaders, rewriteUri, rewriteUriText } from './uris.js';
+import { isOwnEntry, MAX_URIS, RewriteCtx, TRANSPORT_PARAM, rewriteHeaders, rewriteUri, rewriteUriText } from './uris.js';
 
 const ONCE: Record<string, Reason> = {
   'Call-ID': R.duplicateCallId, CSeq: R.duplicateCseq, 'Max-Forwards': R.duplicateMaxForwards,
@@ -226,8 +226,9 @@ function rewriteRequestUri(rw: RewriteCtx, m: SipMessage, plan: Forward, pre: Pr
   else if (ruri) rewriteUri(rw, m.uriStart, m.uriEnd, true);
   // RFC 3261 19.1.5: transport= on a URI that named our face described the phone's hop to
   // us, not the party's: it does not go on (a UDP-only registrar would take it as its own).
+  // (With our ;sp64t= it is the party's again: rewriteUri puts that back.)
   const t = ruri && !newRuri && ruriToUs ? param(ruri, 'transport') : undefined;
-  if (t) rw.edits.delete(t.start, t.end);
+  if (t && !param(ruri as UriParts, TRANSPORT_PARAM)) rw.edits.delete(t.start, t.end);
   return newRuri;
 }
 

@@ -5,6 +5,7 @@
 import { Config } from '../config/config.js';
 import { param, UriParts } from '../sip/uri.js';
 import { Via } from '../sip/via.js';
+import { TRANSPORT_PARAM } from './uris.js';
 
 export type Transport = 'udp' | 'tcp' | 'tls';
 
@@ -32,8 +33,8 @@ export const UDP_SIZE_LIMIT = 1300;
 /** Retry-After of the 503 for an unreachable next hop: short, so no phone blacklists us. */
 export const RETRY_AFTER = 2;
 
-export function transportParam(text: string, u: UriParts | null): string | null {
-  const p = u ? param(u, 'transport') : undefined;
+export function transportParam(text: string, u: UriParts | null, name = 'transport'): string | null {
+  const p = u ? param(u, name) : undefined;
   return p && p.valueStart >= 0 ? text.slice(p.valueStart, p.valueEnd).toLowerCase() : null;
 }
 
@@ -41,11 +42,12 @@ export function transportParam(text: string, u: UriParts | null): string | null 
  * The transport towards a target URI: `forced` by the target's map line, else the URI's
  * transport= or sips: (RFC 3261 19.1.5, RFC 5630), else 'size': UDP, or TCP when TCP is on
  * and the request as it goes out is over 1300 bytes (RFC 3261 18.1.1; the caller measures).
- * `ours`: the URI names one of our addresses, so its transport= described the hop to us.
+ * `ours`: the URI names one of our addresses, so its transport= described the hop to us; the
+ * party's own is in ;sp64t= (uris.ts TRANSPORT_PARAM).
  */
 export function transportFor(text: string, u: UriParts | null, cfg: Config, forced: Transport | null, ours: boolean): Transport | 'size' {
   if (forced) return forced;
-  const t = ours ? null : transportParam(text, u);
+  const t = transportParam(text, u, TRANSPORT_PARAM) ?? (ours ? null : transportParam(text, u));
   if ((t === 'tls' || u?.scheme === 'sips') && tlsOn(cfg)) return 'tls'; // RFC 5630: sips means TLS hop by hop
   if (t === 'udp') return 'udp';
   if (t === 'tcp') return cfg.tcp ? 'tcp' : 'udp';

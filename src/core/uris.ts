@@ -5,7 +5,7 @@ import { Edits } from '../sip/edits.js';
 import { refuse } from '../sip/errors.js';
 import { Header, SipMessage, splitList } from '../sip/message.js';
 import { R } from '../sip/reasons.js';
-import { findUri, hostIp, parseUri, portOf, UriParts } from '../sip/uri.js';
+import { findUri, hostIp, param, parseUri, portOf, UriParts } from '../sip/uri.js';
 import type { Ours } from './types.js';
 
 /** How addresses are written for one direction: the address model (Mapping) or a mode's own. */
@@ -82,6 +82,27 @@ function rewriteHostValue(c: RewriteCtx, s: number, e: number): void {
 export const KEEP_PARAM = 'sp64h';
 
 /**
+ * URI parameter that carries a party's transport= while its URI names our address: there,
+ * transport= would name the far side's hop to us (RFC 3261 19.1.5), which UDP always serves.
+ */
+export const TRANSPORT_PARAM = 'sp64t';
+
+/** A party's routing URI now names our address: its transport= becomes ;sp64t= (RFC 3261 19.1.5). */
+export function keepTransport(c: RewriteCtx, u: UriParts): void {
+  const t = param(u, 'transport');
+  if (t && !param(u, TRANSPORT_PARAM)) c.edits.replace(t.start + 1, t.start + 10, TRANSPORT_PARAM); // ";transport"
+}
+
+/** Our address back to the party's: ;sp64t= is its transport= again, and a transport= for the hop to us goes. */
+export function restoreTransport(c: RewriteCtx, u: UriParts): void {
+  const k = param(u, TRANSPORT_PARAM);
+  if (!k) return;
+  const t = param(u, 'transport');
+  if (t) c.edits.delete(t.start, t.end);
+  c.edits.replace(k.start + 1, k.start + 1 + TRANSPORT_PARAM.length, 'transport');
+}
+
+/**
  * Rewrite the URI at [s, e): host, port, maddr= and received=. Returns the parsed URI.
  * `restorable` (routing URIs: Request-URI, Contact, Route-like headers): an unmapped address
  * replaced by the generic one is kept in ;sp64h= and put back when the URI comes back, so
@@ -114,6 +135,7 @@ export function rewriteUri(c: RewriteCtx, s: number, e: number, restorable = fal
       const lossy = a.family !== c.out && !c.ours.isOurs(a.addr) && !c.tr.hasFace(a.addr);
       if (restorable && lossy && !kept) c.edits.insert(u.portStart >= 0 ? u.portEnd : u.hostEnd, `;${KEEP_PARAM}=${uriHost(a)}`);
     }
+    if (restorable && a.family !== c.out && u.params.length > 0) (c.ours.isOurs(a.addr) ? restoreTransport : keepTransport)(c, u); // RFC 3261 19.1.5
   }
   for (const p of u.params) {
     if ((p.name === 'maddr' || p.name === 'received') && p.valueStart >= 0) rewriteHostValue(c, p.valueStart, p.valueEnd);

@@ -6,7 +6,7 @@
 import ipaddr from 'ipaddr.js';
 import { Addr, Family, HostPort, parseHostPort, uriHost, withPort } from '../net/addr.js';
 import { param, UriParts } from '../sip/uri.js';
-import type { Translator, UriHook } from '../core/uris.js';
+import { keepTransport, restoreTransport, Translator, UriHook } from '../core/uris.js';
 import { verifies } from '../core/mac.js';
 
 export type Realm = 'lan' | 'wan';
@@ -151,6 +151,7 @@ export class Nat {
       const end = u.portStart >= 0 ? u.portEnd : u.hostEnd;
       c.edits.replace(u.hostStart, end, `${uriHost(this.writtenOf('wan', c.out))}:${this.sipPort}`);
       c.edits.insert(end, `;${NAT_PARAM}=${this.token(withPort(a, port ?? 5060))}`);
+      keepTransport(c, u); // RFC 3261 19.1.5: the provider reaches us as it can
       return true;
     },
   };
@@ -167,6 +168,7 @@ export class Nat {
       const end = u.portStart >= 0 ? u.portEnd : u.hostEnd;
       c.edits.replace(u.hostStart, end, `${uriHost(hp)}:${hp.port}`);
       c.edits.delete(p.start, p.end);
+      restoreTransport(c, u);
       return true;
     },
   };
