@@ -4,7 +4,7 @@ import { Addr, HostPort, sourceOf, uriHost, withPort } from '../net/addr.js';
 import { Edits } from '../sip/edits.js';
 import { refuse } from '../sip/errors.js';
 import { cseqOf, CSeq, callIdOf, tagOf } from '../sip/fields.js';
-import { Header, MAX_HEADERS, SipMessage, splitList, unfold } from '../sip/message.js';
+import { hasLongHeader, Header, MAX_HEADERS, MAX_LINE, SipMessage, splitList, unfold } from '../sip/message.js';
 import { R, Reason } from '../sip/reasons.js';
 import { checkRequestUriAt, findUri, hostIp, param, parseUri, UriParts } from '../sip/uri.js';
 import { MAX_VIA, stampVia, topVia, Via, viaCount } from '../sip/via.js';
@@ -125,9 +125,11 @@ function checkOutgoing(ctx: ProxyContext, m: SipMessage, plan: Forward, pre: Pre
   // Our Via, Record-Routes and a pushed Route may take a message of almost MAX_HEADERS past
   // it, and the next hop (another sipproxy64, Kamailio's own limit) would answer 400.
   const tooMany = m.headers.length > MAX_HEADERS - 4 && headerLines(out.data) > MAX_HEADERS;
-  if (!tooMuch && !tooLarge && !tooMany) return;
+  // A header grows by no more than the message: only a head near MAX_LINE is read again.
+  const tooLong = m.headersEnd + out.data.length - m.text.length > MAX_LINE && hasLongHeader(out.data);
+  if (!tooMuch && !tooLarge && !tooMany && !tooLong) return;
   if (plan.media) releaseRefused(ctx, plan.media.key, mark);
-  throw refuse(tooMuch ? R.tooMuchGrowth : tooLarge ? R.tooLargeAfterRewrite : R.tooManyHeaders);
+  throw refuse(tooMuch ? R.tooMuchGrowth : tooLarge ? R.tooLargeAfterRewrite : tooMany ? R.tooManyHeaders : R.headerTooLongAfterRewrite);
 }
 
 /** The header lines of a message, continuation lines not counted (RFC 3261 7.3.1). */

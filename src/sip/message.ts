@@ -68,6 +68,23 @@ function lineEnd(text: string, from: number): number {
   return i < 0 ? text.length : i;
 }
 
+/**
+ * Does a header of `data` (its folded lines with it) pass MAX_LINE, as parseMessage measures?
+ * For what the proxy wrote: a rewrite may grow a header past what any next hop reads.
+ */
+export function hasLongHeader(data: string): boolean {
+  let start = data.indexOf('\n') + 1; // after the start line
+  if (start <= 0) return false;
+  for (let nl = data.indexOf('\n', start); nl >= 0; nl = data.indexOf('\n', nl + 1)) {
+    const c = data.charCodeAt(nl + 1);
+    if (c === 32 || c === 9) continue; // RFC 3261 7.3.1: a continuation line
+    if (nl - start > MAX_LINE) return true;
+    if (c === 13 || c === 10 || Number.isNaN(c)) return false; // the empty line
+    start = nl + 1;
+  }
+  return false;
+}
+
 /** Where parseMessage ends the head: the first empty line (CRLF, a bare LF or CR) after the start line; -1 for none. */
 export function headEnd(text: string): number {
   let pos = 0;

@@ -60,6 +60,7 @@ const DEFS = {
   badMaxForwards: ['bad-max-forwards', 400, 'a Max-Forwards that is not a number up to 255', 'Bad Request (Max-Forwards)'],
   maxForwardsZero: ['max-forwards-zero', 483, 'Max-Forwards reached 0'],
   tooLargeAfterRewrite: ['too-large-after-rewrite', 513, 'the rewritten message would not fit in a UDP datagram'],
+  headerTooLongAfterRewrite: ['header-too-long-after-rewrite', 513, 'a header would pass 8192 bytes with its folded lines once rewritten (its addresses in the other family): no next hop would read it', 'Message Too Large (header)'],
   notARelay: ['not-a-relay', 403, 'the destination is no mapped party, uplink, dialog or phone', 'Forbidden (no mapping for this destination)'],
   forbiddenDestination: ['forbidden-destination', 403, 'the destination is an address of the proxy, loopback, unspecified, multicast or broadcast, or an IPv4 address written inside IPv6, and no map line names it', 'Forbidden (destination not allowed)'],
   uplinkUnresolved: ['uplink-unresolved', 503, 'a configured uplink name has no address yet', 'Service Unavailable (uplink not resolved)'],

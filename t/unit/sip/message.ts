@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Edits } from '../../../src/sip/edits.js';
 import { SipError } from '../../../src/sip/errors.js';
-import { headerValue, parseMessage, splitList } from '../../../src/sip/message.js';
+import { hasLongHeader, headerValue, MAX_LINE, parseMessage, splitList } from '../../../src/sip/message.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const msg = (s: string) => s.replace(/\n/g, '\r\n');
@@ -112,4 +112,24 @@ t.test('Edits refuse overlaps and keep insertion order', async (t) => {
   bad.replace(0, 3, '');
   bad.replace(2, 4, '');
   t.throws(() => bad.apply('abcdef'));
+});
+
+t.test('hasLongHeader measures a header with its folded lines as parseMessage does', async (t) => {
+  // A header of exactly n bytes from its name to the LF of its last line, folded once.
+  const head = (n: number) => {
+    const first = 'X-Long: ' + 'a'.repeat(100) + '\r\n';
+    return `OPTIONS sip:a@192.0.2.1 SIP/2.0\r\n${first} ${'b'.repeat(n - first.length - 2)}\r\nTo: <sip:a@192.0.2.1>\r\n\r\n`;
+  };
+  for (const n of [MAX_LINE, MAX_LINE + 1]) {
+    let parsed = true;
+    try {
+      parseMessage(head(n));
+    } catch {
+      parsed = false;
+    }
+    t.equal(hasLongHeader(head(n)), !parsed, `${n} bytes: ${parsed ? 'read, and not long' : 'refused, and long'}`);
+  }
+  t.notOk(hasLongHeader(`OPTIONS sip:a@192.0.2.1 SIP/2.0\r\nTo: <sip:a@192.0.2.1>\r\n\r\n${'c'.repeat(MAX_LINE * 2)}\r\n`), 'a long line in the body is no header');
+  t.notOk(hasLongHeader('OPTIONS sip:a@192.0.2.1 SIP/2.0'), 'a start line alone');
+  t.ok(hasLongHeader(`SIP/2.0 200 OK\r\nContact: ${'<sip:a@192.0.2.1>,\r\n '.repeat(MAX_LINE / 16)}<sip:b@192.0.2.1>\r\n\r\n`), 'many folded lines of one header');
 });
