@@ -70,7 +70,7 @@ export function handleRequest(ctx: ProxyContext, planner: Planner, m: SipMessage
   fixContentLength(m, edits, delta); //                          RFC 3261 20.14
   if (!ng) requestMediaLife(ctx, m, plan.media?.key ?? callId, ctx.media.writes !== writes, src, !!stranger, last); // SPEC 6, 11: its SDP was read (not: its length changed)
   const out = writeOut(ctx, m, plan, edits, hop, branch, src, local, inT); // RFC 3261 16.6 steps 4 and 8, 18.1.1
-  checkOutgoing(ctx, m, plan, pre, src, out, mark); //            SPEC 11 growth, RFC 3261 18.1.1 (513)
+  checkOutgoing(ctx, m, plan, pre, src, out, mark, m.bodyEnd - m.bodyStart + delta); //            SPEC 11 growth, RFC 3261 18.1.1 (513)
   if (plan.media && m.method === 'INVITE' && !tagOf(m, 'To')) ctx.forks.open(plan.media.key, branch, src.addr); // RFC 3261 16.7: a branch
   const from = withPort(plan.outAddr, plan.outPort ?? portFor(out.transport, ctx.cfg));
   const send = { type: 'send', from, to: hop.target, data: out.data, transport: out.transport, method: m.method } as const;
@@ -117,7 +117,7 @@ function writeOut(ctx: ProxyContext, m: SipMessage, plan: Forward, edits: Edits,
 }
 
 /** What may not leave: too much growth for a stranger (SPEC 11), too large for UDP (513); nothing this offer allocated stays. */
-function checkOutgoing(ctx: ProxyContext, m: SipMessage, plan: Forward, pre: Preprocessed, src: HostPort, out: Written, mark: number): void {
+function checkOutgoing(ctx: ProxyContext, m: SipMessage, plan: Forward, pre: Preprocessed, src: HostPort, out: Written, mark: number, body: number): void {
   // No amplification: a stranger's request outside a dialog we record-routed may grow by at
   // most GROWTH bytes (our Via and Record-Route, addresses in the other family).
   const tooMuch = out.data.length > m.text.length + GROWTH && pre.removed.size === 0 && !ctx.isParty(src);
@@ -125,8 +125,8 @@ function checkOutgoing(ctx: ProxyContext, m: SipMessage, plan: Forward, pre: Pre
   // Our Via, Record-Routes and a pushed Route may take a message of almost MAX_HEADERS past
   // it, and the next hop (another sipproxy64, Kamailio's own limit) would answer 400.
   const tooMany = m.headers.length > MAX_HEADERS - 4 && headerLines(out.data) > MAX_HEADERS;
-  // A header grows by no more than the message: only a head near MAX_LINE is read again.
-  const tooLong = m.headersEnd + out.data.length - m.text.length > MAX_LINE && hasLongHeader(out.data);
+  // No header is longer than the head: only a head past MAX_LINE is read again.
+  const tooLong = out.data.length - body > MAX_LINE && hasLongHeader(out.data);
   if (!tooMuch && !tooLarge && !tooMany && !tooLong) return;
   if (plan.media) releaseRefused(ctx, plan.media.key, mark);
   throw refuse(tooMuch ? R.tooMuchGrowth : tooLarge ? R.tooLargeAfterRewrite : tooMany ? R.tooManyHeaders : R.headerTooLongAfterRewrite);

@@ -53,7 +53,7 @@ export function handleResponse(ctx: ProxyContext, planner: Planner, m: SipMessag
   const data = edits.apply(m.text, m.bodyEnd);
   const transport = viaTransport(next, ctx.cfg); //                   RFC 3261 18.2.2
   if (transport === 'udp' && data.length > MAX_UDP) return undone(ctx, key, mark, R.tooLargeAfterRewrite);
-  if (m.headersEnd + data.length - m.text.length > MAX_LINE && hasLongHeader(data)) return undone(ctx, key, mark, R.headerTooLongAfterRewrite); // no next hop would read it
+  if (data.length - (m.bodyEnd - m.bodyStart + delta) > MAX_LINE && hasLongHeader(data)) return undone(ctx, key, mark, R.headerTooLongAfterRewrite); // no next hop would read it
   if (!ng) responseMediaLife(ctx, m, cseq.method, key, ctx.media.writes !== writes, src, toTag, last); // SPEC 6: its SDP was read (not: its length changed)
   const send: Action = { type: 'send', from: withPort(plan.outAddr, plan.outPort ?? portFor(transport, ctx.cfg)), to: dest, data, transport };
   return ng ? throughEngine(ng, key, [send], dest, () => [drop(R.mediaEngineDown)]) : [send];
