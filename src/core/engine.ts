@@ -203,7 +203,7 @@ export class Engine implements ProxyContext {
     this.parsedRequest = m.isRequest;
     this.countIn(m.isRequest ? m.method : 'response', src.family);
     const planner = this.plannerFor(local.addr);
-    if (!m.isRequest) return handleResponse(this, planner, m, src, local);
+    if (!m.isRequest) return handleResponse(this, planner, m, src, local, transport);
     return handleRequest(this, planner, m, src, local, transport, () => this.handle(text, src, local, transport));
   }
 

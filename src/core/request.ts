@@ -13,7 +13,7 @@ import { fixContentLength, releaseRefused, requestMediaLife, rewriteMessageBody,
 import { ngStep, throughEngine } from './ng.js';
 import { addRecordRoute, deleteRoutes, Preprocessed, preprocessRoutes } from './routes.js';
 import { localReply } from './reply.js';
-import { MAX_UDP, portFor, RETRY_AFTER, Transport, transportFor, UDP_SIZE_LIMIT, VIA_NAME } from './transport.js';
+import { flowPort, MAX_UDP, portFor, RETRY_AFTER, Transport, transportFor, UDP_SIZE_LIMIT, VIA_NAME } from './transport.js';
 import { Action, drop, Forward, Ours, Planner, PlanRequest, ProxyContext, sendable } from './types.js';
 import { isOwnEntry, MAX_URIS, RewriteCtx, TRANSPORT_PARAM, rewriteHeaders, rewriteUri, rewriteUriText } from './uris.js';
 
@@ -46,7 +46,7 @@ export function handleRequest(ctx: ProxyContext, planner: Planner, m: SipMessage
   const plan = planner.request(ctx, req); //                     RFC 3261 16.5-16.6 (the mode decides)
   if (plan.type === 'answer') return [plan.action];
   if (plan.type === 'resolve') return [{ type: 'resolve', name: plan.name, family: plan.family, retry }];
-  const rw: RewriteCtx = { text: m.text, tr: plan.tr, out: plan.outAddr.family, edits, ours: ctx.ours, hook: plan.hook, uriHeaders: ctx.cfg.uriHeaders, budget: { uris: MAX_URIS } };
+  const rw: RewriteCtx = { text: m.text, tr: plan.tr, out: plan.outAddr.family, edits, ours: ctx.ours, hook: plan.hook, uriHeaders: ctx.cfg.uriHeaders, budget: { uris: MAX_URIS }, flow: inT === 'udp' ? null : { hp: src, transport: inT } };
   const ruriToUs = namesUs(ctx.ours, m.text, pre.routing.ruri); // its transport= was the hop to us
   const newRuri = rewriteRequestUri(rw, m, plan, pre, ruriToUs); // RFC 3261 16.6 step 2, SPEC 4
   rewriteRoutes(rw, pre); //                                     RFC 3261 16.4: ours go, the rest are mapped
@@ -75,7 +75,7 @@ export function handleRequest(ctx: ProxyContext, planner: Planner, m: SipMessage
   const from = withPort(plan.outAddr, plan.outPort ?? portFor(out.transport, ctx.cfg));
   const send = { type: 'send', from, to: hop.target, data: out.data, transport: out.transport, method: m.method } as const;
   const udp = out.udp === null || out.udp.length > MAX_UDP ? null : { ...send, data: out.udp, transport: 'udp' as const };
-  const actions: Action[] = [out.transport === 'udp' ? send : { ...send, unreachable: () => unreachable(ctx, m, src, local, inT, udp) }];
+  const actions: Action[] = [out.transport === 'udp' ? send : { ...send, flow: hop.flow ?? undefined, unreachable: () => unreachable(ctx, m, src, local, inT, udp) }];
   return ng && plan.media ? throughEngine(ng, plan.media.key, actions, hop.target, () => engineDown(ctx, m, src, local, inT)) : actions;
 }
 
@@ -242,7 +242,7 @@ function rewriteRoutes(rw: RewriteCtx, pre: Preprocessed): void {
 }
 
 /** The transport and address of the next hop (RFC 3261 18.1.1; RFC 3263 4.2 for TLS's 5061). */
-function nextHop(ctx: ProxyContext, m: SipMessage, plan: Forward, pre: Preprocessed, newRuri: string | null, ruriToUs: boolean): { target: HostPort; transport: Transport | 'size' } {
+function nextHop(ctx: ProxyContext, m: SipMessage, plan: Forward, pre: Preprocessed, newRuri: string | null, ruriToUs: boolean): { target: HostPort; transport: Transport | 'size'; flow: number | null } {
   const { remaining, received } = pre.routing;
   const text = m.text;
   const towards = remaining.length > 0 ? { text, u: remaining[0].uri }
@@ -253,10 +253,12 @@ function nextHop(ctx: ProxyContext, m: SipMessage, plan: Forward, pre: Preproces
   const entry = ctx.map.byReal(plan.target.addr);
   const transport = transportFor(towards.text, towards.u, ctx.cfg, entry?.transport ?? null, towards.u === pre.routing.ruri && ruriToUs);
   // RFC 3261 19.1.2 / RFC 3263 4.2: without a port, TLS goes to 5061.
+  // RFC 5626 5.3: the party's own connection to us, named in ;sp64t= (uris.ts keepTransport).
+  const flow = transport === 'tcp' || transport === 'tls' ? flowPort(towards.text, towards.u) : null;
   if (transport === 'tls' && !(towards.u && towards.u.portStart >= 0) && !entry?.realPort && plan.target.port === 5060) {
-    return { target: withPort(plan.target, 5061), transport };
+    return { target: withPort(plan.target, 5061), transport, flow };
   }
-  return { target: plan.target, transport };
+  return { target: plan.target, transport, flow };
 }
 
 /** Does a URI name one of our addresses? */

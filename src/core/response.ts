@@ -8,11 +8,11 @@ import { leadingVias, MAX_VIA, originAddr, viaCount, viaDestination, viaNotUnica
 import { verifyBranch } from './branch.js';
 import { fixContentLength, responseMediaLife, rewriteMessageBody } from './media.js';
 import { ngStep, throughEngine } from './ng.js';
-import { MAX_UDP, portFor, viaTransport } from './transport.js';
+import { MAX_UDP, portFor, Transport, viaTransport } from './transport.js';
 import { Action, drop, Planner, PlanResponse, ProxyContext, sendable } from './types.js';
 import { MAX_URIS, rewriteHeaders } from './uris.js';
 
-export function handleResponse(ctx: ProxyContext, planner: Planner, m: SipMessage, src: HostPort, local: HostPort): Action[] {
+export function handleResponse(ctx: ProxyContext, planner: Planner, m: SipMessage, src: HostPort, local: HostPort, inT: Transport = 'udp'): Action[] {
   const [top, next] = leadingVias(m, 2); // ours, and the one that says where the response goes
   // RFC 3261 16.7 step 3 / 18.1.2: a response whose top Via is not ours is not ours to send.
   if (!top || !top.hostAddr || !ctx.ours.isOurs(top.hostAddr.addr) || !ctx.map.listensOn(top.port ?? 5060)) return [drop(R.notOurVia)];
@@ -33,7 +33,7 @@ export function handleResponse(ctx: ProxyContext, planner: Planner, m: SipMessag
 
   const edits = new Edits();
   deleteElement(m, edits, top.header, top.start, top.end); //         RFC 3261 16.7 step 3: pop our Via
-  const rw = { text: m.text, tr: plan.tr, out: dest.family, edits, ours: ctx.ours, hook: plan.hook, uriHeaders: ctx.cfg.uriHeaders, budget: { uris: MAX_URIS } };
+  const rw = { text: m.text, tr: plan.tr, out: dest.family, edits, ours: ctx.ours, hook: plan.hook, uriHeaders: ctx.cfg.uriHeaders, budget: { uris: MAX_URIS }, flow: inT === 'udp' ? null : { hp: src, transport: inT } };
   rewriteHeaders(rw, m, new Set<Header>([top.header]), ctx.cfg.keepUserAgent ? null : ctx.product); // SPEC 4
   const key = plan.media?.key ?? callId;
   const held = ctx.media.dialogTag(key);

@@ -38,6 +38,21 @@ export function transportParam(text: string, u: UriParts | null, name = 'transpo
   return p && p.valueStart >= 0 ? text.slice(p.valueStart, p.valueEnd).toLowerCase() : null;
 }
 
+/** ;sp64t=TRANSPORT[-PORT] (uris.ts keepTransport): the party's transport. */
+function keptTransport(text: string, u: UriParts | null): string | null {
+  const v = transportParam(text, u, TRANSPORT_PARAM);
+  const dash = v === null ? -1 : v.indexOf('-');
+  return dash >= 0 ? (v as string).slice(0, dash) : v;
+}
+
+/** ;sp64t=TRANSPORT-PORT: the port of the party's own connection to us (RFC 5626 5.3), or null. */
+export function flowPort(text: string, u: UriParts | null): number | null {
+  const v = transportParam(text, u, TRANSPORT_PARAM);
+  const m = v === null ? null : /^[a-z]+-(\d{1,5})$/.exec(v);
+  const port = m ? Number(m[1]) : 0;
+  return port > 0 && port <= 65535 ? port : null;
+}
+
 /**
  * The transport towards a target URI: `forced` by the target's map line, else the URI's
  * transport= or sips: (RFC 3261 19.1.5, RFC 5630), else 'size': UDP, or TCP when TCP is on
@@ -47,7 +62,7 @@ export function transportParam(text: string, u: UriParts | null, name = 'transpo
  */
 export function transportFor(text: string, u: UriParts | null, cfg: Config, forced: Transport | null, ours: boolean): Transport | 'size' {
   if (forced) return forced;
-  const t = transportParam(text, u, TRANSPORT_PARAM) ?? (ours ? null : transportParam(text, u));
+  const t = keptTransport(text, u) ?? (ours ? null : transportParam(text, u));
   if ((t === 'tls' || u?.scheme === 'sips') && tlsOn(cfg)) return 'tls'; // RFC 5630: sips means TLS hop by hop
   if (t === 'udp') return 'udp';
   if (t === 'tcp') return cfg.tcp ? 'tcp' : 'udp';

@@ -19,6 +19,8 @@ export type Action =
     readonly type: 'send'; readonly from: HostPort; readonly to: HostPort; readonly data: string /* latin1 */; readonly transport: Transport;
     // A request over TCP/TLS: what to do when no connection opens (the UDP form, or a 503).
     readonly unreachable?: () => Action[];
+    // RFC 5626 5.3: the port of the party's own connection to us, tried before a new one.
+    readonly flow?: number;
     // A keep-alive (RFC 5626 4.4.1 CRLFCRLF) on the connection the peer opened: never opens one.
     readonly ping?: boolean;
     // A forwarded request's method, for the message metrics (absent: a response), so that

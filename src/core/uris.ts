@@ -1,6 +1,6 @@
 // Rewrite steps for URI-carrying headers (SPEC section 4): IP-literal hosts, maddr= and
 // received= map to their counterpart in the outgoing family; names and all else are kept.
-import { Addr, Family, parseHostIp, parseIp, uriHost } from '../net/addr.js';
+import { Addr, Family, HostPort, parseHostIp, parseIp, uriHost } from '../net/addr.js';
 import { Edits } from '../sip/edits.js';
 import { refuse } from '../sip/errors.js';
 import { Header, SipMessage, splitList } from '../sip/message.js';
@@ -27,6 +27,13 @@ export interface RewriteCtx {
   readonly hook?: UriHook;
   readonly uriHeaders?: readonly string[]; // uri-header NAME: headers the table leaves alone that carry URIs
   readonly budget: { uris: number }; //       URIs this message may still have rewritten (MAX_URIS)
+  readonly flow?: Flow | null; //                the TCP or TLS connection the message came on
+}
+
+/** A party's connection to us: its address and port, and its transport. */
+export interface Flow {
+  readonly hp: HostPort;
+  readonly transport: string;
 }
 
 /** SPEC 11: URIs rewritten in one message at most; each costs a parse of its parameters. */
@@ -87,19 +94,29 @@ export const KEEP_PARAM = 'sp64h';
  */
 export const TRANSPORT_PARAM = 'sp64t';
 
-/** A party's routing URI now names our address: its transport= becomes ;sp64t= (RFC 3261 19.1.5). */
-export function keepTransport(c: RewriteCtx, u: UriParts): void {
+/**
+ * A party's routing URI now names our address: its transport= becomes ;sp64t= (RFC 3261
+ * 19.1.5). The sender's own URI, come over TCP or TLS, also names the port of that
+ * connection (;sp64t=tcp-39302), so that requests back reach it there first (RFC 5626 5.3:
+ * a phone behind a firewall or without a TLS server certificate takes no new connection).
+ */
+export function keepTransport(c: RewriteCtx, u: UriParts, a: Addr): void {
   const t = param(u, 'transport');
-  if (t && !param(u, TRANSPORT_PARAM)) c.edits.replace(t.start + 1, t.start + 10, TRANSPORT_PARAM); // ";transport"
+  if (!t || param(u, TRANSPORT_PARAM)) return;
+  c.edits.replace(t.start + 1, t.start + 10, TRANSPORT_PARAM); // ";transport"
+  const f = c.flow;
+  if (f && f.hp.addr === a.addr && t.valueStart >= 0 && c.text.slice(t.valueStart, t.valueEnd).toLowerCase() === f.transport) c.edits.insert(t.valueEnd, `-${f.hp.port}`);
 }
 
-/** Our address back to the party's: ;sp64t= is its transport= again, and a transport= for the hop to us goes. */
+/** Our address back to the party's: ;sp64t= is its transport= again (without the flow), and a transport= for the hop to us goes. */
 export function restoreTransport(c: RewriteCtx, u: UriParts): void {
   const k = param(u, TRANSPORT_PARAM);
   if (!k) return;
   const t = param(u, 'transport');
   if (t) c.edits.delete(t.start, t.end);
   c.edits.replace(k.start + 1, k.start + 1 + TRANSPORT_PARAM.length, 'transport');
+  const dash = k.valueStart >= 0 ? c.text.indexOf('-', k.valueStart) : -1;
+  if (dash >= 0 && dash < k.valueEnd) c.edits.delete(dash, k.valueEnd);
 }
 
 /**
@@ -135,7 +152,10 @@ export function rewriteUri(c: RewriteCtx, s: number, e: number, restorable = fal
       const lossy = a.family !== c.out && !c.ours.isOurs(a.addr) && !c.tr.hasFace(a.addr);
       if (restorable && lossy && !kept) c.edits.insert(u.portStart >= 0 ? u.portEnd : u.hostEnd, `;${KEEP_PARAM}=${uriHost(a)}`);
     }
-    if (restorable && a.family !== c.out && u.params.length > 0) (c.ours.isOurs(a.addr) ? restoreTransport : keepTransport)(c, u); // RFC 3261 19.1.5
+    if (restorable && a.family !== c.out && u.params.length > 0) {
+      if (c.ours.isOurs(a.addr)) restoreTransport(c, u); // RFC 3261 19.1.5
+      else keepTransport(c, u, a);
+    }
   }
   for (const p of u.params) {
     if ((p.name === 'maddr' || p.name === 'received') && p.valueStart >= 0) rewriteHostValue(c, p.valueStart, p.valueEnd);

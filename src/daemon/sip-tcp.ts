@@ -224,7 +224,9 @@ export class SipTcp {
   /** Send on the connection to act.to, or open one from act.from. */
   send(act: Send): void {
     const data = Buffer.from(act.data, 'latin1');
-    let c = this.conns.get(SipTcp.key(act.to));
+    // RFC 5626 5.3: the party's own connection to us first (a phone behind a firewall, or
+    // without a TLS server certificate, takes no new one); it is one of act.to's address.
+    let c = (act.flow ? this.conns.get(SipTcp.key(withPort(act.to, act.flow))) : undefined) ?? this.conns.get(SipTcp.key(act.to));
     if (act.ping) {
       // A keep-alive goes on the peer's connection or nowhere (it is behind a NAT).
       if (c?.connected) this.write(c, data);
@@ -271,8 +273,8 @@ export class SipTcp {
         conn.pending = [];
       });
     }
-    if (this.log.debugEnabled) this.log.debug('sip out', { from: formatHostPort(act.from), to: formatHostPort(act.to), transport: this.opts.transport, bytes: data.length, first: firstLine(data) });
-    this.mirror?.(data, act.from, act.to, this.opts.transport);
+    if (this.log.debugEnabled) this.log.debug('sip out', { from: formatHostPort(act.from), to: formatHostPort(c.remote), transport: this.opts.transport, bytes: data.length, first: firstLine(data) });
+    this.mirror?.(data, act.from, c.remote, this.opts.transport);
     if (c.connected) this.write(c, data);
     else if (this.hold(c, data.length)) c.pending.push(act);
     else this.failed([act], 'over the bound on bytes waiting to go out');

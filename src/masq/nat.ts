@@ -151,7 +151,7 @@ export class Nat {
       const end = u.portStart >= 0 ? u.portEnd : u.hostEnd;
       c.edits.replace(u.hostStart, end, `${uriHost(this.writtenOf('wan', c.out))}:${this.sipPort}`);
       c.edits.insert(end, `;${NAT_PARAM}=${this.token(withPort(a, port ?? 5060))}`);
-      keepTransport(c, u); // RFC 3261 19.1.5: the provider reaches us as it can
+      keepTransport(c, u, a); // RFC 3261 19.1.5: the provider reaches us as it can
       return true;
     },
   };

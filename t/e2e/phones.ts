@@ -222,7 +222,7 @@ if (!cannotRun(baresipMissing())) {
   // SIP over TCP from a real phone (RFC 3261 18): alice registers and calls over TCP; the
   // IPv6 registrar speaks UDP only (tcp yes: the proxy changes transport on the way), and
   // carol's call comes back to her over TCP through it.
-  t.test('baresip phones: an IPv4 phone on TCP registers, calls and is called through a UDP-only registrar', async (t) => {
+  t.test('baresip phones: an IPv4 phone on TCP behind a firewall registers, calls and is called through a UDP-only registrar', async (t) => {
     const proxy = await proxyUp(t, CONF + 'tcp yes\n');
     const alice = new Baresip(a, '192.0.2.10', '<sip:alice@192.0.2.105;transport=tcp>;regint=600;answermode=auto', ALICE_HZ, '40000-40019');
     const carol = new Baresip(c, '2001:db8:1::20', '<sip:carol@[2001:db8:1::5]>;regint=600;answermode=auto', CAROL_HZ, '40020-40039');
@@ -230,11 +230,15 @@ if (!cannotRun(baresipMissing())) {
     await callAndHear(t, alice, carol, 'sip:carol@192.0.2.105', [ALICE_HZ, CAROL_HZ], ['alice', 'carol']);
     t.match(proxy.log(), /in from=192\.0\.2\.10:\d+ to=192\.0\.2\.105:5060 transport=tcp bytes=\d+ first="INVITE /, 'alice\'s INVITE came over TCP');
     t.match(proxy.log(), /out from=\[2001:db8:64::10\]:5060 to=\[2001:db8:1::5\]:5060 bytes=\d+ first="INVITE /, 'and went on over UDP');
-    // RFC 3261 19.1.5: her Contact's transport=tcp went to the registrar as ;sp64t=tcp, so
-    // the UDP-only registrar reaches her face over UDP and the proxy reaches her over TCP.
+    // RFC 3261 19.1.5: her Contact's transport=tcp went to the registrar as ;sp64t=tcp-PORT,
+    // so the UDP-only registrar reaches her face over UDP and the proxy reaches her over TCP,
+    // on the connection she registered on (RFC 5626 5.3): her firewall takes no new one.
+    const fw = `ip netns exec ${a.ns.name} nft`;
+    sh(`${fw} add table inet phonefw && ${fw} 'add chain inet phonefw in { type filter hook input priority 0; }' && ${fw} add rule inet phonefw in tcp dport 5060 ct state new drop`);
+    t.teardown(() => sh(`${fw} delete table inet phonefw`));
     await callAndHear(t, carol, alice, 'sip:alice@[2001:db8:1::5]', [CAROL_HZ, ALICE_HZ], ['carol', 'alice']);
-    t.match(proxy.log(), /in from=\[2001:db8:1::5\]:5060 to=\[2001:db8:64::10\]:5060 bytes=\d+ first="INVITE sip:alice[^@]*@\[2001:db8:64::10\]:\d+;sp64t=tcp /, 'carol\'s INVITE reached alice\'s face over UDP');
-    t.match(proxy.log(), /out from=192\.0\.2\.105:5060 to=192\.0\.2\.10:\d+ transport=tcp bytes=\d+ first="INVITE sip:alice[^@]*@192\.0\.2\.10:\d+;transport=tcp /, 'and went on to alice over TCP, her own URI restored');
+    t.match(proxy.log(), /in from=\[2001:db8:1::5\]:5060 to=\[2001:db8:64::10\]:5060 bytes=\d+ first="INVITE sip:alice[^@]*@\[2001:db8:64::10\]:\d+;sp64t=tcp-\d+ /, 'carol\'s INVITE reached alice\'s face over UDP');
+    t.match(proxy.log(), /out from=192\.0\.2\.105:5060 to=192\.0\.2\.10:(?!5060 )\d+ transport=tcp bytes=\d+ first="INVITE sip:alice[^@]*@192\.0\.2\.10:\d+;transport=tcp /, 'and went on to alice over TCP on her own connection, her own URI restored');
     await proxyDown(t, proxy);
   });
 }

@@ -68,3 +68,18 @@ t.test('pongs: one for a ping, one a read for a flood of them (RFC 5626 4.4.1; S
   t.equal((engine.counters.get('drop:keepalive') ?? 0) + pongs / 2, 50000, 'each ping of the flood got a pong or was counted (drop: keepalive)');
   t.notOk(peer.destroyed, 'a ping flood is not an error: the connection stays');
 });
+
+t.test('a request with a flow goes on the party\'s own connection first, else to its address (RFC 5626 5.3)', async (t) => {
+  const { tcp, port, peer: phone, got } = await connected(t, () => () => {});
+  t.ok(await waitFor(() => tcp.size === 1, 3000, 10), 'the phone\'s connection is there');
+  const from = { addr: '127.0.0.1', family: 4 as const, port };
+  // The phone "listens" on a port where nothing listens: only its own connection reaches it.
+  const contact = await freePort();
+  let lost = 0;
+  const req = (flow?: number): Extract<Action, { type: 'send' }> => ({ type: 'send', from, to: { addr: '127.0.0.1', family: 4, port: contact }, data: 'OPTIONS sip:a@127.0.0.1 SIP/2.0\r\n\r\n', transport: 'tcp', flow, unreachable: () => (lost++, []) });
+  tcp.send(req(phone.localPort!));
+  t.ok(await waitFor(() => got().startsWith('OPTIONS'), 3000, 10), 'it arrives on the phone\'s connection');
+  t.equal(tcp.size, 1, 'no connection was opened');
+  tcp.send(req(await freePort())); // a flow whose connection is gone: the Contact's port, refused there
+  t.ok(await waitFor(() => lost === 1, 3000, 10), 'without its connection: a new one to the address, refused, and unreachable');
+});
