@@ -82,6 +82,11 @@ export class Mapping implements Translator {
     else this.ours.delete(a);
   }
 
+  /** uris.ts PORT_PARAM: sip-port when a plain face or generic address serves no `port` (a port face's port it does). */
+  ownPort(port: number): number | null {
+    return port === this.cfg.sipPort || this.facePorts.has(port) ? null : this.cfg.sipPort;
+  }
+
   isOurs(a: string): boolean {
     return this.ours.has(a) || (this.computes && this.face(a) !== undefined);
   }

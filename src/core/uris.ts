@@ -5,7 +5,7 @@ import { Edits } from '../sip/edits.js';
 import { refuse } from '../sip/errors.js';
 import { Header, SipMessage, splitList } from '../sip/message.js';
 import { R } from '../sip/reasons.js';
-import { findUri, hostIp, param, parseUri, portOf, UriParts } from '../sip/uri.js';
+import { findUri, hostIp, param, parseUri, portOf, UriParam, UriParts } from '../sip/uri.js';
 import type { Ours } from './types.js';
 
 /** How addresses are written for one direction: the address model (Mapping) or a mode's own. */
@@ -13,6 +13,7 @@ export interface Translator {
   translate(a: Addr, port: number | null, out: Family): { host: string; port: number | null };
   isGeneric(a: string): boolean; // an address that stands for unmapped parties
   hasFace(a: string): boolean; //   a party's real address with a face in the other family (map line, nat64)
+  ownPort?(port: number): number | null; // sip-port when our faces serve no `port` (PORT_PARAM); absent: ports kept as written
 }
 
 /** A step that may take over a URI's host and port; true when it did (masquerading tokens). */
@@ -120,6 +121,33 @@ export function restoreTransport(c: RewriteCtx, u: UriParts): void {
 }
 
 /**
+ * URI parameter that keeps a party's port while its URI names our face or generic address
+ * on sip-port: those serve no other port, and a registrar sends to a Contact's port as
+ * written (a softphone on a port of its own, a TLS phone's 5061).
+ */
+export const PORT_PARAM = 'sp64p';
+
+/** ;sp64p=PORT of a URI we wrote, when it reads as a port. */
+function keptPort(text: string, u: UriParts): { p: UriParam; port: number } | null {
+  const p = param(u, PORT_PARAM);
+  if (!p || p.valueStart < 0) return null;
+  const v = text.slice(p.valueStart, p.valueEnd);
+  const port = /^\d{1,5}$/.test(v) ? Number(v) : 0;
+  return port > 0 && port <= 65535 ? { p, port } : null;
+}
+
+/** The port a request to a URI naming our face goes to: its ;sp64p= (a port we kept), else null. */
+export function portKept(text: string, u: UriParts): number | null {
+  return keptPort(text, u)?.port ?? null;
+}
+
+/** Write `port` as the URI's port (u's own port replaced, or one added after its host). */
+function setPort(c: RewriteCtx, u: UriParts, port: number | null): void {
+  if (u.portStart >= 0) c.edits.replace(u.portStart - 1, u.portEnd, port === null ? '' : ':' + port);
+  else if (port !== null) c.edits.insert(u.hostEnd, ':' + port);
+}
+
+/**
  * Rewrite the URI at [s, e): host, port, maddr= and received=. Returns the parsed URI.
  * `restorable` (routing URIs: Request-URI, Contact, Route-like headers): an unmapped address
  * replaced by the generic one is kept in ;sp64h= and put back when the URI comes back, so
@@ -135,25 +163,35 @@ export function rewriteUri(c: RewriteCtx, s: number, e: number, restorable = fal
     /* taken over by the hook */
   } else if (a) {
     const port = portOf(c.text, u);
+    const ours = a.family !== c.out && c.ours.isOurs(a.addr); // our face or generic address, back to a party
+    const back = restorable && ours && u.params.length > 0 ? keptPort(c.text, u) : null; // its ;sp64p=
     const kept = u.params.find((p) => p.name === KEEP_PARAM);
     const orig = kept && kept.valueStart >= 0 ? parseHostIp(c.text.slice(kept.valueStart, kept.valueEnd)) : null;
     if (kept && orig && orig.family === c.out && c.tr.isGeneric(a.addr)) {
       c.edits.replace(u.hostStart, u.hostEnd, uriHost(orig)); // back to the party's own address
       c.edits.delete(kept.start, kept.end);
+      if (back) {
+        setPort(c, u, back.port);
+        c.edits.delete(back.p.start, back.p.end);
+      }
     } else {
       const t = c.tr.translate(a, port, c.out);
       // Only what the proxy writes itself is in RFC 5952 form: the same address stays as
       // written (2001:db8::192.0.2.1 is not made 2001:db8::c000:201).
       if (t.host !== uriHost(a)) c.edits.replace(u.hostStart, u.hostEnd, t.host);
-      if (t.port !== port) {
-        if (u.portStart >= 0) c.edits.replace(u.portStart - 1, u.portEnd, t.port === null ? '' : ':' + t.port);
-        else c.edits.insert(u.hostEnd, ':' + t.port);
-      }
-      const lossy = a.family !== c.out && !c.ours.isOurs(a.addr) && !c.tr.hasFace(a.addr);
+      // A party's port our face does not serve: sip-port, the party's in ;sp64p= (PORT_PARAM).
+      const toUs = restorable && a.family !== c.out && !ours;
+      const own = toUs && u.scheme === 'sip' && t.port !== null && t.port === port && c.tr.ownPort && !param(u, PORT_PARAM) ? c.tr.ownPort(t.port) : null;
+      const restored = back !== null && t.port === port; // (a port face's line chose its own)
+      const written = own ?? (restored ? (back as { port: number }).port : t.port);
+      if (written !== port) setPort(c, u, written);
+      if (restored) c.edits.delete((back as { p: UriParam }).p.start, (back as { p: UriParam }).p.end);
+      const lossy = a.family !== c.out && !ours && !c.tr.hasFace(a.addr);
       if (restorable && lossy && !kept) c.edits.insert(u.portStart >= 0 ? u.portEnd : u.hostEnd, `;${KEEP_PARAM}=${uriHost(a)}`);
+      if (own !== null) c.edits.insert(u.portStart >= 0 ? u.portEnd : u.hostEnd, `;${PORT_PARAM}=${t.port}`);
     }
     if (restorable && a.family !== c.out && u.params.length > 0) {
-      if (c.ours.isOurs(a.addr)) restoreTransport(c, u); // RFC 3261 19.1.5
+      if (ours) restoreTransport(c, u); // RFC 3261 19.1.5
       else keepTransport(c, u, a);
     }
   }

@@ -241,4 +241,22 @@ if (!cannotRun(baresipMissing())) {
     t.match(proxy.log(), /out from=192\.0\.2\.105:5060 to=192\.0\.2\.10:(?!5060 )\d+ transport=tcp bytes=\d+ first="INVITE sip:alice[^@]*@192\.0\.2\.10:\d+;transport=tcp /, 'and went on to alice over TCP on her own connection, her own URI restored');
     await proxyDown(t, proxy);
   });
+
+  // SIP over TLS from a real phone (RFC 5630): alice's baresip has no server certificate, so
+  // she is reached only on the connection she registered on (RFC 5626 5.3, the flow in
+  // ;sp64t=tls-PORT); the registrar speaks UDP only.
+  t.test('baresip phones: an IPv4 phone on TLS registers, calls and is called on its own connection through a UDP-only registrar', async (t) => {
+    const ssl = (args: string[]) => sh(`cd ${core.dir} && openssl ${args.join(' ')} 2>/dev/null`);
+    ssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'proxy.key', '-out', 'proxy.crt', '-days', '2', '-subj', '/CN=sipproxy64', '-addext', 'subjectAltName=IP:192.0.2.105']);
+    const proxy = await proxyUp(t, CONF + `tls-cert ${core.dir}/proxy.crt\ntls-key ${core.dir}/proxy.key\n`);
+    const alice = new Baresip(a, '192.0.2.10', '<sip:alice@192.0.2.105;transport=tls>;regint=600;answermode=auto', ALICE_HZ, '40000-40019');
+    const carol = new Baresip(c, '2001:db8:1::20', '<sip:carol@[2001:db8:1::5]>;regint=600;answermode=auto', CAROL_HZ, '40020-40039');
+    await phonesUp(t, [alice, carol], 'alice registers over TLS, carol over UDP', ['TLS']);
+    await callAndHear(t, alice, carol, 'sip:carol@192.0.2.105', [ALICE_HZ, CAROL_HZ], ['alice', 'carol']);
+    t.match(proxy.log(), /in from=192\.0\.2\.10:\d+ to=192\.0\.2\.105:5061 transport=tls bytes=\d+ first="INVITE /, 'alice\'s INVITE came over TLS');
+    await callAndHear(t, carol, alice, 'sip:alice@[2001:db8:1::5]', [CAROL_HZ, ALICE_HZ], ['carol', 'alice']);
+    t.match(proxy.log(), /in from=\[2001:db8:1::5\]:5060 to=\[2001:db8:64::10\]:5060 bytes=\d+ first="INVITE sip:alice[^@]*@\[2001:db8:64::10\]:5060;sp64p=\d+;sp64t=tls-\d+ /, 'carol\'s INVITE reached alice\'s face over UDP, her flow named');
+    t.match(proxy.log(), /out from=192\.0\.2\.105:5061 to=192\.0\.2\.10:\d+ transport=tls bytes=\d+ first="INVITE sip:alice[^@]*@192\.0\.2\.10:\d+;transport=tls /, 'and went on to alice over TLS, on her own connection');
+    await proxyDown(t, proxy);
+  });
 }
