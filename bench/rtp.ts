@@ -27,6 +27,13 @@ function sock(type: 'udp4' | 'udp6', addr: string, port: number): Promise<dgram.
   });
 }
 
+/** Milliseconds the hypervisor took from the relay's core (cpu0; every core when nothing is pinned): /proc/stat's steal. */
+function stealMs(): number {
+  const lines = readFileSync('/proc/stat', 'utf8').split('\n');
+  const line = lines.find((l) => l.startsWith(THREADS === 1 ? 'cpu0 ' : 'cpu ')) ?? '';
+  return Number(line.trim().split(/\s+/)[8] ?? 0) * 10; // USER_HZ 100
+}
+
 function cpuOf(pid: number): number {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   return (Number(f[11]) + Number(f[12])) / 100;
@@ -160,15 +167,17 @@ async function runStep(relay: Relay4x6, n: number): Promise<{ row: Row; ok: bool
   // receives in batches; the relay still has a socket pair per session and side.
   const legs = [...legsOf.map((l) => `127.0.0.10 41000 127.0.0.2 ${l.r4}`), ...legsOf.map((l) => `2001:db8:1::20 41000 2001:db8::2 ${l.r6}`)].join('\n');
   const c0 = cpuOf(proc.pid!);
+  const st0 = stealMs();
   const gen = [...pin(1), loadgen, String(secs)];
   const r = spawnSync(gen[0], gen.slice(1), { input: legs + '\n', encoding: 'utf8', env: { ...process.env, POLL: THREADS === 1 ? '1' : '' } });
   const cpu = cpuOf(proc.pid!) - c0;
+  const steal = stealMs() - st0;
   proc.kill(process.env.PROFILE ? 'SIGINT' : 'SIGKILL');
   await sleep(process.env.PROFILE ? 2000 : 500);
   const j = JSON.parse(r.stdout) as { sent: number; received: number; pps: number; p50_us: number; p99_us: number };
   const lost = j.sent - j.received;
   const per = (cpu / j.sent) * 100000;
-  const line = `${''.padEnd(11)} ${String(n).padStart(8)}  ${String(n * 100).padStart(10)}  ${String(Math.round(j.pps)).padStart(8)}  ${String(j.sent).padEnd(8)}  ${String(j.received).padEnd(8)}  ${String(lost).padEnd(6)}  ${per.toFixed(3).padStart(10)}  ${String(j.p50_us).padStart(6)}  ${String(j.p99_us).padStart(6)}`;
+  const line = `${''.padEnd(11)} ${String(n).padStart(8)}  ${String(n * 100).padStart(10)}  ${String(Math.round(j.pps)).padStart(8)}  ${String(j.sent).padEnd(8)}  ${String(j.received).padEnd(8)}  ${String(lost).padEnd(6)}  ${per.toFixed(3).padStart(10)}  ${String(j.p50_us).padStart(6)}  ${String(j.p99_us).padStart(6)}  ${String(steal).padStart(8)}`;
   const genOk = j.pps >= n * 100 * 0.98;
   const extra = genOk ? undefined : `${''.padEnd(11)} (the generator reached only ${Math.round(j.pps)} of ${n * 100} packets/s: this step measures it, not the relay)`;
   return { row: { n, line, extra }, ok: lost === 0 && genOk, per, lat: `${j.p50_us}/${j.p99_us}` };
@@ -200,7 +209,7 @@ async function main(): Promise<void> {
     if (done.size === relays.length) break;
   }
   for (const relay of relays) {
-    console.log(`${relay.name.padEnd(11)} sessions  target-pps  sent-pps  sent      received  lost    cpu-s/100k  p50-us  p99-us`);
+    console.log(`${relay.name.padEnd(11)} sessions  target-pps  sent-pps  sent      received  lost    cpu-s/100k  p50-us  p99-us  steal-ms`);
     for (const row of rows[relay.name]) console.log(row.extra ? `${row.line}\n${row.extra}` : row.line);
   }
   const s = best.sipproxy64;
