@@ -7,14 +7,14 @@ import { hostIp, parseUri, targetPortOf, UriParts } from '../sip/uri.js';
 import { familyMedia } from './media.js';
 import { Mapping } from './mapping.js';
 import { Plan, Planner, PlanRequest, PlanResponse, ProxyContext, Writing } from './types.js';
-import { KEEP_PARAM, portKept } from './uris.js';
+import { KEEP_PARAM, keptPort } from './uris.js';
 
 /** Where a URI leads: a face, a mapped real address, or a configured uplink name. */
 export function targetOfUri(map: Mapping, text: string, u: UriParts, prefer: Family): HostPort | null {
   const port = targetPortOf(text, u);
   const a = hostIp(text, u.hostStart, u.hostEnd);
   // A face on sip-port with the party's own port kept in ;sp64p= (uris.ts PORT_PARAM).
-  if (a) return map.targetOfIp(a, (u.params.length > 0 && map.isOurs(a.addr) ? portKept(text, u) : null) ?? port);
+  if (a) return map.targetOfIp(a, (u.params.length > 0 && map.isOurs(a.addr) ? keptPort(text, u)?.port : null) ?? port);
   const t = map.targetOfName(text.slice(u.hostStart, u.hostEnd), port, prefer);
   if (t === 'unresolved') throw refuse(R.uplinkUnresolved);
   return t;

@@ -127,18 +127,13 @@ export function restoreTransport(c: RewriteCtx, u: UriParts): void {
  */
 export const PORT_PARAM = 'sp64p';
 
-/** ;sp64p=PORT of a URI we wrote, when it reads as a port. */
-function keptPort(text: string, u: UriParts): { p: UriParam; port: number } | null {
+/** ;sp64p=PORT of a URI we wrote, when it reads as a port (the port a request to it goes to). */
+export function keptPort(text: string, u: UriParts): { p: UriParam; port: number } | null {
   const p = param(u, PORT_PARAM);
   if (!p || p.valueStart < 0) return null;
   const v = text.slice(p.valueStart, p.valueEnd);
   const port = /^\d{1,5}$/.test(v) ? Number(v) : 0;
   return port > 0 && port <= 65535 ? { p, port } : null;
-}
-
-/** The port a request to a URI naming our face goes to: its ;sp64p= (a port we kept), else null. */
-export function portKept(text: string, u: UriParts): number | null {
-  return keptPort(text, u)?.port ?? null;
 }
 
 /** Write `port` as the URI's port (u's own port replaced, or one added after its host). */
@@ -182,10 +177,10 @@ export function rewriteUri(c: RewriteCtx, s: number, e: number, restorable = fal
       // A party's port our face does not serve: sip-port, the party's in ;sp64p= (PORT_PARAM).
       const toUs = restorable && a.family !== c.out && !ours;
       const own = toUs && u.scheme === 'sip' && t.port !== null && t.port === port && c.tr.ownPort && !param(u, PORT_PARAM) ? c.tr.ownPort(t.port) : null;
-      const restored = back !== null && t.port === port; // (a port face's line chose its own)
-      const written = own ?? (restored ? (back as { port: number }).port : t.port);
+      const restored = t.port === port ? back : null; // (a port face's line chose its own)
+      const written = own ?? restored?.port ?? t.port;
       if (written !== port) setPort(c, u, written);
-      if (restored) c.edits.delete((back as { p: UriParam }).p.start, (back as { p: UriParam }).p.end);
+      if (restored) c.edits.delete(restored.p.start, restored.p.end);
       const lossy = a.family !== c.out && !ours && !c.tr.hasFace(a.addr);
       if (restorable && lossy && !kept) c.edits.insert(u.portStart >= 0 ? u.portEnd : u.hostEnd, `;${KEEP_PARAM}=${uriHost(a)}`);
       if (own !== null) c.edits.insert(u.portStart >= 0 ? u.portEnd : u.hostEnd, `;${PORT_PARAM}=${t.port}`);
