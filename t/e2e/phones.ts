@@ -242,6 +242,21 @@ if (!cannotRun(baresipMissing())) {
     await proxyDown(t, proxy);
   });
 
+  // A softphone on a SIP port of its own (5062: 5060 is taken on its host): its face serves
+  // sip-port only, so its Contact goes to the registrar on sip-port with ;sp64p=5062, and the
+  // registrar's calls reach it (sipproxy64(8), SIP rewriting).
+  t.test('baresip phones: an IPv4 softphone on port 5062 is called through the registrar and calls back', async (t) => {
+    const proxy = await proxyUp(t);
+    const dave = new Baresip(d, '192.0.2.11', '<sip:dave@192.0.2.105>;regint=600;answermode=auto', SOFT_HZ, '40060-40079', 5062);
+    const carol = new Baresip(c, '2001:db8:1::20', '<sip:carol@[2001:db8:1::5]>;regint=600;answermode=auto', CAROL_HZ, '40020-40039');
+    await phonesUp(t, [dave, carol], 'dave registers from port 5062, carol directly');
+    await callAndHear(t, carol, dave, 'sip:dave@[2001:db8:1::5]', [CAROL_HZ, SOFT_HZ], ['carol', 'dave']);
+    t.match(proxy.log(), /in from=\[2001:db8:1::5\]:5060 to=\[2001:db8:64::11\]:5060 bytes=\d+ first="INVITE sip:dave[^@]*@\[2001:db8:64::11\]:5060;sp64p=5062 /, 'the registrar\'s INVITE reached dave\'s face on sip-port');
+    t.match(proxy.log(), /out from=192\.0\.2\.105:5060 to=192\.0\.2\.11:5062 bytes=\d+ first="INVITE sip:dave[^@]*@192\.0\.2\.11:5062 /, 'and went to his port, his own URI restored');
+    await callAndHear(t, dave, carol, 'sip:carol@192.0.2.105', [SOFT_HZ, CAROL_HZ], ['dave', 'carol']);
+    await proxyDown(t, proxy);
+  });
+
   // SIP over TLS from a real phone (RFC 5630): alice's baresip has no server certificate, so
   // she is reached only on the connection she registered on (RFC 5626 5.3, the flow in
   // ;sp64t=tls-PORT); the registrar speaks UDP only.

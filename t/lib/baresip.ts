@@ -88,16 +88,16 @@ export class Baresip {
   }
 
   /**
-   * A phone in world `w`'s namespace at `ip` (SIP on port 5060), with the account line
+   * A phone in world `w`'s namespace at `ip` (SIP on `sipPort`, 5060 unless given), with the account line
    * `account` (accounts(5) of baresip), playing a tone of `hz`.
    */
-  constructor(readonly w: World, readonly ip: string, account: string, hz: number, rtpPorts: string) {
+  constructor(readonly w: World, readonly ip: string, account: string, hz: number, rtpPorts: string, sipPort = 5060) {
     this.dir = join(w.dir, `baresip-${ip.replace(/:/g, '_')}`);
     mkdirSync(join(this.dir, 'rec'), { recursive: true });
     toneWav(join(this.dir, 'tone.wav'), hz, 60);
     const host = ip.includes(':') ? `[${ip}]` : ip;
     writeFileSync(join(this.dir, 'config'), `poll_method epoll
-sip_listen ${host}:5060
+sip_listen ${host}:${sipPort}
 sip_trans_def udp
 net_interface ${ip}
 audio_player alsa,null
