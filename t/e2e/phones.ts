@@ -75,16 +75,18 @@ if (!cannotRun(baresipMissing())) {
   };
 
   /** alice calls carol, puts her on hold (a re-INVITE, sendonly) and takes her back: heard again. */
-  async function holdResume(t: Tap, alice: Baresip, carol: Baresip): Promise<void> {
+  /** alice calls carol; one of them (`carolHolds`: the IPv6 callee) holds and resumes. */
+  async function holdResume(t: Tap, alice: Baresip, carol: Baresip, carolHolds = false): Promise<void> {
     const [a0, c0] = [alice.events.length, carol.events.length];
     alice.command('dial', 'sip:carol@192.0.2.105');
     t.ok(await alice.event('CALL_ESTABLISHED', 15000, a0), 'alice calls carol again');
     t.ok(await bothHear([alice, carol], 1), 'both hear each other');
+    const [holder, other, names] = carolHolds ? [carol, alice, ['carol', 'alice']] : [alice, carol, ['alice', 'carol']];
     for (const [step, param] of [['hold', 'sendonly'], ['resume', 'sendrecv']]) {
-      const c1 = carol.events.length;
-      alice.command(step);
-      const offer = await carol.event('CALL_REMOTE_SDP', 15000, c1);
-      t.equal(offer?.param, 'offer', `alice's ${step} (${param}) reaches carol as a re-INVITE with an offer`);
+      const c1 = other.events.length;
+      holder.command(step);
+      const offer = await other.event('CALL_REMOTE_SDP', 15000, c1);
+      t.equal(offer?.param, 'offer', `${names[0]}'s ${step} (${param}) reaches ${names[1]} as a re-INVITE with an offer`);
     }
     // baresip 1.0.0 restarts its player at the resume, and with ALSA's null device it then
     // decodes no more into its recording: count what the relay passes each way instead.
@@ -129,7 +131,10 @@ if (!cannotRun(baresipMissing())) {
       }
       await callAndHear(t, alice, carol, 'sip:carol@192.0.2.105', [ALICE_HZ, CAROL_HZ], ['alice', 'carol']);
       await callAndHear(t, carol, alice, 'sip:alice@[2001:db8:1::5]', [CAROL_HZ, ALICE_HZ], ['carol', 'alice']);
-      if (media === 'native') await holdResume(t, alice, carol);
+      if (media === 'native') {
+        await holdResume(t, alice, carol);
+        await holdResume(t, alice, carol, true); // the re-INVITEs from the IPv6 side
+      }
       if (media === 'rtpengine') {
         t.match(alice.log, /receiving from 192\.0\.2\.3:32\d\d\d/, 'alice got her media from rtpengine\'s IPv4 address');
         t.match(carol.log, /receiving from \[?2001:db8::3\]?:32\d\d\d/, 'carol got hers from its IPv6 address');
