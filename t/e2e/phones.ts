@@ -247,6 +247,28 @@ if (!cannotRun(baresipMissing())) {
     await proxyDown(t, proxy);
   });
 
+  // CANCEL across the families (RFC 3261 9, 16.10): carol hangs up while alice's phone
+  // rings; alice's phone stops ringing, and the streams the offer took are released (SPEC 6).
+  t.test('baresip phones: an IPv6 caller gives up while the IPv4 phone rings: CANCEL, nothing left', async (t) => {
+    const proxy = await proxyUp(t);
+    const alice = new Baresip(a, '192.0.2.10', '<sip:alice@192.0.2.105>;regint=600;answermode=manual', ALICE_HZ, '40000-40019');
+    const carol = new Baresip(c, '2001:db8:1::20', '<sip:carol@[2001:db8:1::5]>;regint=600;answermode=auto', CAROL_HZ, '40020-40039');
+    await phonesUp(t, [alice, carol], 'alice and carol run and register');
+    const [a0, c0] = [alice.events.length, carol.events.length];
+    carol.command('dial', 'sip:alice@[2001:db8:1::5]');
+    t.ok(await alice.event('CALL_INCOMING', 15000, a0), 'alice\'s phone rings');
+    t.ok(await waitFor(async () => (JSON.parse(await core.http('/sessions')) as unknown[]).length === 1, 5000, 100), 'the offer took a stream');
+    carol.command('hangup');
+    t.ok(await alice.event('CALL_CLOSED', 15000, a0), 'the CANCEL reaches alice: her phone stops ringing');
+    t.ok(await carol.event('CALL_CLOSED', 15000, c0), 'carol\'s call ends');
+    t.match(proxy.log(), /out from=192\.0\.2\.105:5060 to=192\.0\.2\.10:5060 bytes=\d+ first="CANCEL /, 'the CANCEL went through the proxy');
+    // Released as the CANCEL and the 487 passed, before carol's phone saw the 487: at once,
+    // well before rtp-timeout (5 s) could end it.
+    const gone = await waitFor(async () => (JSON.parse(await core.http('/sessions')) as unknown[]).length === 0, 1000, 100);
+    t.ok(gone, 'and its stream is released' + (gone ? '' : await core.http('/sessions')));
+    await proxyDown(t, proxy);
+  });
+
   // A softphone on a SIP port of its own (5062: 5060 is taken on its host): its face serves
   // sip-port only, so its Contact goes to the registrar on sip-port with ;sp64p=5062, and the
   // registrar's calls reach it (sipproxy64(8), SIP rewriting).
