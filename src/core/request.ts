@@ -57,7 +57,7 @@ export function handleRequest(ctx: ProxyContext, planner: Planner, m: SipMessage
   const branch = branchFor(ctx.mac, via, callId, cseq, src, inT !== 'udp');
   if (!branch) throw refuse(R.badVia); //                        no address a response could return to
   const stranger = plan.media && !trustedSender(ctx, plan.media, src); // SPEC 11: its quota, as RTPproxy64's
-  const last = m.method !== 'CANCEL' || !plan.media || ctx.forks.end(plan.media.key, branch); // RFC 3261 16.7: a fork's other branches ring on
+  const last = m.method !== 'CANCEL' || !plan.media || ctx.forks.end(plan.media.key, branch, true); // RFC 3261 16.7: a fork's other branches ring on
   const ng = ctx.ng ? ngStep(ctx.ng, m, plan.media, src, m.method, stranger ? sourceOf(src.addr) : null, undefined, last) : null; // media-engine rtpengine
   if (ng !== null && 'code' in ng) throw refuse(ng);
   const mark = ctx.media.mark();

@@ -40,7 +40,9 @@ export function handleResponse(ctx: ProxyContext, planner: Planner, m: SipMessag
   // A late offer here is answered by the UAC: from the hop this goes to, or its own (bottom) Via's address.
   const answerers = (): string[] => [dest.addr, originAddr(m) ?? dest.addr];
   // RFC 3261 16.7: a final response ends its branch; a fork's others may still be answered.
-  const last = !plan.media || cseq.method !== 'INVITE' || m.status < 200 || ctx.forks.end(key, viaParam(top, 'branch')?.value ?? '');
+  const branch = viaParam(top, 'branch')?.value ?? '';
+  if (plan.media && cseq.method === 'INVITE' && m.status < 200) ctx.forks.heard(key, branch); // RFC 3261 9.1: it may be CANCELled
+  const last = !plan.media || cseq.method !== 'INVITE' || m.status < 200 || ctx.forks.end(key, branch);
   const ng = ctx.ng ? ngStep(ctx.ng, m, plan.media, src, cseq.method, null, answerers, last) : null; // media-engine rtpengine
   if (ng !== null && 'code' in ng) return [drop(ng)];
   const mark = ctx.media.mark(); //                                  SPEC 11: a dropped response keeps no stream it made

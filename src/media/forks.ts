@@ -11,7 +11,7 @@ const MAX_BRANCHES = 16;
 const MAX_CALLS = 100_000;
 
 export class Forks {
-  private readonly calls = new Map<string, { from: string; open: Set<string> }>();
+  private readonly calls = new Map<string, { from: string; open: Map<string, boolean> }>(); // branch: a response came back on it
 
   /**
    * The dialog-creating INVITE of `key` left us on our branch `branch`, from the previous hop
@@ -22,21 +22,30 @@ export class Forks {
     let c = this.calls.get(key);
     if (!c) {
       if (this.calls.size >= MAX_CALLS) this.calls.delete(this.calls.keys().next().value as string);
-      c = { from: detached(from), open: new Set() };
+      c = { from: detached(from), open: new Map() };
       this.calls.set(detached(key), c);
     }
-    if (c.from === from && c.open.size < MAX_BRANCHES) c.open.add(detached(branch));
+    if (c.from === from && c.open.size < MAX_BRANCHES && !c.open.has(branch)) c.open.set(detached(branch), false);
+  }
+
+  /** A provisional response came back on `branch` of `key`: the hop before us may CANCEL it (RFC 3261 9.1). */
+  heard(key: string, branch: string): void {
+    const c = this.calls.get(key);
+    if (c && c.open.get(branch) === false) c.open.set(branch, true);
   }
 
   /**
-   * A final response, or a CANCEL, ends `branch` of `key`: true when no other branch stays
-   * open (the call's media may go), false while another may still be answered.
+   * A final response, or a CANCEL (`cancel`), ends `branch` of `key`: true when no other
+   * branch stays open (the call's media may go), false while another may still be answered.
+   * RFC 3261 9.1: the hop before us CANCELs only branches that sent a provisional response,
+   * so after a CANCEL a branch that never answered at all (a dead contact) is not waited for.
    */
-  end(key: string, branch: string): boolean {
+  end(key: string, branch: string, cancel = false): boolean {
     const c = this.calls.get(key);
     if (!c) return true;
-    c.open.delete(branch);
-    if (c.open.size > 0) return false;
+    // (SPEC 11: only a CANCEL that ended a branch of the call; a stranger's ends none)
+    const ended = c.open.delete(branch);
+    if (c.open.size > 0 && !(cancel && ended && silent(c.open))) return false;
     this.calls.delete(key);
     return true;
   }
@@ -44,4 +53,10 @@ export class Forks {
   get size(): number {
     return this.calls.size;
   }
+}
+
+/** Has no open branch had a response? */
+function silent(open: ReadonlyMap<string, boolean>): boolean {
+  for (const heard of open.values()) if (heard) return false;
+  return true;
 }

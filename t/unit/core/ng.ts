@@ -313,16 +313,23 @@ t.test('RFC 3261 16.7: a final error or a CANCEL on one branch of a forked INVIT
     const fwd = (out.type === 'media' ? out.then!(ENGINE_SDP)[0] : out) as Send;
     return fwd.data.match(/^Via: .*$/gm)!.join('\r\n');
   };
-  const error = (via: string, callId = 'fk@x') => {
-    const text = `SIP/2.0 404 Not Found\r\n${via}\r\nFrom: <sip:alice@[2001:db8:64::10]>;tag=al\r\nTo: <sip:carol@[2001:db8:1::20]>;tag=x${via.length}\r\nCall-ID: ${callId}\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n`;
+  const error = (via: string, callId = 'fk@x', status = '404 Not Found') => {
+    const text = `SIP/2.0 ${status}\r\n${via}\r\nFrom: <sip:alice@[2001:db8:64::10]>;tag=al\r\nTo: <sip:carol@[2001:db8:1::20]>;tag=x${via.length}\r\nCall-ID: ${callId}\r\nCSeq: 1 INVITE\r\nContent-Length: 0\r\n\r\n`;
     return engine.handle(text, hp('[2001:db8:1::20]:5060'), hp('[2001:db8:64::10]:5060')).map((a) => (a.type === 'media' ? `media ${String(a.ng.command)}` : a.type)).join(', ');
   };
   const cancel = (b: string, callId: string) => engine.handle(branch(b, 'CANCEL', callId), hp('127.0.0.10:5060'), hp('127.0.0.120:5060')).map((a) => (a.type === 'media' ? `media ${String(a.ng.command)}` : a.type)).join(', ');
   const [one, two] = [sent('fk1'), sent('fk2')];
   t.equal(error(one), 'send', 'the 404 of the first branch goes on, and the call stays at the engine');
   t.equal(error(two), 'send, media delete', 'the last branch\'s error deletes it');
-  sent('fk3', 'fk2@x');
-  sent('fk4', 'fk2@x');
+  const [three, four] = [sent('fk3', 'fk2@x'), sent('fk4', 'fk2@x')];
+  t.equal(error(three, 'fk2@x', '180 Ringing'), 'send', 'both branches ring');
+  t.equal(error(four, 'fk2@x', '180 Ringing'), 'send');
   t.equal(cancel('fk3', 'fk2@x'), 'send', 'a CANCEL of one branch deletes nothing');
   t.equal(cancel('fk4', 'fk2@x'), 'send, media delete', 'of the last, the call');
+  // RFC 3261 9.1: a branch with no provisional response is never CANCELled by the hop before
+  // us (a dead contact): once the ringing branch is CANCELled, the call is not kept for it.
+  const five = sent('fk5', 'fk3@x');
+  sent('fk6', 'fk3@x');
+  t.equal(error(five, 'fk3@x', '180 Ringing'), 'send', 'one branch rings, the other never answers');
+  t.equal(cancel('fk5', 'fk3@x'), 'send, media delete', 'the CANCEL of the ringing one deletes the call');
 });

@@ -18,3 +18,28 @@ t.test('a call\'s media goes with the last open branch; only the first branch\'s
   for (let i = 0; i < 40; i++) if (!f.end('c2', `b${i}`)) open++;
   t.equal(open, 15, 'at most 16 branches a call are counted; the rest end nothing early');
 });
+
+t.test('after a CANCEL, a branch that never answered at all is not waited for (RFC 3261 9.1)', async (t) => {
+  const f = new Forks();
+  f.open('c1', 'live', 'h');
+  f.open('c1', 'dead', 'h'); // a stale binding: nothing ever comes back on it
+  f.heard('c1', 'live'); //     100 Trying, 180 Ringing
+  f.open('c1', 'live', 'h'); // a retransmission of its INVITE keeps what was heard
+  t.equal(f.end('c1', 'live', true), true, 'the caller gives up: the CANCEL of the live branch ends the call\'s media');
+  t.equal(f.size, 0);
+  f.open('c2', 'live', 'h');
+  f.open('c2', 'slow', 'h');
+  f.heard('c2', 'live');
+  t.equal(f.end('c2', 'live'), false, 'a final error on the live branch: the silent one may still answer');
+  f.open('c3', 'a', 'h');
+  f.open('c3', 'b', 'h');
+  f.heard('c3', 'a');
+  f.heard('c3', 'b');
+  t.equal(f.end('c3', 'a', true), false, 'a CANCEL of one of two ringing branches: the other rings on');
+  t.equal(f.end('c3', 'b', true), true, 'and its CANCEL is the last');
+  f.open('c4', 'only', 'h'); //  silent, as every branch is before its 100 Trying
+  t.equal(f.end('c4', 'strangers', true), false, 'SPEC 11: a CANCEL that ends no branch of the call (a stranger\'s: another Via branch) ends nothing');
+  t.equal(f.end('c4', 'only', true), true);
+  f.heard('c9', 'x'); // nothing of a call not recorded
+  t.equal(f.size, 1, 'c2 only');
+});
