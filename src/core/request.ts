@@ -56,6 +56,7 @@ export function handleRequest(ctx: ProxyContext, planner: Planner, m: SipMessage
   if (!sendable(ctx, hop.target.addr)) throw refuse(R.forbiddenDestination); // SPEC 11
   const branch = branchFor(ctx.mac, via, callId, cseq, src, inT !== 'udp');
   if (!branch) throw refuse(R.badVia); //                        no address a response could return to
+  if (plan.media && m.method === 'INVITE' && ctx.forks.gone(plan.media.key, branch)) return [drop(R.cancelledBranch)]; // RFC 3261 9.1
   const stranger = plan.media && !trustedSender(ctx, plan.media, src); // SPEC 11: its quota, as RTPproxy64's
   const last = m.method !== 'CANCEL' || !plan.media || ctx.forks.end(plan.media.key, branch, true); // RFC 3261 16.7: a fork's other branches ring on
   const ng = ctx.ng ? ngStep(ctx.ng, m, plan.media, src, m.method, stranger ? sourceOf(src.addr) : null, undefined, last) : null; // media-engine rtpengine

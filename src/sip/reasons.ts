@@ -65,6 +65,7 @@ const DEFS = {
   forbiddenDestination: ['forbidden-destination', 403, 'the destination is an address of the proxy, loopback, unspecified, multicast or broadcast, or an IPv4 address written inside IPv6, and no map line names it', 'Forbidden (destination not allowed)'],
   uplinkUnresolved: ['uplink-unresolved', 503, 'a configured uplink name has no address yet', 'Service Unavailable (uplink not resolved)'],
   // Media (SPEC 6)
+  cancelledBranch: ['cancelled-branch', 0, 'a retransmitted INVITE on a branch that never answered, of a call a CANCEL ended (RFC 3261 9.1: the previous hop cannot CANCEL it and retransmits it until its timer B): it would take streams again'],
   badSdpPort: ['bad-sdp-port', 400, 'an SDP m= line whose port is missing or above 65535 (RFC 4566 5.14)', 'Bad Request (SDP port)'],
   encodedBody: ['encoded-body', 415, 'SDP the proxy would rewrite under a Content-Encoding (RFC 3261 20.12), or a multipart part of SDP or of multipart in base64 or quoted-printable (RFC 2045 6): the receiver would read it as written, around the relay; answered with Accept-Encoding: identity', 'Unsupported Media Type (encoded body)'],
   badContentType: ['bad-content-type', 400, 'a body the proxy would rewrite with no Content-Type (RFC 3261 20.15), two, or one that is not type/subtype or is application/sdp with more after it (application/sdpx): a receiver that guesses SDP, or reads the other one, would read a body the proxy did not rewrite', 'Bad Request (Content-Type)'],

@@ -270,8 +270,16 @@ if (!cannotRun(baresipMissing())) {
     t.match(proxy.log(), /out from=192\.0\.2\.105:5060 to=192\.0\.2\.10:5060 bytes=\d+ first="CANCEL /, 'the CANCEL went through the proxy');
     // Released as the CANCEL and the 487 passed, before carol's phone saw the 487: at once,
     // well before rtp-timeout (5 s) could end it.
-    const gone = await waitFor(async () => (JSON.parse(await core.http('/sessions')) as unknown[]).length === 0, 1000, 100);
-    t.ok(gone, 'and its stream is released' + (gone ? '' : await core.http('/sessions') + proxy.log().split('\n').filter((l) => l.includes('sip ')).map((l) => l.replace(/ bytes=\d+/, '')).join('\n')));
+    const sessions = async () => JSON.parse(await core.http('/sessions')) as unknown[];
+    const sip = () => proxy.log().split('\n').filter((l) => l.includes('sip ')).map((l) => l.replace(/ bytes=\d+/, '')).join('\n');
+    const gone = await waitFor(async () => (await sessions()).length === 0, 1000, 100);
+    t.ok(gone, 'and its stream is released' + (gone ? '' : JSON.stringify(await sessions()) + sip()));
+    // The registrar retransmits its INVITE to the dead binding until its timer B (RFC 3261
+    // 17.1.1.2); each retransmission is a counted drop and takes no stream again.
+    const dropped = await waitFor(async () => /sipproxy64_sip_drops_total\{reason="cancelled-branch"\} [1-9]/.test(await core.http('/metrics')), 10000, 200);
+    t.ok(dropped, 'the registrar\'s retransmissions to the dead binding are counted drops');
+    const still = await sessions();
+    t.same(still, [], 'and no stream came back' + (still.length ? sip() : ''));
     await proxyDown(t, proxy);
   });
 

@@ -26,7 +26,6 @@ t.test('after a CANCEL, a branch that never answered at all is not waited for (R
   f.heard('c1', 'live'); //     100 Trying, 180 Ringing
   f.open('c1', 'live', 'h'); // a retransmission of its INVITE keeps what was heard
   t.equal(f.end('c1', 'live', true), true, 'the caller gives up: the CANCEL of the live branch ends the call\'s media');
-  t.equal(f.size, 0);
   f.open('c2', 'live', 'h');
   f.open('c2', 'slow', 'h');
   f.heard('c2', 'live');
@@ -41,5 +40,21 @@ t.test('after a CANCEL, a branch that never answered at all is not waited for (R
   t.equal(f.end('c4', 'strangers', true), false, 'SPEC 11: a CANCEL that ends no branch of the call (a stranger\'s: another Via branch) ends nothing');
   t.equal(f.end('c4', 'only', true), true);
   f.heard('c9', 'x'); // nothing of a call not recorded
-  t.equal(f.size, 1, 'c2 only');
+  t.equal(f.size, 2, 'c1 (its silent branch remembered) and c2 (ringing on)');
+});
+
+t.test('a silent branch a CANCEL left behind: its INVITE\'s retransmissions take no media; a new INVITE starts afresh', async (t) => {
+  const f = new Forks();
+  f.open('c1', 'live', 'h');
+  f.open('c1', 'dead', 'h');
+  f.heard('c1', 'live');
+  t.equal(f.end('c1', 'live', true), true, 'the CANCEL ends the call\'s media');
+  t.equal(f.end('c1', 'live'), true, 'its 487');
+  t.ok(f.gone('c1', 'dead'), 'a retransmission on the silent branch is known as such, after the 487 too');
+  t.notOk(f.gone('c1', 'live'), 'the cancelled branch itself is not (its INVITE is not retransmitted after a 180)');
+  t.equal(f.size, 1, 'the call is remembered (within 100,000 calls)');
+  f.open('c1', 'new', 'h'); // a new INVITE transaction with the Call-ID: a call of its own
+  t.notOk(f.gone('c1', 'dead'), 'and forgets the old one');
+  t.equal(f.end('c1', 'new'), true);
+  t.equal(f.size, 0);
 });
