@@ -15,7 +15,7 @@ import { addRecordRoute, deleteRoutes, Preprocessed, preprocessRoutes } from './
 import { localReply } from './reply.js';
 import { flowPort, MAX_UDP, portFor, RETRY_AFTER, Transport, transportFor, UDP_SIZE_LIMIT, VIA_NAME } from './transport.js';
 import { Action, drop, Forward, Ours, Planner, PlanRequest, ProxyContext, sendable } from './types.js';
-import { isOwnEntry, MAX_URIS, RewriteCtx, TRANSPORT_PARAM, rewriteHeaders, rewriteUri, rewriteUriText } from './uris.js';
+import { flowOf, isOwnEntry, MAX_URIS, RewriteCtx, TRANSPORT_PARAM, rewriteHeaders, rewriteUri, rewriteUriText } from './uris.js';
 
 const ONCE: Record<string, Reason> = {
   'Call-ID': R.duplicateCallId, CSeq: R.duplicateCseq, 'Max-Forwards': R.duplicateMaxForwards,
@@ -46,7 +46,7 @@ export function handleRequest(ctx: ProxyContext, planner: Planner, m: SipMessage
   const plan = planner.request(ctx, req); //                     RFC 3261 16.5-16.6 (the mode decides)
   if (plan.type === 'answer') return [plan.action];
   if (plan.type === 'resolve') return [{ type: 'resolve', name: plan.name, family: plan.family, retry }];
-  const rw: RewriteCtx = { text: m.text, tr: plan.tr, out: plan.outAddr.family, edits, ours: ctx.ours, hook: plan.hook, uriHeaders: ctx.cfg.uriHeaders, budget: { uris: MAX_URIS }, flow: inT === 'udp' ? null : { hp: src, transport: inT } };
+  const rw: RewriteCtx = { text: m.text, tr: plan.tr, out: plan.outAddr.family, edits, ours: ctx.ours, hook: plan.hook, uriHeaders: ctx.cfg.uriHeaders, budget: { uris: MAX_URIS }, flow: flowOf(src, inT) };
   const ruriToUs = namesUs(ctx.ours, m.text, pre.routing.ruri); // its transport= was the hop to us
   const newRuri = rewriteRequestUri(rw, m, plan, pre, ruriToUs); // RFC 3261 16.6 step 2, SPEC 4
   rewriteRoutes(rw, pre); //                                     RFC 3261 16.4: ours go, the rest are mapped

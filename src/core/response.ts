@@ -10,7 +10,7 @@ import { fixContentLength, responseMediaLife, rewriteMessageBody } from './media
 import { ngStep, throughEngine } from './ng.js';
 import { MAX_UDP, portFor, Transport, viaTransport } from './transport.js';
 import { Action, drop, Planner, PlanResponse, ProxyContext, sendable } from './types.js';
-import { MAX_URIS, rewriteHeaders } from './uris.js';
+import { flowOf, MAX_URIS, rewriteHeaders } from './uris.js';
 
 export function handleResponse(ctx: ProxyContext, planner: Planner, m: SipMessage, src: HostPort, local: HostPort, inT: Transport = 'udp'): Action[] {
   const [top, next] = leadingVias(m, 2); // ours, and the one that says where the response goes
@@ -33,7 +33,7 @@ export function handleResponse(ctx: ProxyContext, planner: Planner, m: SipMessag
 
   const edits = new Edits();
   deleteElement(m, edits, top.header, top.start, top.end); //         RFC 3261 16.7 step 3: pop our Via
-  const rw = { text: m.text, tr: plan.tr, out: dest.family, edits, ours: ctx.ours, hook: plan.hook, uriHeaders: ctx.cfg.uriHeaders, budget: { uris: MAX_URIS }, flow: inT === 'udp' ? null : { hp: src, transport: inT } };
+  const rw = { text: m.text, tr: plan.tr, out: dest.family, edits, ours: ctx.ours, hook: plan.hook, uriHeaders: ctx.cfg.uriHeaders, budget: { uris: MAX_URIS }, flow: flowOf(src, inT) };
   rewriteHeaders(rw, m, new Set<Header>([top.header]), ctx.cfg.keepUserAgent ? null : ctx.product); // SPEC 4
   const key = plan.media?.key ?? callId;
   const held = ctx.media.dialogTag(key);

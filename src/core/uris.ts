@@ -37,6 +37,11 @@ export interface Flow {
   readonly transport: string;
 }
 
+/** The connection a message came on from `src`, or null over UDP (RewriteCtx.flow). */
+export function flowOf(src: HostPort, transport: string): Flow | null {
+  return transport === 'udp' ? null : { hp: src, transport };
+}
+
 /** SPEC 11: URIs rewritten in one message at most; each costs a parse of its parameters. */
 export const MAX_URIS = 128;
 

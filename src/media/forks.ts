@@ -11,9 +11,10 @@ const MAX_BRANCHES = 16;
 const MAX_CALLS = 100_000;
 
 export class Forks {
-  // open: branch -> a response came back on it; gone: the silent branches a CANCEL left (their
-  // INVITE's retransmissions still come, until the previous hop's timer B).
-  private readonly calls = new Map<string, { from: string; open: Map<string, boolean>; gone: Set<string> | null }>();
+  // open: branch -> a response came back on it. cancelled: a CANCEL ended the call's media and
+  // `open` holds the silent branches it left (their INVITE's retransmissions still come, until
+  // the previous hop's timer B).
+  private readonly calls = new Map<string, { from: string; open: Map<string, boolean>; cancelled: boolean }>();
 
   /**
    * The dialog-creating INVITE of `key` left us on our branch `branch`, from the previous hop
@@ -22,10 +23,10 @@ export class Forks {
    */
   open(key: string, branch: string, from: string): void {
     let c = this.calls.get(key);
-    if (c?.gone) this.calls.delete(key); // a new INVITE with the Call-ID of a call a CANCEL ended
-    if (!c || c.gone) {
+    if (c?.cancelled) this.calls.delete(key); // a new INVITE with the Call-ID of a call a CANCEL ended
+    if (!c || c.cancelled) {
       if (this.calls.size >= MAX_CALLS) this.calls.delete(this.calls.keys().next().value as string);
-      c = { from: detached(from), open: new Map(), gone: null };
+      c = { from: detached(from), open: new Map(), cancelled: false };
       this.calls.set(detached(key), c);
     }
     if (c.from === from && c.open.size < MAX_BRANCHES && !c.open.has(branch)) c.open.set(detached(branch), false);
@@ -45,20 +46,19 @@ export class Forks {
    */
   end(key: string, branch: string, cancel = false): boolean {
     const c = this.calls.get(key);
-    if (!c || c.gone) return true; // (the 487 of the branch a CANCEL ended keeps what it left)
+    if (!c || c.cancelled) return true; // (the 487 of the branch a CANCEL ended keeps what it left)
     // (SPEC 11: only a CANCEL that ended a branch of the call; a stranger's ends none)
     const ended = c.open.delete(branch);
     if (c.open.size > 0 && !(cancel && ended && silent(c.open))) return false;
-    if (c.open.size > 0) {
-      c.gone = new Set(c.open.keys()); // remembered (within MAX_CALLS), so that their retransmissions take no media
-      c.open.clear();
-    } else this.calls.delete(key);
+    if (c.open.size > 0) c.cancelled = true; // its silent branches remembered (within MAX_CALLS): their retransmissions take no media
+    else this.calls.delete(key);
     return true;
   }
 
   /** Is this INVITE a retransmission on a silent branch of a call a CANCEL ended? Its streams are gone. */
   gone(key: string, branch: string): boolean {
-    return this.calls.get(key)?.gone?.has(branch) ?? false;
+    const c = this.calls.get(key);
+    return c !== undefined && c.cancelled && c.open.has(branch);
   }
 
   get size(): number {
