@@ -108,7 +108,8 @@ export const HELP = `
                               (repeatable; Remote-Party-ID and Diversion are built in)
     --metrics [ADDR:]PORT     serve /metrics (Prometheus) and /sessions (off; 127.0.0.1)
     --tcp yes|no              SIP over TCP too, on every SIP address (no)
-    --tcp-idle SECONDS        close a TCP or TLS connection idle this long (300)
+    --tcp-idle SECONDS        close a TCP or TLS connection idle this long (300); a
+                              phone's registration keeps its own open while it lasts
     --tls-port N              SIP over TLS port (5061); TLS is on with a cert and key
     --tls-cert FILE           PEM certificate the proxy presents
     --tls-key FILE            its PEM private key

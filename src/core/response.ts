@@ -8,7 +8,7 @@ import { leadingVias, MAX_VIA, originAddr, viaCount, viaDestination, viaNotUnica
 import { verifyBranch } from './branch.js';
 import { fixContentLength, responseMediaLife, rewriteMessageBody } from './media.js';
 import { ngStep, throughEngine } from './ng.js';
-import { MAX_UDP, portFor, Transport, viaTransport } from './transport.js';
+import { MAX_UDP, portFor, registrationLife, Transport, viaTransport } from './transport.js';
 import { Action, drop, Planner, PlanResponse, ProxyContext, sendable } from './types.js';
 import { flowOf, MAX_URIS, rewriteHeaders } from './uris.js';
 
@@ -57,7 +57,11 @@ export function handleResponse(ctx: ProxyContext, planner: Planner, m: SipMessag
   if (transport === 'udp' && data.length > MAX_UDP) return undone(ctx, key, mark, R.tooLargeAfterRewrite);
   if (data.length - (m.bodyEnd - m.bodyStart + delta) > MAX_LINE && hasLongHeader(data)) return undone(ctx, key, mark, R.headerTooLongAfterRewrite); // no next hop would read it
   if (!ng) responseMediaLife(ctx, m, cseq.method, key, ctx.media.writes !== writes, src, toTag, last); // SPEC 6: its SDP was read (not: its length changed)
-  const send: Action = { type: 'send', from: withPort(plan.outAddr, plan.outPort ?? portFor(transport, ctx.cfg)), to: dest, data, transport };
+  const from = withPort(plan.outAddr, plan.outPort ?? portFor(transport, ctx.cfg));
+  const registered = transport !== 'udp' && cseq.method === 'REGISTER' && m.status >= 200 && m.status < 300;
+  const send: Action = registered // RFC 5626 5.3: the phone is called on the connection it registered on
+    ? { type: 'send', from, to: dest, data, transport, lasts: registrationLife(data, dest.addr) }
+    : { type: 'send', from, to: dest, data, transport };
   return ng ? throughEngine(ng, key, [send], dest, () => [drop(R.mediaEngineDown)]) : [send];
 }
 

@@ -3,7 +3,9 @@
 // A connection that cannot be opened answers 503 (RETRY_AFTER), or goes back to UDP when only
 // the size chose TCP.
 import { Config } from '../config/config.js';
-import { param, UriParts } from '../sip/uri.js';
+import { ContactEl, contactsOf, expiresOf } from '../sip/fields.js';
+import { parseMessage, SipMessage } from '../sip/message.js';
+import { hostIp, param, parseUri, UriParts } from '../sip/uri.js';
 import { Via } from '../sip/via.js';
 import { TRANSPORT_PARAM } from './uris.js';
 
@@ -78,4 +80,32 @@ export function viaTransport(v: Via, cfg: Config): Transport {
 /** ;transport= for our Record-Route entry on a side (UDP is the default and is not written). */
 export function rrTransport(t: Transport): string {
   return t === 'udp' ? '' : `;transport=${t}`;
+}
+
+/** The longest a registration keeps its connection open: tcp-idle's own bound, a day. */
+export const MAX_REGISTRATION_LIFE = 86400;
+
+/**
+ * RFC 3261 10.3 step 8 (Kamailio registrar's tcp_persistent_flag): how long the registration
+ * that a 2xx to REGISTER, as written for the phone at `to`, grants it: the longest of its
+ * bindings (those naming its address, the only ones called on its connection, RFC 5626 5.3);
+ * 0 when none is left. A stranger's registrar grants no more than a day (SPEC 11: the
+ * connection limits still bound how many connections are kept).
+ */
+export function registrationLife(data: string, to: string): number {
+  let m: SipMessage;
+  let contacts: ContactEl[];
+  try {
+    m = parseMessage(data);
+    contacts = contactsOf(m);
+  } catch {
+    return 0; // our own output always parses; nothing to keep if it did not
+  }
+  const dflt = expiresOf(m) ?? 3600; // RFC 3261 10.2.1.1
+  let life = 0;
+  for (const c of contacts) {
+    const u = c.uri === '*' ? null : parseUri(c.uri, 0, c.uri.length);
+    if (u && hostIp(c.uri, u.hostStart, u.hostEnd)?.addr === to) life = Math.max(life, Math.min(c.expires ?? dflt, MAX_REGISTRATION_LIFE));
+  }
+  return life;
 }

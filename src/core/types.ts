@@ -23,6 +23,8 @@ export type Action =
     readonly flow?: number;
     // A keep-alive (RFC 5626 4.4.1 CRLFCRLF) on the connection the peer opened: never opens one.
     readonly ping?: boolean;
+    // A 2xx to REGISTER over TCP/TLS: the seconds its connection stays open (transport.ts registrationLife).
+    readonly lasts?: number;
     // A forwarded request's method, for the message metrics (absent: a response), so that
     // counting never reads the bytes written.
     readonly method?: string;

@@ -275,9 +275,19 @@ export class SipTcp {
     }
     if (this.log.debugEnabled) this.log.debug('sip out', { from: formatHostPort(act.from), to: formatHostPort(c.remote), transport: this.opts.transport, bytes: data.length, first: firstLine(data) });
     this.mirror?.(data, act.from, c.remote, this.opts.transport);
+    if (act.lasts !== undefined) this.keepFor(c, act.lasts);
     if (c.connected) this.write(c, data);
     else if (this.hold(c, data.length)) c.pending.push(act);
     else this.failed([act], 'over the bound on bytes waiting to go out');
+  }
+
+  /**
+   * A registration over this connection lasts `seconds` (Kamailio registrar's
+   * tcp_persistent_flag): it stays open that long without traffic, and 32 s more (a refresh
+   * sent at the last moment; 64*T1), or tcp-idle when that is longer; 0: tcp-idle again.
+   */
+  private keepFor(c: Conn, seconds: number): void {
+    c.sock.setTimeout(Math.max(this.opts.idleMs, seconds > 0 ? (seconds + 32) * 1000 : 0)); // the idle listener stays
   }
 
   /** A message waits for its connection to open: within the same bounds as written bytes. */

@@ -4,7 +4,7 @@
 import type { OutboundProxy } from '../config/config.js';
 import { localReply } from '../core/reply.js';
 import { Forward, MediaPlan, Plan, PlanRequest, ProxyContext, Writing } from '../core/types.js';
-import { transportParam } from '../core/transport.js';
+import { registrationLife, transportParam } from '../core/transport.js';
 import { KEEP_PARAM } from '../core/uris.js';
 import { Addr, Family, HostPort, parseHostIp, withPort } from '../net/addr.js';
 import { refuse } from '../sip/errors.js';
@@ -90,7 +90,9 @@ export function natPlan(ctx: ProxyContext, st: MasqState, r: PlanRequest, from: 
   // RFC 3261 10.3: a REGISTER for our domain is ours to answer.
   if (m.method === 'REGISTER' && !routed && reg.enabled && (reg.isOurDomain(ruriHost) || toUs)) {
     const extra = reg.register(m, src, r.transport, r.callId, Number(r.cseq.num));
-    return { type: 'answer', action: localReply(text, 200, 'OK', R.registered, src, local, ctx.product, extra, r.transport) };
+    const ok = localReply(text, 200, 'OK', R.registered, src, local, ctx.product, extra, r.transport);
+    // RFC 5626 5.3: the phone is called on the connection it registered on while that lasts.
+    return { type: 'answer', action: ok.type === 'send' && r.transport !== 'udp' ? { ...ok, lasts: registrationLife(ok.data, src.addr) } : ok };
   }
   let target: HostPort | NeedName | null = null;
   let newRuri: string | null = routing.newRuri;

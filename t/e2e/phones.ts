@@ -228,7 +228,8 @@ if (!cannotRun(baresipMissing())) {
   // IPv6 registrar speaks UDP only (tcp yes: the proxy changes transport on the way), and
   // carol's call comes back to her over TCP through it.
   t.test('baresip phones: an IPv4 phone on TCP behind a firewall registers, calls and is called through a UDP-only registrar', async (t) => {
-    const proxy = await proxyUp(t, CONF + 'tcp yes\n');
+    // tcp-idle 2: her registration, not tcp-idle, keeps her connection open (RFC 5626 5.3).
+    const proxy = await proxyUp(t, CONF + 'tcp yes\ntcp-idle 2\n');
     const alice = new Baresip(a, '192.0.2.10', '<sip:alice@192.0.2.105;transport=tcp>;regint=600;answermode=auto', ALICE_HZ, '40000-40019');
     const carol = new Baresip(c, '2001:db8:1::20', '<sip:carol@[2001:db8:1::5]>;regint=600;answermode=auto', CAROL_HZ, '40020-40039');
     await phonesUp(t, [alice, carol], 'alice registers over TCP, carol over UDP', ['TCP']);
@@ -241,6 +242,8 @@ if (!cannotRun(baresipMissing())) {
     const fw = `ip netns exec ${a.ns.name} nft`;
     sh(`${fw} add table inet phonefw && ${fw} 'add chain inet phonefw in { type filter hook input priority 0; }' && ${fw} add rule inet phonefw in tcp dport 5060 ct state new drop`);
     t.teardown(() => sh(`${fw} delete table inet phonefw`));
+    // Her connection carries nothing for twice tcp-idle: her 200 OK's 600 s keep it open.
+    await new Promise((r) => setTimeout(r, 4000));
     await callAndHear(t, carol, alice, 'sip:alice@[2001:db8:1::5]', [CAROL_HZ, ALICE_HZ], ['carol', 'alice']);
     t.match(proxy.log(), /in from=\[2001:db8:1::5\]:5060 to=\[2001:db8:64::10\]:5060 bytes=\d+ first="INVITE sip:alice[^@]*@\[2001:db8:64::10\]:\d+;sp64t=tcp-\d+ /, 'carol\'s INVITE reached alice\'s face over UDP');
     t.match(proxy.log(), /out from=192\.0\.2\.105:5060 to=192\.0\.2\.10:(?!5060 )\d+ transport=tcp bytes=\d+ first="INVITE sip:alice[^@]*@192\.0\.2\.10:\d+;transport=tcp /, 'and went on to alice over TCP on her own connection, her own URI restored');

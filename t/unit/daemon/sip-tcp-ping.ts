@@ -1,6 +1,7 @@
 // keepalive for a phone on TCP (RFC 5626 4.4.1): a ping goes on the connection the phone
 // opened, or nowhere: SipTcp never opens a connection for one; pings that come in are
-// answered one pong a read, and the rest counted. Real sockets on loopback.
+// answered one pong a read, and the rest counted; a registration keeps its connection open.
+// Real sockets on loopback.
 import t, { Test } from 'tap';
 import net from 'node:net';
 import { Action } from '../../../src/core/types.js';
@@ -18,10 +19,10 @@ const freePort = (): Promise<number> => new Promise((res) => {
 });
 
 /** SipTcp on a free loopback port (its sip-port too), and a peer connected to it; what the peer receives in got(). */
-async function connected(t: Test, deliver: (tcp: SipTcp) => (a: Action[]) => void) {
+async function connected(t: Test, deliver: (tcp: SipTcp) => (a: Action[]) => void, idleMs = 10000) {
   const port = await freePort();
   const { engine } = engineOf(`generic4 127.0.0.1\ngeneric6 ::1\nsip-port ${port}\nrtp-ports 30000-30099\n`);
-  const tcp: SipTcp = new SipTcp(engine, createLogger('plain', 'error'), (a) => deliver(tcp)(a), { transport: 'tcp', idleMs: 10000, connectTimeoutMs: 2000, handshakeMs: 2000, messageMs: 60000, writeMs: 10000, maxUnsentPerConnection: 1 << 18, maxPerSource: 4, maxPerDestination: 4, budget: { open: 0, max: 16, pending: 0, maxPending: 1 << 25, unsent: 0, maxUnsent: 1 << 25 } });
+  const tcp: SipTcp = new SipTcp(engine, createLogger('plain', 'error'), (a) => deliver(tcp)(a), { transport: 'tcp', idleMs, connectTimeoutMs: 2000, handshakeMs: 2000, messageMs: 60000, writeMs: 10000, maxUnsentPerConnection: 1 << 18, maxPerSource: 4, maxPerDestination: 4, budget: { open: 0, max: 16, pending: 0, maxPending: 1 << 25, unsent: 0, maxUnsent: 1 << 25 } });
   await tcp.start([parseIp('127.0.0.1')!], port);
   t.teardown(() => tcp.close());
   const peer = net.connect({ host: '127.0.0.1', port });
@@ -82,4 +83,26 @@ t.test('a request with a flow goes on the party\'s own connection first, else to
   t.equal(tcp.size, 1, 'no connection was opened');
   tcp.send(req(await freePort())); // a flow whose connection is gone: the Contact's port, refused there
   t.ok(await waitFor(() => lost === 1, 3000, 10), 'without its connection: a new one to the address, refused, and unreachable');
+});
+
+t.test('a registration keeps its connection open past tcp-idle while it lasts (RFC 5626 5.3)', async (t) => {
+  const { tcp, port, peer: phone } = await connected(t, () => () => {}, 300);
+  t.ok(await waitFor(() => tcp.size === 1, 3000, 10), 'the phone\'s connection is there');
+  let closed = false;
+  phone.on('close', () => (closed = true));
+  const from = { addr: '127.0.0.1', family: 4 as const, port };
+  const ok = (lasts: number): Extract<Action, { type: 'send' }> => ({ type: 'send', from, to: { addr: '127.0.0.1', family: 4, port: phone.localPort! }, data: 'SIP/2.0 200 OK\r\nContent-Length: 0\r\n\r\n', transport: 'tcp', lasts });
+  tcp.send(ok(60)); // the registrar granted 60 s
+  await new Promise((r) => setTimeout(r, 1500)); // five times tcp-idle
+  t.notOk(closed, 'still open after five times tcp-idle with nothing on it');
+  tcp.send(ok(0)); // unregistered: tcp-idle again
+  t.ok(await waitFor(() => closed, 5000, 10), 'closed after tcp-idle once no binding is left');
+});
+
+t.test('without a registration, tcp-idle closes the connection', async (t) => {
+  const { tcp, peer: phone } = await connected(t, () => () => {}, 300);
+  t.ok(await waitFor(() => tcp.size === 1, 3000, 10), 'the phone\'s connection is there');
+  let closed = false;
+  phone.on('close', () => (closed = true));
+  t.ok(await waitFor(() => closed, 5000, 10), 'closed');
 });
