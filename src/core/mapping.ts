@@ -82,9 +82,14 @@ export class Mapping implements Translator {
     else this.ours.delete(a);
   }
 
-  /** uris.ts PORT_PARAM: sip-port when a plain face or generic address serves no `port` (a port face's port it does). */
-  ownPort(port: number): number | null {
-    return port === this.cfg.sipPort || this.facePorts.has(port) ? null : this.cfg.sipPort;
+  /**
+   * uris.ts PORT_PARAM: sip-port when the party at `a`, written on its face or the generic
+   * address with its own `port`, would not be reached there: those serve sip-port only. A
+   * port face's line names its party by its port (translate); another line's port that is a
+   * port face's number reaches that port face's party, not this one.
+   */
+  ownPort(a: Addr, port: number): number | null {
+    return port === this.cfg.sipPort || this.real(a.addr)?.facePort ? null : this.cfg.sipPort;
   }
 
   isOurs(a: string): boolean {

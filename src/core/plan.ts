@@ -13,11 +13,17 @@ import { KEEP_PARAM, keptPort } from './uris.js';
 export function targetOfUri(map: Mapping, text: string, u: UriParts, prefer: Family): HostPort | null {
   const port = targetPortOf(text, u);
   const a = hostIp(text, u.hostStart, u.hostEnd);
-  // A face on sip-port with the party's own port kept in ;sp64p= (uris.ts PORT_PARAM).
-  if (a) return map.targetOfIp(a, (u.params.length > 0 && map.isOurs(a.addr) ? keptPort(text, u)?.port : null) ?? port);
-  const t = map.targetOfName(text.slice(u.hostStart, u.hostEnd), port, prefer);
-  if (t === 'unresolved') throw refuse(R.uplinkUnresolved);
-  return t;
+  if (!a) {
+    const t = map.targetOfName(text.slice(u.hostStart, u.hostEnd), port, prefer);
+    if (t === 'unresolved') throw refuse(R.uplinkUnresolved);
+    return t;
+  }
+  // A face on sip-port with the party's own port kept in ;sp64p= (uris.ts PORT_PARAM): the
+  // face on sip-port names the party (the kept port may be another's port face), at that port.
+  const kept = u.params.length > 0 && map.isOurs(a.addr) ? keptPort(text, u) : null;
+  if (!kept) return map.targetOfIp(a, port);
+  const t = map.targetOfIp(a, map.cfg.sipPort);
+  return t && withPort(t, kept.port);
 }
 
 /** Our two SIP addresses on a leg, in and out, in one order (a port face's port too): see MediaTable.legKey. */

@@ -13,7 +13,7 @@ export interface Translator {
   translate(a: Addr, port: number | null, out: Family): { host: string; port: number | null };
   isGeneric(a: string): boolean; // an address that stands for unmapped parties
   hasFace(a: string): boolean; //   a party's real address with a face in the other family (map line, nat64)
-  ownPort?(port: number): number | null; // sip-port when our faces serve no `port` (PORT_PARAM); absent: ports kept as written
+  ownPort?(a: Addr, port: number): number | null; // sip-port when the party at `a` is not reached on `port` there (PORT_PARAM); absent: ports kept as written
 }
 
 /** A step that may take over a URI's host and port; true when it did (masquerading tokens). */
@@ -181,7 +181,7 @@ export function rewriteUri(c: RewriteCtx, s: number, e: number, restorable = fal
       if (t.host !== uriHost(a)) c.edits.replace(u.hostStart, u.hostEnd, t.host);
       // A party's port our face does not serve: sip-port, the party's in ;sp64p= (PORT_PARAM).
       const toUs = restorable && a.family !== c.out && !ours;
-      const own = toUs && u.scheme === 'sip' && t.port !== null && t.port === port && c.tr.ownPort && !param(u, PORT_PARAM) ? c.tr.ownPort(t.port) : null;
+      const own = toUs && u.scheme === 'sip' && t.port !== null && t.port === port && c.tr.ownPort && !param(u, PORT_PARAM) ? c.tr.ownPort(a, t.port) : null;
       const restored = t.port === port ? back : null; // (a port face's line chose its own)
       const written = own ?? restored?.port ?? t.port;
       if (written !== port) setPort(c, u, written);
