@@ -160,6 +160,8 @@ export class Nat {
     translate: (a, port) => (a.family !== this.inbound.family ? { host: uriHost(this.inboundOut), port } : this.same(a, port)),
     isGeneric: this.isOwn,
     hasFace: this.never,
+    // A public party of the other family on our LAN address: that serves sip-port only (uris.ts PORT_PARAM).
+    ownPort: (_a, port) => (port === this.sipPort ? null : this.sipPort),
     hook: (c, u) => {
       const p = param(u, NAT_PARAM);
       const hp = this.tokenOf(c.text, u);

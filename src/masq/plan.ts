@@ -5,7 +5,7 @@ import type { OutboundProxy } from '../config/config.js';
 import { localReply } from '../core/reply.js';
 import { Forward, MediaPlan, Plan, PlanRequest, ProxyContext, Writing } from '../core/types.js';
 import { registrationLife, transportParam } from '../core/transport.js';
-import { KEEP_PARAM } from '../core/uris.js';
+import { KEEP_PARAM, keptPort } from '../core/uris.js';
 import { Addr, Family, HostPort, parseHostIp, withPort } from '../net/addr.js';
 import { refuse } from '../sip/errors.js';
 import { R, Reason } from '../sip/reasons.js';
@@ -108,7 +108,8 @@ export function natPlan(ctx: ProxyContext, st: MasqState, r: PlanRequest, from: 
   if (phone) {
     target = phone; // a URI we gave out for a LAN phone (the remote target of a dialog, a registration)
   } else if (keptAddr) {
-    target = withPort(keptAddr, targetPortOf(uri.text, uri.u) ?? 5060); // a public party we wrote as our address (;sp64h=)
+    // A public party we wrote as our address (;sp64h=), at its own port (;sp64p=) when it is not sip-port.
+    target = withPort(keptAddr, keptPort(uri.text, uri.u)?.port ?? targetPortOf(uri.text, uri.u) ?? 5060);
   } else if (!routed && reg.enabled && user && (reg.isOurDomain(host) || forUs)) {
     // Our registrar's user, at its most recent binding.
     const b = reg.contactOf(`${user}@${forUs ? reg.domains[0] : host}`);
