@@ -60,7 +60,7 @@ export function handleResponse(ctx: ProxyContext, planner: Planner, m: SipMessag
   const from = withPort(plan.outAddr, plan.outPort ?? portFor(transport, ctx.cfg));
   const registered = transport !== 'udp' && cseq.method === 'REGISTER' && m.status >= 200 && m.status < 300;
   const send: Action = registered // RFC 5626 5.3: the phone is called on the connection it registered on
-    ? { type: 'send', from, to: dest, data, transport, lasts: registrationLife(data, dest.addr) }
+    ? { type: 'send', from, to: dest, data, transport, registration: registrationLife(data, dest.addr) }
     : { type: 'send', from, to: dest, data, transport };
   return ng ? throughEngine(ng, key, [send], dest, () => [drop(R.mediaEngineDown)]) : [send];
 }

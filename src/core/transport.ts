@@ -5,7 +5,7 @@
 import { Config } from '../config/config.js';
 import { ContactEl, contactsOf, expiresOf } from '../sip/fields.js';
 import { parseMessage, SipMessage } from '../sip/message.js';
-import { hostIp, param, parseUri, UriParts } from '../sip/uri.js';
+import { findUri, hostIp, param, parseUri, UriParts } from '../sip/uri.js';
 import { Via } from '../sip/via.js';
 import { TRANSPORT_PARAM } from './uris.js';
 
@@ -85,6 +85,12 @@ export function rrTransport(t: Transport): string {
 /** The longest a registration keeps its connection open: tcp-idle's own bound, a day. */
 export const MAX_REGISTRATION_LIFE = 86400;
 
+/** A registration a 2xx to REGISTER grants: its address-of-record (the To URI) and seconds. */
+export interface Registration {
+  readonly aor: string;
+  readonly lasts: number;
+}
+
 /**
  * RFC 3261 10.3 step 8 (Kamailio registrar's tcp_persistent_flag): how long the registration
  * that a 2xx to REGISTER, as written for the phone at `to`, grants it: the longest of its
@@ -92,20 +98,22 @@ export const MAX_REGISTRATION_LIFE = 86400;
  * 0 when none is left. A stranger's registrar grants no more than a day (SPEC 11: the
  * connection limits still bound how many connections are kept).
  */
-export function registrationLife(data: string, to: string): number {
+export function registrationLife(data: string, to: string): Registration {
   let m: SipMessage;
   let contacts: ContactEl[];
   try {
     m = parseMessage(data);
     contacts = contactsOf(m);
   } catch {
-    return 0; // our own output always parses; nothing to keep if it did not
+    return { aor: '', lasts: 0 }; // our own output always parses; nothing to keep if it did not
   }
   const dflt = expiresOf(m) ?? 3600; // RFC 3261 10.2.1.1
-  let life = 0;
+  let lasts = 0;
   for (const c of contacts) {
     const u = c.uri === '*' ? null : parseUri(c.uri, 0, c.uri.length);
-    if (u && hostIp(c.uri, u.hostStart, u.hostEnd)?.addr === to) life = Math.max(life, Math.min(c.expires ?? dflt, MAX_REGISTRATION_LIFE));
+    if (u && hostIp(c.uri, u.hostStart, u.hostEnd)?.addr === to) lasts = Math.max(lasts, Math.min(c.expires ?? dflt, MAX_REGISTRATION_LIFE));
   }
-  return life;
+  const h = m.hot.to;
+  const span = h ? findUri(m.text, h.valueStart, h.valueEnd) : null;
+  return { aor: span ? m.text.slice(span.start, span.end) : '', lasts };
 }

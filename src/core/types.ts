@@ -11,7 +11,7 @@ import type { UriParts } from '../sip/uri.js';
 import type { Via } from '../sip/via.js';
 import type { Mapping } from './mapping.js';
 import type { NgCalls } from './ng.js';
-import type { Transport } from './transport.js';
+import type { Registration, Transport } from './transport.js';
 import type { Translator, UriHook } from './uris.js';
 
 export type Action =
@@ -23,8 +23,8 @@ export type Action =
     readonly flow?: number;
     // A keep-alive (RFC 5626 4.4.1 CRLFCRLF) on the connection the peer opened: never opens one.
     readonly ping?: boolean;
-    // A 2xx to REGISTER over TCP/TLS: the seconds its connection stays open (transport.ts registrationLife).
-    readonly lasts?: number;
+    // A 2xx to REGISTER over TCP/TLS: the registration that keeps its connection open (transport.ts registrationLife).
+    readonly registration?: Registration;
     // A forwarded request's method, for the message metrics (absent: a response), so that
     // counting never reads the bytes written.
     readonly method?: string;

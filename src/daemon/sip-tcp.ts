@@ -6,7 +6,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { Engine } from '../core/engine.js';
-import type { Transport } from '../core/transport.js';
+import type { Registration, Transport } from '../core/transport.js';
 import { Action } from '../core/types.js';
 import { Addr, formatHostPort, HostPort, parseIp, sourceKey, withPort } from '../net/addr.js';
 import { R } from '../sip/reasons.js';
@@ -66,7 +66,11 @@ interface Conn {
   waiting: number; // their bytes, in the budget's unsent (SPEC 11: a peer slow to connect holds no more)
   unsent: number; //  bytes written that the kernel has not taken yet
   moved: number; //   when it last took some (Date.now), while unsent > 0
+  regs: Map<number, number> | null; // registrations over it: hash of the AOR -> when it ends (Date.now)
 }
+
+/** SPEC 11: registrations one connection keeps apart (a phone's accounts); past it, a new one keeps nothing. */
+export const MAX_REGISTRATIONS_PER_CONNECTION = 16;
 
 export class SipTcp {
   private readonly servers = new Map<string, net.Server>(); // by 'addr|port'
@@ -166,7 +170,7 @@ export class SipTcp {
   }
 
   private attach(sock: net.Socket, local: HostPort, remote: HostPort, connected: boolean): Conn {
-    const c: Conn = { sock, remote, local, connected, pending: [], waiting: 0, unsent: 0, moved: 0 };
+    const c: Conn = { sock, remote, local, connected, pending: [], waiting: 0, unsent: 0, moved: 0, regs: null };
     const key = SipTcp.key(remote);
     this.conns.set(key, c);
     const framer = new StreamFramer();
@@ -275,19 +279,30 @@ export class SipTcp {
     }
     if (this.log.debugEnabled) this.log.debug('sip out', { from: formatHostPort(act.from), to: formatHostPort(c.remote), transport: this.opts.transport, bytes: data.length, first: firstLine(data) });
     this.mirror?.(data, act.from, c.remote, this.opts.transport);
-    if (act.lasts !== undefined) this.keepFor(c, act.lasts);
+    if (act.registration) this.keepFor(c, act.registration);
     if (c.connected) this.write(c, data);
     else if (this.hold(c, data.length)) c.pending.push(act);
     else this.failed([act], 'over the bound on bytes waiting to go out');
   }
 
   /**
-   * A registration over this connection lasts `seconds` (Kamailio registrar's
-   * tcp_persistent_flag): it stays open that long without traffic, and 32 s more (a refresh
-   * sent at the last moment; 64*T1), or tcp-idle when that is longer; 0: tcp-idle again.
+   * A registration over this connection (Kamailio registrar's tcp_persistent_flag): it stays
+   * open, without traffic, until the last of its registrations (one per AOR: a phone's
+   * accounts) ends, and 32 s more (a refresh sent at the last moment; 64*T1), or tcp-idle
+   * when that is longer. A registration of 0 s ends its AOR's.
    */
-  private keepFor(c: Conn, seconds: number): void {
-    c.sock.setTimeout(Math.max(this.opts.idleMs, seconds > 0 ? (seconds + 32) * 1000 : 0)); // the idle listener stays
+  private keepFor(c: Conn, r: Registration): void {
+    const now = Date.now();
+    const regs = (c.regs ??= new Map());
+    const key = fnv1a(r.aor);
+    if (r.lasts > 0 && (regs.has(key) || regs.size < MAX_REGISTRATIONS_PER_CONNECTION)) regs.set(key, now + r.lasts * 1000);
+    else regs.delete(key);
+    let until = now;
+    for (const [k, end] of regs) {
+      if (end <= now) regs.delete(k);
+      else until = Math.max(until, end);
+    }
+    c.sock.setTimeout(Math.max(this.opts.idleMs, regs.size > 0 ? until - now + 32_000 : 0)); // the idle listener stays
   }
 
   /** A message waits for its connection to open: within the same bounds as written bytes. */
@@ -378,6 +393,13 @@ export class SipTcp {
     for (const c of this.conns.values()) c.sock.destroy();
     this.conns.clear();
   }
+}
+
+/** FNV-1a (32 bits): an AOR's key, so that a connection's registrations hold numbers, not URIs. */
+function fnv1a(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h >>> 0;
 }
 
 function decrement(m: Map<string, number>, k: string): void {

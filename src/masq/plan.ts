@@ -92,7 +92,7 @@ export function natPlan(ctx: ProxyContext, st: MasqState, r: PlanRequest, from: 
     const extra = reg.register(m, src, r.transport, r.callId, Number(r.cseq.num));
     const ok = localReply(text, 200, 'OK', R.registered, src, local, ctx.product, extra, r.transport);
     // RFC 5626 5.3: the phone is called on the connection it registered on while that lasts.
-    return { type: 'answer', action: ok.type === 'send' && r.transport !== 'udp' ? { ...ok, lasts: registrationLife(ok.data, src.addr) } : ok };
+    return { type: 'answer', action: ok.type === 'send' && r.transport !== 'udp' ? { ...ok, registration: registrationLife(ok.data, src.addr) } : ok };
   }
   let target: HostPort | NeedName | null = null;
   let newRuri: string | null = routing.newRuri;

@@ -91,12 +91,16 @@ t.test('a registration keeps its connection open past tcp-idle while it lasts (R
   let closed = false;
   phone.on('close', () => (closed = true));
   const from = { addr: '127.0.0.1', family: 4 as const, port };
-  const ok = (lasts: number): Extract<Action, { type: 'send' }> => ({ type: 'send', from, to: { addr: '127.0.0.1', family: 4, port: phone.localPort! }, data: 'SIP/2.0 200 OK\r\nContent-Length: 0\r\n\r\n', transport: 'tcp', lasts });
-  tcp.send(ok(60)); // the registrar granted 60 s
+  const ok = (aor: string, lasts: number): Extract<Action, { type: 'send' }> => ({ type: 'send', from, to: { addr: '127.0.0.1', family: 4, port: phone.localPort! }, data: 'SIP/2.0 200 OK\r\nContent-Length: 0\r\n\r\n', transport: 'tcp', registration: { aor, lasts } });
+  tcp.send(ok('sip:alice@192.0.2.105', 60)); // the registrar granted 60 s to each of two accounts
+  tcp.send(ok('sip:alice2@192.0.2.105', 60));
   await new Promise((r) => setTimeout(r, 1500)); // five times tcp-idle
   t.notOk(closed, 'still open after five times tcp-idle with nothing on it');
-  tcp.send(ok(0)); // unregistered: tcp-idle again
-  t.ok(await waitFor(() => closed, 5000, 10), 'closed after tcp-idle once no binding is left');
+  tcp.send(ok('sip:alice2@192.0.2.105', 0)); // one account unregistered: the other keeps it
+  await new Promise((r) => setTimeout(r, 1500));
+  t.notOk(closed, 'still open while the other account is registered');
+  tcp.send(ok('sip:alice@192.0.2.105', 0)); // no registration left: tcp-idle again
+  t.ok(await waitFor(() => closed, 5000, 10), 'closed after tcp-idle once no registration is left');
 });
 
 t.test('without a registration, tcp-idle closes the connection', async (t) => {
