@@ -12,6 +12,7 @@ import { Addr, formatHostPort, HostPort, parseIp, sourceKey, withPort } from '..
 import { R } from '../sip/reasons.js';
 import { StreamFramer } from '../sip/stream.js';
 import { Logger } from './log.js';
+import { TcpRegistrations } from './tcp-registrations.js';
 import { firstLine } from './sip-udp.js';
 
 export interface TcpOptions {
@@ -66,11 +67,8 @@ interface Conn {
   waiting: number; // their bytes, in the budget's unsent (SPEC 11: a peer slow to connect holds no more)
   unsent: number; //  bytes written that the kernel has not taken yet
   moved: number; //   when it last took some (Date.now), while unsent > 0
-  regs: Map<number, number> | null; // registrations over it: hash of the AOR -> when it ends (Date.now)
+  regs: TcpRegistrations | null; // the registrations made over it
 }
-
-/** SPEC 11: registrations one connection keeps apart (a phone's accounts); past it, a new one keeps nothing. */
-export const MAX_REGISTRATIONS_PER_CONNECTION = 16;
 
 export class SipTcp {
   private readonly servers = new Map<string, net.Server>(); // by 'addr|port'
@@ -285,24 +283,9 @@ export class SipTcp {
     else this.failed([act], 'over the bound on bytes waiting to go out');
   }
 
-  /**
-   * A registration over this connection (Kamailio registrar's tcp_persistent_flag): it stays
-   * open, without traffic, until the last of its registrations (one per AOR: a phone's
-   * accounts) ends, and 32 s more (a refresh sent at the last moment; 64*T1), or tcp-idle
-   * when that is longer. A registration of 0 s ends its AOR's.
-   */
+  /** A registration over this connection keeps it open while it lasts (tcp-registrations.ts), never less than tcp-idle. */
   private keepFor(c: Conn, r: Registration): void {
-    const now = Date.now();
-    const regs = (c.regs ??= new Map());
-    const key = fnv1a(r.aor);
-    if (r.lasts > 0 && (regs.has(key) || regs.size < MAX_REGISTRATIONS_PER_CONNECTION)) regs.set(key, now + r.lasts * 1000);
-    else regs.delete(key);
-    let until = now;
-    for (const [k, end] of regs) {
-      if (end <= now) regs.delete(k);
-      else until = Math.max(until, end);
-    }
-    c.sock.setTimeout(Math.max(this.opts.idleMs, regs.size > 0 ? until - now + 32_000 : 0)); // the idle listener stays
+    c.sock.setTimeout(Math.max(this.opts.idleMs, (c.regs ??= new TcpRegistrations()).note(r, Date.now()))); // the idle listener stays
   }
 
   /** A message waits for its connection to open: within the same bounds as written bytes. */
@@ -393,13 +376,6 @@ export class SipTcp {
     for (const c of this.conns.values()) c.sock.destroy();
     this.conns.clear();
   }
-}
-
-/** FNV-1a (32 bits): an AOR's key, so that a connection's registrations hold numbers, not URIs. */
-function fnv1a(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
-  return h >>> 0;
 }
 
 function decrement(m: Map<string, number>, k: string): void {
