@@ -52,7 +52,9 @@ export function rewriteMessageBody(ctx: ProxyContext, m: SipMessage, edits: Edit
   if ('code' in body) return body;
   const { key, side } = plan;
   const media = ctx.media;
-  const relay = (plan.addrs ?? [ctx.map.media(4), ctx.map.media(6)]).map((a) => a?.addr);
+  const sides = plan.addrs ?? [ctx.map.media(4), ctx.map.media(6)];
+  const relay = sides.map((a) => a?.addr);
+  const family = sides[side === 4 ? 0 : 1]?.family; // of the relay's socket on the sender's side
   const trusted = trustedSender(ctx, plan, src);
   const contact = contactIp(m);
   let refused: Refused | Malformed = 'exhausted';
@@ -77,7 +79,9 @@ export function rewriteMessageBody(ctx: ProxyContext, m: SipMessage, edits: Edit
       // latches. The relay's own addresses stay (a call that leaves and comes back through a
       // provider meets its other leg there); the relay never forwards from itself to itself.
       const a = party.addr === null ? null : ctx.map.localOf(party.addr); // our advertised media: the relay's own
-      const addr = a !== null && (sendable(ctx, a) || relay.includes(a)) ? a : null;
+      // An address of the other family than the relay's socket on its side (a dual-stack
+      // party's IPv4, a CLAT's) cannot be sent to from there: only the source latches.
+      const addr = a !== null && (sendable(ctx, a) || relay.includes(a)) && (family === undefined || (a.includes(':') ? 6 : 4) === family) ? a : null;
       const port = media.update(key, index, side, { addr, rtp: party.rtp, rtcp: party.rtcp, mux: party.mux, signal: src.addr, contact, trusted, held: party.held }, plan.addrs, plan.via, m.isRequest, answerers, dialog);
       if (typeof port === 'number') return port;
       refused = port;

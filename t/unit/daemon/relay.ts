@@ -95,6 +95,31 @@ for (const { name, datapath, io } of PATHS) {
     t.equal(relay.size, 0);
   });
 
+  t.test(`${name}: a party whose SDP named no address this side can send to is learnt from its source`, async (t) => {
+    // The core writes no address for an SDP address of the other family (a dual-stack
+    // party's IPv4 on the IPv6 side): the relay waits for the party's own packets.
+    const relay = mk({ ports: [BASE + 900, BASE + 909], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: 'strict', timeoutMs: 5000 });
+    const table = relay.table;
+    const p4 = await bind('udp4', '127.0.0.1');
+    const p6 = await bind('udp6', '::1');
+    t.teardown(() => {
+      relay.closeAll();
+      for (const s of [p4, p6]) s.close();
+    });
+    const port = table.update('x1', 0, 4, { addr: '127.0.0.1', rtp: p4.address().port, rtcp: p4.address().port + 1, mux: false, signal: '127.0.0.1' }) as number;
+    table.update('x1', 0, 6, { addr: null, rtp: 9, rtcp: 10, mux: false, signal: '::1' });
+    await tick();
+    const early = next(p6, 300);
+    p4.send(Buffer.from('too early'), port, '127.0.0.1');
+    t.equal(await early, null, 'nothing goes to the IPv6 side before its party sends');
+    const got4 = next(p4);
+    p6.send(Buffer.from('from six'), port, '::1');
+    t.equal((await got4)?.msg.toString(), 'from six', 'its first packet, from its signalling address, is relayed');
+    const got6 = next(p6);
+    p4.send(Buffer.from('from four'), port, '127.0.0.1');
+    t.equal((await got6)?.msg.toString(), 'from four', 'and media goes back to the source it came from');
+  });
+
   t.test(`${name}: a stream on hold is timed by rtp-hold-timeout (issue 17), in either mode's table`, async (t) => {
     let now = 0;
     const relay = mk({ ports: [BASE + 640, BASE + 647], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: 'strict', timeoutMs: 5000, holdTimeoutMs: 20000, now: () => now });
