@@ -13,7 +13,7 @@ import { buildEngine } from './compose.js';
 import { connectionsAllowed, filesOpen, limitNeeded, MAX_CONNECTIONS, openFileLimit, pairsAllowed, raiseOpenFileLimit } from './fdlimit.js';
 import { Logger } from './log.js';
 import { fillInboundPrefix, MasqError, NameResolver, RegistrationStore, resolveOutbound } from './masq.js';
-import { serveMetrics } from './metrics.js';
+import { Connections, serveMetrics } from './metrics.js';
 import { MediaEngine } from './media-engine.js';
 import { CallLog } from './call-log.js';
 import { HepMirror } from './hep.js';
@@ -222,10 +222,14 @@ async function startTransports(cfg: Config, engine: Engine, log: Logger, deliver
 }
 
 /** The metrics and status endpoint, when configured. */
-async function startStatus(cfg: Config, engine: Engine, relay: Relay, log: Logger, media: MediaEngine | null, masq: MasqPlanner | null): Promise<Awaited<ReturnType<typeof serveMetrics>> | null> {
+async function startStatus(cfg: Config, engine: Engine, relay: Relay, log: Logger, media: MediaEngine | null, masq: MasqPlanner | null, sip: SipSockets): Promise<Awaited<ReturnType<typeof serveMetrics>> | null> {
   if (!cfg.metrics) return null;
+  const conns = (): Connections[] => (['tcp', 'tls'] as const).flatMap((transport) => {
+    const t = sip[transport];
+    return t ? [{ transport, size: t.size, registered: t.registered }] : [];
+  });
   try {
-    return await serveMetrics(cfg.metrics, engine, relay, media?.client.states ?? [], (e) => log.warn('metrics server error', { error: e.message }), masq ? () => masq.registrar.toJSON() : null);
+    return await serveMetrics(cfg.metrics, engine, relay, media?.client.states ?? [], (e) => log.warn('metrics server error', { error: e.message }), masq ? () => masq.registrar.toJSON() : null, conns);
   } catch (err) {
     throw new StartupError(`cannot listen for metrics on ${uriHost(cfg.metrics)}:${cfg.metrics.port}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
   }
@@ -279,7 +283,7 @@ export async function startDaemon(cfg: Config, log: Logger, product: string, dns
   limitConnections(cfg, sip, log);
   let status: Awaited<ReturnType<typeof serveMetrics>> | null;
   try {
-    status = await startStatus(cfg, engine, relay, log, media, masq);
+    status = await startStatus(cfg, engine, relay, log, media, masq, sip);
   } catch (err) {
     closeTransports(sip);
     throw err;

@@ -16,7 +16,14 @@ function fill(c: Counter<string>, entries: Iterable<[Record<string, string>, num
   for (const [labels, v] of entries) c.inc(labels, v);
 }
 
-export function createRegistry(engine: Engine, relay: Relay, engines: readonly EngineState[] = []): Registry {
+/** SIP connections of one transport: open (both ways), and kept open by a registration. */
+export interface Connections {
+  readonly transport: 'tcp' | 'tls';
+  readonly size: number;
+  readonly registered: number;
+}
+
+export function createRegistry(engine: Engine, relay: Relay, engines: readonly EngineState[] = [], conns: () => readonly Connections[] = () => []): Registry {
   const reg = new Registry();
   reg.setDefaultLabels({});
   const byMethod = (m: Map<string, number>) =>
@@ -35,6 +42,8 @@ export function createRegistry(engine: Engine, relay: Relay, engines: readonly E
   new Counter({ name: 'sipproxy64_sip_socket_errors_total', help: 'Sends and connections that failed in the socket layer, by transport', labelNames: ['transport'], registers: [reg], collect() { fill(this, [[{ transport: 'udp' }, engine.counters.get('sip-socket-error') ?? 0], [{ transport: 'tcp' }, engine.counters.get('tcp-socket-error') ?? 0]]); } });
   new Counter({ name: 'sipproxy64_public_address_changes_total', help: 'Changes of the public address of masquerading followed (outbound NAME or if:IFACE)', registers: [reg], collect() { this.reset(); this.inc(engine.counters.get('public-address-changed') ?? 0); } });
   new Counter({ name: 'sipproxy64_internal_errors_total', help: 'Messages dropped because a rule failed (a bug: please report)', registers: [reg], collect() { this.reset(); this.inc(engine.counters.get(R.internalError.code) ?? 0); } });
+  new Gauge({ name: 'sipproxy64_sip_connections', help: 'SIP connections open, both ways, by transport', labelNames: ['transport'], registers: [reg], collect() { this.reset(); for (const c of conns()) this.set({ transport: c.transport }, c.size); } });
+  new Gauge({ name: 'sipproxy64_sip_connections_registered', help: 'SIP connections a registration keeps open past tcp-idle (RFC 5626 5.3), by transport', labelNames: ['transport'], registers: [reg], collect() { this.reset(); for (const c of conns()) this.set({ transport: c.transport }, c.registered); } });
   new Gauge({ name: 'sipproxy64_media_sessions', help: 'Active media streams (one per m= line)', registers: [reg], collect() { this.set(engine.media.size); } });
   new Gauge({ name: 'sipproxy64_rtp_port_pairs_in_use', help: 'Relay port pairs in use', registers: [reg], collect() { this.set(engine.media.portsInUse); } });
   new Gauge({ name: 'sipproxy64_rtp_port_pairs', help: 'Relay port pairs in rtp-ports', registers: [reg], collect() { this.set(engine.media.capacity); } });
@@ -96,8 +105,8 @@ export function hostAllowed(host: string | undefined, own = hostname()): boolean
 }
 
 /** Serve /metrics and /sessions; resolves once listening. Errors never end the process. */
-export async function serveMetrics(at: HostPort, engine: Engine, relay: Relay, engines: readonly EngineState[], onError: (e: Error) => void, registrations: (() => unknown) | null = null): Promise<http.Server> {
-  const reg = createRegistry(engine, relay, engines);
+export async function serveMetrics(at: HostPort, engine: Engine, relay: Relay, engines: readonly EngineState[], onError: (e: Error) => void, registrations: (() => unknown) | null = null, conns: () => readonly Connections[] = () => []): Promise<http.Server> {
+  const reg = createRegistry(engine, relay, engines, conns);
   const server = http.createServer((req, res) => {
     const url = (req.url ?? '/').split('?')[0];
     if (!hostAllowed(req.headers.host)) {

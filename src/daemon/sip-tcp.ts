@@ -12,7 +12,7 @@ import { Addr, formatHostPort, HostPort, parseIp, sourceKey, withPort } from '..
 import { R } from '../sip/reasons.js';
 import { StreamFramer } from '../sip/stream.js';
 import { Logger } from './log.js';
-import { TcpRegistrations } from './tcp-registrations.js';
+import { registered, TcpRegistrations } from './tcp-registrations.js';
 import { firstLine } from './sip-udp.js';
 
 export interface TcpOptions {
@@ -99,6 +99,14 @@ export class SipTcp {
 
   get size(): number {
     return this.conns.size;
+  }
+
+  /** Connections a registration keeps open (sipproxy64_sip_connections_registered). */
+  get registered(): number {
+    const now = Date.now();
+    let n = 0;
+    for (const c of this.conns.values()) if (registered(c.regs, now)) n++;
+    return n;
   }
 
   async start(addrs: Addr[], port: number): Promise<void> {

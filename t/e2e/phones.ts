@@ -66,7 +66,7 @@ if (!cannotRun(baresipMissing())) {
   const proxyUp = async (t: Tap, conf = CONF): Promise<Proxy> => {
     kamailio ??= await core.kamailio();
     const proxy = core.startProxy(conf, ['-v']);
-    t.ok(await core.proxyUp(proxy), 'proxy started');
+    t.ok(await core.proxyUp(proxy), `proxy started${proxy.child.exitCode === null ? '' : `: ${proxy.log().slice(-500)}`}`);
     return proxy;
   };
   const proxyDown = async (t: Tap, proxy: Proxy): Promise<void> => {
@@ -244,6 +244,7 @@ if (!cannotRun(baresipMissing())) {
     t.teardown(() => sh(`${fw} delete table inet phonefw`));
     // Her connection carries nothing for twice tcp-idle: her 200 OK's 600 s keep it open.
     await new Promise((r) => setTimeout(r, 4000));
+    t.match(await core.http('/metrics'), /^sipproxy64_sip_connections_registered\{transport="tcp"\} 1$/m, 'her connection is the one a registration keeps open');
     await callAndHear(t, carol, alice, 'sip:alice@[2001:db8:1::5]', [CAROL_HZ, ALICE_HZ], ['carol', 'alice']);
     t.match(proxy.log(), /in from=\[2001:db8:1::5\]:5060 to=\[2001:db8:64::10\]:5060 bytes=\d+ first="INVITE sip:alice[^@]*@\[2001:db8:64::10\]:\d+;sp64t=tcp-\d+ /, 'carol\'s INVITE reached alice\'s face over UDP');
     t.match(proxy.log(), /out from=192\.0\.2\.105:5060 to=192\.0\.2\.10:(?!5060 )\d+ transport=tcp bytes=\d+ first="INVITE sip:alice[^@]*@192\.0\.2\.10:\d+;transport=tcp /, 'and went on to alice over TCP on her own connection, her own URI restored');

@@ -129,8 +129,10 @@ export class World {
     return { child, log: () => log, exited };
   }
 
+  /** Did the proxy start, and does it still run? False when it exited first (a configuration error) or did not start within 10 s. */
   async proxyUp(p: Proxy): Promise<boolean> {
-    return waitFor(() => p.log().includes('sipproxy64 started') || p.child.exitCode !== null, 10000);
+    await waitFor(() => p.log().includes('sipproxy64 started') || p.child.exitCode !== null, 10000);
+    return p.log().includes('sipproxy64 started') && p.child.exitCode === null;
   }
 
   /**

@@ -32,7 +32,7 @@ t.test('a rebound name gets 421 and no data; the address gets it', async (t) => 
   const { engine } = buildEngine(cfg, { product: 'sipproxy64/test' });
   const relay = new Relay({ ports: [24950, 24959], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: 'strict', timeoutMs: 5000, datapath: 'js', io: 'auto', threads: 1 });
   t.teardown(() => relay.closeAll());
-  const server = await serveMetrics({ addr: '127.0.0.1', family: 4, port: 0 }, engine, relay, [], () => {}, () => ({ registrations: [{ user: 'alice' }] }));
+  const server = await serveMetrics({ addr: '127.0.0.1', family: 4, port: 0 }, engine, relay, [], () => {}, () => ({ registrations: [{ user: 'alice' }] }), () => [{ transport: 'tcp', size: 3, registered: 2 }]);
   t.teardown(() => new Promise<void>((r) => server.close(() => r())));
   const port = (server.address() as { port: number }).port;
   for (const path of ['/sessions', '/registrations', '/metrics', '/']) {
@@ -43,6 +43,9 @@ t.test('a rebound name gets 421 and no data; the address gets it', async (t) => 
   const reg = await get(port, '/registrations', `127.0.0.1:${port}`);
   t.equal(reg.status, 200, 'by address: 200');
   t.match(reg.body, /"alice"/, 'with the data');
+  const metrics = await get(port, '/metrics', `127.0.0.1:${port}`);
+  t.match(metrics.body, /^sipproxy64_sip_connections\{transport="tcp"\} 3$/m, 'SIP connections open, by transport');
+  t.match(metrics.body, /^sipproxy64_sip_connections_registered\{transport="tcp"\} 2$/m, 'and those a registration keeps open');
   t.equal((await get(port, '/sessions', `localhost:${port}`)).status, 200, 'localhost: 200');
   t.equal((await get(port, '/sessions', `${hostname()}:${port}`)).status, 200, 'this host\'s name: 200');
   t.equal(server.maxConnections, 32, 'at most 32 connections at once');

@@ -96,10 +96,12 @@ t.test('a registration keeps its connection open past tcp-idle while it lasts (R
   tcp.send(ok('sip:alice2@192.0.2.105', 60));
   await new Promise((r) => setTimeout(r, 1500)); // five times tcp-idle
   t.notOk(closed, 'still open after five times tcp-idle with nothing on it');
+  t.equal(tcp.registered, 1, 'one connection kept by a registration (sipproxy64_sip_connections_registered)');
   tcp.send(ok('sip:alice2@192.0.2.105', 0)); // one account unregistered: the other keeps it
   await new Promise((r) => setTimeout(r, 1500));
   t.notOk(closed, 'still open while the other account is registered');
   tcp.send(ok('sip:alice@192.0.2.105', 0)); // no registration left: tcp-idle again
+  t.equal(tcp.registered, 0, 'none kept once none is left');
   t.ok(await waitFor(() => closed, 5000, 10), 'closed after tcp-idle once no registration is left');
 });
 
