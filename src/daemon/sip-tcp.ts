@@ -12,7 +12,7 @@ import { Addr, formatHostPort, HostPort, parseIp, sourceKey, withPort } from '..
 import { R } from '../sip/reasons.js';
 import { StreamFramer } from '../sip/stream.js';
 import { Logger } from './log.js';
-import { registered, TcpRegistrations } from './tcp-registrations.js';
+import { TcpRegistrations } from './tcp-registrations.js';
 import { firstLine } from './sip-udp.js';
 
 export interface TcpOptions {
@@ -105,7 +105,7 @@ export class SipTcp {
   get registered(): number {
     const now = Date.now();
     let n = 0;
-    for (const c of this.conns.values()) if (registered(c.regs, now)) n++;
+    for (const c of this.conns.values()) if (c.regs?.holds(now)) n++;
     return n;
   }
 

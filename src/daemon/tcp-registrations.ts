@@ -29,16 +29,11 @@ export class TcpRegistrations {
     return this.ends.size > 0 ? until - now + SLACK_MS : 0;
   }
 
-  /** Does one of them last beyond `now`? */
-  lasts(now: number): boolean {
+  /** Does one of them last beyond `now` (it holds the connection open)? */
+  holds(now: number): boolean {
     for (const end of this.ends.values()) if (end > now) return true;
     return false;
   }
-}
-
-/** Does a registration over the connection last beyond `now`? */
-export function registered(r: TcpRegistrations | null, now: number): boolean {
-  return r !== null && r.lasts(now);
 }
 
 /** FNV-1a (32 bits) of an AOR. */
