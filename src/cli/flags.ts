@@ -113,7 +113,8 @@ export const HELP = `
     --tls-port N              SIP over TLS port (5061); TLS is on with a cert and key
     --tls-cert FILE           PEM certificate the proxy presents
     --tls-key FILE            its PEM private key
-    --tls-ca FILE             PEM CAs that sign peers' certificates (system's)
+    --tls-ca FILE             PEM CAs that sign peers' certificates (system's); a
+                              peer reached by name must be named by it (RFC 5922)
 
   Masquerading (phones on a private LAN behind one public address):
     --inbound ADDR[/PREFIX]   this host's LAN address; PREFIX: the LAN (interface's)

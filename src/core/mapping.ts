@@ -76,6 +76,13 @@ export class Mapping implements Translator {
     for (const a of mine) if (!this.reals.has(a.addr)) this.reals.set(a.addr, entry);
   }
 
+  /** The uplink names that resolved to `a`: a TLS server there must prove one of them (RFC 5922 7.3). */
+  namesAt(a: string): string[] {
+    const out: string[] = [];
+    for (const [e, addrs] of this.resolved) if (e.name && addrs.some((x) => x.addr === a)) out.push(e.name);
+    return out;
+  }
+
   /** A mode's address that came or went while running (masquerading's public address changed). */
   setOwn(a: string, own: boolean): void {
     if (own) this.ours.add(a);

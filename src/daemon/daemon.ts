@@ -190,8 +190,10 @@ async function probeRelay(cfg: Config, relay: Relay, log: Logger): Promise<void>
 }
 
 /** Bind SIP on every address: UDP, and TCP and TLS when configured; nothing stays bound on failure. */
-async function startTransports(cfg: Config, engine: Engine, log: Logger, deliver: (a: Action[]) => void): Promise<SipSockets> {
-  const stream = { idleMs: cfg.tcpIdle * 1000, connectTimeoutMs: 5000, handshakeMs: 5000, messageMs: MESSAGE_MS, writeMs: WRITE_MS, maxUnsentPerConnection: MAX_UNSENT_PER_CONNECTION, maxPerSource: 64, maxPerDestination: 16, budget: { open: 0, max: MAX_CONNECTIONS, pending: 0, maxPending: MAX_PENDING, unsent: 0, maxUnsent: MAX_UNSENT } };
+async function startTransports(cfg: Config, engine: Engine, log: Logger, deliver: (a: Action[]) => void, masq: MasqPlanner | null): Promise<SipSockets> {
+  // RFC 5922 7.3: a TLS server proves the name its address was resolved from.
+  const names = (a: string): readonly string[] => [...engine.map.namesAt(a), ...(masq?.names.namesAt(a) ?? [])];
+  const stream = { names, idleMs: cfg.tcpIdle * 1000, connectTimeoutMs: 5000, handshakeMs: 5000, messageMs: MESSAGE_MS, writeMs: WRITE_MS, maxUnsentPerConnection: MAX_UNSENT_PER_CONNECTION, maxPerSource: 64, maxPerDestination: 16, budget: { open: 0, max: MAX_CONNECTIONS, pending: 0, maxPending: MAX_PENDING, unsent: 0, maxUnsent: MAX_UNSENT } };
   let udp: SipUdp;
   try {
     udp = new SipUdp(engine, log, deliver, cfg.sipIo);
@@ -273,7 +275,7 @@ export async function startDaemon(cfg: Config, log: Logger, product: string, dns
   const names = masq ? new NameResolver(masq.names, (x) => deliver(x), (r) => engine.countDrop(r), dnsApi) : null;
   const store = new RegistrationStore(masq?.registrar ?? null, cfg.registrations, log);
   store.start();
-  const sip = await startTransports(cfg, engine, log, deliver);
+  const sip = await startTransports(cfg, engine, log, deliver, masq);
   const hep = cfg.hep ? new HepMirror(cfg.hep.to, cfg.hep.id) : null; // hep ADDR:PORT [ID]
   const mirror: SipUdp['mirror'] = hep && ((d, s, r, tr) => hep.sip(d, s, r, tr));
   for (const t of [sip.udp, sip.tcp, sip.tls]) if (t) t.mirror = mirror;

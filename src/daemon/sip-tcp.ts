@@ -13,6 +13,7 @@ import { R } from '../sip/reasons.js';
 import { StreamFramer } from '../sip/stream.js';
 import { Logger } from './log.js';
 import { TcpRegistrations } from './tcp-registrations.js';
+import { serverIdentity } from './tls-identity.js';
 import { firstLine } from './sip-udp.js';
 
 export interface TcpOptions {
@@ -27,6 +28,7 @@ export interface TcpOptions {
   readonly messageMs: number; //         a message must be complete within this of its first byte
   readonly writeMs: number; //           bytes waiting to go out must move within this
   readonly maxUnsentPerConnection: number; // bytes waiting to go out on one connection
+  readonly names?: (addr: string) => readonly string[]; // TLS: the host names an address was resolved from (tls-identity.ts)
 }
 
 /** Connections open (handshaking or not) and how many may be, shared by SIP over TCP and TLS. */
@@ -254,7 +256,7 @@ export class SipTcp {
       this.perDest.set(act.to.addr, n + 1);
       this.opts.budget.open++;
       const opts = { host: act.to.addr, port: act.to.port, localAddress: act.from.addr, family: act.to.family, noDelay: true };
-      const sock = this.opts.transport === 'tls' ? tls.connect({ ...opts, ca: this.opts.tls?.ca }) : net.connect(opts);
+      const sock = this.opts.transport === 'tls' ? tls.connect({ ...opts, ca: this.opts.tls?.ca, ...serverIdentity(this.opts.names?.(act.to.addr) ?? []) }) : net.connect(opts);
       c = this.attach(sock, act.from, act.to, false);
       const conn = c;
       let why = 'closed';
@@ -265,7 +267,8 @@ export class SipTcp {
           sock.destroy();
         }
       }, this.opts.connectTimeoutMs);
-      sock.once('error', (err: NodeJS.ErrnoException) => (why = err.code ?? err.message));
+      // A certificate refused says whom it names (ERR_TLS_CERT_ALTNAME_INVALID: "Host: a. is not in the cert's altnames: DNS:b").
+      sock.once('error', (err: NodeJS.ErrnoException) => (why = err.code && err.code.startsWith('ERR_TLS') ? `${err.code}: ${err.message}` : err.code ?? err.message));
       sock.once(this.opts.transport === 'tls' ? 'secureConnect' : 'connect', () => {
         clearTimeout(t);
         conn.connected = true;

@@ -1,9 +1,12 @@
 // SIP over TLS towards an IPv6-only Kamailio (TCP and TLS listeners, test certificates made
 // here with openssl): the IPv4 phone registers and calls over UDP; the proxy reaches the
 // registrar over TLS (`map [2001:db8:1::5]:5061 127.0.0.105 tls`), in-dialog requests too.
+// Then by name (`map registrar.example:5061 127.0.0.105 tls`, the name in the namespace's
+// hosts file) with a certificate that names registrar.example and no address: the server
+// proves the name (RFC 5922 7.3), and a name its certificate does not name is refused.
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { waitFor, sleep } from '../lib/netns.js';
 import { CALL_MS, PROXY_CONF, e2e } from '../lib/world.js';
@@ -13,15 +16,18 @@ e2e('tls', (w) => {
   const ssl = (args: string[]) => spawnSync('openssl', args, { cwd: d, encoding: 'utf8' });
   // A test CA, and certificates for Kamailio and for the proxy, with IP subjectAltNames.
   ssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=sipproxy64 test CA']);
-  for (const [name, sans] of [['kam', 'IP:2001:db8:1::5'], ['proxy', 'IP:127.0.0.105,IP:2001:db8:64::10,IP:127.0.0.1,IP:2001:db8::1']]) {
+  for (const [name, sans] of [['kam', 'IP:2001:db8:1::5'], ['kamname', 'DNS:registrar.example'], ['proxy', 'IP:127.0.0.105,IP:2001:db8:64::10,IP:127.0.0.1,IP:2001:db8::1']]) {
     ssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`]);
     writeFileSync(join(d, `${name}.ext`), `subjectAltName=${sans}\n`);
     ssl(['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.crt`, '-days', '2', '-extfile', `${name}.ext`]);
   }
-  writeFileSync(join(d, 'tls.cfg'), `[server:default]\nmethod = TLSv1.2+\nverify_certificate = no\nrequire_certificate = no\nprivate_key = ${d}/kam.key\ncertificate = ${d}/kam.crt\n\n[client:default]\nverify_certificate = no\nrequire_certificate = no\n`);
+  for (const [cfg, cert] of [['tls.cfg', 'kam'], ['tls-name.cfg', 'kamname']]) {
+    writeFileSync(join(d, cfg), `[server:default]\nmethod = TLSv1.2+\nverify_certificate = no\nrequire_certificate = no\nprivate_key = ${d}/${cert}.key\ncertificate = ${d}/${cert}.crt\n\n[client:default]\nverify_certificate = no\nrequire_certificate = no\n`);
+  }
 
   t.test('register and call through TLS to Kamailio over IPv6', async (t) => {
-    await w.kamailio(['WITH_TLS', `TLSCFG="${d}/tls.cfg"`]);
+    const kam = await w.kamailio(['WITH_TLS', `TLSCFG="${d}/tls.cfg"`]);
+    t.teardown(() => new Promise<void>((r) => (kam.exitCode !== null ? r() : (kam.once('exit', () => r()), kam.kill('SIGTERM')))));
     t.ok(await waitFor(() => w.ns.udpSockets() !== '' && /LISTEN.*\[2001:db8:1::5\]:5061[\s\S]*LISTEN.*\[2001:db8:1::5\]:5060|LISTEN.*\[2001:db8:1::5\]:5060[\s\S]*LISTEN.*\[2001:db8:1::5\]:5061/.test(spawnSync('ip', ['netns', 'exec', w.ns.name, 'ss', '-tln'], { encoding: 'utf8' }).stdout), 5000), 'Kamailio listens on TLS and TCP over IPv6');
     const conf = PROXY_CONF.replace('map 2001:db8:1::5 127.0.0.105', 'map [2001:db8:1::5]:5061 127.0.0.105 tls') +
       `tls-cert ${d}/proxy.crt\ntls-key ${d}/proxy.key\ntls-ca ${d}/ca.crt\n`;
@@ -59,5 +65,45 @@ e2e('tls', (w) => {
     t.match(await w.http('/metrics'), /sipproxy64_sip_drops_total\{reason="tls-handshake-failed"\} 65/, 'the 64 timeouts and the refused one are counted as failed handshakes');
     p.child.kill('SIGTERM');
     t.equal(await p.exited, 0);
+  });
+
+  t.test('a registrar by name over TLS: its certificate proves the name, not the address (RFC 5922 7.3)', async (t) => {
+    // ip netns exec puts /etc/netns/NS/hosts over /etc/hosts; DNS goes to 127.0.0.1 in the
+    // namespace, where nobody answers (nothing leaves the test). other.example is the same
+    // server under a name its certificate does not name (a forged DNS answer).
+    const etc = `/etc/netns/${w.ns.name}`;
+    mkdirSync(etc, { recursive: true });
+    t.teardown(() => rmSync(etc, { recursive: true, force: true }));
+    writeFileSync(`${etc}/resolv.conf`, 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n');
+    writeFileSync(`${etc}/hosts`, '127.0.0.1 localhost\n2001:db8:1::5 registrar.example other.example\n');
+    const kam = await w.kamailio(['WITH_TLS', `TLSCFG="${d}/tls-name.cfg"`]);
+    t.teardown(() => new Promise<void>((r) => (kam.exitCode !== null ? r() : (kam.once('exit', () => r()), kam.kill('SIGTERM')))));
+    const tlsConf = `tls-cert ${d}/proxy.crt\ntls-key ${d}/proxy.key\ntls-ca ${d}/ca.crt\n`;
+    const byName = (name: string) => PROXY_CONF.replace('map 2001:db8:1::5 127.0.0.105', `map ${name}:5061 127.0.0.105 tls`) + tlsConf;
+    const p = w.startProxy(byName('registrar.example'));
+    t.ok(await w.proxyUp(p), `proxy up${p.log().slice(-400)}`);
+    t.ok(await waitFor(() => /uplink resolved name=registrar\.example addrs=2001:db8:1::5/.test(p.log()), 10000, 50), 'the name resolves from the hosts file');
+    const reg = await w.sipp('register.xml', '127.0.0.10', 5060, 31320, { user: 'alice' }, '127.0.0.105:5060');
+    t.equal(reg.code, 0, `the IPv4 phone registers; the proxy reaches registrar.example over TLS${reg.code ? reg.stdout.slice(-800) + p.log().slice(-800) : ''}`);
+    t.match(w.kamailioLog, /REGISTER sip:alice@registrar\.example:5061 contact <sip:alice@\[2001:db8:64::10\]:5060>;expires=300 from 2001:db8:64::10 over tls/, 'Kamailio got it over TLS, the Request-URI naming the registrar');
+    const regC = await w.sipp('register.xml', '2001:db8:1::20', 5062, 31322, { user: 'carol' }, '[2001:db8:1::5]:5060');
+    t.equal(regC.code, 0);
+    const uas = w.sipp('uas.xml', '2001:db8:1::20', 5062, 31324, w.media('carolN', '2001:db8:1::20', 40220));
+    await sleep(300);
+    const uac = await w.sipp('uac.xml', '127.0.0.10', 5060, 31326, { ...w.media('aliceN', '127.0.0.10', 40230), callee: 'carol' }, '127.0.0.105:5060', CALL_MS);
+    t.equal(uac.code, 0, `the call completes through the registrar by name${uac.code ? uac.stdout.slice(-1500) : ''}`);
+    t.equal((await uas).code, 0);
+    p.child.kill('SIGTERM');
+    t.equal(await p.exited, 0);
+    // The same server under a name its certificate does not name: refused, and the phone hears 503.
+    const q = w.startProxy(byName('other.example'));
+    t.ok(await w.proxyUp(q), 'proxy up');
+    t.ok(await waitFor(() => /uplink resolved name=other\.example/.test(q.log()), 10000, 50), 'the other name resolves to the same address');
+    const bad = await w.sipp('register.xml', '127.0.0.10', 5060, 31328, { user: 'alice' }, '127.0.0.105:5060');
+    t.not(bad.code, 0, 'the registration fails');
+    t.match(bad.stdout + bad.stderr, /503/, 'with 503 from the proxy');
+    t.match(q.log(), /SIP TLS next hop unreachable.*to=\[2001:db8:1::5\]:5061.*ERR_TLS_CERT_ALTNAME_INVALID.*other\.example/, 'the warning says the certificate does not name other.example');
+    q.child.kill('SIGTERM');
+    t.equal(await q.exited, 0);
   });
 }, { missing: (spawnSync('sh', ['-c', 'command -v openssl && test -f /usr/lib/x86_64-linux-gnu/kamailio/modules/tls.so']).status === 0 ? null : 'openssl or kamailio-tls-modules missing') });

@@ -38,6 +38,12 @@ t.test('uplinks by name: resolved addresses route, names in messages stay', asyn
   if (r2.type !== 'send') return;
   t.same(r2.to, { addr: '2001:db8:2::7', family: 6, port: 5060 });
   t.ok(r2.data.startsWith('OPTIONS sip:voip.example.net SIP/2.0'), 'the name is not rewritten');
+  // RFC 5922 7.3: a TLS server at that address must prove the name (daemon/tls-identity.ts).
+  t.same(e.map.namesAt('2001:db8:2::7'), ['voip.example.net'], 'the address names the uplink it was resolved for');
+  t.same(e.map.namesAt('2001:db8:2::8'), [], 'another names none');
+  e.map.setResolved(up.entry, [{ addr: '2001:db8:2::8', family: 6 }]);
+  t.same(e.map.namesAt('2001:db8:2::7'), [], 'a name resolved again leaves its old address');
+  t.same(e.map.namesAt('2001:db8:2::8'), ['voip.example.net']);
 });
 
 t.test('not for us: a datagram on an address that is not ours is dropped', async (t) => {

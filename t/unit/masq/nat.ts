@@ -43,4 +43,13 @@ t.test('name cache', async (t) => {
   t.equal(c.get('a.example', 4), undefined, 'bounded: the oldest goes');
   now = 11_000;
   t.equal(c.get('b.example', 4), undefined, 'expired');
+  // RFC 5922 7.3: the names an address was resolved from, for its TLS server to prove.
+  t.same(c.namesAt('198.51.100.20'), ['a.example'], 'kept past its TTL and past the cache of names (a dialog goes on to the address)');
+  t.same(c.namesAt('198.51.100.21'), [], 'none for an address no name gave');
+  for (const n of ['b', 'c', 'd', 'e', 'f', 'b']) c.set(`${n}.example`, 4, { addr: parseIp('198.51.100.20')! }, 10);
+  t.same(c.namesAt('198.51.100.20'), ['b.example', 'f.example', 'e.example', 'd.example'], 'the newest first, four at most, each once');
+  c.set('g.example', 4, { addr: parseIp('198.51.100.21')! }, 10);
+  c.set('h.example', 4, { addr: parseIp('198.51.100.22')! }, 10);
+  t.same(c.namesAt('198.51.100.20'), [], 'bounded: the oldest address goes');
+  t.same(c.namesAt('198.51.100.22'), ['h.example']);
 });

@@ -1,0 +1,74 @@
+// A TLS server proves the host name its address was resolved from (RFC 5922 7.3), not the
+// address: a provider's certificate names its domain only. Real TLS on loopback, with a
+// certificate made here by openssl that names provider.example and no address.
+import t from 'tap';
+import { spawnSync } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import tls from 'node:tls';
+import { Action } from '../../../src/core/types.js';
+import { createLogger } from '../../../src/daemon/log.js';
+import { SipTcp } from '../../../src/daemon/sip-tcp.js';
+import { serverIdentity } from '../../../src/daemon/tls-identity.js';
+import { waitFor } from '../../lib/netns.js';
+import { engineOf } from '../../lib/engine.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'sp64-tls-'));
+t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'key.pem', '-out', 'cert.pem',
+  '-days', '2', '-subj', '/CN=provider.example', '-addext', 'subjectAltName=DNS:provider.example'], { cwd: dir, encoding: 'utf8' });
+if (made.status !== 0) throw new Error(`openssl: ${made.stderr}`);
+const key = readFileSync(join(dir, 'key.pem'));
+const cert = readFileSync(join(dir, 'cert.pem'));
+
+t.test('serverIdentity: any of the names, the first in SNI; none checks the address', (t) => {
+  const peer = { subject: { CN: 'provider.example' }, subjectaltname: new X509Certificate(cert).subjectAltName } as tls.PeerCertificate;
+  t.same(serverIdentity([]), {}, 'no name: Node checks the address it connects to');
+  const one = serverIdentity(['provider.example']);
+  t.equal(one.servername, 'provider.example');
+  t.equal(one.checkServerIdentity!('192.0.2.5', peer), undefined, 'the name, not the address, is checked');
+  t.equal(serverIdentity(['other.example', 'provider.example']).checkServerIdentity!('192.0.2.5', peer), undefined, 'any of the names will do');
+  t.match(serverIdentity(['other.example']).checkServerIdentity!('192.0.2.5', peer)?.message, /other\.example.*not in the cert's altnames/, 'another name is refused');
+  t.match(serverIdentity(['a.example', 'b.example', 'c.example', 'd.example', 'provider.example']).checkServerIdentity!('192.0.2.5', peer)?.message, /a\.example/, 'at most four names are tried (SPEC 11)');
+  t.end();
+});
+
+t.test('SipTcp over TLS reaches a server by the name its address was resolved from', async (t) => {
+  let sni: string | false = false;
+  let got = '';
+  const server = tls.createServer({ key, cert }, (s) => {
+    sni = (s as unknown as { servername: string | false }).servername;
+    s.on('data', (d) => (got += d.toString('latin1')));
+    s.on('error', () => {});
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.teardown(() => server.close());
+  const port = (server.address() as net.AddressInfo).port;
+  let names: readonly string[] = [];
+  const { engine } = engineOf('generic4 127.0.0.1\ngeneric6 ::1\nrtp-ports 30000-30099\n');
+  const warnings: string[] = [];
+  const log = createLogger('plain', 'warn', (line) => warnings.push(line));
+  const opts = { transport: 'tls' as const, tls: { key, cert, ca: cert }, names: () => names, idleMs: 10000, connectTimeoutMs: 3000, handshakeMs: 3000, messageMs: 60000, writeMs: 10000, maxUnsentPerConnection: 1 << 18, maxPerSource: 4, maxPerDestination: 4, budget: { open: 0, max: 16, pending: 0, maxPending: 1 << 25, unsent: 0, maxUnsent: 1 << 25 } };
+  let lost = 0;
+  const send = (tcp: SipTcp, n: number): void => tcp.send({ type: 'send', from: { addr: '127.0.0.1', family: 4, port: 5061 }, to: { addr: '127.0.0.1', family: 4, port }, data: `OPTIONS sip:p@provider.example SIP/2.0\r\nX-N: ${n}\r\n\r\n`, transport: 'tls', unreachable: (): Action[] => (lost++, []) });
+  const client = (): SipTcp => {
+    const tcp = new SipTcp(engine, log, () => {}, opts);
+    t.teardown(() => tcp.close());
+    return tcp;
+  };
+  send(client(), 1); // no name: the certificate names none of 127.0.0.1
+  t.ok(await waitFor(() => lost === 1, 5000, 10), 'the address alone is refused: the request is unreachable (its 503)');
+  t.equal(got, '', 'nothing was sent to the server');
+  t.match(warnings.join('\n'), /next hop unreachable.*ERR_TLS_CERT_ALTNAME_INVALID.*127\.0\.0\.1/, 'the warning says why');
+  names = ['other.example'];
+  send(client(), 2);
+  t.ok(await waitFor(() => lost === 2, 5000, 10), 'a name the certificate does not name is refused');
+  names = ['provider.example'];
+  send(client(), 3);
+  t.ok(await waitFor(() => got.includes('X-N: 3'), 5000, 10), 'the name the address was resolved from: the request arrives');
+  t.equal(sni, 'provider.example', 'and the name went in SNI');
+  t.equal(lost, 2);
+});
