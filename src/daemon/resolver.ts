@@ -1,5 +1,6 @@
-// Uplinks named by host name: RFC 3263 for UDP (SRV _sip._udp, then AAAA/A), re-resolved
-// when the TTL runs out; /etc/hosts (getaddrinfo) as the last resort. Never throws.
+// Uplinks named by host name: RFC 3263 4.2 (SRV for the transport: _sip._udp, or _sip._tcp /
+// _sips._tcp for a map line's tcp / tls; then AAAA/A), re-resolved when the TTL runs out;
+// /etc/hosts (getaddrinfo) as the last resort. Never throws.
 import dns from 'node:dns';
 import { MapEntry } from '../config/config.js';
 import { Mapping } from '../core/mapping.js';
@@ -31,11 +32,14 @@ export interface Resolution {
   ttl: number; // seconds
 }
 
-/** Resolve one uplink name in one family per RFC 3263 4.2 (transport UDP, no NAPTR). */
-export async function resolveUplink(api: DnsApi, name: string, family: Family): Promise<Resolution> {
+/** RFC 3263 4.2: the SRV service of a transport (TLS over TCP is "sips"). */
+const SERVICE = { udp: '_sip._udp', tcp: '_sip._tcp', tls: '_sips._tcp' } as const;
+
+/** Resolve one uplink name in one family per RFC 3263 4.2 (no NAPTR), for its transport (UDP without one). */
+export async function resolveUplink(api: DnsApi, name: string, family: Family, transport: keyof typeof SERVICE = 'udp'): Promise<Resolution> {
   let srv: Awaited<ReturnType<DnsApi['resolveSrv']>> = [];
   try {
-    srv = await api.resolveSrv(`_sip._udp.${name}`);
+    srv = await api.resolveSrv(`${SERVICE[transport]}.${name}`);
   } catch {
     srv = [];
   }
@@ -78,7 +82,7 @@ export class UplinkResolver {
 
   private async refresh(entry: MapEntry, name: string, family: Family): Promise<void> {
     if (this.stopped) return;
-    const r = await resolveUplink(this.api, name, family);
+    const r = await resolveUplink(this.api, name, family, entry.transport ?? 'udp');
     if (r.addrs.length > 0) {
       this.map.setResolved(entry, r.addrs, r.port);
       this.log.info('uplink resolved', { name, addrs: r.addrs.map((a) => a.addr).join(','), port: r.port, ttl: r.ttl });

@@ -57,3 +57,22 @@ t.test('the resolver fills the mapping', async (t) => {
   t.same(map.targetOfName('voip.example.net', null, 6), { addr: '2001:db8:2::7', family: 6, port: 5090 });
   t.match(lines.join(''), /uplink resolved name=voip.example.net addrs=2001:db8:2::7 port=5090/);
 });
+
+t.test('a map line over TLS or TCP looks up its own SRV service (RFC 3263 4.2: _sips._tcp, _sip._tcp)', async (t) => {
+  const srv = {
+    '_sip._udp.voip.example.net': [{ name: 'udp.example.net', port: 5060, priority: 1, weight: 1 }],
+    '_sip._tcp.voip.example.net': [{ name: 'tcp.example.net', port: 5070, priority: 1, weight: 1 }],
+    '_sips._tcp.voip.example.net': [{ name: 'tls.example.net', port: 5071, priority: 1, weight: 1 }],
+  };
+  const ips = { 'udp.example.net': ['2001:db8:2::1'], 'tcp.example.net': ['2001:db8:2::2'], 'tls.example.net': ['2001:db8:2::3'] };
+  for (const [transport, addr, port] of [['', '2001:db8:2::1', 5060], [' udp', '2001:db8:2::1', 5060], [' tcp', '2001:db8:2::2', 5070], [' tls', '2001:db8:2::3', 5071]] as const) {
+    const cfg = validate(parseConfig(`generic4 192.0.2.1\ngeneric6 2001:db8::1\ntcp yes\ntls-cert c\ntls-key k\nmap voip.example.net 192.0.2.130${transport}\n`, 'c'));
+    const map = new Mapping(cfg);
+    const r = new UplinkResolver(map, createLogger('plain', 'error'), fake(srv, ips));
+    await r.start();
+    r.stop();
+    t.same(map.targetOfName('voip.example.net', null, 6), { addr, family: 6, port }, `map ...${transport || ' (no transport)'}: ${addr} port ${port}`);
+    // RFC 5922 7.3: the TLS server proves the domain of the line, not the SRV target's name.
+    t.same(map.namesAt(addr), ['voip.example.net'], 'its address names the line\'s domain');
+  }
+});
