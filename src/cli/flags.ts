@@ -111,7 +111,8 @@ export const HELP = `
     --tcp-idle SECONDS        close a TCP or TLS connection idle this long (300); a
                               phone's registration keeps its own open while it lasts
     --tls-port N              SIP over TLS port (5061); TLS is on with a cert and key
-    --tls-cert FILE           PEM certificate the proxy presents
+    --tls-cert FILE           PEM certificate the proxy presents (as a client too,
+                              to a peer that asks for one)
     --tls-key FILE            its PEM private key
     --tls-ca FILE             PEM CAs that sign peers' certificates (system's); a
                               peer reached by name must be named by it (RFC 5922)

@@ -256,7 +256,8 @@ export class SipTcp {
       this.perDest.set(act.to.addr, n + 1);
       this.opts.budget.open++;
       const opts = { host: act.to.addr, port: act.to.port, localAddress: act.from.addr, family: act.to.family, noDelay: true };
-      const sock = this.opts.transport === 'tls' ? tls.connect({ ...opts, ca: this.opts.tls?.ca, ...serverIdentity(this.opts.names?.(act.to.addr) ?? []) }) : net.connect(opts);
+      // TLS: our certificate too, for a peer that asks for one (mutual TLS, RFC 5922 7.4: a provider's SBC).
+      const sock = this.opts.transport === 'tls' ? tls.connect({ ...opts, ...this.opts.tls, ...serverIdentity(this.opts.names?.(act.to.addr) ?? []) }) : net.connect(opts);
       c = this.attach(sock, act.from, act.to, false);
       const conn = c;
       let why = 'closed';

@@ -4,6 +4,7 @@
 // Then by name (`map registrar.example:5061 127.0.0.105 tls`, the name in the namespace's
 // hosts file) with a certificate that names registrar.example and no address: the server
 // proves the name (RFC 5922 7.3), and a name its certificate does not name is refused.
+// Kamailio requires the proxy's certificate (tls-cert) both times: mutual TLS.
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,7 +23,8 @@ e2e('tls', (w) => {
     ssl(['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.crt`, '-days', '2', '-extfile', `${name}.ext`]);
   }
   for (const [cfg, cert] of [['tls.cfg', 'kam'], ['tls-name.cfg', 'kamname']]) {
-    writeFileSync(join(d, cfg), `[server:default]\nmethod = TLSv1.2+\nverify_certificate = no\nrequire_certificate = no\nprivate_key = ${d}/${cert}.key\ncertificate = ${d}/${cert}.crt\n\n[client:default]\nverify_certificate = no\nrequire_certificate = no\n`);
+    // Kamailio asks for the proxy's certificate and checks it against the test CA (mutual TLS, RFC 5922 7.4).
+    writeFileSync(join(d, cfg), `[server:default]\nmethod = TLSv1.2+\nverify_certificate = yes\nrequire_certificate = yes\nca_list = ${d}/ca.crt\nprivate_key = ${d}/${cert}.key\ncertificate = ${d}/${cert}.crt\n\n[client:default]\nverify_certificate = no\nrequire_certificate = no\n`);
   }
 
   t.test('register and call through TLS to Kamailio over IPv6', async (t) => {

@@ -72,3 +72,25 @@ t.test('SipTcp over TLS reaches a server by the name its address was resolved fr
   t.equal(sni, 'provider.example', 'and the name went in SNI');
   t.equal(lost, 2);
 });
+
+t.test('a server that asks for a client certificate gets ours (mutual TLS, RFC 5922 7.4)', async (t) => {
+  let authorized: boolean | null = null;
+  let got = '';
+  const server = tls.createServer({ key, cert, ca: cert, requestCert: true, rejectUnauthorized: true }, (s) => {
+    authorized = s.authorized;
+    s.on('data', (d) => (got += d.toString('latin1')));
+    s.on('error', () => {});
+  });
+  server.on('tlsClientError', () => {});
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.teardown(() => server.close());
+  const port = (server.address() as net.AddressInfo).port;
+  const { engine } = engineOf('generic4 127.0.0.1\ngeneric6 ::1\nrtp-ports 30000-30099\n');
+  const tcp = new SipTcp(engine, createLogger('plain', 'error'), () => {}, { transport: 'tls', tls: { key, cert, ca: cert }, names: () => ['provider.example'], idleMs: 10000, connectTimeoutMs: 3000, handshakeMs: 3000, messageMs: 60000, writeMs: 10000, maxUnsentPerConnection: 1 << 18, maxPerSource: 4, maxPerDestination: 4, budget: { open: 0, max: 16, pending: 0, maxPending: 1 << 25, unsent: 0, maxUnsent: 1 << 25 } });
+  t.teardown(() => tcp.close());
+  let lost = 0;
+  tcp.send({ type: 'send', from: { addr: '127.0.0.1', family: 4, port: 5061 }, to: { addr: '127.0.0.1', family: 4, port }, data: 'OPTIONS sip:p@provider.example SIP/2.0\r\n\r\n', transport: 'tls', unreachable: (): Action[] => (lost++, []) });
+  t.ok(await waitFor(() => got.startsWith('OPTIONS') || lost > 0, 5000, 10), 'the request arrives (or is refused)');
+  t.equal(lost, 0, 'not refused');
+  t.equal(authorized, true, 'the server verified the proxy\'s certificate (tls-cert)');
+});
