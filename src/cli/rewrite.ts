@@ -43,7 +43,7 @@ async function settled(first: Action[], names: NameCache | null, api: DnsApi): P
   let out = first;
   for (let i = 0; names && i < 4 && out[0]?.type === 'resolve'; i++) {
     const a = out[0];
-    await resolveName(names, api, a.name, a.family);
+    await resolveName(names, api, a.name, a.family, a.service);
     out = a.retry();
   }
   return out;

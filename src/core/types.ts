@@ -35,7 +35,8 @@ export type Action =
   // send; held() hears whether the engine still holds the call (null: no answer).
   | { readonly type: 'media'; readonly key: string; readonly ng: NgCommand; readonly then?: (sdp: string | null) => Action[]; readonly held?: (known: boolean | null) => void }
   // A host name to resolve first; the daemon resolves it, then calls retry().
-  | { readonly type: 'resolve'; readonly name: string; readonly family: Family; readonly retry: () => Action[] };
+  // `service`: the transport it is looked up for (RFC 3263 4.2: its SRV service).
+  | { readonly type: 'resolve'; readonly name: string; readonly family: Family; readonly service: Transport; readonly retry: () => Action[] };
 
 /** An ng protocol dictionary (rtpengine): strings, numbers and lists of strings. */
 export type NgCommand = Readonly<Record<string, string | number | readonly string[]>>;
@@ -124,7 +125,7 @@ export interface Forward extends Writing {
 export type Plan =
   | Forward
   | { readonly type: 'answer'; readonly action: Action } // answered here (a registrar)
-  | { readonly type: 'resolve'; readonly name: string; readonly family: Family }; // a name first
+  | { readonly type: 'resolve'; readonly name: string; readonly family: Family; readonly service: Transport }; // a name first
 
 /** A response whose top Via is ours and signed for its next hop, and where that Via says it goes. */
 export interface PlanResponse {

@@ -8,7 +8,7 @@ import { Config } from '../config/config.js';
 import { Action } from '../core/types.js';
 import { Family, parseIp } from '../net/addr.js';
 import { Credentials } from '../masq/digest.js';
-import { NameCache } from '../masq/names.js';
+import { NameCache, Service } from '../masq/names.js';
 import { parsePasswd } from '../masq/passwd.js';
 import { Registrar } from '../masq/registrar.js';
 import { R } from '../sip/reasons.js';
@@ -115,10 +115,10 @@ export class RegistrationStore {
 }
 
 /** Resolve a name a LAN phone sends to (RFC 3263) into the engine's cache; a failure is kept too. */
-export async function resolveName(names: NameCache, api: DnsApi, name: string, family: Family): Promise<void> {
-  const r = await resolveUplink(api, name, family);
+export async function resolveName(names: NameCache, api: DnsApi, name: string, family: Family, service: Service = 'udp'): Promise<void> {
+  const r = await resolveUplink(api, name, family, service);
   const first = r.addrs[0];
-  names.set(name, family, first ? { addr: first, port: r.port } : null, r.ttl);
+  names.set(name, family, first ? { addr: first, port: r.port } : null, r.ttl, service);
 }
 
 /** Names being resolved at once, at most (SPEC 11): past it a request is a counted drop, which its phone retransmits; DNS is not flooded. */
@@ -131,7 +131,7 @@ export class NameResolver {
   constructor(private readonly names: NameCache, private readonly deliver: (a: Action[]) => void, private readonly countDrop: (r: typeof R.resolveQueueFull) => void, private readonly api: DnsApi = systemDns) {}
 
   resolve(a: Extract<Action, { type: 'resolve' }>): void {
-    const k = `${a.family}/${a.name}`;
+    const k = `${a.family}/${a.service}/${a.name}`;
     const waiting = this.pending.get(k);
     if (waiting) {
       if (waiting.length < 100) waiting.push(a.retry);
@@ -140,7 +140,7 @@ export class NameResolver {
     }
     if (this.pending.size >= MAX_LOOKUPS) return this.countDrop(R.resolveQueueFull);
     this.pending.set(k, [a.retry]);
-    void resolveName(this.names, this.api, a.name, a.family).then(() => {
+    void resolveName(this.names, this.api, a.name, a.family, a.service).then(() => {
       const list = this.pending.get(k) ?? [];
       this.pending.delete(k);
       for (const retry of list) this.deliver(retry());

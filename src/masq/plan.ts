@@ -11,7 +11,7 @@ import { refuse } from '../sip/errors.js';
 import { R, Reason } from '../sip/reasons.js';
 import { param, parseUri, UriParts, userOf, hostIp, targetPortOf } from '../sip/uri.js';
 import { Binding, sourceOf } from './bindings.js';
-import { NameCache } from './names.js';
+import { NameCache, Service } from './names.js';
 import { Nat, Realm } from './nat.js';
 import { Registrar } from './registrar.js';
 
@@ -24,7 +24,13 @@ export interface MasqState {
   readonly outboundProxies: readonly OutboundProxy[]; // outbound-proxy DOMAIN HOST[:PORT]
 }
 
-type NeedName = { readonly type: 'resolve'; readonly name: string; readonly family: Family };
+type NeedName = { readonly type: 'resolve'; readonly name: string; readonly family: Family; readonly service: Service };
+
+/** The transport a URI asks for, as the SRV service its host is looked up for (RFC 3263 4.2; RFC 3261 19.1.2: sips is TLS). */
+function serviceOf(text: string, u: UriParts): Service {
+  const t = u.scheme === 'sips' ? 'tls' : transportParam(text, u);
+  return t === 'tls' || t === 'tcp' ? t : 'udp';
+}
 
 /** Relay plan between the realms; media of one LAN phone's leg is keyed by its address. */
 export function natMedia(nat: Nat, callId: string, from: Realm, to: Realm, lan: Addr, wan: Family): MediaPlan | null {
@@ -35,7 +41,7 @@ export function natMedia(nat: Nat, callId: string, from: Realm, to: Realm, lan: 
 }
 
 /** A URI's target when it names a host: a literal, or a name from the cache (resolved first if not yet). */
-function targetOfHost(st: MasqState, text: string, u: UriParts, family: Family): HostPort | NeedName {
+function targetOfHost(st: MasqState, text: string, u: UriParts, family: Family, service = serviceOf(text, u)): HostPort | NeedName {
   const port = targetPortOf(text, u);
   const a = hostIp(text, u.hostStart, u.hostEnd);
   if (a) return withPort(a, port ?? 5060);
@@ -43,8 +49,8 @@ function targetOfHost(st: MasqState, text: string, u: UriParts, family: Family):
   // A dual-stack line: the primary outbound's family first, then the other one's.
   const families: Family[] = st.nat.outbound2 ? [family, st.nat.outbound2.family === family ? st.nat.outbound.family : st.nat.outbound2.family] : [family];
   for (const f of families) {
-    const r = st.names.get(name, f);
-    if (r === undefined) return { type: 'resolve', name, family: f };
+    const r = st.names.get(name, f, service);
+    if (r === undefined) return { type: 'resolve', name, family: f, service };
     if (r !== null) return withPort(r.addr, port ?? r.port ?? 5060);
   }
   throw refuse(R.nameUnresolved, `Service Unavailable (cannot resolve ${name})`);
@@ -138,7 +144,9 @@ function viaProxy(ctx: ProxyContext, st: MasqState, r: PlanRequest, p: OutboundP
   const host = p.host.includes(':') ? `[${p.host}]` : p.host;
   const uri = `sip:${host}${p.port ? `:${p.port}` : ''};lr`;
   const u = parseUri(uri, 0, uri.length) as UriParts;
-  const target = targetOfHost(st, uri, u, st.nat.outbound.family);
+  // The proxy's SRV service is the request's transport (a sips: Request-URI goes on over TLS).
+  const ruri = r.routing.ruri;
+  const target = targetOfHost(st, uri, u, st.nat.outbound.family, ruri ? serviceOf(r.m.text, ruri) : 'udp');
   if ('type' in target) return target;
   return { ...forward(ctx, st, r, 'lan', target, null), pushRoute: uri };
 }

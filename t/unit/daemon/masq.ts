@@ -96,3 +96,34 @@ t.test('outbound by host name', async (t) => {
   const bad = validate(parseConfig('inbound 192.0.2.1/24\noutbound none.example.net\n', 'f'));
   await t.rejects(resolveOutbound(bad, dns({})), /outbound none.example.net: cannot resolve/);
 });
+
+t.test('a name is looked up for the transport its URI asks for: its own SRV service (RFC 3263 4.2)', async (t) => {
+  const { engine: e, masq } = engineOf(cfgText + 'tcp yes\ntls-cert c.pem\ntls-key k.pem\n');
+  const srv: Record<string, Array<{ name: string; port: number; priority: number; weight: number }>> = {
+    '_sip._udp.provider.example': [{ name: 'udp.provider.example', port: 5060, priority: 1, weight: 1 }],
+    '_sip._tcp.provider.example': [{ name: 'tcp.provider.example', port: 5070, priority: 1, weight: 1 }],
+    '_sips._tcp.provider.example': [{ name: 'tls.provider.example', port: 5071, priority: 1, weight: 1 }],
+  };
+  const api: DnsApi = {
+    ...dns({ 'udp.provider.example': ['198.51.100.30'], 'tcp.provider.example': ['198.51.100.31'], 'tls.provider.example': ['198.51.100.32'] }),
+    resolveSrv: async (n) => {
+      if (srv[n]) return srv[n];
+      throw new Error('ENODATA');
+    },
+  };
+  const sent: Action[] = [];
+  const r = new NameResolver(masq!.names, (a) => sent.push(...a), (why) => e.countDrop(why), api);
+  const src = parseHostPort('192.0.2.10:5060')!;
+  const local = parseHostPort('192.0.2.1:5060')!;
+  for (const ruri of ['sip:provider.example', 'sips:provider.example', 'sip:provider.example;transport=tcp', 'sip:provider.example;transport=tls']) {
+    const first = e.handle(register('provider.example').replace('REGISTER sip:provider.example ', `REGISTER ${ruri} `), src, local);
+    t.equal(first[0].type, 'resolve', `${ruri}: its name is looked up first`);
+    r.resolve(first[0] as Extract<Action, { type: 'resolve' }>);
+  }
+  t.ok(await new Promise((res) => { const t0 = Date.now(); const f = () => (sent.length >= 4 || Date.now() - t0 > 2000 ? res(sent.length === 4) : setTimeout(f, 5)); f(); }), 'all four went on');
+  // In the order their lookups ended (the second tls request waited on the first's lookup).
+  t.same(sent.map((a) => (a.type === 'send' ? `${a.transport} ${a.to.addr}:${a.to.port}` : a.type)).sort(),
+    ['tcp 198.51.100.31:5070', 'tls 198.51.100.32:5071', 'tls 198.51.100.32:5071', 'udp 198.51.100.30:5060'], '_sip._udp, _sip._tcp, and _sips._tcp for both TLS URIs');
+  // RFC 5922 7.3: the TLS server proves the domain the phone named, not the SRV target.
+  t.same(masq!.names.namesAt('198.51.100.32'), ['provider.example']);
+});
