@@ -8,24 +8,15 @@
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { kamailioTlsCfg, makeCerts } from '../lib/certs.js';
 import { waitFor, sleep } from '../lib/netns.js';
 import { CALL_MS, PROXY_CONF, e2e } from '../lib/world.js';
 
 e2e('tls', (w) => {
   const d = w.dir;
-  const ssl = (args: string[]) => spawnSync('openssl', args, { cwd: d, encoding: 'utf8' });
-  // A test CA, and certificates for Kamailio and for the proxy, with IP subjectAltNames.
-  ssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=sipproxy64 test CA']);
-  for (const [name, sans] of [['kam', 'IP:2001:db8:1::5'], ['kamname', 'DNS:registrar.example'], ['proxy', 'IP:127.0.0.105,IP:2001:db8:64::10,IP:127.0.0.1,IP:2001:db8::1']]) {
-    ssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${name}`]);
-    writeFileSync(join(d, `${name}.ext`), `subjectAltName=${sans}\n`);
-    ssl(['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.crt`, '-days', '2', '-extfile', `${name}.ext`]);
-  }
-  for (const [cfg, cert] of [['tls.cfg', 'kam'], ['tls-name.cfg', 'kamname']]) {
-    // Kamailio asks for the proxy's certificate and checks it against the test CA (mutual TLS, RFC 5922 7.4).
-    writeFileSync(join(d, cfg), `[server:default]\nmethod = TLSv1.2+\nverify_certificate = yes\nrequire_certificate = yes\nca_list = ${d}/ca.crt\nprivate_key = ${d}/${cert}.key\ncertificate = ${d}/${cert}.crt\n\n[client:default]\nverify_certificate = no\nrequire_certificate = no\n`);
-  }
+  makeCerts(d, [['kam', 'IP:2001:db8:1::5'], ['kamname', 'DNS:registrar.example'], ['proxy', 'IP:127.0.0.105,IP:2001:db8:64::10,IP:127.0.0.1,IP:2001:db8::1']]);
+  kamailioTlsCfg(d, 'tls.cfg', 'kam');
+  kamailioTlsCfg(d, 'tls-name.cfg', 'kamname');
 
   t.test('register and call through TLS to Kamailio over IPv6', async (t) => {
     const kam = await w.kamailio(['WITH_TLS', `TLSCFG="${d}/tls.cfg"`]);

@@ -2,7 +2,8 @@
 //   config      the sipproxy64 config
 //   route       one line per message: "FROM TO [tcp|tls]" (source, local address, transport)
 //   1.sip, 2.sip, ...  the messages, exact bytes
-//   hosts       (optional) "NAME ADDR [PORT]" lines: names the masquerading mode resolves
+//   hosts       (optional) "NAME ADDR [PORT [udp|tcp|tls]]" lines: names the masquerading mode
+//               resolves, for the transport's SRV service (udp when none is given)
 //   passwd      (optional) the registrar's password file, when the config names it
 //   expected    what `sipproxy64 rewrite` prints for each message, in order, then a
 //               "# media" section listing the relay sessions left open
@@ -36,9 +37,10 @@ export function runCase(dir: string): CaseResult {
   const { engine, masq } = engineFor(join(dir, 'config'));
   if (existsSync(join(dir, 'hosts'))) {
     for (const line of readFileSync(join(dir, 'hosts'), 'latin1').split('\n')) {
-      const [name, addr, port] = line.trim().split(/\s+/);
+      const [name, addr, port, service] = line.trim().split(/\s+/);
       const a = addr ? parseIp(addr) : null;
-      if (name && a) masq?.names.set(name, a.family, { addr: a, port: port ? Number(port) : undefined }, 86400);
+      const svc = service === 'tcp' || service === 'tls' ? service : 'udp';
+      if (name && a) masq?.names.set(name, a.family, { addr: a, port: port && port !== '-' ? Number(port) : undefined }, 86400, svc);
     }
   }
   const routes = readFileSync(join(dir, 'route'), 'latin1').split('\n').filter((l) => l.trim() !== '' && !l.startsWith('#'));
