@@ -4,7 +4,7 @@
 import type { OutboundProxy } from '../config/config.js';
 import { localReply } from '../core/reply.js';
 import { Forward, MediaPlan, Plan, PlanRequest, ProxyContext, Writing } from '../core/types.js';
-import { registrationLife, transportParam } from '../core/transport.js';
+import { MAX_REGISTRATION_LIFE, registrationLife, transportParam } from '../core/transport.js';
 import { KEEP_PARAM, keptPort } from '../core/uris.js';
 import { Addr, Family, HostPort, parseHostIp, withPort } from '../net/addr.js';
 import { refuse } from '../sip/errors.js';
@@ -95,10 +95,14 @@ export function natPlan(ctx: ProxyContext, st: MasqState, r: PlanRequest, from: 
   const toUs = ruriIp !== null && nat.realmOf(ruriIp.addr) !== null;
   // RFC 3261 10.3: a REGISTER for our domain is ours to answer.
   if (m.method === 'REGISTER' && !routed && reg.enabled && (reg.isOurDomain(ruriHost) || toUs)) {
-    const extra = reg.register(m, src, r.transport, r.callId, Number(r.cseq.num));
+    const { extra, lasts } = reg.register(m, src, r.transport, r.callId, Number(r.cseq.num));
     const ok = localReply(text, 200, 'OK', R.registered, src, local, ctx.product, extra, r.transport);
-    // RFC 5626 5.3: the phone is called on the connection it registered on while that lasts.
-    return { type: 'answer', action: ok.type === 'send' && r.transport !== 'udp' ? { ...ok, registration: registrationLife(ok.data, src.addr) } : ok };
+    // RFC 5626 5.3: the phone is called on the connection it registered on while that lasts:
+    // every binding it registered on it (Kamailio's tcp_persistent_flag), a phone behind a NAT
+    // of its own too, whose Contact names another address than the connection's.
+    if (ok.type !== 'send' || r.transport === 'udp') return { type: 'answer', action: ok };
+    const life = registrationLife(ok.data, src.addr);
+    return { type: 'answer', action: { ...ok, registration: { aor: life.aor, lasts: Math.min(Math.max(life.lasts, lasts), MAX_REGISTRATION_LIFE) } } };
   }
   let target: HostPort | NeedName | null = null;
   let newRuri: string | null = routing.newRuri;

@@ -58,9 +58,11 @@ export class Registrar {
 
   /**
    * A REGISTER for one of our domains (RFC 3261 10.3). Returns the extra header lines of the
-   * 200 OK; throws SipError for 401 (with a challenge), 403, 400, 500.
+   * 200 OK, and `lasts`: the seconds the longest of the AOR's bindings registered from this
+   * source and transport has left (over TCP or TLS, its connection: they are reached on it,
+   * a phone behind a NAT of its own too); throws SipError for 401 (with a challenge), 403, 400, 500.
    */
-  register(m: SipMessage, src: HostPort, transport: string, callId: string, cseq: number): string {
+  register(m: SipMessage, src: HostPort, transport: string, callId: string, cseq: number): { extra: string; lasts: number } {
     const user = this.authenticate(m, src);
     // Steps 5 and 6: the address-of-record, and the right to change it.
     const to = m.hot.to as Header;
@@ -76,15 +78,19 @@ export class Registrar {
     // Step 7: the bindings (expires: the contact's, the Expires header's, or default-expires).
     const all = this.contactsFor(m);
     if (all.some((c) => c.uri.length > MAX_CONTACT)) throw refuse(R.contactTooLong);
+    const source = `${uriHost(src)}:${src.port}/${transport}`;
     if (all.length > 0) {
-      const r = this.bindings.register(aor, callId, cseq, `${uriHost(src)}:${src.port}/${transport}`, all, this.cfg.maxBindings, this.cfg.maxRegistrations);
+      const r = this.bindings.register(aor, callId, cseq, source, all, this.cfg.maxBindings, this.cfg.maxRegistrations);
       if (!r.ok) throw refuse(r.reason);
       this.dirty = true;
     }
     // Step 8: 200 OK with every current binding and its remaining time, and a Date.
     const t = this.now();
-    const contacts = this.bindings.lookup(aor).map((b) => `Contact: <${b.contact}>;expires=${Math.max(0, Math.round((b.expires - t) / 1000))}\r\n`);
-    return contacts.join('') + `Date: ${new Date(t).toUTCString()}\r\n`;
+    const left = (b: Binding) => Math.max(0, Math.round((b.expires - t) / 1000));
+    const current = this.bindings.lookup(aor);
+    const contacts = current.map((b) => `Contact: <${b.contact}>;expires=${left(b)}\r\n`);
+    const lasts = current.reduce((n, b) => (b.source === source ? Math.max(n, left(b)) : n), 0);
+    return { extra: contacts.join('') + `Date: ${new Date(t).toUTCString()}\r\n`, lasts };
   }
 
   /**

@@ -2,6 +2,7 @@
 // answer keeps them, MAX_MISSES unanswered rounds drop the binding; a forged answer does not
 // count. Through the engine, as the daemon's timer and sockets would drive it.
 import t from 'tap';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -104,6 +105,29 @@ t.test('a phone registered over TCP behind its own NAT is reached on its connect
   t.same(d?.type === 'send' && [d.to.addr, d.to.port, d.transport, d.data.split('\r\n')[0]], ['203.0.113.31', 40001, 'tcp', 'INVITE sip:dave@10.0.0.6;transport=tcp SIP/2.0'], 'Contact transport=tcp: to the connection the REGISTER came on');
   const f = sent('fred');
   t.same(f?.type === 'send' && [f.to.addr, f.to.port], ['10.0.0.7', 5060], 'a Contact without transport=tcp is not sent to a TCP source port');
+});
+
+t.test('a registration over TCP behind the phone\'s own NAT keeps its connection open while it lasts', async (t) => {
+  // RFC 5626 5.3, Kamailio's tcp_persistent_flag: the phone is called on that connection (the
+  // test above), so the 2xx must keep it past tcp-idle, although its Contact names 10.0.0.6.
+  const tcpCfg = validate(parseConfig(`inbound 192.0.2.1/24\noutbound 198.51.100.1\nregistrar yes\ndomain example.net\npasswd ${join(dir, 'passwd')}\ntcp yes\ndigest-algorithms md5\n`, 'f'));
+  const { engine } = buildEngine(tcpCfg);
+  const md5 = (x: string) => createHash('md5').update(x).digest('hex');
+  const register = (cseq: number, contact: string, auth = '') => `REGISTER sip:example.net SIP/2.0\r\nVia: SIP/2.0/TCP 10.0.0.6:5060;branch=z9hG4bKr${cseq};rport\r\nMax-Forwards: 70\r\nFrom: <sip:bob@example.net>;tag=r\r\nTo: <sip:bob@example.net>\r\nCall-ID: r@10.0.0.6\r\nCSeq: ${cseq} REGISTER\r\n${auth}Contact: ${contact}\r\nContent-Length: 0\r\n\r\n`;
+  const send = (text: string) => engine.handle(text, hp('203.0.113.31:40001'), hp('198.51.100.1:5060'), 'tcp').find((a) => a.type === 'send');
+  let cseq = 1;
+  /** REGISTER with digest (the 401's nonce): the 2xx's registration. */
+  const registered = (contact: string) => {
+    const c = send(register(cseq++, contact));
+    const nonce = c?.type === 'send' ? /nonce="([^"]+)"/.exec(c.data)?.[1] : undefined;
+    if (!nonce) throw new Error('no challenge');
+    const nc = `0000000${cseq}`; // a nonce may come again: its count goes on
+    const response = md5(`${md5('bob:example.net:bob-pw')}:${nonce}:${nc}:c0ffee:auth:${md5('REGISTER:sip:example.net')}`);
+    const ok = send(register(cseq++, contact, `Authorization: Digest username="bob", realm="example.net", nonce="${nonce}", uri="sip:example.net", response="${response}", algorithm=MD5, qop=auth, nc=${nc}, cnonce="c0ffee"\r\n`));
+    return ok?.type === 'send' ? [ok.data.split('\r\n')[0], ok.registration] : ok;
+  };
+  t.same(registered('<sip:bob@10.0.0.6;transport=tcp>;expires=900'), ['SIP/2.0 200 OK', { aor: 'sip:bob@example.net', lasts: 900 }], 'its binding from this connection keeps it 900 s');
+  t.same(registered('<sip:bob@10.0.0.6;transport=tcp>;expires=0'), ['SIP/2.0 200 OK', { aor: 'sip:bob@example.net', lasts: 0 }], 'unregistered: tcp-idle again');
 });
 
 t.test('keepalive needs the registrar', async (t) => {
