@@ -46,7 +46,7 @@ export function handleRequest(ctx: ProxyContext, planner: Planner, m: SipMessage
   const plan = planner.request(ctx, req); //                     RFC 3261 16.5-16.6 (the mode decides)
   if (plan.type === 'answer') return [plan.action];
   if (plan.type === 'resolve') return [{ type: 'resolve', name: plan.name, family: plan.family, service: plan.service, retry }];
-  const rw: RewriteCtx = { text: m.text, tr: plan.tr, out: plan.outAddr.family, edits, ours: ctx.ours, hook: plan.hook, uriHeaders: ctx.cfg.uriHeaders, budget: { uris: MAX_URIS }, flow: flowOf(src, inT) };
+  const rw: RewriteCtx = { text: m.text, tr: plan.tr, out: plan.outAddr.family, edits, ours: ctx.ours, hook: plan.hook, uriHeaders: ctx.cfg.uriHeaders, budget: { uris: MAX_URIS }, flow: flowOf(src, inT), src };
   const ruriToUs = namesUs(ctx.ours, m.text, pre.routing.ruri); // its transport= was the hop to us
   const newRuri = rewriteRequestUri(rw, m, plan, pre, ruriToUs); // RFC 3261 16.6 step 2, SPEC 4
   rewriteRoutes(rw, pre); //                                     RFC 3261 16.4: ours go, the rest are mapped

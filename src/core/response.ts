@@ -33,7 +33,7 @@ export function handleResponse(ctx: ProxyContext, planner: Planner, m: SipMessag
 
   const edits = new Edits();
   deleteElement(m, edits, top.header, top.start, top.end); //         RFC 3261 16.7 step 3: pop our Via
-  const rw = { text: m.text, tr: plan.tr, out: dest.family, edits, ours: ctx.ours, hook: plan.hook, uriHeaders: ctx.cfg.uriHeaders, budget: { uris: MAX_URIS }, flow: flowOf(src, inT) };
+  const rw = { text: m.text, tr: plan.tr, out: dest.family, edits, ours: ctx.ours, hook: plan.hook, uriHeaders: ctx.cfg.uriHeaders, budget: { uris: MAX_URIS }, flow: flowOf(src, inT), src };
   rewriteHeaders(rw, m, new Set<Header>([top.header]), ctx.cfg.keepUserAgent ? null : ctx.product); // SPEC 4
   const key = plan.media?.key ?? callId;
   const held = ctx.media.dialogTag(key);

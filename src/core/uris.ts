@@ -29,6 +29,7 @@ export interface RewriteCtx {
   readonly uriHeaders?: readonly string[]; // uri-header NAME: headers the table leaves alone that carry URIs
   readonly budget: { uris: number }; //       URIs this message may still have rewritten (MAX_URIS)
   readonly flow?: Flow | null; //                the TCP or TLS connection the message came on
+  readonly src?: HostPort; //                     where the message came from
 }
 
 /** A party's connection to us: its address and port, and its transport. */

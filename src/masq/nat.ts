@@ -4,7 +4,7 @@
 // address with the LAN address in a MACed ;sp64n= parameter, so requests that come back
 // to the public address find the phone without per-call state.
 import ipaddr from 'ipaddr.js';
-import { Addr, Family, HostPort, parseHostPort, uriHost, withPort } from '../net/addr.js';
+import { Addr, Family, HostPort, isSiteLocal, parseHostPort, uriHost, withPort } from '../net/addr.js';
 import { param, UriParts } from '../sip/uri.js';
 import { keepTransport, restoreTransport, Translator, UriHook } from '../core/uris.js';
 import { verifies } from '../core/mac.js';
@@ -13,6 +13,12 @@ export type Realm = 'lan' | 'wan';
 
 /** URI parameter carrying a LAN address through the public side. */
 export const NAT_PARAM = 'sp64n';
+
+/**
+ * URI parameter carrying, to the LAN, where a public party behind a NAT of its own sent from
+ * (its URI names a site-local address; Kamailio nathelper's alias): requests to the URI go there.
+ */
+export const NATED_PARAM = 'sp64r';
 
 export class Nat {
   private readonly net: [ipaddr.IPv4 | ipaddr.IPv6, number];
@@ -113,16 +119,28 @@ export class Nat {
   }
 
   untoken(v: string): HostPort | null {
-    const m = /^([0-9A-Fa-f.:]+)-(\d{1,5})-([0-9a-f]{12})$/.exec(v);
-    if (!m || !verifies(this.macs, `${m[1]}-${m[2]}`, m[3])) return null;
-    const hp = parseHostPort(m[1].includes(':') ? `[${m[1]}]:${m[2]}` : `${m[1]}:${m[2]}`);
+    const hp = this.verified(v, '');
     return hp && this.isLan(hp) ? hp : null;
+  }
+
+  /** "ADDR-PORT-MAC" read back when the MAC (over `kind` and ADDR-PORT) is right. */
+  private verified(v: string, kind: string): HostPort | null {
+    const m = /^([0-9A-Fa-f.:]+)-(\d{1,5})-([0-9a-f]{12})$/.exec(v);
+    if (!m || !verifies(this.macs, `${kind}${m[1]}-${m[2]}`, m[3])) return null;
+    return parseHostPort(m[1].includes(':') ? `[${m[1]}]:${m[2]}` : `${m[1]}:${m[2]}`);
   }
 
   /** The LAN address a URI's ;sp64n= names, when the MAC is right. */
   tokenOf(text: string, u: UriParts): HostPort | null {
     const p = param(u, NAT_PARAM);
     return p && p.valueStart >= 0 ? this.untoken(text.slice(p.valueStart, p.valueEnd)) : null;
+  }
+
+  /** The public source a URI's ;sp64r= names (NATED_PARAM), when the MAC is right; signed apart from ;sp64n=. */
+  natedOf(text: string, u: UriParts): HostPort | null {
+    const p = param(u, NATED_PARAM);
+    const hp = p && p.valueStart >= 0 ? this.verified(text.slice(p.valueStart, p.valueEnd), 'r ') : null;
+    return hp && !this.isLan(hp) && this.realmOf(hp.addr) === null ? hp : null;
   }
 
   /**
@@ -146,6 +164,10 @@ export class Nat {
     isGeneric: this.isOwn,
     hasFace: this.never,
     hook: (c, u, a, port, restorable) => {
+      // The party's own URI again, without the source we wrote for the LAN (NATED_PARAM).
+      const r = param(u, NATED_PARAM);
+      if (r) c.edits.delete(r.start, r.end);
+      if (r && this.isLan(a)) return true; // its site's address, not one of our phones
       if (!restorable || !this.isLan(a) || a.addr === this.inbound.addr) return false;
       // A routing URI into the LAN: our public address, and the phone in ;sp64n=.
       const end = u.portStart >= 0 ? u.portEnd : u.hostEnd;
@@ -162,9 +184,17 @@ export class Nat {
     hasFace: this.never,
     // A public party of the other family on our LAN address: that serves sip-port only (uris.ts PORT_PARAM).
     ownPort: (_a, port) => (port === this.sipPort ? null : this.sipPort),
-    hook: (c, u) => {
+    hook: (c, u, a, _port, restorable) => {
       const p = param(u, NAT_PARAM);
       const hp = this.tokenOf(c.text, u);
+      // RFC 3261 12.1.1: a public party behind a NAT of its own (a teleworker's phone) names a
+      // site-local address as its remote target; the LAN's requests to it go where it sent from.
+      const src = c.src;
+      if (!p && restorable && src && src.addr !== a.addr && isSiteLocal(a) && !param(u, NATED_PARAM)) {
+        const v = `${src.addr}-${src.port}`;
+        c.edits.insert(u.portStart >= 0 ? u.portEnd : u.hostEnd, `;${NATED_PARAM}=${v}-${this.macs[0](`r ${v}`)}`);
+        return false; // its host and port are written as any other's
+      }
       if (!p || !hp) return false;
       // Back to the phone's own URI (RFC 3261 12.1.1: the remote target it gave).
       const end = u.portStart >= 0 ? u.portEnd : u.hostEnd;

@@ -115,8 +115,11 @@ export function natPlan(ctx: ProxyContext, st: MasqState, r: PlanRequest, from: 
   const forUs = ip !== null && nat.realmOf(ip.addr) !== null;
   const kept = forUs && from === 'lan' ? param(uri.u, KEEP_PARAM) : undefined;
   const keptAddr = kept && kept.valueStart >= 0 ? parseHostIp(uri.text.slice(kept.valueStart, kept.valueEnd)) : null;
+  const nated = from === 'lan' && !phone ? nat.natedOf(uri.text, uri.u) : null;
   if (phone) {
     target = phone; // a URI we gave out for a LAN phone (the remote target of a dialog, a registration)
+  } else if (nated) {
+    target = nated; // a public party behind a NAT of its own: where its message came from (nat.ts NATED_PARAM)
   } else if (keptAddr) {
     // A public party we wrote as our address (;sp64h=), at its own port (;sp64p=) when it is not sip-port.
     target = withPort(keptAddr, keptPort(uri.text, uri.u)?.port ?? targetPortOf(uri.text, uri.u) ?? 5060);

@@ -172,6 +172,24 @@ function special4(a: string): boolean {
   return first === 0 || first === 127 || first >= 224;
 }
 
+/**
+ * An address only its own site reaches (RFC 1918, RFC 6598 shared, RFC 3927 and RFC 4291
+ * 2.5.6 link-local, RFC 4193 unique local): a party that writes one and sends from another
+ * is behind a NAT. `a` is canonical (parseIp).
+ */
+export function isSiteLocal(a: Addr): boolean {
+  const t = a.addr;
+  if (a.family === 6) {
+    if (t.indexOf(':') !== 4) return false; // fc00::/7 and fe80::/10 have a first group of four digits
+    const g = parseInt(t.slice(0, 4), 16);
+    return (g & 0xfe00) === 0xfc00 || (g & 0xffc0) === 0xfe80;
+  }
+  const d = t.indexOf('.');
+  const x = Number(t.slice(0, d));
+  const y = parseInt(t.slice(d + 1), 10);
+  return x === 10 || (x === 172 && y >= 16 && y <= 31) || (x === 192 && y === 168) || (x === 100 && y >= 64 && y <= 127) || (x === 169 && y === 254);
+}
+
 const nets = new Map<string, string>();
 
 /** The source an IPv6 host is: its /64 (it may use any address in it); an IPv4 address itself, also written in IPv6. */

@@ -7,7 +7,9 @@
 // other, and each hears the other's tone. Then the same with the public side in IPv6
 // (carol 2001:db8:1::20, Kamailio 2001:db8:1::5, the router 2001:db8:1::1).
 import t from 'tap';
-import { Baresip, baresipMissing, callAndHear } from '../lib/baresip.js';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Baresip, baresipMissing, callAndHear, failed, phonesUp } from '../lib/baresip.js';
 import { masquerade, masqMissing, sh } from '../lib/masqnet.js';
 import { waitFor } from '../lib/netns.js';
 import { cannotRun, World } from '../lib/world.js';
@@ -60,6 +62,55 @@ if (!cannotRun(baresipMissing() ?? masqMissing())) {
     await callAndHear(t, alice, carol, `sip:carol@${side.provider}`, [ALICE_HZ, CAROL_HZ], ['alice', 'carol']);
     await callAndHear(t, carol, alice, `sip:alice@${side.provider}`, [CAROL_HZ, ALICE_HZ], ['carol', 'alice']);
     t.ok(await waitFor(() => rtr.relaySockets().length === 0, 8000, 200), 'no relay socket left after the calls');
+    proxy.child.kill('SIGTERM');
+    t.equal(await proxy.exited, 0, 'SIGTERM exits 0');
+  });
+
+  // A teleworker: bob's baresip at home (10.0.0.5) behind a NAT of its own (in the public
+  // namespace: translated to 198.51.100.40, nothing new comes in) registers over TCP at the
+  // proxy's registrar. His Contact names 10.0.0.5, so he is called on the connection he
+  // registered on (RFC 5626 5.3), which his registration, not tcp-idle (2 s), keeps open.
+  t.test('baresip behind a NAT of its own registers over TCP at our registrar and is called after tcp-idle', async (t) => {
+    const home = new World('pmh');
+    t.teardown(() => home.destroy());
+    home.ns.setup([]);
+    const H = home.ns.name;
+    sh(`ip link add p-phone netns ${H} type veth peer name m-home netns ${P}`);
+    sh(`ip -n ${H} addr add 10.0.0.5/24 dev p-phone && ip -n ${H} link set p-phone up && ip -n ${H} route add default via 10.0.0.1`);
+    sh(`ip -n ${P} addr add 10.0.0.1/24 dev m-home && ip -n ${P} link set m-home up && ip -n ${P} addr add 198.51.100.40/24 dev br0 && ip netns exec ${P} sysctl -qw net.ipv4.ip_forward=1`);
+    sh(`ip netns exec ${P} nft -f - <<'EOF'
+table ip home {
+  chain post { type nat hook postrouting priority srcnat; oifname "br0" ip saddr 10.0.0.0/24 snat to 198.51.100.40; }
+  chain forward { type filter hook forward priority filter; policy drop; ct state established,related accept; iifname "m-home" accept; }
+}
+EOF`);
+    t.teardown(() => sh(`ip netns exec ${P} nft delete table ip home`));
+    const passwd = join(rtr.dir, 'passwd');
+    writeFileSync(passwd, 'alice alice-pw\nbob bob-pw\n');
+    const proxy = rtr.startProxy(`inbound 192.0.2.1\noutbound 198.51.100.1\nrtp-ports 30000-30099\nrtp-timeout 5\nregistrar yes\ndomain 198.51.100.1\npasswd ${passwd}\ndigest-algorithms md5\ntcp yes\ntcp-idle 2\nregistrations ${join(rtr.dir, 'reg.json')}\nmetrics 127.0.0.1:9064\n`);
+    t.ok(await rtr.proxyUp(proxy), 'proxy started' + (proxy.child.exitCode === null ? '' : proxy.log().slice(-400)));
+    const alice = new Baresip(lan, '192.0.2.10', '<sip:alice@198.51.100.1>;auth_pass=alice-pw;outbound="sip:192.0.2.1;lr";regint=600;answermode=auto', ALICE_HZ, '40000-40019');
+    const bob = new Baresip(home, '10.0.0.5', '<sip:bob@198.51.100.1;transport=tcp>;auth_pass=bob-pw;regint=600;answermode=auto', CAROL_HZ, '40060-40079');
+    await phonesUp(t, [alice, bob], 'alice registers from the LAN, bob from home over TCP', ['UDP', 'TCP']);
+    // Nothing on his connection for twice tcp-idle: his 600 s keep it open.
+    await new Promise((r) => setTimeout(r, 4000));
+    t.match(await rtr.http('/metrics'), /^sipproxy64_sip_connections_registered\{transport="tcp"\} 1$/m, 'his connection is kept by his registration');
+    await callAndHear(t, alice, bob, 'sip:bob@198.51.100.1', [ALICE_HZ, CAROL_HZ], ['alice', 'bob']);
+    t.match(proxy.log(), /out from=198\.51\.100\.1:5060 to=198\.51\.100\.40:(?!5060 )\d+ transport=tcp bytes=\d+ first="INVITE sip:bob[^@]*@10\.0\.0\.5:\d+;transport=tcp/, 'the INVITE went to him over TCP on his own connection, through his NAT');
+    // His 200 OK's Contact names 10.0.0.5: alice's ACK and BYE to it go where it came from
+    // (;sp64r=, RFC 3261 12.1.1), his own URI restored; before, they went to 10.0.0.5 and
+    // were lost (the call was never established on his side).
+    t.match(proxy.log(), /out from=198\.51\.100\.1:5060 to=198\.51\.100\.40:(?!5060 )\d+ transport=tcp bytes=\d+ first="ACK sip:bob[^@]*@10\.0\.0\.5:\d+;transport=tcp SIP/, 'alice\'s ACK went to his connection, his own URI restored');
+    t.match(proxy.log(), /out from=198\.51\.100\.1:5060 to=198\.51\.100\.40:(?!5060 )\d+ transport=tcp bytes=\d+ first="BYE sip:bob[^@]*@10\.0\.0\.5:\d+;transport=tcp SIP/, 'and her BYE');
+    // He calls her, and she hangs up: her BYE goes to the Contact of his INVITE the same way.
+    const [a0, b0] = [alice.events.length, bob.events.length];
+    bob.command('dial', 'sip:alice@198.51.100.1');
+    t.ok(await alice.event('CALL_ESTABLISHED', 15000, a0), 'bob calls alice from home: she answers');
+    t.ok(await bob.event('CALL_ESTABLISHED', 15000, b0), 'the call is up on his side');
+    alice.command('hangup');
+    const closed = await bob.event('CALL_CLOSED', 15000, b0);
+    t.ok(closed, `alice hangs up: bob gets her BYE${closed ? '' : failed(alice, bob)}`);
+    t.equal(proxy.log().match(/to=198\.51\.100\.40:\d+ transport=tcp bytes=\d+ first="BYE sip:bob[^@]*@10\.0\.0\.5:/g)?.length, 2, 'her second BYE went to his connection too');
     proxy.child.kill('SIGTERM');
     t.equal(await proxy.exited, 0, 'SIGTERM exits 0');
   });

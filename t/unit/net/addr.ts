@@ -1,5 +1,5 @@
 import t from 'tap';
-import { formatHostPort, isSpecial, parseHostIp, parseHostPort, parseIp, sourceKey, uriHost } from '../../../src/net/addr.js';
+import { formatHostPort, isSiteLocal, isSpecial, parseHostIp, parseHostPort, parseIp, sourceKey, uriHost } from '../../../src/net/addr.js';
 
 t.test('parseIp validates with net.isIP before ipaddr.js', async (t) => {
   t.equal(parseIp('010.0.0.1'), null, 'leading zeros are not octal, they are invalid');
@@ -51,4 +51,9 @@ t.test('no IPv6 zone: SIP and SDP addresses have none (SPEC 11: a stranger would
   for (const a of ['fe80::1%eth0', 'fe80::1%25eth0', 'fe80::1%1', '2001:db8::1%lo']) t.equal(parseIp(a), null, a);
   t.equal(parseHostIp('[fe80::1%eth0]'), null);
   t.same(parseIp('fe80::1'), { addr: 'fe80::1', family: 6 }, 'without one, link-local is an address as before');
+});
+
+t.test('isSiteLocal: addresses only their own site reaches (a party behind a NAT writes one)', async (t) => {
+  for (const a of ['10.0.0.5', '10.255.255.255', '172.16.0.1', '172.31.255.254', '192.168.1.20', '100.64.0.1', '100.127.255.254', '169.254.10.1', 'fd00::5', 'fc00::1', 'fdff:ffff::1', 'fe80::1', 'febf::1']) t.ok(isSiteLocal(parseIp(a)!), a);
+  for (const a of ['192.0.2.1', '198.51.100.40', '172.15.0.1', '172.32.0.1', '192.169.0.1', '100.63.255.255', '100.128.0.1', '169.253.0.1', '11.0.0.1', '2001:db8::1', 'fc0::1', 'fe0::1', 'fec0::1', 'fe7f::1', '::ffff:10.0.0.5']) t.notOk(isSiteLocal(parseIp(a)!), a);
 });
