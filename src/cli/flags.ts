@@ -69,7 +69,8 @@ export const HELP = `
                               with its own port: 2001:db8:1::20=192.0.2.1:5071; or a
                               prefix of parties: 192.0.2.64/27=2001:db8:64::40/123
     --advertise LOCAL=PUBLIC  our address LOCAL is reached from outside as PUBLIC (1:1 NAT):
-                              PUBLIC is written into SIP and SDP (repeatable)
+                              PUBLIC is written into SIP and SDP (repeatable); with
+                              masquerading PUBLIC may be a name (a router's dynamic DNS)
     --nat64 PREFIX/96         every IPv4 party appears inside this IPv6 prefix (RFC 6052,
                               64:ff9b::/96 or a network-specific one), no map line needed
     --generic4 ADDR           the proxy's own IPv4 address (required unless masquerading only)

@@ -32,7 +32,7 @@ export function mappingTable(cfg: Config): string {
           cfg.registrar ? `registrar yes  domain ${cfg.domains.join(' ')}  passwd ${cfg.passwd}  digest-algorithms ${cfg.digestAlgorithms.join(',').toLowerCase()}  default-expires ${cfg.defaultExpires}` : 'registrar no',
         ]
       : []),
-    ...cfg.advertise.map((a) => `advertise ${a.local.addr} as ${a.public.addr}  (${a.where})`),
+    ...cfg.advertise.map((a) => `advertise ${a.local.addr} as ${a.name ? `${a.name} (looked up at start and again at its TTL)` : a.public.addr}  (${a.where})`),
     ...(cfg.nat64 ? [`nat64 ${cfg.nat64.text} (${cfg.nat64.wellKnown ? 'the Well-Known Prefix: global IPv4 only' : 'a network-specific prefix'}; IPv6 on [::]:${cfg.sipPort})  (${cfg.origin.nat64})`] : []),
     '',
     ...lines,

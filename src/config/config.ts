@@ -268,7 +268,10 @@ export function applyDirective(cfg: Config, where: string, name: string, args: s
     }
     case 'advertise': {
       if (args.length !== 2) throw new ConfigError(where, 'advertise takes LOCAL PUBLIC');
-      cfg.advertise.push({ local: ip(where, args[0]), public: ip(where, args[1]), where });
+      const local = ip(where, args[0]);
+      // PUBLIC may be a host name (dynamic DNS): LOCAL is written until the daemon resolves it.
+      const named = !parseIp(args[1]) && HOSTNAME.test(args[1]) && !/^[\d.]+$/.test(args[1]);
+      cfg.advertise.push(named ? { local, public: local, where, name: args[1].toLowerCase().replace(/\.$/, '') } : { local, public: ip(where, args[1]), where });
       return;
     }
     case 'nat64': {
@@ -337,7 +340,7 @@ export function validate(cfg: Config, where = 'config'): Config {
   const nat = cfg.inbound !== null || cfg.outbound !== null || cfg.outboundName !== null || cfg.outboundIface !== null;
   if (nat) validateNat(cfg, where);
   if (cfg.defaultTarget && !nat) throw new ConfigError(cfg.origin['default-target'] ?? where, 'default-target serves masquerading (calls arriving at the outbound address)');
-  if (cfg.origin['outbound-check'] && !cfg.outboundName && !cfg.outboundIface) throw new ConfigError(cfg.origin['outbound-check'], 'outbound-check serves outbound NAME or outbound if:IFACE (a public address that changes)');
+  if (cfg.origin['outbound-check'] && !cfg.outboundName && !cfg.outboundIface && !cfg.advertise.some((a) => a.name)) throw new ConfigError(cfg.origin['outbound-check'], 'outbound-check serves outbound NAME, outbound if:IFACE or advertise LOCAL NAME (a public address that changes)');
   if (cfg.rtpengines.length && nat) throw new ConfigError(cfg.origin['media-engine'] ?? where, 'masquerading relays its media with RTPproxy64 on its one host (media-engine rtpengine serves the address model)');
   if (cfg.keepalive && !cfg.registrar) throw new ConfigError(cfg.origin.keepalive ?? where, 'keepalive serves the registrar of masquerading (registrar yes): its phones registered from the public side');
   if (cfg.outboundProxies.length && !nat) throw new ConfigError(cfg.outboundProxies[0].where, 'outbound-proxy serves masquerading (requests from the LAN)');

@@ -89,6 +89,16 @@ export class Mapping implements Translator {
     else this.ours.delete(a);
   }
 
+  /** advertise LOCAL NAME: the name now gives `now` (was `was`); written() reads it already. */
+  readvertise(local: string, was: string, now: string): void {
+    if (was !== local) {
+      this.ours.delete(was);
+      this.locals.delete(was);
+    }
+    this.ours.add(now);
+    if (now !== local) this.locals.set(now, local);
+  }
+
   /**
    * uris.ts PORT_PARAM: sip-port when the party at `a`, written on its face or the generic
    * address with its own `port`, would not be reached there: those serve sip-port only. A

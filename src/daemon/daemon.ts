@@ -12,14 +12,14 @@ import { Addr, Family, uriHost } from '../net/addr.js';
 import { buildEngine } from './compose.js';
 import { connectionsAllowed, filesOpen, limitNeeded, MAX_CONNECTIONS, openFileLimit, pairsAllowed, raiseOpenFileLimit } from './fdlimit.js';
 import { Logger } from './log.js';
-import { fillInboundPrefix, MasqError, NameResolver, RegistrationStore, resolveOutbound } from './masq.js';
+import { fillInboundPrefix, MasqError, NameResolver, RegistrationStore, resolveAdvertised, resolveOutbound } from './masq.js';
 import { Connections, serveMetrics } from './metrics.js';
 import { MediaEngine } from './media-engine.js';
 import { CallLog } from './call-log.js';
 import { HepMirror } from './hep.js';
 import { Relay } from './relay.js';
 import { hostSecret, readSecret } from './secret.js';
-import { SipSockets, watchPublic } from './renumber.js';
+import { SipSockets, watchAdvertised, watchPublic } from './renumber.js';
 import { DnsApi, UplinkResolver } from './resolver.js';
 import { MAX_PENDING, MAX_UNSENT, MAX_UNSENT_PER_CONNECTION, MESSAGE_MS, SipTcp, WRITE_MS } from './sip-tcp.js';
 import { SipUdp } from './sip-udp.js';
@@ -87,10 +87,17 @@ function closeTransports(t: SipSockets): void {
   t.tls?.close();
 }
 
+/** advertise LOCAL NAME lines for the start-up log: the address each name gives now. */
+function advertisedNames(cfg: Config): { advertised?: string } {
+  const named = cfg.advertise.filter((a) => a.name);
+  return named.length ? { advertised: named.map((a) => `${a.local.addr}=${a.name}=${a.public.addr}`).join(',') } : {};
+}
+
 /** Masquerading's start-up: the outbound name, the LAN prefix (the password file is read by buildEngine). */
 async function setupMasquerading(cfg: Config, log: Logger, dnsApi?: DnsApi): Promise<void> {
   try {
     await resolveOutbound(cfg, dnsApi);
+    await resolveAdvertised(cfg, dnsApi);
   } catch (e) {
     if (e instanceof MasqError) throw new StartupError(e.message);
     throw e;
@@ -251,7 +258,7 @@ function logStarted(cfg: Config, log: Logger, masq: MasqPlanner | null, relay: R
     metrics: cfg.metrics ? `${uriHost(cfg.metrics)}:${cfg.metrics.port}` : 'off',
     tcp: cfg.tcp ? 'yes' : 'no',
     tls: cfg.tlsCert ? `port ${cfg.tlsPort}` : 'off',
-    ...(masq ? { inbound: `${cfg.inbound?.addr}/${cfg.inboundPrefix ?? '?'}`, outbound: [cfg.outbound?.addr, cfg.outbound2?.addr].filter(Boolean).join(','), registrar: cfg.registrar ? cfg.domains.join(',') : 'no' } : {}),
+    ...(masq ? { inbound: `${cfg.inbound?.addr}/${cfg.inboundPrefix ?? '?'}`, outbound: [cfg.outbound?.addr, cfg.outbound2?.addr].filter(Boolean).join(','), ...advertisedNames(cfg), registrar: cfg.registrar ? cfg.domains.join(',') : 'no' } : {}),
   });
 }
 
@@ -281,6 +288,7 @@ export async function startDaemon(cfg: Config, log: Logger, product: string, dns
   for (const t of [sip.udp, sip.tcp, sip.tls]) if (t) t.mirror = mirror;
   const keepalive = startKeepalive(cfg, masq, log, deliver);
   const watch = watchPublic(cfg, masq, engine, sip, log, dnsApi); // outbound NAME or if:IFACE
+  const watchNames = watchAdvertised(cfg, masq, engine, log, dnsApi); // advertise LOCAL NAME
   relay.start();
   limitConnections(cfg, sip, log);
   let status: Awaited<ReturnType<typeof serveMetrics>> | null;
@@ -296,6 +304,7 @@ export async function startDaemon(cfg: Config, log: Logger, product: string, dns
   return shutdown(engine, relay, sip, resolver, store, status, log, () => {
     if (keepalive) clearInterval(keepalive);
     watch?.stop();
+    for (const w of watchNames) w.stop();
     media?.stop();
     hep?.close();
   });

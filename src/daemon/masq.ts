@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { dirname } from 'node:path';
+import { Advertised } from '../config/advertise.js';
 import { Config } from '../config/config.js';
 import { Action } from '../core/types.js';
 import { Family, parseIp } from '../net/addr.js';
@@ -31,6 +32,21 @@ export async function resolveOutbound(cfg: Config, api: DnsApi = systemDns, ifac
   if (addrs.length === 0) throw new MasqError(cfg.outboundIface ? `outbound if:${cfg.outboundIface}: no such interface, or it has no usable address` : `outbound ${cfg.outboundName}: cannot resolve`);
   cfg.outbound = addrs[0];
   cfg.outbound2 = addrs[1] ?? null;
+}
+
+/** advertise LOCAL NAME: the source the watch reads (the name, in LOCAL's family). */
+export function advertisedSource(cfg: Config, a: Advertised): PublicSource {
+  return { name: a.name ?? null, iface: null, first: a.local.family, checkSeconds: cfg.outboundCheck };
+}
+
+/** advertise LOCAL NAME (a router with a dynamic address in front): each name's address now, in LOCAL's family. */
+export async function resolveAdvertised(cfg: Config, api: DnsApi = systemDns): Promise<void> {
+  for (const a of cfg.advertise) {
+    if (!a.name) continue;
+    const { addrs } = await readPublic(advertisedSource(cfg, a), { dns: api, readIface: async () => null, held: () => new Set() });
+    if (addrs[0]?.family !== a.local.family) throw new MasqError(`advertise ${a.local.addr} ${a.name}: cannot resolve to an IPv${a.local.family} address`);
+    a.public = addrs[0];
+  }
 }
 
 /**

@@ -8,7 +8,8 @@ import { Engine } from '../core/engine.js';
 import { MasqPlanner } from '../masq/planner.js';
 import { Addr } from '../net/addr.js';
 import { Logger } from './log.js';
-import { publicSource } from './masq.js';
+import { advertisedSource, publicSource } from './masq.js';
+import { ownAddresses } from '../config/own.js';
 import { hostAddresses, PublicWatch, readIface } from './public.js';
 import { DnsApi, systemDns } from './resolver.js';
 import { SipTcp } from './sip-tcp.js';
@@ -71,4 +72,36 @@ export function watchPublic(cfg: Config, masq: MasqPlanner | null, engine: Engin
   const w = new PublicWatch(publicSource(cfg), { dns: dnsApi, readIface, held: hostAddresses }, current(), change, round);
   w.start();
   return w;
+}
+
+/**
+ * advertise LOCAL NAME: the router in front has a dynamic address (siproxd's host_outbound).
+ * Its name is looked up again at its TTL (or every outbound-check); a new address is written
+ * from the next message on. Nothing is bound: the router forwards to LOCAL, which stays.
+ */
+export function watchAdvertised(cfg: Config, masq: MasqPlanner | null, engine: Engine, log: Logger, dnsApi: DnsApi = systemDns): PublicWatch[] {
+  if (!masq) return [];
+  const out: PublicWatch[] = [];
+  for (const a of cfg.advertise) {
+    if (!a.name) continue;
+    const change = async (now: Addr[], was: Addr[]): Promise<boolean> => {
+      const next = now[0];
+      // Another of our own addresses (the LAN side, say) would make it ambiguous: kept out.
+      if (next.family !== a.local.family || (next.addr !== a.local.addr && ownAddresses(cfg).some(([, o]) => o.addr === next.addr))) {
+        log.warn('the advertised name gives an address it cannot be: still writing the old one', { name: a.name, now: next.addr });
+        return false;
+      }
+      const old = a.public.addr;
+      a.public = next;
+      engine.map.readvertise(a.local.addr, old, next.addr);
+      masq.nat.readvertise();
+      engine.count('public-address-changed');
+      log.info('advertised address changed: new calls and registrations use the new one', { name: a.name, was: was.map((x) => x.addr).join(','), now: next.addr });
+      return true;
+    };
+    const w = new PublicWatch(advertisedSource(cfg, a), { dns: dnsApi, readIface: async () => null, held: () => new Set() }, [a.public], change);
+    w.start();
+    out.push(w);
+  }
+  return out;
 }

@@ -61,6 +61,13 @@ export class Nat {
     return old;
   }
 
+  /** advertise LOCAL NAME: the name gives another address; written from the next message on. */
+  readvertise(): void {
+    this.outboundOut = this.written(this.outbound);
+    this.outbound2Out = this.outbound2 && this.written(this.outbound2);
+    this.lanCache.clear();
+  }
+
   /** A former public address the host no longer holds. */
   forget(addr: string): void {
     const i = this.former.indexOf(addr);

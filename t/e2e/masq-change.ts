@@ -3,7 +3,8 @@
 // the router (a new address, the old one deprecated): the call keeps its media and its BYE
 // reaches the old address; the registration survives, new calls in and out use the new
 // address; when the old address leaves the host, its sockets close. Then the same through
-// `outbound NAME` when the name's record changes.
+// `outbound NAME` when the name's record changes. Last, `advertise LOCAL NAME`: the proxy
+// behind a router (an nftables NAT in the router namespace) whose address the name follows.
 import t from 'tap';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { waitFor, sleep } from '../lib/netns.js';
@@ -79,6 +80,56 @@ if (net) {
     await call(t, { w: lan, ip: '192.0.2.10', port: 5060, mp: 32040, name: 'alice4', rtp: 40660 },
       { w: pub, scenario: 'uac.xml', ip: '198.51.100.30', port: 5060, mp: 32042, name: 'carol4', rtp: 40670, vars: { callee: 'alice' }, remote: '198.51.100.3:5060', pauseMs: CALL_MS },
       ['alice answers', 'carol calls alice at the name\'s new address']);
+    proxy.child.kill('SIGTERM');
+    t.equal(await proxy.exited, 0, 'SIGTERM exits 0');
+  });
+
+  t.test('advertise LOCAL NAME: behind a router whose address changes, the proxy writes the name\'s address', async (t) => {
+    // The router in front: the world reaches 198.51.100.5 (later .6), forwarded to the proxy's
+    // own 198.51.100.4; what the proxy sends leaves as the router's address.
+    const etc = `/etc/netns/${R}`;
+    mkdirSync(etc, { recursive: true });
+    t.teardown(() => {
+      rmSync(etc, { recursive: true, force: true });
+      sh(`ip netns exec ${R} nft delete table ip home 2>/dev/null || true`);
+    });
+    writeFileSync(`${etc}/resolv.conf`, 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n');
+    writeFileSync(`${etc}/hosts`, '127.0.0.1 localhost\n198.51.100.5 home.example.net\n');
+    sh(`ip -n ${R} addr add 198.51.100.4/24 dev m-wan && ip -n ${R} addr add 198.51.100.5/32 dev m-wan`);
+    const router = (pub: string) => sh(`ip netns exec ${R} nft -f - <<'EOF'
+table ip home
+delete table ip home
+table ip home {
+  chain pre { type nat hook prerouting priority dstnat; iifname "m-wan" ip daddr ${pub} dnat to 198.51.100.4; }
+  chain post { type nat hook postrouting priority srcnat - 1; oifname "m-wan" ip saddr 198.51.100.4 snat to ${pub}; }
+}
+EOF`);
+    router('198.51.100.5');
+    const proxy = rtr.startProxy(registrarConf.replace('outbound 198.51.100.1', 'outbound 198.51.100.4\nadvertise 198.51.100.4 home.example.net\noutbound-check 1'));
+    t.ok(await rtr.proxyUp(proxy), `proxy started${proxy.log().slice(-400)}`);
+    t.match(proxy.log(), /advertised="?198\.51\.100\.4=home\.example\.net=198\.51\.100\.5/, 'the name is resolved at start');
+    const r = await lan.sipp('nat-register.xml', '192.0.2.10', 5060, 32048, { user: 'alice', domain: 'example.net' }, '192.0.2.1:5060', undefined, ['-au', 'alice', '-ap', 'alice-pw']);
+    t.equal(r.code, 0, `alice registers with our registrar${tail(r)}`);
+    await call(t, { w: lan, ip: '192.0.2.10', port: 5060, mp: 32050, name: 'alice5', rtp: 40680 },
+      { w: pub, scenario: 'uac.xml', ip: '198.51.100.30', port: 5060, mp: 32052, name: 'carol5', rtp: 40690, vars: { callee: 'alice' }, remote: '198.51.100.5:5060', pauseMs: CALL_MS },
+      ['alice answers', 'carol calls alice at the router\'s address']);
+    t.match(JSON.stringify(await pub.peerResult('carol5')), /"dest":"198\.51\.100\.5:\d+"/, 'the SDP names the router\'s address');
+
+    // The ISP gives the router a new address, and the dynamic DNS record follows.
+    sh(`ip -n ${R} addr del 198.51.100.5/32 dev m-wan && ip -n ${R} addr add 198.51.100.6/32 dev m-wan`);
+    router('198.51.100.6');
+    writeFileSync(`${etc}/hosts`, '127.0.0.1 localhost\n198.51.100.6 home.example.net\n');
+    t.ok(await waitFor(() => /advertised address changed: new calls and registrations use the new one name=home\.example\.net was=198\.51\.100\.5 now=198\.51\.100\.6/.test(proxy.log()), 8000, 100), 'the proxy follows the name');
+    await call(t, { w: lan, ip: '192.0.2.10', port: 5060, mp: 32060, name: 'alice6', rtp: 40700 },
+      { w: pub, scenario: 'uac.xml', ip: '198.51.100.30', port: 5060, mp: 32062, name: 'carol6', rtp: 40710, vars: { callee: 'alice' }, remote: '198.51.100.6:5060', pauseMs: CALL_MS },
+      ['alice answers', 'carol calls alice at the new address']);
+    t.match(JSON.stringify(await pub.peerResult('carol6')), /"dest":"198\.51\.100\.6:\d+"/, 'and its media goes there');
+    await call(t, { w: pub, ip: '198.51.100.30', port: 5062, mp: 32070, name: 'carol7', rtp: 40720 },
+      { w: lan, scenario: 'nat-uac.xml', ip: '192.0.2.10', port: 5060, mp: 32072, name: 'alice7', rtp: 40730, vars: { callee: 'carol', domain: '198.51.100.30:5062' }, remote: '192.0.2.1:5060', pauseMs: CALL_MS },
+      ['carol answers', 'alice calls carol']);
+    t.match(JSON.stringify(await lan.peerResult('alice7')), /"dest":"192\.0\.2\.1:\d+"/, 'alice\'s media goes to the proxy\'s LAN side');
+    t.match(JSON.stringify(await pub.peerResult('carol7')), /"dest":"198\.51\.100\.6:\d+"/, 'carol\'s to the router\'s new address');
+    t.match(await rtr.http('/metrics'), /sipproxy64_public_address_changes_total 1\b/, 'counted');
     proxy.child.kill('SIGTERM');
     t.equal(await proxy.exited, 0, 'SIGTERM exits 0');
   });

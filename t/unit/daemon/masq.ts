@@ -8,23 +8,11 @@ import { Action } from '../../../src/core/types.js';
 import { createLogger } from '../../../src/daemon/log.js';
 import { MAX_LOOKUPS, NameResolver, RegistrationStore, resolveOutbound } from '../../../src/daemon/masq.js';
 import { DnsApi } from '../../../src/daemon/resolver.js';
+import { staticDns } from '../../lib/dns.js';
 import { parseHostPort } from '../../../src/net/addr.js';
 
 const cfgText = 'inbound 192.0.2.1/24\noutbound 198.51.100.1\nrtp-ports 30000-30099\n';
-const dns = (ips: Record<string, string[]>): DnsApi => ({
-  resolveSrv: async () => {
-    throw new Error('ENODATA');
-  },
-  resolveIp: async (n, f) => {
-    const list = (ips[n] ?? []).filter((a) => (f === 6) === a.includes(':'));
-    if (!list.length) throw new Error('ENOTFOUND');
-    return list.map((address) => ({ address, ttl: 60 }));
-  },
-  lookup: async (n) => {
-    if (ips[n]) return ips[n];
-    throw new Error('ENOTFOUND');
-  },
-});
+const dns = (ips: Record<string, string[]>) => staticDns(ips, ips);
 const register = (host: string) =>
   `REGISTER sip:${host} SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bKx\r\nFrom: <sip:a@${host}>;tag=1\r\nTo: <sip:a@${host}>\r\nCall-ID: r@x\r\nCSeq: 1 REGISTER\r\nContact: <sip:a@192.0.2.10>\r\nContent-Length: 0\r\n\r\n`;
 

@@ -122,6 +122,6 @@ t.test('outbound if:IFACE and outbound-check in the config', async (t) => {
   };
   t.equal(err('inbound 192.0.2.1\noutbound if:bad/name'), 'f.conf:2: "bad/name" is not an interface name');
   t.match(err('inbound 192.0.2.1\noutbound if:ppp0\noutbound 198.51.100.1'), /outbound is given again \(first at f\.conf:2\); once per family, a name or an interface once/);
-  t.match(err('inbound 192.0.2.1\noutbound 198.51.100.1\noutbound-check 5'), /outbound-check serves outbound NAME or outbound if:IFACE/);
+  t.match(err('inbound 192.0.2.1\noutbound 198.51.100.1\noutbound-check 5'), /outbound-check serves outbound NAME, outbound if:IFACE or advertise LOCAL NAME/);
   t.match(err('inbound 192.0.2.1\noutbound if:ppp0\noutbound-check 0'), /out of range 1-3600/);
 });
