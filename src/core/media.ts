@@ -179,12 +179,18 @@ export function requestMediaLife(ctx: ProxyContext, m: SipMessage, key: string, 
   const media = ctx.media;
   if (stranger && (m.method === 'CANCEL' || m.method === 'BYE') && !media.isPartyOf(key, src.addr)) return;
   if (m.method === 'CANCEL' && last && !media.isEstablished(key)) media.release(key, 'cancel', formatHostPort(src)); // by: the call log's who
-  else if (m.method === 'BYE') {
-    // A forked call may see a 2xx from several callees; the caller hangs up the extra ones.
-    // Only the BYE of the dialog that holds the media releases it.
-    const held = media.dialogTag(key);
-    if (!held || held === tagOf(m, 'To') || held === tagOf(m, 'From')) media.release(key, 'bye', formatHostPort(src));
-  } else if (m.method === 'ACK' && sdp) media.markEstablished(key);
+  else if (m.method === 'BYE') byeEnds(ctx, m, key, formatHostPort(src));
+  else if (m.method === 'ACK' && sdp) media.markEstablished(key);
+}
+
+/**
+ * A BYE, or a party's 2xx to one, ends its dialog (RFC 3261 15.1.2). A forked call may see a
+ * 2xx from several callees; the caller hangs up the extra ones: only the dialog that holds
+ * the media releases it (the BYE's tags, which its responses repeat).
+ */
+function byeEnds(ctx: ProxyContext, m: SipMessage, key: string, by: string): void {
+  const held = ctx.media.dialogTag(key);
+  if (!held || held === tagOf(m, 'To') || held === tagOf(m, 'From')) ctx.media.release(key, 'bye', by);
 }
 
 /**
@@ -192,7 +198,11 @@ export function requestMediaLife(ctx: ProxyContext, m: SipMessage, key: string, 
  * releases it, on its last open branch (`last`, Forks: RFC 3261 16.7, others may answer yet).
  * `toTag`: the response's To tag, as the caller read it.
  */
-export function responseMediaLife(ctx: ProxyContext, m: SipMessage, method: string, key: string, sdp: boolean, src: HostPort, toTag: string | null, last = true): void {
+export function responseMediaLife(ctx: ProxyContext, m: SipMessage, method: string, key: string, sdp: boolean, src: HostPort, toTag: string | null, last = true, bySender?: HostPort): void {
+  // RFC 3261 15.1.2: the UAS that answers a BYE 2xx has ended the session. SPEC 11: only a
+  // party's answer counts; it ends what a BYE from an address no party's SIP came from (a
+  // provider's other node) left. `bySender`: where the BYE came from, for the call log.
+  if (method === 'BYE' && m.status >= 200 && m.status < 300 && ctx.media.isPartyOf(key, src.addr)) byeEnds(ctx, m, key, formatHostPort(bySender ?? src));
   if (method !== 'INVITE') return;
   if (m.status >= 200 && m.status < 300 && sdp) ctx.media.markEstablished(key, toTag);
   else if (m.status >= 300 && last && !ctx.media.isEstablished(key)) ctx.media.release(key, `status-${m.status}`, formatHostPort(src));

@@ -322,6 +322,8 @@ export function ngStep(calls: NgCalls, m: SipMessage, plan: MediaPlan | null, sr
   // SPEC 11: a stranger who knows a live Call-ID ends no media of others' calls (as RTPproxy64's table).
   const ends = (): boolean => owner === null || calls.isPartyOf(key, src.addr);
   if (isRequest && m.method === 'BYE') return ends() ? del() : null;
+  // RFC 3261 15.1.2: a party's 2xx to a BYE ends the call, also one a stranger's BYE left.
+  if (!isRequest && method === 'BYE') return m.status >= 200 && m.status < 300 && calls.isPartyOf(key, src.addr) ? del() : null;
   if (isRequest && m.method === 'CANCEL' && calls.isPending(key)) return ends() && last ? del() : null;
   if (!isRequest && method === 'INVITE' && m.status >= 300 && calls.isPending(key)) return last ? del() : null;
   const body = declaredBody(m); // RFC 3261 20.15: what the engine reads is what the receiver reads

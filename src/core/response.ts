@@ -56,7 +56,7 @@ export function handleResponse(ctx: ProxyContext, planner: Planner, m: SipMessag
   const transport = viaTransport(next, ctx.cfg); //                   RFC 3261 18.2.2
   if (transport === 'udp' && data.length > MAX_UDP) return undone(ctx, key, mark, R.tooLargeAfterRewrite);
   if (data.length - (m.bodyEnd - m.bodyStart + delta) > MAX_LINE && hasLongHeader(data)) return undone(ctx, key, mark, R.headerTooLongAfterRewrite); // no next hop would read it
-  if (!ng) responseMediaLife(ctx, m, cseq.method, key, ctx.media.writes !== writes, src, toTag, last); // SPEC 6: its SDP was read (not: its length changed)
+  if (!ng) responseMediaLife(ctx, m, cseq.method, key, ctx.media.writes !== writes, src, toTag, last, dest); // SPEC 6: its SDP was read (not: its length changed)
   const from = withPort(plan.outAddr, plan.outPort ?? portFor(transport, ctx.cfg));
   const registered = transport !== 'udp' && cseq.method === 'REGISTER' && m.status >= 200 && m.status < 300;
   const send: Action = registered // RFC 5626 5.3: the phone is called on the connection it registered on

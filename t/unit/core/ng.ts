@@ -237,6 +237,26 @@ t.test('SPEC 11: a stranger\'s BYE or CANCEL deletes only a call it is a party o
   t.equal(msg('BYE', '192.0.2.66', 'c3@x'), 'BYE, media delete', 'and a BYE from where its SDP came deletes');
 });
 
+t.test('RFC 3261 15.1.2: a party\'s 2xx to a stranger\'s BYE (a provider\'s other node) deletes the call; another\'s 2xx or a 481 does not', async (t) => {
+  const { engine } = engineOf(CONF);
+  const inv = engine.handle(req('INVITE', SDP4), hp('127.0.0.10:5060'), hp('127.0.0.120:5060'))[0] as Media;
+  const via = (inv.then!(ENGINE_SDP)[0] as Send).data.match(/^Via: .*$/gm)!.join('\r\n');
+  const ok = `SIP/2.0 200 OK\r\n${via}\r\nFrom: <sip:alice@[2001:db8:64::10]>;tag=al\r\nTo: <sip:carol@[2001:db8:1::20]>;tag=ca\r\nCall-ID: ng1@x\r\nCSeq: 1 INVITE\r\nContact: <sip:carol@[2001:db8:1::20]>\r\nContent-Type: application/sdp\r\nContent-Length: ${ENGINE_SDP.length}\r\n\r\n${ENGINE_SDP}`;
+  t.match((engine.handle(ok, hp('[2001:db8:1::20]:5060'), hp('[2001:db8:64::10]:5060'))[0] as Media).ng, { command: 'answer' }, 'carol answers');
+  const bye = req('BYE', '', '', ';tag=ca').replace(/Via: SIP\/2\.0\/UDP 127\.0\.0\.10:5060/, 'Via: SIP/2.0/UDP 192.0.2.66:5060');
+  const out = engine.handle(bye, hp('192.0.2.66:5060'), hp('127.0.0.120:5060'));
+  t.same(out.map((a) => a.type), ['send'], 'a BYE from an address no SIP of the call came from goes on, with no delete');
+  const bvia = (out[0] as Send).data.match(/^Via: .*$/gm)!.join('\r\n');
+  const answer = (status: string, from: string) => {
+    const text = `SIP/2.0 ${status}\r\n${bvia}\r\nFrom: <sip:alice@[2001:db8:64::10]>;tag=al\r\nTo: <sip:carol@[2001:db8:1::20]>;tag=ca\r\nCall-ID: ng1@x\r\nCSeq: 1 BYE\r\nContent-Length: 0\r\n\r\n`;
+    return engine.handle(text, hp(`[${from}]:5060`), hp('[2001:db8:64::10]:5060')).map((a) => (a.type === 'media' ? `media ${String(a.ng.command)}` : a.type)).join(', ');
+  };
+  t.equal(answer('200 OK', '2001:db8:1::99'), 'send', 'a 2xx from an address that is no party\'s deletes nothing');
+  t.equal(answer('481 Call/Transaction Does Not Exist', '2001:db8:1::20'), 'send', 'carol\'s 481: no dialog ended, nothing deleted');
+  t.equal(answer('200 OK', '2001:db8:1::20'), 'send, media delete', 'carol\'s 200 OK: she ended the call, it is deleted');
+  t.equal(answer('200 OK', '2001:db8:1::20'), 'send', 'once: its retransmission asks nothing more');
+});
+
 t.test('SPEC 11: a stranger\'s new side names no other party\'s side in its To tag (rtpengine would send that side\'s media to it)', async (t) => {
   const { engine } = engineOf(CONF);
   const text = (method: string, from: string, fromTag: string, toTag: string, callId: string, body = SDP4) =>
