@@ -198,11 +198,11 @@ function byeEnds(ctx: ProxyContext, m: SipMessage, key: string, by: string): voi
  * releases it, on its last open branch (`last`, Forks: RFC 3261 16.7, others may answer yet).
  * `toTag`: the response's To tag, as the caller read it.
  */
-export function responseMediaLife(ctx: ProxyContext, m: SipMessage, method: string, key: string, sdp: boolean, src: HostPort, toTag: string | null, last = true, bySender?: HostPort): void {
+export function responseMediaLife(ctx: ProxyContext, m: SipMessage, method: string, key: string, sdp: boolean, src: HostPort, toTag: string | null, last: boolean, bySender: HostPort): void {
   // RFC 3261 15.1.2: the UAS that answers a BYE 2xx has ended the session. SPEC 11: only a
   // party's answer counts; it ends what a BYE from an address no party's SIP came from (a
   // provider's other node) left. `bySender`: where the BYE came from, for the call log.
-  if (method === 'BYE' && m.status >= 200 && m.status < 300 && ctx.media.isPartyOf(key, src.addr)) byeEnds(ctx, m, key, formatHostPort(bySender ?? src));
+  if (method === 'BYE' && m.status >= 200 && m.status < 300 && ctx.media.isPartyOf(key, src.addr)) byeEnds(ctx, m, key, formatHostPort(bySender));
   if (method !== 'INVITE') return;
   if (m.status >= 200 && m.status < 300 && sdp) ctx.media.markEstablished(key, toTag);
   else if (m.status >= 300 && last && !ctx.media.isEstablished(key)) ctx.media.release(key, `status-${m.status}`, formatHostPort(src));
