@@ -2,7 +2,9 @@
 // sipproxy64 between them, real RTP counted at both ends.
 import t from 'tap';
 import { ChildProcess } from 'node:child_process';
-import { CALL_MS, PROXY_CONF, tail, e2e } from '../lib/world.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CALL_MS, E2E, PROXY_CONF, tail, e2e } from '../lib/world.js';
 import { waitFor, sleep } from '../lib/netns.js';
 
 
@@ -131,4 +133,29 @@ e2e('calls', (w) => {
     proxy.child.kill('SIGTERM');
     t.equal(await proxy.exited, 0, 'SIGTERM exits 0');
   });
-}, { extra: ['2001:db8:64::11'] });
+
+  // A second node of dave's side ends his call to alice: its BYE comes from 2001:db8::98, an
+  // address no SIP of the call came from, so it does not end the media by itself (SPEC 11);
+  // alice's 200 OK to it does (RFC 3261 15.1.2), before rtp-timeout could: the RTP peers
+  // send for 6 s, and the streams are gone when the node has its answer.
+  t.test('a BYE from another node of a party ends the media with the answer to it', async (t) => {
+    const calls = join(w.dir, 'node-bye-calls.jsonl');
+    const proxy = w.startProxy(PROXY_CONF + `call-log ${calls}\n`);
+    t.ok(await w.proxyUp(proxy), 'proxy started');
+    const byeout = join(w.dir, 'node-bye.json');
+    const uas = w.sipp('uas.xml', '127.0.0.10', 5060, 31060, w.media('alice6', '127.0.0.10', 40080, 300));
+    await sleep(300);
+    const uac = w.sipp('uac-node-bye.xml', '2001:db8::99', 5060, 31062, { ...w.media('dave6', '2001:db8::99', 40090, 300), callee: 'alice', bye: join(E2E, 'bye-node.mjs'), node: '2001:db8::98', nodeport: '5070', byeout }, '[2001:db8:64::10]:5060');
+    t.ok(await waitFor(() => existsSync(byeout), 20000, 100), 'the node\'s BYE is answered or gives up');
+    const status = existsSync(byeout) ? (JSON.parse(readFileSync(byeout, 'utf8')) as { status: number }).status : -1;
+    t.equal(status, 200, 'alice answers the node\'s BYE 200 OK through the proxy');
+    t.match(await w.http('/metrics'), /sipproxy64_media_sessions 0\n/, 'her answer has released the streams while the RTP peers still send');
+    const [u, c] = [await uas, await uac];
+    t.equal(u.code, 0, `alice gets the node's BYE and answers it${tail(u)}`);
+    t.equal(c.code, 0, `dave's call is answered${tail(c)}`);
+    proxy.child.kill('SIGTERM');
+    t.equal(await proxy.exited, 0, 'SIGTERM exits 0');
+    const line = readFileSync(calls, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { ended: { why: string; by: string } });
+    t.same(line.map((l) => l.ended), [{ why: 'bye', by: '[2001:db8::98]:5070' }], 'the call log: ended by the node\'s BYE');
+  });
+}, { extra: ['2001:db8:64::11', '2001:db8::98'] });
