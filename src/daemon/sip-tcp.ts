@@ -65,6 +65,7 @@ interface Conn {
   readonly remote: HostPort;
   readonly local: HostPort; // our SIP address (the port is sip-port even for outgoing ones)
   connected: boolean;
+  readonly accepted: boolean; // the peer opened it: over TLS, it proved no name (tls-identity.ts)
   pending: Send[]; // written once connected; each told `unreachable` if it never is
   waiting: number; // their bytes, in the budget's unsent (SPEC 11: a peer slow to connect holds no more)
   unsent: number; //  bytes written that the kernel has not taken yet
@@ -87,8 +88,23 @@ export class SipTcp {
     private readonly opts: TcpOptions,
   ) {}
 
-  private static key(hp: HostPort): string {
-    return `${hp.addr}|${hp.port}`;
+  private static key(hp: HostPort, accepted: boolean): string {
+    return `${hp.addr}|${hp.port}${accepted ? '|in' : ''}`;
+  }
+
+  /**
+   * The connection to `hp`. A response (RFC 3261 18.2.2) and a party's own flow (RFC 5626
+   * 5.3) take the one it opened first. A request over TLS to an address known by a name
+   * (a map line's uplink, a name resolved for masquerading) takes only one the proxy opened
+   * and whose certificate proved that name (RFC 5922 7.3): a peer that connected to us
+   * from that address and port proved none (SPEC 11: a party on the path would get the
+   * provider's requests); a new connection is opened beside it.
+   */
+  private find(hp: HostPort, peerFirst: boolean): Conn | undefined {
+    const opened = this.conns.get(SipTcp.key(hp, false));
+    if (peerFirst) return this.conns.get(SipTcp.key(hp, true)) ?? opened;
+    if (this.opts.transport === 'tls' && (this.opts.names?.(hp.addr).length ?? 0) > 0) return opened;
+    return opened ?? this.conns.get(SipTcp.key(hp, true));
   }
 
   /** hep ADDR:PORT: every message in and out, mirrored. */
@@ -178,8 +194,8 @@ export class SipTcp {
   }
 
   private attach(sock: net.Socket, local: HostPort, remote: HostPort, connected: boolean): Conn {
-    const c: Conn = { sock, remote, local, connected, pending: [], waiting: 0, unsent: 0, moved: 0, regs: null };
-    const key = SipTcp.key(remote);
+    const c: Conn = { sock, remote, local, connected, accepted: connected, pending: [], waiting: 0, unsent: 0, moved: 0, regs: null };
+    const key = SipTcp.key(remote, connected);
     this.conns.set(key, c);
     const framer = new StreamFramer();
     sock.setTimeout(this.opts.idleMs, () => sock.destroy());
@@ -238,7 +254,7 @@ export class SipTcp {
     const data = Buffer.from(act.data, 'latin1');
     // RFC 5626 5.3: the party's own connection to us first (a phone behind a firewall, or
     // without a TLS server certificate, takes no new one); it is one of act.to's address.
-    let c = (act.flow ? this.conns.get(SipTcp.key(withPort(act.to, act.flow))) : undefined) ?? this.conns.get(SipTcp.key(act.to));
+    let c = (act.flow ? this.find(withPort(act.to, act.flow), true) : undefined) ?? this.find(act.to, act.method === undefined);
     if (act.ping) {
       // A keep-alive goes on the peer's connection or nowhere (it is behind a NAT).
       if (c?.connected) this.write(c, data);

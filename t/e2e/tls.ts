@@ -5,7 +5,7 @@
 // hosts file) with a certificate that names registrar.example and no address: the server
 // proves the name (RFC 5922 7.3), and a name its certificate does not name is refused.
 // Kamailio requires the proxy's certificate (tls-cert) both times: mutual TLS.
-import t from 'tap';
+import t, { Test } from 'tap';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { kamailioTlsCfg, makeCerts } from '../lib/certs.js';
@@ -17,6 +17,18 @@ e2e('tls', (w) => {
   makeCerts(d, [['kam', 'IP:2001:db8:1::5'], ['kamname', 'DNS:registrar.example'], ['proxy', 'IP:127.0.0.105,IP:2001:db8:64::10,IP:127.0.0.1,IP:2001:db8::1']]);
   kamailioTlsCfg(d, 'tls.cfg', 'kam');
   kamailioTlsCfg(d, 'tls-name.cfg', 'kamname');
+  /**
+   * The namespace's hosts file gives 2001:db8:1::5 these names, for one test: ip netns exec
+   * puts /etc/netns/NS/hosts over /etc/hosts; DNS goes to 127.0.0.1 in the namespace, where
+   * nobody answers (nothing leaves the test).
+   */
+  const hosts = (t: Test, names: string): void => {
+    const etc = `/etc/netns/${w.ns.name}`;
+    mkdirSync(etc, { recursive: true });
+    t.teardown(() => rmSync(etc, { recursive: true, force: true }));
+    writeFileSync(`${etc}/resolv.conf`, 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n');
+    writeFileSync(`${etc}/hosts`, `127.0.0.1 localhost\n2001:db8:1::5 ${names}\n`);
+  };
 
   t.test('register and call through TLS to Kamailio over IPv6', async (t) => {
     const kam = await w.kamailio(['WITH_TLS', `TLSCFG="${d}/tls.cfg"`]);
@@ -61,14 +73,8 @@ e2e('tls', (w) => {
   });
 
   t.test('a registrar by name over TLS: its certificate proves the name, not the address (RFC 5922 7.3)', async (t) => {
-    // ip netns exec puts /etc/netns/NS/hosts over /etc/hosts; DNS goes to 127.0.0.1 in the
-    // namespace, where nobody answers (nothing leaves the test). other.example is the same
-    // server under a name its certificate does not name (a forged DNS answer).
-    const etc = `/etc/netns/${w.ns.name}`;
-    mkdirSync(etc, { recursive: true });
-    t.teardown(() => rmSync(etc, { recursive: true, force: true }));
-    writeFileSync(`${etc}/resolv.conf`, 'nameserver 127.0.0.1\noptions timeout:1 attempts:1\n');
-    writeFileSync(`${etc}/hosts`, '127.0.0.1 localhost\n2001:db8:1::5 registrar.example other.example\n');
+    // other.example is the same server under a name its certificate does not name (a forged DNS answer).
+    hosts(t, 'registrar.example other.example');
     const kam = await w.kamailio(['WITH_TLS', `TLSCFG="${d}/tls-name.cfg"`]);
     t.teardown(() => new Promise<void>((r) => (kam.exitCode !== null ? r() : (kam.once('exit', () => r()), kam.kill('SIGTERM')))));
     const tlsConf = `tls-cert ${d}/proxy.crt\ntls-key ${d}/proxy.key\ntls-ca ${d}/ca.crt\n`;
@@ -98,5 +104,35 @@ e2e('tls', (w) => {
     t.match(q.log(), /SIP TLS next hop unreachable.*to=\[2001:db8:1::5\]:5061.*ERR_TLS_CERT_ALTNAME_INVALID.*other\.example/, 'the warning says the certificate does not name other.example');
     q.child.kill('SIGTERM');
     t.equal(await q.exited, 0);
+  });
+
+  t.test('whoever connects from the registrar\'s address and port hears none of its requests (RFC 5922 7.3; SPEC 11)', async (t) => {
+    // No Kamailio: an impostor opens a TLS connection to the proxy from [2001:db8:1::5]:5061,
+    // where registrar.example's server would be (a party on the path can). The proxy must
+    // not send the registrar's REGISTER on it: it opens its own, which nobody answers (503).
+    hosts(t, 'registrar.example');
+    const p = w.startProxy(PROXY_CONF.replace('map 2001:db8:1::5 127.0.0.105', 'map registrar.example:5061 127.0.0.105 tls') + `tls-cert ${d}/proxy.crt\ntls-key ${d}/proxy.key\ntls-ca ${d}/ca.crt\n`);
+    t.ok(await w.proxyUp(p), 'proxy up');
+    t.ok(await waitFor(() => /uplink resolved name=registrar\.example addrs=2001:db8:1::5/.test(p.log()), 10000, 50), 'the name resolves from the hosts file');
+    const impostor = w.ns.start(process.execPath, ['-e', `
+      const net = require('net'), tls = require('tls'); let heard = '';
+      const raw = net.connect({ host: '2001:db8::1', port: 5061, localAddress: '2001:db8:1::5', localPort: 5061 });
+      const s = tls.connect({ socket: raw, rejectUnauthorized: false }, () => process.stdout.write('up\\n'));
+      s.on('data', (d) => (heard += d.toString('latin1'))); s.on('error', (e) => process.stdout.write('error ' + e.message + '\\n'));
+      const end = () => { process.stdout.write(JSON.stringify({ heard }) + '\\n'); process.exit(0); };
+      process.on('SIGTERM', end); setTimeout(end, 60000);`]);
+    let out = '';
+    impostor.stdout?.on('data', (b: Buffer) => (out += b.toString()));
+    const ended = new Promise<void>((r) => impostor.once('exit', () => r()));
+    t.ok(await waitFor(() => out.includes('up\n') || out.includes('error'), 10000, 50), `the impostor is connected from [2001:db8:1::5]:5061 ${out}`);
+    const reg = await w.sipp('register.xml', '127.0.0.10', 5060, 31330, { user: 'alice' }, '127.0.0.105:5060');
+    t.not(reg.code, 0, 'the registration fails');
+    t.match(reg.stdout + reg.stderr, /503/, 'with 503 from the proxy: its own connection to the registrar is refused');
+    t.match(p.log(), /SIP TLS next hop unreachable.*to=\[2001:db8:1::5\]:5061.*ECONNREFUSED/, 'the warning names the registrar');
+    impostor.kill('SIGTERM');
+    await ended;
+    t.match(out, /\{"heard":""\}/, 'the impostor heard nothing');
+    p.child.kill('SIGTERM');
+    t.equal(await p.exited, 0);
   });
 }, { missing: (spawnSync('sh', ['-c', 'command -v openssl && test -f /usr/lib/x86_64-linux-gnu/kamailio/modules/tls.so']).status === 0 ? null : 'openssl or kamailio-tls-modules missing') });

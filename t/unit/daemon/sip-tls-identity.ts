@@ -94,3 +94,46 @@ t.test('a server that asks for a client certificate gets ours (mutual TLS, RFC 5
   t.equal(lost, 0, 'not refused');
   t.equal(authorized, true, 'the server verified the proxy\'s certificate (tls-cert)');
 });
+
+t.test('a connection a peer opened from a named server\'s address carries no request for it (RFC 5922 7.3; SPEC 11)', async (t) => {
+  // The proxy listens for TLS; an impostor connects from 127.0.0.2:P, the address and port of
+  // a provider known by name. Requests for the provider must go on a connection the proxy
+  // opens and the provider's certificate proves; nobody listens there, so they are
+  // unreachable (their 503), and the impostor hears none of them.
+  const free = (addr: string): Promise<number> => new Promise((res) => {
+    const s = net.createServer().listen(0, addr, () => {
+      const p = (s.address() as net.AddressInfo).port;
+      s.close(() => res(p));
+    });
+  });
+  const port = await free('127.0.0.1');
+  const { engine } = engineOf(`generic4 127.0.0.1\ngeneric6 ::1\nsip-port ${port}\nrtp-ports 30000-30099\n`);
+  let names: readonly string[] = ['provider.example'];
+  const tcp = new SipTcp(engine, createLogger('plain', 'error'), () => {}, { transport: 'tls', tls: { key, cert, ca: cert }, names: () => names, idleMs: 10000, connectTimeoutMs: 3000, handshakeMs: 3000, messageMs: 60000, writeMs: 10000, maxUnsentPerConnection: 1 << 18, maxPerSource: 4, maxPerDestination: 4, budget: { open: 0, max: 16, pending: 0, maxPending: 1 << 25, unsent: 0, maxUnsent: 1 << 25 } });
+  await tcp.start([{ addr: '127.0.0.1', family: 4 }], port);
+  t.teardown(() => tcp.close());
+  const p = await free('127.0.0.2');
+  const raw = net.connect({ host: '127.0.0.1', port, localAddress: '127.0.0.2', localPort: p });
+  const impostor = tls.connect({ socket: raw, rejectUnauthorized: false });
+  t.teardown(() => impostor.destroy());
+  let heard = '';
+  impostor.on('data', (d) => (heard += d.toString('latin1')));
+  impostor.on('error', () => {});
+  await new Promise((r) => impostor.once('secureConnect', r));
+  t.ok(await waitFor(() => tcp.size === 1, 3000, 10), 'the impostor\'s connection is accepted');
+  let lost = 0;
+  const from = { addr: '127.0.0.1', family: 4 as const, port };
+  const to = { addr: '127.0.0.2', family: 4 as const, port: p };
+  const request = (n: number, flow?: number): void => tcp.send({ type: 'send', from, to, data: `OPTIONS sip:p@provider.example SIP/2.0\r\nX-N: ${n}\r\n\r\n`, transport: 'tls', method: 'OPTIONS', flow, unreachable: (): Action[] => (lost++, []) });
+  request(1);
+  t.ok(await waitFor(() => lost === 1, 5000, 10), 'a request for the provider is unreachable: no connection of its own opens');
+  t.equal(heard, '', 'the impostor heard nothing');
+  tcp.send({ type: 'send', from, to, data: 'SIP/2.0 200 OK\r\nX-N: 2\r\n\r\n', transport: 'tls' });
+  t.ok(await waitFor(() => heard.includes('X-N: 2'), 3000, 10), 'a response goes back on the connection its request came on (RFC 3261 18.2.2)');
+  request(3, p);
+  t.ok(await waitFor(() => heard.includes('X-N: 3'), 3000, 10), 'a party\'s own flow, named by ;sp64t=, is its connection (RFC 5626 5.3)');
+  names = [];
+  request(4);
+  t.ok(await waitFor(() => heard.includes('X-N: 4'), 3000, 10), 'an address known by no name (a phone): its own connection, as before');
+  t.equal(lost, 1);
+});
