@@ -89,14 +89,21 @@ export class Mapping implements Translator {
     else this.ours.delete(a);
   }
 
-  /** advertise LOCAL NAME: the name now gives `now` (was `was`); written() reads it already. */
-  readvertise(local: string, was: string, now: string): void {
-    if (was !== local) {
-      this.ours.delete(was);
-      this.locals.delete(was);
-    }
+  /**
+   * advertise LOCAL NAME: the name now gives `now` (was `was`); written() reads it already.
+   * `was` stays ours until retire(): calls set up through it carry it in their route sets
+   * (RFC 3261 12.1.1), and a LAN phone's BYE must not go out to the router's former address.
+   */
+  readvertise(local: string, now: string): void {
     this.ours.add(now);
     if (now !== local) this.locals.set(now, local);
+  }
+
+  /** A former advertised address, no longer ours (unless another line advertises it now). */
+  retire(was: string): void {
+    if (this.cfg.advertise.some((a) => a.public.addr === was || a.local.addr === was)) return;
+    this.ours.delete(was);
+    this.locals.delete(was);
   }
 
   /**

@@ -93,7 +93,11 @@ export function watchAdvertised(cfg: Config, masq: MasqPlanner | null, engine: E
       }
       const old = a.public.addr;
       a.public = next;
-      engine.map.readvertise(a.local.addr, old, next.addr);
+      engine.map.readvertise(a.local.addr, next.addr);
+      // The former address stays ours while a call set up through it may last (its media on
+      // hold at most rtp-hold-timeout): a LAN phone's BYE whose route set names it goes on
+      // to the party, not out to that address, which the ISP may give to someone else.
+      setTimeout(() => engine.map.retire(old), cfg.rtpHoldTimeout * 1000).unref();
       masq.nat.readvertise();
       engine.count('public-address-changed');
       log.info('advertised address changed: new calls and registrations use the new one', { name: a.name, was: was.map((x) => x.addr).join(','), now: next.addr });

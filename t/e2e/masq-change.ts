@@ -115,11 +115,26 @@ EOF`);
       ['alice answers', 'carol calls alice at the router\'s address']);
     t.match(JSON.stringify(await pub.peerResult('carol5')), /"dest":"198\.51\.100\.5:\d+"/, 'the SDP names the router\'s address');
 
-    // The ISP gives the router a new address, and the dynamic DNS record follows.
+    // alice calls carol, and the ISP gives the router a new address during the call; the
+    // dynamic DNS record follows.
+    const mark = proxy.log().length;
+    const carolUp = pub.sipp('uas.xml', '198.51.100.30', 5062, 32054, pub.media('carol5b', '198.51.100.30', 40740));
+    await sleep(300);
+    const aliceUp = lan.sipp('nat-uac.xml', '192.0.2.10', 5060, 32056, { ...lan.media('alice5b', '192.0.2.10', 40750), callee: 'carol', domain: '198.51.100.30:5062' }, '192.0.2.1:5060', 8000);
+    t.ok(await waitFor(() => /sip out from=192\.0\.2\.1:5060 to=192\.0\.2\.10:5060 [^\n]*first="SIP\/2\.0 200/.test(proxy.log().slice(mark)), 10000, 100), 'carol answers alice');
     sh(`ip -n ${R} addr del 198.51.100.5/32 dev m-wan && ip -n ${R} addr add 198.51.100.6/32 dev m-wan`);
     router('198.51.100.6');
     writeFileSync(`${etc}/hosts`, '127.0.0.1 localhost\n198.51.100.6 home.example.net\n');
     t.ok(await waitFor(() => /advertised address changed: new calls and registrations use the new one name=home\.example\.net was=198\.51\.100\.5 now=198\.51\.100\.6/.test(proxy.log()), 8000, 100), 'the proxy follows the name');
+    // Her BYE's route set names the former address: still ours, so it goes on to carol (from
+    // the new one), not out to 198.51.100.5, which the ISP may give to someone else.
+    const [aliceEnd, carolEnd] = await Promise.all([aliceUp, carolUp]);
+    const changedAt = proxy.log().indexOf('advertised address changed');
+    const byeAt = proxy.log().search(/sip in [^\n]*first="BYE sip:carol5b@198\.51\.100\.30:5062/);
+    t.ok(changedAt >= 0 && byeAt > changedAt, 'alice hung up after the change');
+    t.equal(aliceEnd.code, 0, `her BYE is answered${tail(aliceEnd)}`);
+    t.equal(carolEnd.code, 0, `carol gets it${tail(carolEnd)}`);
+    t.match(proxy.log(), /sip out from=198\.51\.100\.4:5060 to=198\.51\.100\.30:5062 [^\n]*first="BYE sip:carol5b@198\.51\.100\.30:5062/, 'to carol, from the address the router now sends as .6');
     await call(t, { w: lan, ip: '192.0.2.10', port: 5060, mp: 32060, name: 'alice6', rtp: 40700 },
       { w: pub, scenario: 'uac.xml', ip: '198.51.100.30', port: 5060, mp: 32062, name: 'carol6', rtp: 40710, vars: { callee: 'alice' }, remote: '198.51.100.6:5060', pauseMs: CALL_MS },
       ['alice answers', 'carol calls alice at the new address']);
