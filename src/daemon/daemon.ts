@@ -21,7 +21,8 @@ import { Relay } from './relay.js';
 import { hostSecret, readSecret } from './secret.js';
 import { SipSockets, watchAdvertised, watchPublic } from './renumber.js';
 import { DnsApi, UplinkResolver } from './resolver.js';
-import { MAX_PENDING, MAX_UNSENT, MAX_UNSENT_PER_CONNECTION, MESSAGE_MS, SipTcp, WRITE_MS } from './sip-tcp.js';
+import { SipTcp } from './sip-tcp.js';
+import { MAX_PENDING, MAX_UNSENT, MAX_UNSENT_PER_CONNECTION, MESSAGE_MS, WRITE_MS } from './tcp-limits.js';
 import { SipUdp } from './sip-udp.js';
 import { canBind } from './udp.js';
 

@@ -15,6 +15,7 @@ import { Logger } from './log.js';
 import { TcpRegistrations } from './tcp-registrations.js';
 import { serverIdentity } from './tls-identity.js';
 import { firstLine } from './sip-udp.js';
+import type { ConnectionBudget } from './tcp-limits.js';
 
 export interface TcpOptions {
   readonly transport: 'tcp' | 'tls';
@@ -30,33 +31,6 @@ export interface TcpOptions {
   readonly maxUnsentPerConnection: number; // bytes waiting to go out on one connection
   readonly names?: (addr: string) => readonly string[]; // TLS: the host names an address was resolved from (tls-identity.ts)
 }
-
-/** Connections open (handshaking or not) and how many may be, shared by SIP over TCP and TLS. */
-export interface ConnectionBudget {
-  open: number;
-  max: number;
-  pending: number; //    bytes of messages not yet complete, on all connections
-  maxPending: number; // past it, the connection whose read passed it is closed (SPEC 11)
-  unsent: number; //     bytes written to connections that their peers have not taken yet
-  maxUnsent: number; //  past it, the connection whose write would pass it is closed (SPEC 11)
-}
-
-/** SPEC 11: partial messages all connections may hold together (20,000 connections could
- *  otherwise hold 64 KB each, fed a byte at a time): about 500 messages of the largest size. */
-export const MAX_PENDING = 32 * 1024 * 1024;
-
-/** SPEC 11: a message must be complete within this of its first byte (Kamailio's
- *  tcp_msg_read_timeout), so that a peer feeding one slowly holds its share of MAX_PENDING
- *  for seconds, not for tcp-idle. 64 KB takes 10 s at 52 kbit/s. */
-export const MESSAGE_MS = 10_000;
-
-/** SPEC 11: a peer that does not read what we send it must not grow our memory. Bytes the
- *  kernel has not taken yet are held up to 256 KiB on one connection (four messages of the
- *  largest size; Kamailio's tcp_conn_wq_max), 32 MiB on all, and must move within 10 s
- *  (Kamailio's tcp_send_timeout); past any, the connection is closed. */
-export const MAX_UNSENT_PER_CONNECTION = 256 * 1024;
-export const MAX_UNSENT = 32 * 1024 * 1024;
-export const WRITE_MS = 10_000;
 
 type Send = Extract<Action, { type: 'send' }>;
 
