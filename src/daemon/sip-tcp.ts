@@ -39,7 +39,6 @@ interface Conn {
   readonly remote: HostPort;
   readonly local: HostPort; // our SIP address (the port is sip-port even for outgoing ones)
   connected: boolean;
-  readonly accepted: boolean; // the peer opened it: over TLS, it proved no name (tls-identity.ts)
   pending: Send[]; // written once connected; each told `unreachable` if it never is
   waiting: number; // their bytes, in the budget's unsent (SPEC 11: a peer slow to connect holds no more)
   unsent: number; //  bytes written that the kernel has not taken yet
@@ -167,9 +166,10 @@ export class SipTcp {
     this.attach(sock, local, withPort(a, sock.remotePort), true);
   }
 
-  private attach(sock: net.Socket, local: HostPort, remote: HostPort, connected: boolean): Conn {
-    const c: Conn = { sock, remote, local, connected, accepted: connected, pending: [], waiting: 0, unsent: 0, moved: 0, regs: null };
-    const key = SipTcp.key(remote, connected);
+  /** `accepted`: the peer opened it (and it is open); else we are opening it. Each kind has its own key (find). */
+  private attach(sock: net.Socket, local: HostPort, remote: HostPort, accepted: boolean): Conn {
+    const c: Conn = { sock, remote, local, connected: accepted, pending: [], waiting: 0, unsent: 0, moved: 0, regs: null };
+    const key = SipTcp.key(remote, accepted);
     this.conns.set(key, c);
     const framer = new StreamFramer();
     sock.setTimeout(this.opts.idleMs, () => sock.destroy());
