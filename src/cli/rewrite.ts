@@ -14,7 +14,7 @@ export function formatActions(actions: Action[], sink?: (s: Extract<Action, { ty
   for (const a of actions) {
     if (a.type === 'send') {
       sink?.(a);
-      out += `send ${formatHostPort(a.from)} ${formatHostPort(a.to)}${a.transport === 'udp' ? '' : ' ' + a.transport}${a.flow ? ' flow ' + a.flow : ''}${a.registration ? ` lasts ${a.registration.lasts} for ${a.registration.aor}` : ''}\n${a.data}`;
+      out += `send ${formatHostPort(a.from)} ${formatHostPort(a.to)}${a.transport === 'udp' ? '' : ' ' + a.transport}${a.flow ? ' flow ' + a.flow : ''}${a.reopen ? ' reopen ' + formatHostPort(a.reopen) : ''}${a.registration ? ` lasts ${a.registration.lasts} for ${a.registration.aor}` : ''}\n${a.data}`;
     } else if (a.type === 'drop') out += `drop ${a.reason.code}\n`;
     else if (a.type === 'media') {
       // Offline no engine is asked: its SDP is shown as the message's own.

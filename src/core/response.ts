@@ -4,7 +4,7 @@ import { deleteElement, Edits } from '../sip/edits.js';
 import { callIdOf, cseqOf, tagOf } from '../sip/fields.js';
 import { hasLongHeader, Header, MAX_LINE, SipMessage } from '../sip/message.js';
 import { R, Reason } from '../sip/reasons.js';
-import { leadingVias, MAX_VIA, originAddr, viaCount, viaDestination, viaNotUnicast, viaParam } from '../sip/via.js';
+import { leadingVias, MAX_VIA, originAddr, Via, viaCount, viaDestination, viaNotUnicast, viaParam } from '../sip/via.js';
 import { verifyBranch } from './branch.js';
 import { fixContentLength, responseMediaLife, rewriteMessageBody } from './media.js';
 import { ngStep, throughEngine } from './ng.js';
@@ -59,10 +59,20 @@ export function handleResponse(ctx: ProxyContext, planner: Planner, m: SipMessag
   if (!ng) responseMediaLife(ctx, m, cseq.method, key, ctx.media.writes !== writes, src, toTag, last, dest); // SPEC 6: its SDP was read (not: its length changed)
   const from = withPort(plan.outAddr, plan.outPort ?? portFor(transport, ctx.cfg));
   const registered = transport !== 'udp' && cseq.method === 'REGISTER' && m.status >= 200 && m.status < 300;
+  const reopen = transport === 'udp' ? undefined : sentBy(next, dest, transport);
   const send: Action = registered // RFC 5626 5.3: the phone is called on the connection it registered on
-    ? { type: 'send', from, to: dest, data, transport, registration: registrationLife(data, dest.addr) }
-    : { type: 'send', from, to: dest, data, transport };
+    ? { type: 'send', from, to: dest, data, transport, reopen, registration: registrationLife(data, dest.addr) }
+    : { type: 'send', from, to: dest, data, transport, reopen };
   return ng ? throughEngine(ng, key, [send], dest, () => [drop(R.mediaEngineDown)]) : [send];
+}
+
+/**
+ * RFC 3261 18.2.2: over TCP or TLS, when the request's connection has closed, a new one goes
+ * to received= (dest's address) and the sent-by port, or the transport's default port.
+ */
+function sentBy(v: Via, dest: HostPort, transport: Transport): HostPort | undefined {
+  const port = v.port ?? (transport === 'tls' ? 5061 : 5060);
+  return port === dest.port ? undefined : withPort(dest, port);
 }
 
 /** A response dropped after its SDP was read: the streams it made go (its call keeps the rest). */

@@ -21,6 +21,9 @@ export type Action =
     readonly unreachable?: () => Action[];
     // RFC 5626 5.3: the port of the party's own connection to us, tried before a new one.
     readonly flow?: number;
+    // A response over TCP/TLS: where a new connection goes when its request's has closed
+    // (RFC 3261 18.2.2: received= with the sent-by port; `to` names the closed one by rport=).
+    readonly reopen?: HostPort;
     // A keep-alive (RFC 5626 4.4.1 CRLFCRLF) on the connection the peer opened: never opens one.
     readonly ping?: boolean;
     // A 2xx to REGISTER over TCP/TLS: the registration that keeps its connection open (transport.ts registrationLife).

@@ -229,6 +229,10 @@ export class SipTcp {
     // RFC 5626 5.3: the party's own connection to us first (a phone behind a firewall, or
     // without a TLS server certificate, takes no new one); it is one of act.to's address.
     let c = (act.flow ? this.find(withPort(act.to, act.flow), true) : undefined) ?? this.find(act.to, act.method === undefined);
+    // RFC 3261 18.2.2: a response whose request's connection has closed goes on a new one to
+    // received= and the sent-by port (a server listens there; rport= named the closed one).
+    const to = !c && act.reopen ? act.reopen : act.to;
+    if (to !== act.to) c = this.find(to, true);
     if (act.ping) {
       // A keep-alive goes on the peer's connection or nowhere (it is behind a NAT).
       if (c?.connected) this.write(c, data);
@@ -237,18 +241,18 @@ export class SipTcp {
     }
     if (!c) {
       // SPEC 11: routing chose this target; still, bounded per destination and in all.
-      const n = this.perDest.get(act.to.addr) ?? 0;
+      const n = this.perDest.get(to.addr) ?? 0;
       if (n >= this.opts.maxPerDestination || this.opts.budget.open >= this.opts.budget.max) {
         this.engine.countDrop(n >= this.opts.maxPerDestination ? R.tcpTooManyToDestination : R.tcpTooManyConnections);
         this.failed([act], 'over the connection limits');
         return;
       }
-      this.perDest.set(act.to.addr, n + 1);
+      this.perDest.set(to.addr, n + 1);
       this.opts.budget.open++;
-      const opts = { host: act.to.addr, port: act.to.port, localAddress: act.from.addr, family: act.to.family, noDelay: true };
+      const opts = { host: to.addr, port: to.port, localAddress: act.from.addr, family: to.family, noDelay: true };
       // TLS: our certificate too, for a peer that asks for one (mutual TLS, RFC 5922 7.4: a provider's SBC).
-      const sock = this.opts.transport === 'tls' ? tls.connect({ ...opts, ...this.opts.tls, ...serverIdentity(this.opts.names?.(act.to.addr) ?? []) }) : net.connect(opts);
-      c = this.attach(sock, act.from, act.to, false);
+      const sock = this.opts.transport === 'tls' ? tls.connect({ ...opts, ...this.opts.tls, ...serverIdentity(this.opts.names?.(to.addr) ?? []) }) : net.connect(opts);
+      c = this.attach(sock, act.from, to, false);
       const conn = c;
       let why = 'closed';
       const t = setTimeout(() => {
@@ -270,7 +274,7 @@ export class SipTcp {
       sock.once('close', () => {
         clearTimeout(t);
         this.opts.budget.open--;
-        decrement(this.perDest, act.to.addr);
+        decrement(this.perDest, to.addr);
         // RFC 3261 18.4: refused, reset or timed out before it opened: never silence.
         this.unhold(conn);
         if (!conn.connected) this.failed(conn.pending, why);

@@ -9,14 +9,8 @@ import { createLogger } from '../../../src/daemon/log.js';
 import { SipTcp } from '../../../src/daemon/sip-tcp.js';
 import { parseIp } from '../../../src/net/addr.js';
 import { waitFor } from '../../lib/netns.js';
+import { freePort } from '../../lib/ports.js';
 import { engineOf } from '../../lib/engine.js';
-
-const freePort = (): Promise<number> => new Promise((res) => {
-  const s = net.createServer().listen(0, '127.0.0.1', () => {
-    const p = (s.address() as net.AddressInfo).port;
-    s.close(() => res(p));
-  });
-});
 
 /** SipTcp on a free loopback port (its sip-port too), and a peer connected to it; what the peer receives in got(). */
 async function connected(t: Test, deliver: (tcp: SipTcp) => (a: Action[]) => void, idleMs = 10000) {

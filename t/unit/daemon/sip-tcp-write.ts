@@ -17,14 +17,8 @@ import { SipTcp } from '../../../src/daemon/sip-tcp.js';
 import type { ConnectionBudget } from '../../../src/daemon/tcp-limits.js';
 import { parseIp } from '../../../src/net/addr.js';
 import { waitFor } from '../../lib/netns.js';
+import { freePort } from '../../lib/ports.js';
 import { engineOf } from '../../lib/engine.js';
-
-const freePort = (): Promise<number> => new Promise((res) => {
-  const s = net.createServer().listen(0, '127.0.0.1', () => {
-    const p = (s.address() as net.AddressInfo).port;
-    s.close(() => res(p));
-  });
-});
 
 const vias = Array.from({ length: 200 }, (_, i) => `Via: SIP/2.0/TCP 127.0.0.1:${10000 + i};branch=z9hG4bKw${i}\r\n`).join('');
 const request = (n: number): string =>

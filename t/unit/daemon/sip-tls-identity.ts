@@ -14,6 +14,7 @@ import { createLogger } from '../../../src/daemon/log.js';
 import { SipTcp } from '../../../src/daemon/sip-tcp.js';
 import { serverIdentity } from '../../../src/daemon/tls-identity.js';
 import { waitFor } from '../../lib/netns.js';
+import { freePort } from '../../lib/ports.js';
 import { engineOf } from '../../lib/engine.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sp64-tls-'));
@@ -100,19 +101,13 @@ t.test('a connection a peer opened from a named server\'s address carries no req
   // a provider known by name. Requests for the provider must go on a connection the proxy
   // opens and the provider's certificate proves; nobody listens there, so they are
   // unreachable (their 503), and the impostor hears none of them.
-  const free = (addr: string): Promise<number> => new Promise((res) => {
-    const s = net.createServer().listen(0, addr, () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => res(p));
-    });
-  });
-  const port = await free('127.0.0.1');
+  const port = await freePort('127.0.0.1');
   const { engine } = engineOf(`generic4 127.0.0.1\ngeneric6 ::1\nsip-port ${port}\nrtp-ports 30000-30099\n`);
   let names: readonly string[] = ['provider.example'];
   const tcp = new SipTcp(engine, createLogger('plain', 'error'), () => {}, { transport: 'tls', tls: { key, cert, ca: cert }, names: () => names, idleMs: 10000, connectTimeoutMs: 3000, handshakeMs: 3000, messageMs: 60000, writeMs: 10000, maxUnsentPerConnection: 1 << 18, maxPerSource: 4, maxPerDestination: 4, budget: { open: 0, max: 16, pending: 0, maxPending: 1 << 25, unsent: 0, maxUnsent: 1 << 25 } });
   await tcp.start([{ addr: '127.0.0.1', family: 4 }], port);
   t.teardown(() => tcp.close());
-  const p = await free('127.0.0.2');
+  const p = await freePort('127.0.0.2');
   const raw = net.connect({ host: '127.0.0.1', port, localAddress: '127.0.0.2', localPort: p });
   const impostor = tls.connect({ socket: raw, rejectUnauthorized: false });
   t.teardown(() => impostor.destroy());
