@@ -2,7 +2,8 @@
 // UDP on the other, through sipproxy64 with `tcp yes`; CRLF keep-alives answered.
 import t from 'tap';
 import { sleep } from '../lib/netns.js';
-import { PROXY_CONF, e2e, tail } from '../lib/world.js';
+import { join } from 'node:path';
+import { E2E, PROXY_CONF, e2e, tail } from '../lib/world.js';
 
 /**
  * Script text for a child in the namespace: one TCP connection to host:5060 from each
@@ -94,5 +95,16 @@ e2e('tcp', (w) => {
     t.match(await w.http('/metrics'), /sipproxy64_sip_refusals_total\{reason="503 next-hop-unreachable"\} 1\b/, 'and counted');
     p2.child.kill('SIGTERM');
     t.equal(await p2.exited, 0);
+  });
+
+  t.test('an answer after the caller\'s connection closed reaches its sent-by port (RFC 3261 18.2.2)', async (t) => {
+    const p = w.startProxy(PROXY_CONF + 'tcp yes\nmap 2001:db8:1::20 127.0.0.120\n');
+    t.ok(await w.proxyUp(p), 'proxy up');
+    const r = await w.ns.run(process.execPath, [join(E2E, 'tcp-reopen.mjs'), '127.0.0.10', '127.0.0.120', '2001:db8:1::20'], 20000);
+    t.match(r.stdout, /\{"answered":true\}/, `the 200 comes on a new connection to 127.0.0.10:5060, not to the closed one's port${r.stdout}${r.stderr}`);
+    t.match(p.log(), /sip out [^\n]*to=127\.0\.0\.10:5060 transport=tcp [^\n]*first="SIP\/2\.0 200 OK"/, 'the log names the sent-by port');
+    t.notMatch(p.log(), /next hop unreachable/, 'nothing lost (a response no connection took is logged so)');
+    p.child.kill('SIGTERM');
+    t.equal(await p.exited, 0);
   });
 });
