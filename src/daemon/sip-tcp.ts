@@ -76,8 +76,9 @@ export class SipTcp {
   private find(hp: HostPort, peerFirst: boolean): Conn | undefined {
     const opened = this.conns.get(SipTcp.key(hp, false));
     if (peerFirst) return this.conns.get(SipTcp.key(hp, true)) ?? opened;
-    if (this.opts.transport === 'tls' && (this.opts.names?.(hp.addr).length ?? 0) > 0) return opened;
-    return opened ?? this.conns.get(SipTcp.key(hp, true));
+    if (opened) return opened; // the names are looked up only when the choice is the peer's
+    if (this.opts.transport === 'tls' && (this.opts.names?.(hp.addr).length ?? 0) > 0) return undefined;
+    return this.conns.get(SipTcp.key(hp, true));
   }
 
   /** hep ADDR:PORT: every message in and out, mirrored. */
