@@ -90,8 +90,8 @@ export class Mapping implements Translator {
   }
 
   /**
-   * advertise LOCAL NAME: the name now gives `now` (was `was`); written() reads it already.
-   * `was` stays ours until retire(): calls set up through it carry it in their route sets
+   * advertise LOCAL NAME: the name now gives `now`; written() reads it already. The former
+   * address stays ours until retire(): calls set up through it carry it in their route sets
    * (RFC 3261 12.1.1), and a LAN phone's BYE must not go out to the router's former address.
    */
   readvertise(local: string, now: string): void {
