@@ -80,6 +80,12 @@ const unspecifiedOut = (t: SdpTarget): string => (t.out === 4 ? 'IN IP4 0.0.0.0'
 /** A connection address going out: a hold stays a hold (RFC 3264 8.4, RFC 2543), else ours. */
 const addrOut = (t: SdpTarget, hold: boolean): string => (hold ? unspecifiedOut(t) : `IN IP${t.out} ${t.media.addr}`);
 
+/** Where `ch` next occurs in text from `from` on; text.length when nowhere. */
+function nextOf(text: string, ch: string, from: number): number {
+  const i = text.indexOf(ch, from);
+  return i < 0 ? text.length : i;
+}
+
 /**
  * Rewrite the SDP in text[s0, e0) for family t.out: edits recorded, the change in length
  * returned; null when a stream gets no relay port.
@@ -95,6 +101,10 @@ export function sdpEdits(text: string, s0: number, e0: number, t: SdpTarget, edi
   let badPort = -1; // the first stream whose m= port cannot be read or is above 65535
   let bareCr = false;
   let badLine = false;
+  // The next CR and ':' at or after the line being read (text.length: none), each found
+  // once: a body of lines without them costs one scan, not one a line (SPEC 11).
+  let cr = -1;
+  let colon = -1;
   for (let s = s0; s < e0;) {
     const nl = text.indexOf('\n', s);
     const last = nl < 0 || nl >= e0; // the body's last line may have no line end
@@ -105,8 +115,8 @@ export function sdpEdits(text: string, s0: number, e0: number, t: SdpTarget, edi
     s = e;
     // RFC 4566 5: lines end in CRLF (or LF). A bare CR is none for us, but a parser that
     // splits on it (sdp-transform does) would read a line we never rewrote (SPEC 11).
-    const cr = text.indexOf('\r', line);
-    if (cr >= 0 && cr < be) bareCr = true;
+    if (cr < line) cr = nextOf(text, '\r', line);
+    if (cr < be) bareCr = true;
     const c0 = text.charCodeAt(line);
     // RFC 4566 5: <type>=<value>, the type one lower-case letter. A line we do not read as one
     // (" c=", "C=") is one a lenient receiver may read: malformed, unless blank (SPEC 11).
@@ -155,8 +165,8 @@ export function sdpEdits(text: string, s0: number, e0: number, t: SdpTarget, edi
         marks.push(K.RTCP, line, line + m[0].length, !m[2] ? 0 : isUnspecified(written) ? 2 : 1);
       }
     } else {
-      const colon = text.indexOf(':', line);
-      if (colon >= 0 && colon < be) continue; // the flags below take no value (RFC 4566 5.13)
+      if (colon < line) colon = nextOf(text, ':', line);
+      if (colon < be) continue; // the flags below take no value (RFC 4566 5.13)
       const b = text.slice(line, be);
       if (cur && /^a=rtcp-mux\s*$/i.test(b)) cur.mux = true;
       else if (/^a=(sendrecv|sendonly|recvonly|inactive)\s*$/i.test(b)) {

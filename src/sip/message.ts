@@ -280,10 +280,31 @@ export function elementsOf(m: SipMessage, kindOrName: Kind | string): Array<[Hea
   return out;
 }
 
-/** Unfold and collapse LWS, for reading values (never for writing). */
+/**
+ * Unfold and collapse LWS, for reading values (never for writing): each line end followed by
+ * SP or HT, with the SP and HT around it, becomes one SP (RFC 3261 7.3.1). By hand, in one
+ * pass: a regex that looks for the SP before a line end from each SP of a run takes time
+ * the square of the run (SPEC 11; 100 ms for 16,000).
+ */
 export function unfold(v: string): string {
-  return v.indexOf('\n') < 0 ? v : v.replace(/[ \t]*\r?\n[ \t]+/g, ' ');
+  let nl = v.indexOf('\n');
+  if (nl < 0) return v;
+  let out = '';
+  let from = 0; // what is not yet copied
+  for (; nl >= 0; nl = v.indexOf('\n', nl + 1)) {
+    let after = nl + 1;
+    while (after < v.length && isSpTab(v.charCodeAt(after))) after++;
+    if (after === nl + 1) continue; // a line end with no SP or HT after it folds nothing
+    let before = nl > from && v.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
+    while (before > from && isSpTab(v.charCodeAt(before - 1))) before--;
+    out += v.slice(from, before) + ' ';
+    from = after;
+    nl = after - 1;
+  }
+  return out + v.slice(from);
 }
+
+const isSpTab = (c: number): boolean => c === 32 || c === 9;
 
 /**
  * Split a header value into comma-separated elements, not splitting inside quoted

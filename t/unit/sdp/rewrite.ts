@@ -62,6 +62,23 @@ t.test('a stream on hold: sendonly, recvonly or inactive, at media or session le
   t.same(held(['m=audio 4000 RTP/AVP 0', 'a=sendrecv']), [false]);
 });
 
+t.test('a CR or a colon searched for once is still found where it is: lines ended by LF (SPEC 11)', async (t) => {
+  // sdpEdits remembers the next CR and ':' past the line it reads: a later line's must not
+  // count for an earlier one, and one found early must count when its line comes.
+  const read = (lines: string[]): { held: boolean[]; mux: boolean[]; bad: string[] } => {
+    const held: boolean[] = [];
+    const mux: boolean[] = [];
+    const bad: string[] = [];
+    const body = ['v=0', 'o=- 1 1 IN IP4 192.0.2.10', 's=-', 'c=IN IP4 192.0.2.10', 't=0 0', ...lines, ''].join('\n');
+    rewriteSdp(body, { out: 6, media: { addr: '2001:db8::2', family: 6 }, stream: (_i, p) => (p && (held.push(p.held), mux.push(p.mux)), 30000), malformed: (why) => bad.push(why) });
+    return { held, mux, bad };
+  };
+  t.same(read(['m=audio 4000 RTP/AVP 0', 'a=sendonly', 'a=rtpmap:0 PCMU/8000']), { held: [true], mux: [false], bad: [] }, 'a flag before a line with a colon is read');
+  t.same(read(['m=audio 4000 RTP/AVP 0', 'a=rtcp-mux', 'a=ptime:20', 'a=recvonly']), { held: [true], mux: [true], bad: [] }, 'flags on either side of it');
+  t.same(read(['m=audio 4000 RTP/AVP 0', 'a=sendrecv', 'a=ptime:20', 'a=x\ry']), { held: [], mux: [], bad: ['line-end'] }, 'a bare CR three lines on: refused');
+  t.same(read(['m=audio 4000 RTP/AVP 0', 'a=sendrecv', ...Array(50).fill('')]), { held: [false], mux: [false], bad: [] }, 'blank lines with neither: as ever');
+});
+
 t.test('the m= port is read once: its count goes with it; a line without a port is refused (RFC 4566 5.14)', async (t) => {
   const one = (m: string): { out: string | null; seen: Array<SdpParty | null> } => {
     const seen: Array<SdpParty | null> = [];
