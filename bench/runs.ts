@@ -10,7 +10,7 @@
 // off there). A search the C library does (indexOf) from each line to the message's end
 // stays under its threshold at 7,000: the SDP rewriter's search for a CR took 1.0 against
 // 0.7 ms here, 18 ms for 60,000 LF (bench/rewrite's bare-LF line).
-// About six minutes.
+// About five minutes.
 //   npm run build && node dist/bench/runs.js    (CASES=a,b: those cases of t/cases only; AFTER=:@ after those delimiters)
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
