@@ -17,15 +17,11 @@ import { join } from 'node:path';
 import { parseConfig, validate } from '../src/config/config.js';
 import { buildEngine } from '../src/daemon/compose.js';
 import { parseHostPort } from '../src/net/addr.js';
+import { headEnd } from '../src/sip/message.js';
 
 const cases = join(process.cwd(), 't', 'cases');
 /** The Content-Length header's name and its value (RFC 3261 20.14; the compact form l). */
 const CL = /^((?:Content-Length|l)[ \t]*:[ \t]*)(\d+)/im;
-/** Where a message's body starts (after the first empty line). */
-function bodyStart(text: string): number {
-  const m = /\r?\n\r?\n/.exec(text);
-  return m ? m.index + m[0].length : text.length;
-}
 /** The delimiters a run is put after (AFTER=...: others). */
 const AFTER = process.env.AFTER ?? ':=@;<\n ,>/"?&[]#%.-';
 const RUNS = ['\\\0', '"\\\0', '<"', '"\\', '<>', '><', '\\"', ';tag=', ',<', '"<', '<sip:', '[:', 'a@', '@a', 'a', '-', '.', ' ', '0', ':', ';', '=', '"', '\\', '<', '@', 'a.', 'a-', '1.', ':0', ';a', ';a=', '%', '[', ',', 'a ', '\t', 'aA', '0:', '=a;', '\n', 'a=x\n', '\r\n'];
@@ -57,7 +53,7 @@ for (const dir of readdirSync(cases).filter((d) => !only || only.includes(d))) {
       }
       return best;
     };
-    const body = bodyStart(text);
+    const head = headEnd(text); // the empty line: a run after its LF is in the body
     for (let p = 0; p < text.length; p++) {
       if (!AFTER.includes(text[p])) continue;
       for (const run of RUNS) {
@@ -66,7 +62,7 @@ for (const dir of readdirSync(cases).filter((d) => !only || only.includes(d))) {
           const r = run.repeat(Math.floor(n / run.length));
           const m = text.slice(0, p + 1) + r + text.slice(p + 1);
           // In the body, Content-Length grows with it (else the run is cut off as bytes past it).
-          return p + 1 < body ? m : m.replace(CL, (_all, name: string, v: string) => `${name}${Number(v) + r.length}`);
+          return head < 0 || p < head ? m : m.replace(CL, (_all, name: string, v: string) => `${name}${Number(v) + r.length}`);
         };
         const long = time(at(7000));
         if (long < 1) continue; // too fast to tell
