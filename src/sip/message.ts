@@ -52,6 +52,7 @@ export interface SipMessage {
   readonly status: number; //   responses: the status code; requests: 0
   readonly headers: readonly Header[];
   readonly hot: HotHeaders;
+  readonly again: number; //    a bit (1 << HOT_NAMES index) for each hot header met more than once
   readonly headersEnd: number; // offset of the empty line that ends the headers
   readonly bodyStart: number;
   readonly bodyEnd: number; //   after Content-Length framing
@@ -140,6 +141,7 @@ export function parseMessage(text: string): SipMessage {
   // message cost 3.5% of an INVITE's instructions).
   const slots: Array<Header | undefined> = [undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined];
   pos = slEnd + 1;
+  let again = 0;
   let headersEnd = -1;
   while (pos < text.length) {
     const c = text.charCodeAt(pos);
@@ -177,6 +179,7 @@ export function parseMessage(text: string): SipMessage {
       // RFC 3261 7.3.1, 18.3: one length; a next hop that reads the other one (a response
       // too) would cut its TCP stream elsewhere than we did (SPEC 11).
       else if (def.hot === S.contentLength) throw refuse(R.duplicateContentLength);
+      else again |= 1 << def.hot;
     }
     pos = end + 1;
   }
@@ -194,7 +197,7 @@ export function parseMessage(text: string): SipMessage {
     if (bodyStart + n > text.length) throw refuse(R.shortBody);
     bodyEnd = bodyStart + n;
   }
-  return { text, isRequest, method, uriStart, uriEnd, status, headers, hot, headersEnd, bodyStart, bodyEnd };
+  return { text, isRequest, method, uriStart, uriEnd, status, headers, hot, again, headersEnd, bodyStart, bodyEnd };
 }
 
 /**

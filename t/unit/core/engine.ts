@@ -213,3 +213,18 @@ t.test('a response with two Content-Lengths is dropped: a next hop that read the
   t.same(e.handle(ok('Content-Length: 0\r\nl: 40\r\n'), carol, l6), [{ type: 'drop', reason: R.duplicateContentLength }], 'two: a counted drop');
   t.match(e.handle(req('OPTIONS', 'z9hG4bKcl2', 'l: 0\r\n'), alice, carolFace)[0], { type: 'send', to: alice, data: /^SIP\/2\.0 400 Bad Request \(more than one Content-Length\)/ }, 'a request: 400 as before');
 });
+
+t.test('a single-value header written twice is refused with its own reason, compact forms too (RFC 3261 7.3.1)', async (t) => {
+  const e = new Engine(cfg());
+  const twice: Array<[string, keyof typeof R]> = [
+    ['Call-ID: c2\r\n', 'duplicateCallId'], ['i: c2\r\n', 'duplicateCallId'], ['CSeq: 2 OPTIONS\r\n', 'duplicateCseq'],
+    ['Max-Forwards: 69\r\n', 'duplicateMaxForwards'], ['f: <sip:bob@192.0.2.10>;tag=b\r\n', 'badFrom'], ['To: <sip:dave@192.0.2.120>\r\n', 'badTo'],
+  ];
+  for (const [extra, why] of twice) {
+    const out = e.handle(req('OPTIONS', `z9hG4bKtw${why}`, extra), alice, carolFace)[0];
+    t.match(out, { type: 'send', to: alice, data: new RegExp(`^SIP/2\\.0 400 ${(R[why].phrase ?? '').replace(/[()]/g, '\\$&')}\\r\\n`) }, `${extra.trim()}: 400 ${R[why].phrase}`);
+  }
+  // Headers that may repeat, among them hot ones the parser also marks: forwarded.
+  const many = e.handle(req('OPTIONS', 'z9hG4bKtwok', 'Via: SIP/2.0/UDP 192.0.2.11;branch=z9hG4bKtw2\r\nContact: <sip:a@192.0.2.10>\r\nContact: <sip:b@192.0.2.10>\r\n'), alice, carolFace)[0];
+  t.ok(many.type === 'send' && many.to.addr !== alice.addr, 'two Via and two Contact headers: forwarded');
+});
