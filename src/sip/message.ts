@@ -315,6 +315,12 @@ const isSpTab = (c: number): boolean => c === 32 || c === 9;
  */
 export function splitList(text: string, start: number, end: number): Array<[number, number]> {
   const out: Array<[number, number]> = [];
+  // Most values hold no comma at all: one element, found by the engine's own search of the
+  // value (a slice: the search ends with the value, not the message's end).
+  if (text.slice(start, end).indexOf(',') < 0) {
+    pushTrimmed(text, out, start, end);
+    return out;
+  }
   let inQuote = false;
   let inAngle = false;
   let elStart = start;

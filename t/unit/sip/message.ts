@@ -81,6 +81,50 @@ t.test('splitList does not split inside quotes or <>', async (t) => {
   t.equal(splitList(q, 0, q.length).length, 1, 'escaped quote inside a quoted string');
 });
 
+t.test('splitList reads as the character loop it skips for a value with no comma does', async (t) => {
+  // The loop of every value, as it was before the no-comma path (7b37bb2).
+  const loop = (text: string, start: number, end: number): Array<[number, number]> => {
+    const out: Array<[number, number]> = [];
+    const push = (s: number, e: number): void => {
+      while (s < e && ' \t\r\n'.includes(text[s])) s++;
+      while (e > s && ' \t\r\n'.includes(text[e - 1])) e--;
+      if (e > s) out.push([s, e]);
+    };
+    let inQuote = false;
+    let inAngle = false;
+    let elStart = start;
+    for (let i = start; i < end; i++) {
+      const c = text[i];
+      if (inQuote) {
+        if (c === '\\') i++;
+        else if (c === '"') inQuote = false;
+      } else if (c === '"') inQuote = true;
+      else if (c === '<') inAngle = true;
+      else if (c === '>') inAngle = false;
+      else if (c === ',' && !inAngle) {
+        push(elStart, i);
+        elStart = i + 1;
+      }
+    }
+    push(elStart, end);
+    return out;
+  };
+  const alphabet = [',', '"', '<', '>', '\\', ' ', '\t', '\r\n ', 'a'];
+  let seed = 7;
+  const rand = (n: number): number => ((seed = (seed * 1103515245 + 12345) % 2147483648), seed % n);
+  let n = 0;
+  for (let k = 0; k < 20000; k++) {
+    let text = '';
+    for (let len = rand(24); len > 0; len--) text += alphabet[rand(alphabet.length)];
+    // A value inside a longer text: a comma past its end must not count.
+    const start = rand(text.length + 1);
+    const end = start + rand(text.length - start + 1);
+    if (JSON.stringify(splitList(text, start, end)) !== JSON.stringify(loop(text, start, end))) t.fail(`differs: ${JSON.stringify([text, start, end])}`);
+    n++;
+  }
+  t.equal(n, 20000, 'the same spans for 20,000 values cut from random text');
+});
+
 t.test('round trip: parsing with no edit gives back identical bytes', async (t) => {
   const roots = [join(here, '..', '..', 'cases'), join(here, '..', '..', 'torture', 'rfc4475'), join(here, '..', '..', 'torture', 'rfc5118')];
   let n = 0;
