@@ -101,7 +101,7 @@ export class Relay {
   readonly threads: number; // the native path's threads; 1 for the event loop
   private readonly streams = new Map<number, Stream>();
   private readonly bound = new Map<number, PortSockets>(); // every bound pair: in use or warm
-  private readonly warm: PortSockets[] = []; //              released pairs, oldest first
+  private readonly warm = new Set<PortSockets>(); //          released pairs, oldest first (a Set: claiming one is O(1), where an array's splice moved up to WARM_MAX)
   private timer: NodeJS.Timeout | null = null;
   private probeTimer: NodeJS.Timeout | null = null;
   private readonly now: () => number;
@@ -151,6 +151,15 @@ export class Relay {
     return true;
   }
 
+  private oldestWarm(): PortSockets | undefined {
+    return this.warm.values().next().value;
+  }
+
+  private closeWarm(set: PortSockets): void {
+    this.warm.delete(set);
+    this.closePair(set);
+  }
+
   private closePair(set: PortSockets): void {
     this.bound.delete(set.port);
     this.path.unbind(set.port);
@@ -158,7 +167,7 @@ export class Relay {
 
   /** A warm pair that has rested long enough, for the table to allocate first (no bind). */
   private prefer(): number | null {
-    const w = this.warm[0];
+    const w = this.oldestWarm();
     return w && this.now() - w.releasedAt >= WARM_REST_MS ? w.port : null;
   }
 
@@ -171,13 +180,12 @@ export class Relay {
     const addrs = want ?? [this.opts.media4 as Addr, this.opts.media6 as Addr];
     const set = this.bound.get(port);
     if (set) {
-      const i = this.warm.indexOf(set);
-      if (i >= 0) this.warm.splice(i, 1);
+      this.warm.delete(set);
       if (set.addrs[0].addr === addrs[0].addr && set.addrs[1].addr === addrs[1].addr) return true;
       this.closePair(set);
     } else {
       // Within the open-file limit: a new pair first unbinds the oldest warm one.
-      while (this.bound.size >= (this.opts.maxPairs ?? Infinity) && this.warm.length > 0) this.closePair(this.warm.shift() as PortSockets);
+      while (this.bound.size >= (this.opts.maxPairs ?? Infinity) && this.warm.size > 0) this.closeWarm(this.oldestWarm() as PortSockets);
     }
     return this.bindPair(port, addrs);
   }
@@ -203,8 +211,8 @@ export class Relay {
     // Keep the pair bound (warm) for reuse after a rest; packets to it now are dropped.
     this.path.detach(s.port);
     set.releasedAt = this.now();
-    this.warm.push(set);
-    while (this.warm.length > WARM_MAX) this.closePair(this.warm.shift() as PortSockets);
+    this.warm.add(set);
+    if (this.warm.size > WARM_MAX) this.closeWarm(this.oldestWarm() as PortSockets);
   }
 
   /** Each side's party (where its media goes: the latched source, else its SDP's address), whether it is held, the verdict. */
@@ -284,7 +292,7 @@ export class Relay {
     const io = this.path.io();
     if (io !== this.io && io !== null) this.opts.onIoChange?.(io);
     this.io = io;
-    while (this.warm.length > 0 && now - this.warm[0].releasedAt > WARM_MAX_AGE_MS) this.closePair(this.warm.shift() as PortSockets);
+    for (let w = this.oldestWarm(); w && now - w.releasedAt > WARM_MAX_AGE_MS; w = this.oldestWarm()) this.closeWarm(w);
   }
 
   /** Port pairs bound: in use plus warm. */
@@ -329,7 +337,7 @@ export class Relay {
     if (this.opts.callLog) for (const st of [...this.streams.values()]) this.table.releaseStream(st.s.callId, st.s.index, 'shutdown');
     this.opts.callLog?.close();
     this.streams.clear();
-    this.warm.length = 0;
+    this.warm.clear();
     this.bound.clear();
     this.path.close();
   }

@@ -240,6 +240,38 @@ for (const { name, datapath, io } of PATHS) {
     t.same(relay.describe().map((s) => [s.party4, s.party6]), [[`127.0.0.20:${lan.address().port}`, `127.0.0.30:${wan.address().port}`]]);
   });
 
+  t.test(`${name}: warm pairs are reused oldest first, one claimed out of order leaves the others, and old ones are unbound`, async (t) => {
+    let now = 0;
+    const relay = mk({ ports: [BASE + 800, BASE + 809], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: 'strict', timeoutMs: 60000, now: () => now });
+    t.teardown(() => relay.closeAll());
+    const table = relay.table;
+    const party = { addr: '127.0.0.1', rtp: 9, rtcp: 10, mux: false };
+    const ports = ['a', 'b', 'c'].map((id) => table.update(id, 0, 4, { ...party }) as number);
+    t.same(ports, [BASE + 800, BASE + 802, BASE + 804]);
+    await tick();
+    // Released in the order b, a, c: b is the oldest warm pair.
+    for (const id of ['b', 'a', 'c']) {
+      table.release(id, 'bye');
+      now += 10;
+    }
+    t.equal(relay.boundPairs, 3, 'released pairs stay bound');
+    now += 1000; // all rested
+    t.equal(table.update('d', 0, 4, { ...party }), BASE + 802, 'the oldest warm pair first (b\'s)');
+    // Other side addresses: the next warm pair (a's) is rebound for them, not c's.
+    const sides = [{ addr: '127.0.0.2', family: 4 }, { addr: '127.0.0.3', family: 4 }] as const;
+    t.equal(table.update('e', 0, 4, { ...party }, sides), BASE + 800, 'then a\'s, rebound for other addresses');
+    t.equal(table.update('f', 0, 4, { ...party }), BASE + 804, 'then c\'s: no pair taken twice');
+    t.equal(relay.boundPairs, 3);
+    for (const id of ['d', 'e', 'f']) table.release(id, 'bye');
+    now += 2000;
+    relay.sweep();
+    t.equal(relay.boundPairs, 3, 'warm pairs younger than their age limit stay');
+    now += 2000;
+    relay.sweep();
+    t.equal(relay.boundPairs, 0, 'older ones are unbound by the sweep');
+    t.equal(table.update('g', 0, 4, { ...party }), BASE + 806, 'and a new stream binds a pair again');
+  });
+
   t.test(`${name}: two streams whose SDP name each other's relay ports cannot loop a packet (SPEC 11)`, async (t) => {
     // With rtp-latch no, a side whose SDP named no usable address takes packets from anyone.
     const relay = mk({ ports: [BASE + 300, BASE + 303], media4: { addr: '127.0.0.1', family: 4 }, media6: { addr: '::1', family: 6 }, latch: 'off', timeoutMs: 60000 });
