@@ -34,8 +34,12 @@ export interface Addon {
   inject(h: Handle, port: number, side: number, rtcp: number, addr: string, port2: number, msg: Buffer): number;
   stop(h: Handle): void;
   /** SIP over UDP on the wildcard address with each datagram's destination (src/native/sipsock.c); -errno when it cannot bind. */
-  /** Without addr: the wildcard address, any source. msg: one char per byte (latin1). */
-  sipOpen(family: Family, port: number, cb: (msg: string, srcAddr: string, srcPort: number, dstAddr?: string) => void, addr?: string): Handle | number; // dstAddr: on the wildcard address only
+  /**
+   * Without addr: the wildcard address, any source. cb gets each read's datagrams in one call,
+   * as its arguments, per datagram: text (one char per byte, latin1), source address, source
+   * port, and on the wildcard address only the destination address.
+   */
+  sipOpen(family: Family, port: number, cb: (...list: Array<string | number>) => void, addr?: string): Handle | number;
   sipSend(h: Handle, msg: Buffer | string, from: string, to: string, toPort: number): number;
   sipClose(h: Handle): void;
 }

@@ -1,7 +1,7 @@
 // SIP over UDP: one socket per face and generic address on sip-port (Node cannot tell the
 // destination address of a datagram on a wildcard socket). Receive, run the engine, send
 // from the socket of the address the engine chose. The sockets are the addon's when it
-// loads (sip-io, src/native/sipsock.c: datagrams read in batches, each handed over as a
+// loads (sip-io, src/native/sipsock.c: a read's datagrams handed over in one call, each as a
 // string, with no Buffer and no address object a datagram), else Node's dgram. With nat64
 // or a prefix map line of more than 256 hosts, one native socket on the wildcard address
 // serves every address of that family on sip-port instead (it tells each datagram's
@@ -55,9 +55,11 @@ export class SipUdp {
     const addon = this.addon;
     for (const a of addrs) {
       const local: HostPort = withPort(a, port);
-      // sip-io native: a batch of datagrams a read, each handed over as a string (sipsock.c).
+      // sip-io native: a read's datagrams in one call, each as a string (sipsock.c); receive() catches per datagram.
       if (addon) {
-        const h = addon.sipOpen(a.family, port, (msg, srcAddr, srcPort) => this.receive(msg, srcAddr, srcPort, local), a.addr);
+        const h = addon.sipOpen(a.family, port, (...list) => {
+          for (let i = 0; i + 2 < list.length; i += 3) this.receive(list[i] as string, list[i + 1] as string, list[i + 2] as number, local);
+        }, a.addr);
         if (typeof h === 'number') throw new Error(`cannot bind SIP socket ${formatHostPort(local)}: ${errnoName(-h)}`);
         this.natives.set(SipUdp.key(a.addr, port), { addon, h, port });
         continue;
@@ -80,9 +82,11 @@ export class SipUdp {
   /** Every address of family f on `port` through one native socket; an Error when the addon does not load or the port does not bind. */
   startAny(f: Family, port: number, why: string): void {
     const addon = this.addon ?? requireNative(why); // sip-io js, or auto without it: the wildcard needs it all the same
-    const h = addon.sipOpen(f, port, (msg, srcAddr, srcPort, dstAddr) => {
-      const dst = dstAddr === undefined ? null : parseIp(dstAddr);
-      if (dst) this.receive(msg, srcAddr, srcPort, withPort(dst, port));
+    const h = addon.sipOpen(f, port, (...list) => {
+      for (let i = 0; i + 3 < list.length; i += 4) {
+        const dst = parseIp(list[i + 3] as string);
+        if (dst) this.receive(list[i] as string, list[i + 1] as string, list[i + 2] as number, withPort(dst, port));
+      }
     });
     if (typeof h === 'number') throw new Error(`cannot bind SIP socket ${f === 6 ? '[::]' : '0.0.0.0'}:${port}: ${errnoName(-h)}`);
     this.any.set(f, { addon, h, port });
