@@ -1,6 +1,7 @@
 // Requests: RFC 3261 16.3-16.6 and 16.11 (stateless proxy), SPEC section 3. handleRequest is
 // the list of steps; each step is a function of its own, citing its section.
 import { Addr, HostPort, sourceOf, uriHost, withPort } from '../net/addr.js';
+import { decimalAt } from '../net/strings.js';
 import { Edits } from '../sip/edits.js';
 import { refuse } from '../sip/errors.js';
 import { cseqOf, CSeq, callIdOf, tagOf } from '../sip/fields.js';
@@ -216,9 +217,10 @@ function decrementMaxForwards(m: SipMessage, edits: Edits, skip: Set<Header>): v
   }
   skip.add(mf);
   const v = unfold(m.text.slice(mf.valueStart, mf.valueEnd));
-  if (!/^\d{1,10}$/.test(v) || Number(v) > 255) throw refuse(R.badMaxForwards);
-  if (Number(v) === 0) throw refuse(R.maxForwardsZero);
-  edits.replace(mf.valueStart, mf.valueEnd, String(Number(v) - 1));
+  const n = v.length <= 10 ? decimalAt(v, 0, v.length) : NaN; // 1*DIGIT, at most ten
+  if (!(n <= 255)) throw refuse(R.badMaxForwards); // NaN too
+  if (n === 0) throw refuse(R.maxForwardsZero);
+  edits.replace(mf.valueStart, mf.valueEnd, String(n - 1));
 }
 
 /** RFC 3261 16.6 step 2 leaves the Request-URI; SPEC 4 maps its IP literal. Returns a new one, if any. */

@@ -1,6 +1,7 @@
 // Rewrite steps for URI-carrying headers (SPEC section 4): IP-literal hosts, maddr= and
 // received= map to their counterpart in the outgoing family; names and all else are kept.
 import { Addr, Family, HostPort, parseHostIp, parseIp, uriHost } from '../net/addr.js';
+import { decimalAt } from '../net/strings.js';
 import { Edits } from '../sip/edits.js';
 import { refuse } from '../sip/errors.js';
 import { Header, SipMessage, splitList } from '../sip/message.js';
@@ -137,8 +138,7 @@ export const PORT_PARAM = 'sp64p';
 export function keptPort(text: string, u: UriParts): { p: UriParam; port: number } | null {
   const p = param(u, PORT_PARAM);
   if (!p || p.valueStart < 0) return null;
-  const v = text.slice(p.valueStart, p.valueEnd);
-  const port = /^\d{1,5}$/.test(v) ? Number(v) : 0;
+  const port = p.valueEnd - p.valueStart <= 5 ? decimalAt(text, p.valueStart, p.valueEnd) : NaN; // 1*5DIGIT
   return port > 0 && port <= 65535 ? { p, port } : null;
 }
 

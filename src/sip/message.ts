@@ -2,6 +2,7 @@
 // per byte) and the offsets of each header, so rewriting can splice instead of re-serialise.
 // The hot headers (Via, Call-ID, CSeq, From, To, Max-Forwards, Content-Type, Content-Length)
 // are remembered as the parser meets them, so no caller scans the header list for them again.
+import { decimalAt } from '../net/strings.js';
 import { dropWith, refuse } from './errors.js';
 import { HeaderDef, HOT_NAMES, Kind, lookupHeader, UNKNOWN } from './headers.js';
 import { R } from './reasons.js';
@@ -190,9 +191,8 @@ export function parseMessage(text: string): SipMessage {
   let bodyEnd = text.length;
   const cl = hot.contentLength;
   if (cl) {
-    const v = text.slice(cl.valueStart, cl.valueEnd);
-    if (!/^\d{1,9}$/.test(v)) throw refuse(R.badContentLength);
-    const n = Number(v);
+    const n = cl.valueEnd - cl.valueStart <= 9 ? decimalAt(text, cl.valueStart, cl.valueEnd) : NaN; // 1*9DIGIT
+    if (Number.isNaN(n)) throw refuse(R.badContentLength);
     // RFC 3261 18.3: bytes past Content-Length are ignored; a short body is an error.
     if (bodyStart + n > text.length) throw refuse(R.shortBody);
     bodyEnd = bodyStart + n;

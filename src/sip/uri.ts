@@ -1,6 +1,7 @@
 // Locating URIs and their hosts inside header values (RFC 3261 19.1, 20.10, 25.1;
 // IPv6 references per RFC 5118 / RFC 3986 3.2.2). All offsets are absolute.
 import { Addr, isPort, parseIp } from '../net/addr.js';
+import { decimalAt } from '../net/strings.js';
 import { refuse } from './errors.js';
 import { isLws } from './message.js';
 import { R } from './reasons.js';
@@ -168,7 +169,7 @@ export function hostIp(text: string, s: number, e: number): Addr | null {
 /** A URI's port, or null when it names none. */
 export function portOf(text: string, u: UriParts): number | null {
   if (u.portStart < 0 || u.portEnd === u.portStart) return null;
-  return Number(text.slice(u.portStart, u.portEnd));
+  return decimalAt(text, u.portStart, u.portEnd);
 }
 
 /** The port a request is sent to by this URI, or null when it names none. SPEC 11: port =
@@ -191,7 +192,7 @@ function strayAfterParams(text: string, u: UriParts): boolean {
 
 /** The digits after a URI's colon as a number; none (`host:`) reads as 0, no port. */
 function portWritten(text: string, u: UriParts): number {
-  return u.portEnd === u.portStart ? 0 : Number(text.slice(u.portStart, u.portEnd));
+  return u.portEnd === u.portStart ? 0 : decimalAt(text, u.portStart, u.portEnd);
 }
 
 const HOSTNAME = /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*\.?$/;

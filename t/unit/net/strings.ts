@@ -13,7 +13,7 @@ import { DigestAuth, fromPassword } from '../../../src/masq/digest.js';
 import { AuthGuard } from '../../../src/masq/guard.js';
 import { createHash } from 'node:crypto';
 import { parseHostPort, parseIp } from '../../../src/net/addr.js';
-import { detached } from '../../../src/net/strings.js';
+import { decimalAt, detached } from '../../../src/net/strings.js';
 
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc') as () => void;
@@ -122,4 +122,27 @@ t.test('the registrar\'s guard keeps no failed REGISTER (the user names stranger
   const guard = new AuthGuard(() => 0, 1000, 1000);
   const per = growth((i) => guard.failed('192.0.2.66', `${PAD}Digest username="guess-${i}-a84b4c76e66710", ${PAD}`.slice(PAD.length + 17, PAD.length + 38 + String(i).length)));
   t.ok(per < 2000, `${Math.round(per)} bytes a user name`);
+});
+
+t.test('decimalAt reads a span as Number(slice) reads a run of digits, and anything else as NaN', (t) => {
+  let seed = 7;
+  const rnd = (n: number): number => (seed = (seed * 1103515245 + 12345) % 2147483648) % n;
+  const alphabet = '0123456789012345678901234567890123456789 +-.eExX\t/:;a\u00e9\u0660';
+  let checked = 0;
+  for (let i = 0; i < 20000; i++) {
+    const text = Array.from({ length: rnd(14) }, () => alphabet[rnd(alphabet.length)]).join('');
+    const s = rnd(text.length + 1);
+    const e = s + rnd(text.length - s + 1);
+    const span = text.slice(s, e);
+    const want = /^[0-9]+$/.test(span) ? Number(span) : NaN;
+    if (!Object.is(decimalAt(text, s, e), want)) {
+      t.fail(`${JSON.stringify(span)}: ${decimalAt(text, s, e)}, not ${want}`);
+      return t.end();
+    }
+    checked++;
+  }
+  t.equal(checked, 20000, 'random spans: the same number (leading zeros, up to 13 digits) or NaN (sign, point, exponent, hex, space, Arabic-Indic digit, empty)');
+  const big = decimalAt('x99999999999999999999y', 1, 21);
+  t.ok(big > 0.99e20 && big < 1.01e20, `twenty digits: large, never small (${big})`);
+  t.end();
 });
