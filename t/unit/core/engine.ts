@@ -5,6 +5,7 @@ import { Engine } from '../../../src/core/engine.js';
 import { Throttle } from '../../../src/core/throttle.js';
 import { parseHostPort } from '../../../src/net/addr.js';
 import { parseMessage } from '../../../src/sip/message.js';
+import { lcg } from '../../lib/rand.js';
 
 const cfg = () => validate(parseConfig('generic4 192.0.2.1\ngeneric6 2001:db8::1\nmap 192.0.2.10 2001:db8:64::10\nmap 2001:db8:1::20 192.0.2.120\nmap voip.example.net 192.0.2.130\n', 'c'));
 const alice = parseHostPort('192.0.2.10:5060')!;
@@ -55,8 +56,7 @@ t.test('not for us: a datagram on an address that is not ours is dropped', async
 t.test('mutated messages never throw and always give a SIP answer or a counted drop', async (t) => {
   const e = new Engine(cfg());
   const base = req('INVITE', 'z9hG4bKm', 'Contact: <sip:alice@192.0.2.10>\r\nRoute: <sip:192.0.2.120;lr>\r\n');
-  let seed = 42;
-  const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff), seed % n);
+  const rnd = lcg(42);
   const alphabet = ':;<>[]"\\,@= \r\n\t\x00\xff0123456789abcdef.%';
   let sent = 0;
   let dropped = 0;

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Addon, loadNative } from '../../../src/daemon/datapath-native.js';
 import { Relay } from '../../../src/daemon/relay.js';
+import { lcg } from '../../lib/rand.js';
 
 const SANITIZE = ['-fsanitize=address,undefined', '-fno-sanitize-recover=all', '-fno-omit-frame-pointer', '-O1', '-g', '-std=gnu11', '-Wall', '-Wextra', '-Werror'];
 const tick = (ms = 50) => new Promise((r) => setTimeout(r, ms));
@@ -145,8 +146,7 @@ for (const { name, datapath, io } of [{ name: 'native/io_uring', datapath: 'nati
     const targets = relay.table.evenPorts().flatMap((p) => [p, p + 1]);
     const streams = new Set([port.x, port.x + 1, port.y, port.y + 1]);
     const warm = new Set([port.z, port.z + 1]);
-    let seed = 12345;
-    const rnd = (n: number): number => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) >>> 12) % n; // the high bits: the low ones of an LCG repeat
+    const rnd = lcg(12345);
     // Every datagram that reached a stream's socket: relayed, or dropped with a reason.
     const accounted = (): [number, number] => {
       const s = relay.stats;

@@ -14,6 +14,7 @@ import { AuthGuard } from '../../../src/masq/guard.js';
 import { createHash } from 'node:crypto';
 import { parseHostPort, parseIp } from '../../../src/net/addr.js';
 import { decimalAt, detached } from '../../../src/net/strings.js';
+import { lcg } from '../../lib/rand.js';
 
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc') as () => void;
@@ -125,8 +126,7 @@ t.test('the registrar\'s guard keeps no failed REGISTER (the user names stranger
 });
 
 t.test('decimalAt reads a span as Number(slice) reads a run of digits, and anything else as NaN', (t) => {
-  let seed = 7;
-  const rnd = (n: number): number => (seed = (seed * 1103515245 + 12345) % 2147483648) % n;
+  const rnd = lcg(7);
   const alphabet = '0123456789012345678901234567890123456789 +-.eExX\t/:;a\u00e9\u0660';
   let checked = 0;
   for (let i = 0; i < 20000; i++) {

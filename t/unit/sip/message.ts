@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { Edits } from '../../../src/sip/edits.js';
 import { SipError } from '../../../src/sip/errors.js';
 import { hasLongHeader, headerValue, MAX_LINE, parseMessage, splitList, unfold } from '../../../src/sip/message.js';
+import { lcg } from '../../lib/rand.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const msg = (s: string) => s.replace(/\n/g, '\r\n');
@@ -110,8 +111,7 @@ t.test('splitList reads as the character loop it skips for a value with no comma
     return out;
   };
   const alphabet = [',', '"', '<', '>', '\\', ' ', '\t', '\r\n ', 'a'];
-  let seed = 7;
-  const rand = (n: number): number => ((seed = (seed * 1103515245 + 12345) % 2147483648), seed % n);
+  const rand = lcg(7);
   let n = 0;
   for (let k = 0; k < 20000; k++) {
     let text = '';
@@ -178,8 +178,7 @@ t.test('unfold reads as the RFC 3261 7.3.1 regex did, in one pass', async (t) =>
     if (n > 0) for (const c of alphabet) all(prefix + c, n - 1);
   };
   all('', 6);
-  let seed = 7;
-  const rnd = (k: number): number => ((seed = (seed * 1103515245 + 12345) % 2147483648) % k);
+  const rnd = lcg(7);
   for (let i = 0; i < 20000; i++) check(Array.from({ length: 1 + rnd(40) }, () => alphabet[rnd(5)]).join(''));
   t.equal(differ, 0, `${tried} strings read the same`);
 });

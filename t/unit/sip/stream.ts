@@ -1,5 +1,6 @@
 import t from 'tap';
 import { StreamFramer } from '../../../src/sip/stream.js';
+import { lcg } from '../../lib/rand.js';
 
 const msg = (body: string) => `MESSAGE sip:a@192.0.2.1 SIP/2.0\r\nVia: SIP/2.0/TCP 192.0.2.2\r\nl: ${body.length}\r\n\r\n${body}`;
 
@@ -40,8 +41,7 @@ t.test('however the bytes are cut into reads, the same messages come out (SPEC 1
     const got = [...f.push(Buffer.from(one.slice(0, cut), 'latin1')).messages, ...f.push(Buffer.from(one.slice(cut), 'latin1')).messages];
     if (got.length !== 1 || got[0].toString('latin1') !== one) t.fail(`cut at ${cut}: ${JSON.stringify(got.map((b) => b.toString('latin1')))}`);
   }
-  let seed = 7;
-  const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) >>> 0) % n);
+  const rnd = lcg(7);
   for (let round = 0; round < 200; round++) {
     const parts: string[] = [];
     for (let i = rnd(6); i >= 0; i--) parts.push(['\r\n', '', '\r\n\r\n'][rnd(3)] + msg('b\r\n\r\n'.repeat(rnd(4)) + 'x'.repeat(rnd(3000))));
