@@ -75,14 +75,45 @@ function withoutAngles(v: string): string {
 
 const isLineEnd = (c: number): boolean => c === 10 || c === 13 || c === 0x2028 || c === 0x2029;
 
+/** JavaScript's \s (WhiteSpace and LineTerminator, ECMA-262): what the regexes tagIn replaced skipped. */
+const isSpace = (c: number): boolean =>
+  c === 32 || (c >= 9 && c <= 13) || c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff;
+
+function skipSpace(p: string, i: number): number {
+  while (i < p.length && isSpace(p.charCodeAt(i))) i++;
+  return i;
+}
+
+/**
+ * The first `;tag=` of the parameters p (spaces around each part, `tag` in any case), as
+ * /;\s*tag\s*=\s*([^;\s,]+)/i read it: its value, '' when `value` is false (a tag, even
+ * empty), null when there is none. A scan, not the regex: the regex was 0.9% of the daemon's
+ * samples under bench/sip. Linear: each ';' is tried once, each scan stops at the next ';'.
+ */
+function tagParam(p: string, value: boolean): string | null {
+  for (let i = p.indexOf(';'); i >= 0; i = p.indexOf(';', i + 1)) {
+    let j = skipSpace(p, i + 1);
+    // (c | 32): the letter in lower case; only 'T'/'t', 'A'/'a', 'G'/'g' give 116, 97, 103
+    if (j + 3 > p.length || (p.charCodeAt(j) | 32) !== 116 || (p.charCodeAt(j + 1) | 32) !== 97 || (p.charCodeAt(j + 2) | 32) !== 103) continue;
+    j = skipSpace(p, j + 3);
+    if (p.charCodeAt(j) !== 61) continue; // '='
+    if (!value) return '';
+    const s = skipSpace(p, j + 1);
+    let e = s;
+    for (let c = p.charCodeAt(e); e < p.length && c !== 59 && c !== 44 && !isSpace(c); c = p.charCodeAt(++e)); // [^;\s,]
+    if (e > s) return p.slice(s, e);
+  }
+  return null;
+}
+
 /** Does a From or To value carry a tag parameter (RFC 3261 19.3), even an empty one? */
 export function hasTag(value: string): boolean {
-  return /;\s*tag\s*=/i.test(paramsPart(value));
+  return tagParam(paramsPart(value), false) !== null;
 }
 
 /** The tag= of a From or To value (RFC 3261 19.3), outside display names and <URI>. */
 export function tagIn(value: string): string | null {
-  return /;\s*tag\s*=\s*([^;\s,]+)/i.exec(paramsPart(value))?.[1] ?? null;
+  return tagParam(paramsPart(value), true);
 }
 
 /** The tag= of the message's From or To. */
