@@ -16,7 +16,6 @@ const NONE: Quality = fromFigures(0, 0, 0, 0, 0, -1, 0, null);
 
 type Handle = unknown;
 type NativeParty = [string | null, number, number, boolean, string | null, boolean] | null;
-type NativePeer = [string, number] | null;
 
 export interface Addon {
   create(lo: number, hi: number, threads: number, latch: number, io?: number): Handle;
@@ -28,7 +27,7 @@ export interface Addon {
   unbind(h: Handle, port: number): void;
   parties(h: Handle, port: number, p4: NativeParty, p6: NativeParty, fresh: boolean): void;
   detach(h: Handle, port: number): void;
-  pair(h: Handle, port: number): Array<number | NativePeer>; // see addon.c js_pair
+  pair(h: Handle, port: number): Array<number | string | null>; // 25 values, see addon.c js_pair
   rx(h: Handle, ports: Uint32Array, out: Float64Array): void;
   counters(h: Handle): number[];
   inject(h: Handle, port: number, side: number, rtcp: number, addr: string, port2: number, msg: Buffer): number;
@@ -101,7 +100,8 @@ export function chooseNative(directive: string, choice: NativeChoice): { addon: 
 }
 
 const party = (p: Party | null): NativeParty => (p ? [p.addr, p.rtp, p.rtcp, p.mux, p.signal ?? null, p.trusted ?? false] : null);
-const peer = (p: NativePeer): Peer | null => (p ? { addr: p[0], port: p[1] } : null);
+/** A host and port of pair()'s values: its address text at i (null: none) and its port at i + 1. */
+const peerAt = (a: ReadonlyArray<number | string | null>, i: number): Peer | null => (typeof a[i] === 'string' ? { addr: a[i] as string, port: a[i + 1] as number } : null);
 
 export class NativeDatapath implements Datapath {
   readonly kind = 'native';
@@ -150,8 +150,8 @@ export class NativeDatapath implements Datapath {
   pair(port: number): PairInfo {
     if (this.last) return { sent4: 0, sent6: 0, rx: 0, latched4: null, latched6: null, q4: NONE, q6: NONE };
     const a = this.addon.pair(this.h, port);
-    const q = (at: number): Quality => fromFigures(a[at] as number, a[at + 1] as number, a[at + 2] as number, a[at + 3] as number, a[at + 4] as number, a[at + 5] as number, a[at + 6] as number, peer(a[at + 7] as [string, number] | null));
-    return { sent4: a[0] as number, sent6: a[1] as number, rx: a[2] as number, latched4: peer(a[3] as [string, number] | null), latched6: peer(a[4] as [string, number] | null), q4: q(5), q6: q(13) };
+    const q = (at: number): Quality => fromFigures(a[at] as number, a[at + 1] as number, a[at + 2] as number, a[at + 3] as number, a[at + 4] as number, a[at + 5] as number, a[at + 6] as number, peerAt(a, at + 7));
+    return { sent4: a[0] as number, sent6: a[1] as number, rx: a[2] as number, latched4: peerAt(a, 3), latched6: peerAt(a, 5), q4: q(7), q6: q(16) };
   }
 
   rxOf(ports: Uint32Array, out: Float64Array): void {
