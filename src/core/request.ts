@@ -217,7 +217,7 @@ function decrementMaxForwards(m: SipMessage, edits: Edits, skip: Set<Header>): v
   }
   skip.add(mf);
   const v = unfold(m.text.slice(mf.valueStart, mf.valueEnd));
-  const n = v.length <= 10 ? decimalAt(v, 0, v.length) : NaN; // 1*DIGIT, at most ten
+  const n = decimalAt(v, 0, v.length, 10); // 1*DIGIT, at most ten
   if (!(n <= 255)) throw refuse(R.badMaxForwards); // NaN too
   if (n === 0) throw refuse(R.maxForwardsZero);
   edits.replace(mf.valueStart, mf.valueEnd, String(n - 1));

@@ -138,7 +138,7 @@ export const PORT_PARAM = 'sp64p';
 export function keptPort(text: string, u: UriParts): { p: UriParam; port: number } | null {
   const p = param(u, PORT_PARAM);
   if (!p || p.valueStart < 0) return null;
-  const port = p.valueEnd - p.valueStart <= 5 ? decimalAt(text, p.valueStart, p.valueEnd) : NaN; // 1*5DIGIT
+  const port = decimalAt(text, p.valueStart, p.valueEnd, 5);
   return port > 0 && port <= 65535 ? { p, port } : null;
 }
 

@@ -1,7 +1,7 @@
 // IP address helpers: validation, RFC 5952 canonical text, host:port forms.
 import { isIP } from 'node:net';
 import ipaddr from 'ipaddr.js';
-import { detached } from './strings.js';
+import { decimalAt, detached } from './strings.js';
 
 export type Family = 4 | 6;
 
@@ -59,8 +59,7 @@ export function parseHostIp(text: string): Addr | null {
 export const isPort = (n: number): boolean => Number.isInteger(n) && n >= 1 && n <= 65535;
 
 export function parsePort(text: string): number | null {
-  if (!/^[0-9]{1,5}$/.test(text)) return null;
-  const n = Number(text);
+  const n = decimalAt(text, 0, text.length, 5);
   return isPort(n) ? n : null;
 }
 

@@ -191,7 +191,7 @@ export function parseMessage(text: string): SipMessage {
   let bodyEnd = text.length;
   const cl = hot.contentLength;
   if (cl) {
-    const n = cl.valueEnd - cl.valueStart <= 9 ? decimalAt(text, cl.valueStart, cl.valueEnd) : NaN; // 1*9DIGIT
+    const n = decimalAt(text, cl.valueStart, cl.valueEnd, 9);
     if (Number.isNaN(n)) throw refuse(R.badContentLength);
     // RFC 3261 18.3: bytes past Content-Length are ignored; a short body is an error.
     if (bodyStart + n > text.length) throw refuse(R.shortBody);

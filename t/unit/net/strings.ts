@@ -142,6 +142,9 @@ t.test('decimalAt reads a span as Number(slice) reads a run of digits, and anyth
     checked++;
   }
   t.equal(checked, 20000, 'random spans: the same number (leading zeros, up to 13 digits) or NaN (sign, point, exponent, hex, space, Arabic-Indic digit, empty)');
+  t.equal(decimalAt('x12345y', 1, 6, 5), 12345, 'five digits within a cap of five');
+  t.ok(Number.isNaN(decimalAt('x123456y', 1, 7, 5)), 'six past it: NaN');
+  t.ok(Number.isNaN(decimalAt('x00001y', 1, 6, 4)), 'leading zeros count as digits');
   const big = decimalAt('x99999999999999999999y', 1, 21);
   t.ok(big > 0.99e20 && big < 1.01e20, `twenty digits: large, never small (${big})`);
   t.end();
