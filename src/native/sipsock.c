@@ -18,20 +18,18 @@
 
 #include "napi-util.h"
 #include "sipsock.h"
+#include "watched.h"
 
 #define BATCH 64      /* datagrams read per wake-up, so one flood cannot hold the loop */
 #define RECV_VLEN 8   /* datagrams per recvmmsg: a short count says the queue is empty (no EAGAIN call) */
 #define MAX_DGRAM 65535
 
+#define SIPSOCK 0x53495031u /* "SIP1": watched.kind of these handles */
+
 struct sipsock {
-  napi_env env;
-  napi_ref cb;
-  napi_async_context ctx;
-  uv_poll_t poll;
-  int fd;
-  int family; /* AF_INET or AF_INET6 */
-  int bound;  /* bound to one address: it is where every datagram arrived, so none is reported */
-  int closed;
+  struct watched w; /* first: the descriptor, its callback and handle (watched.h) */
+  int family;       /* AF_INET or AF_INET6 */
+  int bound;        /* bound to one address: it is where every datagram arrived, so none is reported */
   int last_ok;                            /* last_text is the text of last */
   unsigned char last[16];                 /* the last source address (4 or 16 bytes) */
   char last_text[INET6_ADDRSTRLEN];
@@ -64,32 +62,23 @@ static size_t put(struct sipsock *s, napi_value *v, const unsigned char *data, s
   char da[INET6_ADDRSTRLEN];
   const char *sa = src_text(s, src);
   if (!sa || (dst && !inet_ntop(s->family, dst, da, sizeof da))) return 0;
-  if (napi_create_string_latin1(s->env, (const char *)data, len, &v[0]) != napi_ok || !(v[1] = string(s->env, sa)) || !(v[2] = number(s->env, sport)) ||
-      (dst && !(v[3] = string(s->env, da))))
+  if (napi_create_string_latin1(s->w.env, (const char *)data, len, &v[0]) != napi_ok || !(v[1] = string(s->w.env, sa)) || !(v[2] = number(s->w.env, sport)) ||
+      (dst && !(v[3] = string(s->w.env, da))))
     return 0;
   return dst ? 4 : 3;
 }
 
-/* A read's datagrams to JavaScript in one call, cb(...argv): one entry into JavaScript (and
- * one microtask checkpoint) a recvmmsg, not one a datagram (callgrind: 1,950 instructions a
- * datagram in reads of eight). Arguments, not an array: napi_set_element costs 1,100
- * instructions an element. napi_make_callback: microtasks and nextTicks run after it, as
- * after any Node callback. recv: the global object (it must be an object). */
-static void deliver(struct sipsock *s, napi_value *argv, size_t argc) {
-  napi_value cb, recv, result;
-  if (napi_get_reference_value(s->env, s->cb, &cb) != napi_ok || napi_get_global(s->env, &recv) != napi_ok) return;
-  if (napi_make_callback(s->env, s->ctx, recv, cb, argc, argv, &result) != napi_ok) {
-    napi_value ex;
-    napi_get_and_clear_last_exception(s->env, &ex); /* the JavaScript side catches its own; never let one escape here */
-  }
-}
+/* A read's datagrams go to JavaScript in one call, cb(...argv) (watched_call): one entry into
+ * JavaScript (and one microtask checkpoint) a recvmmsg, not one a datagram (callgrind: 1,950
+ * instructions a datagram in reads of eight). Arguments, not an array: napi_set_element
+ * costs 1,100 instructions an element. */
 
 static void on_readable(uv_poll_t *h, int status, int events) {
   struct sipsock *s = h->data;
   (void)events;
-  if (status < 0 || s->closed) return;
+  if (status < 0 || s->w.closed) return;
   napi_handle_scope scope;
-  if (napi_open_handle_scope(s->env, &scope) != napi_ok) return;
+  if (napi_open_handle_scope(s->w.env, &scope) != napi_ok) return;
   union ctl {
     char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))]; /* the larger of the two */
     struct cmsghdr align;
@@ -98,12 +87,12 @@ static void on_readable(uv_poll_t *h, int status, int events) {
   union ctl ctl[RECV_VLEN];
   struct iovec iov[RECV_VLEN];
   struct mmsghdr mm[RECV_VLEN];
-  for (int done = 0; done < BATCH && !s->closed;) {
+  for (int done = 0; done < BATCH && !s->w.closed;) {
     for (int k = 0; k < RECV_VLEN; k++) {
       iov[k] = (struct iovec){bufs[k], MAX_DGRAM};
       mm[k].msg_hdr = (struct msghdr){&src[k], sizeof src[k], &iov[k], 1, ctl[k].buf, sizeof ctl[k].buf, 0};
     }
-    int got = recvmmsg(s->fd, mm, RECV_VLEN, MSG_DONTWAIT, NULL);
+    int got = recvmmsg(s->w.fd, mm, RECV_VLEN, MSG_DONTWAIT, NULL);
     if (got <= 0) break; /* EAGAIN: drained; anything else: the next wake-up tries again */
     napi_value argv[RECV_VLEN * 4];
     size_t n = 0;
@@ -124,31 +113,15 @@ static void on_readable(uv_poll_t *h, int status, int events) {
         n += put(s, argv + n, bufs[k], mm[k].msg_len, &a->sin_addr, ntohs(a->sin_port), dst);
       }
     }
-    if (n > 0) deliver(s, argv, n); /* the callback may close the socket: the loop's test sees it */
+    if (n > 0) watched_call(&s->w, n, argv); /* the callback may close the socket: the loop's test sees it */
     done += got;
     if (got < RECV_VLEN) break; /* fewer than asked: the queue is empty */
   }
-  napi_close_handle_scope(s->env, scope);
-}
-
-static void on_closed(uv_handle_t *h) {
-  free(h->data);
-}
-
-static void sip_close(struct sipsock *s) {
-  if (s->closed) return;
-  s->closed = 1;
-  uv_poll_stop(&s->poll);
-  close(s->fd);
-  napi_delete_reference(s->env, s->cb);
-  napi_async_destroy(s->env, s->ctx);
-  uv_close((uv_handle_t *)&s->poll, on_closed);
+  napi_close_handle_scope(s->w.env, scope);
 }
 
 static struct sipsock *handle(napi_env env, napi_value v) {
-  struct sipsock *s = NULL;
-  if (napi_get_value_external(env, v, (void **)&s) != napi_ok || !s || s->closed) return NULL;
-  return s;
+  return (struct sipsock *)watched_of(env, v, SIPSOCK);
 }
 
 /* A bound socket of the family: on addr (text), or on the wildcard address, with destination
@@ -183,14 +156,13 @@ static int open_sock(int family, uint16_t port, const char *addr) {
  * bound. Without addr: the wildcard address, any source. */
 napi_value js_sip_open(napi_env env, napi_callback_info info) {
   size_t argc = 4, al = 0;
-  napi_value argv[4], out, name;
+  napi_value argv[4];
   uint32_t family, port;
   napi_valuetype t;
-  uv_loop_t *loop;
   char addr[64];
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 3 || napi_get_value_uint32(env, argv[0], &family) != napi_ok ||
       (family != 4 && family != 6) || napi_get_value_uint32(env, argv[1], &port) != napi_ok || port < 1 || port > 65535 ||
-      napi_typeof(env, argv[2], &t) != napi_ok || t != napi_function || napi_get_uv_event_loop(env, &loop) != napi_ok ||
+      napi_typeof(env, argv[2], &t) != napi_ok || t != napi_function ||
       (argc > 3 && napi_get_value_string_utf8(env, argv[3], addr, sizeof addr, &al) != napi_ok))
     return fail(env, "rtp64.sipOpen(family, port, callback[, addr])");
   int fd = open_sock(family == 6 ? AF_INET6 : AF_INET, (uint16_t)port, argc > 3 ? addr : NULL);
@@ -200,23 +172,9 @@ napi_value js_sip_open(napi_env env, napi_callback_info info) {
     close(fd);
     return number(env, -ENOMEM);
   }
-  s->env = env;
-  s->fd = fd;
   s->family = family == 6 ? AF_INET6 : AF_INET;
   s->bound = argc > 3;
-  s->poll.data = s;
-  if (napi_create_reference(env, argv[2], 1, &s->cb) != napi_ok || napi_create_string_utf8(env, "sipproxy64:sip", NAPI_AUTO_LENGTH, &name) != napi_ok ||
-      napi_async_init(env, NULL, name, &s->ctx) != napi_ok || uv_poll_init(loop, &s->poll, fd) != 0) {
-    close(fd);
-    free(s);
-    return fail(env, "rtp64.sipOpen: cannot watch the socket");
-  }
-  if (uv_poll_start(&s->poll, UV_READABLE, on_readable) != 0) {
-    sip_close(s);
-    return fail(env, "rtp64.sipOpen: cannot watch the socket");
-  }
-  if (napi_create_external(env, s, NULL, NULL, &out) != napi_ok) return NULL;
-  return out;
+  return watched_start(&s->w, SIPSOCK, env, argv[2], "sipproxy64:sip", fd, on_readable);
 }
 
 /* One control message (the source address) into c; returns the control length. */
@@ -276,15 +234,15 @@ napi_value js_sip_send(napi_env env, napi_callback_info info) {
     mh.msg_namelen = sizeof dst.v4;
     mh.msg_controllen = put_cmsg(c, IPPROTO_IP, IP_PKTINFO, &pi, sizeof pi);
   }
-  ssize_t n = sendmsg(s->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
+  ssize_t n = sendmsg(s->w.fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
   return number(env, n < 0 ? -errno : (double)n);
 }
 
-/* sipClose(handle): the socket closes now; its memory goes when the loop has let go of it. */
+/* sipClose(handle): the socket closes now; its memory goes when the loop and the handle have let go of it. */
 napi_value js_sip_close(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   struct sipsock *s;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) == napi_ok && argc == 1 && (s = handle(env, argv[0]))) sip_close(s);
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) == napi_ok && argc == 1 && (s = handle(env, argv[0]))) watched_close(&s->w);
   return NULL;
 }
