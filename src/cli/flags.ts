@@ -124,7 +124,8 @@ export const HELP = `
                               per family on a dual-stack line); a NAME (dynamic DNS) is
                               resolved again at its TTL, if:IFACE takes the interface's
                               addresses; a change is followed without a restart
-    --outbound-check SECONDS  how often if:IFACE (or a NAME with no TTL) is read (10)
+    --outbound-check SECONDS  how often if:IFACE (or a NAME with no TTL) is read (10);
+                              if:IFACE also when the kernel says an address changed
     --registrar yes|no        answer REGISTER for the domains ourselves (no)
     --domain NAME             a domain of the registrar (repeatable; first = realm)
     --passwd FILE             the registrar's password file

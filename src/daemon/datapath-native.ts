@@ -41,6 +41,9 @@ export interface Addon {
   sipOpen(family: Family, port: number, cb: (...list: Array<string | number>) => void, addr?: string): Handle | number;
   sipSend(h: Handle, msg: Buffer | string, from: string, to: string, toPort: number): number;
   sipClose(h: Handle): void;
+  /** The kernel's address notifications (src/native/addrwatch.c): cb() after each read that had one; -errno without rtnetlink. */
+  addrWatch(cb: () => void): Handle | number;
+  addrWatchClose(h: Handle): void;
 }
 
 const LATCH = { strict: 0, prefix: 1, any: 2, off: 3 } as const;

@@ -5,6 +5,7 @@
 import { execFile } from 'node:child_process';
 import { networkInterfaces } from 'node:os';
 import { Addr, Family, parseIp } from '../net/addr.js';
+import { errnoName, loadNative } from './datapath-native.js';
 import { DnsApi } from './resolver.js';
 
 /** One address of an interface, with the flags that say whether to use it. */
@@ -117,6 +118,8 @@ export interface PublicDeps {
   readonly dns: DnsApi;
   readonly readIface: (name: string) => Promise<IfAddr[] | null>;
   readonly held: () => Set<string>;
+  /** The kernel's word that an address changed: calls `nudge` on each; returns what stops it (kernelAddressEvents). */
+  readonly events?: (nudge: () => void) => () => void;
 }
 
 /** The public addresses now, and when to look again (seconds). */
@@ -134,13 +137,35 @@ export async function readPublic(src: PublicSource, deps: PublicDeps): Promise<{
 }
 
 /**
+ * The kernel's address notifications (rtnetlink, through the addon: src/native/addrwatch.c):
+ * `nudge` on each change of any address of the host. An Error says why there are none (the
+ * addon does not load, or the socket cannot be made): the timed looks go on alone.
+ */
+export function kernelAddressEvents(nudge: () => void): (() => void) | Error {
+  const addon = loadNative();
+  if (addon instanceof Error) return addon;
+  const h = addon.addrWatch(nudge);
+  if (typeof h === 'number') return new Error(`rtnetlink: ${errnoName(-h)}`);
+  return () => addon.addrWatchClose(h);
+}
+
+/** How soon a look follows the kernel's word: the burst of one change (a deprecated address, a new one, its DAD) is one look. */
+export const NUDGE_MS = 100;
+
+/**
  * Look again and again: when the addresses differ from the current ones, `change` is called
  * (one at a time); nothing found keeps the old ones (a link that is down for a moment). Each
- * round also tells `held` which former addresses the host still holds.
+ * round also tells `held` which former addresses the host still holds. A look is due at the
+ * TTL or outbound-check, or NUDGE_MS after the kernel says an address changed; never two at
+ * once (one asked for during a look follows it).
  */
 export class PublicWatch {
   private timer: NodeJS.Timeout | null = null;
+  private due = Infinity; // when the timer fires (ms)
+  private running = false;
+  private again = false; // asked for during a look
   private stopped = false;
+  private stopEvents: (() => void) | null = null;
 
   constructor(
     private readonly src: PublicSource,
@@ -152,8 +177,38 @@ export class PublicWatch {
 
   start(next = this.src.checkSeconds): void {
     if (this.stopped) return;
-    this.timer = setTimeout(() => void this.check().then((n) => this.start(n)), next * 1000);
+    this.stopEvents ??= this.deps.events?.(() => this.nudge()) ?? null;
+    this.schedule(next * 1000);
+  }
+
+  /** The kernel says an address changed: a look within NUDGE_MS, however many say so. */
+  nudge(): void {
+    if (this.running) this.again = true;
+    else if (this.due - Date.now() > NUDGE_MS) this.schedule(NUDGE_MS);
+  }
+
+  private schedule(ms: number): void {
+    if (this.stopped) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.due = Date.now() + ms;
+    this.timer = setTimeout(() => void this.look(), ms);
     this.timer.unref();
+  }
+
+  private async look(): Promise<void> {
+    this.timer = null;
+    this.due = Infinity;
+    this.running = true;
+    let next = this.src.checkSeconds;
+    try {
+      next = await this.check();
+    } catch {
+      /* (readPublic does not reject; should it, the next look is at outbound-check) */
+    }
+    this.running = false;
+    const again = this.again;
+    this.again = false;
+    this.schedule(again ? NUDGE_MS : next * 1000);
   }
 
   /** One look; returns the seconds until the next. */
@@ -169,5 +224,7 @@ export class PublicWatch {
   stop(): void {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    this.stopEvents?.();
+    this.stopEvents = null;
   }
 }

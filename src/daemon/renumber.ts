@@ -10,7 +10,7 @@ import { Addr } from '../net/addr.js';
 import { Logger } from './log.js';
 import { advertisedSource, publicSource } from './masq.js';
 import { ownAddresses } from '../config/own.js';
-import { hostAddresses, PublicWatch, readIface } from './public.js';
+import { hostAddresses, kernelAddressEvents, PublicWatch, readIface } from './public.js';
 import { DnsApi, systemDns } from './resolver.js';
 import { SipTcp } from './sip-tcp.js';
 import { SipUdp } from './sip-udp.js';
@@ -69,7 +69,14 @@ export function watchPublic(cfg: Config, masq: MasqPlanner | null, engine: Engin
     }
   };
 
-  const w = new PublicWatch(publicSource(cfg), { dns: dnsApi, readIface, held: hostAddresses }, current(), change, round);
+  // The kernel says when an address of the host changes: a look then, not at the next outbound-check.
+  const events = (nudge: () => void): (() => void) => {
+    const stop = kernelAddressEvents(nudge);
+    if (!(stop instanceof Error)) return stop;
+    log.warn('no word from the kernel when an address changes: the public address is looked at every outbound-check only', { error: stop.message });
+    return () => {};
+  };
+  const w = new PublicWatch(publicSource(cfg), { dns: dnsApi, readIface, held: hostAddresses, events }, current(), change, round);
   w.start();
   return w;
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "napi-util.h"
+#include "addrwatch.h"
 #include "sipsock.h"
 #include "worker.h"
 
@@ -300,7 +301,7 @@ static napi_value init(napi_env env, napi_value exports) {
   } fns[] = {{"create", js_create}, {"bind", js_bind},   {"unbind", js_unbind}, {"parties", js_parties}, {"detach", js_detach},
              {"pair", js_pair},     {"rx", js_rx}, {"counters", js_counters}, {"inject", js_inject}, {"stop", js_stop},
              {"sipOpen", js_sip_open}, {"sipSend", js_sip_send}, {"sipClose", js_sip_close}, {"io", js_io},
-             {"testBreakRings", js_break_rings}};
+             {"testBreakRings", js_break_rings}, {"addrWatch", js_addr_watch}, {"addrWatchClose", js_addr_watch_close}};
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;
     if (napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].fn, NULL, &f) != napi_ok || napi_set_named_property(env, exports, fns[i].name, f) != napi_ok)

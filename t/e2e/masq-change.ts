@@ -3,7 +3,8 @@
 // the router (a new address, the old one deprecated): the call keeps its media and its BYE
 // reaches the old address; the registration survives, new calls in and out use the new
 // address; when the old address leaves the host, its sockets close. Then the same through
-// `outbound NAME` when the name's record changes. Last, `advertise LOCAL NAME`: the proxy
+// `outbound NAME` when the name's record changes. First, the kernel's word of a change with
+// outbound-check at an hour. Last, `advertise LOCAL NAME`: the proxy
 // behind a router (an nftables NAT in the router namespace) whose address the name follows.
 import t from 'tap';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,6 +15,22 @@ import { masqNet, sh } from '../lib/masqnet.js';
 const net = masqNet('c');
 if (net) {
   const { lan, rtr, pub, R, registrarConf, call } = net;
+  // The kernel's word (rtnetlink, src/native/addrwatch.c): with outbound-check at an hour,
+  // only it can bring each change within the test's bounds. The addresses are put back after.
+  t.test('outbound if:IFACE follows the kernel\'s word of an address change, not the next outbound-check', async (t) => {
+    const proxy = rtr.startProxy(registrarConf.replace('outbound 198.51.100.1', 'outbound if:m-wan\noutbound-check 3600'));
+    t.ok(await rtr.proxyUp(proxy), `proxy started${proxy.log().slice(-400)}`);
+    t.notMatch(proxy.log(), /no word from the kernel/, 'the kernel\'s notifications are there');
+    sh(`ip -n ${R} addr add 198.51.100.9/24 dev m-wan && ip -n ${R} addr change 198.51.100.1/24 dev m-wan preferred_lft 0`);
+    t.ok(await waitFor(() => /public address changed: [^\n]*was=198\.51\.100\.1,2001:db8:1::1 now=198\.51\.100\.9,2001:db8:1::1/.test(proxy.log()), 8000, 100), 'the old address deprecated, a new one: followed at once');
+    sh(`ip -n ${R} addr change 198.51.100.1/24 dev m-wan preferred_lft forever`);
+    t.ok(await waitFor(() => /public address changed: [^\n]*was=198\.51\.100\.9,2001:db8:1::1 now=198\.51\.100\.1,2001:db8:1::1/.test(proxy.log()), 8000, 100), 'preferred again: back to it');
+    sh(`ip -n ${R} addr del 198.51.100.9/24 dev m-wan`);
+    t.ok(await waitFor(() => /a former public address is gone from this host; its sockets are closed addr=198\.51\.100\.9/.test(proxy.log()), 8000, 100), 'the other one removed: its sockets close at once');
+    proxy.child.kill('SIGTERM');
+    t.equal(await proxy.exited, 0, 'SIGTERM exits 0');
+  });
+
   t.test('outbound if:IFACE: renumbered during a call, without a restart', async (t) => {
     sh(`ip netns exec ${R} sysctl -qw net.ipv4.conf.m-wan.promote_secondaries=1`); // the new address outlives the old primary
     const proxy = rtr.startProxy(registrarConf.replace('outbound 198.51.100.1', 'outbound if:m-wan\noutbound-check 1'));

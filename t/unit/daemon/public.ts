@@ -6,6 +6,7 @@ import { hostAddresses, IfAddr, lookupPublic, parseIpJson, pickPublic, PublicWat
 import { DnsApi } from '../../../src/daemon/resolver.js';
 import { Addr, parseHostPort, parseIp } from '../../../src/net/addr.js';
 import { configOf, engineOf } from '../../lib/engine.js';
+import { waitFor } from '../../lib/netns.js';
 import { parseConfig, validate } from '../../../src/config/config.js';
 
 const ip = (s: string): Addr => parseIp(s) as Addr;
@@ -84,6 +85,54 @@ t.test('the watch calls change when the addresses differ, keeps the old ones whe
   t.same(changes.length, 2, 'an interface gone or without addresses for a moment: the old address stays');
   t.same(rounds, [1, 1, 1, 1, 1, 1], 'each round reports what the host holds');
   w.stop();
+});
+
+// The kernel's word that an address changed (deps.events, rtnetlink in the daemon): a look at
+// once, not at outbound-check (an hour here, so only the nudge can bring it); a burst of
+// nudges is one look; one during a look brings another after it, never two at once.
+t.test('a nudge brings a look at once; a burst is one look; one during a look follows it', async (t) => {
+  let list: IfAddr[] = [ifa('198.51.100.1')];
+  let looks = 0;
+  let running = 0;
+  let most = 0;
+  let hold: (() => void) | null = null;
+  const readIface = async (): Promise<IfAddr[]> => {
+    looks++;
+    most = Math.max(most, ++running);
+    if (hold === null) await new Promise<void>((r) => (hold = r));
+    running--;
+    return list;
+  };
+  let nudge: () => void = () => {};
+  let stopped = 0;
+  const events = (n: () => void): (() => void) => {
+    nudge = n;
+    return () => void stopped++;
+  };
+  const changes: string[] = [];
+  const w = new PublicWatch({ name: null, iface: 'm-wan', first: 4, checkSeconds: 3600 }, { dns: dnsOf({}), readIface, held: () => new Set(), events }, [ip('198.51.100.1')], async (now) => {
+    changes.push(now.map((a) => a.addr).join(','));
+    return true;
+  });
+  w.start();
+  t.equal(looks, 0, 'no look at start (the first is at outbound-check)');
+  list = [ifa('198.51.100.2')];
+  for (let i = 0; i < 50; i++) nudge();
+  t.ok(await waitFor(() => looks === 1, 5000, 10), 'fifty nudges: a look');
+  nudge(); // during the look: another follows it
+  nudge();
+  (hold as unknown as () => void)();
+  hold = () => {}; // the next looks do not wait
+  t.ok(await waitFor(() => looks === 2 && changes.length === 1, 5000, 10), 'the look asked for during the first follows it');
+  t.same(changes, ['198.51.100.2'], 'the new address, once');
+  t.equal(most, 1, 'never two looks at once');
+  await new Promise((r) => setTimeout(r, 300));
+  t.equal(looks, 2, 'and no more (the next at outbound-check)');
+  w.stop();
+  t.equal(stopped, 1, 'stop ends the notifications');
+  nudge();
+  await new Promise((r) => setTimeout(r, 300));
+  t.equal(looks, 2, 'a nudge after stop brings no look');
 });
 
 const INVITE = (ruri: string) => `INVITE ${ruri} SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK1\r\nMax-Forwards: 70\r\nFrom: <sip:alice@example.net>;tag=1\r\nTo: <${ruri}>\r\nCall-ID: c1@x\r\nCSeq: 1 INVITE\r\nContact: <sip:alice@192.0.2.10:5060>\r\nContent-Length: 0\r\n\r\n`;
