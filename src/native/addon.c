@@ -57,7 +57,7 @@ static struct relay *args(napi_env env, napi_callback_info info, napi_value *arg
   size_t argc = want;
   struct relay *r = NULL;
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < want) return NULL;
-  if (napi_get_value_external(env, argv[0], (void **)&r) != napi_ok || !r || r->stopped) return NULL;
+  if (napi_get_value_external(env, argv[0], (void **)&r) != napi_ok || !r || r->kind != RELAY_KIND || r->stopped) return NULL;
   if (port && (!get_u32(env, argv[1], port) || !path_pair(&r->path, *port))) return NULL;
   return r;
 }

@@ -57,7 +57,7 @@ napi_value watched_start(struct watched *w, uint32_t kind, napi_env env, napi_va
   return out;
 }
 
-/* Every external of the addon starts with a 32-bit field (the relay's too), so reading `kind` stays inside it. */
+/* Every external of the addon starts with its 32-bit kind (the relay's too: worker.h), so reading `kind` stays inside it. */
 struct watched *watched_of(napi_env env, napi_value handle, uint32_t kind) {
   struct watched *w = NULL;
   if (napi_get_value_external(env, handle, (void **)&w) != napi_ok || !w || w->kind != kind || w->closed) return NULL;

@@ -101,6 +101,7 @@ struct relay *relay_new(unsigned lo, unsigned hi, unsigned threads, enum latch l
   *err = 0;
   struct relay *r = calloc(1, sizeof *r);
   if (!r) return NULL;
+  r->kind = RELAY_KIND;
   if (path_init(&r->path, (uint16_t)lo, (uint16_t)hi, latch) < 0) {
     free(r);
     return NULL;

@@ -31,7 +31,10 @@ struct worker {
   struct counters c; /* written by this thread only */
 };
 
+#define RELAY_KIND 0x52454c59u /* "RELY": every external of the addon starts with its kind (watched.h too) */
+
 struct relay {
+  uint32_t kind; /* RELAY_KIND: a handle of another kind is refused, not read as a relay */
   struct path path;
   int stop; /* eventfd: wakes every worker to end */
   unsigned nthreads;

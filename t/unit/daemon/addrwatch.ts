@@ -1,6 +1,7 @@
 // The kernel's address notifications through the addon (src/native/addrwatch.c), in a
 // network namespace of the test's own: an address added there calls the callback, and a
-// closed watch, closed again after the loop let go of it, is no crash (the sanitizer build
+// closed watch, closed again after the loop let go of it, is no crash; handles of each kind
+// (watch, SIP socket, relay) are refused by the others' functions (the sanitizer build
 // runs this file too: t/unit/daemon/native-asan.ts). What the daemon does with a call:
 // t/unit/daemon/public.ts (the watch's nudge) and t/e2e/masq-change.ts.
 import t from 'tap';
@@ -40,6 +41,15 @@ t.test('misuse is a TypeError or nothing', async (t) => {
   t.equal(addon.sipSend(sip, 'x', '127.0.0.1', '127.0.0.1', 24968), 1, 'addrWatchClose leaves a SIP socket open');
   t.throws(() => addon.sipSend(watch, 'x', '127.0.0.1', '127.0.0.1', 24968), TypeError, 'a watch is no SIP socket');
   addon.sipClose(watch);
+  // The relay's handle too: each function reads only its own kind (every handle starts with it).
+  const relay = addon.create(24960, 24966, 1, 0, 1);
+  t.throws(() => addon.bind(sip, 24960, '127.0.0.1', '::1'), TypeError, 'a SIP socket is no relay');
+  t.throws(() => addon.counters(watch), TypeError, 'nor is a watch');
+  t.throws(() => addon.sipSend(relay, 'x', '127.0.0.1', '127.0.0.1', 24968), TypeError, 'a relay is no SIP socket');
+  addon.sipClose(relay);
+  addon.addrWatchClose(relay);
+  t.equal(addon.bind(relay, 24960, '127.0.0.1', '::1'), 0, 'the relay still works after those');
+  addon.stop(relay);
   addon.sipClose(sip);
   addon.addrWatchClose(watch);
 });
