@@ -1,6 +1,6 @@
 // Rewrite steps for URI-carrying headers (SPEC section 4): IP-literal hosts, maddr= and
 // received= map to their counterpart in the outgoing family; names and all else are kept.
-import { Addr, Family, HostPort, parseHostIp, parseIp, uriHost } from '../net/addr.js';
+import { Addr, Family, HostPort, isPort, parseHostIp, parseIp, uriHost } from '../net/addr.js';
 import { decimalAt } from '../net/strings.js';
 import { Edits } from '../sip/edits.js';
 import { refuse } from '../sip/errors.js';
@@ -139,7 +139,7 @@ export function keptPort(text: string, u: UriParts): { p: UriParam; port: number
   const p = param(u, PORT_PARAM);
   if (!p || p.valueStart < 0) return null;
   const port = decimalAt(text, p.valueStart, p.valueEnd, 5);
-  return port > 0 && port <= 65535 ? { p, port } : null;
+  return isPort(port) ? { p, port } : null;
 }
 
 /** Write `port` as the URI's port (u's own port replaced, or one added after its host). */
