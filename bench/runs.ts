@@ -10,73 +10,39 @@
 // off there). A search the C library does (indexOf) from each line to the message's end
 // stays under its threshold at 7,000: the SDP rewriter's search for a CR took 1.0 against
 // 0.7 ms here, 18 ms for 60,000 LF (bench/rewrite's bare-LF line).
-// About five minutes.
+// About five minutes. The runs and the messages are bench/runs-gen.ts's; t/e2e/runs.ts puts
+// them into the messages of 13 cases in every test run and counts instructions instead.
 //   npm run build && node dist/bench/runs.js    (CASES=a,b: those cases of t/cases only; AFTER=:@ after those delimiters)
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { parseConfig, validate } from '../src/config/config.js';
-import { buildEngine } from '../src/daemon/compose.js';
-import { parseHostPort } from '../src/net/addr.js';
-import { headEnd } from '../src/sip/message.js';
+import { AFTER, caseMessages, handle, places, RUNS, withRun } from './runs-gen.js';
 
-const cases = join(process.cwd(), 't', 'cases');
-/** The Content-Length header's name and its value (RFC 3261 20.14; the compact form l). */
-const CL = /^((?:Content-Length|l)[ \t]*:[ \t]*)(\d+)/im;
-/** The delimiters a run is put after (AFTER=...: others). */
-const AFTER = process.env.AFTER ?? ':=@;<\n ,>/"?&[]#%.-';
-const RUNS = ['\\\0', '"\\\0', '<"', '"\\', '<>', '><', '\\"', ';tag=', ',<', '"<', '<sip:', '[:', 'a@', '@a', 'a', '-', '.', ' ', '0', ':', ';', '=', '"', '\\', '<', '@', 'a.', 'a-', '1.', ':0', ';a', ';a=', '%', '[', ',', 'a ', '\t', 'aA', '0:', '=a;', '\n', 'a=x\n', '\r\n'];
 const found: Array<[number, string]> = [];
 let tried = 0;
 const only = process.env.CASES?.split(','); // CASES=call-v4-to-v6,...: those cases only
-for (const dir of readdirSync(cases).filter((d) => !only || only.includes(d))) {
-  const file = join(cases, dir, 'config');
-  const cfg = validate(parseConfig(`${readFileSync(file, 'latin1')}\nflood-limit 1000000\nanswer-limit 1000000\n`, file));
-  const { engine } = buildEngine(cfg, { product: 'sipproxy64/bench', now: () => 0 });
-  readFileSync(join(cases, dir, 'route'), 'latin1').split('\n').filter((l) => l.trim()).forEach((route, i) => {
-    let text: string;
-    try {
-      text = readFileSync(join(cases, dir, `${i + 1}.sip`), 'latin1');
-    } catch {
-      return; // a case with another layout
+for (const c of caseMessages(process.cwd(), only)) {
+  const time = (m: string, turns = 2): number => {
+    let best = Infinity;
+    for (let k = 0; k < turns; k++) {
+      const t0 = process.hrtime.bigint();
+      handle(c, m);
+      best = Math.min(best, Number(process.hrtime.bigint() - t0) / 1e6);
     }
-    const [src, local] = route.trim().split(/\s+/).map((x) => parseHostPort(x)!);
-    const time = (m: string, turns = 2): number => {
-      let best = Infinity;
-      for (let k = 0; k < turns; k++) {
-        const t0 = process.hrtime.bigint();
-        try {
-          engine.handle(m, src, local);
-        } catch {
-          /* a throw is the fuzz test's business */
-        }
-        best = Math.min(best, Number(process.hrtime.bigint() - t0) / 1e6);
-      }
-      return best;
-    };
-    const head = headEnd(text); // the empty line: a run after its LF is in the body
-    for (let p = 0; p < text.length; p++) {
-      if (!AFTER.includes(text[p])) continue;
-      for (const run of RUNS) {
-        tried++;
-        const at = (n: number): string => {
-          const r = run.repeat(Math.floor(n / run.length));
-          const m = text.slice(0, p + 1) + r + text.slice(p + 1);
-          // In the body, Content-Length grows with it (else the run is cut off as bytes past it).
-          return head < 0 || p < head ? m : m.replace(CL, (_all, name: string, v: string) => `${name}${Number(v) + r.length}`);
-        };
-        const long = time(at(7000));
-        if (long < 1) continue; // too fast to tell
-        if (long / Math.max(time(at(1750)), 0.05) <= 6) continue;
-        // Again, best of five: a slow turn of the machine (a collection, another process) shows once.
-        const short = time(at(1750), 5);
-        const again = time(at(7000), 5);
-        if (again / Math.max(short, 0.05) <= 6) continue;
-        const what = `${dir}/${i + 1}.sip after byte ${p}, a run of ${JSON.stringify(run)}: ${short.toFixed(2)} -> ${again.toFixed(2)} ms, after ${JSON.stringify(text.slice(Math.max(0, p - 29), p + 1))}`;
-        found.push([again, what]);
-        if (found.length <= 10) console.log(`found: ${what}`); // as it goes: a slow reading makes the whole run slow
-      }
+    return best;
+  };
+  for (const p of places(c.text, process.env.AFTER ?? AFTER)) {
+    for (const run of RUNS) {
+      tried++;
+      const long = time(withRun(c.text, p, run, 7000));
+      if (long < 1) continue; // too fast to tell
+      if (long / Math.max(time(withRun(c.text, p, run, 1750)), 0.05) <= 6) continue;
+      // Again, best of five: a slow turn of the machine (a collection, another process) shows once.
+      const short = time(withRun(c.text, p, run, 1750), 5);
+      const again = time(withRun(c.text, p, run, 7000), 5);
+      if (again / Math.max(short, 0.05) <= 6) continue;
+      const what = `${c.name} after byte ${p}, a run of ${JSON.stringify(run)}: ${short.toFixed(2)} -> ${again.toFixed(2)} ms, after ${JSON.stringify(c.text.slice(Math.max(0, p - 29), p + 1))}`;
+      found.push([again, what]);
+      if (found.length <= 10) console.log(`found: ${what}`); // as it goes: a slow reading makes the whole run slow
     }
-  });
+  }
 }
 found.sort((a, b) => b[0] - a[0]);
 console.log(`${tried} runs tried; ${found.length} grew more than 6 times for 4 times the length, twice`);

@@ -1,0 +1,43 @@
+// The counting half of t/e2e/runs.ts, run under callgrind: each listed run is handled once at
+// 1,750 and at 7,000 characters (the JIT's warm-up), then three turns at each, and before every
+// turn process.uptime() is called, whose C++ function (node::Uptime) callgrind is told to dump
+// its counts before: dump k+2 holds the instructions of turn k, written when turn k+1 begins
+// (the test reads them as they come, and stops at the first run that grows too much). An
+// instruction count, not a time: a loaded machine does not change it. The first item is a
+// reading quadratic on purpose, so the test sees that the count shows growth where there is some.
+//   valgrind --tool=callgrind --dump-before='node::Uptime*' node --predictable dist/bench/runs-count.js ITEMS.json
+import { readFileSync } from 'node:fs';
+import { caseMessages, CountItem, handle, SIZES, TURNS, withRun } from './runs-gen.js';
+
+/** Compares each character with every one after it: n²/2 steps. */
+function quadratic(s: string): number {
+  let same = 0;
+  for (let i = 0; i < s.length; i++) for (let j = i + 1; j < s.length; j++) if (s.charCodeAt(i) === s.charCodeAt(j)) same++;
+  return same;
+}
+
+function main(file: string): void {
+  const items = JSON.parse(readFileSync(file, 'utf8')) as CountItem[];
+  const names = new Set(items.flatMap((it) => ('name' in it ? [it.name.split('/')[0]] : [])));
+  const all = caseMessages(process.cwd(), [...names]);
+  for (const c of all) handle(c, c.text); // each case's calls as its messages leave them, as in the screen
+  const messages = new Map(all.map((c) => [c.name, c]));
+  const turns = items.map((it): ((n: number) => void) => {
+    if ('control' in it) return (n) => void quadratic('ab'.repeat(n / 8)); // a quarter of the length: the same growth, fewer seconds
+    const c = messages.get(it.name);
+    if (!c) throw new Error(`no message ${it.name}`);
+    return (n) => handle(c, withRun(c.text, it.p, it.run, n));
+  });
+  for (const turn of turns) {
+    for (const n of SIZES) turn(n); // warm-up: the tiers its turns run in
+    for (const n of SIZES) {
+      for (let k = 0; k < TURNS; k++) {
+        process.uptime(); // the mark: callgrind dumps before it
+        turn(n);
+      }
+    }
+  }
+  process.uptime(); // the last turn's end
+}
+
+main(process.argv[2]);

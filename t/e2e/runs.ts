@@ -1,0 +1,120 @@
+// No reading of a message grows faster than the message (SPEC 11: a stranger who can make one
+// datagram cost a second owns the proxy). Twice a reading did (a From/To tag's regexes, 140 ms
+// for 8,000 '<'; unfolding a multipart part's head, 100 ms for 16,000 SP), and only bench/runs,
+// which is not in .ci/run, would have said so. Here its runs go into the messages of cases that
+// reach every reader (headers, URIs, Via, SDP, multipart, masquerading, registrar), in two steps:
+//  1. screen, by time: every run at 1,750 and 7,000 characters; those whose time grows more than
+//     4.5 times (best of two) are kept, at most 40, the steepest first. Time only chooses what
+//     to count: a loaded machine keeps more runs, never fails the test.
+//  2. count, by instructions: bench/runs-count.js under callgrind handles each kept run at both
+//     lengths, three turns each (the fewest count). Linear is 4 times; a run whose count grows
+//     more than 6 times for 4 times the length fails. A reading quadratic on purpose is counted
+//     too and must show its growth (16 times), and three runs are counted every time, so
+//     that the counting itself is tested when the screen keeps nothing.
+import t from 'tap';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { caseMessages, CountItem, handle, places, RUNS, SIZES, TURNS, withRun } from '../../bench/runs-gen.js';
+import { ROOT } from '../lib/world.js';
+
+/** Cases whose messages take every reader: calls both ways, a registration, multipart SDP, ICE,
+ *  Route sets, URI headers, folded and compact headers, masquerading out and in. */
+const SCREEN = ['call-v4-to-v6', 'register-v4-to-v6', 'multipart-sdp', 'ice-candidates', 'strict-route', 'registrar-record-route', 'uri-headers', 'folded-headers', 'compact-headers', 'remote-party-id', 'nat-outbound', 'nat-registrar', 'forked-early-media'];
+const KEEP = 40;
+const LIMIT = 6;
+
+/** Runs counted every time (steps of the readers the screen most often keeps none of). */
+function always(): CountItem[] {
+  const text = readFileSync(join(ROOT, 't/cases/call-v4-to-v6/1.sip'), 'latin1');
+  return [
+    { name: 'call-v4-to-v6/1.sip', p: text.indexOf('To:') + 2, run: '<' },
+    { name: 'call-v4-to-v6/1.sip', p: text.indexOf('Via:') + 3, run: ';a=' },
+    { name: 'call-v4-to-v6/1.sip', p: text.lastIndexOf('\n', text.length - 2), run: 'a=x\n' },
+  ];
+}
+
+const label = (it: CountItem): string => ('control' in it ? 'the quadratic control' : `${it.name} after byte ${it.p}, a run of ${JSON.stringify(it.run)}`);
+
+t.setTimeout(900_000);
+
+t.test('no run in a message costs more than 6 times as much at 4 times the length', async (t) => {
+  // Step 1: the screen, in this process.
+  const kept: Array<[number, CountItem]> = [];
+  let tried = 0;
+  for (const c of caseMessages(ROOT, SCREEN)) {
+    const time = (m: string): number => {
+      let best = Infinity;
+      for (let k = 0; k < 2; k++) {
+        const t0 = process.hrtime.bigint();
+        handle(c, m);
+        best = Math.min(best, Number(process.hrtime.bigint() - t0) / 1e6);
+      }
+      return best;
+    };
+    for (const p of places(c.text)) {
+      for (const run of RUNS) {
+        tried++;
+        const long = time(withRun(c.text, p, run, SIZES[1]));
+        if (long < 0.3) continue; // under 0.3 ms at 7,000 characters: nothing grows there
+        const growth = long / Math.max(time(withRun(c.text, p, run, SIZES[0])), 0.02);
+        if (growth > 4.5) kept.push([growth, { name: c.name, p, run }]);
+      }
+    }
+  }
+  kept.sort((a, b) => b[0] - a[0]);
+  t.ok(tried > 50_000, `screened ${tried} runs; ${kept.length} kept by time`);
+
+  // Step 2: the count, under callgrind, read as it comes.
+  const items: CountItem[] = [{ control: 'quadratic' }, ...always(), ...kept.slice(0, KEEP).map(([, it]) => it)];
+  const dir = mkdtempSync(join(tmpdir(), 'sp64-runs-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, 'items.json'), JSON.stringify(items));
+  const child = spawn('valgrind', ['--tool=callgrind', '--dump-before=node::Uptime*', `--callgrind-out-file=${dir}/cg.%p`,
+    'node', '--predictable', '--hash-seed=1', '--random-seed=1', 'dist/bench/runs-count.js', join(dir, 'items.json')],
+  { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+  const ended = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  let code: number | null | undefined;
+  void ended.then((c) => (code = c));
+  t.teardown(() => void child.kill('SIGKILL'));
+  // cg.PID.K: dump 1 is the start-up, dump k+2 the turn k (bench/runs-count.ts); a dump is
+  // read once its last line (totals) is written.
+  const dumps = new Map<number, number>();
+  const read = (): void => {
+    for (const f of readdirSync(dir)) {
+      const k = /^cg\.\d+\.(\d+)$/.exec(f);
+      if (!k || dumps.has(Number(k[1]))) continue;
+      const n = /^totals: (\d+)/m.exec(readFileSync(join(dir, f), 'latin1'));
+      if (n) dumps.set(Number(k[1]), Number(n[1]));
+    }
+  };
+  const per = SIZES.length * TURNS;
+  const fewest = (i: number, s: number): number => {
+    let m = Infinity;
+    for (let k = 0; k < TURNS; k++) m = Math.min(m, dumps.get(i * per + s * TURNS + k + 2) ?? Infinity);
+    return m;
+  };
+  let next = 0; // the first item not judged yet
+  let failed = false;
+  const judge = (): void => {
+    read();
+    for (; next < items.length && !failed && dumps.has((next + 1) * per + 1); next++) {
+      const it = items[next];
+      const growth = fewest(next, 1) / fewest(next, 0);
+      const what = `${label(it)}: ${fewest(next, 0)} -> ${fewest(next, 1)} instructions, ${growth.toFixed(2)} times`;
+      failed = !t.ok('control' in it ? growth > 12 : growth <= LIMIT, 'control' in it ? `the count shows growth where there is some: ${what}` : what);
+    }
+  };
+  for (let waited = 0; next < items.length && !failed && waited < 600; waited++) { // 600 s at most
+    const over = code !== undefined; // seen before the read: an ended child's dumps are all written
+    judge();
+    if (over) break;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  if (failed) return; // the run that grew is the finding; the child is killed at teardown
+  t.equal(next, items.length, `every item counted (${items.length})`);
+  if (next < items.length) t.comment(stderr);
+});
