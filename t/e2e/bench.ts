@@ -2,7 +2,8 @@
 // session for a whole session of work (its 200 OK had a bare CR, which the proxy came to
 // refuse) and nothing noticed, as no test ran it. Here both run at a tiny load, in their
 // own namespaces: each must end by itself, every call and packet must get through at that
-// load, and each must end with its ratio line in the form bench/README.md reports.
+// load, and each must end with its ratio line in the form bench/README.md reports. So do
+// bench/instructions and bench/delivery, which count instructions under callgrind.
 import t from 'tap';
 import { spawn } from 'node:child_process';
 import { ROOT } from '../lib/world.js';
@@ -19,6 +20,8 @@ const run = (cmd: string, env: NodeJS.ProcessEnv, timeoutMs: number): Promise<{ 
       resolve({ code, out });
     });
   });
+
+t.setTimeout(900_000); // four benches in one file, each bounded below
 
 t.test('bench/rtp-run, 20 sessions for 1 s, each relay', { timeout: 240_000 }, async (t) => {
   // ISOLATE=0: the suite's other tests keep their cores; ONE=1: the one-thread table only.
@@ -40,5 +43,25 @@ t.test('bench/sip, 100 calls a second for 1 s, each proxy', { timeout: 240_000 }
     t.ok(row && Number(row[1]) > 0 && row[2] === '0', `${proxy}: calls made, none failed (${row ? `${row[1]} successful, ${row[2]} failed` : 'no row'})`);
   }
   t.match(r.out, /^ratio sipproxy64\/kamailio: rate \d+\.\d\d, CPU per call \d+\.\d\d \(lower is better\)$/m, 'the ratio line, in its form');
+  if (r.code !== 0) t.comment(r.out.slice(-2000));
+});
+
+// The two benches that count instructions under callgrind (valgrind: t/run-all installs it),
+// at a tiny count: each ends by itself and prints its rows in their form, each count above 0.
+t.test('bench/instructions, 200 REGISTERs', { timeout: 240_000 }, async (t) => {
+  const r = await run('bash bench/instructions 200 REGISTER', {}, 200_000);
+  t.equal(r.code, 0, 'ends by itself, exit 0');
+  const row = /^REGISTER\s+(\d+)$/m.exec(r.out);
+  t.ok(row && Number(row[1]) > 0, `instructions per REGISTER: ${row ? row[1] : 'no row'}`);
+  if (r.code !== 0) t.comment(r.out.slice(-2000));
+});
+
+t.test('bench/delivery, reads of 1 and of 8 datagrams', { timeout: 240_000 }, async (t) => {
+  const r = await run('bash bench/delivery', {}, 200_000);
+  t.equal(r.code, 0, 'ends by itself, exit 0');
+  for (const b of [1, 8]) {
+    const row = new RegExp(`^${b} datagram\\(s\\)\\s+(\\d+)$`, 'm').exec(r.out);
+    t.ok(row && Number(row[1]) > 0, `instructions a datagram, reads of ${b}: ${row ? row[1] : 'no row'}`);
+  }
   if (r.code !== 0) t.comment(r.out.slice(-2000));
 });
