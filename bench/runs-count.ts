@@ -26,7 +26,7 @@ function main(file: string): void {
     if ('control' in it) return (n) => void quadratic('ab'.repeat(n / 8)); // a quarter of the length: the same growth, fewer seconds
     const c = messages.get(it.name);
     if (!c) throw new Error(`no message ${it.name}`);
-    return (n) => handle(c, withRun(c.text, it.p, it.run, n));
+    return (n) => handle(c, withRun(c, it.p, it.run, n));
   });
   for (const turn of turns) {
     for (const n of SIZES) turn(n); // warm-up: the tiers its turns run in

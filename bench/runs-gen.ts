@@ -24,6 +24,7 @@ export interface CaseMessage {
   readonly engine: Engine;
   readonly src: HostPort;
   readonly local: HostPort;
+  readonly head: number; // where its head ends (headEnd): a run put after it is in the body
 }
 
 /** The messages of t/cases under `root` (only: those cases), in order; one engine a case. */
@@ -42,7 +43,7 @@ export function caseMessages(root: string, only?: readonly string[]): CaseMessag
         return; // a case with another layout
       }
       const [src, local] = route.trim().split(/\s+/).map((x) => parseHostPort(x)!);
-      out.push({ name: `${dir}/${i + 1}.sip`, text, engine, src, local });
+      out.push({ name: `${dir}/${i + 1}.sip`, text, engine, src, local, head: headEnd(text) });
     });
   }
   return out;
@@ -56,14 +57,13 @@ export function places(text: string, after = AFTER): number[] {
 }
 
 /**
- * text with `run` repeated to about n characters after position p. In the body, Content-Length
- * grows with it (else the run is cut off as bytes past it).
+ * The message with `run` repeated to about n characters after position p. In the body,
+ * Content-Length grows with it (else the run is cut off as bytes past it).
  */
-export function withRun(text: string, p: number, run: string, n: number): string {
+export function withRun(c: CaseMessage, p: number, run: string, n: number): string {
   const r = run.repeat(Math.floor(n / run.length));
-  const m = text.slice(0, p + 1) + r + text.slice(p + 1);
-  const head = headEnd(text); // the empty line: a run after its LF is in the body
-  return head < 0 || p < head ? m : m.replace(CL, (_all, name: string, v: string) => `${name}${Number(v) + r.length}`);
+  const m = c.text.slice(0, p + 1) + r + c.text.slice(p + 1);
+  return c.head < 0 || p < c.head ? m : m.replace(CL, (_all, name: string, v: string) => `${name}${Number(v) + r.length}`);
 }
 
 /** Handle one message; a throw is the fuzz test's business, not this one's. */
@@ -73,6 +73,17 @@ export function handle(c: CaseMessage, text: string): void {
   } catch {
     /* counted by t/fuzz.ts */
   }
+}
+
+/** The fewest milliseconds of `turns` turns handling text as c's message (a slow turn of the machine shows once). */
+export function bestMs(c: CaseMessage, text: string, turns: number): number {
+  let best = Infinity;
+  for (let k = 0; k < turns; k++) {
+    const t0 = process.hrtime.bigint();
+    handle(c, text);
+    best = Math.min(best, Number(process.hrtime.bigint() - t0) / 1e6);
+  }
+  return best;
 }
 
 /** What bench/runs-count.js counts: a run in a message of t/cases ("case/N.sip"), or the quadratic control. */

@@ -13,30 +13,22 @@
 // About five minutes. The runs and the messages are bench/runs-gen.ts's; t/e2e/runs.ts puts
 // them into the messages of 13 cases in every test run and counts instructions instead.
 //   npm run build && node dist/bench/runs.js    (CASES=a,b: those cases of t/cases only; AFTER=:@ after those delimiters)
-import { AFTER, caseMessages, handle, places, RUNS, withRun } from './runs-gen.js';
+import { AFTER, bestMs, caseMessages, places, RUNS, withRun } from './runs-gen.js';
 
 const found: Array<[number, string]> = [];
 let tried = 0;
 const only = process.env.CASES?.split(','); // CASES=call-v4-to-v6,...: those cases only
 for (const c of caseMessages(process.cwd(), only)) {
-  const time = (m: string, turns = 2): number => {
-    let best = Infinity;
-    for (let k = 0; k < turns; k++) {
-      const t0 = process.hrtime.bigint();
-      handle(c, m);
-      best = Math.min(best, Number(process.hrtime.bigint() - t0) / 1e6);
-    }
-    return best;
-  };
+  const time = (m: string, turns = 2): number => bestMs(c, m, turns);
   for (const p of places(c.text, process.env.AFTER ?? AFTER)) {
     for (const run of RUNS) {
       tried++;
-      const long = time(withRun(c.text, p, run, 7000));
+      const long = time(withRun(c, p, run, 7000));
       if (long < 1) continue; // too fast to tell
-      if (long / Math.max(time(withRun(c.text, p, run, 1750)), 0.05) <= 6) continue;
+      if (long / Math.max(time(withRun(c, p, run, 1750)), 0.05) <= 6) continue;
       // Again, best of five: a slow turn of the machine (a collection, another process) shows once.
-      const short = time(withRun(c.text, p, run, 1750), 5);
-      const again = time(withRun(c.text, p, run, 7000), 5);
+      const short = time(withRun(c, p, run, 1750), 5);
+      const again = time(withRun(c, p, run, 7000), 5);
       if (again / Math.max(short, 0.05) <= 6) continue;
       const what = `${c.name} after byte ${p}, a run of ${JSON.stringify(run)}: ${short.toFixed(2)} -> ${again.toFixed(2)} ms, after ${JSON.stringify(c.text.slice(Math.max(0, p - 29), p + 1))}`;
       found.push([again, what]);

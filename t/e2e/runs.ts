@@ -16,7 +16,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { caseMessages, CountItem, handle, places, RUNS, SIZES, TURNS, withRun } from '../../bench/runs-gen.js';
+import { bestMs, caseMessages, CountItem, places, RUNS, SIZES, TURNS, withRun } from '../../bench/runs-gen.js';
 import { ROOT } from '../lib/world.js';
 
 /** Cases whose messages take every reader: calls both ways, a registration, multipart SDP, ICE,
@@ -44,21 +44,13 @@ t.test('no run in a message costs more than 6 times as much at 4 times the lengt
   const kept: Array<[number, CountItem]> = [];
   let tried = 0;
   for (const c of caseMessages(ROOT, SCREEN)) {
-    const time = (m: string): number => {
-      let best = Infinity;
-      for (let k = 0; k < 2; k++) {
-        const t0 = process.hrtime.bigint();
-        handle(c, m);
-        best = Math.min(best, Number(process.hrtime.bigint() - t0) / 1e6);
-      }
-      return best;
-    };
+    const time = (m: string): number => bestMs(c, m, 2);
     for (const p of places(c.text)) {
       for (const run of RUNS) {
         tried++;
-        const long = time(withRun(c.text, p, run, SIZES[1]));
+        const long = time(withRun(c, p, run, SIZES[1]));
         if (long < 0.3) continue; // under 0.3 ms at 7,000 characters: nothing grows there
-        const growth = long / Math.max(time(withRun(c.text, p, run, SIZES[0])), 0.02);
+        const growth = long / Math.max(time(withRun(c, p, run, SIZES[0])), 0.02);
         if (growth > 4.5) kept.push([growth, { name: c.name, p, run }]);
       }
     }
@@ -76,15 +68,12 @@ t.test('no run in a message costs more than 6 times as much at 4 times the lengt
   { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
-  const ended = new Promise<number | null>((resolve) => {
-    child.on('exit', (code) => resolve(code));
-    child.on('error', (e) => { // no valgrind: t/run-all installs it
-      stderr += String(e);
-      resolve(-1);
-    });
+  let code: number | null | undefined; // set when the child ends
+  child.on('exit', (c) => (code = c));
+  child.on('error', (e) => { // no valgrind: t/run-all installs it
+    stderr += String(e);
+    code = -1;
   });
-  let code: number | null | undefined;
-  void ended.then((c) => (code = c));
   t.teardown(() => void child.kill('SIGKILL'));
   // cg.PID.K: dump 1 is the start-up, dump k+2 the turn k (bench/runs-count.ts); a dump is
   // read once its last line (totals) is written.
