@@ -8,12 +8,13 @@
 //     to count: a loaded machine keeps more runs, never fails the test.
 //  2. count, by instructions: bench/runs-count.js under callgrind handles each kept run at both
 //     lengths, three turns each (the fewest count). Linear is 4 times; a run whose count grows
-//     more than 6 times for 4 times the length fails. A reading quadratic on purpose is counted
+//     more than 6 times for 4 times the length is counted again, alone in a fresh process, and
+//     fails if it grows more than 6 times there too. A reading quadratic on purpose is counted
 //     too and must show its growth (16 times), and three runs are counted every time, so
 //     that the counting itself is tested when the screen keeps nothing.
-import t from 'tap';
+import t, { Test } from 'tap';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bestMs, caseMessages, CountItem, places, RUNS, SIZES, TURNS, withRun } from '../../bench/runs-gen.js';
@@ -58,13 +59,43 @@ t.test('no run in a message costs more than 6 times as much at 4 times the lengt
   kept.sort((a, b) => b[0] - a[0]);
   t.ok(tried > 50_000, `screened ${tried} runs; ${kept.length} kept by time`);
 
-  // Step 2: the count, under callgrind, read as it comes.
+  // Step 2: the count, under callgrind; a run counted over the limit is counted again alone,
+  // in a fresh process, and only that count judges it (a collection or a recompilation that
+  // fell in every turn of one length once made a count 0.89 times; one can err upward too).
   const items: CountItem[] = [{ control: 'quadratic' }, ...always(), ...kept.slice(0, KEEP).map(([, it]) => it)];
   const dir = mkdtempSync(join(tmpdir(), 'sp64-runs-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  writeFileSync(join(dir, 'items.json'), JSON.stringify(items));
-  const child = spawn('valgrind', ['--tool=callgrind', '--dump-before=node::Uptime*', `--callgrind-out-file=${dir}/cg.%p`,
-    'node', '--predictable', '--hash-seed=1', '--random-seed=1', 'dist/bench/runs-count.js', join(dir, 'items.json')],
+  const bad = (it: CountItem, c: Count): boolean => ('control' in it ? c.growth <= 12 : c.growth > LIMIT);
+  const first = await count(t, dir, 'all', items);
+  const again = items.map((_, i) => i).filter((i) => first.counts[i] && bad(items[i], first.counts[i]));
+  const second = again.length ? await count(t, dir, 'again', again.map((i) => items[i])) : { counts: [], stderr: '' };
+  first.counts.forEach((c, i) => {
+    const it = items[i];
+    const k = again.indexOf(i);
+    const last = k < 0 ? c : second.counts[k];
+    const what = `${label(it)}: ${show(c)}${k < 0 ? '' : `; alone, ${last ? show(last) : 'not counted'}`}`;
+    t.ok(last && !bad(it, last), 'control' in it ? `the count shows growth where there is some: ${what}` : what);
+  });
+  t.equal(first.counts.length, items.length, `every item counted (${items.length})`);
+  if (first.counts.length < items.length) t.comment(first.stderr);
+  if (second.counts.length < again.length) t.comment(second.stderr);
+});
+
+interface Count {
+  readonly short: number; // the fewest instructions of a turn at SIZES[0]
+  readonly long: number; // at SIZES[1]
+  readonly growth: number;
+}
+const show = (c: Count): string => `${c.short} -> ${c.long} instructions, ${c.growth.toFixed(2)} times`;
+
+/** Counts `items` in one process of bench/runs-count.js under callgrind, reading each dump as it
+ *  comes: the items counted, in order, within 600 s. */
+async function count(t: Test, dir: string, tag: string, items: CountItem[]): Promise<{ counts: Count[]; stderr: string }> {
+  const out = join(dir, tag);
+  mkdirSync(out);
+  writeFileSync(join(out, 'items.json'), JSON.stringify(items));
+  const child = spawn('valgrind', ['--tool=callgrind', '--dump-before=node::Uptime*', `--callgrind-out-file=${out}/cg.%p`,
+    'node', '--predictable', '--hash-seed=1', '--random-seed=1', 'dist/bench/runs-count.js', join(out, 'items.json')],
   { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
@@ -79,10 +110,10 @@ t.test('no run in a message costs more than 6 times as much at 4 times the lengt
   // read once its last line (totals) is written.
   const dumps = new Map<number, number>();
   const read = (): void => {
-    for (const f of readdirSync(dir)) {
+    for (const f of readdirSync(out)) {
       const k = /^cg\.\d+\.(\d+)$/.exec(f);
       if (!k || dumps.has(Number(k[1]))) continue;
-      const n = /^totals: (\d+)/m.exec(readFileSync(join(dir, f), 'latin1'));
+      const n = /^totals: (\d+)/m.exec(readFileSync(join(out, f), 'latin1'));
       if (n) dumps.set(Number(k[1]), Number(n[1]));
     }
   };
@@ -92,24 +123,16 @@ t.test('no run in a message costs more than 6 times as much at 4 times the lengt
     for (let k = 0; k < TURNS; k++) m = Math.min(m, dumps.get(i * per + s * TURNS + k + 2) ?? Infinity);
     return m;
   };
-  let next = 0; // the first item not judged yet
-  let failed = false;
-  const judge = (): void => {
-    read();
-    for (; next < items.length && !failed && dumps.has((next + 1) * per + 1); next++) {
-      const it = items[next];
-      const growth = fewest(next, 1) / fewest(next, 0);
-      const what = `${label(it)}: ${fewest(next, 0)} -> ${fewest(next, 1)} instructions, ${growth.toFixed(2)} times`;
-      failed = !t.ok('control' in it ? growth > 12 : growth <= LIMIT, 'control' in it ? `the count shows growth where there is some: ${what}` : what);
-    }
-  };
-  for (let waited = 0; next < items.length && !failed && waited < 600; waited++) { // 600 s at most
+  const counts: Count[] = [];
+  for (let waited = 0; counts.length < items.length && waited < 600; waited++) { // 600 s at most
     const over = code !== undefined; // seen before the read: an ended child's dumps are all written
-    judge();
+    read();
+    for (let i = counts.length; i < items.length && dumps.has((i + 1) * per + 1); i = counts.length) {
+      counts.push({ short: fewest(i, 0), long: fewest(i, 1), growth: fewest(i, 1) / fewest(i, 0) });
+    }
     if (over) break;
     await new Promise((r) => setTimeout(r, 1000));
   }
-  if (failed) return; // the run that grew is the finding; the child is killed at teardown
-  t.equal(next, items.length, `every item counted (${items.length})`);
-  if (next < items.length) t.comment(stderr);
-});
+  child.kill('SIGKILL');
+  return { counts, stderr };
+}
