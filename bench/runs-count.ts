@@ -1,11 +1,11 @@
-// The counting half of t/e2e/runs.ts, run under callgrind: each listed run is handled once at
-// 1,750 and at 7,000 characters (the JIT's warm-up), then three turns at each, and before every
-// turn process.uptime() is called, whose C++ function (node::Uptime) callgrind is told to dump
-// its counts before: dump k+2 holds the instructions of turn k, written when turn k+1 begins
-// (the test reads them as they come, and stops at the first run that grows too much). An
+// The counting half of t/e2e/runs.ts, run under callgrind: each listed run is handled three
+// times at 1,750 and at 7,000 characters (the JIT's warm-up), then three turns at each. Each
+// turn starts after a full collection, between two calls of process.uptime(), whose C++
+// function (node::Uptime) callgrind is told to dump its counts before: dump 2k+2 holds the
+// instructions of turn k alone, written as it ends (the test reads them as they come). An
 // instruction count, not a time: a loaded machine does not change it. The first item is a
 // reading quadratic on purpose, so the test sees that the count shows growth where there is some.
-//   valgrind --tool=callgrind --dump-before='node::Uptime*' node --predictable dist/bench/runs-count.js ITEMS.json
+//   valgrind --tool=callgrind --dump-before='node::Uptime*' node --predictable --expose-gc dist/bench/runs-count.js ITEMS.json
 import { readFileSync } from 'node:fs';
 import { caseMessages, CountItem, handle, SIZES, TURNS, withRun } from './runs-gen.js';
 
@@ -28,16 +28,18 @@ function main(file: string): void {
     if (!c) throw new Error(`no message ${it.name}`);
     return (n) => handle(c, withRun(c, it.p, it.run, n));
   });
+  const gc = (globalThis as { gc?: () => void }).gc; // node --expose-gc
   for (const turn of turns) {
-    for (const n of SIZES) turn(n); // warm-up: the tiers its turns run in
+    for (let w = 0; w < 3; w++) for (const n of SIZES) turn(n); // warm-up: the tiers its turns run in
     for (const n of SIZES) {
       for (let k = 0; k < TURNS; k++) {
-        process.uptime(); // the mark: callgrind dumps before it
+        gc?.(); // each turn starts on an empty young generation: no collection falls in it by chance
+        process.uptime(); // the marks: callgrind dumps before each
         turn(n);
+        process.uptime();
       }
     }
   }
-  process.uptime(); // the last turn's end
 }
 
 main(process.argv[2]);

@@ -95,7 +95,7 @@ async function count(t: Test, dir: string, tag: string, items: CountItem[]): Pro
   mkdirSync(out);
   writeFileSync(join(out, 'items.json'), JSON.stringify(items));
   const child = spawn('valgrind', ['--tool=callgrind', '--dump-before=node::Uptime*', `--callgrind-out-file=${out}/cg.%p`,
-    'node', '--predictable', '--hash-seed=1', '--random-seed=1', 'dist/bench/runs-count.js', join(out, 'items.json')],
+    'node', '--predictable', '--expose-gc', '--hash-seed=1', '--random-seed=1', 'dist/bench/runs-count.js', join(out, 'items.json')],
   { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
@@ -106,8 +106,8 @@ async function count(t: Test, dir: string, tag: string, items: CountItem[]): Pro
     code = -1;
   });
   t.teardown(() => void child.kill('SIGKILL'));
-  // cg.PID.K: dump 1 is the start-up, dump k+2 the turn k (bench/runs-count.ts); a dump is
-  // read once its last line (totals) is written.
+  // cg.PID.K: dump 2k+2 is the turn k alone (bench/runs-count.ts; the odd ones hold the
+  // collections and warm-ups between turns); a dump is read once its last line (totals) is written.
   const dumps = new Map<number, number>();
   const read = (): void => {
     for (const f of readdirSync(out)) {
@@ -120,14 +120,14 @@ async function count(t: Test, dir: string, tag: string, items: CountItem[]): Pro
   const per = SIZES.length * TURNS;
   const fewest = (i: number, s: number): number => {
     let m = Infinity;
-    for (let k = 0; k < TURNS; k++) m = Math.min(m, dumps.get(i * per + s * TURNS + k + 2) ?? Infinity);
+    for (let k = 0; k < TURNS; k++) m = Math.min(m, dumps.get(2 * (i * per + s * TURNS + k) + 2) ?? Infinity);
     return m;
   };
   const counts: Count[] = [];
   for (let waited = 0; counts.length < items.length && waited < 600; waited++) { // 600 s at most
     const over = code !== undefined; // seen before the read: an ended child's dumps are all written
     read();
-    for (let i = counts.length; i < items.length && dumps.has((i + 1) * per + 1); i = counts.length) {
+    for (let i = counts.length; i < items.length && dumps.has(2 * (i + 1) * per); i = counts.length) {
       counts.push({ short: fewest(i, 0), long: fewest(i, 1), growth: fewest(i, 1) / fewest(i, 0) });
     }
     if (over) break;
