@@ -118,17 +118,19 @@ async function count(t: Test, dir: string, tag: string, items: CountItem[]): Pro
     }
   };
   const per = SIZES.length * TURNS;
+  const dumpOf = (turn: number): number => 2 * turn + 2; // the one place the layout is known
   const fewest = (i: number, s: number): number => {
     let m = Infinity;
-    for (let k = 0; k < TURNS; k++) m = Math.min(m, dumps.get(2 * (i * per + s * TURNS + k) + 2) ?? Infinity);
+    for (let k = 0; k < TURNS; k++) m = Math.min(m, dumps.get(dumpOf(i * per + s * TURNS + k)) ?? Infinity);
     return m;
   };
   const counts: Count[] = [];
   for (let waited = 0; counts.length < items.length && waited < 600; waited++) { // 600 s at most
     const over = code !== undefined; // seen before the read: an ended child's dumps are all written
     read();
-    for (let i = counts.length; i < items.length && dumps.has(2 * (i + 1) * per); i = counts.length) {
-      counts.push({ short: fewest(i, 0), long: fewest(i, 1), growth: fewest(i, 1) / fewest(i, 0) });
+    while (counts.length < items.length && dumps.has(dumpOf((counts.length + 1) * per - 1))) { // its last turn's dump
+      const [short, long] = [fewest(counts.length, 0), fewest(counts.length, 1)];
+      counts.push({ short, long, growth: long / short });
     }
     if (over) break;
     await new Promise((r) => setTimeout(r, 1000));
