@@ -36,9 +36,12 @@ export interface Addon {
   /**
    * Without addr: the wildcard address, any source. cb gets each read's datagrams in one call,
    * as its arguments, per datagram: text (one char per byte, latin1), source address, source
-   * port, and on the wildcard address only the destination address.
+   * port, and on the wildcard address only the destination address. After a read's callback,
+   * the datagrams sipSend queued in it go out (one sendmmsg a socket); cb(-errno, count)
+   * then reports those of this socket that failed (a number first: no datagram's text).
    */
   sipOpen(family: Family, port: number, cb: (...list: Array<string | number>) => void, addr?: string): Handle | number;
+  /** Bytes sent or -errno; within a read's callback, queued: its length (a failure comes to cb). */
   sipSend(h: Handle, msg: Buffer | string, from: string, to: string, toPort: number): number;
   sipClose(h: Handle): void;
   /** The kernel's address notifications (src/native/addrwatch.c): cb() after each read that had one; -errno without rtnetlink. */

@@ -58,6 +58,7 @@ export class SipUdp {
       // sip-io native: a read's datagrams in one call, each as a string (sipsock.c); receive() catches per datagram.
       if (addon) {
         const h = addon.sipOpen(a.family, port, (...list) => {
+          if (typeof list[0] === 'number') return this.queuedFailed(list[0], list[1] as number, local);
           for (let i = 0; i + 2 < list.length; i += 3) this.receive(list[i] as string, list[i + 1] as string, list[i + 2] as number, local);
         }, a.addr);
         if (typeof h === 'number') throw new Error(`cannot bind SIP socket ${formatHostPort(local)}: ${errnoName(-h)}`);
@@ -83,6 +84,7 @@ export class SipUdp {
   startAny(f: Family, port: number, why: string): void {
     const addon = this.addon ?? requireNative(why); // sip-io js, or auto without it: the wildcard needs it all the same
     const h = addon.sipOpen(f, port, (...list) => {
+      if (typeof list[0] === 'number') return this.queuedFailed(list[0], list[1] as number, { addr: f === 6 ? '::' : '0.0.0.0', family: f, port });
       for (let i = 0; i + 3 < list.length; i += 4) {
         const dst = parseIp(list[i + 3] as string);
         if (dst) this.receive(list[i] as string, list[i + 1] as string, list[i + 2] as number, withPort(dst, port));
@@ -134,12 +136,25 @@ export class SipUdp {
       if (sendQueueFull(sock, SIP_SEND_QUEUE)) this.engine.countDrop(R.sendBufferFull); // as sip-io native drops on EAGAIN
       else sock.send(buf, act.to.port, act.to.addr, (err) => err && this.sendFailed(act.from, (err as NodeJS.ErrnoException).code ?? err.message));
     } else if (nat) {
+      // Within a read's callback the addon queues it and sends the read's answers together
+      // (sendmmsg); a failure then comes to queuedFailed, after the callback.
       const n = nat.addon.sipSend(nat.h, act.data, act.from.addr, act.to.addr, act.to.port);
+      if (n < 0) this.nativeSendFailed(-n, 1, act.from);
+    }
+  }
+
+  /** The addon's report after a read's callback: `count` of its queued datagrams failed with -errno. */
+  private queuedFailed(negErrno: number, count: number, local: HostPort): void {
+    this.nativeSendFailed(-negErrno, count, local);
+  }
+
+  private nativeSendFailed(errno: number, count: number, from: HostPort): void {
+    for (let i = 0; i < count; i++) {
       // Datagrams the kernel has not sent yet fill the buffer: drop and count (Node's dgram queues instead).
       // ENOBUFS: a full queue discipline, which Linux tells a UDP sender only with IP_RECVERR
       // (not set here; without it the send succeeds and Udp SndbufErrors counts the drop).
-      if (n === -EAGAIN || n === -ENOBUFS) this.engine.countDrop(R.sendBufferFull);
-      else if (n < 0) this.sendFailed(act.from, errnoName(-n));
+      if (errno === EAGAIN || errno === ENOBUFS) this.engine.countDrop(R.sendBufferFull);
+      else this.sendFailed(from, errnoName(errno));
     }
   }
 

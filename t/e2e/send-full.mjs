@@ -1,24 +1,46 @@
 #!/usr/bin/env node
 // Inside a namespace whose only way out is a veth shaped to 100 kbit/s: SipUdp (sip-io
 // IO) sends COUNT 60 KB datagrams from 192.0.2.201:5060, faster than the link drains them.
+// With a third argument `answer`, the sends are made as answers are: inside the callback of
+// a datagram the socket read (sip-io native queues them and sends them after it).
 // Prints what it counted, and how many warnings it logged, as one JSON line.
-//   node send-full.mjs IO COUNT
+//   node send-full.mjs IO COUNT [answer]
 import { parseConfig, validate } from '../../dist/src/config/config.js';
 import { buildEngine } from '../../dist/src/daemon/compose.js';
 import { HepMirror } from '../../dist/src/daemon/hep.js';
 import { createLogger } from '../../dist/src/daemon/log.js';
 import { SipUdp } from '../../dist/src/daemon/sip-udp.js';
 
-const [io, count] = process.argv.slice(2);
+import dgram from 'node:dgram';
+
+const [io, count, answer] = process.argv.slice(2);
 const cfg = validate(parseConfig('generic4 192.0.2.201\ngeneric6 2001:db8::1\n', 'send-full'));
 const { engine } = buildEngine(cfg, { product: 'send-full' });
 const warnings = [];
-const udp = new SipUdp(engine, createLogger('plain', 'info', (l) => { if (/warn/.test(l)) warnings.push(l); }), () => {}, io);
-await udp.start([{ addr: '192.0.2.201', family: 4 }], 5060);
 const from = { addr: '192.0.2.201', family: 4, port: 5060 };
 const to = { addr: '192.0.2.202', family: 4, port: 5060 };
 const data = 'SIP/2.0 200 OK\r\n' + 'X'.repeat(60000);
-for (let i = 0; i < Number(count); i++) udp.send({ type: 'send', from, to, data, transport: 'udp' });
+const sendAll = () => {
+  for (let i = 0; i < Number(count); i++) udp.send({ type: 'send', from, to, data, transport: 'udp' });
+};
+let answered = false;
+const deliver = () => {
+  if (!answer || answered) return;
+  answered = true;
+  sendAll();
+};
+const udp = new SipUdp(engine, createLogger('plain', 'info', (l) => { if (/warn/.test(l)) warnings.push(l); }), deliver, io);
+await udp.start([{ addr: '192.0.2.201', family: 4 }], 5060);
+if (answer) {
+  // One datagram in (the engine drops it as no SIP; deliver answers all the same), then
+  // wait for the callback: the queued sends and their report come before the next task.
+  const c = dgram.createSocket('udp4');
+  await new Promise((r) => c.bind(0, '192.0.2.201', r));
+  c.send('hello', 5060, '192.0.2.201');
+  for (let i = 0; i < 500 && !answered; i++) await new Promise((r) => setTimeout(r, 10));
+  await new Promise((r) => setImmediate(r));
+  c.close();
+} else sendAll();
 // js: what Node's dgram holds (what the kernel took is the rest of what was not dropped).
 const sock = [...(udp.sockets?.values() ?? [])][0];
 const waiting = sock ? sock.getSendQueueSize() : 0;
@@ -29,6 +51,6 @@ const hep = new HepMirror({ addr: '192.0.2.202', family: 4, port: 9060 }, 2001);
 const payload = Buffer.from(data.slice(0, 60000), 'latin1');
 for (let i = 0; i < Number(count); i++) hep.sip(payload, from, to, 'udp');
 const hepWaiting = hep.sock.getSendQueueSize();
-console.log(JSON.stringify({ io: udp.io, counters: Object.fromEntries(engine.counters), warnings, waiting, taken, hep: { failed: hep.failed, waiting: hepWaiting } }));
+console.log(JSON.stringify({ io: udp.io, answered, counters: Object.fromEntries(engine.counters), warnings, waiting, taken, hep: { failed: hep.failed, waiting: hepWaiting } }));
 udp.close();
 process.exit(0);

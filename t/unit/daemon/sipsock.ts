@@ -2,7 +2,7 @@
 // datagram's destination and sends from a chosen source, and of sip-io native on one
 // address; every misuse is an errno or a TypeError, never a crash. Also run on the sanitizer
 // build (t/unit/daemon/native.ts).
-import t from 'tap';
+import t, { Test } from 'tap';
 import dgram from 'node:dgram';
 import { errnoName, loadNative } from '../../../src/daemon/datapath-native.js';
 import { waitFor } from '../../lib/netns.js';
@@ -16,6 +16,16 @@ function each(width: 3 | 4, fn: (...entry: Array<string | number>) => void, call
     if (list.length % width !== 0) throw new Error(`a list of ${list.length} entries is not ${width} a datagram`);
     for (let i = 0; i < list.length; i += width) fn(...list.slice(i, i + width));
   };
+}
+
+/** A UDP peer on 127.0.0.1 that keeps what it receives; closed at the end of the test. */
+async function peer(t: Test): Promise<{ client: dgram.Socket; port: number; back: Buffer[] }> {
+  const client = dgram.createSocket('udp4');
+  t.teardown(() => client.close());
+  const back: Buffer[] = [];
+  client.on('message', (m) => back.push(m));
+  await new Promise<void>((r) => client.bind(0, '127.0.0.1', () => r()));
+  return { client, port: client.address().port, back };
 }
 
 t.test('the IPv4 socket: destination reported, source chosen (127.0.0.2 of 127/8, a local route)', async (t) => {
@@ -121,12 +131,7 @@ t.test('sip-io native: one address, text both ways, batches and large datagrams'
     const r = addon.sipOpen(4, PORT + 6, () => {}, bad);
     t.equal(typeof r === 'number' ? errnoName(-r) : r, 'EINVAL', `${bad} is no IPv4 address: -EINVAL`);
   }
-  const client = dgram.createSocket('udp4');
-  t.teardown(() => client.close());
-  const back: Buffer[] = [];
-  client.on('message', (m) => back.push(m));
-  await new Promise<void>((r) => client.bind(0, '127.0.0.1', () => r()));
-  const cport = client.address().port;
+  const { client, port: cport, back } = await peer(t);
   // Every byte value, NUL and 0x80-0xff included, arrives as one char each (latin1).
   const bytes = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
   client.send(bytes, PORT + 5, '127.0.0.2');
@@ -148,4 +153,78 @@ t.test('sip-io native: one address, text both ways, batches and large datagrams'
   t.ok(await waitFor(() => back.length === 2, 5000), 'both arrive');
   t.ok(back[0].equals(big), 'the large one byte for byte');
   t.same([...back[1]], [0xe9, 0x74, 0xe9, 0], 'latin1 bytes, NUL included');
+});
+
+t.test('answers made in a read\'s callback go out together after it, in order; failures come back to the callback', async (t) => {
+  const addon = loadNative();
+  if (addon instanceof Error) return t.fail(`the addon does not load: ${addon.message}`);
+  const { client, port: cport, back } = await peer(t);
+  const reports: Array<[string, number]> = [];
+  const returned: number[] = [];
+  const big = (i: number): string => String.fromCharCode(65 + i).repeat(60000);
+  const ports: number[] = [];
+  // Socket B only sends (the other family's socket of a face); socket A's callback answers
+  // through both, more than one flush holds (32 datagrams, 4 x 65,535 bytes).
+  const b = addon.sipOpen(4, PORT + 8, (...list) => void (typeof list[0] === 'number' && reports.push([`b ${errnoName(-list[0])}`, list[1] as number])), '127.0.0.3');
+  t.type(b, 'object');
+  t.teardown(() => addon.sipClose(b));
+  let bad = false;
+  const a = addon.sipOpen(4, PORT + 7, (...list) => {
+    if (typeof list[0] === 'number') return void reports.push([`a ${errnoName(-list[0])}`, list[1] as number]);
+    for (let i = 0; i < list.length; i += 3) {
+      const text = list[i] as string;
+      if (text === 'many') for (let k = 0; k < 40; k++) returned.push(addon.sipSend(k % 2 ? b : a, `r${k}`, k % 2 ? '127.0.0.3' : '127.0.0.2', '127.0.0.1', cport));
+      if (text === 'large') for (let k = 0; k < 6; k++) returned.push(addon.sipSend(a, big(k), '127.0.0.2', '127.0.0.1', ports[k]));
+      // A broadcast without SO_BROADCAST: the kernel refuses it (EACCES) and sends nothing; the datagram after it still goes.
+      if (text === 'refused') {
+        returned.push(addon.sipSend(a, 'to-all', '127.0.0.2', '255.255.255.255', 9), addon.sipSend(a, 'to-all', '127.0.0.2', '255.255.255.255', 9));
+        returned.push(addon.sipSend(b, 'to-all', '127.0.0.3', '255.255.255.255', 9), addon.sipSend(a, 'after', '127.0.0.2', '127.0.0.1', cport));
+      }
+      // Queued, then the socket closed in the same callback: nothing sent, nothing reported, nothing freed early (the sanitizer build).
+      if (text === 'closing') {
+        const c = addon.sipOpen(4, PORT + 9, () => {}, '127.0.0.4');
+        returned.push(addon.sipSend(c as object, 'never', '127.0.0.4', '127.0.0.1', cport));
+        addon.sipClose(c as object);
+        bad = true;
+      }
+    }
+  }, '127.0.0.2');
+  t.type(a, 'object');
+  t.teardown(() => addon.sipClose(a));
+
+  client.send('many', PORT + 7, '127.0.0.2');
+  t.ok(await waitFor(() => back.length === 40, 5000), `40 answers from one callback (${back.length})`);
+  t.same(returned, Array.from({ length: 40 }, (_, k) => `r${k}`.length), 'each queued send returns its length');
+  const order = (from: number): string[] => back.map((m) => m.toString()).filter((s) => Number(s.slice(1)) % 2 === from);
+  t.same(order(0), Array.from({ length: 20 }, (_, k) => `r${2 * k}`), 'socket A\'s answers in their order');
+  t.same(order(1), Array.from({ length: 20 }, (_, k) => `r${2 * k + 1}`), 'socket B\'s answers in their order');
+
+  // Six 60,000-byte answers, each to a socket of its own (a receive buffer holds about three).
+  const larges: Buffer[][] = [];
+  for (let k = 0; k < 6; k++) {
+    const p = await peer(t);
+    larges.push(p.back);
+    ports.push(p.port);
+  }
+  returned.length = 0;
+  client.send('large', PORT + 7, '127.0.0.2');
+  t.ok(await waitFor(() => larges.every((l) => l.length === 1), 5000), 'six 60,000-byte answers, past one flush\'s bytes');
+  t.same(larges.map((l) => l[0].toString('latin1')), Array.from({ length: 6 }, (_, k) => big(k)), 'each whole');
+  t.same(returned, Array(6).fill(60000), 'each queued');
+
+  back.length = returned.length = 0;
+  client.send('refused', PORT + 7, '127.0.0.2');
+  t.ok(await waitFor(() => back.length === 1 && reports.length === 2, 5000), 'the report of each socket, and the datagram after the refused ones');
+  t.same(returned, [6, 6, 6, 5], 'queued: each returns its length, the failure comes later');
+  t.same(reports.sort(), [['a EACCES', 2], ['b EACCES', 1]], 'cb(-errno, count) on the socket whose datagrams failed, after the read\'s callback');
+  t.equal(back[0].toString(), 'after');
+  t.equal(addon.sipSend(a, 'to-all', '127.0.0.2', '255.255.255.255', 9), -13, 'outside a callback a send goes at once: -EACCES returned');
+
+  back.length = returned.length = 0;
+  client.send('closing', PORT + 7, '127.0.0.2');
+  t.ok(await waitFor(() => bad, 5000), 'the closing callback ran');
+  client.send('many', PORT + 7, '127.0.0.2');
+  t.ok(await waitFor(() => back.length === 40, 5000), 'the sockets go on after it');
+  t.notOk(back.some((m) => m.toString() === 'never'), 'the closed socket sent nothing');
+  t.equal(reports.length, 2, 'and nothing was reported for it');
 });
