@@ -62,9 +62,9 @@ export const HELP = `
   Every config directive is also a flag; flags win over the file:
     --sip-port N              SIP port on every face and generic address (5060)
     --sip-io auto|native|js   SIP over UDP: the addon's sockets (native: a batch of
-                              datagrams a read, no objects a datagram, its answers
-                              sent together) or Node's dgram (js); auto: native
-                              when it loads
+                              datagrams a read, no objects a datagram, a read's
+                              sends in one sendmmsg) or Node's dgram (js); auto:
+                              native when it loads
     --map REAL=FACE[,T]       map a party (repeatable): 192.0.2.10=2001:db8:64::10,
                               T = udp|tcp|tls forces the transport towards it; a face
                               with its own port: 2001:db8:1::20=192.0.2.1:5071; or a

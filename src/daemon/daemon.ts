@@ -24,6 +24,7 @@ import { DnsApi, UplinkResolver } from './resolver.js';
 import { SipTcp } from './sip-tcp.js';
 import { MAX_PENDING, MAX_UNSENT, MAX_UNSENT_PER_CONNECTION, MESSAGE_MS, WRITE_MS } from './tcp-limits.js';
 import { SipUdp } from './sip-udp.js';
+import { Outbox } from './outbox.js';
 import { canBind } from './udp.js';
 
 export class StartupError extends Error {}
@@ -201,10 +202,11 @@ async function probeRelay(cfg: Config, relay: Relay, log: Logger): Promise<void>
 async function startTransports(cfg: Config, engine: Engine, log: Logger, deliver: (a: Action[]) => void, masq: MasqPlanner | null): Promise<SipSockets> {
   // RFC 5922 7.3: a TLS server proves the name its address was resolved from.
   const names = (a: string): readonly string[] => [...engine.map.namesAt(a), ...(masq?.names.namesAt(a) ?? [])];
-  const stream = { names, idleMs: cfg.tcpIdle * 1000, connectTimeoutMs: 5000, handshakeMs: 5000, messageMs: MESSAGE_MS, writeMs: WRITE_MS, maxUnsentPerConnection: MAX_UNSENT_PER_CONNECTION, maxPerSource: 64, maxPerDestination: 16, budget: { open: 0, max: MAX_CONNECTIONS, pending: 0, maxPending: MAX_PENDING, unsent: 0, maxUnsent: MAX_UNSENT } };
+  const outbox = new Outbox(); // a read's sends go out together, over UDP and TCP alike
+  const stream = { names, outbox, idleMs: cfg.tcpIdle * 1000, connectTimeoutMs: 5000, handshakeMs: 5000, messageMs: MESSAGE_MS, writeMs: WRITE_MS, maxUnsentPerConnection: MAX_UNSENT_PER_CONNECTION, maxPerSource: 64, maxPerDestination: 16, budget: { open: 0, max: MAX_CONNECTIONS, pending: 0, maxPending: MAX_PENDING, unsent: 0, maxUnsent: MAX_UNSENT } };
   let udp: SipUdp;
   try {
-    udp = new SipUdp(engine, log, deliver, cfg.sipIo);
+    udp = new SipUdp(engine, log, deliver, cfg.sipIo, outbox);
   } catch (err) {
     throw new StartupError((err as Error).message); // sip-io native, and the addon does not load
   }

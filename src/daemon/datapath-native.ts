@@ -43,6 +43,8 @@ export interface Addon {
   sipOpen(family: Family, port: number, cb: (...list: Array<string | number>) => void, addr?: string): Handle | number;
   /** Bytes sent or -errno; within a read's callback, queued: its length (a failure comes to cb). */
   sipSend(h: Handle, msg: Buffer | string, from: string, to: string, toPort: number): number;
+  /** true: sipSend queues until the last hold closes (false), which sends and reports as after a read. Returns the holds open. */
+  sipHold(on: boolean): number;
   sipClose(h: Handle): void;
   /** The kernel's address notifications (src/native/addrwatch.c): cb() after each read that had one; -errno without rtnetlink. */
   addrWatch(cb: () => void): Handle | number;

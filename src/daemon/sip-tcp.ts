@@ -16,6 +16,7 @@ import { TcpRegistrations } from './tcp-registrations.js';
 import { serverIdentity } from './tls-identity.js';
 import { firstLine } from './sip-udp.js';
 import type { ConnectionBudget } from './tcp-limits.js';
+import type { Outbox } from './outbox.js';
 
 export interface TcpOptions {
   readonly transport: 'tcp' | 'tls';
@@ -30,6 +31,7 @@ export interface TcpOptions {
   readonly writeMs: number; //           bytes waiting to go out must move within this
   readonly maxUnsentPerConnection: number; // bytes waiting to go out on one connection
   readonly names?: (addr: string) => readonly string[]; // TLS: the host names an address was resolved from (tls-identity.ts)
+  readonly outbox?: Outbox; //           a read's sends held and sent together (outbox.ts)
 }
 
 type Send = Extract<Action, { type: 'send' }>;
@@ -53,13 +55,20 @@ export class SipTcp {
   private readonly perDest = new Map<string, number>(); //   outgoing
   private readonly stalled = new Set<Conn>(); //            connections with bytes waiting to go out
   private writeTimer: NodeJS.Timeout | null = null; //      checks them while there are any
+  private readonly corked = new Set<net.Socket>(); //       written to while the outbox holds
 
   constructor(
     private readonly engine: Engine,
     private readonly log: Logger,
     private readonly deliver: (actions: Action[]) => void,
     private readonly opts: TcpOptions,
-  ) {}
+  ) {
+    // A connection's messages of one read go out in one write (Node's cork: one writev).
+    opts.outbox?.hook(null, () => {
+      for (const sock of this.corked) sock.uncork();
+      this.corked.clear();
+    });
+  }
 
   private static key(hp: HostPort, accepted: boolean): string {
     return `${hp.addr}|${hp.port}${accepted ? '|in' : ''}`;
@@ -202,11 +211,15 @@ export class SipTcp {
         const pong = f.pings > 0 && c.unsent === 0;
         if (pong) this.write(c, Buffer.from('\r\n'));
         if (f.pings > Number(pong)) this.engine.countDrop(R.keepalive, f.pings - Number(pong));
-        for (const msg of f.messages) {
-          if (this.log.debugEnabled) this.log.debug('sip in', { from: formatHostPort(remote), to: formatHostPort(local), transport: this.opts.transport, bytes: msg.length, first: firstLine(msg) });
-          this.mirror?.(Buffer.isBuffer(msg) ? msg : Buffer.from(msg, 'latin1'), remote, local, this.opts.transport);
-          this.deliver(this.engine.handle(msg, remote, local, this.opts.transport));
-        }
+        const each = (): void => {
+          for (const msg of f.messages) {
+            if (this.log.debugEnabled) this.log.debug('sip in', { from: formatHostPort(remote), to: formatHostPort(local), transport: this.opts.transport, bytes: msg.length, first: firstLine(msg) });
+            this.mirror?.(Buffer.isBuffer(msg) ? msg : Buffer.from(msg, 'latin1'), remote, local, this.opts.transport);
+            this.deliver(this.engine.handle(msg, remote, local, this.opts.transport));
+          }
+        };
+        if (this.opts.outbox && f.messages.length > 1) this.opts.outbox.run(each); // their sends together
+        else each();
         if (f.error) {
           this.engine.countDrop(f.error);
           sock.destroy();
@@ -337,6 +350,10 @@ export class SipTcp {
     }
     c.unsent += n;
     b.unsent += n;
+    if (this.opts.outbox?.holding && !this.corked.has(c.sock)) {
+      c.sock.cork(); // uncorked when the outbox lets go (the end of the read)
+      this.corked.add(c.sock);
+    }
     c.sock.write(data, () => {
       c.unsent -= n;
       b.unsent -= n;

@@ -15,6 +15,7 @@ import { Addr, Family, formatHostPort, HostPort, parseIp, withPort } from '../ne
 import { R } from '../sip/reasons.js';
 import { Addon, chooseNative, NativeChoice, errnoName, requireNative } from './datapath-native.js';
 import { Logger } from './log.js';
+import type { Outbox } from './outbox.js';
 import { SIP_SEND_QUEUE, sendQueueFull, udpSocket } from './udp.js';
 
 interface NativeSock {
@@ -39,11 +40,13 @@ export class SipUdp {
   private readonly addon: Addon | null;
 
   /** sip-io: native or js as asked; auto: native when the addon loads. Throws for native when it does not. */
-  constructor(private readonly engine: Engine, private readonly log: Logger, private readonly deliver: (actions: Action[]) => void, choice: NativeChoice = 'js') {
+  /** outbox: a read's sends held and sent together (outbox.ts); the addon's sockets queue them (sipHold). */
+  constructor(private readonly engine: Engine, private readonly log: Logger, private readonly deliver: (actions: Action[]) => void, choice: NativeChoice = 'js', private readonly outbox?: Outbox) {
     const { addon, fellBack } = chooseNative('sip-io', choice);
     if (fellBack) log.warn('the native addon does not load: SIP over UDP through Node\'s dgram (sip-io js)', { error: fellBack.message });
     this.addon = addon;
     this.io = this.addon ? 'native' : 'js';
+    if (addon) outbox?.hook(() => addon.sipHold(true), () => addon.sipHold(false));
   }
 
   private static key(addr: string, port: number): string {
@@ -59,7 +62,9 @@ export class SipUdp {
       if (addon) {
         const h = addon.sipOpen(a.family, port, (...list) => {
           if (typeof list[0] === 'number') return this.queuedFailed(list[0], list[1] as number, local);
-          for (let i = 0; i + 2 < list.length; i += 3) this.receive(list[i] as string, list[i + 1] as string, list[i + 2] as number, local);
+          this.held(() => {
+            for (let i = 0; i + 2 < list.length; i += 3) this.receive(list[i] as string, list[i + 1] as string, list[i + 2] as number, local);
+          });
         }, a.addr);
         if (typeof h === 'number') throw new Error(`cannot bind SIP socket ${formatHostPort(local)}: ${errnoName(-h)}`);
         this.natives.set(SipUdp.key(a.addr, port), { addon, h, port });
@@ -85,13 +90,21 @@ export class SipUdp {
     const addon = this.addon ?? requireNative(why); // sip-io js, or auto without it: the wildcard needs it all the same
     const h = addon.sipOpen(f, port, (...list) => {
       if (typeof list[0] === 'number') return this.queuedFailed(list[0], list[1] as number, { addr: f === 6 ? '::' : '0.0.0.0', family: f, port });
-      for (let i = 0; i + 3 < list.length; i += 4) {
-        const dst = parseIp(list[i + 3] as string);
-        if (dst) this.receive(list[i] as string, list[i + 1] as string, list[i + 2] as number, withPort(dst, port));
-      }
+      this.held(() => {
+        for (let i = 0; i + 3 < list.length; i += 4) {
+          const dst = parseIp(list[i + 3] as string);
+          if (dst) this.receive(list[i] as string, list[i + 1] as string, list[i + 2] as number, withPort(dst, port));
+        }
+      });
     });
     if (typeof h === 'number') throw new Error(`cannot bind SIP socket ${f === 6 ? '[::]' : '0.0.0.0'}:${port}: ${errnoName(-h)}`);
     this.any.set(f, { addon, h, port });
+  }
+
+  /** A read's datagrams: their sends over TCP held too (the addon holds its own for the read). */
+  private held(fn: () => void): void {
+    if (this.outbox) this.outbox.run(fn);
+    else fn();
   }
 
   private receive(msg: Buffer | string, srcAddr: string, srcPort: number, local: HostPort): void {

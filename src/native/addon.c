@@ -300,7 +300,7 @@ static napi_value init(napi_env env, napi_value exports) {
     napi_callback fn;
   } fns[] = {{"create", js_create}, {"bind", js_bind},   {"unbind", js_unbind}, {"parties", js_parties}, {"detach", js_detach},
              {"pair", js_pair},     {"rx", js_rx}, {"counters", js_counters}, {"inject", js_inject}, {"stop", js_stop},
-             {"sipOpen", js_sip_open}, {"sipSend", js_sip_send}, {"sipClose", js_sip_close}, {"io", js_io},
+             {"sipOpen", js_sip_open}, {"sipSend", js_sip_send}, {"sipHold", js_sip_hold}, {"sipClose", js_sip_close}, {"io", js_io},
              {"testBreakRings", js_break_rings}, {"addrWatch", js_addr_watch}, {"addrWatchClose", js_addr_watch_close}};
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
     napi_value f;

@@ -68,10 +68,11 @@ static size_t put(struct sipsock *s, napi_value *v, const unsigned char *data, s
   return dst ? 4 : 3;
 }
 
-/* Sends made while a read's datagrams are handled go out together after the callback, one
- * sendmmsg a socket: a system call a datagram was half of a send's CPU on this VM (an
- * 800-byte datagram to loopback: 3.4 us through sendmsg, 1.4-1.9 us through sendmmsg of 8).
- * Only the JavaScript thread queues and flushes; a socket's datagrams keep their order. */
+/* Sends made while a read's datagrams are handled (or, sipHold, a TCP read's messages) go out
+ * together after it, one sendmmsg a socket: a system call a datagram was half of a send's CPU
+ * on this VM (an 800-byte datagram to loopback: 3.4 us through sendmsg, 1.4-1.9 us through
+ * sendmmsg of 8). Only the JavaScript thread queues and flushes; a socket's datagrams keep
+ * their order. */
 #define SENDQ 32                 /* datagrams a flush sends at most */
 #define ARENA (4 * MAX_DGRAM)    /* their bytes; a send that does not fit flushes first */
 #define FAILS 16                 /* kinds of failure a callback's sends report: socket and errno */
@@ -94,7 +95,7 @@ struct queued {
 };
 static struct queued q[SENDQ];
 static unsigned char arena[ARENA];
-static int qn, queuing;
+static int qn, queuing; /* queuing: how many holds are open (a read, sipHold) */
 static size_t used;
 static struct { struct sipsock *s; int err; unsigned n; } fails[FAILS];
 static int nfails;
@@ -227,10 +228,9 @@ static void on_readable(uv_poll_t *h, int status, int events) {
       }
     }
     if (n > 0) {
-      queuing = 1; /* its sends go out together after it */
+      queuing++; /* its sends go out together after it */
       watched_call(&s->w, n, argv); /* the callback may close the socket: the loop's test sees it */
-      queuing = 0;
-      flush_and_report(s->w.env);
+      if (--queuing == 0) flush_and_report(s->w.env);
     }
     done += got;
     if (got < RECV_VLEN) break; /* fewer than asked: the queue is empty */
@@ -297,8 +297,8 @@ napi_value js_sip_open(napi_env env, napi_callback_info info) {
 
 /* sipSend(handle, data, fromAddr, toAddr, toPort) -> bytes sent, or -errno. data: a Buffer,
  * or a string of one char per byte (latin1), as the engine writes it. Called from a read's
- * callback it queues the datagram and returns its length; a failure is reported to the
- * socket's callback after the flush (flush_and_report). */
+ * callback or under sipHold it queues the datagram and returns its length; a failure is
+ * reported to the socket's callback after the flush (flush_and_report). */
 napi_value js_sip_send(napi_env env, napi_callback_info info) {
   size_t argc = 5, len = 0, fl, tl;
   napi_value argv[5];
@@ -334,6 +334,19 @@ napi_value js_sip_send(napi_env env, napi_callback_info info) {
   struct msghdr mh = {&e->dst, e->dlen, &iov, 1, e->ctl.buf, e->clen, 0};
   ssize_t n = sendmsg(s->w.fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL);
   return number(env, n < 0 ? -errno : (double)n);
+}
+
+/* sipHold(on) -> the holds open: true opens one (sipSend queues), false closes one, and the
+ * last to close sends what was queued and reports its failures (flush_and_report). A close
+ * with none open does nothing. */
+napi_value js_sip_hold(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  bool on;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 1 || napi_get_value_bool(env, argv[0], &on) != napi_ok) return fail(env, "rtp64.sipHold(on)");
+  if (on) queuing++;
+  else if (queuing > 0 && --queuing == 0) flush_and_report(env);
+  return number(env, queuing);
 }
 
 /* sipClose(handle): the socket closes now; its memory goes when the loop and the handle have let go of it. */

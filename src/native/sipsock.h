@@ -5,6 +5,7 @@
 
 napi_value js_sip_open(napi_env env, napi_callback_info info);
 napi_value js_sip_send(napi_env env, napi_callback_info info);
+napi_value js_sip_hold(napi_env env, napi_callback_info info);
 napi_value js_sip_close(napi_env env, napi_callback_info info);
 
 #endif
