@@ -202,8 +202,8 @@ function checkHops(m: SipMessage): void {
 
 /** RFC 3261 16.3 step 4: we support no extension a Proxy-Require could name. */
 function checkProxyRequire(m: SipMessage): void {
+  if (m.method === 'ACK' || m.method === 'CANCEL' || !m.headers.some((h) => h.def.name === 'Proxy-Require')) return; // no array a request
   const pr = m.headers.filter((h) => h.def.name === 'Proxy-Require');
-  if (pr.length === 0 || m.method === 'ACK' || m.method === 'CANCEL') return;
   const tags = pr.flatMap((h) => splitList(m.text, h.valueStart, h.valueEnd).map(([a, b]) => unfold(m.text.slice(a, b))));
   throw refuse(R.proxyRequire, undefined, `Unsupported: ${tags.join(', ')}\r\n`);
 }
