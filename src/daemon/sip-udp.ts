@@ -61,7 +61,7 @@ export class SipUdp {
       // sip-io native: a read's datagrams in one call, each as a string (sipsock.c); receive() catches per datagram.
       if (addon) {
         const h = addon.sipOpen(a.family, port, (...list) => {
-          if (typeof list[0] === 'number') return this.queuedFailed(list[0], list[1] as number, local);
+          if (typeof list[0] === 'number') return this.nativeSendFailed(-list[0], list[1] as number, local); // queued sends that failed
           this.held(() => {
             for (let i = 0; i + 2 < list.length; i += 3) this.receive(list[i] as string, list[i + 1] as string, list[i + 2] as number, local);
           });
@@ -89,7 +89,7 @@ export class SipUdp {
   startAny(f: Family, port: number, why: string): void {
     const addon = this.addon ?? requireNative(why); // sip-io js, or auto without it: the wildcard needs it all the same
     const h = addon.sipOpen(f, port, (...list) => {
-      if (typeof list[0] === 'number') return this.queuedFailed(list[0], list[1] as number, { addr: f === 6 ? '::' : '0.0.0.0', family: f, port });
+      if (typeof list[0] === 'number') return this.nativeSendFailed(-list[0], list[1] as number, { addr: f === 6 ? '::' : '0.0.0.0', family: f, port });
       this.held(() => {
         for (let i = 0; i + 3 < list.length; i += 4) {
           const dst = parseIp(list[i + 3] as string);
@@ -150,17 +150,13 @@ export class SipUdp {
       else sock.send(buf, act.to.port, act.to.addr, (err) => err && this.sendFailed(act.from, (err as NodeJS.ErrnoException).code ?? err.message));
     } else if (nat) {
       // Within a read's callback the addon queues it and sends the read's answers together
-      // (sendmmsg); a failure then comes to queuedFailed, after the callback.
+      // (sendmmsg); a failure then comes to the socket's callback, after the read.
       const n = nat.addon.sipSend(nat.h, act.data, act.from.addr, act.to.addr, act.to.port);
       if (n < 0) this.nativeSendFailed(-n, 1, act.from);
     }
   }
 
-  /** The addon's report after a read's callback: `count` of its queued datagrams failed with -errno. */
-  private queuedFailed(negErrno: number, count: number, local: HostPort): void {
-    this.nativeSendFailed(-negErrno, count, local);
-  }
-
+  /** `count` datagrams of an addon's socket failed with errno: sipSend's return, or its report after a read (cb(-errno, count)). */
   private nativeSendFailed(errno: number, count: number, from: HostPort): void {
     for (let i = 0; i < count; i++) {
       // Datagrams the kernel has not sent yet fill the buffer: drop and count (Node's dgram queues instead).

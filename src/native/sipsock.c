@@ -81,8 +81,8 @@ union dst {
   struct sockaddr_in6 v6;
   struct sockaddr_in v4;
 };
-union ctlbuf {
-  char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+union ctlbuf { /* a datagram's pktinfo, in or out */
+  char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))]; /* the larger of the two */
   struct cmsghdr align;
 };
 struct queued {
@@ -193,12 +193,8 @@ static void on_readable(uv_poll_t *h, int status, int events) {
   if (status < 0 || s->w.closed) return;
   napi_handle_scope scope;
   if (napi_open_handle_scope(s->w.env, &scope) != napi_ok) return;
-  union ctl {
-    char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))]; /* the larger of the two */
-    struct cmsghdr align;
-  };
   struct sockaddr_storage src[RECV_VLEN];
-  union ctl ctl[RECV_VLEN];
+  union ctlbuf ctl[RECV_VLEN];
   struct iovec iov[RECV_VLEN];
   struct mmsghdr mm[RECV_VLEN];
   for (int done = 0; done < BATCH && !s->w.closed;) {

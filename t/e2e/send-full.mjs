@@ -5,13 +5,12 @@
 // a datagram the socket read (sip-io native queues them and sends them after it).
 // Prints what it counted, and how many warnings it logged, as one JSON line.
 //   node send-full.mjs IO COUNT [answer]
+import dgram from 'node:dgram';
 import { parseConfig, validate } from '../../dist/src/config/config.js';
 import { buildEngine } from '../../dist/src/daemon/compose.js';
 import { HepMirror } from '../../dist/src/daemon/hep.js';
 import { createLogger } from '../../dist/src/daemon/log.js';
 import { SipUdp } from '../../dist/src/daemon/sip-udp.js';
-
-import dgram from 'node:dgram';
 
 const [io, count, answer] = process.argv.slice(2);
 const cfg = validate(parseConfig('generic4 192.0.2.201\ngeneric6 2001:db8::1\n', 'send-full'));

@@ -2,10 +2,11 @@
 // datagram's destination and sends from a chosen source, and of sip-io native on one
 // address; every misuse is an errno or a TypeError, never a crash. Also run on the sanitizer
 // build (t/unit/daemon/native.ts).
-import t, { Test } from 'tap';
+import t from 'tap';
 import dgram from 'node:dgram';
 import { errnoName, loadNative } from '../../../src/daemon/datapath-native.js';
 import { waitFor } from '../../lib/netns.js';
+import { udpPeer } from '../../lib/udp-peer.js';
 
 const PORT = 24700;
 
@@ -16,16 +17,6 @@ function each(width: 3 | 4, fn: (...entry: Array<string | number>) => void, call
     if (list.length % width !== 0) throw new Error(`a list of ${list.length} entries is not ${width} a datagram`);
     for (let i = 0; i < list.length; i += width) fn(...list.slice(i, i + width));
   };
-}
-
-/** A UDP peer on 127.0.0.1 that keeps what it receives; closed at the end of the test. */
-async function peer(t: Test): Promise<{ client: dgram.Socket; port: number; back: Buffer[] }> {
-  const client = dgram.createSocket('udp4');
-  t.teardown(() => client.close());
-  const back: Buffer[] = [];
-  client.on('message', (m) => back.push(m));
-  await new Promise<void>((r) => client.bind(0, '127.0.0.1', () => r()));
-  return { client, port: client.address().port, back };
 }
 
 t.test('the IPv4 socket: destination reported, source chosen (127.0.0.2 of 127/8, a local route)', async (t) => {
@@ -131,7 +122,7 @@ t.test('sip-io native: one address, text both ways, batches and large datagrams'
     const r = addon.sipOpen(4, PORT + 6, () => {}, bad);
     t.equal(typeof r === 'number' ? errnoName(-r) : r, 'EINVAL', `${bad} is no IPv4 address: -EINVAL`);
   }
-  const { client, port: cport, back } = await peer(t);
+  const { client, port: cport, back } = await udpPeer(t);
   // Every byte value, NUL and 0x80-0xff included, arrives as one char each (latin1).
   const bytes = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
   client.send(bytes, PORT + 5, '127.0.0.2');
@@ -158,7 +149,7 @@ t.test('sip-io native: one address, text both ways, batches and large datagrams'
 t.test('answers made in a read\'s callback go out together after it, in order; failures come back to the callback', async (t) => {
   const addon = loadNative();
   if (addon instanceof Error) return t.fail(`the addon does not load: ${addon.message}`);
-  const { client, port: cport, back } = await peer(t);
+  const { client, port: cport, back } = await udpPeer(t);
   const reports: Array<[string, number]> = [];
   const returned: number[] = [];
   const big = (i: number): string => String.fromCharCode(65 + i).repeat(60000);
@@ -202,7 +193,7 @@ t.test('answers made in a read\'s callback go out together after it, in order; f
   // Six 60,000-byte answers, each to a socket of its own (a receive buffer holds about three).
   const larges: Buffer[][] = [];
   for (let k = 0; k < 6; k++) {
-    const p = await peer(t);
+    const p = await udpPeer(t);
     larges.push(p.back);
     ports.push(p.port);
   }
