@@ -74,7 +74,11 @@ e2e('soak', (w) => {
       for (const f of readdirSync(w.dir).filter((n) => n.endsWith('_errors.log'))) why += `\n${f}:\n${readFileSync(join(w.dir, f), 'latin1').split('\n').filter((l) => /^\d{4}-|Aborting|unexpected|timeout|retrans/i.test(l)).slice(0, 12).join('\n')}`;
     }
     results.forEach((r, i) => t.equal(r.code, 0, `calls ${names[i]} all complete${r.code ? r.stdout.slice(-600) + why : ''}`));
-    await Promise.all(callees);
+    // The callees finish their calls too: a message the proxy lost on the way in (an ACK, a
+    // CANCEL) fails a callee's call where its caller may not notice.
+    const ends = await Promise.all(callees);
+    const uas = ['echoing', 'ringing until cancelled', 'busy', 'forgetting after ACK'];
+    ends.forEach((r, i) => t.equal(r.code, 0, `callee ${uas[i]}: all calls complete${r.code ? r.stdout.slice(-600) : ''}`));
     t.comment(`${CALLS} calls in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     // Lost BYEs: released by rtp-timeout (3 s); warm sockets unbound after a few more.
     t.ok(await waitFor(() => w.relaySockets().length === 0, 15000, 250), 'no relay port left bound');
