@@ -75,8 +75,9 @@ e2e('soak', (w) => {
     const names = ['with media and BYE', 'cancelled', 'busy (486)', 'BYE lost'];
     const uas = ['echoing', 'ringing until cancelled', 'busy', 'forgetting after ACK'];
     // On a failure, what the proxy refused or dropped and what SIPp logged say why, in the
-    // failing assertion's own message (CI's summary shows those, not comments); a caller's
-    // linger ending by its timeout is logged too, and left out.
+    // failing assertion's own message (CI's summary shows those, not comments). SIPp logs a
+    // recv timeout that jumps on too (a caller's linger ending, the ringing callee's 487 sent
+    // again): those are left out.
     let why = '';
     if ([...results, ...ends].some((r) => r.code !== 0)) {
       why = '\n' + (await w.http('/metrics')).split('\n').filter((l) => /^sipproxy64_(sip|rtp)_(refusals|drops)_total/.test(l)).join('\n');
