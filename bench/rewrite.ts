@@ -118,12 +118,7 @@ const natCfg = validate(parseConfig('inbound 192.0.2.1/24\noutbound 198.51.100.1
 const L4lan = parseHostPort('192.0.2.1:5060')!;
 
 const fixed = process.argv[2] === '--messages' ? { n: Number(process.argv[3]), only: process.argv[4] ?? '', ran: false } : null;
-/**
- * Messages handled before a fixed count (--messages): V8 goes on compiling and recompiling the
- * hot functions for thousands of messages, and bench/instructions (WARMUP=20000) must not
- * count that as the messages' cost (after 2,000 it was about 60,000 instructions of 204,000 a
- * counted INVITE). A timed run amortises it over its seconds.
- */
+/** Messages handled before a fixed count (--messages): bench/instructions sets WARMUP and says why; a timed run amortises V8's compiling over its seconds. */
 const WARMUP = fixed && process.env.WARMUP ? Number(process.env.WARMUP) : 2000;
 
 function bench(name: string, seconds: number, run: (e: Engine, i: number) => void, c = cfg): number {
