@@ -6,7 +6,7 @@
 import { parseConfig, validate } from '../src/config/config.js';
 import { signed } from '../src/core/branch.js';
 import { Engine } from '../src/core/engine.js';
-import { macer, TEST_SECRET } from '../src/core/mac.js';
+import { Hasher, macer, TEST_SECRET } from '../src/core/mac.js';
 import { callIdOf, cseqOf } from '../src/sip/fields.js';
 import { parseMessage } from '../src/sip/message.js';
 import { StreamFramer } from '../src/sip/stream.js';
@@ -117,13 +117,20 @@ rtp-ports 20000-59999
 const natCfg = validate(parseConfig('inbound 192.0.2.1/24\noutbound 198.51.100.1\nrtp-ports 20000-59999\n', 'bench'));
 const L4lan = parseHostPort('192.0.2.1:5060')!;
 
+// The MACs as the daemon computes them: the addon's SHA-256 when it loads (src/native/mac.c),
+// crypto.hash with MAC=js. Imported when there: bench/instructions runs this driver on an older
+// tree (BASE) that may have no such module.
+const hasher: Hasher | undefined = process.env.MAC === 'js'
+  ? undefined
+  : await import('../src/daemon/mac-native.js').then((m: { nativeHasher(): { hasher: Hasher | null } }) => m.nativeHasher().hasher ?? undefined, () => undefined);
+
 const fixed = process.argv[2] === '--messages' ? { n: Number(process.argv[3]), only: process.argv[4] ?? '', ran: false } : null;
 /** Messages handled before a fixed count (--messages): bench/instructions sets WARMUP and says why; a timed run amortises V8's compiling over its seconds. */
 const WARMUP = fixed && process.env.WARMUP ? Number(process.env.WARMUP) : 2000;
 
 function bench(name: string, seconds: number, run: (e: Engine, i: number) => void, c = cfg): number {
   if (fixed && name !== fixed.only) return 0;
-  const { engine: e } = buildEngine(c, { product: 'sipproxy64/bench' });
+  const { engine: e } = buildEngine(c, { product: 'sipproxy64/bench', hasher });
   for (let i = 0; i < WARMUP; i++) run(e, i); // warm up
   if (fixed) {
     fixed.ran = true;
@@ -159,7 +166,7 @@ function signResponse(text: string): string {
 }
 const ok = buf(signResponse(ok200));
 const reg = buf(register);
-if (!fixed) console.log(`sipproxy64 rewrite engine, node ${process.version}, ${secs}s per case`);
+if (!fixed) console.log(`sipproxy64 rewrite engine, node ${process.version}, ${secs}s per case, MACs by ${hasher ? "the addon (MAC=js: crypto.hash)" : "crypto.hash"}`);
 const inviteRun = (e: Engine, i: number): void => {
   e.handle(invites[i % 1000], alice, L4);
   if (i % 1000 === 999) for (let k = 0; k < 1000; k++) e.media.release(`bench${k}@192.0.2.10`, 'bench');
@@ -193,7 +200,7 @@ if (!fixed) {
   }
   // A stranger's run of '<' in a To header (SPEC 11): the time per byte of the run stays flat
   // when reading the tag is linear (two regexes made it quadratic: 140 ms at 8,000).
-  const { engine: e } = buildEngine(cfg, { product: 'sipproxy64/bench' });
+  const { engine: e } = buildEngine(cfg, { product: 'sipproxy64/bench', hasher });
   /** The best of five turns, in ns, of handling the message `turn(k)` gives for turn k. */
   const bestOf = (turn: (k: number) => string): number => {
     let best = Infinity;

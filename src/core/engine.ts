@@ -8,7 +8,7 @@ import { Addr, Family, HostPort, isPort, sourceKey } from '../net/addr.js';
 import { SipError } from '../sip/errors.js';
 import { parseMessage } from '../sip/message.js';
 import { R, Reason } from '../sip/reasons.js';
-import { keyring, Mac, TEST_SECRET } from './mac.js';
+import { Hasher, keyring, Mac, TEST_SECRET } from './mac.js';
 import { NgCalls } from './ng.js';
 import { Mapping } from './mapping.js';
 import { AddressPlanner } from './plan.js';
@@ -31,6 +31,7 @@ const metricKey = (method: string, family: Family): string => (METHOD_KEYS.get(m
 export interface EngineDeps {
   now?: () => number;
   secret?: Buffer | readonly Buffer[]; // key(s) for our MACs, the first signs (default: fixed, for fixtures)
+  hasher?: Hasher; // the MACs' function (default crypto.hash; the daemon's native one gives the same values)
   product?: string; // User-Agent / Server value, "sipproxy64/VERSION"
   planners?: readonly Planner[]; // modes beside the address model, asked first
   media?: MediaTable; // the relay's table (default: a table with no relay behind it)
@@ -62,7 +63,7 @@ export class Engine implements ProxyContext {
     this.map = new Mapping(cfg, modes.flatMap((p) => p.addresses));
     this.media = deps.media ?? new MediaTable(cfg.rtpPorts, deps.now ?? Date.now, {}, cfg.rtpQuota);
     this.product = deps.product ?? 'sipproxy64';
-    this.macs = keyring(deps.secret ?? TEST_SECRET);
+    this.macs = keyring(deps.secret ?? TEST_SECRET, deps.hasher);
     this.mac = this.macs[0];
     // SPEC 11: strangers' offers at the engine within rtp-quota, and the table's cap for them all.
     this.ng = cfg.rtpengines.length > 0 ? new NgCalls({ perSource: cfg.rtpQuota, strangers: this.media.strangerCap, lifeMs: cfg.rtpTimeout * 1000 }, deps.now ?? Date.now) : null;

@@ -16,7 +16,7 @@ export function buildEngine(cfg: Config, deps: Omit<EngineDeps, 'planners'> = {}
   const secret = deps.secret ?? TEST_SECRET;
   const { inbound, outbound } = cfg;
   const masq = inbound && outbound
-    ? new MasqPlanner({ ...cfg, inbound, outbound }, loadUsers(cfg), keyring(secret), secret, deps.now)
+    ? new MasqPlanner({ ...cfg, inbound, outbound }, loadUsers(cfg), keyring(secret, deps.hasher), secret, deps.now)
     : null;
   return { engine: new Engine(cfg, { ...deps, secret, planners: masq ? [masq] : [] }), masq };
 }

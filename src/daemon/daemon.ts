@@ -16,6 +16,8 @@ import { fillInboundPrefix, MasqError, NameResolver, RegistrationStore, resolveA
 import { Connections, serveMetrics } from './metrics.js';
 import { MediaEngine } from './media-engine.js';
 import { CallLog } from './call-log.js';
+import { nativeFile } from './datapath-native.js';
+import { nativeHasher } from './mac-native.js';
 import { HepMirror } from './hep.js';
 import { Relay } from './relay.js';
 import { hostSecret, readSecret } from './secret.js';
@@ -122,7 +124,9 @@ function keysOf(cfg: Config, log: Logger): Buffer[] {
 /** The engine with its modes, on the relay's table. */
 function createEngine(cfg: Config, log: Logger, product: string, relay: Relay): { engine: Engine; masq: MasqPlanner | null } {
   try {
-    return buildEngine(cfg, { product, secret: keysOf(cfg, log), media: relay.table, onInternalError: (e) => log.error('internal error (a bug: please report it with this line)', { error: (e as Error)?.stack ?? String(e) }) });
+    const { hasher, why } = nativeHasher();
+    if (why && nativeFile()) log.warn('MACs by crypto.hash: the addon\'s SHA-256 is not used', { why });
+    return buildEngine(cfg, { product, secret: keysOf(cfg, log), hasher: hasher ?? undefined, media: relay.table, onInternalError: (e) => log.error('internal error (a bug: please report it with this line)', { error: (e as Error)?.stack ?? String(e) }) });
   } catch (e) {
     if (e instanceof MasqError) throw new StartupError(e.message);
     throw e;

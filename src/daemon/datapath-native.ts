@@ -49,6 +49,8 @@ export interface Addon {
   /** The kernel's address notifications (src/native/addrwatch.c): cb() after each read that had one; -errno without rtnetlink. */
   addrWatch(cb: () => void): Handle | number;
   addrWatchClose(h: Handle): void;
+  /** core/mac.ts's MAC under `prefix` (src/native/mac.c); absent where Node's SHA-256 is not found. */
+  macer?(prefix: string): (value: string) => string;
 }
 
 const LATCH = { strict: 0, prefix: 1, any: 2, off: 3 } as const;

@@ -8,6 +8,7 @@
 
 #include "napi-util.h"
 #include "addrwatch.h"
+#include "mac.h"
 #include "sipsock.h"
 #include "worker.h"
 
@@ -307,6 +308,9 @@ static napi_value init(napi_env env, napi_value exports) {
     if (napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].fn, NULL, &f) != napi_ok || napi_set_named_property(env, exports, fns[i].name, f) != napi_ok)
       return NULL;
   }
+  napi_value f; /* only where Node's SHA-256 was found (mac.c) */
+  if (mac_available() && (napi_create_function(env, "macer", NAPI_AUTO_LENGTH, js_macer, NULL, &f) != napi_ok || napi_set_named_property(env, exports, "macer", f) != napi_ok))
+    return NULL;
   return exports;
 }
 

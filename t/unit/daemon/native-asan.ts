@@ -1,4 +1,4 @@
-// The relay tests (t/unit/daemon/relay.ts, sipsock.ts, outbox.ts and addrwatch.ts) on a build of the
+// The relay tests (t/unit/daemon/relay.ts, sipsock.ts, outbox.ts and addrwatch.ts) and mac.ts on a build of the
 // native addon with AddressSanitizer and UBSan (issue 15: "run the relay tests under valgrind
 // or ASan once in CI"). A file of its own: about 30 s alone, three times that on a loaded
 // machine, within the 120 s every test file has.
@@ -29,7 +29,7 @@ t.test('the relay tests on a build of the addon with ASan and UBSan', async (t) 
     RELAY_PATHS: 'native',
     RELAY_PORT_BASE: '27000', // the suite may run relay.ts itself meanwhile, on 24000-24909
   });
-  const run = spawnSync('node_modules/.bin/tap', ['--disable-coverage', '--jobs=1', '--reporter=tap', 't/unit/daemon/relay.ts', 't/unit/daemon/sipsock.ts', 't/unit/daemon/outbox.ts', 't/unit/daemon/addrwatch.ts'], { encoding: 'utf8', env, timeout: 110000 });
+  const run = spawnSync('node_modules/.bin/tap', ['--disable-coverage', '--jobs=1', '--reporter=tap', 't/unit/daemon/relay.ts', 't/unit/daemon/sipsock.ts', 't/unit/daemon/outbox.ts', 't/unit/daemon/addrwatch.ts', 't/unit/daemon/mac.ts'], { encoding: 'utf8', env, timeout: 110000 });
   const out = run.stdout + run.stderr;
   const failed = out.split('\n').filter((l) => /not ok|found:|wanted:|Error:/.test(l)).slice(0, 20).join('\n');
   t.equal(run.status, 0, `relay tests pass on the sanitizer build${failed ? `\n${failed}` : ''}`);
