@@ -65,7 +65,10 @@ static napi_value js_mac(napi_env env, napi_callback_info info) {
   } else {
     char *big;
     if (napi_get_value_string_utf8(env, arg, NULL, 0, &len) != napi_ok || !(big = malloc(len + 1))) return fail(env, "mac: no memory");
-    napi_get_value_string_utf8(env, arg, big, len + 1, &len);
+    if (napi_get_value_string_utf8(env, arg, big, len + 1, &len) != napi_ok) {
+      free(big);
+      return fail(env, "mac(value: string)");
+    }
     sha_update(k.ctx, big, len);
     free(big);
   }
