@@ -33,7 +33,9 @@ function sorted(list: readonly Edit[]): ArrayLike<number> {
     keys[i] = (x.s * OFFSET + x.e) * INDEX + i;
   }
   const k = keys.subarray(0, n).sort();
-  for (let i = 0; i < n; i++) k[i] %= INDEX;
+  // The index: k - floor(k / INDEX) * INDEX, exact (INDEX a power of two), where % on a
+  // double is a call to fmod (1.6% of an INVITE's time in a profile).
+  for (let i = 0; i < n; i++) k[i] -= Math.floor(k[i] / INDEX) * INDEX;
   return k;
 }
 
