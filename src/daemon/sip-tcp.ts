@@ -36,6 +36,29 @@ export interface TcpOptions {
 
 type Send = Extract<Action, { type: 'send' }>;
 
+/**
+ * SPEC 11: what one connection may have read in one turn of the event loop before it waits
+ * for the next. libuv reads a readable TCP socket up to 32 times 64 KiB a turn: a peer that
+ * kept it full (a stranger's flood; callers at 5,000 calls/s in bench/sip) had 2 MiB go
+ * through the engine while the UDP sockets' queues overflowed (responses and BYEs of calls
+ * in progress dropped). A UDP socket reads 64 datagrams a turn (sipsock.c): about as much.
+ */
+export const READ_TURN_BYTES = 65536;
+
+/** A number that changes once each turn of the event loop (the check phase: setImmediate). */
+let loopTurn = 0;
+let turnTicking = false;
+function currentTurn(): number {
+  if (!turnTicking) {
+    turnTicking = true;
+    setImmediate(() => {
+      loopTurn++;
+      turnTicking = false;
+    });
+  }
+  return loopTurn;
+}
+
 interface Conn {
   readonly sock: net.Socket;
   readonly remote: HostPort;
@@ -195,8 +218,16 @@ export class SipTcp {
       this.opts.budget.pending -= framer.pending;
       if (this.conns.get(key) === c) this.conns.delete(key);
     });
+    let turn = -1; //   the loop turn of the last read, and the bytes read in it
+    let turnBytes = 0;
     sock.on('data', (chunk: Buffer) => {
       try {
+        const now = currentTurn();
+        if (turn !== now) {
+          turn = now;
+          turnBytes = 0;
+        }
+        turnBytes += chunk.length;
         const before = framer.pending;
         const f = framer.push(chunk);
         this.opts.budget.pending += framer.pending - before;
@@ -227,6 +258,10 @@ export class SipTcp {
           // The messages this read completed went through; the rest would pass the bound.
           this.engine.countDrop(R.tcpPendingLimit);
           sock.destroy(); // its bytes leave the budget when it closes
+        } else if (turnBytes >= READ_TURN_BYTES && !sock.isPaused()) {
+          // Its turn is over: the other sockets are read before its next bytes (SPEC 11).
+          sock.pause(); // Node reads one more chunk into its buffer, then stops reading
+          setImmediate(() => sock.destroyed || sock.resume());
         }
       } catch (err) {
         this.engine.count(R.internalError.code);
