@@ -15,7 +15,7 @@ import { Logger } from './log.js';
 import { TcpRegistrations } from './tcp-registrations.js';
 import { serverIdentity } from './tls-identity.js';
 import { firstLine } from './sip-udp.js';
-import type { ConnectionBudget } from './tcp-limits.js';
+import { type ConnectionBudget, MAX_WAITING_TURN, READ_TURN_BYTES } from './tcp-limits.js';
 import type { Outbox } from './outbox.js';
 
 export interface TcpOptions {
@@ -35,15 +35,6 @@ export interface TcpOptions {
 }
 
 type Send = Extract<Action, { type: 'send' }>;
-
-/**
- * SPEC 11: what one connection may have read in one turn of the event loop before it waits
- * for the next. libuv reads a readable TCP socket up to 32 times 64 KiB a turn: a peer that
- * kept it full (a stranger's flood; callers at 5,000 calls/s in bench/sip) had 2 MiB go
- * through the engine while the UDP sockets' queues overflowed (responses and BYEs of calls
- * in progress dropped). A UDP socket reads 64 datagrams a turn (sipsock.c): about as much.
- */
-export const READ_TURN_BYTES = 65536;
 
 /** A number that changes once each turn of the event loop (the check phase: setImmediate). */
 let loopTurn = 0;
@@ -218,6 +209,7 @@ export class SipTcp {
       this.opts.budget.pending -= framer.pending;
       if (this.conns.get(key) === c) this.conns.delete(key);
     });
+    const b = this.opts.budget;
     let turn = -1; //   the loop turn of the last read, and the bytes read in it
     let turnBytes = 0;
     sock.on('data', (chunk: Buffer) => {
@@ -258,10 +250,14 @@ export class SipTcp {
           // The messages this read completed went through; the rest would pass the bound.
           this.engine.countDrop(R.tcpPendingLimit);
           sock.destroy(); // its bytes leave the budget when it closes
-        } else if (turnBytes >= READ_TURN_BYTES && !sock.isPaused()) {
+        } else if (turnBytes >= READ_TURN_BYTES && !sock.isPaused() && (b.waitingTurn ?? 0) < (b.maxWaitingTurn ?? MAX_WAITING_TURN)) {
           // Its turn is over: the other sockets are read before its next bytes (SPEC 11).
+          b.waitingTurn = (b.waitingTurn ?? 0) + 1;
           sock.pause(); // Node reads one more chunk into its buffer, then stops reading
-          setImmediate(() => sock.destroyed || sock.resume());
+          setImmediate(() => {
+            b.waitingTurn = (b.waitingTurn ?? 1) - 1;
+            if (!sock.destroyed) sock.resume();
+          });
         }
       } catch (err) {
         this.engine.count(R.internalError.code);

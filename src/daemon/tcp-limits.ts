@@ -9,7 +9,25 @@ export interface ConnectionBudget {
   maxPending: number; // past it, the connection whose read passed it is closed (SPEC 11)
   unsent: number; //     bytes written to connections that their peers have not taken yet
   maxUnsent: number; //  past it, the connection whose write would pass it is closed (SPEC 11)
+  waitingTurn?: number; //    connections waiting for their next turn of the loop (READ_TURN_BYTES)
+  maxWaitingTurn?: number; // at most (default MAX_WAITING_TURN); past it one reads on
 }
+
+/**
+ * SPEC 11: what one connection may have read in one turn of the event loop before it waits
+ * for the next. libuv reads a readable TCP socket up to 32 times 64 KiB a turn: a peer that
+ * kept it full (a stranger's flood; callers at 5,000 calls/s in bench/sip) had 2 MiB go
+ * through the engine while the UDP sockets' queues overflowed (responses and BYEs of calls
+ * in progress dropped). A UDP socket reads 64 datagrams a turn (sipsock.c): about as much.
+ */
+export const READ_TURN_BYTES = 65536;
+
+/**
+ * Connections waiting for their next turn at once, at most. Each holds the one read Node
+ * takes before it stops reading (up to 64 KiB) until the check phase: 512 hold at most
+ * 32 MiB (SPEC 11: memory); past them a connection reads on as libuv gives it.
+ */
+export const MAX_WAITING_TURN = 512;
 
 /** SPEC 11: partial messages all connections may hold together (20,000 connections could
  *  otherwise hold 64 KB each, fed a byte at a time): about 500 messages of the largest size. */
