@@ -15,7 +15,8 @@ import { Logger } from './log.js';
 import { TcpRegistrations } from './tcp-registrations.js';
 import { serverIdentity } from './tls-identity.js';
 import { firstLine } from './sip-udp.js';
-import { type ConnectionBudget, MAX_WAITING_TURN, READ_TURN_BYTES } from './tcp-limits.js';
+import type { ConnectionBudget } from './tcp-limits.js';
+import { ConnectionTurns } from './turn.js';
 import type { Outbox } from './outbox.js';
 
 export interface TcpOptions {
@@ -35,20 +36,6 @@ export interface TcpOptions {
 }
 
 type Send = Extract<Action, { type: 'send' }>;
-
-/** A number that changes once each turn of the event loop (the check phase: setImmediate). */
-let loopTurn = 0;
-let turnTicking = false;
-function currentTurn(): number {
-  if (!turnTicking) {
-    turnTicking = true;
-    setImmediate(() => {
-      loopTurn++;
-      turnTicking = false;
-    });
-  }
-  return loopTurn;
-}
 
 interface Conn {
   readonly sock: net.Socket;
@@ -209,17 +196,25 @@ export class SipTcp {
       this.opts.budget.pending -= framer.pending;
       if (this.conns.get(key) === c) this.conns.delete(key);
     });
-    const b = this.opts.budget;
-    let turn = -1; //   the loop turn of the last read, and the bytes read in it
-    let turnBytes = 0;
+    const failed = (err: unknown): void => {
+      this.engine.count(R.internalError.code);
+      this.log.error('SIP TCP handler failed', { error: (err as Error).stack });
+      sock.destroy();
+    };
+    // SPEC 11: its share of each turn of the loop (turn.ts); its messages go through handle.
+    const turns = new ConnectionTurns(this.opts.budget, sock, (batch) => {
+      const each = (): void => {
+        for (const msg of batch) {
+          if (this.log.debugEnabled) this.log.debug('sip in', { from: formatHostPort(remote), to: formatHostPort(local), transport: this.opts.transport, bytes: msg.length, first: firstLine(msg) });
+          this.mirror?.(msg, remote, local, this.opts.transport);
+          this.deliver(this.engine.handle(msg, remote, local, this.opts.transport));
+        }
+      };
+      if (this.opts.outbox && batch.length > 1) this.opts.outbox.run(each); // their sends together
+      else each();
+    }, failed);
     sock.on('data', (chunk: Buffer) => {
       try {
-        const now = currentTurn();
-        if (turn !== now) {
-          turn = now;
-          turnBytes = 0;
-        }
-        turnBytes += chunk.length;
         const before = framer.pending;
         const f = framer.push(chunk);
         this.opts.budget.pending += framer.pending - before;
@@ -234,35 +229,19 @@ export class SipTcp {
         const pong = f.pings > 0 && c.unsent === 0;
         if (pong) this.write(c, Buffer.from('\r\n'));
         if (f.pings > Number(pong)) this.engine.countDrop(R.keepalive, f.pings - Number(pong));
-        const each = (): void => {
-          for (const msg of f.messages) {
-            if (this.log.debugEnabled) this.log.debug('sip in', { from: formatHostPort(remote), to: formatHostPort(local), transport: this.opts.transport, bytes: msg.length, first: firstLine(msg) });
-            this.mirror?.(Buffer.isBuffer(msg) ? msg : Buffer.from(msg, 'latin1'), remote, local, this.opts.transport);
-            this.deliver(this.engine.handle(msg, remote, local, this.opts.transport));
-          }
-        };
-        if (this.opts.outbox && f.messages.length > 1) this.opts.outbox.run(each); // their sends together
-        else each();
+        turns.read(chunk.length, f.messages);
         if (f.error) {
+          turns.flush(); // the messages before the error go through, then it closes
           this.engine.countDrop(f.error);
           sock.destroy();
         } else if (framer.pending > 0 && this.opts.budget.pending > this.opts.budget.maxPending) {
-          // The messages this read completed went through; the rest would pass the bound.
+          // The messages this read completed go through; the rest would pass the bound.
+          turns.flush();
           this.engine.countDrop(R.tcpPendingLimit);
           sock.destroy(); // its bytes leave the budget when it closes
-        } else if (turnBytes >= READ_TURN_BYTES && !sock.isPaused() && (b.waitingTurn ?? 0) < (b.maxWaitingTurn ?? MAX_WAITING_TURN)) {
-          // Its turn is over: the other sockets are read before its next bytes (SPEC 11).
-          b.waitingTurn = (b.waitingTurn ?? 0) + 1;
-          sock.pause(); // Node reads one more chunk into its buffer, then stops reading
-          setImmediate(() => {
-            b.waitingTurn = (b.waitingTurn ?? 1) - 1;
-            if (!sock.destroyed) sock.resume();
-          });
-        }
+        } else turns.serve();
       } catch (err) {
-        this.engine.count(R.internalError.code);
-        this.log.error('SIP TCP handler failed', { error: (err as Error).stack });
-        sock.destroy();
+        failed(err);
       }
     });
     return c;

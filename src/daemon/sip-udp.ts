@@ -17,6 +17,7 @@ import { Addon, chooseNative, NativeChoice, errnoName, requireNative } from './d
 import { Logger } from './log.js';
 import type { Outbox } from './outbox.js';
 import { SIP_SEND_QUEUE, sendQueueFull, udpSocket } from './udp.js';
+import { udpRead, type UdpReads } from './turn.js';
 
 interface NativeSock {
   addon: Addon;
@@ -25,6 +26,10 @@ interface NativeSock {
 }
 
 const { EAGAIN, ENOBUFS } = constants.errno;
+
+/** Datagrams a socket reads in one wake-up, at most: sipsock.c's BATCH, and libuv's for Node's dgram (turn.ts). */
+const NATIVE_BATCH = 64;
+const DGRAM_BATCH = 32;
 
 export class SipUdp {
   private readonly sockets = new Map<string, dgram.Socket>();
@@ -60,8 +65,10 @@ export class SipUdp {
       const local: HostPort = withPort(a, port);
       // sip-io native: a read's datagrams in one call, each as a string (sipsock.c); receive() catches per datagram.
       if (addon) {
+        const reads: UdpReads = { turn: -1, n: 0 };
         const h = addon.sipOpen(a.family, port, (...list) => {
           if (typeof list[0] === 'number') return this.nativeSendFailed(-list[0], list[1] as number, local); // queued sends that failed
+          udpRead(reads, list.length / 3, NATIVE_BATCH);
           this.held(() => {
             for (let i = 0; i + 2 < list.length; i += 3) this.receive(list[i] as string, list[i + 1] as string, list[i + 2] as number, local);
           });
@@ -80,7 +87,11 @@ export class SipUdp {
         });
       });
       sock.on('error', (err) => this.sendFailed(local, err.message));
-      sock.on('message', (msg, rinfo) => this.receive(msg, rinfo.address, rinfo.port, local));
+      const reads: UdpReads = { turn: -1, n: 0 };
+      sock.on('message', (msg, rinfo) => {
+        udpRead(reads, 1, DGRAM_BATCH);
+        this.receive(msg, rinfo.address, rinfo.port, local);
+      });
       this.sockets.set(SipUdp.key(a.addr, port), sock);
     }
   }
@@ -88,8 +99,10 @@ export class SipUdp {
   /** Every address of family f on `port` through one native socket; an Error when the addon does not load or the port does not bind. */
   startAny(f: Family, port: number, why: string): void {
     const addon = this.addon ?? requireNative(why); // sip-io js, or auto without it: the wildcard needs it all the same
+    const reads: UdpReads = { turn: -1, n: 0 };
     const h = addon.sipOpen(f, port, (...list) => {
       if (typeof list[0] === 'number') return this.nativeSendFailed(-list[0], list[1] as number, { addr: f === 6 ? '::' : '0.0.0.0', family: f, port });
+      udpRead(reads, list.length / 4, NATIVE_BATCH);
       this.held(() => {
         for (let i = 0; i + 3 < list.length; i += 4) {
           const dst = parseIp(list[i + 3] as string);

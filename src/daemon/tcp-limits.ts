@@ -9,7 +9,7 @@ export interface ConnectionBudget {
   maxPending: number; // past it, the connection whose read passed it is closed (SPEC 11)
   unsent: number; //     bytes written to connections that their peers have not taken yet
   maxUnsent: number; //  past it, the connection whose write would pass it is closed (SPEC 11)
-  waitingTurn?: number; //    connections waiting for their next turn of the loop (READ_TURN_BYTES)
+  waitingTurn?: number; //    connections waiting for their next turn of the loop (READ_TURN_*)
   maxWaitingTurn?: number; // at most (default MAX_WAITING_TURN); past it one reads on
 }
 
@@ -18,19 +18,31 @@ export interface ConnectionBudget {
  * for the next. libuv reads a readable TCP socket up to 32 times 64 KiB a turn: a peer that
  * kept it full (a stranger's flood; callers at 5,000 calls/s in bench/sip) had 2 MiB go
  * through the engine while the UDP sockets' queues overflowed (responses and BYEs of calls
- * in progress dropped). A UDP socket reads 64 datagrams a turn (sipsock.c): about as much.
+ * in progress dropped).
  */
 export const READ_TURN_BYTES = 65536;
 
 /**
- * Connections waiting for their next turn at once, at most. Each holds the one read Node
- * takes before it stops reading (up to 64 KiB) until the check phase: 512 hold at most
- * 32 MiB (SPEC 11: memory); past them a connection reads on as libuv gives it.
+ * SPEC 11: the messages one connection has handled in a turn, at most; those it framed
+ * beyond wait for its next turn. A UDP socket reads 64 datagrams a turn (sipsock.c), so a
+ * connection gets the share of one UDP socket: 64 KiB held up to 619 small messages, and
+ * one TCP caller's share was then about twice its UDP callee's, so past the core's rate the
+ * UDP queue overflowed (bench/sip, TCP callers: 5,344 datagrams lost in the first second)
+ * where the caller's TCP window would have slowed it down.
  */
-export const MAX_WAITING_TURN = 512;
+export const READ_TURN_MESSAGES = 64;
 
-/** SPEC 11: partial messages all connections may hold together (20,000 connections could
- *  otherwise hold 64 KB each, fed a byte at a time): about 500 messages of the largest size. */
+/** SPEC 11: the share while a UDP socket is behind (turn.ts): UDP, which has no flow control, first. */
+export const READ_TURN_MESSAGES_UDP_BEHIND = 16;
+
+/**
+ * Connections waiting for their next turn at once, at most. Each holds what it framed beyond
+ * its share and the one read Node takes before it stops reading (64 KiB each at most) until
+ * the check phase: 256 hold at most 32 MiB (SPEC 11: memory); past them a connection
+ * handles all it has read, as libuv gives it.
+ */
+export const MAX_WAITING_TURN = 256;
+
 export const MAX_PENDING = 32 * 1024 * 1024;
 
 /** SPEC 11: a message must be complete within this of its first byte (Kamailio's
