@@ -27,8 +27,8 @@ export const READ_TURN_BYTES = 65536;
  * beyond wait for its next turn. A UDP socket reads 64 datagrams a turn (sipsock.c), so a
  * connection gets the share of one UDP socket: 64 KiB held up to 619 small messages, and
  * one TCP caller's share was then about twice its UDP callee's, so past the core's rate the
- * UDP queue overflowed (bench/sip, TCP callers: 5,344 datagrams lost in the first second)
- * where the caller's TCP window would have slowed it down.
+ * UDP queue overflowed (bench/sip, TCP callers: 1,221 datagrams lost in the first 2 s of a
+ * warm-up at 1,333 calls/s, the JIT cold) where the caller's TCP window would have slowed it.
  */
 export const READ_TURN_MESSAGES = 64;
 
