@@ -78,3 +78,11 @@ t.test('the man page lists exactly the reasons of src/sip/reasons.ts (UPDATE_MAN
   const codes = ALL_REASONS.map((r) => r.code);
   t.equal(new Set(codes).size, codes.length, 'each code once');
 });
+
+t.test('every metric the daemon registers is in the man page', async (t) => {
+  const src = readFileSync(join(root, 'src', 'daemon', 'metrics.ts'), 'utf8');
+  const names = [...src.matchAll(/name: '(sipproxy64_[a-z0-9_]+)'/g)].map((m) => m[1]);
+  t.ok(names.length > 20, `metrics found in src/daemon/metrics.ts: ${names.length}`);
+  const entries = man.split('\n').filter((l) => /^\.BR? /.test(l)).join('\n'); // .B NAME, or .BR NAME ", " NAME
+  for (const n of names) t.ok(new RegExp(`\\b${n}\\b`).test(entries), `${n} has its entry`);
+});

@@ -7,6 +7,7 @@ import { Engine } from '../core/engine.js';
 import { EngineState } from './ng.js';
 import { PAGE_CSS, PAGE_HTML, PAGE_JS } from './status-page.js';
 import { Relay, StreamInfo } from './relay.js';
+import { FULL_READ } from './turn.js';
 import { HostPort, parseHostIp, uriHost } from '../net/addr.js';
 import { R } from '../sip/reasons.js';
 import { VERSION } from '../version.js';
@@ -38,6 +39,7 @@ export function createRegistry(engine: Engine, relay: Relay, engines: readonly E
   new Counter({ name: 'sipproxy64_sip_refusals_total', help: 'Requests answered by the proxy itself with an error, by status and reason', labelNames: ['reason'], registers: [reg], collect() { fill(this, prefixed('refuse:')); } });
   new Counter({ name: 'sipproxy64_sip_drops_total', help: 'SIP messages dropped, by reason', labelNames: ['reason'], registers: [reg], collect() { fill(this, prefixed('drop:')); } });
   new Counter({ name: 'sipproxy64_sip_tcp_fallbacks_total', help: 'Requests sent over UDP after TCP, chosen only by their size, could not connect', registers: [reg], collect() { this.reset(); this.inc(engine.counters.get('tcp-fallback-udp') ?? 0); } });
+  new Counter({ name: 'sipproxy64_sip_udp_full_reads_total', help: 'Turns of the event loop in which a SIP UDP socket read a whole batch (more may wait: the proxy is at its core\'s rate)', registers: [reg], collect() { this.reset(); this.inc(engine.counters.get(FULL_READ) ?? 0); } });
   new Counter({ name: 'sipproxy64_sip_parse_errors_total', help: 'Datagrams that could not be parsed as SIP', registers: [reg], collect() { this.reset(); this.inc(engine.counters.get('parse-error') ?? 0); } });
   new Counter({ name: 'sipproxy64_sip_socket_errors_total', help: 'Sends and connections that failed in the socket layer, by transport', labelNames: ['transport'], registers: [reg], collect() { fill(this, [[{ transport: 'udp' }, engine.counters.get('sip-socket-error') ?? 0], [{ transport: 'tcp' }, engine.counters.get('tcp-socket-error') ?? 0]]); } });
   new Counter({ name: 'sipproxy64_public_address_changes_total', help: 'Changes of the public address of masquerading followed (outbound NAME or if:IFACE, advertise LOCAL NAME)', registers: [reg], collect() { this.reset(); this.inc(engine.counters.get('public-address-changed') ?? 0); } });

@@ -17,7 +17,7 @@ import { Addon, chooseNative, NativeChoice, errnoName, requireNative } from './d
 import { Logger } from './log.js';
 import type { Outbox } from './outbox.js';
 import { SIP_SEND_QUEUE, sendQueueFull, udpSocket } from './udp.js';
-import { udpRead, type UdpReads } from './turn.js';
+import { FULL_READ, udpRead, type UdpReads } from './turn.js';
 
 interface NativeSock {
   addon: Addon;
@@ -68,7 +68,7 @@ export class SipUdp {
         const reads: UdpReads = { turn: -1, n: 0 };
         const h = addon.sipOpen(a.family, port, (...list) => {
           if (typeof list[0] === 'number') return this.nativeSendFailed(-list[0], list[1] as number, local); // queued sends that failed
-          udpRead(reads, list.length / 3, NATIVE_BATCH);
+          if (udpRead(reads, list.length / 3, NATIVE_BATCH)) this.engine.count(FULL_READ);
           this.held(() => {
             for (let i = 0; i + 2 < list.length; i += 3) this.receive(list[i] as string, list[i + 1] as string, list[i + 2] as number, local);
           });
@@ -89,7 +89,7 @@ export class SipUdp {
       sock.on('error', (err) => this.sendFailed(local, err.message));
       const reads: UdpReads = { turn: -1, n: 0 };
       sock.on('message', (msg, rinfo) => {
-        udpRead(reads, 1, DGRAM_BATCH);
+        if (udpRead(reads, 1, DGRAM_BATCH)) this.engine.count(FULL_READ);
         this.receive(msg, rinfo.address, rinfo.port, local);
       });
       this.sockets.set(SipUdp.key(a.addr, port), sock);
@@ -102,7 +102,7 @@ export class SipUdp {
     const reads: UdpReads = { turn: -1, n: 0 };
     const h = addon.sipOpen(f, port, (...list) => {
       if (typeof list[0] === 'number') return this.nativeSendFailed(-list[0], list[1] as number, { addr: f === 6 ? '::' : '0.0.0.0', family: f, port });
-      udpRead(reads, list.length / 4, NATIVE_BATCH);
+      if (udpRead(reads, list.length / 4, NATIVE_BATCH)) this.engine.count(FULL_READ);
       this.held(() => {
         for (let i = 0; i + 3 < list.length; i += 4) {
           const dst = parseIp(list[i + 3] as string);

@@ -28,17 +28,27 @@ export interface UdpReads {
   n: number;
 }
 
+/** engine.counters: reads that completed a socket's batch in a turn (sipproxy64_sip_udp_full_reads_total). */
+export const FULL_READ = 'sip-udp-full-read';
+
 let behindTurn = -2; // the last turn in which a UDP socket read a whole batch
 
-/** Count `n` datagrams read by a socket whose batch is `batch`; a whole batch in one turn marks UDP behind. */
-export function udpRead(r: UdpReads, n: number, batch: number): void {
+/**
+ * Count `n` datagrams read by a socket whose batch is `batch`; a whole batch in one turn
+ * marks UDP behind. True once a turn, on the read that completes the socket's batch (counted
+ * in sipproxy64_sip_udp_full_reads_total: the proxy is at its core's rate).
+ */
+export function udpRead(r: UdpReads, n: number, batch: number): boolean {
   const t = currentTurn();
   if (r.turn !== t) {
     r.turn = t;
     r.n = 0;
   }
+  const was = r.n;
   r.n += n;
-  if (r.n >= batch) behindTurn = t;
+  if (r.n < batch) return false;
+  behindTurn = t;
+  return was < batch;
 }
 
 /** Did a UDP socket read a whole batch in this turn or the one before (the poll phase reads sockets in any order)? */

@@ -13,7 +13,7 @@ import { createLogger } from '../../../src/daemon/log.js';
 import { SipTcp } from '../../../src/daemon/sip-tcp.js';
 import { type ConnectionBudget, READ_TURN_MESSAGES, READ_TURN_MESSAGES_UDP_BEHIND } from '../../../src/daemon/tcp-limits.js';
 import { SipUdp } from '../../../src/daemon/sip-udp.js';
-import { currentTurn, udpBehind } from '../../../src/daemon/turn.js';
+import { currentTurn, FULL_READ, udpBehind } from '../../../src/daemon/turn.js';
 import { parseIp } from '../../../src/net/addr.js';
 import { R } from '../../../src/sip/reasons.js';
 import { waitFor } from '../../lib/netns.js';
@@ -163,5 +163,6 @@ for (const io of ['native', 'js'] as const) {
     t.ok(most <= READ_TURN_MESSAGES_UDP_BEHIND, `at most ${READ_TURN_MESSAGES_UDP_BEHIND} messages in those turns: ${most}`);
     t.ok(Math.max(0, ...free.map((e) => e.n)) <= READ_TURN_MESSAGES, `at most ${READ_TURN_MESSAGES} in the others`);
     t.equal(tcpHandled, total, 'every message of the connection handled');
+    t.ok((engine.counters.get(FULL_READ) ?? 0) > 0, `the full reads counted (sipproxy64_sip_udp_full_reads_total): ${engine.counters.get(FULL_READ)}`);
   });
 }
