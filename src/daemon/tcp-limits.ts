@@ -43,6 +43,8 @@ export const READ_TURN_MESSAGES_UDP_BEHIND = 16;
  */
 export const MAX_WAITING_TURN = 256;
 
+/** SPEC 11: partial messages all connections may hold together (20,000 connections could
+ *  otherwise hold 64 KB each, fed a byte at a time): about 500 messages of the largest size. */
 export const MAX_PENDING = 32 * 1024 * 1024;
 
 /** SPEC 11: a message must be complete within this of its first byte (Kamailio's
