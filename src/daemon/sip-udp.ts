@@ -17,7 +17,7 @@ import { Addon, chooseNative, NativeChoice, errnoName, requireNative } from './d
 import { Logger } from './log.js';
 import type { Outbox } from './outbox.js';
 import { SIP_SEND_QUEUE, sendQueueFull, udpSocket } from './udp.js';
-import { FULL_READ, udpRead, type UdpReads } from './turn.js';
+import { FULL_READ, udpReads } from './turn.js';
 
 interface NativeSock {
   addon: Addon;
@@ -54,6 +54,9 @@ export class SipUdp {
     if (addon) outbox?.hook(() => addon.sipHold(true), () => addon.sipHold(false));
   }
 
+  /** A socket read a whole batch in a turn (turn.ts). */
+  private readonly fullRead = (): void => this.engine.count(FULL_READ);
+
   private static key(addr: string, port: number): string {
     return `${addr}|${port}`;
   }
@@ -65,10 +68,10 @@ export class SipUdp {
       const local: HostPort = withPort(a, port);
       // sip-io native: a read's datagrams in one call, each as a string (sipsock.c); receive() catches per datagram.
       if (addon) {
-        const reads: UdpReads = { turn: -1, n: 0 };
+        const reads = udpReads(NATIVE_BATCH, this.fullRead);
         const h = addon.sipOpen(a.family, port, (...list) => {
           if (typeof list[0] === 'number') return this.nativeSendFailed(-list[0], list[1] as number, local); // queued sends that failed
-          if (udpRead(reads, list.length / 3, NATIVE_BATCH)) this.engine.count(FULL_READ);
+          reads(list.length / 3);
           this.held(() => {
             for (let i = 0; i + 2 < list.length; i += 3) this.receive(list[i] as string, list[i + 1] as string, list[i + 2] as number, local);
           });
@@ -87,9 +90,9 @@ export class SipUdp {
         });
       });
       sock.on('error', (err) => this.sendFailed(local, err.message));
-      const reads: UdpReads = { turn: -1, n: 0 };
+      const reads = udpReads(DGRAM_BATCH, this.fullRead);
       sock.on('message', (msg, rinfo) => {
-        if (udpRead(reads, 1, DGRAM_BATCH)) this.engine.count(FULL_READ);
+        reads(1);
         this.receive(msg, rinfo.address, rinfo.port, local);
       });
       this.sockets.set(SipUdp.key(a.addr, port), sock);
@@ -99,10 +102,10 @@ export class SipUdp {
   /** Every address of family f on `port` through one native socket; an Error when the addon does not load or the port does not bind. */
   startAny(f: Family, port: number, why: string): void {
     const addon = this.addon ?? requireNative(why); // sip-io js, or auto without it: the wildcard needs it all the same
-    const reads: UdpReads = { turn: -1, n: 0 };
+    const reads = udpReads(NATIVE_BATCH, this.fullRead);
     const h = addon.sipOpen(f, port, (...list) => {
       if (typeof list[0] === 'number') return this.nativeSendFailed(-list[0], list[1] as number, { addr: f === 6 ? '::' : '0.0.0.0', family: f, port });
-      if (udpRead(reads, list.length / 4, NATIVE_BATCH)) this.engine.count(FULL_READ);
+      reads(list.length / 4);
       this.held(() => {
         for (let i = 0; i + 3 < list.length; i += 4) {
           const dst = parseIp(list[i + 3] as string);

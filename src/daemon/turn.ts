@@ -22,33 +22,31 @@ export function currentTurn(): number {
   return loopTurn;
 }
 
-/** One UDP socket's reads in the current turn. */
-export interface UdpReads {
-  turn: number;
-  n: number;
-}
-
 /** engine.counters: reads that completed a socket's batch in a turn (sipproxy64_sip_udp_full_reads_total). */
 export const FULL_READ = 'sip-udp-full-read';
 
 let behindTurn = -2; // the last turn in which a UDP socket read a whole batch
 
 /**
- * Count `n` datagrams read by a socket whose batch is `batch`; a whole batch in one turn
- * marks UDP behind. True once a turn, on the read that completes the socket's batch (counted
- * in sipproxy64_sip_udp_full_reads_total: the proxy is at its core's rate).
+ * One UDP socket's reads, counted in each turn: call the result with each read's datagrams.
+ * A whole batch in one turn marks UDP behind, and calls `full` once that turn (counted in
+ * sipproxy64_sip_udp_full_reads_total: the proxy is at its core's rate).
  */
-export function udpRead(r: UdpReads, n: number, batch: number): boolean {
-  const t = currentTurn();
-  if (r.turn !== t) {
-    r.turn = t;
-    r.n = 0;
-  }
-  const was = r.n;
-  r.n += n;
-  if (r.n < batch) return false;
-  behindTurn = t;
-  return was < batch;
+export function udpReads(batch: number, full: () => void): (n: number) => void {
+  let turn = -1;
+  let read = 0;
+  return (n) => {
+    const t = currentTurn();
+    if (turn !== t) {
+      turn = t;
+      read = 0;
+    }
+    const was = read;
+    read += n;
+    if (read < batch) return;
+    behindTurn = t;
+    if (was < batch) full();
+  };
 }
 
 /** Did a UDP socket read a whole batch in this turn or the one before (the poll phase reads sockets in any order)? */
@@ -110,12 +108,11 @@ export class ConnectionTurns {
     this.sock.pause(); // Node reads one more chunk into its buffer, then stops reading
     setImmediate(() => {
       b.waitingTurn = (b.waitingTurn ?? 1) - 1;
+      this.waiting = false;
       this.turn = -1; // its next turn (currentTurn's own tick may come later in this check phase)
       try {
-        this.serve();
-        this.waiting = false;
-        if (this.queue.length > 0) this.serve(); // waits again
-        else if (!this.sock.destroyed) this.sock.resume();
+        this.serve(); // waits again if its share leaves messages
+        if (!this.waiting && !this.sock.destroyed) this.sock.resume();
       } catch (err) {
         this.failed(err);
       }
