@@ -251,7 +251,7 @@ async function startStatus(cfg: Config, engine: Engine, relay: Relay, log: Logge
   }
 }
 
-function logStarted(cfg: Config, log: Logger, masq: MasqPlanner | null, relay: Relay, sipIo: string): void {
+function logStarted(cfg: Config, log: Logger, masq: MasqPlanner | null, relay: Relay, sipIo: string, hepIo: string | null): void {
   const wild = wildcardFamilies(cfg);
   log.info('sipproxy64 started', {
     sip: [...sipAddresses(cfg).filter((a) => !wild.has(a.family)).map((a) => `${uriHost(a)}:${cfg.sipPort}`), ...[...wild.keys()].map((f) => `${f === 6 ? '[::]' : '0.0.0.0'}:${cfg.sipPort}`), ...[...portFaces(cfg)].flatMap(([p, addrs]) => addrs.map((a) => `${uriHost(a)}:${p}`))].join(','),
@@ -265,6 +265,7 @@ function logStarted(cfg: Config, log: Logger, masq: MasqPlanner | null, relay: R
     metrics: cfg.metrics ? `${uriHost(cfg.metrics)}:${cfg.metrics.port}` : 'off',
     tcp: cfg.tcp ? 'yes' : 'no',
     tls: cfg.tlsCert ? `port ${cfg.tlsPort}` : 'off',
+    ...(cfg.hep && hepIo ? { hep: `${uriHost(cfg.hep.to)}:${cfg.hep.to.port} ${hepIo}` } : {}),
     ...(masq ? { inbound: `${cfg.inbound?.addr}/${cfg.inboundPrefix ?? '?'}`, outbound: [cfg.outbound?.addr, cfg.outbound2?.addr].filter(Boolean).join(','), ...advertisedNames(cfg), registrar: cfg.registrar ? cfg.domains.join(',') : 'no' } : {}),
   });
 }
@@ -290,7 +291,7 @@ export async function startDaemon(cfg: Config, log: Logger, product: string, dns
   const store = new RegistrationStore(masq?.registrar ?? null, cfg.registrations, log);
   store.start();
   const sip = await startTransports(cfg, engine, log, deliver, masq);
-  const hep = cfg.hep ? new HepMirror(cfg.hep.to, cfg.hep.id) : null; // hep ADDR:PORT [ID]
+  const hep = cfg.hep ? new HepMirror(cfg.hep.to, cfg.hep.id, Date.now, sip.udp.addon) : null; // hep ADDR:PORT [ID]: through the addon with sip-io native
   const mirror: SipUdp['mirror'] = hep && ((d, s, r, tr) => hep.sip(d, s, r, tr));
   for (const t of [sip.udp, sip.tcp, sip.tls]) if (t) t.mirror = mirror;
   const keepalive = startKeepalive(cfg, masq, log, deliver);
@@ -307,7 +308,7 @@ export async function startDaemon(cfg: Config, log: Logger, product: string, dns
   }
   const resolver = new UplinkResolver(engine.map, log, dnsApi);
   await resolver.start();
-  logStarted(cfg, log, masq, relay, sip.udp.io);
+  logStarted(cfg, log, masq, relay, sip.udp.io, hep?.io ?? null);
   return shutdown(engine, relay, sip, resolver, store, status, log, () => {
     if (keepalive) clearInterval(keepalive);
     watch?.stop();

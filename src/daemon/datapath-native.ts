@@ -14,7 +14,7 @@ import { fromFigures, Quality } from './quality.js';
 
 const NONE: Quality = fromFigures(0, 0, 0, 0, 0, -1, 0, null);
 
-type Handle = unknown;
+export type Handle = unknown;
 type NativeParty = [string | null, number, number, boolean, string | null, boolean] | null;
 
 export interface Addon {

@@ -5,58 +5,79 @@
 import type dgram from 'node:dgram';
 import type { Transport } from '../core/transport.js';
 import { addrBytes, HostPort } from '../net/addr.js';
+import type { Addon, Handle } from './datapath-native.js';
 import { SIP_SEND_QUEUE, sendQueueFull, udpSocket } from './udp.js';
 
 const IPPROTO: Record<Transport, number> = { udp: 17, tcp: 6, tls: 6 };
 
-/** One generic chunk (vendor 0): type, length including its 6-byte header, value. */
-function chunk(type: number, value: Buffer): Buffer {
-  const h = Buffer.alloc(6);
-  h.writeUInt16BE(0, 0);
-  h.writeUInt16BE(type, 2);
-  h.writeUInt16BE(6 + value.length, 4);
-  return Buffer.concat([h, value]);
+/** An address as it goes on the wire, kept: a proxy mirrors the same few parties' addresses (parsing each was 4% of a call's CPU). */
+const wire = new Map<string, Buffer>();
+function wireBytes(a: HostPort): Buffer {
+  let b = wire.get(a.addr);
+  if (!b) {
+    if (wire.size >= 4096) wire.clear();
+    wire.set(a.addr, (b = addrBytes(a)));
+  }
+  return b;
 }
 
-const u8 = (n: number): Buffer => Buffer.from([n]);
-const u16 = (n: number): Buffer => {
-  const b = Buffer.alloc(2);
-  b.writeUInt16BE(n);
-  return b;
-};
-const u32 = (n: number): Buffer => {
-  const b = Buffer.alloc(4);
-  b.writeUInt32BE(n >>> 0);
-  return b;
-};
+/** A generic chunk's head (vendor 0) at o: its type and its length, the 6 bytes of the head included. Returns where its value goes. */
+function head(b: Buffer, o: number, type: number, len: number): number {
+  b.writeUInt32BE(type, o); // vendor 0, then the type
+  b.writeUInt16BE(6 + len, o + 4);
+  return o + 6;
+}
 
+/** The chunks' sizes besides the addresses and the payload: 11 heads, family, protocol, two ports, seconds, microseconds, SIP, capture id. */
+const FIXED = 6 + 11 * 6 + 1 + 1 + 2 + 2 + 4 + 4 + 1 + 4;
 
-/** A HEPv3 packet for one SIP message (protocol type 1: SIP). */
-export function hep3(payload: Buffer, src: HostPort, dst: HostPort, transport: Transport, nowMs: number, captureId: number): Buffer {
+/** A HEPv3 packet for one SIP message (protocol type 1: SIP), written into one Buffer. payload: bytes, or text of one char per byte. */
+export function hep3(payload: Buffer | string, src: HostPort, dst: HostPort, transport: Transport, nowMs: number, captureId: number): Buffer {
   const v6 = src.family === 6;
-  const chunks = Buffer.concat([
-    chunk(0x0001, u8(v6 ? 10 : 2)), //           IP protocol family: AF_INET6 / AF_INET
-    chunk(0x0002, u8(IPPROTO[transport])), //     IP protocol: UDP or TCP
-    chunk(v6 ? 0x0005 : 0x0003, addrBytes(src)),
-    chunk(v6 ? 0x0006 : 0x0004, addrBytes(dst)),
-    chunk(0x0007, u16(src.port)),
-    chunk(0x0008, u16(dst.port)),
-    chunk(0x0009, u32(Math.floor(nowMs / 1000))),
-    chunk(0x000a, u32((nowMs % 1000) * 1000)),
-    chunk(0x000b, u8(1)), //                      SIP
-    chunk(0x000c, u32(captureId)),
-    chunk(0x000f, payload),
-  ]);
-  return Buffer.concat([Buffer.from('HEP3'), u16(6 + chunks.length), chunks]);
+  const s = wireBytes(src);
+  const d = wireBytes(dst);
+  const b = Buffer.allocUnsafe(FIXED + s.length + d.length + payload.length);
+  b.write('HEP3', 0, 'latin1');
+  b.writeUInt16BE(b.length, 4);
+  let o = head(b, 6, 0x0001, 1); //   IP protocol family: AF_INET6 / AF_INET
+  o = b.writeUInt8(v6 ? 10 : 2, o);
+  o = b.writeUInt8(IPPROTO[transport], head(b, o, 0x0002, 1)); // IP protocol: UDP or TCP
+  o = head(b, o, v6 ? 0x0005 : 0x0003, s.length);
+  o += s.copy(b, o);
+  o = head(b, o, v6 ? 0x0006 : 0x0004, d.length);
+  o += d.copy(b, o);
+  o = b.writeUInt16BE(src.port, head(b, o, 0x0007, 2));
+  o = b.writeUInt16BE(dst.port, head(b, o, 0x0008, 2));
+  o = b.writeUInt32BE(Math.floor(nowMs / 1000) >>> 0, head(b, o, 0x0009, 4));
+  o = b.writeUInt32BE((nowMs % 1000) * 1000, head(b, o, 0x000a, 4));
+  o = b.writeUInt8(1, head(b, o, 0x000b, 1)); // SIP
+  o = b.writeUInt32BE(captureId >>> 0, head(b, o, 0x000c, 4));
+  o = head(b, o, 0x000f, payload.length);
+  if (typeof payload === 'string') b.write(payload, o, 'latin1');
+  else payload.copy(b, o);
+  return b;
 }
 
-/** The mirror: one socket towards the collector. */
+/**
+ * The mirror: one socket towards the collector. With the native addon (sip-io native), the
+ * addon's socket: a datagram mirrored while a read's messages are handled goes out with the
+ * read's answers, one sendmmsg a socket (sipsock.c), where Node's dgram makes a system call,
+ * a send request and a callback of each (HEP on tripled a call's CPU, bench/README.md).
+ */
 export class HepMirror {
-  private readonly sock: dgram.Socket;
+  private readonly sock: dgram.Socket | null = null;
+  private readonly native: { addon: Addon; h: Handle; from: string } | null = null;
   sent = 0;
   failed = 0;
 
-  constructor(private readonly to: HostPort, private readonly captureId: number, private readonly now: () => number = Date.now) {
+  constructor(private readonly to: HostPort, private readonly captureId: number, private readonly now: () => number = Date.now, addon: Addon | null = null) {
+    const any = to.family === 6 ? '::' : '0.0.0.0';
+    // A port the kernel chooses; what comes to it is read and let go, as Node's dgram does.
+    const h = addon ? addon.sipOpen(to.family, 0, (...list) => this.reported(list), any) : -1;
+    if (addon && typeof h !== 'number') {
+      this.native = { addon, h, from: any }; // the source: the route's (pktinfo of the unspecified address)
+      return;
+    }
     this.sock = udpSocket(to.family); // an IP literal: no lookup, so a send reaches libuv at once
     this.sock.on('error', () => this.failed++);
     // Bound now, not by the first send: until a socket is bound, Node holds its sends in a
@@ -65,17 +86,42 @@ export class HepMirror {
     this.sock.unref();
   }
 
-  /** Mirror one message; src and dst of one family (they always are: a socket has one). */
-  sip(payload: Buffer, src: HostPort, dst: HostPort, transport: Transport): void {
-    // SPEC 11: a collector behind a congested link must not grow our memory (udp.ts).
-    if (payload.length > 65000 || src.family !== dst.family || sendQueueFull(this.sock, SIP_SEND_QUEUE)) {
+  /** Which way it sends: the addon's socket, or Node's dgram (no addon, or it could not bind). */
+  get io(): 'native' | 'js' {
+    return this.native ? 'native' : 'js';
+  }
+
+  /** The addon's report after a read: cb(-errno, count) for queued datagrams that failed; a datagram to it (text first) is let go. */
+  private reported(list: Array<string | number>): void {
+    if (typeof list[0] !== 'number') return;
+    const n = list[1] as number;
+    this.failed += n;
+    this.sent -= n; // counted when queued
+  }
+
+  /** Mirror one message (bytes, or text of one char per byte); src and dst of one family (they always are: a socket has one). */
+  sip(payload: Buffer | string, src: HostPort, dst: HostPort, transport: Transport): void {
+    // SPEC 11: a collector behind a congested link must not grow our memory: the addon drops
+    // what the kernel does not take (EAGAIN), dgram's queue is bounded (udp.ts).
+    if (payload.length > 65000 || src.family !== dst.family || (this.sock && sendQueueFull(this.sock, SIP_SEND_QUEUE))) {
       this.failed++;
       return;
     }
-    this.sock.send(hep3(payload, src, dst, transport, this.now(), this.captureId), this.to.port, this.to.addr, (err) => (err ? this.failed++ : this.sent++));
+    const pkt = hep3(payload, src, dst, transport, this.now(), this.captureId);
+    if (this.native) {
+      // Within a read (or sipHold) queued, its failure reported after the flush; else sent now.
+      if (this.native.addon.sipSend(this.native.h, pkt, this.native.from, this.to.addr, this.to.port) < 0) this.failed++;
+      else this.sent++;
+    } else this.sock?.send(pkt, this.to.port, this.to.addr, (err) => (err ? this.failed++ : this.sent++));
+  }
+
+  /** Bytes waiting in Node's queue (dgram; the addon keeps none past a flush). */
+  waiting(): number {
+    return this.sock ? this.sock.getSendQueueSize() : 0;
   }
 
   close(): void {
-    this.sock.close();
+    if (this.native) this.native.addon.sipClose(this.native.h);
+    else this.sock?.close();
   }
 }

@@ -92,7 +92,7 @@ export class SipTcp {
   }
 
   /** hep ADDR:PORT: every message in and out, mirrored. */
-  mirror: ((data: Buffer, src: HostPort, dst: HostPort, transport: Transport) => void) | null = null;
+  mirror: ((data: Buffer | string, src: HostPort, dst: HostPort, transport: Transport) => void) | null = null;
 
   /** The connection budget this transport shares (TCP and TLS: one). */
   get budget(): ConnectionBudget {

@@ -38,11 +38,12 @@ export class SipUdp {
   private readonly any = new Map<Family, NativeSock>();
 
   /** hep ADDR:PORT: every message in and out, mirrored. */
-  mirror: ((data: Buffer, src: HostPort, dst: HostPort, transport: Transport) => void) | null = null;
+  mirror: ((data: Buffer | string, src: HostPort, dst: HostPort, transport: Transport) => void) | null = null;
 
   /** What serves the addresses of start(): `native` (the addon's sockets) or `js` (Node's dgram). */
   readonly io: 'native' | 'js';
-  private readonly addon: Addon | null;
+  /** The addon when sip-io is native (the HEP mirror sends through it too). */
+  readonly addon: Addon | null;
 
   /** sip-io: native or js as asked; auto: native when the addon loads. Throws for native when it does not. */
   /** outbox: a read's sends held and sent together (outbox.ts); the addon's sockets queue them (sipHold). */
@@ -132,7 +133,7 @@ export class SipUdp {
       }
       const src: HostPort = withPort(a, srcPort);
       if (this.log.debugEnabled) this.log.debug('sip in', { from: formatHostPort(src), to: formatHostPort(local), bytes: msg.length, first: firstLine(msg) });
-      this.mirror?.(typeof msg === 'string' ? Buffer.from(msg, 'latin1') : msg, src, local, 'udp');
+      this.mirror?.(msg, src, local, 'udp');
       this.deliver(this.engine.handle(msg, src, local, 'udp'));
     } catch (err) {
       this.engine.count(R.internalError.code);
@@ -157,9 +158,9 @@ export class SipUdp {
       return;
     }
     if (this.log.debugEnabled) this.log.debug('sip out', { from: formatHostPort(act.from), to: formatHostPort(act.to), bytes: act.data.length, first: firstLine(act.data) });
-    // A Buffer only where one is needed (hep, dgram), made once.
-    const buf = this.mirror || sock ? Buffer.from(act.data, 'latin1') : null;
-    if (this.mirror && buf) this.mirror(buf, act.from, act.to, 'udp');
+    // A Buffer only where one is needed (dgram), made once; hep writes the text into its own.
+    const buf = sock ? Buffer.from(act.data, 'latin1') : null;
+    this.mirror?.(buf ?? act.data, act.from, act.to, 'udp');
     // Without a callback, dgram drops a send's error silently (only a lookup's is emitted).
     if (sock && buf) {
       if (sendQueueFull(sock, SIP_SEND_QUEUE)) this.engine.countDrop(R.sendBufferFull); // as sip-io native drops on EAGAIN

@@ -267,7 +267,8 @@ static int open_sock(int family, uint16_t port, const char *addr) {
 }
 
 /* sipOpen(family, port, cb[, addr]) -> handle, or -errno when the socket cannot be made or
- * bound. Without addr: the wildcard address, any source. */
+ * bound. Without addr: the wildcard address, any source. With addr, port 0: a port the
+ * kernel chooses (a sender only: the HEP mirror, hep.ts). */
 napi_value js_sip_open(napi_env env, napi_callback_info info) {
   size_t argc = 4, al = 0;
   napi_value argv[4];
@@ -275,7 +276,7 @@ napi_value js_sip_open(napi_env env, napi_callback_info info) {
   napi_valuetype t;
   char addr[64];
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 3 || napi_get_value_uint32(env, argv[0], &family) != napi_ok ||
-      (family != 4 && family != 6) || napi_get_value_uint32(env, argv[1], &port) != napi_ok || port < 1 || port > 65535 ||
+      (family != 4 && family != 6) || napi_get_value_uint32(env, argv[1], &port) != napi_ok || (port < 1 && argc < 4) || port > 65535 ||
       napi_typeof(env, argv[2], &t) != napi_ok || t != napi_function ||
       (argc > 3 && napi_get_value_string_utf8(env, argv[3], addr, sizeof addr, &al) != napi_ok))
     return fail(env, "rtp64.sipOpen(family, port, callback[, addr])");

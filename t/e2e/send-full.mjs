@@ -3,6 +3,7 @@
 // IO) sends COUNT 60 KB datagrams from 192.0.2.201:5060, faster than the link drains them.
 // With a third argument `answer`, the sends are made as answers are: inside the callback of
 // a datagram the socket read (sip-io native queues them and sends them after it).
+// Each send is mirrored as HEP to a collector behind the same link (hep.ts).
 // Prints what it counted, and how many warnings it logged, as one JSON line.
 //   node send-full.mjs IO COUNT [answer]
 import dgram from 'node:dgram';
@@ -19,8 +20,14 @@ const warnings = [];
 const from = { addr: '192.0.2.201', family: 4, port: 5060 };
 const to = { addr: '192.0.2.202', family: 4, port: 5060 };
 const data = 'SIP/2.0 200 OK\r\n' + 'X'.repeat(60000);
+// hep: each datagram mirrored to a collector behind the same link, as the daemon mirrors a
+// send (through the addon's socket with sip-io native, queued with the answers).
+let hep = null;
 const sendAll = () => {
-  for (let i = 0; i < Number(count); i++) udp.send({ type: 'send', from, to, data, transport: 'udp' });
+  for (let i = 0; i < Number(count); i++) {
+    udp.send({ type: 'send', from, to, data, transport: 'udp' });
+    hep.sip(data, from, to, 'udp');
+  }
 };
 let answered = false;
 const deliver = () => {
@@ -30,6 +37,7 @@ const deliver = () => {
 };
 const udp = new SipUdp(engine, createLogger('plain', 'info', (l) => { if (/warn/.test(l)) warnings.push(l); }), deliver, io);
 await udp.start([{ addr: '192.0.2.201', family: 4 }], 5060);
+hep = new HepMirror({ addr: '192.0.2.202', family: 4, port: 9060 }, 2001, Date.now, udp.addon);
 if (answer) {
   // One datagram in (the engine drops it as no SIP; deliver answers all the same), then
   // wait for the callback: the queued sends and their report come before the next task.
@@ -45,11 +53,10 @@ const sock = [...(udp.sockets?.values() ?? [])][0];
 const waiting = sock ? sock.getSendQueueSize() : 0;
 const queued = sock ? sock.getSendQueueCount() : 0;
 const taken = Number(count) - queued - (engine.counters.get('drop:send-buffer-full') ?? 0);
-// hep: the same datagrams mirrored to a collector behind the same link.
-const hep = new HepMirror({ addr: '192.0.2.202', family: 4, port: 9060 }, 2001);
-const payload = Buffer.from(data.slice(0, 60000), 'latin1');
-for (let i = 0; i < Number(count); i++) hep.sip(payload, from, to, 'udp');
-const hepWaiting = hep.sock.getSendQueueSize();
-console.log(JSON.stringify({ io: udp.io, answered, counters: Object.fromEntries(engine.counters), warnings, waiting, taken, hep: { failed: hep.failed, waiting: hepWaiting } }));
+// dgram calls back a send the kernel took in a later turn: wait for those (bounded).
+const hepQueued = () => hep.sock?.getSendQueueCount() ?? 0;
+for (let i = 0; i < 500 && hep.sent + hep.failed + hepQueued() < Number(count); i++) await new Promise((r) => setTimeout(r, 10));
+console.log(JSON.stringify({ io: udp.io, answered, counters: Object.fromEntries(engine.counters), warnings, waiting, taken, hep: { io: hep.io, sent: hep.sent, failed: hep.failed, queued: hepQueued(), waiting: hep.waiting() } }));
+hep.close();
 udp.close();
 process.exit(0);

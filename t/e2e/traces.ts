@@ -15,13 +15,15 @@ const has = (c: string): boolean => spawnSync('sh', ['-c', `command -v ${c}`]).s
 const CONF = TWO_PARTIES + 'hep 127.0.0.1:9060 2001\n';
 
 e2e('hep', (w) => {
-  t.test('every SIP message in and out reaches the collector as HEPv3', async (t) => {
-    const out = join(w.dir, 'hep.pcap');
+  // sip-io native: through the addon's socket, sent with each read's answers; js: Node's dgram.
+  for (const io of ['native', 'js']) t.test(`every SIP message in and out reaches the collector as HEPv3 (sip-io ${io})`, async (t) => {
+    const out = join(w.dir, `hep-${io}.pcap`);
     const sngrep = w.ns.start('sngrep', ['-N', '-q', '-F', '-L', 'udp:127.0.0.1:9060', '-O', out]);
     t.teardown(() => sngrep.kill('SIGKILL'));
     t.ok(await waitFor(() => w.ns.udpSockets().includes('127.0.0.1:9060 '), 8000, 100), 'sngrep listens for HEP');
-    const proxy = w.startProxy(CONF);
+    const proxy = w.startProxy(CONF + `sip-io ${io}\n`);
     t.ok(await w.proxyUp(proxy), `proxy started${proxy.log().slice(-300)}`);
+    t.match(proxy.log(), new RegExp(`hep="?127\\.0\\.0\\.1:9060 ${io}`), `the mirror sends through ${io}`);
     const uas = w.sipp('uas.xml', '2001:db8:1::20', 5060, 31000, w.media('carol', '2001:db8:1::20', 40000));
     await sleep(300);
     const uac = await w.sipp('uac.xml', '127.0.0.10', 5060, 31002, { ...w.media('alice', '127.0.0.10', 40010), callee: 'carol' }, '127.0.0.120:5060', CALL_MS);
