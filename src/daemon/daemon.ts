@@ -291,7 +291,7 @@ export async function startDaemon(cfg: Config, log: Logger, product: string, dns
   const store = new RegistrationStore(masq?.registrar ?? null, cfg.registrations, log);
   store.start();
   const sip = await startTransports(cfg, engine, log, deliver, masq);
-  const hep = cfg.hep ? new HepMirror(cfg.hep.to, cfg.hep.id, Date.now, sip.udp.addon) : null; // hep ADDR:PORT [ID]: through the addon with sip-io native
+  const hep = cfg.hep ? new HepMirror(cfg.hep.to, cfg.hep.id, Date.now, sip.udp.addon, (k, n) => engine.count(k, n)) : null; // hep ADDR:PORT [ID]: through the addon with sip-io native
   const mirror: SipUdp['mirror'] = hep && ((d, s, r, tr) => hep.sip(d, s, r, tr));
   for (const t of [sip.udp, sip.tcp, sip.tls]) if (t) t.mirror = mirror;
   const keepalive = startKeepalive(cfg, masq, log, deliver);

@@ -10,6 +10,10 @@ import { SIP_SEND_QUEUE, sendQueueFull, udpSocket } from './udp.js';
 
 const IPPROTO: Record<Transport, number> = { udp: 17, tcp: 6, tls: 6 };
 
+/** engine.counters: HEP copies sent and failed (sipproxy64_hep_datagrams_total). */
+export const HEP_SENT = 'hep-sent';
+export const HEP_FAILED = 'hep-failed';
+
 /** An address as it goes on the wire, kept: a proxy mirrors the same few parties' addresses (parsing each was 4% of a call's CPU). */
 const wire = new Map<string, Buffer>();
 function wireBytes(a: HostPort): Buffer {
@@ -70,7 +74,8 @@ export class HepMirror {
   sent = 0;
   failed = 0;
 
-  constructor(private readonly to: HostPort, private readonly captureId: number, private readonly now: () => number = Date.now, addon: Addon | null = null) {
+  /** count: each copy sent (HEP_SENT) or failed (HEP_FAILED), for the metrics; a queued copy that then failed counts -1 sent. */
+  constructor(private readonly to: HostPort, private readonly captureId: number, private readonly now: () => number = Date.now, addon: Addon | null = null, private readonly count: (what: string, n: number) => void = () => {}) {
     const any = to.family === 6 ? '::' : '0.0.0.0';
     // A port the kernel chooses; what comes to it is read and let go, as Node's dgram does.
     const h = addon ? addon.sipOpen(to.family, 0, (...list) => this.reported(list), any) : -1;
@@ -79,7 +84,7 @@ export class HepMirror {
       return;
     }
     this.sock = udpSocket(to.family); // an IP literal: no lookup, so a send reaches libuv at once
-    this.sock.on('error', () => this.failed++);
+    this.sock.on('error', () => this.add(0, 1));
     // Bound now, not by the first send: until a socket is bound, Node holds its sends in a
     // queue of its own, which the bound below cannot see.
     this.sock.bind(0);
@@ -95,8 +100,14 @@ export class HepMirror {
   private reported(list: Array<string | number>): void {
     if (typeof list[0] !== 'number') return;
     const n = list[1] as number;
-    this.failed += n;
-    this.sent -= n; // counted when queued
+    this.add(-n, n); // counted sent when queued
+  }
+
+  private add(sent: number, failed: number): void {
+    this.sent += sent;
+    this.failed += failed;
+    if (sent) this.count(HEP_SENT, sent);
+    if (failed) this.count(HEP_FAILED, failed);
   }
 
   /** Mirror one message (bytes, or text of one char per byte); src and dst of one family (they always are: a socket has one). */
@@ -104,15 +115,15 @@ export class HepMirror {
     // SPEC 11: a collector behind a congested link must not grow our memory: the addon drops
     // what the kernel does not take (EAGAIN), dgram's queue is bounded (udp.ts).
     if (payload.length > 65000 || src.family !== dst.family || (this.sock && sendQueueFull(this.sock, SIP_SEND_QUEUE))) {
-      this.failed++;
+      this.add(0, 1);
       return;
     }
     const pkt = hep3(payload, src, dst, transport, this.now(), this.captureId);
     if (this.native) {
       // Within a read (or sipHold) queued, its failure reported after the flush; else sent now.
-      if (this.native.addon.sipSend(this.native.h, pkt, this.native.from, this.to.addr, this.to.port) < 0) this.failed++;
-      else this.sent++;
-    } else this.sock?.send(pkt, this.to.port, this.to.addr, (err) => (err ? this.failed++ : this.sent++));
+      const ok = this.native.addon.sipSend(this.native.h, pkt, this.native.from, this.to.addr, this.to.port) >= 0;
+      this.add(Number(ok), Number(!ok));
+    } else this.sock?.send(pkt, this.to.port, this.to.addr, (err) => this.add(Number(!err), Number(!!err)));
   }
 
   /** Bytes waiting in Node's queue (dgram; the addon keeps none past a flush). */

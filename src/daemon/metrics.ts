@@ -7,6 +7,7 @@ import { Engine } from '../core/engine.js';
 import { EngineState } from './ng.js';
 import { PAGE_CSS, PAGE_HTML, PAGE_JS } from './status-page.js';
 import { Relay, StreamInfo } from './relay.js';
+import { HEP_FAILED, HEP_SENT } from './hep.js';
 import { FULL_READ } from './turn.js';
 import { HostPort, parseHostIp, uriHost } from '../net/addr.js';
 import { R } from '../sip/reasons.js';
@@ -42,6 +43,7 @@ export function createRegistry(engine: Engine, relay: Relay, engines: readonly E
   new Counter({ name: 'sipproxy64_sip_udp_full_reads_total', help: 'Turns of the event loop in which a SIP UDP socket read a whole batch (more may wait: the proxy is at its core\'s rate)', registers: [reg], collect() { this.reset(); this.inc(engine.counters.get(FULL_READ) ?? 0); } });
   new Counter({ name: 'sipproxy64_sip_parse_errors_total', help: 'Datagrams that could not be parsed as SIP', registers: [reg], collect() { this.reset(); this.inc(engine.counters.get('parse-error') ?? 0); } });
   new Counter({ name: 'sipproxy64_sip_socket_errors_total', help: 'Sends and connections that failed in the socket layer, by transport', labelNames: ['transport'], registers: [reg], collect() { fill(this, [[{ transport: 'udp' }, engine.counters.get('sip-socket-error') ?? 0], [{ transport: 'tcp' }, engine.counters.get('tcp-socket-error') ?? 0]]); } });
+  new Counter({ name: 'sipproxy64_hep_datagrams_total', help: 'HEP copies of SIP messages (hep ADDR:PORT), by result: sent, or failed (not taken by the kernel, or too large)', labelNames: ['result'], registers: [reg], collect() { fill(this, [[{ result: 'sent' }, engine.counters.get(HEP_SENT) ?? 0], [{ result: 'failed' }, engine.counters.get(HEP_FAILED) ?? 0]]); } });
   new Counter({ name: 'sipproxy64_public_address_changes_total', help: 'Changes of the public address of masquerading followed (outbound NAME or if:IFACE, advertise LOCAL NAME)', registers: [reg], collect() { this.reset(); this.inc(engine.counters.get('public-address-changed') ?? 0); } });
   new Counter({ name: 'sipproxy64_internal_errors_total', help: 'Messages dropped because a rule failed (a bug: please report)', registers: [reg], collect() { this.reset(); this.inc(engine.counters.get(R.internalError.code) ?? 0); } });
   new Gauge({ name: 'sipproxy64_sip_connections', help: 'SIP connections open, both ways, by transport', labelNames: ['transport'], registers: [reg], collect() { this.reset(); for (const c of conns()) this.set({ transport: c.transport }, c.size); } });

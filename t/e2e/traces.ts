@@ -21,7 +21,7 @@ e2e('hep', (w) => {
     const sngrep = w.ns.start('sngrep', ['-N', '-q', '-F', '-L', 'udp:127.0.0.1:9060', '-O', out]);
     t.teardown(() => sngrep.kill('SIGKILL'));
     t.ok(await waitFor(() => w.ns.udpSockets().includes('127.0.0.1:9060 '), 8000, 100), 'sngrep listens for HEP');
-    const proxy = w.startProxy(CONF + `sip-io ${io}\n`);
+    const proxy = w.startProxy(CONF + `sip-io ${io}\nmetrics 127.0.0.1:9064\n`);
     t.ok(await w.proxyUp(proxy), `proxy started${proxy.log().slice(-300)}`);
     t.match(proxy.log(), new RegExp(`hep="?127\\.0\\.0\\.1:9060 ${io}`), `the mirror sends through ${io}`);
     const uas = w.sipp('uas.xml', '2001:db8:1::20', 5060, 31000, w.media('carol', '2001:db8:1::20', 40000));
@@ -30,6 +30,9 @@ e2e('hep', (w) => {
     const u = await uas;
     t.equal(uac.code, 0, `alice calls carol${tail(uac)}`);
     t.equal(u.code, 0, `carol answers${tail(u)}`);
+    const metrics = await w.http('/metrics');
+    const hep = (r: string): number => Number(new RegExp(`^sipproxy64_hep_datagrams_total\\{result="${r}"\\} (\\d+)$`, 'm').exec(metrics)?.[1] ?? -1);
+    t.ok(hep('sent') >= 10 && hep('failed') === 0, `sipproxy64_hep_datagrams_total: ${hep('sent')} sent, ${hep('failed')} failed`);
     proxy.child.kill('SIGTERM');
     await proxy.exited;
     await sleep(300);
