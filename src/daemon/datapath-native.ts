@@ -39,8 +39,10 @@ export interface Addon {
    * port, and on the wildcard address only the destination address. After a read's callback,
    * the datagrams sipSend queued in it go out (one sendmmsg a socket); cb(-errno, count)
    * then reports those of this socket that failed (a number first: no datagram's text).
+   * With addr, port may be 0 (the kernel chooses); with peer and peerPort, connected to it
+   * (only its datagrams are read).
    */
-  sipOpen(family: Family, port: number, cb: (...list: Array<string | number>) => void, addr?: string): Handle | number;
+  sipOpen(family: Family, port: number, cb: (...list: Array<string | number>) => void, addr?: string, peer?: string, peerPort?: number): Handle | number;
   /** Bytes sent or -errno; within a read's callback, queued: its length (a failure comes to cb). */
   sipSend(h: Handle, msg: Buffer | string, from: string, to: string, toPort: number): number;
   /** true: sipSend queues until the last hold closes (false), which sends and reports as after a read. Returns the holds open. */

@@ -77,8 +77,9 @@ export class HepMirror {
   /** count: each copy sent (HEP_SENT) or failed (HEP_FAILED), for the metrics; a queued copy that then failed counts -1 sent. */
   constructor(private readonly to: HostPort, private readonly captureId: number, private readonly now: () => number = Date.now, addon: Addon | null = null, private readonly count: (what: string, n: number) => void = () => {}) {
     const any = to.family === 6 ? '::' : '0.0.0.0';
-    // A port the kernel chooses; what comes to it is read and let go, as Node's dgram does.
-    const h = addon ? addon.sipOpen(to.family, 0, (...list) => this.reported(list), any) : -1;
+    // A port the kernel chooses, connected to the collector: the kernel drops what anyone
+    // else sends it (SPEC 11); what the collector sends is read and let go.
+    const h = addon ? addon.sipOpen(to.family, 0, (...list) => this.reported(list), any, to.addr, to.port) : -1;
     if (addon && typeof h !== 'number') {
       this.native = { addon, h, from: any }; // the source: the route's (pktinfo of the unspecified address)
       return;

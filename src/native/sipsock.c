@@ -266,22 +266,49 @@ static int open_sock(int family, uint16_t port, const char *addr) {
   return fd;
 }
 
-/* sipOpen(family, port, cb[, addr]) -> handle, or -errno when the socket cannot be made or
- * bound. Without addr: the wildcard address, any source. With addr, port 0: a port the
- * kernel chooses (a sender only: the HEP mirror, hep.ts). */
+/* Connect fd to peer:port (text), so that the kernel hands it only the peer's datagrams: 0 or -errno. */
+static int connect_to(int fd, int family, const char *peer, uint32_t port) {
+  union dst d;
+  memset(&d, 0, sizeof d);
+  socklen_t len;
+  if (family == AF_INET6) {
+    d.v6.sin6_family = AF_INET6;
+    d.v6.sin6_port = htons((uint16_t)port);
+    len = sizeof d.v6;
+    if (inet_pton(AF_INET6, peer, &d.v6.sin6_addr) != 1) return -EINVAL;
+  } else {
+    d.v4.sin_family = AF_INET;
+    d.v4.sin_port = htons((uint16_t)port);
+    len = sizeof d.v4;
+    if (inet_pton(AF_INET, peer, &d.v4.sin_addr) != 1) return -EINVAL;
+  }
+  return connect(fd, (struct sockaddr *)&d, len) < 0 ? -errno : 0;
+}
+
+/* sipOpen(family, port, cb[, addr[, peer, peerPort]]) -> handle, or -errno when the socket
+ * cannot be made or bound. Without addr: the wildcard address, any source. With addr, port
+ * 0: a port the kernel chooses; with a peer, connected to it, so that the kernel drops what
+ * anyone else sends it (a sender only: the HEP mirror, hep.ts; SPEC 11). */
 napi_value js_sip_open(napi_env env, napi_callback_info info) {
-  size_t argc = 4, al = 0;
-  napi_value argv[4];
-  uint32_t family, port;
+  size_t argc = 6, al = 0, pl = 0;
+  napi_value argv[6];
+  uint32_t family, port, peer_port = 0;
   napi_valuetype t;
-  char addr[64];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 3 || napi_get_value_uint32(env, argv[0], &family) != napi_ok ||
+  char addr[64], peer[64];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 3 || argc == 5 || napi_get_value_uint32(env, argv[0], &family) != napi_ok ||
       (family != 4 && family != 6) || napi_get_value_uint32(env, argv[1], &port) != napi_ok || (port < 1 && argc < 4) || port > 65535 ||
       napi_typeof(env, argv[2], &t) != napi_ok || t != napi_function ||
-      (argc > 3 && napi_get_value_string_utf8(env, argv[3], addr, sizeof addr, &al) != napi_ok))
-    return fail(env, "rtp64.sipOpen(family, port, callback[, addr])");
+      (argc > 3 && napi_get_value_string_utf8(env, argv[3], addr, sizeof addr, &al) != napi_ok) ||
+      (argc > 5 && (napi_get_value_string_utf8(env, argv[4], peer, sizeof peer, &pl) != napi_ok || napi_get_value_uint32(env, argv[5], &peer_port) != napi_ok ||
+                    peer_port < 1 || peer_port > 65535)))
+    return fail(env, "rtp64.sipOpen(family, port, callback[, addr[, peer, peerPort]])");
   int fd = open_sock(family == 6 ? AF_INET6 : AF_INET, (uint16_t)port, argc > 3 ? addr : NULL);
   if (fd < 0) return number(env, fd);
+  int rc = argc > 5 ? connect_to(fd, family == 6 ? AF_INET6 : AF_INET, peer, peer_port) : 0;
+  if (rc < 0) {
+    close(fd);
+    return number(env, rc);
+  }
   struct sipsock *s = calloc(1, sizeof *s);
   if (!s) {
     close(fd);

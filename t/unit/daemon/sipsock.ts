@@ -219,3 +219,31 @@ t.test('answers made in a read\'s callback go out together after it, in order; f
   t.notOk(back.some((m) => m.toString() === 'never'), 'the closed socket sent nothing');
   t.equal(reports.length, 2, 'and nothing was reported for it');
 });
+
+t.test('a sender\'s socket (the HEP mirror): a port the kernel chooses, connected to its peer, so a stranger\'s datagram never arrives', async (t) => {
+  const addon = loadNative();
+  if (addon instanceof Error) return t.fail(`the addon does not load: ${addon.message}`);
+  const open = addon.sipOpen as (...a: unknown[]) => unknown;
+  t.throws(() => open(4, 0, () => {}), TypeError, 'port 0 only with an address');
+  t.throws(() => open(4, 0, () => {}, '0.0.0.0', '127.0.0.1'), TypeError, 'a peer without its port');
+  t.throws(() => open(4, 0, () => {}, '0.0.0.0', '127.0.0.1', 0), TypeError, 'a peer on port 0');
+  const bad = open(4, 0, () => {}, '0.0.0.0', '::1', 9);
+  t.equal(typeof bad === 'number' ? errnoName(-bad) : bad, 'EINVAL', 'an IPv6 peer of an IPv4 socket: -EINVAL');
+  const { client: peer, port: peerPort, back } = await udpPeer(t);
+  const { client: stranger } = await udpPeer(t);
+  const got: string[] = [];
+  const h = addon.sipOpen(4, 0, each(3, (msg, addr, port) => void got.push(`${msg} ${addr}:${port}`)), '0.0.0.0', '127.0.0.1', peerPort);
+  if (typeof h === 'number') return t.fail(`sipOpen: ${errnoName(-h)}`);
+  t.teardown(() => addon.sipClose(h));
+  const from = new Promise<dgram.RemoteInfo>((r) => peer.once('message', (_m, rinfo) => r(rinfo)));
+  t.equal(addon.sipSend(h, 'copy', '0.0.0.0', '127.0.0.1', peerPort), 4, 'sent to the peer (the route chooses the source)');
+  const rinfo = await from;
+  t.same(back.map(String), ['copy'], 'the peer has it');
+  t.ok(rinfo.port > 0, `from the port the kernel chose (${rinfo.port})`);
+  // Loopback delivers in the sender's system call: the stranger's datagram, sent first,
+  // would be read before the peer's if the socket took it.
+  await new Promise<void>((r) => stranger.send('stranger', rinfo.port, '127.0.0.1', () => r()));
+  await new Promise<void>((r) => peer.send('peer', rinfo.port, '127.0.0.1', () => r()));
+  t.ok(await waitFor(() => got.length > 0, 5000), 'the peer\'s datagram is read');
+  t.same(got, [`peer 127.0.0.1:${peerPort}`], 'only the peer\'s: the kernel dropped the stranger\'s');
+});
