@@ -1,6 +1,9 @@
 // HEPv3 (issue 19): the byte layout of sipcapture's specification, chunk by chunk.
 import t from 'tap';
-import { hep3 } from '../../../src/daemon/hep.js';
+import dgram from 'node:dgram';
+import { loadNative } from '../../../src/daemon/datapath-native.js';
+import { HEP_FAILED, HEP_SENT, HepMirror, hep3 } from '../../../src/daemon/hep.js';
+import { waitFor } from '../../lib/netns.js';
 
 /** Read the chunks back: type -> value. */
 function chunks(p: Buffer): Map<number, Buffer> {
@@ -38,4 +41,41 @@ t.test('an IPv6 UDP message and an IPv4 TCP one', async (t) => {
   t.equal(q.get(3)!.toString('hex'), 'c0000201');
   t.equal(q.get(4)!.toString('hex'), 'c000020a');
   t.same(chunks(hep3(sip, { addr: '::', family: 6, port: 1 }, { addr: '2001:db8::', family: 6, port: 2 }, 'udp', 0, 0)).get(6)!.toString('hex'), '20010db8000000000000000000000000', 'a trailing ::');
+});
+
+// The mirror's socket, native (connected to the collector) and js: a collector that is not
+// listening yet (the kernel answers port unreachable, which a connected socket hears) costs
+// copies, counted, never an exception or a stopped mirror; once it listens, every copy arrives.
+t.test('a collector not listening, then listening: native and js', async (t) => {
+  const addon = loadNative();
+  if (addon instanceof Error) return t.fail(`the addon does not load: ${addon.message}`);
+  const at = { addr: '127.0.0.1', family: 4 as const, port: 5060 };
+  for (const io of ['native', 'js'] as const) {
+    const probe = dgram.createSocket('udp4'); // a free port for the collector
+    await new Promise<void>((r) => probe.bind(0, '127.0.0.1', () => r()));
+    const port = probe.address().port;
+    await new Promise<void>((r) => probe.close(() => r()));
+    const counted = new Map<string, number>();
+    const hep = new HepMirror({ addr: '127.0.0.1', family: 4, port }, 2001, Date.now, io === 'native' ? addon : null, (k, n) => counted.set(k, (counted.get(k) ?? 0) + n));
+    t.teardown(() => hep.close());
+    t.equal(hep.io, io, `through ${io}`);
+    // Paced over turns of the loop, as a proxy's copies come (not all within one read).
+    const turn = (): Promise<void> => new Promise((r) => setTimeout(r, 5));
+    for (let i = 0; i < 10; i++) {
+      hep.sip('OPTIONS sip:down SIP/2.0\r\n\r\n', at, at, 'udp');
+      await turn();
+    }
+    await waitFor(() => hep.sent + hep.failed === 10, 5000);
+    t.equal(hep.sent + hep.failed, 10, `${io}: every copy to no collector sent or counted failed (${hep.sent} + ${hep.failed})`);
+    const collector = dgram.createSocket('udp4');
+    const got: Buffer[] = [];
+    collector.on('message', (m) => got.push(m));
+    await new Promise<void>((r) => collector.bind(port, '127.0.0.1', () => r()));
+    t.teardown(() => collector.close());
+    for (let i = 0; i < 10; i++) hep.sip(`OPTIONS sip:up${i} SIP/2.0\r\n\r\n`, at, at, 'udp');
+    t.ok(await waitFor(() => got.length === 10, 5000), `${io}: once it listens, every copy arrives (${got.length} of 10)`);
+    t.same(got.map((g) => /sip:(up\d)/.exec(g.toString('latin1'))?.[1]), Array.from({ length: 10 }, (_, i) => `up${i}`), `${io}: in order, each a HEP packet of its message`);
+    await waitFor(() => hep.sent + hep.failed === 20, 5000);
+    t.same([counted.get(HEP_SENT) ?? 0, counted.get(HEP_FAILED) ?? 0], [hep.sent, hep.failed], `${io}: the metrics' counts are the mirror's (${hep.sent} sent, ${hep.failed} failed)`);
+  }
 });
