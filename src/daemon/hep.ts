@@ -85,12 +85,17 @@ export class HepMirror {
       return;
     }
     this.sock = udpSocket(to.family); // an IP literal: no lookup, so a send reaches libuv at once
-    this.sock.on('error', () => this.add(0, 1));
-    // Bound now, not by the first send: until a socket is bound, Node holds its sends in a
-    // queue of its own, which the bound below cannot see.
-    this.sock.bind(0);
+    // Connected, as the addon's: the kernel drops what anyone else sends it (SPEC 11); its
+    // port unreachable from an absent collector comes as an error event about a copy already
+    // counted sent (a send's own failure comes to its callback). Bound at once by connect,
+    // not by the first send: until a socket is bound, Node holds its sends in a queue of its
+    // own, which the bound below cannot see.
+    this.sock.on('error', () => {});
+    this.sock.connect(to.port, to.addr, () => (this.connected = true));
     this.sock.unref();
   }
+
+  private connected = false; // dgram: until its connect completes (a turn after start-up), copies are counted failed
 
   /** Which way it sends: the addon's socket, or Node's dgram (no addon, or it could not bind). */
   get io(): 'native' | 'js' {
@@ -115,7 +120,7 @@ export class HepMirror {
   sip(payload: Buffer | string, src: HostPort, dst: HostPort, transport: Transport): void {
     // SPEC 11: a collector behind a congested link must not grow our memory: the addon drops
     // what the kernel does not take (EAGAIN), dgram's queue is bounded (udp.ts).
-    if (payload.length > 65000 || src.family !== dst.family || (this.sock && sendQueueFull(this.sock, SIP_SEND_QUEUE))) {
+    if (payload.length > 65000 || src.family !== dst.family || (this.sock && (!this.connected || sendQueueFull(this.sock, SIP_SEND_QUEUE)))) {
       this.add(0, 1);
       return;
     }
@@ -124,7 +129,7 @@ export class HepMirror {
       // Within a read (or sipHold) queued, its failure reported after the flush; else sent now.
       const ok = this.native.addon.sipSend(this.native.h, pkt, this.native.from, this.to.addr, this.to.port) >= 0;
       this.add(Number(ok), Number(!ok));
-    } else this.sock?.send(pkt, this.to.port, this.to.addr, (err) => this.add(Number(!err), Number(!!err)));
+    } else this.sock?.send(pkt, (err) => this.add(Number(!err), Number(!!err)));
   }
 
   /** Bytes waiting in Node's queue (dgram; the addon keeps none past a flush). */
