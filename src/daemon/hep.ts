@@ -71,6 +71,7 @@ export function hep3(payload: Buffer | string, src: HostPort, dst: HostPort, tra
 export class HepMirror {
   private readonly sock: dgram.Socket | null = null;
   private readonly native: { addon: Addon; h: Handle; from: string } | null = null;
+  private connected = false; // dgram: until its connect completes (a turn after start-up), copies are counted failed
   sent = 0;
   failed = 0;
 
@@ -85,17 +86,13 @@ export class HepMirror {
       return;
     }
     this.sock = udpSocket(to.family); // an IP literal: no lookup, so a send reaches libuv at once
-    // Connected, as the addon's: the kernel drops what anyone else sends it (SPEC 11); its
-    // port unreachable from an absent collector comes as an error event about a copy already
-    // counted sent (a send's own failure comes to its callback). Bound at once by connect,
-    // not by the first send: until a socket is bound, Node holds its sends in a queue of its
-    // own, which the bound below cannot see.
+    // Connected, as the addon's: the kernel drops what anyone else sends it (SPEC 11). An
+    // absent collector's port unreachable comes as an error event about a copy already
+    // counted sent (a send's own failure comes to its callback).
     this.sock.on('error', () => {});
     this.sock.connect(to.port, to.addr, () => (this.connected = true));
     this.sock.unref();
   }
-
-  private connected = false; // dgram: until its connect completes (a turn after start-up), copies are counted failed
 
   /** Which way it sends: the addon's socket, or Node's dgram (no addon, or it could not bind). */
   get io(): 'native' | 'js' {
