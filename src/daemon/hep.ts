@@ -71,7 +71,9 @@ export function hep3(payload: Buffer | string, src: HostPort, dst: HostPort, tra
 export class HepMirror {
   private readonly sock: dgram.Socket | null = null;
   private readonly native: { addon: Addon; h: Handle; from: string } | null = null;
-  private connected = false; // dgram: until its connect completes (a turn after start-up), copies are counted failed
+  // dgram: until its connect completes (a turn after start-up) copies are counted failed;
+  // if it fails (no route to the collector yet), each copy names the collector, as before.
+  private via: 'connecting' | 'connected' | 'address' = 'connecting';
   sent = 0;
   failed = 0;
 
@@ -80,7 +82,10 @@ export class HepMirror {
     const any = to.family === 6 ? '::' : '0.0.0.0';
     // A port the kernel chooses, connected to the collector: the kernel drops what anyone
     // else sends it (SPEC 11); what the collector sends is read and let go.
-    const h = addon ? addon.sipOpen(to.family, 0, (...list) => this.reported(list), any, to.addr, to.port) : -1;
+    // No route to it yet (ENETUNREACH at start): unconnected, so copies go once there is one.
+    const cb = (...list: Array<string | number>): void => this.reported(list);
+    let h = addon ? addon.sipOpen(to.family, 0, cb, any, to.addr, to.port) : -1;
+    if (addon && typeof h === 'number') h = addon.sipOpen(to.family, 0, cb, any);
     if (addon && typeof h !== 'number') {
       this.native = { addon, h, from: any }; // the source: the route's (pktinfo of the unspecified address)
       return;
@@ -90,7 +95,8 @@ export class HepMirror {
     // absent collector's port unreachable comes as an error event about a copy already
     // counted sent (a send's own failure comes to its callback).
     this.sock.on('error', () => {});
-    this.sock.connect(to.port, to.addr, () => (this.connected = true));
+    // Node calls back with the error when the connect fails (@types/node does not say so).
+    this.sock.connect(to.port, to.addr, (...err: unknown[]) => (this.via = err[0] ? 'address' : 'connected'));
     this.sock.unref();
   }
 
@@ -117,7 +123,7 @@ export class HepMirror {
   sip(payload: Buffer | string, src: HostPort, dst: HostPort, transport: Transport): void {
     // SPEC 11: a collector behind a congested link must not grow our memory: the addon drops
     // what the kernel does not take (EAGAIN), dgram's queue is bounded (udp.ts).
-    if (payload.length > 65000 || src.family !== dst.family || (this.sock && (!this.connected || sendQueueFull(this.sock, SIP_SEND_QUEUE)))) {
+    if (payload.length > 65000 || src.family !== dst.family || (this.sock && (this.via === 'connecting' || sendQueueFull(this.sock, SIP_SEND_QUEUE)))) {
       this.add(0, 1);
       return;
     }
@@ -126,7 +132,11 @@ export class HepMirror {
       // Within a read (or sipHold) queued, its failure reported after the flush; else sent now.
       const ok = this.native.addon.sipSend(this.native.h, pkt, this.native.from, this.to.addr, this.to.port) >= 0;
       this.add(Number(ok), Number(!ok));
-    } else this.sock?.send(pkt, (err) => this.add(Number(!err), Number(!!err)));
+    } else if (this.sock) {
+      const done = (err: Error | null): void => this.add(Number(!err), Number(!!err));
+      if (this.via === 'connected') this.sock.send(pkt, done);
+      else this.sock.send(pkt, this.to.port, this.to.addr, done); // Node refuses an address once connected
+    }
   }
 
   /** Bytes waiting in Node's queue (dgram; the addon keeps none past a flush). */

@@ -39,7 +39,7 @@ const udp = new SipUdp(engine, createLogger('plain', 'info', (l) => { if (/warn/
 await udp.start([{ addr: '192.0.2.201', family: 4 }], 5060);
 hep = new HepMirror({ addr: '192.0.2.202', family: 4, port: 9060 }, 2001, Date.now, udp.addon);
 // dgram's socket connects in a later turn (copies before it are counted failed): wait for it, bounded.
-for (let i = 0; i < 500 && hep.io === 'js' && !hep.connected; i++) await new Promise((r) => setTimeout(r, 10));
+for (let i = 0; i < 500 && hep.io === 'js' && hep.via === 'connecting'; i++) await new Promise((r) => setTimeout(r, 10));
 if (answer) {
   // One datagram in (the engine drops it as no SIP; deliver answers all the same), then
   // wait for the callback: the queued sends and their report come before the next task.

@@ -52,6 +52,22 @@ else {
     }
   });
 
+  // A collector with no route yet when the proxy starts (an interface that comes up later):
+  // its copies are counted failed, nothing is thrown, and they go once the route exists.
+  // (The mirror's socket could not be connected: the connect's failure once made every copy
+  // of the js mirror throw, and each message it mirrored was lost as an internal error.)
+  t.test('a collector with no route at start, then one: native and js', async (t) => {
+    for (const io of ['native', 'js']) {
+      const r = await ns.run(process.execPath, [join(ROOT, 't', 'e2e', 'hep-route.mjs'), io], 30000);
+      t.equal(r.code, 0, `${io}: ran, nothing thrown ${r.stderr}`);
+      const out = JSON.parse(r.stdout) as { io: string; route: number; before: { sent: number; failed: number }; after: { sent: number; failed: number } };
+      t.equal(out.io, io, `hep through ${io}`);
+      t.same(out.before, { sent: 0, failed: 5 }, `${io}: with no route, five copies counted failed`);
+      t.equal(out.route, 0, 'the route added');
+      t.same(out.after, { sent: 5, failed: 0 }, `${io}: once the route exists, five copies sent`);
+    }
+  });
+
   // The relay's side of it: media towards a party behind the congested link. Both datapaths
   // drop what the kernel will not take and count it (rtp-socket-error); the js one, whose
   // dgram would queue every packet, once 256 wait on a socket.
