@@ -229,7 +229,7 @@ function rewriteRequestUri(rw: RewriteCtx, m: SipMessage, plan: Forward, pre: Pr
   const ruri = pre.routing.ruri;
   if (newRuri) rw.edits.replace(m.uriStart, m.uriEnd, rewriteUriText(newRuri, rw));
   else if (ruri && plan.ruriHost) rw.edits.replace(ruri.hostStart, ruri.hostEnd, plan.ruriHost);
-  else if (ruri) rewriteUri(rw, m.uriStart, m.uriEnd, true);
+  else if (ruri) rewriteUri(rw, m.uriStart, m.uriEnd, true, ruri); // (parsed by checkRequestUri)
   // RFC 3261 19.1.5: transport= on a URI that named our face described the phone's hop to
   // us, not the party's: it does not go on (a UDP-only registrar would take it as its own).
   // (With our ;sp64t= it is the party's again: rewriteUri puts that back.)

@@ -153,11 +153,11 @@ function setPort(c: RewriteCtx, u: UriParts, port: number | null): void {
  * `restorable` (routing URIs: Request-URI, Contact, Route-like headers): an unmapped address
  * replaced by the generic one is kept in ;sp64h= and put back when the URI comes back, so
  * remote targets behind other proxies stay reachable (RFC 3261 12.1.1). It is never used
- * to choose where a request goes.
+ * to choose where a request goes. `parsed`: parseUri(c.text, s, e), when the caller has it.
  */
-export function rewriteUri(c: RewriteCtx, s: number, e: number, restorable = false): UriParts | null {
+export function rewriteUri(c: RewriteCtx, s: number, e: number, restorable = false, parsed?: UriParts): UriParts | null {
   if (--c.budget.uris < 0) throw refuse(R.tooManyUris);
-  const u = parseUri(c.text, s, e);
+  const u = parsed ?? parseUri(c.text, s, e); // (the Request-URI comes parsed: checkRequestUriAt)
   if (!u) return null;
   const a = hostIp(c.text, u.hostStart, u.hostEnd);
   if (a && c.hook?.(c, u, a, portOf(c.text, u), restorable)) {

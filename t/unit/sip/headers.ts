@@ -24,6 +24,30 @@ t.test('table is consistent', async (t) => {
   t.equal(lookupHeader('Call-ID').kind, 'opaque', 'identifiers are never edited');
 });
 
+t.test('lookupHeader: any case of each spelling, nothing else', async (t) => {
+  const flip = (s: string) => [...s].map((c, i) => (i % 2 ? c.toLowerCase() : c.toUpperCase())).join('');
+  for (const h of HEADERS) {
+    for (const spelling of h.compact ? [h.name, h.compact] : [h.name]) {
+      for (const v of [spelling, spelling.toLowerCase(), spelling.toUpperCase(), flip(spelling)]) t.equal(lookupHeader(v), h, v);
+      // Only A-Z fold: a byte 32 apart from a '-' or a digit is another name (case folding by |32 would take
+      // '\r' for '-').
+      for (let i = 0; i < spelling.length; i++) {
+        const c = spelling.charCodeAt(i);
+        if (/[A-Za-z]/.test(spelling[i])) continue;
+        for (const other of [c - 32, c + 32, c ^ 32]) {
+          const v = spelling.slice(0, i) + String.fromCharCode(other) + spelling.slice(i + 1);
+          t.equal(lookupHeader(v).name, '', JSON.stringify(v));
+        }
+      }
+      t.equal(lookupHeader(spelling + 'x').name, '', `${spelling}x`);
+    }
+  }
+  t.equal(lookupHeader('').name, '');
+  t.equal(lookupHeader('X'.repeat(40)).name, '');
+  t.equal(lookupHeader('Call\rID').name, '', 'CR where the - is');
+  t.equal(lookupHeader('\u0143all-ID').name, '', 'a letter past Latin-1 whose low byte is C');
+});
+
 t.test('headerrfclist.implemented agrees with the table', async (t) => {
   const listed = readFileSync(join(root, 'headerrfclist.implemented'), 'utf8')
     .split('\n').filter((l) => l.startsWith('RFC')).map((l) => Number(/^RFC(\d+)/.exec(l)![1]));
