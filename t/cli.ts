@@ -1,10 +1,10 @@
 // The built command line: exit codes, rewrite output, --check-config, --help, --version.
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync} from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { tempDir } from './lib/tmp.js';
 
 const root = join(fileURLToPath(new URL('.', import.meta.url)), '..');
 const bin = join(root, 'dist', 'src', 'cli', 'main.js');
@@ -28,7 +28,7 @@ t.test('a fixture case gives the same output through the CLI', async (t) => {
 });
 
 t.test('rewrite resolves uplinks named by host name (here: localhost, from the host table)', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'sp64-'));
+  const dir = tempDir(t, 'sp64-');
   const conf = join(dir, 'up.conf');
   writeFileSync(conf, 'generic4 192.0.2.1\ngeneric6 2001:db8::1\nmap localhost 2001:db8::140\n');
   const msg = 'OPTIONS sip:localhost SIP/2.0\r\nVia: SIP/2.0/UDP [2001:db8::77]:5060;branch=z9hG4bKx\r\nFrom: <sip:a@[2001:db8::77]>;tag=1\r\nTo: <sip:localhost>\r\nCall-ID: x\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n';
@@ -38,7 +38,7 @@ t.test('rewrite resolves uplinks named by host name (here: localhost, from the h
 });
 
 t.test('rewrite on a terminal shows control characters as \\xNN; into a pipe, the exact bytes (SPEC 11)', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'sp64-'));
+  const dir = tempDir(t, 'sp64-');
   const msg = join(dir, 'esc.sip');
   writeFileSync(msg, 'OPTIONS sip:alice@192.0.2.105 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bKx;rport\r\nMax-Forwards: 70\r\nFrom: <sip:alice@192.0.2.105>;tag=1\r\n' +
     'To: <sip:alice@192.0.2.105>\r\nCall-ID: \x1b]0;owned\x07\x9b2J@192.0.2.10\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n', 'latin1');
@@ -59,7 +59,7 @@ t.test('drops print drop REASON and exit 0', async (t) => {
 });
 
 t.test('usage and config errors exit 2 with a message naming the problem', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'sp64-'));
+  const dir = tempDir(t, 'sp64-');
   const bad = join(dir, 'bad.conf');
   writeFileSync(bad, 'generic4 192.0.2.1\ngeneric6 2001:db8::1\nmap 192.0.2.10 192.0.2.11\n');
   const r1 = run(['--check-config', '-c', bad]);
@@ -94,7 +94,7 @@ t.test('--help and --version', async (t) => {
 });
 
 t.test('masquerading: --check-config shows it, rewrite resolves the names the LAN sends to, status lists registrations', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'sp64-'));
+  const dir = tempDir(t, 'sp64-');
   const conf = join(dir, 'masq.conf');
   const regs = join(dir, 'registrations.json');
   writeFileSync(conf, `inbound 192.0.2.1/24\noutbound 198.51.100.1\nregistrations ${regs}\n`);

@@ -3,10 +3,10 @@
 // from it. Here the real tap runner fails a file on purpose, and the awk must name it.
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from './lib/world.js';
+import { tempDir } from './lib/tmp.js';
 
 const tapLog = (dir: string, body: string): string => {
   const file = join(dir, 'case.mjs');
@@ -20,8 +20,7 @@ const tapLog = (dir: string, body: string): string => {
 const failures = (log: string): string => spawnSync('awk', ['-f', join(ROOT, 't/tools/failures.awk')], { input: log, encoding: 'utf8' }).stdout;
 
 t.test('a failed assertion is named with its file and its diagnostics', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'sp64-failures-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, 'sp64-failures-');
   const failed = failures(tapLog(dir, "t.test('one', async (t) => { t.ok(true, 'fine'); t.equal(1, 2, 'broken thing'); });"));
   t.match(failed, /^\[case\.mjs\] not ok 2 - broken thing$/m, 'the assertion, with its file');
   t.match(failed, /^ {2}---\n(?: .*\n)*? {2}diff: \|\n(?: .*\n)*? {4}\+1\n/m, 'its diagnostics, the diff in them');

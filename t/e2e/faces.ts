@@ -2,11 +2,11 @@
 // then the daemon starts on the faces it added; and the systemd unit passes systemd's checks.
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Netns, waitFor } from '../lib/netns.js';
 import { cannotRun, ROOT } from '../lib/world.js';
+import { tempDir } from '../lib/tmp.js';
 
 const helper = join(ROOT, 'etc', 'sipproxy64-faces');
 const conf = join(ROOT, 'etc', 'sipproxy64.conf');
@@ -67,7 +67,7 @@ if (!cannotRun()) {
 
   t.test('port faces on an address the host holds, and a nat64 prefix', async (t) => {
     inNs('ip', ['addr', 'add', '198.51.100.1/24', 'dev', 'up1']);
-    const pf = join(mkdtempSync(join(tmpdir(), 'faces-')), 'pf.conf');
+    const pf = join(tempDir(t, 'faces-'), 'pf.conf');
     writeFileSync(pf, 'generic4 192.0.2.1\ngeneric6 2001:db8::1\nmap 2001:db8:1::20 198.51.100.1:5071\nmap 2001:db8:1::21 198.51.100.1:5072 udp\nnat64 2001:db8:6464::/96\n');
     const a = inNs('bash', [helper, 'add', '-c', pf]);
     t.equal(a.status, 0, a.stderr);
@@ -89,7 +89,7 @@ t.test('the systemd unit passes systemd-analyze', async (t) => {
     t.comment('systemd-analyze not installed: structural checks only');
     return;
   }
-  const dir = mkdtempSync(join(tmpdir(), 'sp64unit-'));
+  const dir = tempDir(t, 'sp64unit-');
   const file = join(dir, 'sipproxy64.service');
   writeFileSync(file, unit.replaceAll('/usr/lib/sipproxy64/sipproxy64-faces', helper).replaceAll('/usr/bin/sipproxy64', join(ROOT, 'dist', 'src', 'cli', 'main.js')));
   const v = spawnSync('systemd-analyze', ['verify', file], { encoding: 'utf8' });

@@ -14,11 +14,11 @@
 //     that the counting itself is tested when the screen keeps nothing.
 import t, { Test } from 'tap';
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bestMs, caseMessages, CountItem, places, RUNS, SIZES, TURNS, withRun } from '../../bench/runs-gen.js';
 import { ROOT } from '../lib/world.js';
+import { tempDir } from '../lib/tmp.js';
 
 /** Cases whose messages take every reader: calls both ways, a registration, multipart SDP, ICE,
  *  Route sets, URI headers, folded and compact headers, masquerading out and in. */
@@ -63,8 +63,7 @@ t.test('no run in a message costs more than 6 times as much at 4 times the lengt
   // in a fresh process, and only that count judges it (a collection or a recompilation that
   // fell in every turn of one length once made a count 0.89 times; one can err upward too).
   const items: CountItem[] = [{ control: 'quadratic' }, ...always(), ...kept.slice(0, KEEP).map(([, it]) => it)];
-  const dir = mkdtempSync(join(tmpdir(), 'sp64-runs-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, 'sp64-runs-');
   const bad = (it: CountItem, c: Count): boolean => ('control' in it ? c.growth <= 12 : c.growth > LIMIT);
   const first = await count(t, dir, 'all', items);
   const again = items.map((_, i) => i).filter((i) => first.counts[i] && bad(items[i], first.counts[i]));

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { canUseNetns, Netns, RunResult, sleep, waitFor } from './netns.js';
+import { removeTemp } from './tmp.js';
 
 export const ROOT = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
 export const E2E = join(ROOT, 't', 'e2e');
@@ -199,5 +200,6 @@ export class World {
 
   destroy(): void {
     this.ns.destroy();
+    removeTemp(this.dir);
   }
 }

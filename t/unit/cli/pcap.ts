@@ -3,15 +3,15 @@
 // TCP streams are framed across segments, retransmissions skipped; damage is skipped.
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { frames, PcapError, PcapWriter, sipPackets } from '../../../src/cli/pcap.js';
 import { runPcap } from '../../../src/cli/rewrite.js';
 import { HostPort } from '../../../src/net/addr.js';
 import { engineOf } from '../../lib/engine.js';
+import { tempDir } from '../../lib/tmp.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'sp64pcap-'));
+const dir = tempDir(t, 'sp64pcap-');
 const hp = (addr: string, port: number): HostPort => ({ addr, family: addr.includes(':') ? 6 : 4, port });
 const INVITE = 'INVITE sip:carol@127.0.0.120:5060 SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.10:5060;branch=z9hG4bK1\r\nMax-Forwards: 70\r\nFrom: <sip:alice@127.0.0.10>;tag=1\r\nTo: <sip:carol@127.0.0.120>\r\nCall-ID: p1@x\r\nCSeq: 1 INVITE\r\nContact: <sip:alice@127.0.0.10>\r\nContent-Length: 0\r\n\r\n';
 const OPTIONS = INVITE.replace(/INVITE/g, 'OPTIONS').replace('Call-ID: p1@x', 'Call-ID: p2@x');

@@ -1,14 +1,14 @@
 // call-log (issue 19): one line per call when its last stream ends, the relay's streams as
 // they end (both datapaths), calls still up at shutdown, a file that cannot be written.
 import t from 'tap';
-import { mkdtempSync, readFileSync, renameSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { CallLog, EndedStream, callLine } from '../../../src/daemon/call-log.js';
 import { fromFigures } from '../../../src/daemon/quality.js';
 import { Relay } from '../../../src/daemon/relay.js';
+import { tempDir } from '../../lib/tmp.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'sp64calls-'));
+const dir = tempDir(t, 'sp64calls-');
 const names = ['IPv4', 'IPv6'] as const;
 const sent = fromFigures(50, 8600, 50, 50, 0.4, 10, 0, null);
 const stream = (index: number, ended: number, why = 'bye'): EndedStream => ({ callId: 'c1@x', index, created: 1_000_000 + index, establishedAt: 1_002_000, ended, why, by: '192.0.2.10:5060', offerer: '192.0.2.10', sides: [{ party: '192.0.2.10:4000', relay: '192.0.2.1:30000', sent }, { party: '[2001:db8::20]:5000', relay: '[2001:db8::1]:30000', sent }], verdict: { kind: 'ok', text: 'ok' } });

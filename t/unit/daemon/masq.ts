@@ -1,6 +1,5 @@
 import t from 'tap';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseConfig, validate } from '../../../src/config/config.js';
 import { engineOf } from '../../lib/engine.js';
@@ -10,6 +9,7 @@ import { MAX_LOOKUPS, NameResolver, RegistrationStore, resolveOutbound } from '.
 import { DnsApi } from '../../../src/daemon/resolver.js';
 import { staticDns } from '../../lib/dns.js';
 import { parseHostPort } from '../../../src/net/addr.js';
+import { tempDir } from '../../lib/tmp.js';
 
 const cfgText = 'inbound 192.0.2.1/24\noutbound 198.51.100.1\nrtp-ports 30000-30099\n';
 const dns = (ips: Record<string, string[]>) => staticDns(ips, ips);
@@ -61,7 +61,7 @@ t.test('at most 64 names are resolved at once: a LAN naming hosts by the thousan
 });
 
 t.test('registrations are saved atomically and restored', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'sp64masq-'));
+  const dir = tempDir(t, 'sp64masq-');
   const file = join(dir, 'sub', 'registrations.json');
   const { masq } = engineOf(cfgText);
   const log = createLogger('plain', 'error');

@@ -4,17 +4,16 @@
 // machine, within the 120 s every test file has.
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { tempDir } from '../../lib/tmp.js';
 
 const SRC: string[] = (JSON.parse(readFileSync('binding.gyp', 'utf8')) as { targets: Array<{ sources: string[] }> }).targets[0].sources; // the build's own list
 const SANITIZE = ['-fsanitize=address,undefined', '-fno-sanitize-recover=all', '-fno-omit-frame-pointer', '-O1', '-g', '-std=gnu11', '-Wall', '-Wextra', '-Werror'];
 const runtime = (lib: string): string => spawnSync('gcc', [`-print-file-name=${lib}`], { encoding: 'utf8' }).stdout.trim();
 
 t.test('the relay tests on a build of the addon with ASan and UBSan', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'rtp64-asan-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, 'rtp64-asan-');
   const file = join(dir, 'rtp64.node');
   const include = join(process.execPath, '../../include/node');
   const cc = spawnSync('gcc', [...SANITIZE, '-shared', '-fPIC', '-DNAPI_VERSION=8', `-I${include}`, '-o', file, ...SRC, '-lpthread'], { encoding: 'utf8' });

@@ -5,12 +5,12 @@
 import t from 'tap';
 import dgram from 'node:dgram';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+
 import { join } from 'node:path';
 import { Addon, loadNative } from '../../../src/daemon/datapath-native.js';
 import { Relay } from '../../../src/daemon/relay.js';
 import { lcg } from '../../lib/rand.js';
+import { tempDir } from '../../lib/tmp.js';
 
 const SANITIZE = ['-fsanitize=address,undefined', '-fno-sanitize-recover=all', '-fno-omit-frame-pointer', '-O1', '-g', '-std=gnu11', '-Wall', '-Wextra', '-Werror'];
 const tick = (ms = 50) => new Promise((r) => setTimeout(r, ms));
@@ -21,8 +21,7 @@ t.test('the native datapath is built by npm install and loads (python3, make, g+
 });
 
 t.test('rtp64_decide under ASan and UBSan: 2,000,000 random packets and re-offers keep the rules of SPEC 11', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'rtp64-fuzz-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, 'rtp64-fuzz-');
   const cc = spawnSync('gcc', [...SANITIZE, '-o', join(dir, 'fuzz'), 'src/native/fuzz.c', 'src/native/path.c', '-lpthread', '-lm'], { encoding: 'utf8' });
   t.equal(cc.status, 0, cc.stderr || 'built');
   const seed = String(Date.now() % 1000000);
@@ -33,8 +32,7 @@ t.test('rtp64_decide under ASan and UBSan: 2,000,000 random packets and re-offer
 });
 
 t.test('media-io where the kernel refuses io_uring (seccomp, as in a container): auto relays with epoll and says why; io_uring refuses to start', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'rtp64-nouring-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir(t, 'rtp64-nouring-');
   const cc = spawnSync('gcc', ['-O2', '-Wall', '-Wextra', '-Werror', '-o', join(dir, 'no-uring'), 't/tools/no-uring.c'], { encoding: 'utf8' });
   t.equal(cc.status, 0, cc.stderr || 'built');
   // In the child: a relay asked for io_uring, then one on auto that must relay a packet over

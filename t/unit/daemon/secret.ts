@@ -1,11 +1,11 @@
 // secret FILE (issue 18): one or two keys, each at least 32 characters, others may not read it.
 import t from 'tap';
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hostSecret, readSecret } from '../../../src/daemon/secret.js';
+import { tempDir } from '../../lib/tmp.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'sp64secret-'));
+const dir = tempDir(t, 'sp64secret-');
 const file = (name: string, text: string, mode = 0o600): string => {
   const f = join(dir, name);
   writeFileSync(f, text);

@@ -4,9 +4,8 @@
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import { Action } from '../../../src/core/types.js';
@@ -16,9 +15,9 @@ import { serverIdentity } from '../../../src/daemon/tls-identity.js';
 import { waitFor } from '../../lib/netns.js';
 import { freePort } from '../../lib/ports.js';
 import { engineOf } from '../../lib/engine.js';
+import { tempDir } from '../../lib/tmp.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'sp64-tls-'));
-t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+const dir = tempDir(t, 'sp64-tls-');
 const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', 'key.pem', '-out', 'cert.pem',
   '-days', '2', '-subj', '/CN=provider.example', '-addext', 'subjectAltName=DNS:provider.example'], { cwd: dir, encoding: 'utf8' });
 if (made.status !== 0) throw new Error(`openssl: ${made.stderr}`);

@@ -3,15 +3,15 @@
 // count. Through the engine, as the daemon's timer and sockets would drive it.
 import t from 'tap';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseConfig, validate } from '../../../src/config/config.js';
 import { buildEngine } from '../../../src/daemon/compose.js';
 import { MAX_MISSES } from '../../../src/masq/keepalive.js';
 import { parseHostPort } from '../../../src/net/addr.js';
+import { tempDir } from '../../lib/tmp.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'ka-'));
+const dir = tempDir(t, 'ka-');
 writeFileSync(join(dir, 'passwd'), 'alice alice-pw\nbob bob-pw\n');
 const cfg = validate(parseConfig(`inbound 192.0.2.1/24\noutbound 198.51.100.1\noutbound 2001:db8:1::1\nregistrar yes\ndomain example.net\npasswd ${join(dir, 'passwd')}\nkeepalive 30\n`, 'f'));
 const hp = (s: string) => parseHostPort(s)!;

@@ -1,8 +1,7 @@
 import t from 'tap';
 import { R } from '../../../src/sip/reasons.js';
 import { AuthGuard } from '../../../src/masq/guard.js';
-import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { Bindings } from '../../../src/masq/bindings.js';
@@ -13,6 +12,7 @@ import { parseConfig, validate } from '../../../src/config/config.js';
 import { parseMessage } from '../../../src/sip/message.js';
 import { parseHostPort } from '../../../src/net/addr.js';
 import { SipError } from '../../../src/sip/errors.js';
+import { tempDir } from '../../lib/tmp.js';
 
 t.test('bindings follow RFC 3261 10.3 and survive a restart', async (t) => {
   let now = 1_000_000;
@@ -21,7 +21,7 @@ t.test('bindings follow RFC 3261 10.3 and survive a restart', async (t) => {
   t.same(b.register('sip:alice@example.net', 'c2', 1, '192.0.2.11:5060/udp', [{ uri: 'sip:alice@192.0.2.11', expires: 3600 }]), { ok: true });
   t.equal(b.lookup('sip:alice@example.net').length, 2);
   t.same(b.register('sip:alice@example.net', 'c1', 1, 'x', [{ uri: 'sip:alice@192.0.2.10', expires: 60 }]), { ok: false, reason: R.registerOutOfOrder });
-  const dir = mkdtempSync(join(tmpdir(), 'sp64reg-'));
+  const dir = tempDir(t, 'sp64reg-');
   const file = join(dir, 'registrations.json');
   saveAtomic(file, JSON.stringify(b.all()));
   t.notOk(existsSync(file + '.tmp'), 'written through a temporary file and renamed');
