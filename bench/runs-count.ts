@@ -5,7 +5,7 @@
 // instructions of turn k alone, written as it ends (the test reads them as they come). An
 // instruction count, not a time: a loaded machine does not change it. The first item is a
 // reading quadratic on purpose, so the test sees that the count shows growth where there is some.
-//   valgrind --tool=callgrind --dump-before='node::Uptime*' node --predictable --expose-gc dist/bench/runs-count.js ITEMS.json
+//   valgrind --tool=callgrind --vgdb=no --dump-before='node::Uptime*' node --predictable --expose-gc dist/bench/runs-count.js ITEMS.json
 import { readFileSync } from 'node:fs';
 import { caseMessages, CountItem, handle, SIZES, TURNS, withRun } from './runs-gen.js';
 

@@ -93,7 +93,8 @@ async function count(t: Test, dir: string, tag: string, items: CountItem[]): Pro
   const out = join(dir, tag);
   mkdirSync(out);
   writeFileSync(join(out, 'items.json'), JSON.stringify(items));
-  const child = spawn('valgrind', ['--tool=callgrind', '--dump-before=node::Uptime*', `--callgrind-out-file=${out}/cg.%p`,
+  // --vgdb=no: valgrind makes no gdbserver FIFOs in /tmp (a child killed at teardown left them).
+  const child = spawn('valgrind', ['--tool=callgrind', '--vgdb=no', '--dump-before=node::Uptime*', `--callgrind-out-file=${out}/cg.%p`,
     'node', '--predictable', '--expose-gc', '--hash-seed=1', '--random-seed=1', 'dist/bench/runs-count.js', join(out, 'items.json')],
   { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
