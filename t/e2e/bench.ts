@@ -3,7 +3,8 @@
 // refuse) and nothing noticed, as no test ran it. Here both run at a tiny load, in their
 // own namespaces: each must end by itself, every call and packet must get through at that
 // load, and each must end with its ratio line in the form bench/README.md reports. So do
-// bench/instructions and bench/delivery, which count instructions under callgrind.
+// bench/instructions and bench/delivery, which count instructions under callgrind, and
+// bench/rewrite, whose figures no other test reads.
 import t from 'tap';
 import { spawn } from 'node:child_process';
 import { ROOT } from '../lib/world.js';
@@ -21,7 +22,7 @@ const run = (cmd: string, env: NodeJS.ProcessEnv, timeoutMs: number): Promise<{ 
     });
   });
 
-t.setTimeout(900_000); // four benches in one file, each bounded below
+t.setTimeout(900_000); // five benches in one file, each bounded below
 
 t.test('bench/rtp-run, 20 sessions for 1 s, each relay', { timeout: 240_000 }, async (t) => {
   // ISOLATE=0: the suite's other tests keep their cores; ONE=1: the one-thread table only.
@@ -43,6 +44,18 @@ t.test('bench/sip, 100 calls a second for 1 s, each proxy', { timeout: 240_000 }
     t.ok(row && Number(row[1]) > 0 && row[2] === '0', `${proxy}: calls made, none failed (${row ? `${row[1]} successful, ${row[2]} failed` : 'no row'})`);
   }
   t.match(r.out, /^ratio sipproxy64\/kamailio: rate \d+\.\d\d, CPU per call \d+\.\d\d \(lower is better\)$/m, 'the ratio line, in its form');
+  if (r.code !== 0) t.comment(r.out.slice(-2000));
+});
+
+t.test('bench/rewrite, 0.05 s a case', { timeout: 120_000 }, async (t) => {
+  const r = await run('node dist/bench/rewrite.js 0.05', {}, 100_000);
+  t.equal(r.code, 0, 'ends by itself, exit 0');
+  for (const c of ['INVITE with SDP', '200 OK with SDP', 'REGISTER', 'INVITE masquerading', 'INVITE prefix map', 'INVITE nat64', 'INVITE with SDP again']) {
+    // The bytes a message allocates, read from the heap between collections: a figure, not NaN.
+    const row = new RegExp(`^${c}\\s+(\\d+) msg/s  \\([\\d.]+ us/msg\\)\\s+([\\d.]+) KB/msg allocated$`, 'm').exec(r.out);
+    t.ok(row && Number(row[1]) > 0 && Number(row[2]) > 0, `${c}: ${row ? `${row[1]} msg/s, ${row[2]} KB a message` : 'no row'}`);
+  }
+  t.match(r.out, /^nat64 INVITE \/ plain map line INVITE: \d+\.\d\d$/m, 'ends with its ratios');
   if (r.code !== 0) t.comment(r.out.slice(-2000));
 });
 
