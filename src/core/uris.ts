@@ -157,7 +157,7 @@ function setPort(c: RewriteCtx, u: UriParts, port: number | null): void {
  */
 export function rewriteUri(c: RewriteCtx, s: number, e: number, restorable = false, parsed?: UriParts): UriParts | null {
   if (--c.budget.uris < 0) throw refuse(R.tooManyUris);
-  const u = parsed ?? parseUri(c.text, s, e); // (the Request-URI comes parsed: checkRequestUriAt)
+  const u = parsed ?? parseUri(c.text, s, e);
   if (!u) return null;
   const a = hostIp(c.text, u.hostStart, u.hostEnd);
   if (a && c.hook?.(c, u, a, portOf(c.text, u), restorable)) {
@@ -211,12 +211,10 @@ export function rewriteUriHeader(c: RewriteCtx, h: Header, skipOwn: boolean): vo
   for (const [s, e] of splitList(c.text, h.valueStart, h.valueEnd)) {
     const span = findUri(c.text, s, e);
     if (!span) continue;
-    if (skipOwn) {
-      const u = parseUri(c.text, span.start, span.end);
-      if (u && isOwnEntry(c.text, u, c.ours)) continue;
-    }
+    const u = skipOwn ? parseUri(c.text, span.start, span.end) : undefined;
+    if (u && isOwnEntry(c.text, u, c.ours)) continue;
     // An addr-spec without <> cannot take a URI parameter (RFC 3261 20.10).
-    rewriteUri(c, span.start, span.end, restorable && span.angle);
+    rewriteUri(c, span.start, span.end, restorable && span.angle, u ?? undefined);
   }
 }
 
