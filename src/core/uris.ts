@@ -153,11 +153,11 @@ function setPort(c: RewriteCtx, u: UriParts, port: number | null): void {
  * `restorable` (routing URIs: Request-URI, Contact, Route-like headers): an unmapped address
  * replaced by the generic one is kept in ;sp64h= and put back when the URI comes back, so
  * remote targets behind other proxies stay reachable (RFC 3261 12.1.1). It is never used
- * to choose where a request goes. `parsed`: parseUri(c.text, s, e), when the caller has it.
+ * to choose where a request goes. `parsed`: parseUri(c.text, s, e), null too, when the caller has it.
  */
-export function rewriteUri(c: RewriteCtx, s: number, e: number, restorable = false, parsed?: UriParts): UriParts | null {
+export function rewriteUri(c: RewriteCtx, s: number, e: number, restorable = false, parsed?: UriParts | null): UriParts | null {
   if (--c.budget.uris < 0) throw refuse(R.tooManyUris);
-  const u = parsed ?? parseUri(c.text, s, e);
+  const u = parsed === undefined ? parseUri(c.text, s, e) : parsed;
   if (!u) return null;
   const a = hostIp(c.text, u.hostStart, u.hostEnd);
   if (a && c.hook?.(c, u, a, portOf(c.text, u), restorable)) {
@@ -214,7 +214,7 @@ export function rewriteUriHeader(c: RewriteCtx, h: Header, skipOwn: boolean): vo
     const u = skipOwn ? parseUri(c.text, span.start, span.end) : undefined;
     if (u && isOwnEntry(c.text, u, c.ours)) continue;
     // An addr-spec without <> cannot take a URI parameter (RFC 3261 20.10).
-    rewriteUri(c, span.start, span.end, restorable && span.angle, u ?? undefined);
+    rewriteUri(c, span.start, span.end, restorable && span.angle, u);
   }
 }
 
