@@ -5,7 +5,7 @@ import { decimalAt } from '../net/strings.js';
 import { Edits } from '../sip/edits.js';
 import { refuse } from '../sip/errors.js';
 import { cseqOf, CSeq, callIdOf, tagOf } from '../sip/fields.js';
-import { hasLongHeader, Header, MAX_HEADERS, MAX_LINE, SipMessage, splitList, unfold } from '../sip/message.js';
+import { hasComma, hasLongHeader, Header, MAX_HEADERS, MAX_LINE, SipMessage, splitList, unfold } from '../sip/message.js';
 import { HOT_NAMES } from '../sip/headers.js';
 import { R, Reason } from '../sip/reasons.js';
 import { checkRequestUriAt, findUri, hostIp, param, parseUri, UriParts } from '../sip/uri.js';
@@ -186,8 +186,10 @@ function checkRequest(m: SipMessage): Checked {
 /** From and To: one name-addr or addr-spec each (RFC 3261 8.1.1.2-3). */
 function checkNameAddr(m: SipMessage, h: Header | undefined, why: Reason): void {
   if (!h) throw refuse(why);
-  const list = splitList(m.text, h.valueStart, h.valueEnd);
-  if (list.length !== 1 || !findUri(m.text, list[0][0], list[0][1])) throw refuse(why);
+  // Without a comma the value is its one element (the parser trimmed it as splitList would).
+  const list = hasComma(m.text, h.valueStart, h.valueEnd) ? splitList(m.text, h.valueStart, h.valueEnd) : null;
+  const [s, e] = list === null ? [h.valueStart, h.valueEnd] : list.length === 1 ? list[0] : [0, 0];
+  if (s >= e || !findUri(m.text, s, e)) throw refuse(why);
 }
 
 /** The Request-URI: sip, sips or tel (RFC 3261 16.3 step 2: 416 else), with a sound host and port. */

@@ -166,7 +166,7 @@ export function rewriteUri(c: RewriteCtx, s: number, e: number, restorable = fal
     const port = portOf(c.text, u);
     const ours = a.family !== c.out && c.ours.isOurs(a.addr); // our face or generic address, back to a party
     const back = restorable && ours && u.params.length > 0 ? keptPort(c.text, u) : null; // its ;sp64p=
-    const kept = u.params.find((p) => p.name === KEEP_PARAM);
+    const kept = param(u, KEEP_PARAM);
     const orig = kept && kept.valueStart >= 0 ? parseHostIp(c.text.slice(kept.valueStart, kept.valueEnd)) : null;
     if (kept && orig && orig.family === c.out && c.tr.isGeneric(a.addr)) {
       c.edits.replace(u.hostStart, u.hostEnd, uriHost(orig)); // back to the party's own address

@@ -3,7 +3,9 @@
 // rule reads are cut out, and what changes is recorded as edits against the message.
 import { Addr, Family, isPort, parseIp } from '../net/addr.js';
 import { Edits } from '../sip/edits.js';
+import { decimalAt } from '../net/strings.js';
 import { isBlank } from '../sip/message.js';
+import { connAt, flagAt, mPortAt } from './lines.js';
 
 /** Where one stream's sender receives its media, as its SDP says. */
 export interface SdpParty {
@@ -53,17 +55,11 @@ function maybeIce(text: string, s: number): boolean {
   return c === 99 || c === 105 || c === 101 || (c === 114 && (text.charCodeAt(s + 3) | 32) === 101);
 }
 
-/** An m= line's port and count, followed by the protocol: "m=audio " and "49170/2". */
-const M_PORT = /^(m=\S+\s+)(\d+)(?:\/\d+)?(?=\s)/;
+/** An m= line's port and its count (mPortAt: where the port starts and ends, where the count ends). */
+const M_AT = new Int32Array(3);
 
-const CONN = /^IN\s+IP[46]\s+([^\s/]+)/i;
 const C_SHAPE = /^c=IN\s+IP[46]\s+\S/i;
 const C_EMPTY = /^c=IN\s+IP[46]\s*$/i;
-
-/** A `c=`/`o=` tail "IN IP4 a[/ttl]": the address written, or null when there is none. */
-function connText(tail: string): string | null {
-  return CONN.exec(tail)?.[1] ?? null;
-}
 
 /** The unspecified address: an old-style hold, or a trickle-ICE offer (RFC 3264 8.4, RFC 8840). */
 const isUnspecified = (a: string | null): boolean => a === '0.0.0.0' || a === '::';
@@ -127,17 +123,16 @@ export function sdpEdits(text: string, s0: number, e0: number, t: SdpTarget, edi
     if (c0 === 111) marks.push(K.O, line, be, e);
     else if (c0 === 109) {
       // m=<media> <port>[/<number of ports>] <proto> ... (RFC 4566 5.14): the port and its count, read once.
-      const m = M_PORT.exec(text.slice(line, be));
-      const port = m ? Number(m[2]) : -1;
+      const m = mPortAt(text, line, be, M_AT);
+      const port = m ? decimalAt(text, M_AT[0], M_AT[1]) : -1;
       // SPEC 11: no port, or one no UDP port can be (above 65535): malformed, refused below.
       if (port !== 0 && !isPort(port) && badPort < 0) badPort = streams.length;
       cur = { port: isPort(port) ? port : 0, c: null, cHold: null, rtcp: null, rtcpAddr: null, mux: false, dir: null };
       streams.push(cur);
       // Pass 2 writes over the port and its count (-1: a line without one, left as it is).
-      marks.push(K.M, m ? line + m[1].length : -1, m ? line + m[0].length : -1, e);
+      marks.push(K.M, m ? M_AT[0] : -1, m ? M_AT[2] : -1, e);
     } else if (c0 === 99) {
-      const b = text.slice(line, be);
-      const written = connText(b.slice(2)); // one read gives the address and whether it is a hold
+      const written = connAt(text, line + 2, be); // one read gives the address and whether it is a hold
       const hold = isUnspecified(written);
       if (cur) {
         cur.c = connAddr(written);
@@ -148,8 +143,8 @@ export function sdpEdits(text: string, s0: number, e0: number, t: SdpTarget, edi
       }
       // SPEC 11: a c= line without an address is not given one (no growth for strangers); one
       // of another form ("c= IN IP4 a") is malformed: a lenient receiver reads an address there.
-      if (written !== null || C_SHAPE.test(b)) marks.push(hold ? K.CHOLD : K.C, line, be, e);
-      else if (!C_EMPTY.test(b)) badLine = true;
+      if (written !== null || C_SHAPE.test(text.slice(line, be))) marks.push(hold ? K.CHOLD : K.C, line, be, e);
+      else if (!C_EMPTY.test(text.slice(line, be))) badLine = true;
     } else if (c0 !== 97) continue;
     else if (maybeIce(text, line) && ICE.test(text.slice(line, be))) marks.push(K.ICE, line, be, e);
     else if (text.startsWith('a=rtcp:', line)) {
@@ -157,7 +152,7 @@ export function sdpEdits(text: string, s0: number, e0: number, t: SdpTarget, edi
       const m = cur && /^a=rtcp:(\d+)(?:\s+(IN\s+IP[46]\s+\S+))?\s*$/i.exec(text.slice(line, be));
       if (!m || !cur) badLine = true;
       else {
-        const written = m[2] ? connText(m[2]) : null;
+        const written = m[2] ? connAt(m[2], 0, m[2].length) : null;
         const port = Number(m[1]);
         cur.rtcp = isPort(port) ? port : null; // no RTCP port (0, above 65535): read as none
         cur.rtcpAddr = m[2] ? connAddr(written) : null;
@@ -167,12 +162,12 @@ export function sdpEdits(text: string, s0: number, e0: number, t: SdpTarget, edi
     } else {
       if (colon < line) colon = nextOf(text, ':', line);
       if (colon < be) continue; // the flags below take no value (RFC 4566 5.13)
-      const b = text.slice(line, be);
-      if (cur && /^a=rtcp-mux\s*$/i.test(b)) cur.mux = true;
-      else if (/^a=(sendrecv|sendonly|recvonly|inactive)\s*$/i.test(b)) {
-        const d = b.slice(2).trim().toLowerCase(); // RFC 4566 6: media level overrides session level
-        if (cur) cur.dir = d;
-        else sessionDir = d;
+      const flag = flagAt(text, line, be);
+      if (flag === 'rtcp-mux') {
+        if (cur) cur.mux = true;
+      } else if (flag !== null) { // RFC 4566 6: media level overrides session level
+        if (cur) cur.dir = flag;
+        else sessionDir = flag;
       }
     }
   }
@@ -193,6 +188,7 @@ export function sdpEdits(text: string, s0: number, e0: number, t: SdpTarget, edi
     const kind = marks[i], s = marks[i + 1], be = marks[i + 2];
     if (kind === K.O) {
       // o=<username> <sess-id> <sess-version> <nettype> <addrtype> <unicast-address>
+      // (A regex: a hand reader of this line's three words was slower, bench/README.md.)
       const m = /^(o=\S+\s+\S+\s+\S+\s+)(IN\s+IP[46]\s+\S+)\s*$/i.exec(text.slice(s, be));
       if (m) put(s + m[1].length, be, `IN IP${t.out} ${t.media.addr}`);
     } else if (kind === K.C || kind === K.CHOLD) put(s + 2, be, addrOut(t, kind === K.CHOLD));

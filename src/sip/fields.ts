@@ -1,7 +1,8 @@
 // Readers of the fields every SIP message carries (RFC 3261 20): Call-ID, CSeq, the tags of
 // From and To, Contact elements and Expires. Each reads the hot header the parser found.
 import { refuse } from './errors.js';
-import { elementsOf, SipMessage, unfold } from './message.js';
+import { decimalAt, isLineEnd, isSpace } from '../net/strings.js';
+import { elementsOf, isToken, knownMethod, SipMessage, unfold } from './message.js';
 import { R } from './reasons.js';
 import { findUri } from './uri.js';
 
@@ -15,13 +16,28 @@ export interface CSeq {
   readonly method: string;
 }
 
-/** CSeq = 1*DIGIT LWS Method (RFC 3261 20.16); the number is below 2**31. */
+/**
+ * CSeq = 1*DIGIT LWS Method (RFC 3261 20.16); the number is below 2**31. Read by hand as
+ * /^(\d{1,10})\s+(token)$/ read the unfolded value (a folded line end is white space to
+ * \s), without the copy, the match and its captures.
+ */
 export function cseqOf(m: SipMessage): CSeq | null {
   const h = m.hot.cseq;
   if (!h) return null;
-  const r = /^(\d{1,10})\s+([A-Za-z0-9\-.!%*_+`'~]+)$/.exec(unfold(m.text.slice(h.valueStart, h.valueEnd)));
-  if (!r || Number(r[1]) >= 2 ** 31) return null;
-  return { num: String(Number(r[1])), method: r[2] };
+  const text = m.text;
+  const e = h.valueEnd;
+  let i = h.valueStart;
+  while (i < e && text.charCodeAt(i) >= 48 && text.charCodeAt(i) <= 57) i++;
+  const digitsEnd = i;
+  if (digitsEnd === h.valueStart || digitsEnd - h.valueStart > 10) return null;
+  while (i < e && isSpace(text.charCodeAt(i))) i++;
+  if (i === digitsEnd) return null;
+  const ms = i;
+  while (i < e && isToken(text.charCodeAt(i))) i++;
+  if (i === ms || i !== e) return null;
+  const n = decimalAt(text, h.valueStart, digitsEnd);
+  if (n >= 2 ** 31) return null;
+  return { num: String(n), method: knownMethod(text, ms, e) ?? text.slice(ms, e) };
 }
 
 /**
@@ -72,12 +88,6 @@ function withoutAngles(v: string): string {
   }
   return out + v.slice(from);
 }
-
-const isLineEnd = (c: number): boolean => c === 10 || c === 13 || c === 0x2028 || c === 0x2029;
-
-/** JavaScript's \s (WhiteSpace and LineTerminator, ECMA-262): what the regexes tagIn replaced skipped. */
-const isSpace = (c: number): boolean =>
-  c === 32 || (c >= 9 && c <= 13) || c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff;
 
 function skipSpace(p: string, i: number): number {
   while (i < p.length && isSpace(p.charCodeAt(i))) i++;

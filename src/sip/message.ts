@@ -2,7 +2,7 @@
 // per byte) and the offsets of each header, so rewriting can splice instead of re-serialise.
 // The hot headers (Via, Call-ID, CSeq, From, To, Max-Forwards, Content-Type, Content-Length)
 // are remembered as the parser meets them, so no caller scans the header list for them again.
-import { decimalAt } from '../net/strings.js';
+import { decimalAt, isLineEnd } from '../net/strings.js';
 import { dropWith, refuse } from './errors.js';
 import { HeaderDef, HOT_NAMES, Kind, lookupHeader, UNKNOWN } from './headers.js';
 import { R } from './reasons.js';
@@ -64,6 +64,70 @@ export const MAX_HEADERS = 256;
 export const MAX_LINE = 8192;
 
 const TOKEN = /^[A-Za-z0-9\-.!%*_+`'~]+$/;
+/** The characters of a token (RFC 3261 25.1), as a table: one load a character. */
+export const TOKEN_CHARS = new Uint8Array(256);
+for (const c of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-.!%*_+`'~") TOKEN_CHARS[c.charCodeAt(0)] = 1;
+export const isToken = (c: number): boolean => c < 256 && TOKEN_CHARS[c] === 1;
+
+/** Methods read as constants, not copied from each message (methods are case-sensitive: RFC 3261 7.1). */
+const METHODS = ['INVITE', 'ACK', 'BYE', 'CANCEL', 'REGISTER', 'OPTIONS', 'INFO', 'UPDATE', 'PRACK', 'SUBSCRIBE', 'NOTIFY', 'REFER', 'MESSAGE', 'PUBLISH'];
+
+/** One of METHODS, when text[s, e) spells it. */
+export function knownMethod(text: string, s: number, e: number): string | null {
+  for (const k of METHODS) if (k.length === e - s && text.startsWith(k, s)) return k;
+  return null;
+}
+
+const isDigit = (c: number): boolean => c >= 48 && c <= 57;
+
+/** Where 1*DIGIT "." 1*DIGIT (a SIP-Version's numbers) from i ends, before e; -1 when none is there. */
+function versionAt(text: string, i: number, e: number): number {
+  const s = i;
+  while (i < e && isDigit(text.charCodeAt(i))) i++;
+  if (i === s || i >= e || text.charCodeAt(i) !== 46) return -1;
+  const d = ++i;
+  while (i < e && isDigit(text.charCodeAt(i))) i++;
+  return i === d ? -1 : i;
+}
+
+/** Status-Code at i: three digits, the first 1-6 (RFC 3261 25.1), before e. */
+function isStatusAt(text: string, i: number, e: number): boolean {
+  const c = text.charCodeAt(i);
+  return i + 3 <= e && c >= 49 && c <= 54 && isDigit(text.charCodeAt(i + 1)) && isDigit(text.charCodeAt(i + 2));
+}
+
+/** Does text[s, e) hold a line end (a regex's "." matches none of them)? */
+function hasLineEnd(text: string, s: number, e: number): boolean {
+  for (let i = s; i < e; i++) if (isLineEnd(text.charCodeAt(i))) return true;
+  return false;
+}
+
+/** Is text[s, e) a token, one character at least? */
+function isTokenSpan(text: string, s: number, e: number): boolean {
+  if (s >= e) return false;
+  for (let i = s; i < e; i++) if (!isToken(text.charCodeAt(i))) return false;
+  return true;
+}
+
+/** Does a Request-URI hold SP, HT, '<' or '>' (a URI in a name-addr, or two URIs)? */
+function hasUriStop(text: string, s: number, e: number): boolean {
+  for (let i = s; i < e; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 32 || c === 9 || c === 60 || c === 62) return true;
+  }
+  return false;
+}
+
+/** Does text at i spell `k` (ASCII letters in any case, the rest as they are)? */
+export function sameNoCase(text: string, i: number, k: string): boolean {
+  for (let j = 0; j < k.length; j++) {
+    const c = text.charCodeAt(i + j);
+    const w = k.charCodeAt(j);
+    const letter = (w | 32) >= 97 && (w | 32) <= 122;
+    if (letter ? (c | 32) !== (w | 32) : c !== w) return false;
+  }
+  return true;
+}
 
 function lineEnd(text: string, from: number): number {
   const i = text.indexOf('\n', from);
@@ -108,34 +172,35 @@ export function parseMessage(text: string): SipMessage {
   const first = pos;
   const slEnd = lineEnd(text, pos);
   if (slEnd === text.length) throw dropWith(R.truncated);
-  const sl = text.slice(pos, text.charCodeAt(slEnd - 1) === 13 ? slEnd - 1 : slEnd);
+  const sl = text.charCodeAt(slEnd - 1) === 13 ? slEnd - 1 : slEnd; // the start line ends here (its CR not in it)
   let isRequest: boolean;
   let method = '';
   let status = 0;
   let uriStart = 0;
   let uriEnd = 0;
-  if (sl.startsWith('SIP/')) {
-    // Status-Line = SIP-Version SP Status-Code SP Reason-Phrase
-    const m = /^SIP\/(\d+\.\d+) ([1-6]\d\d)(?: (.*))?$/.exec(sl);
-    if (!m) throw dropWith(R.badStatusLine);
-    if (m[1] !== '2.0') throw dropWith(R.badVersion);
+  if (text.startsWith('SIP/', pos)) {
+    // Status-Line = SIP-Version SP Status-Code SP Reason-Phrase (the phrase may be absent)
+    const ve = versionAt(text, pos + 4, sl);
+    const sc = ve + 1;
+    if (ve < 0 || text.charCodeAt(ve) !== 32 || !isStatusAt(text, sc, sl)) throw dropWith(R.badStatusLine);
+    if (sc + 3 < sl && (text.charCodeAt(sc + 3) !== 32 || hasLineEnd(text, sc + 4, sl))) throw dropWith(R.badStatusLine);
+    if (ve !== pos + 7 || !text.startsWith('2.0', pos + 4)) throw dropWith(R.badVersion);
     isRequest = false;
-    status = Number(m[2]);
+    status = decimalAt(text, sc, sc + 3);
   } else {
     // Request-Line = Method SP Request-URI SP SIP-Version (exactly one SP each, RFC 3261 25.1)
-    const sp1 = sl.indexOf(' ');
-    const sp2 = sl.lastIndexOf(' ');
-    if (sp1 <= 0 || sp2 === sp1) throw refuse(R.badRequestLine);
-    method = sl.slice(0, sp1);
-    if (!TOKEN.test(method)) throw refuse(R.badMethod);
-    const uri = sl.slice(sp1 + 1, sp2);
-    if (uri === '' || /[ \t<>]/.test(uri)) throw refuse(R.badRequestUri);
-    const ver = sl.slice(sp2 + 1);
-    if (!/^SIP\/\d+\.\d+$/i.test(ver)) throw refuse(R.badRequestLine);
-    if (ver.toUpperCase() !== 'SIP/2.0') throw refuse(R.badVersion);
+    const sp1 = text.indexOf(' ', pos);
+    const sp2 = text.lastIndexOf(' ', sl - 1);
+    if (sp1 <= pos || sp1 >= sl || sp2 === sp1) throw refuse(R.badRequestLine);
+    if (!isTokenSpan(text, pos, sp1)) throw refuse(R.badMethod);
+    method = knownMethod(text, pos, sp1) ?? text.slice(pos, sp1);
+    if (sp2 === sp1 + 1 || hasUriStop(text, sp1 + 1, sp2)) throw refuse(R.badRequestUri);
+    // SIP-Version: "SIP/" 1*DIGIT "." 1*DIGIT, SIP in any case (RFC 3261 7.1, 25.1)
+    if (!sameNoCase(text, sp2 + 1, 'SIP/') || versionAt(text, sp2 + 5, sl) !== sl) throw refuse(R.badRequestLine);
+    if (sl !== sp2 + 8 || !text.startsWith('2.0', sp2 + 5)) throw refuse(R.badVersion);
     isRequest = true;
-    uriStart = pos + sp1 + 1;
-    uriEnd = pos + sp2;
+    uriStart = sp1 + 1;
+    uriEnd = sp2;
   }
   const headers: Header[] = [];
   // One per HOT_NAMES, as a literal: a packed array copied from its template (map() per
@@ -315,9 +380,8 @@ const isSpTab = (c: number): boolean => c === 32 || c === 9;
  */
 export function splitList(text: string, start: number, end: number): Array<[number, number]> {
   const out: Array<[number, number]> = [];
-  // Most values hold no comma at all: one element, found by the engine's own search of the
-  // value (a slice: the search ends with the value, not the message's end).
-  if (text.slice(start, end).indexOf(',') < 0) {
+  // Most values hold no comma at all: one element.
+  if (!hasComma(text, start, end)) {
     pushTrimmed(text, out, start, end);
     return out;
   }
@@ -339,6 +403,12 @@ export function splitList(text: string, start: number, end: number): Array<[numb
   }
   pushTrimmed(text, out, elStart, end);
   return out;
+}
+
+/** Does text[s, e) hold a comma? (A scan of the value: no copy of it, and no search past its end.) */
+export function hasComma(text: string, s: number, e: number): boolean {
+  for (let i = s; i < e; i++) if (text.charCodeAt(i) === 44) return true;
+  return false;
 }
 
 function pushTrimmed(text: string, out: Array<[number, number]>, s: number, e: number): void {

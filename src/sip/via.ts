@@ -1,8 +1,8 @@
 // Via values (RFC 3261 20.42, 18.2.1; RFC 3581 rport; RFC 5118 IPv6 sent-by and received).
 import { Addr, HostPort, parseIp, unicast, withPort } from '../net/addr.js';
 import type { Edits } from './edits.js';
-import { Header, isLws, SipMessage, splitList } from './message.js';
-import { decimalAt } from '../net/strings.js';
+import { Header, isLws, sameNoCase, SipMessage, splitList, TOKEN_CHARS as TOKEN } from './message.js';
+import { decimalAt, isLineEnd } from '../net/strings.js';
 import { MAX_URI_PARAMS } from './uri.js';
 
 export interface ViaParam {
@@ -24,8 +24,7 @@ export interface Via {
   readonly params: readonly ViaParam[];
 }
 
-/** Characters of a token (RFC 3261 25.1), of a transport name, of a host name, of an IPv6 reference; and those that end a token-form param value. */
-const TOKEN = charClass("A-Za-z0-9.!%*_+`'~-");
+/** Characters of a transport name, of a host name, of an IPv6 reference; and those that end a token-form param value. */
 const TRANSPORT = charClass('A-Za-z0-9-');
 const HOST = charClass('A-Za-z0-9.-');
 const V6REF = charClass('0-9A-Fa-f:.');
@@ -61,15 +60,6 @@ function caseOf(text: string, s: number, e: number, known: readonly string[], up
   for (const k of known) if (k.length === e - s && sameNoCase(text, s, k)) return k;
   const t = text.slice(s, e);
   return upper ? t.toUpperCase() : t.toLowerCase();
-}
-function sameNoCase(text: string, s: number, k: string): boolean {
-  for (let i = 0; i < k.length; i++) {
-    const c = text.charCodeAt(s + i);
-    const w = k.charCodeAt(i);
-    const letter = (w | 32) >= 97 && (w | 32) <= 122;
-    if (letter ? (c | 32) !== (w | 32) : c !== w) return false;
-  }
-  return true;
 }
 
 /**
@@ -133,7 +123,7 @@ function paramValue(text: string, i: number, e: number): number {
       if (d === 34) return j + 1;
       if (d === 92) {
         const n = text.charCodeAt(j + 1);
-        if (j + 1 >= e || n === 10 || n === 13 || n === 0x2028 || n === 0x2029) break;
+        if (j + 1 >= e || isLineEnd(n)) break;
         j++;
       }
     }

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HEADERS, implementedRfcs, lookupHeader, NOT_REGISTERED } from '../../../src/sip/headers.js';
+import { parseMessage } from '../../../src/sip/message.js';
 
 const root = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..', '..');
 
@@ -46,6 +47,29 @@ t.test('lookupHeader: any case of each spelling, nothing else', async (t) => {
   t.equal(lookupHeader('X'.repeat(40)).name, '');
   t.equal(lookupHeader('Call\rID').name, '', 'CR where the - is');
   t.equal(lookupHeader('\u0143all-ID').name, '', 'a letter past Latin-1 whose low byte is C');
+});
+
+t.test('parseMessage finds each header as lookupHeader does, and keeps its name as written', async (t) => {
+  const flip = (s: string) => [...s].map((c, i) => (i % 2 ? c.toLowerCase() : c.toUpperCase())).join('');
+  const names: string[] = ['X-Unknown', 'Vias', 'Vi', 'T', 'To-', 'Call\u0143ID'];
+  for (const h of HEADERS) {
+    for (const spelling of h.compact ? [h.name, h.compact] : [h.name]) {
+      names.push(spelling, spelling.toLowerCase(), spelling.toUpperCase(), flip(spelling), spelling + 'x', spelling.slice(1));
+    }
+  }
+  for (const name of names) {
+    const text = `OPTIONS sip:a@192.0.2.1 SIP/2.0\r\n${name} : 0\r\nX-After: 1\r\n\r\n`;
+    let m;
+    try {
+      m = parseMessage(text);
+    } catch {
+      t.ok(name === '' || /[^\x21-\x7e]/.test(name), `only an empty name or one no token spells is refused: ${JSON.stringify(name)}`);
+      continue;
+    }
+    t.equal(m.headers[0].def, lookupHeader(name), JSON.stringify(name));
+    t.equal(m.headers[0].name, name, `${JSON.stringify(name)} as written`);
+    t.equal(m.headers[1].name, 'X-After');
+  }
 });
 
 t.test('headerrfclist.implemented agrees with the table', async (t) => {
