@@ -405,10 +405,13 @@ export function splitList(text: string, start: number, end: number): Array<[numb
   return out;
 }
 
-/** Does text[s, e) hold a comma? (A scan of the value: no copy of it, and no search past its end.) */
+/**
+ * Does text[s, e) hold a comma? The engine's own search of a slice (the search ends with the
+ * value, not the message's end): a loop over the characters instead counted 8% more
+ * instructions for a 200 OK (bench/instructions, forty-eighth session).
+ */
 export function hasComma(text: string, s: number, e: number): boolean {
-  for (let i = s; i < e; i++) if (text.charCodeAt(i) === 44) return true;
-  return false;
+  return text.slice(s, e).indexOf(',') >= 0;
 }
 
 function pushTrimmed(text: string, out: Array<[number, number]>, s: number, e: number): void {
