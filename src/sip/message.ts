@@ -63,7 +63,6 @@ export const MAX_MESSAGE = 65535; // the largest SIP message read, on any transp
 export const MAX_HEADERS = 256;
 export const MAX_LINE = 8192;
 
-const TOKEN = /^[A-Za-z0-9\-.!%*_+`'~]+$/;
 /** The characters of a token (RFC 3261 25.1), as a table: one load a character. */
 export const TOKEN_CHARS = new Uint8Array(256);
 for (const c of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-.!%*_+`'~") TOKEN_CHARS[c.charCodeAt(0)] = 1;
@@ -226,7 +225,7 @@ export function parseMessage(text: string): SipMessage {
     while (ne > pos && (text.charCodeAt(ne - 1) === 32 || text.charCodeAt(ne - 1) === 9)) ne--;
     const name = text.slice(pos, ne);
     const def = lookupHeader(name);
-    if (def === UNKNOWN && !TOKEN.test(name)) throw refuse(R.badHeaderName);
+    if (def === UNKNOWN && !isTokenSpan(text, pos, ne)) throw refuse(R.badHeaderName);
     // Unfold: continuation lines start with SP or HT (RFC 3261 7.3.1).
     while (end + 1 < text.length && (text.charCodeAt(end + 1) === 32 || text.charCodeAt(end + 1) === 9)) {
       end = lineEnd(text, end + 1);
