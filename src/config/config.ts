@@ -1,6 +1,7 @@
 // Config file and flag parsing (SPEC section 8): one directive a line, '#' comments.
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { Addr, formatHostPort, HostPort, parseHostIp, parseHostPort, parseIp, withPort } from '../net/addr.js';
+import { allDotted } from '../net/strings.js';
 import { Advertised, advertiseProblem } from './advertise.js';
 import { Nat64Prefix, parseNat64 } from './nat64.js';
 import { checkNat64, checkPrefixLines } from './spaces.js';
@@ -270,7 +271,7 @@ export function applyDirective(cfg: Config, where: string, name: string, args: s
       if (args.length !== 2) throw new ConfigError(where, 'advertise takes LOCAL PUBLIC');
       const local = ip(where, args[0]);
       // PUBLIC may be a host name (dynamic DNS): LOCAL is written until the daemon resolves it.
-      const named = !parseIp(args[1]) && HOSTNAME.test(args[1]) && !/^[\d.]+$/.test(args[1]);
+      const named = !parseIp(args[1]) && HOSTNAME.test(args[1]) && !allDotted(args[1]);
       cfg.advertise.push(named ? { local, public: local, where, name: args[1].toLowerCase().replace(/\.$/, '') } : { local, public: ip(where, args[1]), where });
       return;
     }

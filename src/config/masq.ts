@@ -1,6 +1,7 @@
 // The masquerading directives (sipproxy64(8) MASQUERADING): inbound, outbound (once per
 // family, a name or if:IFACE), outbound-check, outbound-proxy, default-target, keepalive, and their checks across the file.
 import { Addr, parseIp } from '../net/addr.js';
+import { allDotted } from '../net/strings.js';
 import type { Config } from './config.js';
 import { ConfigError, HOSTNAME, int, ip, parseReal } from './values.js';
 
@@ -20,7 +21,7 @@ export function applyMasqDirective(cfg: Config, where: string, name: string, arg
       // outbound-proxy DOMAIN HOST[:PORT] (siproxd's outbound_domain_name/_host)
       if (args.length !== 2) throw new ConfigError(where, 'outbound-proxy takes DOMAIN HOST[:PORT]');
       const domain = args[0].toLowerCase().replace(/\.$/, '');
-      if (!HOSTNAME.test(domain) || /^[\d.]+$/.test(domain)) throw new ConfigError(where, `"${args[0]}" is not a domain name`);
+      if (!HOSTNAME.test(domain) || allDotted(domain)) throw new ConfigError(where, `"${args[0]}" is not a domain name`);
       const hp = parseReal(where, args[1]);
       const host = hp.real ? hp.real.addr : (hp.name as string);
       if (cfg.outboundProxies.some((p) => p.domain === domain)) throw new ConfigError(where, `outbound-proxy for ${domain} is given twice`);
@@ -62,7 +63,7 @@ export function applyMasqDirective(cfg: Config, where: string, name: string, arg
         // outbound if:IFACE: the interface's addresses, one per family, read again as they change.
         if (!/^[A-Za-z0-9][A-Za-z0-9_.@-]{0,14}$/.test(v.slice(3))) throw new ConfigError(where, `"${v.slice(3)}" is not an interface name`);
         cfg.outboundIface = v.slice(3);
-      } else if (HOSTNAME.test(v) && !/^[\d.]+$/.test(v)) {
+      } else if (HOSTNAME.test(v) && !allDotted(v)) {
         cfg.outboundName = v.toLowerCase().replace(/\.$/, '');
         cfg.outbound = null;
       } else throw new ConfigError(where, `"${v}" is neither an IP address nor a host name`);

@@ -1,6 +1,7 @@
 // The value forms of the configuration (SPEC section 8): addresses, numbers, yes/no, a
 // party's REAL, host names; each failure a ConfigError naming file:line.
 import { Addr, Family, parseHostIp, parseIp, parsePort } from '../net/addr.js';
+import { allDotted } from '../net/strings.js';
 
 export class ConfigError extends Error {
   constructor(readonly where: string, problem: string) {
@@ -46,7 +47,7 @@ export function parseReal(where: string, text: string): { real: Addr | null; nam
   const a = parseHostIp(host);
   if (a) return { real: a, name: null, port };
   if (host.startsWith('[')) throw new ConfigError(where, `"${host}" is not an IPv6 address`);
-  if (/^[\d.]+$/.test(host) || !HOSTNAME.test(host)) throw new ConfigError(where, `"${host}" is neither an IP address nor a host name`);
+  if (allDotted(host) || !HOSTNAME.test(host)) throw new ConfigError(where, `"${host}" is neither an IP address nor a host name`);
   return { real: null, name: host.toLowerCase().replace(/\.$/, ''), port };
 }
 

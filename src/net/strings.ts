@@ -38,3 +38,37 @@ export const isSpace = (c: number): boolean =>
 
 /** The line terminators a regex's "." does not match. */
 export const isLineEnd = (c: number): boolean => c === 10 || c === 13 || c === 0x2028 || c === 0x2029;
+
+/**
+ * A table of the characters `spec` lists, `a-z` as a range ('-' itself last or first): one
+ * load a character for a reader that replaces a regex's class.
+ */
+export function charClass(spec: string): Uint8Array {
+  const t = new Uint8Array(256);
+  for (let i = 0; i < spec.length; i++) {
+    if (spec[i + 1] === '-' && i + 2 < spec.length) {
+      for (let c = spec.charCodeAt(i); c <= spec.charCodeAt(i + 2); c++) t[c] = 1;
+      i += 2;
+    } else t[spec.charCodeAt(i)] = 1;
+  }
+  return t;
+}
+export const inClass = (t: Uint8Array, c: number): boolean => c < 256 && t[c] === 1;
+/** The end of the run of `t` characters from i before e (i itself when none). */
+export function runOf(text: string, i: number, e: number, t: Uint8Array): number {
+  while (i < e && inClass(t, text.charCodeAt(i))) i++;
+  return i;
+}
+/** The end of the run of \s from i before e. */
+export function skipSpace(text: string, i: number, e: number): number {
+  while (i < e && isSpace(text.charCodeAt(i))) i++;
+  return i;
+}
+
+const DOTTED = charClass('0-9.');
+/**
+ * Digits and dots only, as /^[\d.]+$/: what is not an IPv4 address is then no host name
+ * either (RFC 3261 25.1: a toplabel begins with a letter), so "10.0.0.300" is refused, not
+ * looked up.
+ */
+export const allDotted = (s: string): boolean => s.length > 0 && runOf(s, 0, s.length, DOTTED) === s.length;

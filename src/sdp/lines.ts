@@ -2,13 +2,9 @@
 // the message's text: each reads exactly as the regular expression in its comment did (with
 // JavaScript's \s, and letters in any case where it had /i), without the line's copy, the
 // match and its captures (t/unit/sip/scanners.ts holds each to its expression).
-import { isSpace } from '../net/strings.js';
+import { isSpace, skipSpace } from '../net/strings.js';
 import { sameNoCase } from '../sip/message.js';
 
-function skipSpace(text: string, i: number, e: number): number {
-  while (i < e && isSpace(text.charCodeAt(i))) i++;
-  return i;
-}
 function skipNonSpace(text: string, i: number, e: number): number {
   while (i < e && !isSpace(text.charCodeAt(i))) i++;
   return i;

@@ -1,7 +1,7 @@
 // Readers of the fields every SIP message carries (RFC 3261 20): Call-ID, CSeq, the tags of
 // From and To, Contact elements and Expires. Each reads the hot header the parser found.
 import { refuse } from './errors.js';
-import { decimalAt, isLineEnd, isSpace } from '../net/strings.js';
+import { decimalAt, isLineEnd, isSpace, skipSpace } from '../net/strings.js';
 import { elementsOf, isToken, knownMethod, SipMessage, unfold } from './message.js';
 import { R } from './reasons.js';
 import { findUri } from './uri.js';
@@ -89,10 +89,6 @@ function withoutAngles(v: string): string {
   return out + v.slice(from);
 }
 
-function skipSpace(p: string, i: number): number {
-  while (i < p.length && isSpace(p.charCodeAt(i))) i++;
-  return i;
-}
 
 /**
  * The first `;tag=` of the parameters p (spaces around each part, `tag` in any case), as
@@ -102,13 +98,13 @@ function skipSpace(p: string, i: number): number {
  */
 function tagParam(p: string, value: boolean): string | null {
   for (let i = p.indexOf(';'); i >= 0; i = p.indexOf(';', i + 1)) {
-    let j = skipSpace(p, i + 1);
+    let j = skipSpace(p, i + 1, p.length);
     // (c | 32): the letter in lower case; only 'T'/'t', 'A'/'a', 'G'/'g' give 116, 97, 103
     if (j + 3 > p.length || (p.charCodeAt(j) | 32) !== 116 || (p.charCodeAt(j + 1) | 32) !== 97 || (p.charCodeAt(j + 2) | 32) !== 103) continue;
-    j = skipSpace(p, j + 3);
+    j = skipSpace(p, j + 3, p.length);
     if (p.charCodeAt(j) !== 61) continue; // '='
     if (!value) return '';
-    const s = skipSpace(p, j + 1);
+    const s = skipSpace(p, j + 1, p.length);
     let e = s;
     for (let c = p.charCodeAt(e); e < p.length && c !== 59 && c !== 44 && !isSpace(c); c = p.charCodeAt(++e)); // [^;\s,]
     if (e > s) return p.slice(s, e);

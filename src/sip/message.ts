@@ -2,7 +2,7 @@
 // per byte) and the offsets of each header, so rewriting can splice instead of re-serialise.
 // The hot headers (Via, Call-ID, CSeq, From, To, Max-Forwards, Content-Type, Content-Length)
 // are remembered as the parser meets them, so no caller scans the header list for them again.
-import { decimalAt, isLineEnd } from '../net/strings.js';
+import { charClass, decimalAt, inClass, isLineEnd } from '../net/strings.js';
 import { dropWith, refuse } from './errors.js';
 import { HeaderDef, HOT_NAMES, Kind, lookupHeader, UNKNOWN } from './headers.js';
 import { R } from './reasons.js';
@@ -64,9 +64,8 @@ export const MAX_HEADERS = 256;
 export const MAX_LINE = 8192;
 
 /** The characters of a token (RFC 3261 25.1), as a table: one load a character. */
-export const TOKEN_CHARS = new Uint8Array(256);
-for (const c of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-.!%*_+`'~") TOKEN_CHARS[c.charCodeAt(0)] = 1;
-export const isToken = (c: number): boolean => c < 256 && TOKEN_CHARS[c] === 1;
+export const TOKEN_CHARS = charClass("A-Za-z0-9.!%*_+`'~-");
+export const isToken = (c: number): boolean => inClass(TOKEN_CHARS, c);
 
 /** Methods read as constants, not copied from each message (methods are case-sensitive: RFC 3261 7.1). */
 const METHODS = ['INVITE', 'ACK', 'BYE', 'CANCEL', 'REGISTER', 'OPTIONS', 'INFO', 'UPDATE', 'PRACK', 'SUBSCRIBE', 'NOTIFY', 'REFER', 'MESSAGE', 'PUBLISH'];

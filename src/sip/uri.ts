@@ -1,7 +1,7 @@
 // Locating URIs and their hosts inside header values (RFC 3261 19.1, 20.10, 25.1;
 // IPv6 references per RFC 5118 / RFC 3986 3.2.2). All offsets are absolute.
 import { Addr, isPort, parseIp } from '../net/addr.js';
-import { decimalAt } from '../net/strings.js';
+import { allDotted, charClass, decimalAt, inClass } from '../net/strings.js';
 import { refuse } from './errors.js';
 import { isLws } from './message.js';
 import { R } from './reasons.js';
@@ -67,9 +67,8 @@ export function findUri(text: string, s: number, e: number): UriSpan | null {
 }
 
 /** Characters that end a host: : ; ? > / # , SP HT CR LF (a table: one load per character). */
-const HOST_END = new Uint8Array(256);
-for (const c of ':;?>/#, \t\r\n') HOST_END[c.charCodeAt(0)] = 1;
-const isHostEnd = (c: number): boolean => c < 256 && HOST_END[c] === 1;
+const HOST_END = charClass(':;?>/#, \t\r\n');
+const isHostEnd = (c: number): boolean => inClass(HOST_END, c);
 
 /** The scheme, lower-cased; "sip" itself without a copy (nearly every URI). */
 function schemeOf(text: string, s: number, colon: number): string {
@@ -213,7 +212,7 @@ export function checkRequestUriAt(text: string, s: number, e: number): UriParts 
   const u = parseUri(text, s, e);
   if (!u) throw refuse(R.badRequestUri);
   const host = text.slice(u.hostStart, u.hostEnd);
-  if (!hostIp(text, u.hostStart, u.hostEnd) && (host.startsWith('[') || /^[\d.]+$/.test(host) || !HOSTNAME.test(host))) {
+  if (!hostIp(text, u.hostStart, u.hostEnd) && (host.startsWith('[') || allDotted(host) || !HOSTNAME.test(host))) {
     throw refuse(R.badRequestUriHost);
   }
   if ((u.portStart >= 0 && !isPort(portWritten(text, u))) || strayAfterParams(text, u)) {

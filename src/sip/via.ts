@@ -2,7 +2,7 @@
 import { Addr, HostPort, parseIp, unicast, withPort } from '../net/addr.js';
 import type { Edits } from './edits.js';
 import { Header, isLws, sameNoCase, SipMessage, splitList, TOKEN_CHARS as TOKEN } from './message.js';
-import { decimalAt, isLineEnd } from '../net/strings.js';
+import { charClass, decimalAt, inClass, isLineEnd, runOf } from '../net/strings.js';
 import { MAX_URI_PARAMS } from './uri.js';
 
 export interface ViaParam {
@@ -29,23 +29,8 @@ const TRANSPORT = charClass('A-Za-z0-9-');
 const HOST = charClass('A-Za-z0-9.-');
 const V6REF = charClass('0-9A-Fa-f:.');
 const VALUE_END = charClass(';, \t\r\n');
+const DIGITS_DOTS = charClass('0-9.');
 
-function charClass(spec: string): Uint8Array {
-  const t = new Uint8Array(256);
-  for (let i = 0; i < spec.length; i++) {
-    if (spec[i + 1] === '-' && i + 2 < spec.length) {
-      for (let c = spec.charCodeAt(i); c <= spec.charCodeAt(i + 2); c++) t[c] = 1;
-      i += 2;
-    } else t[spec.charCodeAt(i)] = 1;
-  }
-  return t;
-}
-const isIn = (t: Uint8Array, c: number): boolean => c < 256 && t[c] === 1;
-/** The end of the run of `t` characters from i (i itself when none). */
-function runOf(text: string, i: number, e: number, t: Uint8Array): number {
-  while (i < e && isIn(t, text.charCodeAt(i))) i++;
-  return i;
-}
 function skipLws(text: string, i: number, e: number): number {
   while (i < e && isLws(text.charCodeAt(i))) i++;
   return i;
@@ -132,7 +117,7 @@ function paramValue(text: string, i: number, e: number): number {
     if (j > i + 1 && j < e && text.charCodeAt(j) === 93) return j + 1;
   }
   let j = i;
-  while (j < e && !isIn(VALUE_END, text.charCodeAt(j))) j++;
+  while (j < e && !inClass(VALUE_END, text.charCodeAt(j))) j++;
   return j > i ? j : -1;
 }
 
@@ -152,7 +137,7 @@ export function parseVia(text: string, s: number, e: number, header: Header, any
   if (text.charCodeAt(at[2]) === 91) {
     hostAddr = parseIp(text.slice(at[2] + 1, at[3] - 1));
     if (!hostAddr || hostAddr.family !== 6) return null;
-  } else if (runOf(text, at[2], at[3], DOTTED) === at[3]) {
+  } else if (runOf(text, at[2], at[3], DIGITS_DOTS) === at[3]) {
     hostAddr = parseIp(host);
     if (!hostAddr) return null;
   }
@@ -185,7 +170,6 @@ export function parseVia(text: string, s: number, e: number, header: Header, any
   if (!blankTail(text, p, e)) return null;
   return { start: s, end: e, header, transport: caseOf(text, at[0], at[1], TRANSPORTS, true), host, hostAddr, port, sentByEnd: sbEnd, params };
 }
-const DOTTED = charClass('0-9.');
 /** sentBy's offsets: transport start and end, host start and end, port start and end (one array for all calls). */
 const AT = new Int32Array(6);
 
