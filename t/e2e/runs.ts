@@ -96,7 +96,8 @@ async function count(t: Test, dir: string, tag: string, items: CountItem[]): Pro
   // --vgdb=no: valgrind makes no gdbserver FIFOs in /tmp (a child killed at teardown left them).
   const child = spawn('valgrind', ['--tool=callgrind', '--vgdb=no', '--dump-before=node::Uptime*', `--callgrind-out-file=${out}/cg.%p`,
     'node', '--predictable', '--expose-gc', '--hash-seed=1', '--random-seed=1', 'dist/bench/runs-count.js', join(out, 'items.json')],
-  { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+  // Without tap's coverage and process-info hook (NODE_V8_COVERAGE, NODE_OPTIONS): the count is the engine's (bench/instructions).
+  { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, NODE_V8_COVERAGE: undefined, NODE_OPTIONS: undefined } });
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
   let code: number | null | undefined; // set when the child ends
