@@ -13,7 +13,7 @@ import { DigestAuth, fromPassword } from '../../../src/masq/digest.js';
 import { AuthGuard } from '../../../src/masq/guard.js';
 import { createHash } from 'node:crypto';
 import { parseHostPort, parseIp } from '../../../src/net/addr.js';
-import { decimalAt, detached } from '../../../src/net/strings.js';
+import { allDotted, charClass, decimalAt, detached, inClass, runOf, skipSpace } from '../../../src/net/strings.js';
 import { lcg } from '../../lib/rand.js';
 
 v8.setFlagsFromString('--expose-gc');
@@ -147,5 +147,34 @@ t.test('decimalAt reads a span as Number(slice) reads a run of digits, and anyth
   t.ok(Number.isNaN(decimalAt('x00001y', 1, 6, 4)), 'leading zeros count as digits');
   const big = decimalAt('x99999999999999999999y', 1, 21);
   t.ok(big > 0.99e20 && big < 1.01e20, `twenty digits: large, never small (${big})`);
+  t.end();
+});
+
+t.test('charClass, runOf, skipSpace and allDotted read as the regexes they replace', (t) => {
+  // Each class as its spec and the regex class it stands for ('-' last: a literal).
+  const classes: Array<[string, string]> = [['A-Za-z0-9.!%*_+`\'~-', "[A-Za-z0-9.!%*_+`'~-]"], [':;?>/#, \t\r\n', '[:;?>/#, \\t\\r\\n]'], ['0-9A-Fa-f:.', '[0-9A-Fa-f:.]']];
+  for (const [spec, re] of classes) {
+    const table = charClass(spec);
+    const rx = new RegExp(re);
+    let differ = 0;
+    for (let c = 0; c < 0x3100; c++) if (inClass(table, c) !== rx.test(String.fromCharCode(c))) differ++;
+    t.equal(differ, 0, `${JSON.stringify(spec)}: every code unit below U+3100 in the class exactly when /${re}/ matches it`);
+  }
+  const alphabet = ['a', 'Z', '0', '9', '.', '-', ' ', '\t', '\r', '\n', '\u00a0', '\u2028', '\u3000', '\ufeff', '#', ':', '\u0131'];
+  const rnd = (n: number): number => Math.floor(Math.random() * n);
+  const token = charClass("A-Za-z0-9.!%*_+`'~-");
+  let checked = 0;
+  for (let i = 0; i < 20000 && checked === i; i++) {
+    const text = Array.from({ length: rnd(12) }, () => alphabet[rnd(alphabet.length)]).join('');
+    const s = rnd(text.length + 1);
+    const e = s + rnd(text.length - s + 1);
+    const span = text.slice(s, e);
+    const ok = runOf(text, s, e, token) === s + (/^[A-Za-z0-9.!%*_+`'~-]*/.exec(span)?.[0].length ?? 0) &&
+      skipSpace(text, s, e) === s + (/^\s*/.exec(span)?.[0].length ?? 0) &&
+      allDotted(span) === /^[\d.]+$/.test(span);
+    if (ok) checked++;
+    else t.fail(`${JSON.stringify(text)} [${s}, ${e}): a reader differs from its regex`);
+  }
+  t.equal(checked, 20000, 'random spans: the same end of a token run and of \\s, never past e, and the same answer for digits and dots');
   t.end();
 });
