@@ -65,10 +65,11 @@ export function skipSpace(text: string, i: number, e: number): number {
   return i;
 }
 
-const DOTTED = charClass('0-9.');
+/** Digits and '.': a dotted-quad's characters. */
+export const DIGITS_DOTS = charClass('0-9.');
 /**
  * Digits and dots only, as /^[\d.]+$/: what is not an IPv4 address is then no host name
  * either (RFC 3261 25.1: a toplabel begins with a letter), so "10.0.0.300" is refused, not
  * looked up.
  */
-export const allDotted = (s: string): boolean => s.length > 0 && runOf(s, 0, s.length, DOTTED) === s.length;
+export const allDotted = (s: string): boolean => s.length > 0 && runOf(s, 0, s.length, DIGITS_DOTS) === s.length;

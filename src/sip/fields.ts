@@ -89,7 +89,6 @@ function withoutAngles(v: string): string {
   return out + v.slice(from);
 }
 
-
 /**
  * The first `;tag=` of the parameters p (spaces around each part, `tag` in any case), as
  * /;\s*tag\s*=\s*([^;\s,]+)/i read it: its value, '' when `value` is false (a tag, even

@@ -2,7 +2,7 @@
 import { Addr, HostPort, parseIp, unicast, withPort } from '../net/addr.js';
 import type { Edits } from './edits.js';
 import { Header, isLws, sameNoCase, SipMessage, splitList, TOKEN_CHARS as TOKEN } from './message.js';
-import { charClass, decimalAt, inClass, isLineEnd, runOf } from '../net/strings.js';
+import { charClass, decimalAt, DIGITS_DOTS, inClass, isLineEnd, runOf } from '../net/strings.js';
 import { MAX_URI_PARAMS } from './uri.js';
 
 export interface ViaParam {
@@ -29,7 +29,6 @@ const TRANSPORT = charClass('A-Za-z0-9-');
 const HOST = charClass('A-Za-z0-9.-');
 const V6REF = charClass('0-9A-Fa-f:.');
 const VALUE_END = charClass(';, \t\r\n');
-const DIGITS_DOTS = charClass('0-9.');
 
 function skipLws(text: string, i: number, e: number): number {
   while (i < e && isLws(text.charCodeAt(i))) i++;
