@@ -20,8 +20,9 @@ const THREADS = Number(process.env.THREADS ?? 1);
 const pin = (cpu: number): string[] => (THREADS === 1 ? ['taskset', '-c', String(cpu)] : []);
 // QUOTA=P with QUOTA_CG=DIR (bench/rtp-run makes it): each relay starts inside that cpu
 // cgroup, which holds it to P% of a core.
-const QUOTA = process.env.QUOTA_CG ? Number(process.env.QUOTA) : 0; // the other tables inherit QUOTA from the caller
-const relayPin = (): string[] => (process.env.QUOTA_CG ? ['sh', '-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', process.env.QUOTA_CG] : []).concat(pin(0));
+const QUOTA_CG = process.env.QUOTA_CG ?? '';
+const QUOTA = QUOTA_CG ? Number(process.env.QUOTA) : 0; // the other tables inherit QUOTA from the caller
+const relayPin = (): string[] => (QUOTA_CG ? ['sh', '-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', QUOTA_CG] : []).concat(pin(0));
 /** One-way time past which a relay has fallen behind: one packet time (20 ms), by when the stream's next packet is due (BEHIND_MS: another, for a shared machine). */
 const BEHIND_US = Number(process.env.BEHIND_MS ?? 20) * 1000;
 const CRLF = (s: string): string => s.replace(/\n/g, '\r\n');
@@ -167,10 +168,10 @@ const rtpengine: Relay4x6 = {
 
 interface Row { n: number; line: string; extra?: string }
 
-/** One step of one relay: started, n sessions set up, the load run; its table row, and whether it lost nothing. */
+/** One step of one relay: started, n sessions set up, the load run; its table row, and whether it passed (nothing lost, the generator at its rate, the relay kept up). */
 async function runStep(relay: Relay4x6, n: number): Promise<{ row: Row; ok: boolean; per: number; lat: string }> {
   const proc = await relay.start();
-  const cg = process.env.QUOTA_CG?.split('/').pop();
+  const cg = QUOTA_CG.split('/').pop();
   if (cg && !readFileSync(`/proc/${proc.pid}/cgroup`, 'utf8').includes(`/${cg}\n`)) throw new Error(`${relay.name} is not in cgroup ${cg}`);
   const legsOf = await relay.setup(n);
   // Every session's phones are one socket per family (port 41000): the generator sends and
@@ -209,7 +210,7 @@ async function main(): Promise<void> {
   const best: Record<string, { n: number; cpu: number }> = {};
   const lat: Record<string, Record<number, string>> = {};
   const rows: Record<string, Row[]> = {};
-  const done = new Set<string>(); // a relay that lost packets (or outran the generator) takes no further step
+  const done = new Set<string>(); // a relay that failed a step (lost packets, fell behind, outran the generator) takes no further step
   for (const r of relays) (lat[r.name] = {}), (rows[r.name] = []);
   // Step by step, each relay in turn: a slow moment of the machine falls on all of them.
   for (const step of steps) {

@@ -161,7 +161,7 @@ t.test('charClass, runOf, skipSpace and allDotted read as the regexes they repla
     t.equal(differ, 0, `${JSON.stringify(spec)}: every code unit below U+3100 in the class exactly when /${re}/ matches it`);
   }
   const alphabet = ['a', 'Z', '0', '9', '.', '-', ' ', '\t', '\r', '\n', '\u00a0', '\u2028', '\u3000', '\ufeff', '#', ':', '\u0131'];
-  const rnd = (n: number): number => Math.floor(Math.random() * n);
+  const rnd = lcg(31); // seeded: a failure repeats
   const token = charClass("A-Za-z0-9.!%*_+`'~-");
   let checked = 0;
   for (let i = 0; i < 20000 && checked === i; i++) {
