@@ -5,14 +5,15 @@
 // namespace of its own. Per relay and session count: packets sent, received, lost, relay CPU
 // per 100k packets, one-way latency through the relay (median, 99th percentile). A step
 // passes when nothing is lost and the p99 stays under one packet time (a relay past its core
-// queues, and a short step would not see it lose).
+// queues, and a short step would not see it lose). The load starts once the relay is quiet
+// after its set-up (quiet() below).
 // RTPproxy64 runs on its native datapath and, for reference, on the JavaScript one.
 // THREADS=N: each relay gets N threads (media-threads, rtpengine --num-threads); with 1 the
 // relay is pinned to cpu0 and the generator to cpu1, with more nothing is pinned.
 //   node dist/bench/rtp.js CONF SECONDS LOADGEN N1 N2 ...
 import { spawn, spawnSync, ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 const [conf, secsArg, loadgen, ...steps] = process.argv.slice(2);
 const secs = Number(secsArg);
@@ -46,6 +47,43 @@ function stealMs(): number {
 function cpuOf(pid: number): number {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+/** Nanoseconds all threads of a process have run (/proc/PID/task/TID/schedstat: exact, where /proc/PID/stat counts 10 ms ticks). */
+function runNs(pid: number): number {
+  let ns = 0;
+  for (const t of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      // a thread that ended meanwhile
+    }
+  }
+  return ns;
+}
+
+/** The longest wait for a relay to go quiet after its set-up (QUIET_MS; 0: none, as before the fifty-first session). */
+const QUIET_MS = Number(process.env.QUIET_MS ?? 10000);
+
+/**
+ * Wait until the relay is quiet after its set-up: under 2% of a core over 200 ms, for at most
+ * QUIET_MS. What a set-up of hundreds of calls at once leaves running (V8 compiling, a
+ * collection, binds) is not forwarding, and a deployment's calls do not all start in one
+ * second; on the relay's core, or inside its quota, it delayed the first packets: held to half
+ * a core, sipproxy64's p99 at 250-350 sessions was 142-18,621 us when the load started at
+ * once, 104-604 us when it started 3 s later (bench/README.md, fifty-first session). Both
+ * relays wait by the same rule. False when the relay was still busy at the end.
+ */
+async function quiet(pid: number): Promise<boolean> {
+  if (QUIET_MS <= 0) return true;
+  const end = Date.now() + QUIET_MS;
+  for (let last = runNs(pid); Date.now() < end;) {
+    await sleep(200);
+    const now = runNs(pid);
+    if (now - last < 4e6) return true;
+    last = now;
+  }
+  return false;
 }
 
 interface Relay4x6 {
@@ -174,6 +212,7 @@ async function runStep(relay: Relay4x6, n: number): Promise<{ row: Row; ok: bool
   const cg = QUOTA_CG.split('/').pop();
   if (cg && !readFileSync(`/proc/${proc.pid}/cgroup`, 'utf8').includes(`/${cg}\n`)) throw new Error(`${relay.name} is not in cgroup ${cg}`);
   const legsOf = await relay.setup(n);
+  const settled = await quiet(proc.pid!);
   // Every session's phones are one socket per family (port 41000): the generator sends and
   // receives in batches; the relay still has a socket pair per session and side.
   const legs = [...legsOf.map((l) => `127.0.0.10 41000 127.0.0.2 ${l.r4}`), ...legsOf.map((l) => `2001:db8:1::20 41000 2001:db8::2 ${l.r6}`)].join('\n');
@@ -195,7 +234,8 @@ async function runStep(relay: Relay4x6, n: number): Promise<{ row: Row; ok: bool
   const behind = j.p99_us > BEHIND_US;
   const extra = !genOk
     ? `${''.padEnd(11)} (the generator reached only ${Math.round(j.pps)} of ${n * 100} packets/s: this step measures it, not the relay)`
-    : behind ? `${''.padEnd(11)} (p99 over ${BEHIND_US / 1000} ms: the relay fell behind)` : undefined;
+    : behind ? `${''.padEnd(11)} (p99 over ${BEHIND_US / 1000} ms: the relay fell behind)`
+    : !settled ? `${''.padEnd(11)} (the relay was still busy ${QUIET_MS} ms after its set-up: the load started anyway)` : undefined;
   return { row: { n, line, extra }, ok: lost === 0 && genOk && !behind, per, lat: `${j.p50_us}/${j.p99_us}` };
 }
 
